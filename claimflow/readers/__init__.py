@@ -1,0 +1,1 @@
+"""Readers: one module per library (pdf_text, ocr, spreadsheet)."""

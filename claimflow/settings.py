@@ -1,0 +1,65 @@
+"""Typed settings, read from CLAIMFLOW_* environment variables by `load_settings()`; nothing at import time."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field as PydanticField
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from claimflow.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the engine; paths are resolved against the current directory."""
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMFLOW_", extra="ignore")
+
+    home: Path = Path(".claimflow")
+    inbox: Path = Path("inbox")
+    database_url: str | None = None
+    rules: Path = PROJECT_ROOT / "rules"
+    extractors: Path = PROJECT_ROOT / "extractors"
+    confidence_threshold: float = PydanticField(default=0.90, ge=0.0, le=1.0)
+    stable_seconds: float = PydanticField(default=1.0, ge=0.0)
+    ocr_timeout_seconds: float = PydanticField(default=120.0, gt=0)
+    ocr_workers: int = PydanticField(default=2, ge=1)
+    small_claim_limit: Decimal = Decimal("5000")
+    reviewer: str = "reviewer"
+
+    @property
+    def db_url(self) -> str:
+        """Return the SQLAlchemy URL of the claims database (SQLite under home by default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'claimflow.db').resolve()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        """Return the content-addressed archive of originals."""
+        return self.home / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Return the folder of quarantined files and their reason files."""
+        return self.home / "quarantine"
+
+    @property
+    def prefect_home(self) -> Path:
+        """Return Prefect's home (its database, profiles, results)."""
+        return self.home / "prefect"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus explicit overrides; bad values raise ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CLAIMFLOW_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from exc

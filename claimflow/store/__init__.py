@@ -1,0 +1,1 @@
+"""Storage: sqlmodel tables, repository, hash-chained audit log."""
