@@ -1,0 +1,177 @@
+"""SQLModel tables of the system of record: documents, claims, policies, decisions, reviews, settlements, audit.
+
+Money is stored as a decimal string (exact on every database); unique constraints, not hopes, stop double
+work: a document's sha256, a settlement's claim id, an audit event's sequence number.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class DocumentRow(SQLModel, table=True):
+    """One distinct file (by content) that entered the system."""
+
+    __tablename__ = "document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(index=True, unique=True, max_length=64)
+    original_name: str
+    source_path: str
+    size: int
+    kind: str | None = None
+    archive_path: str | None = None
+    status: str = Field(index=True)
+    reason_code: str | None = None
+    reason: str | None = None
+    document_type: str | None = None
+    type_confidence: float | None = None
+    pages: int | None = None
+    extraction_json: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ClaimRow(SQLModel, table=True):
+    """One claim: a group of documents (or one bordereau row) decided together."""
+
+    __tablename__ = "claim"
+
+    claim_id: str = Field(primary_key=True, max_length=80)
+    claim_type: str
+    source: str
+    policy_number: str | None = Field(default=None, index=True)
+    business_key: str | None = Field(default=None, index=True)
+    status: str = Field(index=True)
+    route: str | None = None
+    payout: str | None = None
+    currency: str | None = None
+    date_of_loss: date | None = None
+    amount_claimed: str | None = None
+    fields_json: str = "{}"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ClaimDocumentRow(SQLModel, table=True):
+    """Link between a claim and a document (record is the bordereau row index, -1 for whole documents)."""
+
+    __tablename__ = "claim_document"
+
+    claim_id: str = Field(primary_key=True, foreign_key="claim.claim_id", max_length=80)
+    document_id: int = Field(primary_key=True, foreign_key="document.id")
+    record: int = -1
+
+
+class PolicyRow(SQLModel, table=True):
+    """One policy of the register."""
+
+    __tablename__ = "policy"
+
+    policy_number: str = Field(primary_key=True, max_length=80)
+    holder: str | None = None
+    product: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    limit_amount: str | None = None
+    deductible: str | None = None
+    currency: str | None = None
+    status: str | None = None
+    source_document_id: int | None = None
+    loaded_at: datetime = Field(default_factory=utcnow)
+
+
+class DecisionRow(SQLModel, table=True):
+    """One decision on a claim, with the trace that reproduces it."""
+
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(index=True, foreign_key="claim.claim_id", max_length=80)
+    route: str
+    payout: str | None = None
+    currency: str | None = None
+    reasons_json: str = "[]"
+    recommendation: str | None = None
+    missing_json: str = "[]"
+    decided_by: str | None = None
+    ruleset: str
+    ruleset_version: str
+    ruleset_sha256: str
+    engine: str
+    facts_json: str = "{}"
+    trace_json: str = "{}"
+    actor: str = "system"
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewTaskRow(SQLModel, table=True):
+    """A case waiting for a person, with the reasons in front of them."""
+
+    __tablename__ = "review_task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(index=True, foreign_key="claim.claim_id", max_length=80)
+    queue: str = "claims"
+    status: str = Field(default="open", index=True)
+    reasons_json: str = "[]"
+    recommendation: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    resolution: str | None = None
+    payout: str | None = None
+    note: str | None = None
+
+
+class SettlementRow(SQLModel, table=True):
+    """A payment instruction; at most one per claim."""
+
+    __tablename__ = "settlement"
+    __table_args__ = (UniqueConstraint("claim_id", name="uq_settlement_claim"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.claim_id", max_length=80)
+    amount: str
+    currency: str | None = None
+    decision_id: int | None = None
+    idempotency_key: str = Field(unique=True, max_length=64)
+    actor: str = "system"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentRequestRow(SQLModel, table=True):
+    """What a claim still needs from the claimant."""
+
+    __tablename__ = "document_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(index=True, foreign_key="claim.claim_id", max_length=80)
+    missing_json: str = "[]"
+    status: str = Field(default="open", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEventRow(SQLModel, table=True):
+    """An append-only, hash-chained audit event: who, when, what, why."""
+
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    reason: str | None = None
+    data_json: str = "{}"
+    prev_hash: str
+    hash: str = Field(unique=True, max_length=64)
