@@ -1,0 +1,404 @@
+"""Compile a rule set once and decide claims with it: the only module that imports zen-engine.
+
+zen evaluates the analysts' expressions; everything that must not depend on a rule file is ours: the hit
+policy, fail-closed handling (a rule error, a missing or doubtful field, an unknown or inactive policy never
+settle), the payout guardrail (Decimal, cents, 0 < payout <= coverage limit, policy currency) and the trace
+that lets a decision be replayed (rule set version, file hash, engine version, fired rules with their inputs).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from importlib.metadata import version
+from typing import TYPE_CHECKING
+
+import zen
+
+from claimflow.errors import ReasonCode, RuleSetError
+from claimflow.facts import FACT_FIELDS, ClaimFacts
+from claimflow.models import Decision, Reason, Route
+
+if TYPE_CHECKING:
+    from claimflow.rules import Rule, RuleSet
+
+ENGINE = f"zen-engine {version('zen-engine')}"
+"""Engine name and version recorded in every trace."""
+
+_ROUTE_RANK = {Route.REVIEW: 3, Route.REQUEST_DOCUMENTS: 2, Route.SETTLE: 1}
+_CENT = Decimal("0.01")
+_KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null"})
+_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`\\]|\\.)*`")
+_NAME = re.compile(r"(?<![\w.$#])([A-Za-z_]\w*)\b(?!\s*\()")
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def expression_names(text: str) -> tuple[str, ...]:
+    """Return the field names an expression reads (strings, function names and keywords left out)."""
+    names = _NAME.findall(_STRINGS.sub("''", text))
+    return tuple(dict.fromkeys(name for name in names if name not in _KEYWORDS))
+
+
+def placeholder_names(text: str) -> tuple[str, ...]:
+    """Return the {{placeholder}} names used in a reason template."""
+    return tuple(dict.fromkeys(_PLACEHOLDER.findall(text)))
+
+
+def expression_error(text: str) -> str | None:
+    """Return zen's parse error for an expression (first line of its JSON message), or None when it compiles."""
+    try:
+        zen.compile_expression(text)
+    except RuntimeError as exc:
+        return _zen_message(exc)
+    return None
+
+
+def _zen_message(exc: Exception) -> str:
+    """Parse zen's error: JSON on the first line of str(exc), a Rust backtrace after it."""
+    first = str(exc).split("\n", 1)[0]
+    try:
+        parsed = json.loads(first)
+    except ValueError:
+        return first
+    if isinstance(parsed, dict):
+        return str(parsed.get("source") or parsed.get("type") or first)
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One rule with its compiled condition and payout and the fields they read."""
+
+    rule: Rule
+    order: int
+    route: Route
+    when: zen.Expression
+    payout: zen.Expression | None
+    inputs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRuleSet:
+    """A rule set ready to run: rules in evaluation order, plus the engine that compiled them."""
+
+    ruleset: RuleSet
+    rules: tuple[CompiledRule, ...]
+    engine: str
+
+
+def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
+    """Compile every condition and payout once; raise RuleSetError if one does not compile."""
+    compiled: list[CompiledRule] = []
+    problems: list[str] = []
+    for order, rule in enumerate(ruleset.rules):
+        texts = [rule.when] + ([rule.then.payout] if rule.then.payout else [])
+        try:
+            when = zen.compile_expression(rule.when)
+            payout = zen.compile_expression(rule.then.payout) if rule.then.payout else None
+        except RuntimeError as exc:
+            problems.append(f"{ruleset.source}: rule {rule.id}: bad expression: {_zen_message(exc)}")
+            continue
+        inputs = tuple(dict.fromkeys(name for text in texts for name in expression_names(text)))
+        compiled.append(CompiledRule(rule, order, Route(rule.then.decision), when, payout, inputs))
+    if problems:
+        raise RuleSetError(problems)
+    if ruleset.hit_policy == "priority":
+        compiled.sort(key=lambda c: (-c.rule.priority, c.order))
+    return CompiledRuleSet(ruleset=ruleset, rules=tuple(compiled), engine=ENGINE)
+
+
+def missing_documents(facts: ClaimFacts, ruleset: RuleSet) -> tuple[str, ...]:
+    """Return the documents the rule set requires for this claim that are absent, plus any the caller listed."""
+    required = ruleset.required_documents.get(facts.source, {}).get(facts.claim_type, [])
+    absent = [doc for doc in required if doc not in facts.documents]
+    return tuple(dict.fromkeys([*facts.missing_documents, *absent]))
+
+
+def to_context(facts: ClaimFacts, missing: tuple[str, ...]) -> dict[str, object]:
+    """Convert facts to zen's input: Decimal -> float via str, date -> ISO text, tuple -> list."""
+    context: dict[str, object] = {}
+    for name in FACT_FIELDS:
+        value = getattr(facts, name)
+        if isinstance(value, Decimal):
+            value = float(str(value))
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        context[name] = value
+    context["missing_documents"] = list(missing)
+    return context
+
+
+@dataclass(slots=True)
+class _Run:
+    """What evaluating every rule on one claim gave."""
+
+    fired: list[CompiledRule]
+    errors: list[dict[str, object]]
+
+
+def _evaluate(compiled: CompiledRuleSet, context: dict[str, object]) -> _Run:
+    """Evaluate every condition; an exception or a non-boolean result is recorded as an error."""
+    run = _Run(fired=[], errors=[])
+    for rule in compiled.rules:
+        try:
+            result = rule.when.evaluate(context)
+        except RuntimeError as exc:
+            run.errors.append(_error(rule, _zen_message(exc), context))
+            continue
+        if result is True:
+            run.fired.append(rule)
+        elif result is not False:
+            run.errors.append(_error(rule, f"condition gave {result!r}, not true or false", context))
+    return run
+
+
+def _error(rule: CompiledRule, message: str, context: dict[str, object]) -> dict[str, object]:
+    """Describe a rule that failed, with the values it read."""
+    return {"rule": rule.rule.id, "error": message, "inputs": {n: context.get(n) for n in rule.inputs}}
+
+
+def _pick(fired: list[CompiledRule], hit_policy: str) -> CompiledRule | None:
+    """Choose the deciding rule: priority (ties: review > request_documents > settle), first, or collect."""
+    if not fired:
+        return None
+    if hit_policy == "first":
+        return min(fired, key=lambda r: r.order)
+    if hit_policy == "collect":
+        return max(fired, key=lambda r: (_ROUTE_RANK[r.route], r.rule.priority, -r.order))
+    return max(fired, key=lambda r: (r.rule.priority, _ROUTE_RANK[r.route], -r.order))
+
+
+def _compute_payout(rule: CompiledRule, context: dict[str, object]) -> tuple[Decimal | None, str | None]:
+    """Evaluate the payout formula; return (amount rounded half-up to cents, None) or (None, error)."""
+    if rule.payout is None:
+        return None, "settle rule has no payout formula"
+    try:
+        raw = rule.payout.evaluate(context)
+    except RuntimeError as exc:
+        return None, _zen_message(exc)
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None, f"payout formula gave {raw!r}, not a number"
+    try:
+        amount = Decimal(str(raw))
+    except InvalidOperation:
+        return None, f"payout formula gave {raw!r}, not a number"
+    if not amount.is_finite():
+        return None, f"payout formula gave {raw!r}, not a number"
+    return amount.quantize(_CENT, rounding=ROUND_HALF_UP), None
+
+
+def _blockers(facts: ClaimFacts) -> list[Reason]:
+    """Return why this claim may never settle, whatever the rules say (fail closed in code)."""
+    blockers: list[Reason] = []
+    if not facts.policy_found:
+        blockers.append(Reason(ReasonCode.POLICY_NOT_FOUND, "No matching policy was found in the register"))
+    elif facts.policy_status != "active":
+        blockers.append(Reason(ReasonCode.POLICY_INACTIVE, f"Policy status is {facts.policy_status or 'unknown'}"))
+    if facts.missing_fields:
+        fields = ", ".join(facts.missing_fields)
+        blockers.append(Reason(ReasonCode.FIELD_MISSING, f"Required fields missing: {fields}"))
+    if facts.low_confidence_fields or facts.min_field_confidence < facts.confidence_threshold:
+        fields = ", ".join(facts.low_confidence_fields) or "some field"
+        blockers.append(
+            Reason(
+                ReasonCode.FIELD_LOW_CONFIDENCE,
+                f"Low read confidence ({facts.min_field_confidence:.2f} < "
+                f"{facts.confidence_threshold:.2f}) on {fields}; check against the document",
+            )
+        )
+    return blockers
+
+
+def _guardrail(facts: ClaimFacts, payout: Decimal) -> list[Reason]:
+    """Return why a computed payout may not be paid: outside (0, coverage limit] or wrong currency."""
+    problems: list[Reason] = []
+    limit = facts.coverage_limit
+    if limit is None or not Decimal(0) < payout <= limit:
+        problems.append(
+            Reason(
+                ReasonCode.PAYOUT_GUARDRAIL,
+                f"Computed payout {payout} is outside the allowed range (0, {limit if limit is not None else '?'}]",
+            )
+        )
+    if facts.currency is None or facts.policy_currency is None or facts.currency != facts.policy_currency:
+        problems.append(
+            Reason(
+                ReasonCode.CURRENCY_MISMATCH,
+                f"Claim currency {facts.currency or 'unknown'} differs from policy currency "
+                f"{facts.policy_currency or 'unknown'}",
+            )
+        )
+    return problems
+
+
+def _display(value: object) -> str:
+    """Show a fact in a reason message."""
+    if value is None:
+        return "none"
+    if isinstance(value, tuple | list):
+        return "; ".join(str(item) for item in value) if value else "none"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def render_reason(template: str, facts: ClaimFacts, missing: tuple[str, ...], payout: Decimal | None) -> str:
+    """Fill {{placeholders}} in a reason from the facts (and `payout`)."""
+    if "{{" not in template:
+        return template
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "payout":
+            return "n/a" if payout is None else str(payout)
+        if name == "missing_documents":
+            return _display(missing)
+        return _display(getattr(facts, name, None))
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def _reason(rule: Rule, facts: ClaimFacts, missing: tuple[str, ...], payout: Decimal | None) -> Reason:
+    """Build a rule's Reason: its reason code if it names one, else the rule id."""
+    return Reason(rule.then.code or rule.id, render_reason(rule.then.reason, facts, missing, payout))
+
+
+def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
+    """Run the rule set on one claim and return the decision with its trace; never settles unsafely."""
+    ruleset = compiled.ruleset
+    missing = missing_documents(facts, ruleset)
+    context = to_context(facts, missing)
+    run = _evaluate(compiled, context)
+    winner = _pick(run.fired, ruleset.hit_policy)
+    route = winner.route if winner else Route(ruleset.default.decision)
+    decided_by = winner.rule.id if winner else "default"
+    overrides = [
+        Reason(ReasonCode.RULE_ERROR, f"Rule {err['rule']} could not be evaluated: {err['error']}")
+        for err in run.errors
+    ]
+    payout: Decimal | None = None
+    if route is Route.SETTLE and not overrides:
+        payout = _settle_checks(facts, winner, context, run, overrides)
+    if overrides and route is not Route.REVIEW:
+        route, payout, decided_by = Route.REVIEW, None, str(overrides[0].code)
+    if route is not Route.SETTLE:
+        payout = None
+    documents = list(missing)
+    for rule in run.fired:
+        if rule.route is Route.REQUEST_DOCUMENTS:
+            documents.extend(doc for doc in rule.rule.then.documents if doc not in documents)
+    return Decision(
+        route=route,
+        payout=payout,
+        currency=facts.policy_currency if payout is not None else facts.currency,
+        reasons=_reasons(route, winner, run.fired, overrides, facts, missing, payout, ruleset),
+        recommendation=_recommendation(route, run.fired),
+        missing_documents=documents,
+        decided_by=decided_by,
+        ruleset=ruleset.name,
+        ruleset_version=ruleset.version,
+        ruleset_sha256=ruleset.sha256,
+        engine=compiled.engine,
+        trace=_trace(facts, compiled, missing, context, run, overrides, decided_by, route, payout),
+    )
+
+
+def _settle_checks(
+    facts: ClaimFacts,
+    winner: CompiledRule | None,
+    context: dict[str, object],
+    run: _Run,
+    overrides: list[Reason],
+) -> Decimal | None:
+    """Before settling: code blockers, then the payout (Decimal, cents) and its guardrail; append overrides."""
+    if winner is None:
+        overrides.append(Reason(ReasonCode.NO_RULE_MATCHED, "The default outcome may not settle a claim"))
+        return None
+    overrides.extend(_blockers(facts))
+    if overrides:
+        return None
+    payout, error = _compute_payout(winner, context)
+    if error is not None or payout is None:
+        run.errors.append(_error(winner, f"payout: {error}", context))
+        overrides.append(Reason(ReasonCode.RULE_ERROR, f"Rule {winner.rule.id} payout failed: {error}"))
+        return None
+    overrides.extend(_guardrail(facts, payout))
+    return payout
+
+
+def _trace(
+    facts: ClaimFacts,
+    compiled: CompiledRuleSet,
+    missing: tuple[str, ...],
+    context: dict[str, object],
+    run: _Run,
+    overrides: list[Reason],
+    decided_by: str,
+    route: Route,
+    payout: Decimal | None,
+) -> dict[str, object]:
+    """Build the JSON-ready audit trace: what ran, what fired with which inputs, what was overridden."""
+    ruleset = compiled.ruleset
+    return {
+        "claim_id": facts.claim_id,
+        "ruleset": ruleset.name,
+        "version": ruleset.version,
+        "sha256": ruleset.sha256,
+        "engine": compiled.engine,
+        "hit_policy": ruleset.hit_policy,
+        "processing_date": facts.processing_date.isoformat(),
+        "missing_documents": list(missing),
+        "fired": [
+            {
+                "rule": rule.rule.id,
+                "priority": rule.rule.priority,
+                "decision": str(rule.route),
+                "reason": render_reason(rule.rule.then.reason, facts, missing, payout),
+                "inputs": {name: context.get(name) for name in rule.inputs},
+            }
+            for rule in run.fired
+        ],
+        "errors": run.errors,
+        "overrides": [{"code": str(r.code), "message": r.message} for r in overrides],
+        "decided_by": decided_by,
+        "route": str(route),
+        "payout": None if payout is None else str(payout),
+    }
+
+
+def _reasons(
+    route: Route,
+    winner: CompiledRule | None,
+    fired: list[CompiledRule],
+    overrides: list[Reason],
+    facts: ClaimFacts,
+    missing: tuple[str, ...],
+    payout: Decimal | None,
+    ruleset: RuleSet,
+) -> list[Reason]:
+    """Reasons shown with the decision: the settling rule, or every non-settle rule that fired plus overrides."""
+    if route is Route.SETTLE and winner is not None:
+        return [_reason(winner.rule, facts, missing, payout)]
+    reasons = [_reason(rule.rule, facts, missing, payout) for rule in fired if rule.route is not Route.SETTLE]
+    reasons.extend(overrides)
+    if not reasons:
+        default = ruleset.default
+        reasons.append(
+            Reason(default.code or ReasonCode.NO_RULE_MATCHED, render_reason(default.reason, facts, missing, None))
+        )
+    return reasons
+
+
+def _recommendation(route: Route, fired: list[CompiledRule]) -> str | None:
+    """Reject (or another recommendation) is only ever proposed on a review, from the first fired rule giving one."""
+    if route is not Route.REVIEW:
+        return None
+    for rule in fired:
+        if rule.rule.then.recommendation:
+            return rule.rule.then.recommendation
+    return None

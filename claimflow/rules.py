@@ -1,0 +1,393 @@
+"""Load, validate and pick the analyst-owned rule sets in rules/*.yml.
+
+Validation collects every problem of every file before failing, each as `rules/x.yml:LINE: message (fix: ...)`:
+YAML syntax, unknown or missing keys, expressions that do not parse (zen), `&&`/`||`, unknown field names,
+settle without payout, placeholders that name no fact, duplicate rule ids, and the embedded examples
+(`tests:`), which are run through the real decision runner at every load. The format is in rules/README.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from claimflow import decide
+from claimflow.errors import ReasonCode, RuleSetError
+from claimflow.facts import FACT_FIELDS, FactError, parse_facts
+
+HitPolicy = Literal["priority", "first", "collect"]
+RuleDecision = Literal["settle", "review", "request_documents"]
+_Path = tuple[str | int, ...]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Then(_Strict):
+    """What a rule decides when its condition holds."""
+
+    decision: RuleDecision
+    reason: str = Field(min_length=1, description="Plain words; {{fact}} placeholders are filled in.")
+    code: ReasonCode | None = Field(default=None, description="Stable reason code; the rule id when absent.")
+    payout: str | None = Field(default=None, description="zen expression; required for settle.")
+    queue: str | None = None
+    recommendation: Literal["reject"] | None = Field(default=None, description="Only on review.")
+    documents: list[str] = Field(default_factory=list, description="Extra documents to ask for.")
+
+
+class Rule(_Strict):
+    """One rule: a zen condition over ClaimFacts and what to decide."""
+
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    priority: int = Field(ge=0, le=1000)
+    description: str | None = None
+    when: str = Field(min_length=1)
+    then: Then
+
+
+class Expect(_Strict):
+    """What an embedded example must decide."""
+
+    route: RuleDecision
+    payout: str | None = None
+    decided_by: str | None = None
+    recommendation: Literal["reject"] | None = None
+    missing_documents: list[str] | None = None
+    reason_codes: list[str] | None = None
+
+
+class Example(_Strict):
+    """An embedded example: claim facts and the expected decision; run at every load."""
+
+    name: str = Field(min_length=1)
+    facts: dict[str, object]
+    expect: Expect
+
+
+class RuleSetFile(_Strict):
+    """The YAML format of one rule set version (exported as rules/ruleset.schema.json)."""
+
+    ruleset: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$", description="CalVer YYYY.MM.N")
+    effective_from: date
+    owner: str
+    hit_policy: HitPolicy = "priority"
+    default: Then
+    required_documents: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict, description="source -> claim_type -> document types that must be present."
+    )
+    rules: list[Rule] = Field(min_length=1)
+    tests: list[Example] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """A validated rule set version with where it came from and the hash of its file."""
+
+    name: str
+    version: str
+    effective_from: date
+    owner: str
+    hit_policy: HitPolicy
+    default: Then
+    required_documents: dict[str, dict[str, list[str]]]
+    rules: tuple[Rule, ...]
+    tests: tuple[Example, ...]
+    source: str
+    sha256: str
+
+
+def ruleset_schema_text() -> str:
+    """Return the JSON Schema of the rule set format, as written to rules/ruleset.schema.json."""
+    schema = RuleSetFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ClaimFlow rule set"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def check_rules(directory: Path) -> list[str]:
+    """Return every problem in every rule file of `directory`; [] when all are clean."""
+    problems: list[str] = []
+    files = sorted(directory.glob("*.yml"))
+    if not files:
+        return [f"{directory}: no rule set files (*.yml) (fix: add rules/claims_routing.yml)"]
+    for path in files:
+        problems.extend(_load_file(path)[1])
+    return problems
+
+
+def load_ruleset(directory: Path, *, on: date | None = None, name: str | None = None) -> RuleSet:
+    """Load and validate every rules/*.yml; return the version in force on `on` (default today).
+
+    Raises RuleSetError listing every problem in every file, or when no version is in force.
+    """
+    files = sorted(directory.glob("*.yml"))
+    loaded: list[RuleSet] = []
+    problems: list[str] = [] if files else [f"{directory}: no rule set files (*.yml)"]
+    for path in files:
+        ruleset, file_problems = _load_file(path)
+        problems.extend(file_problems)
+        if ruleset is not None:
+            loaded.append(ruleset)
+    if problems:
+        raise RuleSetError(problems)
+    names = sorted({r.name for r in loaded})
+    if name is None and len(names) > 1:
+        raise RuleSetError([f"{directory}: several rule sets {names}; say which one to load"])
+    wanted = name or names[0]
+    day = on or date.today()
+    in_force = [r for r in loaded if r.name == wanted and r.effective_from <= day]
+    if not in_force:
+        raise RuleSetError([f"{directory}: no version of rule set '{wanted}' is in force on {day.isoformat()}"])
+    latest = max(r.effective_from for r in in_force)
+    chosen = [r for r in in_force if r.effective_from == latest]
+    if len(chosen) > 1:
+        sources = ", ".join(r.source for r in chosen)
+        raise RuleSetError([f"{sources}: several versions take effect on {latest.isoformat()}; keep one"])
+    return chosen[0]
+
+
+def _display_path(path: Path) -> str:
+    """Show a rule file as `<folder>/<file>`, the way analysts see it in the repository."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def _load_file(path: Path) -> tuple[RuleSet | None, list[str]]:
+    """Validate one file; return the rule set (None if invalid) and its problems."""
+    shown = _display_path(path)
+    raw_bytes = path.read_bytes()
+    text = raw_bytes.decode("utf-8", errors="replace")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [f"{shown}:{line}: YAML syntax: {problem} (fix: check indentation and quoting)"]
+    lines = dict(_index_lines(node, ()))
+    locate = _Locator(shown, lines)
+    if not isinstance(data, dict):
+        return None, [locate((), "a rule set must be a mapping of keys (ruleset, version, rules, ...)")]
+    problems: list[str] = []
+    try:
+        spec = RuleSetFile.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, locate))
+        _check_loose_rules(data, locate, problems)
+        return None, problems
+    _check_rules(spec, locate, problems)
+    if problems:
+        return None, problems
+    ruleset = RuleSet(
+        name=spec.ruleset,
+        version=spec.version,
+        effective_from=spec.effective_from,
+        owner=spec.owner,
+        hit_policy=spec.hit_policy,
+        default=spec.default,
+        required_documents=spec.required_documents,
+        rules=tuple(spec.rules),
+        tests=tuple(spec.tests),
+        source=shown,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+    )
+    _run_examples(ruleset, locate, problems)
+    return (None, problems) if problems else (ruleset, [])
+
+
+def _index_lines(node: yaml.Node | None, path: _Path) -> Iterator[tuple[_Path, int]]:
+    """Yield (path, 1-based line) for every node; a mapping entry points at the line of its key."""
+    if node is None:
+        return
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            yield child, key.start_mark.line + 1
+            if len(path) < 12:
+                yield from (item for item in _index_lines(value, child) if item[0] != child)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            if len(path) < 12:
+                yield from _index_lines(value, (*path, i))
+
+
+class _Locator:
+    """Format a problem with the file and the line of the nearest known path."""
+
+    def __init__(self, shown: str, lines: Mapping[_Path, int]) -> None:
+        self.shown = shown
+        self.lines = lines
+
+    def line(self, path: _Path) -> int:
+        """Return the line of the longest known prefix of `path`."""
+        for end in range(len(path), -1, -1):
+            found = self.lines.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return 1
+
+    def __call__(self, path: _Path, message: str, fix: str | None = None) -> str:
+        suffix = f" (fix: {fix})" if fix else ""
+        return f"{self.shown}:{self.line(path)}: {message}{suffix}"
+
+
+def _pydantic_problems(exc: ValidationError, locate: _Locator) -> list[str]:
+    """Turn pydantic errors into located messages, naming the rule where there is one."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(part) for part in loc)
+        if err["type"] == "extra_forbidden":
+            message, fix = f"{where}: unknown key '{loc[-1]}'", "remove it or correct its spelling"
+        elif err["type"] == "missing":
+            message, fix = f"{where}: required key is missing", f"add '{loc[-1]}'"
+        else:
+            got = err.get("input")
+            message, fix = f"{where}: {err['msg']} (got {got!r})", None
+        problems.append(locate(loc, message, fix))
+    return problems
+
+
+def _check_loose_rules(data: dict[str, object], locate: _Locator, problems: list[str]) -> None:
+    """Check the expressions of the rules that are well-formed even when the file as a whole is not."""
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list):
+        return
+    for i, raw in enumerate(raw_rules):
+        try:
+            rule = Rule.model_validate(raw)
+        except ValidationError:
+            continue
+        _check_rule(i, rule, locate, problems)
+
+
+def _check_rules(spec: RuleSetFile, locate: _Locator, problems: list[str]) -> None:
+    """Semantic checks of a well-formed file: ids, expressions, settle/payout, placeholders, default, examples."""
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(spec.rules):
+        if rule.id in seen:
+            problems.append(
+                locate(
+                    ("rules", i, "id"),
+                    f"rules[{i}] duplicate rule id '{rule.id}' (first at line {seen[rule.id]})",
+                    "give every rule its own id",
+                )
+            )
+        else:
+            seen[rule.id] = locate.line(("rules", i, "id"))
+        _check_rule(i, spec.rules[i], locate, problems)
+    if spec.default.decision == "settle" or spec.default.payout:
+        problems.append(locate(("default",), "default may not settle", "use decision: review"))
+    _check_then(("default",), "default", spec.default, locate, problems)
+    for i, example in enumerate(spec.tests):
+        try:
+            parse_facts(example.facts, processing_date=spec.effective_from)
+        except FactError as exc:
+            problems.append(locate(("tests", i, "facts", exc.field), f"test '{example.name}': {exc}"))
+        if example.expect.payout is not None:
+            try:
+                Decimal(example.expect.payout)
+            except InvalidOperation:
+                problems.append(locate(("tests", i, "expect", "payout"), "expected payout is not an amount"))
+
+
+def _check_rule(i: int, rule: Rule, locate: _Locator, problems: list[str]) -> None:
+    """Check one rule's condition, payout and reason."""
+    label = f"rules[{i}] {rule.id}"
+    _check_expression(("rules", i, "when"), label, "when", rule.when, locate, problems)
+    if rule.then.payout is not None:
+        _check_expression(("rules", i, "then", "payout"), label, "payout", rule.then.payout, locate, problems)
+    _check_then(("rules", i, "then"), label, rule.then, locate, problems)
+
+
+def _check_then(path: _Path, label: str, then: Then, locate: _Locator, problems: list[str]) -> None:
+    """Check that the outcome is coherent: settle has a payout, reject only on review, known placeholders."""
+    if then.decision == "settle" and not then.payout:
+        problems.append(locate((*path, "decision"), f"{label}: decision 'settle' requires a payout formula",
+                               "add then.payout, e.g. round(min([amount_claimed, coverage_limit]) - deductible, 2)"))
+    if then.decision != "settle" and then.payout:
+        problems.append(locate((*path, "payout"), f"{label}: only a settle decision may have a payout",
+                               "remove payout"))
+    if then.recommendation and then.decision != "review":
+        problems.append(locate((*path, "recommendation"), f"{label}: a recommendation is only allowed on review",
+                               "use decision: review"))
+    if then.documents and then.decision != "request_documents":
+        problems.append(locate((*path, "documents"), f"{label}: documents are only for request_documents",
+                               "remove documents or use decision: request_documents"))
+    for name in decide.placeholder_names(then.reason):
+        if name not in FACT_FIELDS and name != "payout":
+            problems.append(locate((*path, "reason"), f"{label}: placeholder '{{{{{name}}}}}' names no fact",
+                                   _suggest(name)))
+
+
+def _check_expression(
+    path: _Path, label: str, key: str, text: str, locate: _Locator, problems: list[str]
+) -> None:
+    """Report `&&`/`||`, zen syntax errors, or unknown field names (one problem per expression)."""
+    operator = re.search(r"&&|\|\|", text)
+    if operator:
+        word = "and" if operator.group() == "&&" else "or"
+        problems.append(locate(path, f"{label}: '{operator.group()}' is not an operator in {key}: {text!r}",
+                               f"write '{word}'"))
+        return
+    error = decide.expression_error(text)
+    if error is not None:
+        problems.append(locate(path, f"{label}: bad expression in {key} {text!r}: {error}",
+                               "see the expression language in rules/README.md"))
+        return
+    for name in decide.expression_names(text):
+        if name not in FACT_FIELDS:
+            problems.append(locate(path, f"{label}: unknown field '{name}' in {key}: {text!r}", _suggest(name)))
+
+
+def _suggest(name: str) -> str:
+    """Suggest the closest fact name."""
+    close = difflib.get_close_matches(name, FACT_FIELDS, n=1)
+    return f"did you mean '{close[0]}'?" if close else "use one of the ClaimFacts fields listed in rules/README.md"
+
+
+def _run_examples(ruleset: RuleSet, locate: _Locator, problems: list[str]) -> None:
+    """Run every embedded example through the real runner; report each mismatch at the example's line."""
+    compiled = decide.compile_ruleset(ruleset)
+    for i, example in enumerate(ruleset.tests):
+        facts = parse_facts(example.facts, processing_date=ruleset.effective_from)
+        decision = decide.decide_claim(facts, compiled)
+        expect = example.expect
+        got: list[str] = []
+        if str(decision.route) != expect.route:
+            got.append(f"route: expected {expect.route}, got {decision.route}")
+        if expect.payout is not None and decision.payout != Decimal(expect.payout):
+            got.append(f"payout: expected {expect.payout}, got {decision.payout}")
+        if expect.decided_by is not None and decision.decided_by != expect.decided_by:
+            got.append(f"decided_by: expected {expect.decided_by}, got {decision.decided_by}")
+        if expect.recommendation != decision.recommendation and (
+            expect.recommendation is not None or expect.route == "review"
+        ):
+            got.append(f"recommendation: expected {expect.recommendation}, got {decision.recommendation}")
+        if expect.missing_documents is not None and decision.missing_documents != expect.missing_documents:
+            got.append(f"missing_documents: expected {expect.missing_documents}, got {decision.missing_documents}")
+        codes = [str(r.code) for r in decision.reasons]
+        if expect.reason_codes is not None and codes != expect.reason_codes:
+            got.append(f"reason_codes: expected {expect.reason_codes}, got {codes}")
+        if got:
+            problems.append(
+                locate(
+                    ("tests", i, "name"),
+                    f"test '{example.name}' failed: {'; '.join(got)} (decided_by {decision.decided_by})",
+                    "correct the rules or the expected outcome",
+                )
+            )
