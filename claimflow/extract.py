@@ -1,0 +1,277 @@
+"""Apply an extractor spec to a read document: Fields with typed values, confidence and provenance.
+
+For page documents each field's anchors are looked up (fuzzy), the words in the declared direction or
+region are taken (minus words that are themselves labels, so a blank form yields nothing), the field's
+regex is applied to that region's text, and the match is normalised and validated. Each candidate gets
+a confidence from OCR word confidence, anchor match ratio, validation and ambiguity; the best candidate
+per field wins. Sheets go to `extract_sheets`, tables to `extract_tables`; cross-field checks run last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from claimflow.classify import UNKNOWN, classify_document
+from claimflow.errors import ReasonCode
+from claimflow.extract_checks import apply_checks, fill_currencies
+from claimflow.extract_layout import (
+    AnchorHit,
+    Line,
+    build_lines,
+    contains_phrase,
+    find_anchors,
+    union_box,
+    words_below,
+    words_in_region,
+)
+from claimflow.extract_sheets import extract_records
+from claimflow.extract_tables import extract_table
+from claimflow.extract_values import TypedValue, parse_value
+from claimflow.models import Extraction, Field, Page, Problem, Provenance, ReadDocument, Word
+from claimflow.specs import FieldSpec, Spec, SpecSet
+
+LOW_CONFIDENCE = 0.5
+PAGE_SEARCH_FACTOR = 0.92
+FREE_TEXT_FACTOR = 0.97
+AMBIGUOUS_FACTOR = 0.75
+INVALID_FACTOR = 0.5
+DISAGREE_FACTOR = 0.85
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One possible value for a field, before the best one is chosen."""
+
+    typed: TypedValue
+    raw: str
+    confidence: float
+    page: Page
+    words: tuple[Word, ...]
+
+
+def extract_document(read: ReadDocument, specs: SpecSet, document_type: str | None = None) -> Extraction:
+    """Extract the fields of one read document; classifies it first when `document_type` is None."""
+    confidence = 1.0
+    if document_type is None:
+        document_type, confidence = classify_document(read, specs)
+    if document_type == UNKNOWN or document_type not in specs.specs:
+        problem = Problem(ReasonCode.UNKNOWN_DOCUMENT_TYPE, "no extractor spec fits this document; send to review")
+        return Extraction(UNKNOWN, confidence, problems=[problem])
+    spec = specs.get(document_type)
+    if spec.layout == "sheet":
+        records, problems = extract_records(read.sheets, spec)
+        return Extraction(document_type, confidence, records=records, problems=problems)
+    fields: dict[str, Field] = {}
+    problems = []
+    pages = [(page, build_lines(page)) for page in read.pages]
+    labels = {id(word) for page, lines in pages for word in _label_words(spec, lines)}
+    for name, field_spec in spec.fields.items():
+        candidates: list[Candidate] = []
+        for page, lines in pages:
+            candidates.extend(_candidates(name, field_spec, spec, page, lines, labels, problems))
+        chosen = _choose(name, field_spec, candidates, problems)
+        if chosen is not None:
+            fields[name] = chosen
+    for name, table_spec in spec.tables.items():
+        table_field = extract_table(name, table_spec, spec, pages, problems)
+        if table_field is not None:
+            fields[name] = table_field
+    fill_currencies(fields, spec)
+    for name, field_spec in spec.fields.items():
+        if field_spec.required and name not in fields:
+            problems.append(Problem(ReasonCode.FIELD_MISSING, f"required field {name} not found", field=name))
+    for name, field in list(fields.items()):
+        if field.confidence < LOW_CONFIDENCE:
+            problems.append(
+                Problem(
+                    ReasonCode.FIELD_LOW_CONFIDENCE,
+                    f"{name} read with low confidence {field.confidence:.2f}; check it",
+                    page=field.provenance.page,
+                    field=name,
+                )
+            )
+    problems.extend(apply_checks(fields, spec))
+    return Extraction(document_type, confidence, fields=fields, problems=problems)
+
+
+def _label_words(spec: Spec, lines: list[Line]) -> list[Word]:
+    """Return the words that belong to any label of the spec; they are never values."""
+    out: list[Word] = []
+    for field_spec in spec.fields.values():
+        for anchor in field_spec.anchors:
+            for hit in find_anchors(lines, anchor, max(field_spec.fuzzy, 85.0)):
+                out.extend(lines[hit.line_index].words[hit.start : hit.end])
+    for table in spec.tables.values():
+        for anchor in (table.anchor, *table.end_anchors):
+            for hit in find_anchors(lines, anchor, max(table.fuzzy, 85.0)):
+                out.extend(lines[hit.line_index].words[hit.start : hit.end])
+    return out
+
+
+def _regions(field_spec: FieldSpec, lines: list[Line]) -> list[tuple[list[Line], float]]:
+    """Return the word regions to read the field from, each with its anchor factor (0..1)."""
+    if field_spec.direction == "page":
+        return [([line], PAGE_SEARCH_FACTOR) for line in lines]
+    if field_spec.direction == "top_lines":
+        return [(lines[: field_spec.lines], PAGE_SEARCH_FACTOR)]
+    regions: list[tuple[list[Line], float]] = []
+    for anchor in field_spec.anchors:
+        for hit in find_anchors(lines, anchor, field_spec.fuzzy):
+            line = lines[hit.line_index]
+            if any(contains_phrase(line, phrase) for phrase in field_spec.exclude):
+                continue
+            regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0))
+    return regions
+
+
+def _region_of(field_spec: FieldSpec, lines: list[Line], hit: AnchorHit) -> list[Line]:
+    """Return the lines of words in the field's direction from one anchor hit."""
+    if field_spec.direction == "below":
+        return words_below(lines, hit, field_spec.lines)
+    if field_spec.direction == "region" and field_spec.region is not None:
+        box = field_spec.region
+        x0, top = hit.bbox[0], hit.bbox[1]
+        return words_in_region(lines, (x0 + box.x0, top + box.y0, x0 + box.x1, top + box.y1))
+    right = lines[hit.line_index].words[hit.end :]
+    out = [Line(right)] if right else []
+    if field_spec.lines > 1 and right:
+        start_x = right[0].bbox[0] - 0.02
+        bottom = lines[hit.line_index].bottom
+        for line in lines[hit.line_index + 1 :]:
+            if len(out) >= field_spec.lines or line.top - bottom > 1.5 * line.height:
+                break
+            if line.words[0].bbox[0] < start_x:
+                break
+            out.append(line)
+            bottom = line.bottom
+    return out
+
+
+def _candidates(
+    name: str,
+    field_spec: FieldSpec,
+    spec: Spec,
+    page: Page,
+    lines: list[Line],
+    labels: set[int],
+    problems: list[Problem],
+) -> list[Candidate]:
+    """Read every candidate value of one field on one page."""
+    out: list[Candidate] = []
+    for region, anchor_factor in _regions(field_spec, lines):
+        words = [w for line in region for w in line.words if id(w) not in labels]
+        if not words:
+            continue
+        for raw, used in _match(field_spec, region, labels):
+            typed = parse_value(raw, field_spec, spec)
+            if typed is None:
+                continue
+            if typed.error is not None and not typed.keep:
+                problems.append(
+                    Problem(ReasonCode.FIELD_INVALID, f"{name}: {typed.error}", page=page.number, field=name)
+                )
+                continue
+            out.append(Candidate(typed, raw, _confidence(used, anchor_factor, field_spec, typed), page, used))
+    return out
+
+
+def _match(field_spec: FieldSpec, region: list[Line], labels: set[int]) -> list[tuple[str, tuple[Word, ...]]]:
+    """Apply the field's pattern to the region text; return (raw text, words used) per match."""
+    text, spans = "", []
+    for line in region:
+        for word in line.words:
+            if id(word) in labels:
+                continue
+            if text and not text.endswith("\n"):
+                text += " "
+            spans.append((len(text), len(text) + len(word.text), word))
+            text += word.text
+        if text and not text.endswith("\n"):
+            text += "\n"
+    text = text.rstrip("\n")
+    if not text.strip():
+        return []
+    if field_spec.pattern is None:
+        return [(text.replace("\n", " "), tuple(w for _, _, w in spans))]
+    flags = re.MULTILINE | (re.IGNORECASE if field_spec.ignore_case else 0)
+    matches = list(re.finditer(field_spec.pattern, text, flags))
+    if field_spec.type == "list":
+        matches = matches[:1] if matches else []
+        values = [_group(m) for m in re.finditer(field_spec.pattern, text, flags)]
+        if not values:
+            return []
+        used = tuple(w for start, end, w in spans if any(m.start() < end and start < m.end() for m in [matches[0]]))
+        return [("\n".join(values), used or tuple(w for _, _, w in spans))]
+    out = []
+    for found in matches:
+        start_at, end_at = found.span("value") if "value" in found.re.groupindex else found.span(found.lastindex or 0)
+        used = tuple(w for start, end, w in spans if start < end_at and start_at < end)
+        if used:
+            out.append((_group(found), used))
+    return out
+
+
+def _group(found: re.Match[str]) -> str:
+    """Return the `value` group, else the first group, else the whole match."""
+    if "value" in found.re.groupindex:
+        return found.group("value") or ""
+    return found.group(1) if found.re.groups else found.group(0)
+
+
+def _confidence(words: tuple[Word, ...], anchor_factor: float, field_spec: FieldSpec, typed: TypedValue) -> float:
+    """Combine word confidence (min and mean), anchor match, pattern use, validation and ambiguity."""
+    confidences = [w.confidence for w in words] or [1.0]
+    ocr = 0.5 * min(confidences) + 0.5 * sum(confidences) / len(confidences)
+    confidence = ocr * anchor_factor
+    if field_spec.pattern is None and field_spec.type == "text":
+        confidence *= FREE_TEXT_FACTOR
+    if typed.ambiguous:
+        confidence *= AMBIGUOUS_FACTOR
+    if typed.error is not None:
+        confidence *= INVALID_FACTOR
+    return round(max(0.0, min(1.0, confidence)), 4)
+
+
+def _choose(name: str, field_spec: FieldSpec, candidates: list[Candidate], problems: list[Problem]) -> Field | None:
+    """Pick the field's value among its candidates by the spec's `select` rule."""
+    if not candidates:
+        return None
+    ordered = sorted(candidates, key=lambda c: (c.page.number, union_box(c.words)[1], union_box(c.words)[0]))
+    if field_spec.select == "first":
+        chosen = ordered[0]
+    elif field_spec.select == "last":
+        chosen = ordered[-1]
+    elif field_spec.select == "largest":
+        chosen = max(ordered, key=lambda c: (c.typed.sort_key, c.confidence))
+    else:
+        chosen = max(ordered, key=lambda c: c.confidence)
+    confidence = chosen.confidence
+    rivals = [c for c in candidates if c.typed.value != chosen.typed.value and c.confidence >= confidence - 0.1]
+    if rivals and field_spec.select == "best":
+        confidence *= DISAGREE_FACTOR
+        problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: {len(rivals) + 1} different values found; check which one applies",
+                page=chosen.page.number,
+                field=name,
+            )
+        )
+    if chosen.typed.ambiguous:
+        problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: {chosen.typed.note or 'value can be read more than one way'}",
+                page=chosen.page.number,
+                field=name,
+            )
+        )
+    if chosen.typed.error is not None:
+        problems.append(
+            Problem(ReasonCode.FIELD_INVALID, f"{name}: {chosen.typed.error}", page=chosen.page.number, field=name)
+        )
+    provenance = Provenance(method=chosen.page.method, page=chosen.page.number, bbox=union_box(chosen.words))
+    field = Field(name, chosen.typed.value, round(confidence, 4), provenance, chosen.raw)
+    return dataclasses.replace(field)

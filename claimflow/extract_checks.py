@@ -1,0 +1,99 @@
+"""Cross-field work after extraction: currencies for bare amounts and the spec's consistency checks.
+
+A money value printed without a symbol takes the document's `currency` field if one was read, else
+the spec's default currency. Checks (parts sum to a total, one date not after another) never drop a
+value: a failure lowers the confidence of the fields involved and adds a Problem, so the claim is reviewed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+
+from claimflow.errors import ReasonCode
+from claimflow.models import Field, FieldValueType, Money, Problem
+from claimflow.specs import OrderCheck, Spec, SumCheck
+
+CHECK_FAILED_FACTOR = 0.8
+
+
+def fill_currencies(fields: dict[str, Field], spec: Spec) -> None:
+    """Give bare Money values the document's currency field, else the spec default (in place)."""
+    currency_field = fields.get("currency")
+    currency = currency_field.value if currency_field is not None and isinstance(currency_field.value, str) else None
+    currency = currency or spec.currency
+    if currency is None:
+        return
+    for name, field in fields.items():
+        if isinstance(field.value, Money) and field.value.currency is None:
+            fields[name] = dataclasses.replace(field, value=Money(field.value.amount, currency))
+
+
+def apply_checks(fields: dict[str, Field], spec: Spec) -> list[Problem]:
+    """Run the spec's checks; on failure lower the fields' confidence (in place) and return Problems."""
+    problems: list[Problem] = []
+    for check in spec.checks:
+        if isinstance(check, SumCheck):
+            problem = _sum_check(fields, check)
+        else:
+            problem = _order_check(fields, check)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def _amounts(fields: dict[str, Field], reference: str) -> list[Decimal] | None:
+    """Return the amounts a reference names (`field` or `table.column`), or None when it was not read."""
+    name, _, column = reference.partition(".")
+    field = fields.get(name)
+    if field is None:
+        return None
+    values: list[FieldValueType | None] = []
+    if column and isinstance(field.value, list):
+        values = [row.get(column) for row in field.value if isinstance(row, dict)]
+    elif not column:
+        values = [field.value]
+    amounts = [value.amount for value in values if isinstance(value, Money)]
+    return amounts or None
+
+
+def _lower(fields: dict[str, Field], names: list[str]) -> None:
+    """Lower the confidence of the named fields after a failed check."""
+    for reference in names:
+        name = reference.partition(".")[0]
+        if name in fields:
+            field = fields[name]
+            fields[name] = dataclasses.replace(field, confidence=round(field.confidence * CHECK_FAILED_FACTOR, 4))
+
+
+def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
+    """Parts must add up to the total within the tolerance."""
+    total = _amounts(fields, check.total)
+    parts = [_amounts(fields, part) for part in check.parts]
+    if total is None or any(part is None for part in parts):
+        return None
+    parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
+    if abs(parts_sum - total[0]) <= Decimal(str(check.tolerance)):
+        return None
+    _lower(fields, [*check.parts, check.total])
+    return Problem(
+        ReasonCode.AMOUNTS_INCONSISTENT,
+        f"{' + '.join(check.parts)} = {parts_sum} but {check.total} = {total[0]}; check the amounts",
+        field=check.total.partition(".")[0],
+    )
+
+
+def _order_check(fields: dict[str, Field], check: OrderCheck) -> Problem | None:
+    """The earlier date must not be after the later one."""
+    earlier, later = fields.get(check.earlier), fields.get(check.later)
+    if earlier is None or later is None:
+        return None
+    if not (isinstance(earlier.value, date) and isinstance(later.value, date)) or earlier.value <= later.value:
+        return None
+    _lower(fields, [check.earlier, check.later])
+    return Problem(
+        ReasonCode.FIELD_INVALID,
+        f"{check.earlier} is after {check.later}; check both dates",
+        field=check.earlier,
+    )

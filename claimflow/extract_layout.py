@@ -1,0 +1,170 @@
+"""Page geometry for extraction: words regrouped into visual lines, fuzzy label anchors, value regions.
+
+Readers number blocks and lines their own way (tesseract splits columns into blocks), so extraction
+rebuilds lines from the boxes: words whose vertical extents overlap form one line, sorted by x.
+Anchors are label phrases found with rapidfuzz on runs of consecutive words, so slightly misspelled
+OCR labels still match and the match ratio becomes part of the value's confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from claimflow.models import BBox, Page, Word
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One visual line of words, left to right."""
+
+    words: tuple[Word, ...]
+
+    @property
+    def top(self) -> float:
+        """Return the top of the line box."""
+        return min(word.bbox[1] for word in self.words)
+
+    @property
+    def bottom(self) -> float:
+        """Return the bottom of the line box."""
+        return max(word.bbox[3] for word in self.words)
+
+    @property
+    def height(self) -> float:
+        """Return the median word height."""
+        heights = sorted(word.bbox[3] - word.bbox[1] for word in self.words)
+        return heights[len(heights) // 2]
+
+    @property
+    def text(self) -> str:
+        """Return the words joined by spaces."""
+        return " ".join(word.text for word in self.words)
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorHit:
+    """A label found on a page: the line, the word span [start, end) and the fuzzy ratio (0..100)."""
+
+    line_index: int
+    start: int
+    end: int
+    score: float
+    bbox: BBox
+
+
+def build_lines(page: Page) -> list[Line]:
+    """Group a page's words into visual lines (vertical overlap), top to bottom, each left to right."""
+    words = sorted((w for w in page.words if w.text.strip()), key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
+    groups: list[list[Word]] = []
+    for word in words:
+        centre = (word.bbox[1] + word.bbox[3]) / 2
+        placed = False
+        for group in reversed(groups[-3:]):
+            top = min(w.bbox[1] for w in group)
+            bottom = max(w.bbox[3] for w in group)
+            if top <= centre <= bottom and _overlaps_x_free(group, word):
+                group.append(word)
+                placed = True
+                break
+        if not placed:
+            groups.append([word])
+    lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in groups]
+    return sorted(lines, key=lambda line: (round(line.top, 3), line.words[0].bbox[0]))
+
+
+def _overlaps_x_free(group: list[Word], word: Word) -> bool:
+    """Return True unless the word sits on top of a word already in the line (then it is another line)."""
+    for other in group:
+        overlap = min(other.bbox[2], word.bbox[2]) - max(other.bbox[0], word.bbox[0])
+        if overlap > 0.5 * min(other.bbox[2] - other.bbox[0], word.bbox[2] - word.bbox[0]):
+            return False
+    return True
+
+
+def simplify(text: str) -> str:
+    """Lower-case and drop punctuation for fuzzy label comparison (`Date of loss:` -> `date of loss`)."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+
+
+def union_box(words: tuple[Word, ...] | list[Word]) -> BBox:
+    """Return the box enclosing the words."""
+    return (
+        min(w.bbox[0] for w in words),
+        min(w.bbox[1] for w in words),
+        max(w.bbox[2] for w in words),
+        max(w.bbox[3] for w in words),
+    )
+
+
+def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[AnchorHit]:
+    """Find every run of words matching `anchor` with a fuzzy ratio >= threshold (best per line)."""
+    target = simplify(anchor)
+    if not target:
+        return []
+    size = len(target.split())
+    hits: list[AnchorHit] = []
+    for index, line in enumerate(lines):
+        simple = [simplify(word.text) for word in line.words]
+        best: AnchorHit | None = None
+        for start in range(len(line.words)):
+            if not simple[start]:
+                continue
+            for length in range(max(1, size - 1), size + 2):
+                end = start + length
+                if end > len(line.words):
+                    break
+                candidate = " ".join(part for part in simple[start:end] if part)
+                score = fuzz.ratio(candidate, target)
+                if score >= threshold and (best is None or score > best.score):
+                    best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
+        if best is not None:
+            hits.append(best)
+    return hits
+
+
+def contains_phrase(line: Line, phrase: str, threshold: float = 88.0) -> bool:
+    """Return True when the line contains `phrase` (fuzzy, word-aligned)."""
+    return bool(find_anchors([line], phrase, threshold))
+
+
+def words_right(lines: list[Line], hit: AnchorHit) -> list[Word]:
+    """Return the words right of the anchor on its line."""
+    return list(lines[hit.line_index].words[hit.end :])
+
+
+def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
+    """Return up to `count` lines below the anchor, restricted to words overlapping the anchor's column."""
+    x0, _, x1, bottom = hit.bbox
+    anchor_line = lines[hit.line_index]
+    # the column reaches right until the next word after the anchor on its own line, if any
+    after = anchor_line.words[hit.end :]
+    right_limit = after[0].bbox[0] if after else 1.0
+    out: list[Line] = []
+    for line in lines[hit.line_index + 1 :]:
+        if line.top < bottom:
+            continue
+        if line.top - bottom > 4 * max(line.height, anchor_line.height) and not out:
+            break
+        picked = tuple(w for w in line.words if w.bbox[2] > x0 - 0.01 and w.bbox[0] < max(x1, right_limit))
+        if picked:
+            out.append(Line(picked))
+        if len(out) >= count:
+            break
+    return out
+
+
+def words_in_region(lines: list[Line], box: BBox) -> list[Line]:
+    """Return the lines of words whose centre lies inside `box`."""
+    out: list[Line] = []
+    for line in lines:
+        picked = tuple(
+            w
+            for w in line.words
+            if box[0] <= (w.bbox[0] + w.bbox[2]) / 2 <= box[2] and box[1] <= (w.bbox[1] + w.bbox[3]) / 2 <= box[3]
+        )
+        if picked:
+            out.append(Line(picked))
+    return out

@@ -1,0 +1,136 @@
+"""Turn the raw text of one field into its typed value by the spec's type, locale and validators.
+
+Used by page extraction (`extract.py`, `extract_tables.py`) and sheet extraction (`extract_sheets.py`)
+so that a value means the same thing wherever it was read. A value that cannot be parsed comes back
+with `error` set and `keep` False (the field stays absent); one that parses but fails a validator (IBAN
+checksum, range) is kept with `error` set, so it is shown with low confidence and a Problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from claimflow.models import FieldValueType, Money
+from claimflow.normalise import (
+    is_valid_iban,
+    is_valid_luhn,
+    normalise_code,
+    normalise_currency,
+    normalise_text,
+    parse_date,
+    parse_money,
+)
+from claimflow.specs import FieldSpec, Spec, Validator
+
+_TRUE = frozenset({"y", "yes", "true", "1", "x", "oui", "ja", "tak"})
+_FALSE = frozenset({"n", "no", "false", "0", "non", "nee", "nie"})
+
+
+@dataclass(frozen=True, slots=True)
+class TypedValue:
+    """A parsed value with what went wrong or needed a guess."""
+
+    value: FieldValueType
+    ambiguous: bool = False
+    error: str | None = None
+    keep: bool = True
+    note: str | None = None
+
+    @property
+    def sort_key(self) -> Decimal:
+        """Return the amount for `select: largest` (0 for non-money values)."""
+        if isinstance(self.value, Money):
+            return self.value.amount
+        return Decimal(0)
+
+
+def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | None:
+    """Parse `raw` as the field's type; None when the text holds no value at all (blank, punctuation)."""
+    text = raw.strip()
+    if not re.search(r"\w", text):
+        return None
+    if text.lower() in (value.lower() for value in field_spec.missing_values):
+        return None
+    try:
+        typed = _parse(text, field_spec, spec)
+    except ValueError as exc:
+        return TypedValue(text, error=f"cannot read {field_spec.type} value ({exc.__class__.__name__})", keep=False)
+    problem = _validate(typed.value, field_spec.validators)
+    if field_spec.type == "iban" and isinstance(typed.value, str) and not is_valid_iban(typed.value):
+        problem = "IBAN check digits do not match (mod-97)"
+    if problem is not None:
+        return TypedValue(typed.value, typed.ambiguous, problem, True, typed.note)
+    return typed
+
+
+def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
+    """Parse by type; raise ValueError when the text is not a value of that type."""
+    kind = field_spec.type
+    if kind == "money":
+        money = parse_money(text, decimal_comma=spec.locale.decimal_comma)
+        note = "amount like 1.234 could be thousands or decimals" if money.ambiguous else None
+        return TypedValue(Money(money.amount, money.currency), money.ambiguous, note=note)
+    if kind == "date":
+        parsed = parse_date(
+            text, day_first=spec.locale.day_first, month_first_spaced=spec.locale.month_first_spaced
+        )
+        note = "day and month can be swapped and the document has no locale" if parsed.ambiguous else None
+        return TypedValue(parsed.value, parsed.ambiguous, note=note)
+    if kind == "iban":
+        compact = re.sub(r"[\s\-]", "", text).upper()
+        if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", compact):
+            raise ValueError("not shaped like an IBAN")
+        return TypedValue(compact)
+    if kind == "currency":
+        return TypedValue(normalise_currency(text))
+    if kind == "code":
+        return TypedValue(normalise_code(text))
+    if kind == "integer":
+        digits = re.sub(r"[\s,']", "", text)
+        if not re.fullmatch(r"-?\d+", digits):
+            raise ValueError("not an integer")
+        return TypedValue(int(digits))
+    if kind == "boolean":
+        lowered = text.strip().lower()
+        if lowered in _TRUE:
+            return TypedValue(True)
+        if lowered in _FALSE:
+            return TypedValue(False)
+        raise ValueError("not yes/no")
+    if kind == "list":
+        items = [normalise_code(item) for item in text.split("\n") if item.strip()]
+        if not items:
+            raise ValueError("empty list")
+        return TypedValue(items)
+    value = normalise_text(text)
+    if not value:
+        raise ValueError("empty text")
+    return TypedValue(value)
+
+
+def _validate(value: FieldValueType, validators: list[Validator]) -> str | None:
+    """Run the field's validators; return the first failure message, else None."""
+    for validator in validators:
+        if validator.kind == "iban" and not (isinstance(value, str) and is_valid_iban(value)):
+            return "IBAN check digits do not match (mod-97)"
+        if validator.kind == "luhn" and not (isinstance(value, str) and is_valid_luhn(value)):
+            return "Luhn check digit does not match"
+        if validator.kind == "amount_range" and isinstance(value, Money):
+            low = Decimal(str(validator.min)) if validator.min is not None else None
+            high = Decimal(str(validator.max)) if validator.max is not None else None
+            if (low is not None and value.amount < low) or (high is not None and value.amount > high):
+                return f"amount outside the expected range {validator.min}..{validator.max}"
+        if validator.kind == "date_range" and isinstance(value, date):
+            low_date = date.fromisoformat(str(validator.min)) if validator.min is not None else None
+            high_date = date.fromisoformat(str(validator.max)) if validator.max is not None else None
+            if (low_date is not None and value < low_date) or (high_date is not None and value > high_date):
+                return f"date outside the expected range {validator.min}..{validator.max}"
+        if validator.kind == "length" and isinstance(value, str):
+            low_len = int(float(validator.min)) if validator.min is not None else 0
+            high_len = int(float(validator.max)) if validator.max is not None else 10**6
+            if not low_len <= len(value) <= high_len:
+                return f"length outside {low_len}..{high_len}"
+    return None

@@ -1,0 +1,268 @@
+"""Normalisers: raw strings read from a document to typed values (Decimal money, dates, identifiers).
+
+Each `parse_*` function returns a small result carrying the value and whether reading it needed a
+guess (ambiguity), or raises `ValueError` when the text is not a value of that type at all. Callers
+turn ambiguity and failures into confidence and `models.Problem`s; nothing here logs or knows about specs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+CURRENCY_SYMBOLS: tuple[tuple[str, str], ...] = (
+    ("€", "EUR"),
+    ("£", "GBP"),
+    ("US$", "USD"),
+    ("$", "USD"),
+    ("₹", "INR"),
+    ("RS.", "INR"),
+    ("INR", "INR"),
+    ("RM", "MYR"),
+    ("MYR", "MYR"),
+    ("ZŁ", "PLN"),
+    ("PLN", "PLN"),
+    ("EUR", "EUR"),
+    ("GBP", "GBP"),
+    ("USD", "USD"),
+    ("CHF", "CHF"),
+)
+ISO_CURRENCIES = frozenset(code for _, code in CURRENCY_SYMBOLS)
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january", "janvier", "januari", "stycznia"),
+            ("feb", "february", "fevrier", "février", "februari", "lutego"),
+            ("mar", "march", "mars", "maart", "marca"),
+            ("apr", "april", "avril", "kwietnia"),
+            ("may", "mai", "mei", "maja"),
+            ("jun", "june", "juin", "juni", "czerwca"),
+            ("jul", "july", "juillet", "juli", "lipca"),
+            ("aug", "august", "aout", "août", "augustus", "sierpnia"),
+            ("sep", "sept", "september", "septembre", "wrzesnia", "września"),
+            ("oct", "october", "octobre", "oktober", "pazdziernika", "października"),
+            ("nov", "november", "novembre", "listopada"),
+            ("dec", "december", "decembre", "décembre", "grudnia"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+_AMOUNT_RE = re.compile(r"[-(]?\d[\d\s.,']*")
+_IBAN_RE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMoney:
+    """An amount read from text: Decimal quantized to cents, ISO currency if printed, and ambiguity."""
+
+    amount: Decimal
+    currency: str | None
+    ambiguous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDate:
+    """A date read from text; `ambiguous` when day and month could be swapped and no locale decided it."""
+
+    value: date
+    ambiguous: bool
+
+
+def find_currency(text: str) -> str | None:
+    """Return the ISO currency a symbol or code in `text` names (€, £, $, RM, INR, zł ...), else None."""
+    upper = text.upper()
+    for symbol, code in CURRENCY_SYMBOLS:
+        if symbol.isalpha():
+            if re.search(rf"(?<![A-Z]){re.escape(symbol)}(?![A-Z])", upper):
+                return code
+        elif symbol in upper:
+            return code
+    return None
+
+
+def parse_money(raw: str, *, decimal_comma: bool | None = None) -> ParsedMoney:
+    """Parse an amount like `1,234.56`, `1.234,56`, `RM 9.00`, `396 | 90`; raise ValueError if none."""
+    currency = find_currency(raw)
+    text = raw.replace("|", " ").replace("O", "0") if re.search(r"\d", raw) else raw
+    match = _AMOUNT_RE.search(text)
+    if match is None:
+        raise ValueError(f"no amount in {raw!r}")
+    token = match.group(0).strip()
+    negative = token.startswith(("-", "("))
+    token = token.lstrip("-(").strip()
+    amount, ambiguous = _to_decimal(token, decimal_comma)
+    if negative:
+        amount = -amount
+    return ParsedMoney(amount.quantize(CENT, rounding=ROUND_HALF_UP), currency, ambiguous)
+
+
+def _to_decimal(token: str, decimal_comma: bool | None) -> tuple[Decimal, bool]:
+    """Turn the digits-and-separators token into a Decimal, guessing the decimal mark."""
+    token = token.replace("'", "")
+    # "396 90" (cents in their own cell) reads as 396.90; "1 234,56" keeps the space as thousands.
+    parts = token.split()
+    if len(parts) == 2 and len(parts[1]) == 2 and parts[1].isdigit() and not re.search(r"[.,]", parts[0]):
+        token = parts[0] + "." + parts[1]
+    token = token.replace(" ", "")
+    token = token.rstrip(".,")
+    ambiguous = False
+    last_dot, last_comma = token.rfind("."), token.rfind(",")
+    if last_dot >= 0 and last_comma >= 0:
+        decimal_mark = "." if last_dot > last_comma else ","
+    elif last_dot >= 0 or last_comma >= 0:
+        mark = "." if last_dot >= 0 else ","
+        decimals = len(token) - max(last_dot, last_comma) - 1
+        if token.count(mark) > 1:
+            decimal_mark = "," if mark == "." else "."  # "1.234.567": the mark is a thousands separator
+        elif decimals == 3:
+            # "1.234" or "1,234": thousands or three decimals; the locale decides, else flag it.
+            if decimal_comma is None:
+                ambiguous = True
+                decimal_mark = "," if mark == "." else "."
+            else:
+                decimal_mark = "," if decimal_comma else "."
+        else:
+            decimal_mark = mark
+    else:
+        decimal_mark = "."
+    thousands = "," if decimal_mark == "." else "."
+    cleaned = token.replace(thousands, "").replace(decimal_mark, ".")
+    try:
+        return Decimal(cleaned), ambiguous
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {token!r}") from exc
+
+
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2,4})(?!\d)")
+_SPACED_DATE = re.compile(r"(?<!\d)(\d{2})\s+(\d{2})\s+(\d{2}|\d{4})(?!\d)")
+_NAMED_DATE = re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?[\s\-/.]*([A-Za-zéèûłśź]{3,12})\.?[\s\-/.,]*(\d{2,4})(?!\d)")
+_NAMED_DATE_US = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)")
+
+
+def parse_date(raw: str, *, day_first: bool | None = None, month_first_spaced: bool = False) -> ParsedDate:
+    """Parse `06/03/2018`, `25-12-18`, `2018-03-06`, `15 JUN 2018`, `June 15, 2018`; raise ValueError if none.
+
+    `day_first` None means no locale: a date that reads both ways is returned day-first and marked
+    ambiguous. `month_first_spaced` reads `10 16 66` as MM DD YY (US forms such as CMS-1500).
+    """
+    for pattern in (_NAMED_DATE, _NAMED_DATE_US):
+        for match in pattern.finditer(raw):
+            parsed = _named(match, us=pattern is _NAMED_DATE_US)
+            if parsed is not None:
+                return ParsedDate(parsed, False)
+    match = _NUMERIC_DATE.search(raw)
+    if match is not None:
+        return _numeric(match.group(1), match.group(2), match.group(3), day_first)
+    if month_first_spaced:
+        match = _SPACED_DATE.search(raw)
+        if match is not None:
+            return _numeric(match.group(1), match.group(2), match.group(3), False)
+    raise ValueError(f"no date in {raw!r}")
+
+
+def _named(match: re.Match[str], *, us: bool) -> date | None:
+    """Build a date from a match with a month name, or None if the word is not a month."""
+    day_text, month_text, year_text = (
+        (match.group(2), match.group(1), match.group(3)) if us else match.groups()
+    )
+    month = MONTHS.get(month_text.lower())
+    if month is None:
+        return None
+    try:
+        return date(_year(year_text), month, int(day_text))
+    except ValueError:
+        return None
+
+
+def _numeric(first: str, second: str, third: str, day_first: bool | None) -> ParsedDate:
+    """Build a date from three numeric parts, deciding their order."""
+    if len(first) == 4:
+        return ParsedDate(date(int(first), int(second), int(third)), False)
+    a, b, year = int(first), int(second), _year(third)
+    if day_first is None:
+        if a > 12 >= b:
+            return ParsedDate(date(year, b, a), False)
+        if b > 12 >= a:
+            return ParsedDate(date(year, a, b), False)
+        return ParsedDate(date(year, b, a), a != b)
+    if day_first:
+        try:
+            return ParsedDate(date(year, b, a), False)
+        except ValueError:
+            return ParsedDate(date(year, a, b), True)
+    try:
+        return ParsedDate(date(year, a, b), False)
+    except ValueError:
+        return ParsedDate(date(year, b, a), True)
+
+
+def _year(text: str) -> int:
+    """Expand a two-digit year with a 1970 pivot."""
+    year = int(text)
+    if len(text) == 2:
+        year += 1900 if year >= 70 else 2000
+    return year
+
+
+def parse_iban(raw: str) -> str:
+    """Return the IBAN without spaces, upper-cased, if its mod-97 check passes; else raise ValueError."""
+    iban = re.sub(r"[\s\-]", "", raw).upper()
+    if not _IBAN_RE.match(iban):
+        raise ValueError("not shaped like an IBAN")
+    if not is_valid_iban(iban):
+        raise ValueError("IBAN check digits do not match (mod-97)")
+    return iban
+
+
+def is_valid_iban(iban: str) -> bool:
+    """Return True when the IBAN's mod-97 checksum is 1."""
+    compact = re.sub(r"\s", "", iban).upper()
+    if not _IBAN_RE.match(compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(digits) % 97 == 1
+
+
+def is_valid_luhn(number: str) -> bool:
+    """Return True when the digits of `number` pass the Luhn checksum."""
+    digits = [int(ch) for ch in number if ch.isdigit()]
+    if len(digits) < 2:
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def normalise_text(raw: str) -> str:
+    """Collapse whitespace and strip separator punctuation at the ends."""
+    return re.sub(r"\s+", " ", raw).strip(" :;,|_-\t")
+
+
+def normalise_code(raw: str) -> str:
+    """Return an identifier without inner spaces, upper-cased (policy numbers, ICD codes)."""
+    return re.sub(r"\s+", "", raw).strip(" :;,|").upper()
+
+
+def normalise_currency(raw: str) -> str:
+    """Return the ISO code for a currency code or symbol; raise ValueError if unknown."""
+    code = raw.strip().upper()
+    if re.fullmatch(r"[A-Z]{3}", code):
+        return code
+    found = find_currency(raw)
+    if found is None:
+        raise ValueError(f"not a currency: {raw!r}")
+    return found

@@ -1,0 +1,376 @@
+"""Extractor specs: the pydantic models of `extractors/*.yml` and their loader with file:line errors.
+
+A spec says how to recognise one document type (keywords, sheet headers) and where each field is
+(label anchors, direction or region, regex, type, validators, tables, cross-field checks). The loader
+reads every file, validates it strictly (unknown keys, bad regexes, unknown types are errors) and raises
+one `SpecError` listing every problem as `file:line: path: message (fix: ...)`, so start-up stops loudly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import Field as PydanticField
+from pydantic_core import ErrorDetails
+
+from claimflow.errors import SpecError
+
+FieldType = Literal["text", "code", "money", "date", "iban", "currency", "integer", "boolean", "list"]
+Direction = Literal["right", "below", "region", "page", "top_lines"]
+ColumnType = Literal["text", "code", "money", "date"]
+
+
+class _Model(BaseModel):
+    """Strict base: unknown keys are errors, values are immutable after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_regex(value: str | None) -> str | None:
+    """Compile a regex from a spec so a bad one fails at load time, not at extraction."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
+class Keyword(_Model):
+    """A phrase that suggests a document type, with its weight in the classification score."""
+
+    text: str = PydanticField(min_length=1)
+    weight: float = PydanticField(default=1.0, gt=0)
+
+
+class ClassifySpec(_Model):
+    """How to recognise the type: weighted keywords for pages, header columns for sheets."""
+
+    keywords: list[Keyword] = []
+    required: list[str] = []
+    exclude: list[str] = []
+    min_score: float = PydanticField(default=1.0, ge=0)
+    header_columns: list[str] = []
+    min_header_overlap: float = PydanticField(default=0.5, ge=0, le=1)
+
+
+class LocaleSpec(_Model):
+    """How dates and numbers are written in this type; None means unknown (ambiguity is flagged)."""
+
+    day_first: bool | None = None
+    decimal_comma: bool | None = None
+    month_first_spaced: bool = False
+
+
+class OcrSpec(_Model):
+    """OCR settings for scanned variants of this type."""
+
+    languages: list[str] = ["eng"]
+
+
+class Region(_Model):
+    """A box relative to the anchor, in page fractions: x from the anchor's left, y from its top."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+class Validator(_Model):
+    """A check on a normalised value; failing lowers confidence and adds a Problem."""
+
+    kind: Literal["iban", "luhn", "date_range", "amount_range", "length"]
+    min: float | str | None = None
+    max: float | str | None = None
+
+
+class FieldSpec(_Model):
+    """Where one field is and what it must look like."""
+
+    type: FieldType = "text"
+    required: bool = False
+    anchors: list[str] = []
+    exclude: list[str] = []
+    direction: Direction = "right"
+    region: Region | None = None
+    lines: int = PydanticField(default=1, ge=1, le=10)
+    pattern: str | None = None
+    ignore_case: bool = True
+    select: Literal["first", "last", "largest", "best"] = "best"
+    fuzzy: float = PydanticField(default=85.0, ge=50, le=100)
+    columns: list[str] = []
+    validators: list[Validator] = []
+    default: str | None = None
+    missing_values: list[str] = []
+
+    _pattern = field_validator("pattern")(_check_regex)
+
+
+class TableSpec(_Model):
+    """Repeating rows between two anchors, read with one regex of named groups per row."""
+
+    anchor: str
+    end_anchors: list[str] = []
+    row_pattern: str
+    columns: dict[str, ColumnType]
+    min_rows: int = PydanticField(default=0, ge=0)
+    fuzzy: float = PydanticField(default=80.0, ge=50, le=100)
+
+    _row_pattern = field_validator("row_pattern")(_check_regex)
+
+
+class SumCheck(_Model):
+    """The parts (fields or `table.column`) must add up to the total."""
+
+    kind: Literal["sum"]
+    parts: list[str] = PydanticField(min_length=1)
+    total: str
+    tolerance: float = 0.01
+
+
+class OrderCheck(_Model):
+    """One date field must not be after another."""
+
+    kind: Literal["date_order"]
+    earlier: str
+    later: str
+
+
+Check = Annotated[SumCheck | OrderCheck, PydanticField(discriminator="kind")]
+
+
+class Spec(_Model):
+    """One document type: how to recognise it and where its fields are."""
+
+    document_type: str = PydanticField(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int | str
+    description: str = ""
+    layout: Literal["page", "sheet"] = "page"
+    classify: ClassifySpec = ClassifySpec()
+    locale: LocaleSpec = LocaleSpec()
+    ocr: OcrSpec = OcrSpec()
+    currency: str | None = PydanticField(default=None, pattern=r"^[A-Z]{3}$")
+    fields: dict[str, FieldSpec] = {}
+    tables: dict[str, TableSpec] = {}
+    checks: list[Check] = []
+
+
+@dataclass(frozen=True, slots=True)
+class SpecSet:
+    """Every loaded spec by document type, with the file each came from."""
+
+    specs: dict[str, Spec]
+    sources: dict[str, Path]
+
+    def get(self, document_type: str) -> Spec:
+        """Return the spec of a document type; raise KeyError if there is none."""
+        return self.specs[document_type]
+
+    def ordered(self) -> list[Spec]:
+        """Return the specs in document-type order."""
+        return [self.specs[name] for name in sorted(self.specs)]
+
+
+Path_ = tuple[str | int, ...]
+
+
+def load_specs(directory: Path) -> SpecSet:
+    """Load and validate every `*.yml`/`*.yaml` in `directory`; raise SpecError listing every problem."""
+    problems: list[str] = []
+    specs: dict[str, Spec] = {}
+    sources: dict[str, Path] = {}
+    files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
+    if not directory.is_dir():
+        raise SpecError([f"{directory}: extractor folder not found (fix: set CLAIMFLOW_EXTRACTORS)"])
+    if not files:
+        raise SpecError([f"{directory}: no extractor specs (*.yml) found (fix: add one per document type)"])
+    for path in files:
+        spec = _load_one(path, problems)
+        if spec is None:
+            continue
+        if spec.document_type in specs:
+            problems.append(
+                f"{_show(path)}:1: document_type: {spec.document_type!r} is also defined in "
+                f"{_show(sources[spec.document_type])} (fix: give each spec its own document_type)"
+            )
+            continue
+        specs[spec.document_type] = spec
+        sources[spec.document_type] = path
+    if problems:
+        raise SpecError(problems)
+    return SpecSet(specs, sources)
+
+
+def _show(path: Path) -> str:
+    """Show a spec path as `folder/file.yml`, as people see it in the repo."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def _load_one(path: Path, problems: list[str]) -> Spec | None:
+    """Parse and validate one spec file, appending its problems; None if it is not usable."""
+    where = _show(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{where}:1: cannot read the file: {exc} (fix: save it as UTF-8 text)")
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(f"{where}:{line}: invalid YAML: {reason} (fix: check indentation and quoting)")
+        return None
+    if not isinstance(data, dict) or node is None:
+        problems.append(f"{where}:1: the spec must be a mapping with document_type, version, fields")
+        return None
+    lines: dict[Path_, int] = {}
+    _map_lines(node, (), lines, problems, where)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append(f"{where}:{_line_of(loc, lines)}: {_dotted(loc)}: {_explain(error)}")
+        return None
+    for loc, message in _cross_check(spec):
+        problems.append(f"{where}:{_line_of(loc, lines)}: {_dotted(loc)}: {message}")
+    return spec
+
+
+def _map_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[str], where: str) -> None:
+    """Record the 1-based line of every key and item, and report duplicate keys (YAML keeps the last)."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in seen:
+                problems.append(
+                    f"{where}:{key_node.start_mark.line + 1}: {_dotted(child)}: duplicate key "
+                    f"(fix: keep one; YAML silently uses the last)"
+                )
+            seen.add(key)
+            _map_lines(value_node, child, lines, problems, where)
+            lines[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _map_lines(item, (*path, index), lines, problems, where)
+
+
+def _line_of(loc: Path_, lines: dict[Path_, int]) -> int:
+    """Return the line of the longest prefix of `loc` present in the file."""
+    for end in range(len(loc), -1, -1):
+        prefix = tuple(part for part in loc[:end] if not (isinstance(part, str) and part in _UNION_TAGS))
+        if prefix in lines:
+            return lines[prefix]
+    return 1
+
+
+_UNION_TAGS = frozenset({"sum", "date_order", "float", "str", "int"})
+
+
+def _dotted(loc: Path_) -> str:
+    """Show a location as `fields.amount.type` or `checks[0].total`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS:
+            continue
+        else:
+            out += ("." if out else "") + part
+    return out or "(top)"
+
+
+def _explain(error: ErrorDetails) -> str:
+    """Turn one pydantic error into a plain message with a fix."""
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        allowed = _allowed_keys(tuple(error["loc"][:-1]))
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"allowed keys: {', '.join(sorted(allowed))}"
+        return f"unknown key {key!r} (fix: {fix})"
+    if kind == "literal_error":
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = difflib.get_close_matches(str(value), expected, n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else "use one of the listed values"
+        return f"{value!r} is not one of {'|'.join(expected)} (fix: {fix})"
+    if kind == "missing":
+        return "required key is missing (fix: add it)"
+    if kind == "value_error":
+        return f"{str(ctx.get('error', error['msg']))} (fix: correct the value)"
+    if kind == "union_tag_invalid":
+        return f"unknown check kind {ctx.get('tag')!r} (fix: use one of {ctx.get('expected_tags')})"
+    return f"{error['msg']} (got {value!r}) (fix: correct the value)"
+
+
+_MODEL_AT: dict[str, type[_Model]] = {
+    "classify": ClassifySpec,
+    "locale": LocaleSpec,
+    "ocr": OcrSpec,
+    "region": Region,
+    "validators": Validator,
+    "keywords": Keyword,
+}
+
+
+def _allowed_keys(loc: Path_) -> list[str]:
+    """Return the keys allowed at a location, for 'did you mean' hints."""
+    model: type[_Model] = Spec
+    parts = [part for part in loc if not isinstance(part, int)]
+    index = 0
+    while index < len(parts):
+        part = str(parts[index])
+        if part in ("fields", "tables") and model is Spec:
+            model = FieldSpec if part == "fields" else TableSpec
+            index += 2
+            continue
+        if part == "checks":
+            return sorted({*SumCheck.model_fields, *OrderCheck.model_fields})
+        model = _MODEL_AT.get(part, model)
+        index += 1
+    return list(model.model_fields)
+
+
+def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
+    """Check references between parts of one spec (checks naming fields, sheet fields having columns)."""
+    problems: list[tuple[Path_, str]] = []
+    known = set(spec.fields) | {f"{table}.{column}" for table, t in spec.tables.items() for column in t.columns}
+    for index, check in enumerate(spec.checks):
+        names = [*check.parts, check.total] if isinstance(check, SumCheck) else [check.earlier, check.later]
+        for name in names:
+            if name not in known:
+                problems.append(
+                    ((("checks", index)), f"{name!r} is not a field or table column of this spec "
+                     f"(fix: use one of {', '.join(sorted(known))})")
+                )
+    for name, field in spec.fields.items():
+        if spec.layout == "sheet" and not field.columns:
+            problems.append((("fields", name), "a sheet field needs `columns` (fix: list its header names)"))
+        if spec.layout == "page" and not field.anchors and field.direction not in ("page", "top_lines"):
+            problems.append(
+                (("fields", name), "a page field needs `anchors` unless direction is page or top_lines "
+                 "(fix: add the label text)")
+            )
+        if field.direction == "region" and field.region is None:
+            problems.append((("fields", name, "direction"), "direction region needs `region` (fix: add x0,y0,x1,y1)"))
+    for name, table in spec.tables.items():
+        groups = set(re.compile(table.row_pattern).groupindex)
+        missing = set(table.columns) - groups
+        if missing:
+            problems.append(
+                (("tables", name, "row_pattern"), f"no named group for {sorted(missing)} "
+                 "(fix: add (?P<name>...) for each column)")
+            )
+    return problems
