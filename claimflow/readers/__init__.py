@@ -1,1 +1,38 @@
-"""Readers: one module per library (pdf_text, ocr, spreadsheet)."""
+"""Readers: turn a sniffed file into a ReadDocument (pages of words, or sheets of rows).
+
+`read_document` is the one entry point; it dispatches by file kind to the module that owns each library:
+pdf_text (pdfplumber, pypdf, pypdfium2), ocr (pytesseract, PIL) and spreadsheet (openpyxl, csv). Files that
+cannot be read at all raise `DocumentError` naming the file and what to do; problems with single pages or
+cells are `Problem` values, kept on the narrowest object they concern (Page.problems, Sheet.problems, and
+ReadDocument.problems only for whole-file ones), never copied between them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from claimflow.errors import DocumentError, ReasonCode
+from claimflow.models import ReadDocument
+from claimflow.readers.ocr import OcrEngine, RecordedOcr, TesseractOcr, check_tesseract, read_image
+from claimflow.readers.pdf_text import read_pdf
+from claimflow.readers.spreadsheet import read_csv, read_xlsx
+from claimflow.sniff import FileKind
+
+__all__ = ["OcrEngine", "RecordedOcr", "TesseractOcr", "check_tesseract", "read_document"]
+
+
+def read_document(path: Path, kind: FileKind, ocr: OcrEngine) -> ReadDocument:
+    """Read the file at `path` as `kind`; raise DocumentError when it cannot be read at all."""
+    if path.stat().st_size == 0:
+        raise DocumentError(
+            f"{path.name}: the file is empty (0 bytes); drop the complete file again", reason_code=ReasonCode.EMPTY_FILE
+        )
+    if kind is FileKind.PDF:
+        return read_pdf(path, ocr)
+    if kind in (FileKind.PNG, FileKind.JPEG, FileKind.TIFF):
+        return ReadDocument(pages=read_image(path, ocr))
+    if kind is FileKind.XLSX:
+        return read_xlsx(path)
+    if kind is FileKind.CSV:
+        return read_csv(path)
+    raise DocumentError(f"{path.name}: no reader for kind {kind!r}", reason_code=ReasonCode.UNSUPPORTED_TYPE)

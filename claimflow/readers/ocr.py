@@ -1,0 +1,289 @@
+"""OCR: turn images (scans, photos, rendered PDF pages) into pages of words with boxes and confidences.
+
+This is the only module that imports pytesseract, and the one that owns PIL image handling. The OCR engine is
+passed in (`OcrEngine`): `TesseractOcr` runs the tesseract CLI, `RecordedOcr` replays recorded words for fast
+tests. The page policy lives here too: resolution normalisation (600-dpi scans halved, small photos doubled),
+the psm choice with one fallback pass, and the per-page problems (failed, timed out, low confidence, blank).
+Measured trade-offs behind the numbers: /work/shared/notes/ocr.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pytesseract
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from claimflow.errors import DependencyError, DocumentError, ReasonCode
+from claimflow.models import BBox, Page, Problem, ReadMethod, Word
+
+logger = logging.getLogger(__name__)
+
+TESSERACT_INSTALL_HINT = "install it with: sudo apt-get install -y tesseract-ocr tesseract-ocr-eng"
+PSM_BLOCK = 6
+"""Assume one uniform block of text: best on receipts (notes/ocr.md section 2)."""
+PSM_SPARSE = 11
+"""Sparse text, no order: best on forms (notes/ocr.md section 3)."""
+MIN_CHARS = 50
+"""A pass that yields fewer characters than this is retried with the other psm."""
+MIN_MEAN_CONFIDENCE = 0.5
+"""A pass whose mean word confidence is below this is retried with the other psm."""
+LOW_CONFIDENCE = 0.6
+"""A page whose mean word confidence is below this gets an OCR_LOW_CONFIDENCE problem."""
+DOWNSCALE_ABOVE_PX = 3000
+"""Images wider than this (600-dpi scans) are halved: same accuracy at half the OCR time."""
+UPSCALE_BELOW_PX = 1000
+"""Images narrower than this (small receipts) are doubled: rescues pages that otherwise OCR empty."""
+LINE_OVERLAP = 0.5
+"""Two words share a line when their vertical centres differ by less than this share of the word height."""
+
+
+class OcrEngine(Protocol):
+    """Something that reads the words of one image; a failure is a Problem on the page, never an exception."""
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
+        """Return the words of `image` as page `page`, boxes normalised to the image."""
+        ...
+
+
+def check_tesseract() -> str:
+    """Return the tesseract version; raise DependencyError with the install command when it is missing."""
+    try:
+        return str(pytesseract.get_tesseract_version())
+    except pytesseract.TesseractNotFoundError as exc:
+        raise DependencyError(f"tesseract is not installed or not on PATH; {TESSERACT_INSTALL_HINT}") from exc
+
+
+class TesseractOcr:
+    """OCR with the tesseract CLI through pytesseract, one subprocess per call with a timeout."""
+
+    def __init__(self, timeout_seconds: float = 120.0) -> None:
+        self.timeout_seconds = timeout_seconds
+        # The Debian tesseract is built with OpenMP; on 2 vCPUs it thrashes and runs 3.5-5x slower
+        # (notes/ocr.md 1a). pytesseract's subprocess inherits os.environ, so set it there.
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
+        """Return the words of `image` with tesseract's boxes, confidences and block/line numbers."""
+        width, height = image.size
+        result = Page(number=page, width=float(width), height=float(height), method=ReadMethod.OCR)
+        try:
+            data = pytesseract.image_to_data(
+                image,
+                lang=lang,
+                config=f"--psm {psm}",
+                timeout=self.timeout_seconds,
+                output_type=pytesseract.Output.DICT,
+            )
+        except pytesseract.TesseractNotFoundError as exc:
+            raise DependencyError(f"tesseract is not installed or not on PATH; {TESSERACT_INSTALL_HINT}") from exc
+        except RuntimeError as exc:
+            # pytesseract signals its own timeout as a bare RuntimeError; TesseractError is also one.
+            if isinstance(exc, pytesseract.TesseractError):
+                logger.warning("tesseract failed on page %d: %s", page, exc)
+                result.problems.append(
+                    Problem(ReasonCode.OCR_FAILED, f"OCR failed on page {page}; check the scan by eye", page=page)
+                )
+            else:
+                logger.warning("tesseract timed out on page %d after %.0f s", page, self.timeout_seconds)
+                result.problems.append(
+                    Problem(
+                        ReasonCode.OCR_TIMEOUT,
+                        f"OCR timed out on page {page} after {self.timeout_seconds:.0f} s; review the page by eye",
+                        page=page,
+                    )
+                )
+            return result
+        result.words = _words_from_tesseract(data, width, height)
+        return result
+
+
+def _words_from_tesseract(data: dict[str, list[object]], width: int, height: int) -> list[Word]:
+    """Turn image_to_data's columns into Words; lines are renumbered per block across paragraphs."""
+    words: list[Word] = []
+    line_ids: dict[tuple[int, int, int], int] = {}
+    for i, raw_text in enumerate(data["text"]):
+        text = str(raw_text).strip()
+        conf = float(str(data["conf"][i]))
+        if int(str(data["level"][i])) != 5 or not text or conf < 0:
+            continue
+        block, par, line = (int(str(data[key][i])) for key in ("block_num", "par_num", "line_num"))
+        # Tesseract restarts line_num in each paragraph; Page.text groups by (block, line), so make it unique.
+        key = (block, par, line)
+        if key not in line_ids:
+            line_ids[key] = sum(1 for seen in line_ids if seen[0] == block) + 1
+        line_no = line_ids[key]
+        left, top = int(str(data["left"][i])), int(str(data["top"][i]))
+        right, bottom = left + int(str(data["width"][i])), top + int(str(data["height"][i]))
+        bbox = clamp_bbox((left / width, top / height, right / width, bottom / height))
+        words.append(Word(text, bbox, min(conf / 100.0, 1.0), block=block, line=line_no))
+    return words
+
+
+@dataclass
+class RecordedOcr:
+    """A fake engine that replays recorded words per page (text, normalised bbox, confidence) for unit tests.
+
+    `failures` maps a page number to OCR_FAILED or OCR_TIMEOUT to simulate a failing page; `calls` records
+    (page, psm) for every call so tests can check the psm policy.
+    """
+
+    pages: dict[int, list[tuple[str, BBox, float]]] = field(default_factory=dict)
+    failures: dict[int, ReasonCode] = field(default_factory=dict)
+    calls: list[tuple[int, int]] = field(default_factory=list)
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
+        """Return the recorded words of `page` grouped into lines, or the recorded failure."""
+        self.calls.append((page, psm))
+        width, height = image.size
+        result = Page(number=page, width=float(width), height=float(height), method=ReadMethod.OCR)
+        if page in self.failures:
+            code = self.failures[page]
+            result.problems.append(Problem(code, f"OCR failed on page {page} (recorded)", page=page))
+            return result
+        words = [Word(text, clamp_bbox(bbox), conf) for text, bbox, conf in self.pages.get(page, [])]
+        result.words = assign_lines(words)
+        return result
+
+
+def clamp_bbox(bbox: BBox) -> BBox:
+    """Return `bbox` with every coordinate clamped into [0, 1] and x0 <= x1, top <= bottom."""
+    x0, top, x1, bottom = (min(max(value, 0.0), 1.0) for value in bbox)
+    return (min(x0, x1), min(top, bottom), max(x0, x1), max(top, bottom))
+
+
+def assign_lines(words: Iterable[Word], *, block: int = 0) -> list[Word]:
+    """Return `words` in reading order, numbered into lines of words whose vertical centres are close."""
+    lines: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0])):
+        centre = (word.bbox[1] + word.bbox[3]) / 2
+        height = max(word.bbox[3] - word.bbox[1], 1e-6)
+        if lines:
+            last = lines[-1]
+            last_centre = statistics.fmean((w.bbox[1] + w.bbox[3]) / 2 for w in last)
+            last_height = statistics.fmean(w.bbox[3] - w.bbox[1] for w in last)
+            if abs(centre - last_centre) < LINE_OVERLAP * max(min(height, last_height), 1e-6):
+                last.append(word)
+                continue
+        lines.append([word])
+    ordered: list[Word] = []
+    for number, line in enumerate(lines, start=1):
+        for word in sorted(line, key=lambda w: w.bbox[0]):
+            ordered.append(Word(word.text, word.bbox, word.confidence, block=block, line=number))
+    return ordered
+
+
+def prepare_image(image: Image.Image) -> Image.Image:
+    """Return `image` upright, in RGB or L, and scaled to a resolution tesseract reads well."""
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("1", "L"):
+        image = image.convert("L")
+    elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, "white")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    width, height = image.size
+    if width > DOWNSCALE_ABOVE_PX:
+        # reduce() averages 2x2 boxes, like OpenCV's INTER_AREA, and is much faster than a resampling filter.
+        image = image.reduce(2)
+    elif width < UPSCALE_BELOW_PX:
+        image = image.resize((width * 2, height * 2), Image.Resampling.BICUBIC)
+    return image
+
+
+def ocr_page(engine: OcrEngine, image: Image.Image, *, page: int, psms: Sequence[int]) -> Page:
+    """OCR one page with the first psm, retry with the next when it yields little, keep the better; add problems."""
+    best: Page | None = None
+    for psm in psms:
+        result = engine.ocr_image(image, page=page, psm=psm)
+        if best is None or _page_score(result) > _page_score(best):
+            best = result
+        if result.problems or _is_good_enough(result):
+            # A failed or timed-out pass is not retried: the retry would most likely fail the same way.
+            break
+    if best is None:
+        raise ValueError("ocr_page needs at least one psm")
+    _add_quality_problems(best)
+    return best
+
+
+def _page_score(page: Page) -> float:
+    """Return characters read times mean confidence: the measure used to keep the better pass."""
+    chars = sum(len(word.text) for word in page.words)
+    return chars * mean_confidence(page)
+
+
+def _is_good_enough(page: Page) -> bool:
+    """Return True when a pass read enough characters with enough confidence not to retry."""
+    chars = sum(len(word.text) for word in page.words)
+    return chars >= MIN_CHARS and mean_confidence(page) >= MIN_MEAN_CONFIDENCE
+
+
+def mean_confidence(page: Page) -> float:
+    """Return the mean word confidence of `page` (0.0 when it has no words)."""
+    return statistics.fmean(word.confidence for word in page.words) if page.words else 0.0
+
+
+def _add_quality_problems(page: Page) -> None:
+    """Add PAGE_BLANK or OCR_LOW_CONFIDENCE to an OCR'd page that has no failure problem already."""
+    if page.problems:
+        return
+    if not page.words:
+        page.problems.append(
+            Problem(ReasonCode.PAGE_BLANK, f"page {page.number} has no readable text", page=page.number)
+        )
+        return
+    confidence = mean_confidence(page)
+    if confidence < LOW_CONFIDENCE:
+        page.problems.append(
+            Problem(
+                ReasonCode.OCR_LOW_CONFIDENCE,
+                f"page {page.number} was read with low OCR confidence ({confidence:.2f}); check it by eye",
+                page=page.number,
+            )
+        )
+
+
+def read_image(path: Path, engine: OcrEngine) -> list[Page]:
+    """Return the OCR'd pages of a PNG, JPEG or (multi-page) TIFF file; raise DocumentError when it is corrupt."""
+    pages: list[Page] = []
+    for number, frame in enumerate(_load_frames(path), start=1):
+        image = prepare_image(frame)
+        page = ocr_page(engine, image, page=number, psms=(PSM_BLOCK, PSM_SPARSE))
+        page.width, page.height = float(frame.width), float(frame.height)
+        pages.append(page)
+    return pages
+
+
+def _load_frames(path: Path) -> list[Image.Image]:
+    """Return every frame of the image at `path`, decoded; corrupt or truncated files raise IMAGE_CORRUPT."""
+    fix = "re-scan or re-export the image and drop it again"
+    try:
+        with Image.open(path) as probe:
+            probe.verify()
+        frames: list[Image.Image] = []
+        with Image.open(path) as image:
+            for frame in ImageSequence.Iterator(image):
+                frame.load()
+                frames.append(frame.copy())
+    except Image.DecompressionBombError as exc:
+        raise DocumentError(
+            f"{path.name}: the image is too large to read safely; scan it at 300 dpi and drop it again",
+            reason_code=ReasonCode.IMAGE_CORRUPT,
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DocumentError(
+            f"{path.name}: the image is damaged or not an image; {fix}", reason_code=ReasonCode.IMAGE_CORRUPT
+        ) from exc
+    if not frames:
+        raise DocumentError(f"{path.name}: the image has no frames; {fix}", reason_code=ReasonCode.IMAGE_CORRUPT)
+    return frames

@@ -1,0 +1,311 @@
+"""Read a PDF page by page: the text layer with pdfplumber, AcroForm values with pypdf, scans via pypdfium2 + OCR.
+
+This is the only module that imports pdfplumber, pypdf and pypdfium2. A page with a real text layer is read as
+words with boxes (confidence 1.0); a page without one is rendered at about 200 dpi and OCR'd with the engine
+passed in (psm 11 first: scanned PDF pages are mostly forms). Filled AcroForm values are added as words at their
+widget boxes. Files that cannot be opened at all (encrypted, broken beyond repair, no pages) raise
+`DocumentError`; a page that cannot be read becomes a page with a Problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pypdf
+import pypdfium2 as pdfium
+from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pdfplumber.utils.exceptions import PdfminerException
+
+from claimflow.errors import DocumentError, ReasonCode
+from claimflow.models import Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.readers.ocr import PSM_BLOCK, PSM_SPARSE, OcrEngine, assign_lines, clamp_bbox, ocr_page
+
+logger = logging.getLogger(__name__)
+
+RENDER_DPI = 200
+"""Image-only pages are rendered at this resolution: best OCR on 96-300 dpi sources (notes/ocr.md section 3)."""
+MIN_RENDER_PX = 1000
+"""A tiny page (a 3.84 pt fax image) is rendered at least this many pixels on its longest side."""
+MAX_RENDER_PX = 7000
+"""A huge page (a poster, an A0 plan) is rendered at most this many pixels on its longest side."""
+MIN_TEXT_CHARS = 20
+"""A page needs this many real characters for its text layer to be trusted over its images."""
+
+# What hostile or broken PDFs make the three parsers raise; caught only where the file enters.
+_PARSER_ERRORS: tuple[type[BaseException], ...] = (
+    PdfminerException,
+    pypdf.errors.PyPdfError,
+    pdfium.PdfiumError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+    OSError,
+    struct.error,
+    zlib.error,
+)
+
+
+def read_pdf(path: Path, ocr: OcrEngine) -> ReadDocument:
+    """Read every page of the PDF at `path`; raise DocumentError when the file cannot be read at all."""
+    document = ReadDocument()
+    with _open_plumber(path) as pdf:
+        plumber_pages = _plumber_pages(pdf, path, document)
+        form_words = _read_acroform(path, document) if _has_acroform(pdf) else {}
+        renderer = _Renderer(path)
+        try:
+            count = len(plumber_pages) or renderer.page_count()
+            if count == 0:
+                raise DocumentError(
+                    f"{path.name}: the PDF has no pages; export it again from the source and drop it again",
+                    reason_code=ReasonCode.PDF_NO_PAGES,
+                )
+            for index in range(count):
+                plumber_page = plumber_pages[index] if index < len(plumber_pages) else None
+                page = _read_page(index + 1, plumber_page, form_words.get(index + 1, []), renderer, ocr, path)
+                document.pages.append(page)
+        finally:
+            renderer.close()
+    return document
+
+
+@contextmanager
+def _open_plumber(path: Path) -> Iterator[Any]:
+    """Open the PDF with pdfplumber (empty user password); encrypted or unparseable files raise DocumentError."""
+    try:
+        pdf = pdfplumber.open(path)
+    except PdfminerException as exc:
+        if exc.args and isinstance(exc.args[0], PDFPasswordIncorrect):
+            raise DocumentError(
+                f"{path.name}: the PDF is password-protected; re-save it without a password and drop it again",
+                reason_code=ReasonCode.PDF_ENCRYPTED,
+            ) from exc
+        raise _corrupt(path) from exc
+    except _PARSER_ERRORS as exc:
+        raise _corrupt(path) from exc
+    try:
+        yield pdf
+    finally:
+        pdf.close()
+
+
+def _corrupt(path: Path) -> DocumentError:
+    """Return the error for a PDF that no parser can open."""
+    return DocumentError(
+        f"{path.name}: the PDF is damaged and cannot be read; save or print it to PDF again and drop it again",
+        reason_code=ReasonCode.PDF_CORRUPT,
+    )
+
+
+def _plumber_pages(pdf: Any, path: Path, document: ReadDocument) -> list[Any]:
+    """Return pdfplumber's pages, or none (with a problem) when its page tree is broken."""
+    try:
+        return list(pdf.pages)
+    except _PARSER_ERRORS as exc:
+        logger.warning("pdfplumber could not list the pages of %s: %s", path.name, type(exc).__name__)
+        document.problems.append(
+            Problem(ReasonCode.PDF_CORRUPT, f"{path.name}: the page tree is damaged; pages were rendered and OCR'd")
+        )
+        return []
+
+
+def _has_acroform(pdf: Any) -> bool:
+    """Return True when the document catalog declares an AcroForm."""
+    try:
+        return "AcroForm" in pdf.doc.catalog
+    except _PARSER_ERRORS:
+        return False
+
+
+class _Renderer:
+    """Lazily opened pypdfium2 document: only files with pages to OCR pay for it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._doc: Any = None
+
+    def _open(self) -> Any:
+        if self._doc is None:
+            try:
+                self._doc = pdfium.PdfDocument(str(self.path))
+            except pdfium.PdfiumError as exc:
+                raise _corrupt(self.path) from exc
+        return self._doc
+
+    def page_count(self) -> int:
+        """Return pdfium's page count (used when pdfplumber finds none)."""
+        return len(self._open())
+
+    def render(self, number: int) -> tuple[Any, float, float]:
+        """Return page `number` rendered in grayscale near RENDER_DPI, with its size in points."""
+        page = self._open()[number - 1]
+        try:
+            width, height = page.get_size()
+            longest = max(width, height, 1.0)
+            scale = RENDER_DPI / 72
+            scale = min(max(scale, MIN_RENDER_PX / longest), MAX_RENDER_PX / longest)
+            image = page.render(scale=scale, grayscale=True).to_pil()
+        finally:
+            page.close()
+        return image, float(width), float(height)
+
+    def close(self) -> None:
+        """Release the pdfium document."""
+        if self._doc is not None:
+            self._doc.close()
+
+
+def _read_page(
+    number: int, plumber_page: Any, form_words: list[Word], renderer: _Renderer, ocr: OcrEngine, path: Path
+) -> Page:
+    """Read one page: text layer when it has one, else render + OCR; add the AcroForm words."""
+    text_words: list[Word] = []
+    needs_ocr, has_images = True, False
+    width = height = 0.0
+    if plumber_page is not None:
+        try:
+            width, height = float(plumber_page.width), float(plumber_page.height)
+            has_images = bool(plumber_page.images)
+            text_words, needs_ocr = _read_text_layer(plumber_page, has_images)
+        except _PARSER_ERRORS as exc:
+            logger.warning("text layer of page %d of %s unreadable: %s", number, path.name, type(exc).__name__)
+        finally:
+            plumber_page.close()
+    if not needs_ocr or (form_words and not has_images):
+        method = ReadMethod.TEXT_LAYER if text_words else ReadMethod.ACROFORM
+        return Page(number, width, height, method, words=assign_lines(text_words + form_words))
+    page = _ocr_rendered_page(number, renderer, ocr, path)
+    if form_words:
+        next_block = max((word.block for word in page.words), default=0) + 1
+        page.words.extend(assign_lines(form_words, block=next_block))
+        page.problems = [p for p in page.problems if p.code is not ReasonCode.PAGE_BLANK]
+    return page
+
+
+def _read_text_layer(page: Any, has_images: bool) -> tuple[list[Word], bool]:
+    """Return the page's text-layer words and whether the page still needs OCR (no real text layer)."""
+    real_chars = sum(1 for char in page.chars if _is_real_char(str(char.get("text", ""))))
+    # A few stray glyphs over a scan (a stamp, a page number) are not a text layer; on a page without
+    # images, though, any text is all there is.
+    if real_chars < MIN_TEXT_CHARS and (real_chars == 0 or has_images):
+        return [], True
+    x_off, top_off = float(page.bbox[0]), float(page.bbox[1])
+    width, height = max(float(page.width), 1e-6), max(float(page.height), 1e-6)
+    words = [
+        Word(
+            str(raw["text"]),
+            clamp_bbox(
+                (
+                    (float(raw["x0"]) - x_off) / width,
+                    (float(raw["top"]) - top_off) / height,
+                    (float(raw["x1"]) - x_off) / width,
+                    (float(raw["bottom"]) - top_off) / height,
+                )
+            ),
+            1.0,
+        )
+        for raw in page.extract_words(keep_blank_chars=False, use_text_flow=False)
+    ]
+    return words, False
+
+
+def _is_real_char(text: str) -> bool:
+    """Return True for a printable, non-space glyph (not pdfminer's '(cid:NN)' for unmapped glyphs)."""
+    return bool(text.strip()) and text.isprintable() and not text.startswith("(cid:")
+
+
+def _ocr_rendered_page(number: int, renderer: _Renderer, ocr: OcrEngine, path: Path) -> Page:
+    """Render page `number` and OCR it (psm 11, then psm 6 when that reads too little)."""
+    try:
+        image, width, height = renderer.render(number)
+    except _PARSER_ERRORS as exc:
+        logger.warning("page %d of %s could not be rendered: %s", number, path.name, type(exc).__name__)
+        problem = Problem(
+            ReasonCode.OCR_FAILED, f"page {number} could not be rendered for OCR; check it by eye", page=number
+        )
+        return Page(number, 0.0, 0.0, ReadMethod.OCR, problems=[problem])
+    page = ocr_page(ocr, image, page=number, psms=(PSM_SPARSE, PSM_BLOCK))
+    page.width, page.height = width, height
+    return page
+
+
+def _read_acroform(path: Path, document: ReadDocument) -> dict[int, list[Word]]:
+    """Return the non-empty AcroForm values as words at their widget boxes, by 1-based page number."""
+    try:
+        reader = pypdf.PdfReader(path, strict=False)
+        if reader.is_encrypted:
+            reader.decrypt("")
+        result: dict[int, list[Word]] = {}
+        for index, page in enumerate(reader.pages, start=1):
+            words = [word for annot in page.get("/Annots") or [] for word in _widget_words(annot, page)]
+            if words:
+                result[index] = words
+        return result
+    except _PARSER_ERRORS as exc:
+        logger.warning("form fields of %s unreadable: %s", path.name, type(exc).__name__)
+        document.problems.append(
+            Problem(ReasonCode.PDF_CORRUPT, f"{path.name}: the form fields could not be read; check them by eye")
+        )
+        return {}
+
+
+def _widget_words(annot: Any, page: Any) -> list[Word]:
+    """Return the words of one widget annotation's value, spread over its rectangle."""
+    widget = annot.get_object()
+    if widget.get("/Subtype") != "/Widget" or "/Rect" not in widget:
+        return []
+    text = _widget_value(widget)
+    if not text:
+        return []
+    box = page.cropbox
+    left, bottom, right, top = (float(v) for v in (box.left, box.bottom, box.right, box.top))
+    width, height = max(right - left, 1e-6), max(top - bottom, 1e-6)
+    x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+    x0, x1 = sorted((x0, x1))
+    y0, y1 = sorted((y0, y1))
+    words: list[Word] = []
+    offset = 0
+    for token in text.split():
+        start = text.index(token, offset)
+        offset = start + len(token)
+        wx0 = x0 + (x1 - x0) * start / len(text)
+        wx1 = x0 + (x1 - x0) * offset / len(text)
+        bbox = ((wx0 - left) / width, (top - y1) / height, (wx1 - left) / width, (top - y0) / height)
+        words.append(Word(token, clamp_bbox(bbox), 1.0))
+    return words
+
+
+def _widget_value(widget: Any) -> str:
+    """Return the displayed value of a widget: the field value for text and choice fields, the state for buttons."""
+    field_type = _inherited(widget, "/FT")
+    if field_type == "/Btn":
+        state = widget.get("/AS")
+        return "" if state is None or state == "/Off" else str(state).lstrip("/")
+    value = _inherited(widget, "/V")
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(item).lstrip("/") for item in value).strip()
+    return str(value).lstrip("/").strip() if isinstance(value, pypdf.generic.NameObject) else str(value).strip()
+
+
+def _inherited(widget: Any, key: str) -> Any:
+    """Return `key` from the widget or the nearest parent field that has it (fields inherit /FT and /V)."""
+    node = widget
+    for _ in range(32):  # a parent loop in a hostile file must not hang us
+        if key in node:
+            return node[key].get_object() if hasattr(node[key], "get_object") else node[key]
+        parent = node.get("/Parent")
+        if parent is None:
+            return None
+        node = parent.get_object()
+    return None
