@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import event, func, text
@@ -42,10 +42,17 @@ def _canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _utc_text(at: datetime) -> str:
+    """Return a timestamp as naive-UTC ISO text, the same whether the database kept the zone or not."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat()
+
+
 def _event_hash(prev_hash: str, row: AuditEventRow) -> str:
     body = {
         "seq": row.seq,
-        "at": row.at.isoformat(),
+        "at": _utc_text(row.at),
         "actor": row.actor,
         "action": row.action,
         "entity": row.entity,
@@ -146,7 +153,6 @@ class Repository:
             data_json=_canonical(data or {}),
             prev_hash=prev_hash,
             hash="",
-            at=utcnow().replace(tzinfo=None),  # naive UTC: stored identically on every database
         )
         row.hash = _event_hash(prev_hash, row)
         session.add(row)

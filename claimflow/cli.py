@@ -1,0 +1,263 @@
+"""The `claimflow` command: up, process, review, show, check, samples, status, verify.
+
+Builds settings and resources, calls the engine, prints; decides nothing. Errors become the stable exit
+codes of `errors.ExitCode` (docs/cli.md). stdout carries only the requested output; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from claimflow.errors import ClaimFlowError, ExitCode, SpecError
+from claimflow.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("claimflow")
+
+
+def _fail(message: str, code: ExitCode) -> None:
+    click.echo(f"claimflow: {message}", err=True)
+    sys.exit(int(code))
+
+
+def handle_errors(func: F) -> F:
+    """Turn ClaimFlow errors into a one-line message and their exit code; never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SpecError as exc:
+            click.echo("claimflow: the specs or rules are invalid; fix these and run `claimflow check`:", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(int(exc.exit_code))
+        except ClaimFlowError as exc:
+            _fail(exc.message, exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", ExitCode.TRANSIENT)
+        except Exception as exc:  # noqa: BLE001 - the top boundary: an exit code, never a traceback
+            log.debug("unexpected error", exc_info=True)
+            _fail(f"unexpected error ({type(exc).__name__}: {exc}); rerun with -v for details", ExitCode.UNEXPECTED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def main(verbose: bool) -> None:
+    """ClaimFlow: inbox -> read -> extract -> rules -> settle or review."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--port", default=4200, show_default=True, help="Port of the local Prefect server and dashboard.")
+@click.option("--no-samples", is_flag=True, help="Start with an empty inbox instead of the sample packet.")
+@click.option("--once", is_flag=True, help="Stop after the first batch (for scripts and CI).")
+@handle_errors
+def up(port: int, no_samples: bool, once: bool) -> None:
+    """Start the local Prefect server, serve the deployments, process the inbox, print the dashboard URL."""
+    from claimflow.up import run_up
+
+    sys.exit(run_up(_settings(), port=port, samples=not no_samples, once=once))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: documents, claims, summary.")
+@click.option("--consume", is_flag=True, help="Remove taken files from PATH (as the inbox sweep does).")
+@handle_errors
+def process(paths: tuple[Path, ...], as_json: bool, consume: bool) -> None:
+    """Run the engine once on files or folders, without the scheduler."""
+    from claimflow.pipeline import Engine
+
+    with Engine.open(_settings()) as engine:
+        result = engine.run(list(paths), consume=consume)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
+    else:
+        _print_batch(result.to_json())
+    docs = result.documents
+    if any(d.reason_code == "extraction_error" for d in docs) or any(
+        any(r.code == "extraction_error" for r in c.reasons) for c in result.claims
+    ):
+        sys.exit(int(ExitCode.UNEXPECTED))
+    if len(paths) == 1 and paths[0].is_file() and docs and docs[-1].status == "quarantined":
+        sys.exit(int(ExitCode.BAD_DOCUMENT))
+
+
+def _print_batch(data: dict[str, Any]) -> None:
+    for doc in data["documents"]:
+        detail = doc["document_type"] or ""
+        if doc["reason"]:
+            detail = f"{doc['reason_code']}: {doc['reason']}"
+        click.echo(f"{doc['status']:<12} {doc['file']}  {detail}")
+    click.echo("")
+    for claim in data["claims"]:
+        payout = f" payout {claim['payout']} {claim['currency'] or ''}" if claim["payout"] else ""
+        reasons = "; ".join(r["code"] for r in claim["reasons"])
+        click.echo(f"{claim['route']:<18} {claim['claim_id']}{payout}  {reasons}")
+    s = data["summary"]
+    click.echo(f"\n{s['documents']} documents {s['documents_by_status']}, {s['claims']} claims {s['claims_by_route']}, "
+               f"STP rate {s['stp_rate']:.0%}")
+
+
+@main.command()
+@click.argument("task_id", required=False, type=int)
+@click.option("--approve", "action", flag_value="approve", help="Settle with --payout.")
+@click.option("--reject", "action", flag_value="reject", help="Reject with a reason in --note.")
+@click.option("--request-documents", "action", flag_value="request_documents", help="Ask for --document(s).")
+@click.option("--payout", help="Payout for --approve, e.g. 1234.56.")
+@click.option("--note", help="Reason or note, stored in the audit log.")
+@click.option("--document", "documents", multiple=True, help="A missing document type (repeatable).")
+@click.option("--reviewer", envvar="CLAIMFLOW_REVIEWER", help="Who decides (or CLAIMFLOW_REVIEWER).")
+@click.option("--queue", help="Only list this queue.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def review(
+    task_id: int | None,
+    action: str | None,
+    payout: str | None,
+    note: str | None,
+    documents: tuple[str, ...],
+    reviewer: str | None,
+    queue: str | None,
+    as_json: bool,
+) -> None:
+    """List open review tasks, or decide one: TASK_ID --approve --payout X | --reject --note WHY | --request-documents."""
+    from claimflow.routing import review_action
+    from claimflow.store.repository import Repository
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    repo = Repository.open(settings.db_url)
+    if task_id is None:
+        tasks = repo.open_reviews(queue)
+        rows = [
+            {"task_id": t.id, "claim_id": t.claim_id, "queue": t.queue, "age_hours": _age_hours(t.created_at),
+             "recommendation": t.recommendation, "reasons": json.loads(t.reasons_json)}
+            for t in tasks
+        ]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        click.echo(f"{len(rows)} open review task(s)")
+        for r in rows:
+            codes = ", ".join(x["code"] for x in r["reasons"])
+            rec = f" (recommend {r['recommendation']})" if r["recommendation"] else ""
+            click.echo(f"#{r['task_id']:<5} {r['claim_id']:<24} {r['queue']:<12} {codes}{rec}")
+        return
+    if action is None:
+        raise click.UsageError("say what to do: --approve --payout X, --reject --note WHY, or --request-documents")
+    if not reviewer:
+        raise click.UsageError("--reviewer NAME (or CLAIMFLOW_REVIEWER) is required: every decision is audited")
+    outcome = review_action(
+        repo, task_id, reviewer=reviewer, action=action, payout=payout, note=note, documents=list(documents)
+    )
+    click.echo(f"claim {outcome.claim_id}: {outcome.status}" + (f", payout {outcome.payout}" if outcome.payout else ""))
+
+
+def _age_hours(created: Any) -> float:
+    from claimflow.store.repository import as_datetime
+    from claimflow.store.tables import utcnow
+
+    return round((utcnow() - as_datetime(created)).total_seconds() / 3600, 1)
+
+
+@main.command()
+@click.argument("claim_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def show(claim_id: str, as_json: bool) -> None:
+    """Explain a claim's decision in plain words: route, reasons, rules fired with their inputs, fields, history."""
+    from claimflow.explain import explain_claim, render_explanation
+    from claimflow.store.repository import Repository
+
+    settings = _settings()
+    repo = Repository.open(settings.db_url)
+    data = explain_claim(repo, claim_id, confidence_threshold=settings.confidence_threshold)
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False) if as_json else render_explanation(data))
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@handle_errors
+def check(directory: Path | None) -> None:
+    """Validate the extractor specs and rule sets (DIR/extractors, DIR/rules; default: the configured ones)."""
+    from claimflow.rules import check_rules
+    from claimflow.specs import load_specs
+
+    settings = _settings()
+    extractors = directory / "extractors" if directory else settings.extractors
+    rules = directory / "rules" if directory else settings.rules
+    problems: list[str] = []
+    n_specs = 0
+    try:
+        n_specs = len(load_specs(extractors).specs)
+    except SpecError as exc:
+        problems.extend(exc.problems)
+    problems.extend(check_rules(rules))
+    if problems:
+        for p in problems:
+            click.echo(p, err=True)
+        click.echo(f"{len(problems)} problem(s); nothing runs until they are fixed", err=True)
+        sys.exit(int(ExitCode.BAD_RULESET))
+    click.echo(f"ok: {n_specs} extractor specs in {extractors}, rules in {rules} load and their examples pass")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=7, show_default=True)
+@handle_errors
+def samples(directory: Path, seed: int) -> None:
+    """Write the sample packet (DIR/packet) and its ground truth (DIR/truth)."""
+    from claimflow.samples import write_packet
+
+    summary = write_packet(directory, seed=seed)
+    click.echo(f"wrote the sample packet to {directory / 'packet'} and ground truth to {directory / 'truth'}: {summary}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def status(as_json: bool) -> None:
+    """Print what is in the system now: documents by state, claims by state, review backlog."""
+    from claimflow.store.repository import Repository
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    counts = Repository.open(settings.db_url).counts()
+    if as_json:
+        click.echo(json.dumps(counts, indent=2))
+        return
+    for section, values in counts.items():
+        click.echo(f"{section}: " + (", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "none"))
+
+
+@main.command()
+@handle_errors
+def verify() -> None:
+    """Check that the audit log's hash chain is intact (no event edited or deleted)."""
+    from claimflow.store.repository import Repository
+
+    problems = Repository.open(_settings().db_url).verify_audit()
+    if problems:
+        for p in problems:
+            click.echo(p, err=True)
+        sys.exit(int(ExitCode.BAD_CONFIG))
+    click.echo(f"audit log intact ({date.today().isoformat()})")

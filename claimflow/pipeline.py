@@ -1,0 +1,355 @@
+"""The path of a document, stage by stage: intake -> read -> classify/extract -> assemble -> decide -> route.
+
+`Engine` holds the resources (settings, repository, specs, compiled rules, OCR engine) and is the one
+place that orders the stages. A bad document is a result (quarantine or review), never an exception;
+the only broad `except` is here, per document, and turns the unexpected into a review plus an audit event.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from claimflow import assemble, intake, routing
+from claimflow.decide import CompiledRuleSet, compile_ruleset
+from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
+from claimflow.extract import extract_document
+from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
+from claimflow.readers import read_document
+from claimflow.readers.ocr import TesseractOcr, check_tesseract
+from claimflow.rules import RuleSet, load_ruleset
+from claimflow.serialise import extraction_from_json, extraction_to_json, public_field
+from claimflow.settings import Settings
+from claimflow.sniff import sniff_file
+from claimflow.specs import SpecSet, load_specs
+from claimflow.store.repository import Repository
+from claimflow.store.tables import DocumentRow, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class DocumentOutcome:
+    """What happened to one file; `status` is processed, duplicate, quarantined or waiting."""
+
+    file: str
+    sha256: str | None
+    status: str
+    reason_code: str | None = None
+    reason: str | None = None
+    document_id: int | None = None
+    document_type: str | None = None
+    pages: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    claim_ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the public `--json` form."""
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "status": self.status,
+            "reason_code": self.reason_code,
+            "reason": self.reason,
+            "document_id": self.document_id,
+            "document_type": self.document_type,
+            "pages": self.pages,
+            "fields": self.fields,
+            "claim_ids": self.claim_ids,
+        }
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Documents and claims of one run."""
+
+    documents: list[DocumentOutcome] = field(default_factory=list)
+    claims: list[routing.ClaimOutcome] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the public `--json` object: documents, claims, summary."""
+        return {
+            "documents": [d.to_json() for d in self.documents],
+            "claims": [c.to_json() for c in self.claims],
+            "summary": summarise_batch(self),
+        }
+
+
+def summarise_batch(result: BatchResult) -> dict[str, Any]:
+    """Return counts per document status and claim route, the STP rate and top reasons: no personal data."""
+    statuses: dict[str, int] = {}
+    for doc in result.documents:
+        statuses[doc.status] = statuses.get(doc.status, 0) + 1
+    routes: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for claim in result.claims:
+        routes[claim.route] = routes.get(claim.route, 0) + 1
+        for reason in {r.code for r in claim.reasons}:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    decided = len(result.claims)
+    settled = routes.get("settle", 0)
+    return {
+        "documents": len(result.documents),
+        "documents_by_status": dict(sorted(statuses.items())),
+        "claims": decided,
+        "claims_by_route": dict(sorted(routes.items())),
+        "stp_rate": round(settled / decided, 4) if decided else 0.0,
+        "top_reasons": sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:10],
+    }
+
+
+class Engine:
+    """The claims engine with its resources; build with `Engine.open(settings)`."""
+
+    def __init__(
+        self, settings: Settings, repo: Repository, specs: SpecSet, ruleset: RuleSet, compiled: CompiledRuleSet
+    ) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.specs = specs
+        self.ruleset = ruleset
+        self.compiled = compiled
+        self.ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds)
+
+    @classmethod
+    def open(cls, settings: Settings, *, check_ocr: bool = True) -> Engine:
+        """Load specs and rules (stop on any problem), check tesseract, open the database."""
+        specs = load_specs(settings.extractors)
+        ruleset = load_ruleset(settings.rules, on=date.today())
+        compiled = compile_ruleset(ruleset)
+        if check_ocr:
+            check_tesseract()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        repo = Repository.open(settings.db_url)
+        return cls(settings, repo, specs, ruleset, compiled)
+
+    def close(self) -> None:
+        """Release the database."""
+        self.repo.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ the whole chain
+    def run(self, paths: Sequence[Path], *, consume: bool) -> BatchResult:
+        """Process files or folders, then decide every claim they touched."""
+        result = BatchResult()
+        result.documents.extend(self.resume_pending())
+        files = self.discover(paths)
+        roots = [p for p in paths if p.is_dir()]
+        with ThreadPoolExecutor(max_workers=self.settings.ocr_workers) as pool:
+            outcomes = list(pool.map(lambda p: self.process_file(p, consume=consume, roots=roots), files))
+        result.documents.extend(outcomes)
+        touched = sorted({cid for doc in result.documents if doc.status == "processed" for cid in doc.claim_ids})
+        result.claims = self.decide_claims(touched)
+        return result
+
+    def discover(self, paths: Sequence[Path]) -> list[Path]:
+        """Return candidate files under the given paths, sorted, ignoring README, hidden and temporary files."""
+        return intake.discover_files(paths)
+
+    # ------------------------------------------------------------------ one document
+    def process_file(self, path: Path, *, consume: bool, roots: Sequence[Path] = ()) -> DocumentOutcome:
+        """Take one file in and process it; never raises for a bad document."""
+        name = _display_name(path, roots or [self.settings.inbox])
+        if not path.exists():
+            return DocumentOutcome(name, None, "waiting", "file_not_stable", "the file disappeared before intake")
+        if not intake.is_stable(path, self.settings.stable_seconds if consume else 0.0):
+            return DocumentOutcome(
+                name, None, "waiting", ReasonCode.FILE_NOT_STABLE.value, "still being written; taken on the next sweep"
+            )
+        sha = intake.hash_file(path)
+        taken = self._take_in(path, name, sha, consume=consume)
+        if taken is not None:
+            return taken
+        row = self._document_by_sha(sha)
+        return self.process_document(row.id or 0, display_name=name)
+
+    def _document_by_sha(self, sha: str) -> DocumentRow:
+        with self.repo.reading() as s:
+            row = self.repo.document_by_sha(s, sha)
+        if row is None:  # pragma: no cover - recorded just before
+            raise ClaimFlowError(f"document {sha[:12]} vanished from the database")
+        return row
+
+    def _take_in(self, path: Path, name: str, sha: str, *, consume: bool) -> DocumentOutcome | None:
+        """Record the file once; return an outcome when there is nothing more to do (duplicate, quarantine)."""
+        with self.repo.transaction() as s:
+            existing = self.repo.document_by_sha(s, sha)
+            if existing is not None and existing.status != DocumentStatus.RECEIVED:
+                claim_ids = self.repo.claim_ids_of_document(s, existing.id or 0)
+                outcome = DocumentOutcome(
+                    name,
+                    sha,
+                    DocumentStatus.DUPLICATE.value,
+                    ReasonCode.DUPLICATE_DOCUMENT.value,
+                    f"same content as document {existing.id} ({existing.status}); not processed again",
+                    document_id=existing.id,
+                    document_type=existing.document_type,
+                    claim_ids=claim_ids,
+                )
+            elif existing is not None:
+                outcome = None  # taken before a crash: resume from the archive
+            else:
+                outcome = self._record_new(s, path, name, sha)
+        if consume:
+            intake.remove_from_inbox(path)
+        return outcome
+
+    def _record_new(self, s: Any, path: Path, name: str, sha: str) -> DocumentOutcome | None:
+        archived = intake.archive_file(path, sha, self.settings.archive_dir)
+        row = DocumentRow(
+            sha256=sha,
+            original_name=name,
+            source_path=str(path),
+            size=path.stat().st_size,
+            archive_path=str(archived),
+            status=DocumentStatus.RECEIVED.value,
+        )
+        try:
+            row.kind = sniff_file(path).value
+        except DocumentError as exc:
+            self._quarantine_row(s, row, archived, exc.reason_code.value, exc.message)
+            return DocumentOutcome(
+                name, sha, row.status, row.reason_code, row.reason, document_id=row.id, pages=None
+            )
+        s.add(row)
+        s.flush()
+        self.repo.audit(s, actor="system", action="document_received", entity="document", entity_id=row.id or 0,
+                        data={"sha256": sha, "kind": row.kind, "size": row.size})
+        return None
+
+    def _quarantine_row(self, s: Any, row: DocumentRow, source: Path, code: str, message: str) -> None:
+        qpath = intake.quarantine_file(
+            source, row.sha256, code, message, self.settings.quarantine_dir, original_name=Path(row.original_name).name
+        )
+        row.status = DocumentStatus.QUARANTINED.value
+        row.reason_code = code
+        row.reason = message
+        row.updated_at = utcnow()
+        s.add(row)
+        s.flush()
+        self.repo.audit(s, actor="system", action="document_quarantined", entity="document", entity_id=row.id or 0,
+                        reason=code, data={"sha256": row.sha256, "quarantine": qpath.name})
+
+    def resume_pending(self) -> list[DocumentOutcome]:
+        """Process documents that were taken in but not finished (after a crash)."""
+        return [
+            self.process_document(row.id or 0, display_name=row.original_name)
+            for row in self.repo.documents_in_status(DocumentStatus.RECEIVED.value)
+        ]
+
+    def process_document(self, document_id: int, *, display_name: str | None = None) -> DocumentOutcome:
+        """Read, classify and extract a recorded document, then link it to its claims."""
+        row = self.repo.document(document_id)
+        if row is None:
+            raise ClaimFlowError(f"document {document_id} is not in the database")
+        name = display_name or row.original_name
+        archived = Path(row.archive_path or "")
+        try:
+            read = read_document(archived, sniff_file(archived), self.ocr)
+            extraction = extract_document(read, self.specs)
+        except DocumentError as exc:
+            with self.repo.transaction() as s:
+                fresh = s.get(DocumentRow, document_id)
+                if fresh is not None:
+                    self._quarantine_row(s, fresh, archived, exc.reason_code.value, exc.message)
+            return DocumentOutcome(name, row.sha256, DocumentStatus.QUARANTINED.value, exc.reason_code.value,
+                                   exc.message, document_id=document_id)
+        except Exception as exc:  # noqa: BLE001 - the one per-document boundary: unexpected -> review, not lost
+            log.error("document %s: unexpected error %s", document_id, type(exc).__name__)
+            log.debug("%s", traceback.format_exc())
+            read = ReadDocument()
+            extraction = Extraction(
+                document_type="unknown",
+                type_confidence=0.0,
+                problems=[Problem(ReasonCode.EXTRACTION_ERROR, f"reading failed ({type(exc).__name__}); a person must look")],
+            )
+        return self._store_extraction(document_id, name, read, extraction)
+
+    def _store_extraction(self, document_id: int, name: str, read: ReadDocument, ex: Extraction) -> DocumentOutcome:
+        problems = [*read.problems, *(p for page in read.pages for p in page.problems), *ex.problems]
+        ex.problems = problems
+        with self.repo.transaction() as s:
+            row = s.get(DocumentRow, document_id)
+            if row is None:  # pragma: no cover
+                raise ClaimFlowError(f"document {document_id} vanished")
+            links = assemble.claim_links(ex, row.sha256)
+            if ex.document_type in assemble.REFERENCE_DATA:
+                loaded = routing.load_policies(self.repo, s, ex, document_id)
+                log.info("document %s: %d policies loaded", document_id, loaded)
+            for link in links:
+                routing.ensure_claim(self.repo, s, link, document_id)
+            row.status = DocumentStatus.PROCESSED.value
+            row.document_type = ex.document_type
+            row.type_confidence = ex.type_confidence
+            row.pages = len(read.pages) or len(read.sheets) or None
+            row.extraction_json = _dumps(extraction_to_json(ex))
+            row.updated_at = utcnow()
+            s.add(row)
+            self.repo.audit(s, actor="system", action="document_processed", entity="document", entity_id=document_id,
+                            data={"document_type": ex.document_type, "claims": len(links), "problems": len(problems)})
+        return DocumentOutcome(
+            name,
+            row.sha256,
+            DocumentStatus.PROCESSED.value,
+            document_id=document_id,
+            document_type=ex.document_type,
+            pages=row.pages,
+            fields={n: public_field(f) for n, f in ex.fields.items()},
+            claim_ids=sorted({link.claim_id for link in links}),
+        )
+
+    # ------------------------------------------------------------------ claims
+    def decide_claims(self, claim_ids: Sequence[str], *, on: date | None = None) -> list[routing.ClaimOutcome]:
+        """Decide (or re-decide, while no person has it) each claim and route it."""
+        today = on or datetime.now(UTC).date()
+        outcomes = []
+        for claim_id in claim_ids:
+            outcomes.append(
+                routing.decide_and_route(
+                    self.repo, claim_id, self.compiled, settings=self.settings, processing_date=today
+                )
+            )
+        return outcomes
+
+    def open_claim_ids(self) -> list[str]:
+        """Return claims that wait for documents or were never decided."""
+        return [c.claim_id for c in self.repo.claims(["received", "pending_documents"])]
+
+    def status(self) -> dict[str, Any]:
+        """Return what is in the system now: documents by status, claims by status, review backlog."""
+        return self.repo.counts()
+
+    def extraction_of(self, document_id: int) -> Extraction | None:
+        """Return the stored extraction of a document."""
+        row = self.repo.document(document_id)
+        if row is None or not row.extraction_json:
+            return None
+        import json
+
+        return extraction_from_json(json.loads(row.extraction_json))
+
+
+def _display_name(path: Path, roots: Sequence[Path]) -> str:
+    for root in roots:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            continue
+    return path.name
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,433 @@
+"""Route decided claims, and record what reviewers decide: settlements, review tasks, document requests.
+
+Every state change and its audit event are written in one transaction. A claim is settled at most once
+(unique settlement per claim); a claim that a person holds (in review) or that is final (settled,
+rejected) is never re-decided by the machine; a reviewer's payout passes the same guardrail as the rules'.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from claimflow import assemble
+from claimflow.decide import CompiledRuleSet, decide_claim
+from claimflow.errors import ClaimFlowError, ReasonCode
+from claimflow.facts import ClaimFacts
+from claimflow.models import ClaimStatus, Decision, Extraction, Money, Reason, Route
+from claimflow.serialise import extraction_from_json, public_field
+from claimflow.settings import Settings
+from claimflow.store.repository import Repository
+from claimflow.store.tables import (
+    ClaimRow,
+    DecisionRow,
+    DocumentRequestRow,
+    PolicyRow,
+    ReviewTaskRow,
+    SettlementRow,
+    utcnow,
+)
+
+FINAL_OR_HELD = {ClaimStatus.SETTLED.value, ClaimStatus.IN_REVIEW.value, ClaimStatus.REJECTED.value}
+STATUS_OF_ROUTE = {
+    Route.SETTLE: ClaimStatus.SETTLED,
+    Route.REVIEW: ClaimStatus.IN_REVIEW,
+    Route.REQUEST_DOCUMENTS: ClaimStatus.PENDING_DOCUMENTS,
+}
+
+
+class ReviewActionError(ClaimFlowError):
+    """A reviewer's action cannot be applied (unknown task, closed task, payout outside the policy)."""
+
+
+@dataclass(slots=True)
+class ClaimOutcome:
+    """A claim after deciding: route, payout, reasons, documents and fields."""
+
+    claim_id: str
+    route: str
+    status: str
+    payout: Decimal | None
+    currency: str | None
+    reasons: list[Reason]
+    recommendation: str | None = None
+    missing_documents: list[str] = field(default_factory=list)
+    documents: list[int] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the public `--json` form."""
+        return {
+            "claim_id": self.claim_id,
+            "route": self.route,
+            "status": self.status,
+            "payout": str(self.payout) if self.payout is not None else None,
+            "currency": self.currency,
+            "reasons": [{"code": r.code, "message": r.message} for r in self.reasons],
+            "recommendation": self.recommendation,
+            "missing_documents": self.missing_documents,
+            "documents": self.documents,
+            "fields": self.fields,
+        }
+
+
+# ----------------------------------------------------------------------- claims and policies
+def ensure_claim(repo: Repository, s: Any, link: assemble.ClaimLink, document_id: int) -> None:
+    """Create the claim if new and link the document to it."""
+    claim = s.get(ClaimRow, link.claim_id)
+    if claim is None:
+        claim = ClaimRow(
+            claim_id=link.claim_id, claim_type=link.claim_type, source=link.source, status=ClaimStatus.RECEIVED.value
+        )
+        s.add(claim)
+        s.flush()
+        repo.audit(s, actor="system", action="claim_opened", entity="claim", entity_id=link.claim_id,
+                   data={"source": link.source})
+    elif claim.status in FINAL_OR_HELD:
+        repo.audit(s, actor="system", action="document_attached", entity="claim", entity_id=link.claim_id,
+                   reason="claim is already " + claim.status, data={"document_id": document_id})
+    repo.link(s, link.claim_id, document_id, link.record)
+
+
+def load_policies(repo: Repository, s: Any, ex: Extraction, document_id: int) -> int:
+    """Upsert the policies of a register document; return how many changed."""
+    changed = 0
+    for record in ex.records:
+        number = record.get("policy_number")
+        if number is None or not isinstance(number.value, str) or not number.value.strip():
+            continue
+        row = PolicyRow(
+            policy_number=assemble._key(number.value),
+            holder=_str(record, "holder"),
+            product=_str(record, "product"),
+            start_date=_date(record, "start_date"),
+            end_date=_date(record, "end_date"),
+            limit_amount=_amount(record, "limit"),
+            deductible=_amount(record, "deductible"),
+            currency=(_str(record, "currency") or _money_currency(record, "limit") or "").upper() or None,
+            status=(_str(record, "status") or "").lower() or None,
+            source_document_id=document_id,
+        )
+        if repo.upsert_policy(s, row):
+            changed += 1
+    if changed:
+        repo.audit(s, actor="system", action="policies_loaded", entity="document", entity_id=document_id,
+                   data={"policies": changed})
+    return changed
+
+
+def _str(record: dict[str, Any], name: str) -> str | None:
+    f = record.get(name)
+    return f.value.strip() if f is not None and isinstance(f.value, str) else None
+
+
+def _date(record: dict[str, Any], name: str) -> date | None:
+    f = record.get(name)
+    return f.value if f is not None and isinstance(f.value, date) else None
+
+
+def _amount(record: dict[str, Any], name: str) -> str | None:
+    f = record.get(name)
+    if f is None:
+        return None
+    if isinstance(f.value, Money):
+        return str(f.value.amount)
+    if isinstance(f.value, Decimal | int):
+        return str(f.value)
+    return None
+
+
+def _money_currency(record: dict[str, Any], name: str) -> str | None:
+    f = record.get(name)
+    return f.value.currency if f is not None and isinstance(f.value, Money) else None
+
+
+def policy_info(row: PolicyRow | None) -> assemble.PolicyInfo | None:
+    """Return the register row as PolicyInfo."""
+    if row is None:
+        return None
+    return assemble.PolicyInfo(
+        policy_number=row.policy_number,
+        status=row.status,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        limit=Decimal(row.limit_amount) if row.limit_amount is not None else None,
+        deductible=Decimal(row.deductible) if row.deductible is not None else None,
+        currency=row.currency,
+    )
+
+
+# ----------------------------------------------------------------------- deciding
+def claim_view(repo: Repository, s: Any, claim: ClaimRow) -> tuple[assemble.ClaimView, list[int]]:
+    """Rebuild the merged view of a claim from its stored documents."""
+    docs = []
+    ids = []
+    for doc, record in repo.documents_of_claim(s, claim.claim_id):
+        if not doc.extraction_json:
+            continue
+        extraction = extraction_from_json(json.loads(doc.extraction_json))
+        docs.append(assemble.ClaimDocument(doc.id or 0, extraction.document_type, extraction, record))
+        ids.append(doc.id or 0)
+    return assemble.build_view(claim.claim_id, claim.claim_type, claim.source, docs), ids
+
+
+def claim_facts(
+    repo: Repository, s: Any, claim: ClaimRow, view: assemble.ClaimView, *, settings: Settings, processing_date: date
+) -> ClaimFacts:
+    """Enrich a claim view with the policy, duplicates and prior claims."""
+    policy_number = view.fields.get("policy_number")
+    policy = None
+    if policy_number is not None and isinstance(policy_number.value, str):
+        policy = policy_info(repo.policy(s, assemble._key(policy_number.value)))
+    key = assemble.business_key(view)
+    duplicate_of = None
+    if key:
+        for other in repo.claims_with_business_key(s, key, exclude=claim.claim_id):
+            other_row = s.get(ClaimRow, other)
+            if other_row is not None and (other_row.created_at, other_row.claim_id) < (claim.created_at, claim.claim_id):
+                duplicate_of = other
+                break
+    loss = view.fields.get("date_of_loss")
+    prior = 0
+    if policy is not None and loss is not None and isinstance(loss.value, date):
+        prior = repo.prior_claims(s, policy.policy_number, loss.value, 365, exclude=claim.claim_id)
+    return assemble.build_facts(
+        view,
+        policy=policy,
+        duplicate_of=duplicate_of,
+        prior_claims_12m=prior,
+        confidence_threshold=settings.confidence_threshold,
+        small_claim_limit=settings.small_claim_limit,
+        processing_date=processing_date,
+    )
+
+
+def facts_to_json(facts: ClaimFacts) -> dict[str, Any]:
+    """Return facts as plain JSON (Decimal and date as strings, tuples as lists) for replay."""
+    out: dict[str, Any] = {}
+    for name, value in dataclasses.asdict(facts).items():
+        if isinstance(value, Decimal | date):
+            out[name] = str(value) if isinstance(value, Decimal) else value.isoformat()
+        elif isinstance(value, tuple):
+            out[name] = list(value)
+        else:
+            out[name] = value
+    return out
+
+
+def decide_and_route(
+    repo: Repository, claim_id: str, compiled: CompiledRuleSet, *, settings: Settings, processing_date: date
+) -> ClaimOutcome:
+    """Decide a claim (unless a person holds it or it is final) and write the route."""
+    with repo.transaction() as s:
+        claim = s.get(ClaimRow, claim_id)
+        if claim is None:
+            raise ClaimFlowError(f"claim {claim_id} does not exist")
+        view, doc_ids = claim_view(repo, s, claim)
+        fields = {n: public_field(f) for n, f in sorted(view.fields.items())}
+        if claim.status in FINAL_OR_HELD:
+            return _current_outcome(repo, s, claim, doc_ids, fields)
+        facts = claim_facts(repo, s, claim, view, settings=settings, processing_date=processing_date)
+        decision = decide_claim(facts, compiled)
+        _update_claim(claim, view, facts, decision)
+        latest = repo.latest_decision(s, claim_id)
+        if latest is None or not _same_decision(latest, decision):
+            row = _record_decision(s, claim_id, decision, facts, actor="system")
+            _route(repo, s, claim, decision, row.id)
+        s.add(claim)
+        return ClaimOutcome(
+            claim_id,
+            decision.route.value,
+            claim.status,
+            decision.payout,
+            decision.currency,
+            decision.reasons,
+            decision.recommendation,
+            list(decision.missing_documents),
+            doc_ids,
+            fields,
+        )
+
+
+def _same_decision(row: DecisionRow, decision: Decision) -> bool:
+    return (
+        row.route == decision.route.value
+        and row.payout == (str(decision.payout) if decision.payout is not None else None)
+        and row.ruleset_sha256 == decision.ruleset_sha256
+        and json.loads(row.reasons_json) == [dataclasses.asdict(r) for r in decision.reasons]
+    )
+
+
+def _update_claim(claim: ClaimRow, view: assemble.ClaimView, facts: ClaimFacts, decision: Decision) -> None:
+    claim.claim_type = facts.claim_type
+    claim.policy_number = facts.policy_number
+    claim.date_of_loss = facts.date_of_loss
+    claim.amount_claimed = str(facts.amount_claimed) if facts.amount_claimed is not None else None
+    claim.business_key = assemble.business_key(view)
+    claim.route = decision.route.value
+    claim.status = STATUS_OF_ROUTE[decision.route].value
+    claim.payout = str(decision.payout) if decision.payout is not None else None
+    claim.currency = decision.currency or facts.currency
+    claim.updated_at = utcnow()
+
+
+def _record_decision(s: Any, claim_id: str, decision: Decision, facts: ClaimFacts | None, *, actor: str) -> DecisionRow:
+    row = DecisionRow(
+        claim_id=claim_id,
+        route=decision.route.value,
+        payout=str(decision.payout) if decision.payout is not None else None,
+        currency=decision.currency,
+        reasons_json=json.dumps([dataclasses.asdict(r) for r in decision.reasons]),
+        recommendation=decision.recommendation,
+        missing_json=json.dumps(list(decision.missing_documents)),
+        decided_by=decision.decided_by,
+        ruleset=decision.ruleset,
+        ruleset_version=decision.ruleset_version,
+        ruleset_sha256=decision.ruleset_sha256,
+        engine=decision.engine,
+        facts_json=json.dumps(facts_to_json(facts)) if facts else "{}",
+        trace_json=json.dumps(decision.trace, default=str),
+        actor=actor,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _route(repo: Repository, s: Any, claim: ClaimRow, decision: Decision, decision_id: int | None) -> None:
+    reason_codes = [r.code for r in decision.reasons]
+    if decision.route is Route.SETTLE and decision.payout is not None:
+        _settle(repo, s, claim, decision.payout, decision.currency, decision_id, actor="system")
+    elif decision.route is Route.REQUEST_DOCUMENTS:
+        request = repo.open_document_request(s, claim.claim_id)
+        if request is None:
+            request = DocumentRequestRow(claim_id=claim.claim_id)
+        request.missing_json = json.dumps(list(decision.missing_documents))
+        s.add(request)
+    else:
+        task = repo.open_review(s, claim.claim_id) or ReviewTaskRow(claim_id=claim.claim_id)
+        task.queue = str(decision.trace.get("queue") or "claims")
+        task.reasons_json = json.dumps([dataclasses.asdict(r) for r in decision.reasons])
+        task.recommendation = decision.recommendation
+        s.add(task)
+    repo.audit(s, actor="system", action=f"claim_{claim.status}", entity="claim", entity_id=claim.claim_id,
+               reason=",".join(reason_codes) or None,
+               data={"route": decision.route.value, "decision_id": decision_id, "ruleset": decision.ruleset_version,
+                     "payout": str(decision.payout) if decision.payout is not None else None})
+
+
+def _settle(
+    repo: Repository, s: Any, claim: ClaimRow, payout: Decimal, currency: str | None, decision_id: int | None, *, actor: str
+) -> None:
+    if repo.settlement(s, claim.claim_id) is not None:
+        raise ClaimFlowError(f"claim {claim.claim_id} is already settled; it is never paid twice")
+    key = hashlib.sha256(f"{claim.claim_id}|settlement".encode()).hexdigest()
+    s.add(SettlementRow(claim_id=claim.claim_id, amount=str(payout), currency=currency, decision_id=decision_id,
+                        idempotency_key=key, actor=actor))
+    s.flush()
+
+
+def _current_outcome(repo: Repository, s: Any, claim: ClaimRow, doc_ids: list[int], fields: dict[str, Any]) -> ClaimOutcome:
+    latest = repo.latest_decision(s, claim.claim_id)
+    reasons = [Reason(**r) for r in json.loads(latest.reasons_json)] if latest else []
+    return ClaimOutcome(
+        claim.claim_id,
+        claim.route or "",
+        claim.status,
+        Decimal(claim.payout) if claim.payout else None,
+        claim.currency,
+        reasons,
+        latest.recommendation if latest else None,
+        json.loads(latest.missing_json) if latest else [],
+        doc_ids,
+        fields,
+    )
+
+
+# ----------------------------------------------------------------------- reviewers
+def review_action(
+    repo: Repository,
+    task_id: int,
+    *,
+    reviewer: str,
+    action: str,
+    payout: str | None = None,
+    note: str | None = None,
+    documents: list[str] | None = None,
+) -> ClaimOutcome:
+    """Apply a reviewer's decision (approve with payout, reject, request documents) to an open task; audited."""
+    if not reviewer.strip():
+        raise ReviewActionError("a reviewer name is required (--reviewer)")
+    with repo.transaction() as s:
+        task = s.get(ReviewTaskRow, task_id)
+        if task is None or task.status != "open":
+            raise ReviewActionError(f"review task {task_id} is not open; run `claimflow review` to list open tasks")
+        claim = s.get(ClaimRow, task.claim_id)
+        if claim is None:  # pragma: no cover
+            raise ReviewActionError(f"claim of task {task_id} is missing")
+        amount = None
+        reasons = [Reason("reviewer_decision", f"decided by a person: {action}" + (f" ({note})" if note else ""))]
+        if action == "approve":
+            amount = _checked_payout(repo, s, claim, payout)
+            route, status = Route.SETTLE, ClaimStatus.SETTLED
+        elif action == "reject":
+            if not note:
+                raise ReviewActionError("a rejection needs a reason (--note)")
+            route, status = Route.REVIEW, ClaimStatus.REJECTED
+        elif action == "request_documents":
+            if not documents:
+                raise ReviewActionError("say which documents are missing (--document, repeatable)")
+            route, status = Route.REQUEST_DOCUMENTS, ClaimStatus.PENDING_DOCUMENTS
+        else:
+            raise ReviewActionError(f"unknown action {action!r}: use approve, reject or request_documents")
+        decision = Decision(
+            route=route, payout=amount, currency=claim.currency, reasons=reasons,
+            recommendation="reject" if action == "reject" else None, missing_documents=list(documents or []),
+            decided_by=f"reviewer:{reviewer}", ruleset="manual", ruleset_version="-", ruleset_sha256="-",
+            engine="person", trace={"task_id": task_id, "action": action, "note": note},
+        )
+        row = _record_decision(s, claim.claim_id, decision, None, actor=reviewer)
+        if amount is not None:
+            _settle(repo, s, claim, amount, claim.currency, row.id, actor=reviewer)
+        if route is Route.REQUEST_DOCUMENTS:
+            s.add(DocumentRequestRow(claim_id=claim.claim_id, missing_json=json.dumps(documents)))
+        task.status = "closed"
+        task.closed_at = utcnow()
+        task.closed_by = reviewer
+        task.resolution = action
+        task.payout = str(amount) if amount is not None else None
+        task.note = note
+        claim.status = status.value
+        claim.route = route.value
+        claim.payout = str(amount) if amount is not None else None
+        claim.updated_at = utcnow()
+        s.add(task)
+        s.add(claim)
+        repo.audit(s, actor=reviewer, action=f"review_{action}", entity="claim", entity_id=claim.claim_id,
+                   reason=note, data={"task_id": task_id, "payout": task.payout, "documents": documents or []})
+        return _current_outcome(repo, s, claim, [], {})
+
+
+def _checked_payout(repo: Repository, s: Any, claim: ClaimRow, payout: str | None) -> Decimal:
+    if payout is None:
+        raise ReviewActionError("approving needs a payout (--payout 1234.56)")
+    try:
+        amount = Decimal(payout).quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        raise ReviewActionError(f"payout {payout!r} is not an amount like 1234.56") from exc
+    policy = policy_info(repo.policy(s, claim.policy_number)) if claim.policy_number else None
+    if policy is None or policy.limit is None:
+        raise ReviewActionError(
+            f"claim {claim.claim_id}: no policy with a limit in the register, so no payout can be checked; "
+            "load the policy register first or reject / request documents"
+        )
+    if not Decimal("0") < amount <= policy.limit:
+        raise ReviewActionError(
+            f"payout {amount} is outside 0..{policy.limit} (the policy limit); {ReasonCode.PAYOUT_GUARDRAIL.value}"
+        )
+    return amount
