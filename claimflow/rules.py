@@ -185,7 +185,7 @@ def _load_file(path: Path) -> tuple[RuleSet | None, list[str]]:
     try:
         spec = RuleSetFile.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(exc, locate))
+        problems.extend(_pydantic_problems(exc, locate, data))
         _check_loose_rules(data, locate, problems)
         return None, problems
     _check_rules(spec, locate, problems)
@@ -245,21 +245,39 @@ class _Locator:
         return f"{self.shown}:{self.line(path)}: {message}{suffix}"
 
 
-def _pydantic_problems(exc: ValidationError, locate: _Locator) -> list[str]:
+def _pydantic_problems(exc: ValidationError, locate: _Locator, data: dict[str, object]) -> list[str]:
     """Turn pydantic errors into located messages, naming the rule where there is one."""
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        where = ".".join(str(part) for part in loc)
+        fix: str | None
         if err["type"] == "extra_forbidden":
-            message, fix = f"{where}: unknown key '{loc[-1]}'", "remove it or correct its spelling"
+            message, fix = f"{_where(loc[:-1], data)}unknown key '{loc[-1]}'", "remove it or correct its spelling"
         elif err["type"] == "missing":
-            message, fix = f"{where}: required key is missing", f"add '{loc[-1]}'"
+            message, fix = f"{_where(loc[:-1], data)}required key '{loc[-1]}' is missing", f"add '{loc[-1]}'"
         else:
-            got = err.get("input")
-            message, fix = f"{where}: {err['msg']} (got {got!r})", None
+            message, fix = f"{_where(loc, data)}{err['msg']} (got {err.get('input')!r})", _FIXES.get(loc[-1])
         problems.append(locate(loc, message, fix))
     return problems
+
+
+_FIXES: dict[str | int, str] = {
+    "decision": "reject is never automatic: use decision: review with recommendation: reject",
+    "version": "write CalVer YYYY.MM.N in quotes, e.g. \"2026.11.1\"",
+    "effective_from": "write a date like 2026-12-01",
+    "id": "use UPPER_SNAKE_CASE, e.g. SMALL_CLEAN_CLAIM",
+}
+
+
+def _where(loc: tuple[str | int, ...], data: dict[str, object]) -> str:
+    """Name a place in the file for a message: `rules[3] RULE_ID: then.payout: ` or `default: `."""
+    raw_rules = data.get("rules")
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(raw_rules, list):
+        raw = raw_rules[loc[1]] if loc[1] < len(raw_rules) else None
+        rule_id = raw.get("id", "?") if isinstance(raw, dict) else "?"
+        rest = ".".join(str(part) for part in loc[2:])
+        return f"rules[{loc[1]}] {rule_id}: " + (f"{rest}: " if rest else "")
+    return ".".join(str(part) for part in loc) + ": " if loc else ""
 
 
 def _check_loose_rules(data: dict[str, object], locate: _Locator, problems: list[str]) -> None:

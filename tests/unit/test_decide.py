@@ -1,0 +1,290 @@
+"""The decision runner: every shipped rule hits and near-misses, hit policies, fail-closed paths, guardrail, trace."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claimflow.decide import ENGINE, CompiledRuleSet, compile_ruleset, decide_claim, to_context
+from claimflow.errors import ReasonCode
+from claimflow.facts import ClaimFacts, parse_facts
+from claimflow.models import Route
+from claimflow.rules import load_ruleset
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = date(2026, 3, 10)
+
+CLEAN: dict[str, Any] = {
+    "claim_id": "C1",
+    "claim_type": "motor",
+    "source": "documents",
+    "policy_number": "POL-1001",
+    "policy_found": True,
+    "policy_status": "active",
+    "policy_start": date(2026, 1, 1),
+    "policy_end": date(2026, 12, 31),
+    "coverage_limit": "10000",
+    "deductible": "250",
+    "policy_currency": "EUR",
+    "date_of_loss": date(2026, 3, 2),
+    "amount_claimed": "3200.50",
+    "currency": "EUR",
+    "min_field_confidence": 0.97,
+    "documents": ["motor_claim_form", "invoice"],
+}
+
+
+def facts(**changes: Any) -> ClaimFacts:
+    return parse_facts({**CLEAN, **changes}, processing_date=TODAY)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> CompiledRuleSet:
+    return compile_ruleset(load_ruleset(ROOT / "rules", on=TODAY))
+
+
+def compile_text(tmp_path: Path, rules: str, hit_policy: str = "priority") -> CompiledRuleSet:
+    directory = tmp_path / "rules"
+    directory.mkdir(exist_ok=True)
+    (directory / "r.yml").write_text(
+        "ruleset: test_rules\nversion: 2026.1.1\neffective_from: 2026-01-01\nowner: t\n"
+        f"hit_policy: {hit_policy}\n"
+        "default: {decision: review, code: no_rule_matched, reason: nothing matched}\n"
+        "required_documents: {documents: {motor: [invoice]}}\n"
+        f"rules:\n{rules}"
+    )
+    return compile_ruleset(load_ruleset(directory, on=TODAY))
+
+
+def fired(decision: Any) -> list[str]:
+    return [item["rule"] for item in decision.trace["fired"]]
+
+
+# rule id -> (changes that make it fire, changes that come close but must not)
+HIT_AND_NEAR_MISS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "POLICY_NOT_FOUND": ({"policy_found": False, "policy_status": None}, {"policy_number": None}),
+    "POLICY_INACTIVE": ({"policy_status": "lapsed"}, {"policy_status": "active"}),
+    "LOSS_OUTSIDE_COVER": ({"date_of_loss": date(2027, 1, 1)}, {"date_of_loss": date(2026, 12, 31)}),
+    "DUPLICATE_CLAIM": ({"duplicate_of": "C0"}, {"duplicate_of": None, "prior_claims_12m": 3}),
+    "DOCUMENTS_MISSING": ({"documents": ["invoice"]}, {"documents": ["invoice", "motor_claim_form"]}),
+    "AMOUNTS_INCONSISTENT": ({"amount_problems": ["invoice total 10.00 != 3200.50"]}, {"amount_problems": []}),
+    "FIELDS_MISSING": ({"missing_fields": ["date_of_loss"]}, {"missing_fields": []}),
+    "FIELDS_LOW_CONFIDENCE": ({"min_field_confidence": 0.89}, {"min_field_confidence": 0.90}),
+    "BELOW_DEDUCTIBLE": ({"amount_claimed": "250"}, {"amount_claimed": "250.01"}),
+    "ABOVE_AUTHORITY": ({"amount_claimed": "5000.01"}, {"amount_claimed": "5000"}),
+    "CURRENCY_MISMATCH": ({"currency": "USD"}, {"currency": "EUR"}),
+    "SMALL_CLEAN_CLAIM": ({"amount_claimed": "250.01"}, {"amount_claimed": "250"}),
+}
+
+
+def test_every_shipped_rule_has_a_case(shipped: CompiledRuleSet) -> None:
+    assert sorted(HIT_AND_NEAR_MISS) == sorted(rule.id for rule in shipped.ruleset.rules)
+
+
+@pytest.mark.parametrize("rule_id", sorted(HIT_AND_NEAR_MISS))
+def test_rule_hits_and_near_misses(shipped: CompiledRuleSet, rule_id: str) -> None:
+    hit, near = HIT_AND_NEAR_MISS[rule_id]
+    decision = decide_claim(facts(**hit), shipped)
+    assert rule_id in fired(decision)
+    assert decision.decided_by == rule_id
+    assert rule_id not in fired(decide_claim(facts(**near), shipped))
+
+
+def test_clean_claim_settles_with_payout_and_trace(shipped: CompiledRuleSet) -> None:
+    decision = decide_claim(facts(), shipped)
+    assert decision.route is Route.SETTLE
+    assert decision.payout == Decimal("2950.50")
+    assert decision.currency == "EUR"
+    assert decision.recommendation is None
+    assert [r.message for r in decision.reasons] == [
+        "Small clean claim within authority: pay 2950.50 (3200.50 less deductible 250)"
+    ]
+    trace = decision.trace
+    json.dumps(trace)  # JSON-ready, no Decimal/date
+    assert trace["ruleset"] == "claims_routing" and trace["engine"] == ENGINE == decision.engine
+    assert trace["sha256"] == decision.ruleset_sha256 == shipped.ruleset.sha256
+    assert trace["hit_policy"] == "priority"
+    assert trace["fired"] == [
+        {
+            "rule": "SMALL_CLEAN_CLAIM",
+            "priority": 10,
+            "decision": "settle",
+            "reason": "Small clean claim within authority: pay 2950.50 (3200.50 less deductible 250)",
+            "inputs": {
+                "policy_found": True,
+                "policy_status": "active",
+                "amount_claimed": 3200.5,
+                "coverage_limit": 10000.0,
+                "deductible": 250.0,
+                "small_claim_limit": 5000.0,
+            },
+        }
+    ]
+    assert trace["errors"] == [] and trace["payout"] == "2950.50"
+
+
+def test_missing_documents_are_listed_and_requested(shipped: CompiledRuleSet) -> None:
+    decision = decide_claim(facts(documents=[]), shipped)
+    assert decision.route is Route.REQUEST_DOCUMENTS
+    assert decision.missing_documents == ["motor_claim_form", "invoice"]
+    assert decision.reasons[0].code == ReasonCode.DOCUMENTS_MISSING
+    assert decision.reasons[0].message == "Documents still needed: motor_claim_form; invoice"
+    assert decision.payout is None
+
+
+def test_review_keeps_every_fired_reason(shipped: CompiledRuleSet) -> None:
+    decision = decide_claim(facts(policy_status="cancelled", amount_claimed="100", currency="USD"), shipped)
+    assert decision.route is Route.REVIEW
+    assert decision.decided_by == "POLICY_INACTIVE"
+    assert [r.code for r in decision.reasons] == [
+        ReasonCode.POLICY_INACTIVE,
+        ReasonCode.AMOUNT_BELOW_DEDUCTIBLE,
+        ReasonCode.CURRENCY_MISMATCH,
+    ]
+    assert decision.recommendation == "reject"
+    assert "None" not in " ".join(r.message for r in decision.reasons)
+
+
+def test_priority_tie_goes_to_review(tmp_path: Path) -> None:
+    compiled = compile_text(
+        tmp_path,
+        "  - {id: PAY, priority: 5, when: 'true', then: {decision: settle, payout: '100', reason: pay}}\n"
+        "  - {id: LOOK, priority: 5, when: 'true', then: {decision: review, reason: look}}\n"
+        "  - {id: ASK, priority: 5, when: 'true', then: {decision: request_documents, documents: [x], reason: ask}}\n",
+    )
+    decision = decide_claim(facts(), compiled)
+    assert decision.route is Route.REVIEW and decision.decided_by == "LOOK"
+    assert [r.message for r in decision.reasons] == ["look", "ask"]
+    assert decision.missing_documents == ["x"]
+
+
+def test_hit_policy_first_takes_file_order(tmp_path: Path) -> None:
+    rules = (
+        "  - {id: PAY, priority: 1, when: 'true', then: {decision: settle, payout: '100', reason: pay}}\n"
+        "  - {id: LOOK, priority: 9, when: 'true', then: {decision: review, reason: look}}\n"
+    )
+    assert decide_claim(facts(), compile_text(tmp_path, rules, "first")).decided_by == "PAY"
+    assert decide_claim(facts(), compile_text(tmp_path, rules, "collect")).decided_by == "LOOK"
+    assert decide_claim(facts(), compile_text(tmp_path, rules, "priority")).decided_by == "LOOK"
+
+
+def test_no_rule_matched_gives_the_default(tmp_path: Path) -> None:
+    never = "  - {id: NEVER, priority: 1, when: 'false', then: {decision: review, reason: x}}\n"
+    compiled = compile_text(tmp_path, never)
+    decision = decide_claim(facts(), compiled)
+    assert decision.route is Route.REVIEW and decision.decided_by == "default"
+    assert decision.reasons[0].code == ReasonCode.NO_RULE_MATCHED
+
+
+ALWAYS_SETTLE = "  - {id: PAY, priority: 1, when: 'true', then: {decision: settle, payout: '%s', reason: pay}}\n"
+
+
+def test_rule_error_fails_closed_with_rule_id_and_inputs(tmp_path: Path) -> None:
+    compiled = compile_text(
+        tmp_path,
+        ALWAYS_SETTLE % "amount_claimed"
+        + "  - {id: BIG, priority: 9, when: 'amount_claimed > 100000', then: {decision: review, reason: big}}\n",
+    )
+    decision = decide_claim(facts(amount_claimed=None), compiled)
+    assert decision.route is Route.REVIEW
+    assert decision.payout is None
+    assert decision.decided_by == "rule_error"
+    assert decision.reasons[0].code == ReasonCode.RULE_ERROR
+    assert "BIG" in decision.reasons[0].message
+    assert decision.trace["errors"] == [
+        {"rule": "BIG", "error": "Opcode Compare: Unsupported type", "inputs": {"amount_claimed": None}}
+    ]
+
+
+def test_non_boolean_condition_is_a_rule_error(tmp_path: Path) -> None:
+    compiled = compile_text(
+        tmp_path,
+        ALWAYS_SETTLE % "1"
+        + "  - {id: ODD, priority: 9, when: 'amount_claimed', then: {decision: review, reason: odd}}\n",
+    )
+    decision = decide_claim(facts(), compiled)
+    assert decision.route is Route.REVIEW and decision.decided_by == "rule_error"
+    assert "not true or false" in decision.reasons[0].message
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"missing_fields": ["date_of_loss"]}, ReasonCode.FIELD_MISSING),
+        ({"low_confidence_fields": ["amount_claimed"]}, ReasonCode.FIELD_LOW_CONFIDENCE),
+        ({"min_field_confidence": 0.5}, ReasonCode.FIELD_LOW_CONFIDENCE),
+        ({"policy_found": False}, ReasonCode.POLICY_NOT_FOUND),
+        ({"policy_status": "lapsed"}, ReasonCode.POLICY_INACTIVE),
+        ({"policy_status": None}, ReasonCode.POLICY_INACTIVE),
+    ],
+)
+def test_code_never_settles_doubtful_claims_even_if_rules_would(
+    tmp_path: Path, changes: dict[str, Any], code: ReasonCode
+) -> None:
+    compiled = compile_text(tmp_path, ALWAYS_SETTLE % "100")
+    assert decide_claim(facts(), compiled).route is Route.SETTLE
+    decision = decide_claim(facts(**changes), compiled)
+    assert decision.route is Route.REVIEW
+    assert decision.payout is None
+    assert decision.decided_by == code
+    assert [r.code for r in decision.reasons] == [code]
+
+
+@pytest.mark.parametrize(
+    ("payout", "changes", "code"),
+    [
+        ("10000.01", {}, ReasonCode.PAYOUT_GUARDRAIL),
+        ("0", {}, ReasonCode.PAYOUT_GUARDRAIL),
+        ("-5", {}, ReasonCode.PAYOUT_GUARDRAIL),
+        ("100", {"coverage_limit": None}, ReasonCode.PAYOUT_GUARDRAIL),
+        ("100", {"currency": "USD"}, ReasonCode.CURRENCY_MISMATCH),
+        ("100", {"currency": None}, ReasonCode.CURRENCY_MISMATCH),
+        ("'100'", {}, ReasonCode.RULE_ERROR),
+        ("deductible - amount_claimed * null", {}, ReasonCode.RULE_ERROR),
+    ],
+)
+def test_guardrail_forces_review(tmp_path: Path, payout: str, changes: dict[str, Any], code: ReasonCode) -> None:
+    compiled = compile_text(tmp_path, ALWAYS_SETTLE.replace("'%s'", '"%s"') % payout)
+    decision = decide_claim(facts(**changes), compiled)
+    assert decision.route is Route.REVIEW
+    assert decision.payout is None
+    assert decision.reasons[0].code == code
+
+
+def test_payout_at_the_limit_is_allowed(tmp_path: Path) -> None:
+    decision = decide_claim(facts(), compile_text(tmp_path, ALWAYS_SETTLE % "coverage_limit"))
+    assert decision.route is Route.SETTLE and decision.payout == Decimal("10000.00")
+
+
+@pytest.mark.parametrize(("amount", "expected"), [("0.05", "0.03"), ("2.01", "1.01"), ("0.01", "0.01")])
+def test_payout_is_rounded_half_up_to_cents(tmp_path: Path, amount: str, expected: str) -> None:
+    compiled = compile_text(tmp_path, ALWAYS_SETTLE % "amount_claimed * 0.5")
+    decision = decide_claim(facts(amount_claimed=amount), compiled)
+    assert decision.payout == Decimal(expected)
+    assert decision.payout.as_tuple().exponent == -2
+
+
+def test_required_documents_follow_source(tmp_path: Path) -> None:
+    compiled = compile_text(tmp_path, ALWAYS_SETTLE % "100")
+    assert decide_claim(facts(documents=[]), compiled).missing_documents == ["invoice"]
+    assert decide_claim(facts(documents=[], source="bordereau"), compiled).missing_documents == []
+    caller = facts(documents=[], missing_documents=["police_report"])
+    assert decide_claim(caller, compiled).missing_documents == ["police_report", "invoice"]
+
+
+def test_context_holds_only_json_types() -> None:
+    context = to_context(facts(), ("invoice",))
+    assert json.loads(json.dumps(context)) == context
+    assert context["amount_claimed"] == 3200.5 and context["date_of_loss"] == "2026-03-02"
+    assert context["missing_documents"] == ["invoice"]
+
+
+def test_facts_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        facts().amount_claimed = Decimal(1)  # type: ignore[misc]
