@@ -288,6 +288,7 @@ def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
         route, payout, decided_by = Route.REVIEW, None, str(overrides[0].code)
     if route is not Route.SETTLE:
         payout = None
+    fired_reasons = [_reason(rule.rule, facts, missing, payout) for rule in run.fired]
     documents = list(missing)
     for rule in run.fired:
         if rule.route is Route.REQUEST_DOCUMENTS:
@@ -296,7 +297,7 @@ def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
         route=route,
         payout=payout,
         currency=facts.policy_currency if payout is not None else facts.currency,
-        reasons=_reasons(route, winner, run.fired, overrides, facts, missing, payout, ruleset),
+        reasons=_reasons(route, winner, run.fired, fired_reasons, overrides, facts, missing, ruleset),
         recommendation=_recommendation(route, run.fired),
         missing_documents=documents,
         decided_by=decided_by,
@@ -304,7 +305,7 @@ def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
         ruleset_version=ruleset.version,
         ruleset_sha256=ruleset.sha256,
         engine=compiled.engine,
-        trace=_trace(facts, compiled, missing, context, run, overrides, decided_by, route, payout),
+        trace=_trace(facts, compiled, missing, context, run, fired_reasons, overrides, decided_by, route, payout),
     )
 
 
@@ -337,6 +338,7 @@ def _trace(
     missing: tuple[str, ...],
     context: dict[str, object],
     run: _Run,
+    fired_reasons: list[Reason],
     overrides: list[Reason],
     decided_by: str,
     route: Route,
@@ -358,10 +360,10 @@ def _trace(
                 "rule": rule.rule.id,
                 "priority": rule.rule.priority,
                 "decision": str(rule.route),
-                "reason": render_reason(rule.rule.then.reason, facts, missing, payout),
+                "reason": reason.message,
                 "inputs": {name: context.get(name) for name in rule.inputs},
             }
-            for rule in run.fired
+            for rule, reason in zip(run.fired, fired_reasons, strict=True)
         ],
         "errors": run.errors,
         "overrides": [{"code": str(r.code), "message": r.message} for r in overrides],
@@ -375,16 +377,16 @@ def _reasons(
     route: Route,
     winner: CompiledRule | None,
     fired: list[CompiledRule],
+    fired_reasons: list[Reason],
     overrides: list[Reason],
     facts: ClaimFacts,
     missing: tuple[str, ...],
-    payout: Decimal | None,
     ruleset: RuleSet,
 ) -> list[Reason]:
     """Reasons shown with the decision: the settling rule, or every non-settle rule that fired plus overrides."""
     if route is Route.SETTLE and winner is not None:
-        return [_reason(winner.rule, facts, missing, payout)]
-    reasons = [_reason(rule.rule, facts, missing, payout) for rule in fired if rule.route is not Route.SETTLE]
+        return [fired_reasons[fired.index(winner)]]
+    reasons = [reason for rule, reason in zip(fired, fired_reasons, strict=True) if rule.route is not Route.SETTLE]
     reasons.extend(overrides)
     if not reasons:
         default = ruleset.default
