@@ -38,6 +38,8 @@ FREE_TEXT_FACTOR = 0.97
 AMBIGUOUS_FACTOR = 0.75
 INVALID_FACTOR = 0.5
 DISAGREE_FACTOR = 0.85
+FALLBACK_FACTOR = 0.85
+BELOW_FACTOR = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,19 +112,32 @@ def _label_words(spec: Spec, lines: list[Line]) -> list[Word]:
     return out
 
 
-def _regions(field_spec: FieldSpec, lines: list[Line]) -> list[tuple[list[Line], float]]:
-    """Return the word regions to read the field from, each with its anchor factor (0..1)."""
+Region = tuple[list[Line], float, list[Line]]
+
+
+def _regions(field_spec: FieldSpec, lines: list[Line]) -> list[Region]:
+    """Return the word regions to read the field from: (lines, anchor factor 0..1, fallback lines below)."""
     if field_spec.direction == "page":
-        return [([line], PAGE_SEARCH_FACTOR) for line in lines]
+        # a line carrying one of the labels is the better place to take the value from
+        lines = [line for line in lines if not any(contains_phrase(line, p) for p in field_spec.exclude)]
+        return [
+            (
+                [line],
+                1.0 if any(contains_phrase(line, a, field_spec.fuzzy) for a in field_spec.anchors) else PAGE_SEARCH_FACTOR,
+                [],
+            )
+            for line in lines
+        ]
     if field_spec.direction == "top_lines":
-        return [(lines[: field_spec.lines], PAGE_SEARCH_FACTOR)]
-    regions: list[tuple[list[Line], float]] = []
+        return [(lines[: field_spec.lines], PAGE_SEARCH_FACTOR, [])]
+    regions: list[Region] = []
     for anchor in field_spec.anchors:
         for hit in find_anchors(lines, anchor, field_spec.fuzzy):
             line = lines[hit.line_index]
             if any(contains_phrase(line, phrase) for phrase in field_spec.exclude):
                 continue
-            regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0))
+            below = lines[hit.line_index + 1 : hit.line_index + 2] if field_spec.or_below else []
+            regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0, below))
     return regions
 
 
@@ -160,11 +175,12 @@ def _candidates(
 ) -> list[Candidate]:
     """Read every candidate value of one field on one page."""
     out: list[Candidate] = []
-    for region, anchor_factor in _regions(field_spec, lines):
-        words = [w for line in region for w in line.words if id(w) not in labels]
-        if not words:
-            continue
-        for raw, used in _match(field_spec, region, labels):
+    for region, anchor_factor, below in _regions(field_spec, lines):
+        matched = _match_tiers(field_spec, region, labels)
+        if not matched and below:
+            # the value printed under its label rather than beside it
+            matched = [(raw, used, tier * BELOW_FACTOR) for raw, used, tier in _match_tiers(field_spec, below, labels)]
+        for raw, used, tier_factor in matched:
             typed = parse_value(raw, field_spec, spec)
             if typed is None:
                 continue
@@ -173,11 +189,26 @@ def _candidates(
                     Problem(ReasonCode.FIELD_INVALID, f"{name}: {typed.error}", page=page.number, field=name)
                 )
                 continue
-            out.append(Candidate(typed, raw, _confidence(used, anchor_factor, field_spec, typed), page, used))
+            confidence = _confidence(used, anchor_factor * tier_factor, field_spec, typed)
+            out.append(Candidate(typed, raw, confidence, page, used))
     return out
 
 
-def _match(field_spec: FieldSpec, region: list[Line], labels: set[int]) -> list[tuple[str, tuple[Word, ...]]]:
+def _match_tiers(
+    field_spec: FieldSpec, region: list[Line], labels: set[int]
+) -> list[tuple[str, tuple[Word, ...], float]]:
+    """Apply the pattern, then each fallback pattern in turn until one matches; later tiers count less."""
+    patterns = [field_spec.pattern, *field_spec.fallback_patterns]
+    for tier, pattern in enumerate(patterns):
+        found = _match(field_spec, pattern, region, labels)
+        if found:
+            return [(raw, used, FALLBACK_FACTOR**tier) for raw, used in found]
+    return []
+
+
+def _match(
+    field_spec: FieldSpec, pattern: str | None, region: list[Line], labels: set[int]
+) -> list[tuple[str, tuple[Word, ...]]]:
     """Apply the field's pattern to the region text; return (raw text, words used) per match."""
     text, spans = "", []
     for line in region:
@@ -193,20 +224,23 @@ def _match(field_spec: FieldSpec, region: list[Line], labels: set[int]) -> list[
     text = text.rstrip("\n")
     if not text.strip():
         return []
-    if field_spec.pattern is None:
+    if pattern is None:
         return [(text.replace("\n", " "), tuple(w for _, _, w in spans))]
     flags = re.MULTILINE | (re.IGNORECASE if field_spec.ignore_case else 0)
-    matches = list(re.finditer(field_spec.pattern, text, flags))
+    matches = list(re.finditer(pattern, text, flags))
     if field_spec.type == "list":
-        matches = matches[:1] if matches else []
-        values = [_group(m) for m in re.finditer(field_spec.pattern, text, flags)]
-        if not values:
+        if not matches:
             return []
-        used = tuple(w for start, end, w in spans if any(m.start() < end and start < m.end() for m in [matches[0]]))
-        return [("\n".join(values), used or tuple(w for _, _, w in spans))]
+        used = tuple(w for start, end, w in spans if any(m.start() < end and start < m.end() for m in matches))
+        return [("\n".join(_group(m) for m in matches), used)]
+    if field_spec.match == "first":
+        matches = matches[:1]
+    elif field_spec.match == "last":
+        matches = matches[-1:]
     out = []
     for found in matches:
-        start_at, end_at = found.span("value") if "value" in found.re.groupindex else found.span(found.lastindex or 0)
+        group: str | int = "value" if "value" in found.re.groupindex else (1 if found.re.groups else 0)
+        start_at, end_at = found.span(group)
         used = tuple(w for start, end, w in spans if start < end_at and start_at < end)
         if used:
             out.append((_group(found), used))
@@ -248,7 +282,7 @@ def _choose(name: str, field_spec: FieldSpec, candidates: list[Candidate], probl
     else:
         chosen = max(ordered, key=lambda c: c.confidence)
     confidence = chosen.confidence
-    rivals = [c for c in candidates if c.typed.value != chosen.typed.value and c.confidence >= confidence - 0.1]
+    rivals = [c for c in candidates if c.typed.value != chosen.typed.value and c.confidence >= confidence - 0.05]
     if rivals and field_spec.select == "best":
         confidence *= DISAGREE_FACTOR
         problems.append(

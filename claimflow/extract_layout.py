@@ -117,12 +117,19 @@ def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[Ancho
                 if end > len(line.words):
                     break
                 candidate = " ".join(part for part in simple[start:end] if part)
+                if _digits(candidate) - _digits(target):
+                    continue  # a value such as `invoice_number_1` or `28 500` is not the label
                 score = fuzz.ratio(candidate, target)
                 if score >= threshold and (best is None or score > best.score):
                     best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
         if best is not None:
             hits.append(best)
     return hits
+
+
+def _digits(text: str) -> set[str]:
+    """Return the digits used in a text."""
+    return {ch for ch in text if ch.isdigit()}
 
 
 def contains_phrase(line: Line, phrase: str, threshold: float = 88.0) -> bool:

@@ -50,7 +50,7 @@ class TypedValue:
 def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | None:
     """Parse `raw` as the field's type; None when the text holds no value at all (blank, punctuation)."""
     text = raw.strip()
-    if not re.search(r"\w", text):
+    if not re.search(r"\w|[€£$₹]", text):
         return None
     if text.lower() in (value.lower() for value in field_spec.missing_values):
         return None

@@ -20,7 +20,7 @@ CURRENCY_SYMBOLS: tuple[tuple[str, str], ...] = (
     ("US$", "USD"),
     ("$", "USD"),
     ("₹", "INR"),
-    ("RS.", "INR"),
+    ("RS", "INR"),
     ("INR", "INR"),
     ("RM", "MYR"),
     ("MYR", "MYR"),
@@ -153,6 +153,7 @@ def parse_date(raw: str, *, day_first: bool | None = None, month_first_spaced: b
     `day_first` None means no locale: a date that reads both ways is returned day-first and marked
     ambiguous. `month_first_spaced` reads `10 16 66` as MM DD YY (US forms such as CMS-1500).
     """
+    raw = raw.replace("|", " ")
     for pattern in (_NAMED_DATE, _NAMED_DATE_US):
         for match in pattern.finditer(raw):
             parsed = _named(match, us=pattern is _NAMED_DATE_US)

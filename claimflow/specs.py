@@ -101,9 +101,12 @@ class FieldSpec(_Model):
     direction: Direction = "right"
     region: Region | None = None
     lines: int = PydanticField(default=1, ge=1, le=10)
+    or_below: bool = False
     pattern: str | None = None
+    fallback_patterns: list[str] = []
     ignore_case: bool = True
     select: Literal["first", "last", "largest", "best"] = "best"
+    match: Literal["all", "first", "last"] = "all"
     fuzzy: float = PydanticField(default=85.0, ge=50, le=100)
     columns: list[str] = []
     validators: list[Validator] = []
@@ -111,6 +114,14 @@ class FieldSpec(_Model):
     missing_values: list[str] = []
 
     _pattern = field_validator("pattern")(_check_regex)
+
+    @field_validator("fallback_patterns")
+    @classmethod
+    def _check_fallbacks(cls, value: list[str]) -> list[str]:
+        """Compile every fallback regex at load time."""
+        for pattern in value:
+            _check_regex(pattern)
+        return value
 
 
 class TableSpec(_Model):
