@@ -154,6 +154,7 @@ class _Renderer:
             scale = RENDER_DPI / 72
             scale = min(max(scale, MIN_RENDER_PX / longest), MAX_RENDER_PX / longest)
             image = page.render(scale=scale, grayscale=True).to_pil()
+            image.info["dpi"] = (scale * 72, scale * 72)
         finally:
             page.close()
         return image, float(width), float(height)
