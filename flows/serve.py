@@ -1,0 +1,152 @@
+"""Serve the deployments of prefect.yaml from one long-running process (`python -m flows.serve`).
+
+prefect.yaml is the single source of deployments and schedules: this module reads it and turns each
+entry into `flow.to_deployment(...)` for `prefect.serve`. With `--run-now` it first runs the inbox
+sweep once in this process, so the dashboard shows a completed run and the batch summary at once, and
+writes the summary as JSON to `--summary-file` (how `claimflow up` knows the first batch is done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+from prefect import Flow, serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval, Schedule
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One schedule entry of a prefect.yaml deployment (cron or interval seconds)."""
+
+    cron: str | None = None
+    interval: float | None = None
+    timezone: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """The parts of a prefect.yaml deployment that `serve` needs."""
+
+    name: str
+    entrypoint: str
+    schedules: list[ScheduleSpec] = field(default_factory=list)
+    concurrency_limit: int | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+
+
+def load_deployment_specs(path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
+    """Read the deployments of prefect.yaml; a malformed entry raises ValueError naming it."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    specs: list[DeploymentSpec] = []
+    for index, entry in enumerate(document.get("deployments") or []):
+        if not isinstance(entry, dict) or "name" not in entry or "entrypoint" not in entry:
+            raise ValueError(f"{path}: deployments[{index}] needs a name and an entrypoint")
+        if entry.get("parameters"):
+            raise ValueError(f"{path}: deployment {entry['name']!r} must not set parameters (settings come from env)")
+        schedules = [parse_schedule(path, entry["name"], raw) for raw in entry.get("schedules") or []]
+        specs.append(
+            DeploymentSpec(
+                name=str(entry["name"]),
+                entrypoint=str(entry["entrypoint"]),
+                schedules=schedules,
+                concurrency_limit=entry.get("concurrency_limit"),
+                tags=[str(tag) for tag in entry.get("tags") or []],
+                description=entry.get("description"),
+            )
+        )
+    return specs
+
+
+def parse_schedule(path: Path, name: str, raw: Any) -> ScheduleSpec:
+    """Turn one raw schedule mapping into a ScheduleSpec (exactly one of cron or interval)."""
+    if not isinstance(raw, dict) or ("cron" in raw) == ("interval" in raw):
+        raise ValueError(f"{path}: deployment {name!r}: each schedule needs exactly one of cron or interval")
+    interval = raw.get("interval")
+    return ScheduleSpec(
+        cron=raw.get("cron"),
+        interval=float(interval) if interval is not None else None,
+        timezone=raw.get("timezone"),
+        active=bool(raw.get("active", True)),
+    )
+
+
+def load_flow(entrypoint: str) -> Flow[Any, Any]:
+    """Import the flow an entrypoint (`flows/sweep.py:inbox_sweep`) points at."""
+    file_part, _, attribute = entrypoint.partition(":")
+    module_name = file_part.removesuffix(".py").replace("/", ".")
+    loaded = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(loaded, Flow):
+        raise TypeError(f"entrypoint {entrypoint!r} is not a Prefect flow")
+    return loaded
+
+
+def to_schedule(spec: ScheduleSpec) -> Schedule:
+    """Build the Prefect schedule for one ScheduleSpec."""
+    if spec.cron is not None:
+        return Cron(spec.cron, timezone=spec.timezone, active=spec.active)
+    if spec.interval is None:
+        raise ValueError("a schedule needs cron or interval")
+    return Interval(spec.interval, timezone=spec.timezone, active=spec.active)
+
+
+def build_deployments(specs: Sequence[DeploymentSpec]) -> list[RunnerDeployment]:
+    """Turn deployment specs into runner deployments for `prefect.serve`."""
+    deployments = []
+    for spec in specs:
+        deployment = load_flow(spec.entrypoint).to_deployment(
+            name=spec.name,
+            schedules=[to_schedule(s) for s in spec.schedules],
+            concurrency_limit=spec.concurrency_limit,
+            tags=spec.tags,
+            description=spec.description,
+        )
+        deployments.append(cast(RunnerDeployment, deployment))  # sync call: never a coroutine here
+    return deployments
+
+
+def write_summary(summary: dict[str, object], path: Path) -> None:
+    """Write the summary JSON atomically, so a watcher never reads half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    partial.replace(path)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line of `python -m flows.serve`."""
+    parser = argparse.ArgumentParser(prog="python -m flows.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--run-now", action="store_true", help="run the inbox sweep once before serving")
+    parser.add_argument("--summary-file", type=Path, help="where --run-now writes its summary as JSON")
+    parser.add_argument("--prefect-yaml", type=Path, default=PREFECT_YAML, help="deployments file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Optionally run one sweep now, then serve every prefect.yaml deployment until SIGINT/SIGTERM."""
+    args = parse_args(argv)
+    deployments = build_deployments(load_deployment_specs(args.prefect_yaml))
+    if args.run_now:
+        from flows.sweep import inbox_sweep
+
+        summary = inbox_sweep()
+        if args.summary_file is not None:
+            write_summary(summary, args.summary_file)
+    serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

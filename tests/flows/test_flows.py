@@ -1,0 +1,124 @@
+"""Flow mechanics under a session-scoped Prefect harness: fan-out, retries, artifacts, nightly re-decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.flows.conftest import FakeEngine
+
+pytestmark = pytest.mark.flow
+
+
+@pytest.fixture
+def fake_engine(claimflow_env: Path, monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    """Replace Engine.open in both flows with a FakeEngine over the tmp inbox."""
+    import flows.nightly
+    import flows.sweep
+
+    engine = FakeEngine(inbox=claimflow_env)
+
+    class Opener:
+        @staticmethod
+        def open(settings: object) -> FakeEngine:
+            return engine
+
+    monkeypatch.setattr(flows.sweep, "Engine", Opener)
+    monkeypatch.setattr(flows.nightly, "Engine", Opener)
+    return engine
+
+
+def drop(inbox: Path, *names: str) -> None:
+    for name in names:
+        target = inbox / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(f"content of {name}".encode())
+
+
+def latest_artifact(key: str) -> object:
+    from prefect.artifacts import Artifact
+
+    artifact = Artifact.get(key)
+    assert artifact is not None, key
+    return artifact
+
+
+def test_sweep_processes_each_document_and_publishes_summary(fake_engine: FakeEngine, claimflow_env: Path) -> None:
+    from flows.sweep import inbox_sweep
+
+    drop(claimflow_env, "a.pdf", "b.png", "sub dir/c.xlsx")
+    summary = inbox_sweep()
+    assert sorted(fake_engine.calls) == ["a.pdf", "b.png", "c.xlsx"]
+    assert fake_engine.decided == [["CLM-a", "CLM-b", "CLM-c"]]
+    assert fake_engine.closed
+    assert not [p for p in claimflow_env.rglob("*") if p.is_file()]  # consumed
+    assert summary  # the engine's summary comes back as the flow result
+    artifact = latest_artifact("claims-batch-summary")
+    assert artifact.type == "table"  # type: ignore[attr-defined]
+    report = latest_artifact("claims-batch-report")
+    assert "Inbox sweep" in str(report.data)  # type: ignore[attr-defined]
+    assert "Müller" not in str(artifact.data) + str(report.data)  # type: ignore[attr-defined]
+    assert summary["claims_by_route"] == {"settle": 3}
+
+
+def test_transient_error_is_retried(
+    fake_engine: FakeEngine, claimflow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.sweep
+
+    monkeypatch.setattr(
+        flows.sweep,
+        "process_document_task",
+        flows.sweep.process_document_task.with_options(retry_delay_seconds=0),
+    )
+    fake_engine.transient_failures["a.pdf"] = 2
+    drop(claimflow_env, "a.pdf")
+    flows.sweep.inbox_sweep()
+    assert fake_engine.calls == ["a.pdf", "a.pdf", "a.pdf"]
+
+
+def test_unexpected_error_is_not_retried_and_fails_the_run_after_the_rest(
+    fake_engine: FakeEngine, claimflow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.sweep
+    from claimflow.errors import ClaimFlowError
+
+    original = fake_engine.process_file
+
+    def broken(path: Path, *, consume: bool, roots: object = ()) -> object:
+        if path.name == "bad.pdf":
+            fake_engine.calls.append(path.name)
+            raise ValueError("boom")
+        return original(path, consume=consume)
+
+    monkeypatch.setattr(fake_engine, "process_file", broken)
+    drop(claimflow_env, "bad.pdf", "good.pdf")
+    with pytest.raises(ClaimFlowError, match="1 documents failed"):
+        flows.sweep.inbox_sweep()
+    assert sorted(fake_engine.calls) == ["bad.pdf", "good.pdf"]  # no retry of the bad one
+    assert fake_engine.decided == [["CLM-good"]]  # the good document's claim was still decided
+
+
+def test_long_batch_gets_a_progress_artifact(fake_engine: FakeEngine, claimflow_env: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterType
+
+    from flows.sweep import PROGRESS_MIN_DOCUMENTS, inbox_sweep
+
+    drop(claimflow_env, *(f"doc{i:03}.pdf" for i in range(PROGRESS_MIN_DOCUMENTS)))
+    inbox_sweep()
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(type=ArtifactFilterType(any_=["progress"])))
+    assert found
+    assert max(float(a.data) for a in found) == pytest.approx(100.0)  # type: ignore[arg-type]
+
+
+def test_nightly_redecides_open_claims(fake_engine: FakeEngine, claimflow_env: Path) -> None:
+    from flows.nightly import nightly_batch
+
+    fake_engine.open_ids = ["CLM-old", "CLM-new"]
+    drop(claimflow_env, "new.pdf")
+    nightly_batch()
+    assert fake_engine.decided == [["CLM-new"], ["CLM-old"]]  # the swept claim is not decided twice
+    assert latest_artifact("claims-nightly-summary")
