@@ -259,12 +259,13 @@ class Engine:
             read = read_document(archived, sniff_file(archived), self.ocr)
             extraction = extract_document(read, self.specs)
         except DocumentError as exc:
+            message = exc.message.replace(archived.name, Path(row.original_name).name)  # readers saw the archive copy
             with self.repo.transaction() as s:
                 fresh = s.get(DocumentRow, document_id)
                 if fresh is not None:
-                    self._quarantine_row(s, fresh, archived, exc.reason_code.value, exc.message)
+                    self._quarantine_row(s, fresh, archived, exc.reason_code.value, message)
             return DocumentOutcome(name, row.sha256, DocumentStatus.QUARANTINED.value, exc.reason_code.value,
-                                   exc.message, document_id=document_id)
+                                   message, document_id=document_id)
         except Exception as exc:  # noqa: BLE001 - the one per-document boundary: unexpected -> review, not lost
             log.error("document %s: unexpected error %s", document_id, type(exc).__name__)
             log.debug("%s", traceback.format_exc())
