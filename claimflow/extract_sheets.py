@@ -49,11 +49,12 @@ def extract_records(sheets: list[Sheet], spec: Spec) -> tuple[list[dict[str, Fie
         mapping = map_columns(sheet.header, spec)
         if not mapping:
             continue
-        method = ReadMethod.CSV if sheet.name.lower().endswith(".csv") else ReadMethod.SPREADSHEET
+        method = _method_of(sheet)
         for row in sheet.rows:
             record: dict[str, Field] = {}
             for name, column in mapping.items():
-                field = _cell_field(name, spec.fields[name], spec, sheet, row.number, column, row.values.get(column))
+                provenance = Provenance(method=method, sheet=sheet.name, row=row.number, column=column)
+                field = _cell_field(name, spec.fields[name], spec, provenance, row.values.get(column))
                 if isinstance(field, Problem):
                     problems.append(field)
                 elif field is not None:
@@ -74,16 +75,21 @@ def extract_records(sheets: list[Sheet], spec: Spec) -> tuple[list[dict[str, Fie
                 problems.append(
                     Problem(ReasonCode.FIELD_MISSING, f"{sheet.name}: no column for required field {name}", field=name)
                 )
-        _ = method
     return records, problems
 
 
+def _method_of(sheet: Sheet) -> ReadMethod:
+    """Return CSV when no cell was typed by the reader (CSV readers give strings only), else SPREADSHEET."""
+    typed = any(
+        not isinstance(value, str) and value is not None for row in sheet.rows[:50] for value in row.values.values()
+    )
+    return ReadMethod.SPREADSHEET if typed else ReadMethod.CSV
+
+
 def _cell_field(
-    name: str, field_spec: FieldSpec, spec: Spec, sheet: Sheet, row: int, column: str, cell: CellValue
+    name: str, field_spec: FieldSpec, spec: Spec, provenance: Provenance, cell: CellValue
 ) -> Field | Problem | None:
     """Type one cell as a Field, a Problem when it does not parse, or None when it is empty."""
-    method = ReadMethod.CSV if sheet.name.lower().endswith(".csv") else ReadMethod.SPREADSHEET
-    provenance = Provenance(method=method, sheet=sheet.name, row=row, column=column)
     if cell is None or (isinstance(cell, str) and not cell.strip()):
         return None
     raw = str(cell)
@@ -98,7 +104,8 @@ def _cell_field(
     if parsed.error is not None and not parsed.keep:
         return Problem(
             ReasonCode.FIELD_INVALID,
-            f"{sheet.name}!{row}!{column}: cannot read a {field_spec.type} value for {name}",
+            f"{provenance.sheet}!{provenance.row}!{provenance.column}: cannot read a {field_spec.type} value "
+            f"for {name}; correct the cell",
             field=name,
         )
     confidence = TEXT_CELL_CONFIDENCE if field_spec.type in ("text", "code") else PARSED_CELL_CONFIDENCE

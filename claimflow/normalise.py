@@ -206,10 +206,10 @@ def _numeric(first: str, second: str, third: str, day_first: bool | None) -> Par
 
 
 def _year(text: str) -> int:
-    """Expand a two-digit year with a 1970 pivot."""
+    """Expand a two-digit year with a 1950 pivot (66 -> 1966 for birth dates, 17 -> 2017)."""
     year = int(text)
     if len(text) == 2:
-        year += 1900 if year >= 70 else 2000
+        year += 1900 if year >= 50 else 2000
     return year
 
 
@@ -255,7 +255,7 @@ def normalise_text(raw: str) -> str:
 
 def normalise_code(raw: str) -> str:
     """Return an identifier without inner spaces, upper-cased (policy numbers, ICD codes)."""
-    return re.sub(r"\s+", "", raw).strip(" :;,|").upper()
+    return re.sub(r"\s+", "", raw).strip(" :;,|()[]").upper()
 
 
 def normalise_currency(raw: str) -> str:
