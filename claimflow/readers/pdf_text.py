@@ -59,11 +59,14 @@ def read_pdf(path: Path, ocr: OcrEngine) -> ReadDocument:
     """Read every page of the PDF at `path`; raise DocumentError when the file cannot be read at all."""
     document = ReadDocument()
     with _open_plumber(path) as pdf:
-        plumber_pages = _plumber_pages(pdf, path, document)
+        listed = _plumber_pages(pdf, path, document)
+        plumber_pages = listed or []
         form_words = _read_acroform(path, document) if _has_acroform(pdf) else {}
         renderer = _Renderer(path)
         try:
             count = len(plumber_pages) or renderer.page_count()
+            if count == 0 and listed is None:
+                raise _corrupt(path)
             if count == 0:
                 raise DocumentError(
                     f"{path.name}: the PDF has no pages; export it again from the source and drop it again",
@@ -106,8 +109,8 @@ def _corrupt(path: Path) -> DocumentError:
     )
 
 
-def _plumber_pages(pdf: Any, path: Path, document: ReadDocument) -> list[Any]:
-    """Return pdfplumber's pages, or none (with a problem) when its page tree is broken."""
+def _plumber_pages(pdf: Any, path: Path, document: ReadDocument) -> list[Any] | None:
+    """Return pdfplumber's pages, or None (with a problem) when its page tree is broken."""
     try:
         return list(pdf.pages)
     except _PARSER_ERRORS as exc:
@@ -115,7 +118,7 @@ def _plumber_pages(pdf: Any, path: Path, document: ReadDocument) -> list[Any]:
         document.problems.append(
             Problem(ReasonCode.PDF_CORRUPT, f"{path.name}: the page tree is damaged; pages were rendered and OCR'd")
         )
-        return []
+        return None
 
 
 def _has_acroform(pdf: Any) -> bool:
@@ -142,8 +145,11 @@ class _Renderer:
         return self._doc
 
     def page_count(self) -> int:
-        """Return pdfium's page count (used when pdfplumber finds none)."""
-        return len(self._open())
+        """Return pdfium's page count (used when pdfplumber finds none); 0 when pdfium cannot open it either."""
+        try:
+            return len(self._open())
+        except DocumentError:
+            return 0
 
     def render(self, number: int) -> tuple[Any, float, float]:
         """Return page `number` rendered in grayscale near RENDER_DPI, with its size in points."""
