@@ -121,7 +121,7 @@ def write_summary(summary: dict[str, object], path: Path) -> None:
     """Write the summary JSON atomically, so a watcher never reads half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    partial.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     partial.replace(path)
 
 

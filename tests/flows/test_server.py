@@ -1,0 +1,108 @@
+"""`claimflow up` for real: a real `prefect server start`, the serve process, the first sweep, clean stop."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from claimflow.errors import ConfigError
+from claimflow.settings import load_settings
+from claimflow.up import UpState, child_env, format_summary, http_json, run_up
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def claimant_names(samples_dir: Path) -> set[str]:
+    """Every claimant name in the generated ground truth (what must never reach Prefect)."""
+    names: set[str] = set()
+    for truth in samples_dir.rglob("*.json"):
+        data = json.loads(truth.read_text(encoding="utf-8"))
+        fields = data.get("fields") if isinstance(data, dict) else None
+        if isinstance(fields, dict) and isinstance(fields.get("claimant_name"), str):
+            names.add(fields["claimant_name"])
+    return names
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", inbox=tmp_path / "inbox")
+    port = free_port()
+    seen: dict[str, object] = {}
+
+    def inspect(state: UpState) -> None:
+        api = state.api_url
+        seen["deployments"] = {d["name"] for d in http_json(f"{api}/deployments/filter", {})}
+        seen["completed"] = http_json(
+            f"{api}/flow_runs/filter",
+            {"flows": {"name": {"any_": ["inbox-sweep"]}}, "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
+        )
+        seen["artifacts"] = http_json(f"{api}/artifacts/latest/filter", {"artifacts": {"key": {"any_": []}}})
+        seen["summary_artifact"] = http_json(
+            f"{api}/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["claims-batch-summary"]}}}
+        )
+        seen["children"] = state.children
+
+    out = io.StringIO()
+    assert run_up(settings, port=port, samples=True, once=True, out=out, on_ready=inspect) == 0
+
+    assert seen["deployments"] == {"inbox-sweep", "nightly-batch"}
+    assert len(seen["completed"]) >= 1  # type: ignore[arg-type]
+    [artifact] = seen["summary_artifact"]  # type: ignore[misc]
+    assert artifact["type"] == "table"
+    stored = json.dumps(seen["artifacts"], ensure_ascii=False)
+    names = claimant_names(settings.home / "samples" / "truth")
+    assert names, "the sample truth should name claimants"
+    assert not [name for name in names if name in stored]
+    printed = out.getvalue()
+    assert f"http://127.0.0.1:{port}" in printed
+    assert "stp rate" in printed
+    assert all(child.process.poll() is not None for child in seen["children"])  # type: ignore[attr-defined]
+    with pytest.raises(OSError):  # the server is gone with `up`
+        http_json(f"http://127.0.0.1:{port}/api/health", timeout=2.0)
+
+
+def test_busy_port_is_a_config_error(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", inbox=tmp_path / "inbox")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = int(busy.getsockname()[1])
+        with pytest.raises(ConfigError, match=f"port {port} is busy"):
+            run_up(settings, port=port, samples=False, once=True, out=io.StringIO())
+
+
+def test_child_env_points_prefect_at_the_local_server(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", inbox=Path("relative-inbox"), ocr_workers=3)
+    env = child_env(settings, 4999, base={"CLAIMFLOW_EXTRA": "kept", "PATH": "/bin"})
+    assert env["PREFECT_API_URL"] == "http://127.0.0.1:4999/api"
+    assert env["PREFECT_HOME"] == str((tmp_path / "home" / "prefect").resolve())
+    assert env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert env["DO_NOT_TRACK"] == "1"
+    assert env["CLAIMFLOW_EXTRA"] == "kept"
+    assert env["CLAIMFLOW_OCR_WORKERS"] == "3"
+    assert Path(env["CLAIMFLOW_INBOX"]).is_absolute()  # children run in the project root
+
+
+def test_format_summary_shows_counts_routes_and_rate() -> None:
+    lines = format_summary(
+        {
+            "documents": 3,
+            "documents_by_status": {"processed": 2, "quarantined": 1},
+            "claims_by_route": {"settle": 1, "review": 1},
+            "stp_rate": 0.5,
+            "top_reasons": [["amount_over_limit", 1]],
+        }
+    )
+    assert "  documents by status: processed 2, quarantined 1" in lines
+    assert "  claims by route: settle 1, review 1" in lines
+    assert "  stp rate: 50.0%" in lines
+    assert "  top reasons: amount_over_limit 1" in lines
