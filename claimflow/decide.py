@@ -9,6 +9,7 @@ that lets a decision be replayed (rule set version, file hash, engine version, f
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +17,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-import zen
+# zen builds its errors with a Rust backtrace when RUST_BACKTRACE is set (1.5 ms per failing rule instead of
+# 34 us, measured); a rule error is an expected outcome here (fail closed), so library backtraces are off.
+os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
+
+import zen  # noqa: E402
 
 from claimflow.errors import ReasonCode, RuleSetError
 from claimflow.facts import FACT_FIELDS, ClaimFacts
