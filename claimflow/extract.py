@@ -71,11 +71,14 @@ def extract_document(read: ReadDocument, specs: SpecSet, document_type: str | No
     labels = {id(word) for page, lines in pages for word in _label_words(spec, lines)}
     for name, field_spec in spec.fields.items():
         candidates: list[Candidate] = []
+        unreadable: list[Problem] = []
         for page, lines in pages:
-            candidates.extend(_candidates(name, field_spec, spec, page, lines, labels, problems))
+            candidates.extend(_candidates(name, field_spec, spec, page, lines, labels, unreadable))
         chosen = _choose(name, field_spec, candidates, problems)
         if chosen is not None:
             fields[name] = chosen
+        elif unreadable:
+            problems.append(unreadable[0])  # something was there but could not be read as this type
     for name, table_spec in spec.tables.items():
         table_field = extract_table(name, table_spec, spec, pages, problems)
         if table_field is not None:
@@ -175,6 +178,8 @@ def _candidates(
 ) -> list[Candidate]:
     """Read every candidate value of one field on one page."""
     out: list[Candidate] = []
+    if field_spec.direction == "page":
+        labels = set()  # searching the whole page: a currency inside a label (`TOTAL RM`) still counts
     for region, anchor_factor, below in _regions(field_spec, lines):
         matched = _match_tiers(field_spec, region, labels)
         if not matched and below:

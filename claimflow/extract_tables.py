@@ -31,7 +31,7 @@ def extract_table(
         for end_anchor in table.end_anchors:
             for hit in find_anchors(lines[start:], end_anchor, table.fuzzy):
                 end = min(end, start + hit.line_index)
-        rows, used = _rows(name, table, spec, page, lines[start:end], problems)
+        rows, used = _rows(name, table, spec, page, _bands(lines[start:end], table.row_gap), problems)
         if not rows:
             continue
         confidences = [w.confidence for line in used for w in line.words]
@@ -51,6 +51,19 @@ def extract_table(
         provenance = Provenance(method=page.method, page=page.number, bbox=box)
         return Field(name, rows, round(confidence, 4), provenance, raw)
     return None
+
+
+def _bands(lines: list[Line], gap: float) -> list[Line]:
+    """Merge lines whose tops lie within `gap` of a band's first line (one scanned row read as several lines)."""
+    if gap <= 0:
+        return lines
+    bands: list[list[Line]] = []
+    for line in lines:
+        if bands and line.top - bands[-1][0].top <= gap:
+            bands[-1].append(line)
+        else:
+            bands.append([line])
+    return [Line(tuple(sorted((w for part in band for w in part.words), key=lambda w: w.bbox[0]))) for band in bands]
 
 
 def _rows(

@@ -133,6 +133,7 @@ class TableSpec(_Model):
     columns: dict[str, ColumnType]
     min_rows: int = PydanticField(default=0, ge=0)
     fuzzy: float = PydanticField(default=80.0, ge=50, le=100)
+    row_gap: float = PydanticField(default=0.0, ge=0, le=0.1)
 
     _row_pattern = field_validator("row_pattern")(_check_regex)
 

@@ -1,0 +1,128 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from claimflow.errors import SpecError
+from claimflow.settings import PROJECT_ROOT
+from claimflow.specs import SumCheck, load_specs
+
+EXTRACTORS = PROJECT_ROOT / "extractors"
+
+GOOD = """\
+document_type: sample_form
+version: 1
+classify:
+  keywords:
+    - {text: "SAMPLE FORM", weight: 2}
+  min_score: 2
+fields:
+  amount:
+    type: money
+    anchors: ["Amount:"]
+    pattern: '\\d+[.,]\\d{2}'
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "sample_form.yml") -> Path:
+    folder = tmp_path / "extractors"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def problems_of(folder: Path) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        load_specs(folder)
+    return caught.value.problems
+
+
+def test_every_shipped_spec_loads() -> None:
+    specs = load_specs(EXTRACTORS)
+    assert set(specs.specs) == {
+        "motor_claim_form", "cms1500", "invoice", "receipt", "claims_bordereau", "policy_register"
+    }
+    for name, path in specs.sources.items():
+        assert path.stem == name
+
+
+def test_good_spec_loads(tmp_path: Path) -> None:
+    specs = load_specs(write(tmp_path, GOOD))
+    spec = specs.get("sample_form")
+    assert spec.fields["amount"].type == "money"
+    assert spec.classify.keywords[0].weight == 2
+
+
+def test_unknown_type_names_file_line_path_and_fix(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, GOOD.replace("type: money", "type: monney")))
+    assert len(problems) == 1
+    assert problems[0].startswith("extractors/sample_form.yml:9: fields.amount.type: 'monney' is not one of ")
+    assert "money|" in problems[0] and "did you mean 'money'?" in problems[0]
+
+
+def test_unknown_key_is_reported_with_suggestion(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, GOOD.replace("    anchors:", "    ancors:")))
+    assert problems == [
+        "extractors/sample_form.yml:10: fields.amount.ancors: unknown key 'ancors' (fix: did you mean 'anchors'?)"
+    ]
+
+
+def test_bad_regex_is_reported_at_its_line(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, GOOD.replace("pattern: '\\d+[.,]\\d{2}'", "pattern: '(\\d+'")))
+    assert len(problems) == 1
+    assert problems[0].startswith("extractors/sample_form.yml:11: fields.amount.pattern: invalid regular expression")
+
+
+def test_invalid_yaml_reports_the_line(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, GOOD.replace("  amount:\n", "  amount:\n   - broken: [\n")))
+    assert len(problems) == 1
+    assert problems[0].startswith("extractors/sample_form.yml:")
+    assert "invalid YAML" in problems[0]
+
+
+def test_every_problem_in_every_file_is_listed(tmp_path: Path) -> None:
+    folder = write(tmp_path, GOOD.replace("type: money", "type: monney").replace("version: 1\n", ""))
+    write(tmp_path, GOOD.replace("sample_form", "other_form").replace("min_score: 2", "min_score: -1"), "other.yml")
+    problems = problems_of(folder)
+    assert len(problems) == 3
+    assert any(p.startswith("extractors/other.yml:6: classify.min_score:") for p in problems)
+    assert any(p.startswith("extractors/sample_form.yml:1: version: required key is missing") for p in problems)
+
+
+def test_duplicate_keys_and_document_types_are_errors(tmp_path: Path) -> None:
+    folder = write(tmp_path, GOOD + "  amount:\n    type: text\n    anchors: [x]\n")
+    write(tmp_path, GOOD, "copy.yml")
+    problems = problems_of(folder)
+    assert any("sample_form.yml:12: fields.amount: duplicate key" in p for p in problems)
+    assert any("copy.yml" in p and "also defined in" in p for p in problems)
+
+
+def test_checks_must_name_known_fields(tmp_path: Path) -> None:
+    text = GOOD + "checks:\n  - {kind: sum, parts: [amount], total: totl}\n"
+    problems = problems_of(write(tmp_path, text))
+    assert problems[0].startswith("extractors/sample_form.yml:13: checks[0]: 'totl' is not a field")
+
+
+def test_check_kinds_are_typed(tmp_path: Path) -> None:
+    specs = load_specs(write(tmp_path, GOOD + "checks:\n  - {kind: sum, parts: [amount], total: amount}\n"))
+    assert isinstance(specs.get("sample_form").checks[0], SumCheck)
+
+
+def test_table_needs_named_groups_for_columns(tmp_path: Path) -> None:
+    text = GOOD + "tables:\n  lines:\n    anchor: X\n    row_pattern: '(?P<a>\\d+)'\n    columns: {a: text, b: money}\n"
+    problems = problems_of(write(tmp_path, text))
+    assert problems == [
+        "extractors/sample_form.yml:15: tables.lines.row_pattern: no named group for ['b'] "
+        "(fix: add (?P<name>...) for each column)"
+    ]
+
+
+def test_missing_or_empty_folder(tmp_path: Path) -> None:
+    assert "not found" in problems_of(tmp_path / "nope")[0]
+    (tmp_path / "empty").mkdir()
+    assert "no extractor specs" in problems_of(tmp_path / "empty")[0]
+
+
+def test_shipped_specs_copy_still_loads(tmp_path: Path) -> None:
+    shutil.copytree(EXTRACTORS, tmp_path / "extractors", ignore=shutil.ignore_patterns("*.md"))
+    assert len(load_specs(tmp_path / "extractors").specs) == 6
