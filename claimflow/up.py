@@ -45,7 +45,7 @@ PR_SET_PDEATHSIG = 1
 
 
 class StopRequested(Exception):
-    """Raised in the main thread when SIGTERM asks `up` to stop."""
+    """Raised in the main thread when Ctrl-C (SIGINT) or SIGTERM asks `up` to stop."""
 
 
 @dataclass
@@ -102,6 +102,7 @@ def child_env(settings: Settings, port: int, base: Mapping[str, str] | None = No
 def ensure_port_free(port: int) -> None:
     """Raise ConfigError when something already listens on 127.0.0.1:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a just-closed server's TIME_WAIT is not busy
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
@@ -264,8 +265,11 @@ def format_summary(summary: Mapping[str, object]) -> list[str]:
 
 
 @contextlib.contextmanager
-def sigterm_stops() -> Iterator[None]:
-    """Turn SIGTERM into StopRequested in the main thread while `up` runs (no-op in other threads)."""
+def stop_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into StopRequested in the main thread while `up` runs (no-op elsewhere).
+
+    SIGINT is handled explicitly because a shell that starts `up` in the background sets it to ignored.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -273,11 +277,12 @@ def sigterm_stops() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise StopRequested(f"signal {signum}")
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def run_up(
@@ -300,7 +305,7 @@ def run_up(
     ensure_port_free(port)
     env = child_env(settings, port)
     children: list[Child] = []
-    with sigterm_stops():
+    with stop_signals():
         try:
             server = start_child(
                 "prefect server",
@@ -337,8 +342,21 @@ def run_up(
             stream.write("Stopping ClaimFlow...\n")
             return int(ExitCode.OK)
         finally:
-            for child in reversed(children):
-                stop_child(child)
+            stop_all(children)
+
+
+def stop_all(children: list[Child]) -> None:
+    """Stop the children, newest first; a second Ctrl-C or SIGTERM cannot cut the shutdown short."""
+    masked = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if masked:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for child in reversed(children):
+            stop_child(child)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def wait_for_exit(children: list[Child]) -> int:
