@@ -54,9 +54,7 @@ def _page_score(lines: list[Line], spec: Spec) -> float:
         return 0.0
     total = sum(keyword.weight for keyword in rules.keywords)
     # reaching min_score means "this type"; extra keywords add certainty up to 1.0
-    return min(1.0, 0.8 + 0.2 * (found - rules.min_score) / max(total - rules.min_score, 1e-9)) * (
-        1.0 + 0.01 * found
-    )
+    return min(1.0, 0.8 + 0.2 * (found - rules.min_score) / max(total - rules.min_score, 1e-9)) * (1.0 + 0.01 * found)
 
 
 def _found(lines: list[Line], phrase: str) -> bool:

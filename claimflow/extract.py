@@ -126,7 +126,9 @@ def _regions(field_spec: FieldSpec, lines: list[Line]) -> list[Region]:
         return [
             (
                 [line],
-                1.0 if any(contains_phrase(line, a, field_spec.fuzzy) for a in field_spec.anchors) else PAGE_SEARCH_FACTOR,
+                1.0
+                if any(contains_phrase(line, a, field_spec.fuzzy) for a in field_spec.anchors)
+                else PAGE_SEARCH_FACTOR,
                 [],
             )
             for line in lines

@@ -34,10 +34,7 @@ def apply_checks(fields: dict[str, Field], spec: Spec) -> list[Problem]:
     """Run the spec's checks; on failure lower the fields' confidence (in place) and return Problems."""
     problems: list[Problem] = []
     for check in spec.checks:
-        if isinstance(check, SumCheck):
-            problem = _sum_check(fields, check)
-        else:
-            problem = _order_check(fields, check)
+        problem = _sum_check(fields, check) if isinstance(check, SumCheck) else _order_check(fields, check)
         if problem is not None:
             problems.append(problem)
     return problems

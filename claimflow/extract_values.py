@@ -74,9 +74,7 @@ def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
         note = "amount like 1.234 could be thousands or decimals" if money.ambiguous else None
         return TypedValue(Money(money.amount, money.currency), money.ambiguous, note=note)
     if kind == "date":
-        parsed = parse_date(
-            text, day_first=spec.locale.day_first, month_first_spaced=spec.locale.month_first_spaced
-        )
+        parsed = parse_date(text, day_first=spec.locale.day_first, month_first_spaced=spec.locale.month_first_spaced)
         note = "day and month can be swapped and the document has no locale" if parsed.ambiguous else None
         return TypedValue(parsed.value, parsed.ambiguous, note=note)
     if kind == "iban":

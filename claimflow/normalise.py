@@ -159,21 +159,18 @@ def parse_date(raw: str, *, day_first: bool | None = None, month_first_spaced: b
             parsed = _named(match, us=pattern is _NAMED_DATE_US)
             if parsed is not None:
                 return ParsedDate(parsed, False)
-    match = _NUMERIC_DATE.search(raw)
-    if match is not None:
-        return _numeric(match.group(1), match.group(2), match.group(3), day_first)
-    if month_first_spaced:
-        match = _SPACED_DATE.search(raw)
-        if match is not None:
-            return _numeric(match.group(1), match.group(2), match.group(3), False)
+    numeric = _NUMERIC_DATE.search(raw)
+    if numeric is not None:
+        return _numeric(numeric.group(1), numeric.group(2), numeric.group(3), day_first)
+    spaced = _SPACED_DATE.search(raw) if month_first_spaced else None
+    if spaced is not None:
+        return _numeric(spaced.group(1), spaced.group(2), spaced.group(3), False)
     raise ValueError(f"no date in {raw!r}")
 
 
 def _named(match: re.Match[str], *, us: bool) -> date | None:
     """Build a date from a match with a month name, or None if the word is not a month."""
-    day_text, month_text, year_text = (
-        (match.group(2), match.group(1), match.group(3)) if us else match.groups()
-    )
+    day_text, month_text, year_text = (match.group(2), match.group(1), match.group(3)) if us else match.groups()
     month = MONTHS.get(month_text.lower())
     if month is None:
         return None

@@ -364,16 +364,21 @@ def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
         for name in names:
             if name not in known:
                 problems.append(
-                    ((("checks", index)), f"{name!r} is not a field or table column of this spec "
-                     f"(fix: use one of {', '.join(sorted(known))})")
+                    (
+                        (("checks", index)),
+                        f"{name!r} is not a field or table column of this spec "
+                        f"(fix: use one of {', '.join(sorted(known))})",
+                    )
                 )
     for name, field in spec.fields.items():
         if spec.layout == "sheet" and not field.columns:
             problems.append((("fields", name), "a sheet field needs `columns` (fix: list its header names)"))
         if spec.layout == "page" and not field.anchors and field.direction not in ("page", "top_lines"):
             problems.append(
-                (("fields", name), "a page field needs `anchors` unless direction is page or top_lines "
-                 "(fix: add the label text)")
+                (
+                    ("fields", name),
+                    "a page field needs `anchors` unless direction is page or top_lines (fix: add the label text)",
+                )
             )
         if field.direction == "region" and field.region is None:
             problems.append((("fields", name, "direction"), "direction region needs `region` (fix: add x0,y0,x1,y1)"))
@@ -382,7 +387,9 @@ def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
         missing = set(table.columns) - groups
         if missing:
             problems.append(
-                (("tables", name, "row_pattern"), f"no named group for {sorted(missing)} "
-                 "(fix: add (?P<name>...) for each column)")
+                (
+                    ("tables", name, "row_pattern"),
+                    f"no named group for {sorted(missing)} (fix: add (?P<name>...) for each column)",
+                )
             )
     return problems

@@ -8,7 +8,6 @@ Run: `uv run python tests/golden/measure_realdocs.py [--source box|readers] [--j
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -73,8 +72,14 @@ def text_document(text: str) -> ReadDocument:
 def measure_invoices() -> dict[str, object]:
     """Compare invoice fields with invoice2data's expected JSON (only the keys it labels)."""
     specs = load_specs(ROOT / "extractors")
-    pairs = {"issuer": "issuer", "invoice_number": "invoice_number", "date": "document_date",
-             "amount": "total_amount", "amount_tax": "tax_amount", "currency": "currency"}
+    pairs = {
+        "issuer": "issuer",
+        "invoice_number": "invoice_number",
+        "date": "document_date",
+        "amount": "total_amount",
+        "amount_tax": "tax_amount",
+        "currency": "currency",
+    }
     right = dict.fromkeys(pairs, 0)
     labelled = dict.fromkeys(pairs, 0)
     classified = 0
@@ -125,9 +130,18 @@ def measure_sroie(source: str, dump: Path | None) -> dict[str, float]:
         if source == "box":
             read = box_document(REALDOCS / f"sroie/box/{stem}.csv")
         elif dumped is not None:
-            read = ReadDocument(pages=[Page(p["number"], p["width"], p["height"], ReadMethod.OCR, [
-                Word(w["text"], tuple(w["bbox"]), w["confidence"], w["block"], w["line"]) for w in p["words"]])
-                for p in dumped[stem]])
+            read = ReadDocument(
+                pages=[
+                    Page(
+                        p["number"],
+                        p["width"],
+                        p["height"],
+                        ReadMethod.OCR,
+                        [Word(w["text"], tuple(w["bbox"]), w["confidence"], w["block"], w["line"]) for w in p["words"]],
+                    )
+                    for p in dumped[stem]
+                ]
+            )
         else:
             read = read_with_readers(REALDOCS / f"sroie/img/{stem}.jpg")
         kind, _ = classify_document(read, specs)
@@ -146,9 +160,20 @@ def measure_sroie(source: str, dump: Path | None) -> dict[str, float]:
         hits["document_date"] += ok_date
         hits["issuer"] += ok_issuer
         if "-v" in sys.argv:
-            print(stem, "T" if ok_total else "-", "D" if ok_date else "-", "I" if ok_issuer else "-",
-                  total, truth["total"], got.get("document_date"), want_date, "|", got.get("issuer"), "|",
-                  truth["company"])
+            print(
+                stem,
+                "T" if ok_total else "-",
+                "D" if ok_date else "-",
+                "I" if ok_issuer else "-",
+                total,
+                truth["total"],
+                got.get("document_date"),
+                want_date,
+                "|",
+                got.get("issuer"),
+                "|",
+                truth["company"],
+            )
     return {name: round(100 * count / len(keys), 1) for name, count in hits.items()}
 
 

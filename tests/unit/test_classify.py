@@ -30,7 +30,10 @@ def page_of(lines: list[str], confidence: float = 1.0) -> ReadDocument:
     [
         (["MOTOR CLAIM FORM", "Policy number: P-1", "Date of loss (DD/MM/YYYY):", "CF-MCF-01"], "motor_claim_form"),
         (["MOTOR CLAlM FORM", "Po1icy numbr:", "Vehicle registratlon:", "Payee IBAN:"], "motor_claim_form"),
-        (["HEALTH INSURANCE CLAIM FORM", "2. PATIENT'S NAME", "28. TOTAL CHARGE", "24. A. DATE(S) OF SERVICE"], "cms1500"),
+        (
+            ["HEALTH INSURANCE CLAIM FORM", "2. PATIENT'S NAME", "28. TOTAL CHARGE", "24. A. DATE(S) OF SERVICE"],
+            "cms1500",
+        ),
         (["ACME LTD", "INVOICE", "Invoice number: 12", "Invoice date: 1 May 2026", "Total due 10.00"], "invoice"),
         (["Facture n° 2022089083", "Date : 28/11/2022", "Total TTC : 56,02 €", "TVA 20% : 9,34 €"], "invoice"),
         (["KEDAI MAJU", "CASH BILL", "Cashier: A", "TOTAL 9.00", "CASH 10.00", "CHANGE 1.00", "THANK YOU"], "receipt"),
@@ -70,6 +73,8 @@ def test_sheets_are_classified_by_header_overlap(specs: SpecSet) -> None:
 
 def test_close_runner_up_lowers_confidence(specs: SpecSet) -> None:
     clear = classify_document(page_of(["INVOICE", "Invoice number: 1", "Invoice date", "Bill to", "Amount due"]), specs)
-    mixed = classify_document(page_of(["INVOICE", "Invoice number: 1", "CASH", "CHANGE", "Cashier", "THANK YOU"]), specs)
+    mixed = classify_document(
+        page_of(["INVOICE", "Invoice number: 1", "CASH", "CHANGE", "Cashier", "THANK YOU"]), specs
+    )
     assert clear[0] == "invoice"
     assert mixed[1] < clear[1]

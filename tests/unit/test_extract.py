@@ -180,7 +180,9 @@ def test_invoice_fields_from_unknown_issuer(specs: SpecSet) -> None:
 
 
 def test_invoice_ambiguous_date_without_locale_is_flagged(specs: SpecSet) -> None:
-    rows = [row if row[0][0] != "Invoice date:" else [("Invoice date:", 0.05), ("01/02/2026", 0.3)] for row in INVOICE_ROWS]
+    rows = [
+        row if row[0][0] != "Invoice date:" else [("Invoice date:", 0.05), ("01/02/2026", 0.3)] for row in INVOICE_ROWS
+    ]
     result = extract_document(layout(rows), specs, "invoice")
     field = result.fields["document_date"]
     assert field.value == date(2026, 2, 1)
@@ -222,7 +224,12 @@ def bordereau(rows: list[dict[str, object]]) -> ReadDocument:
 def test_bordereau_typed_cells_and_bad_cell(specs: SpecSet) -> None:
     read = bordereau(
         [
-            {"Policy No": "P-1", "Date of loss": date(2026, 1, 5), "Loss type": "Theft", "Claim amount": Decimal("1200.5")},
+            {
+                "Policy No": "P-1",
+                "Date of loss": date(2026, 1, 5),
+                "Loss type": "Theft",
+                "Claim amount": Decimal("1200.5"),
+            },
             {"Policy No": "P-2", "Date of loss": "not a date", "Loss type": "?", "Claim amount": "1,000.00"},
         ]
     )
@@ -243,9 +250,15 @@ def test_policy_register_synonyms(specs: SpecSet) -> None:
     read = bordereau(
         [
             {
-                "Policy No": "POL-1", "Insured": "A. Person", "Product": "Motor", "Valid from": date(2026, 1, 1),
-                "Expiry": date(2026, 12, 31), "Sum insured": Decimal("20000"), "Excess": Decimal("250"),
-                "Currency": "EUR", "Status": "Active",
+                "Policy No": "POL-1",
+                "Insured": "A. Person",
+                "Product": "Motor",
+                "Valid from": date(2026, 1, 1),
+                "Expiry": date(2026, 12, 31),
+                "Sum insured": Decimal("20000"),
+                "Excess": Decimal("250"),
+                "Currency": "EUR",
+                "Status": "Active",
             }
         ]
     )
@@ -274,7 +287,9 @@ def test_real_claims_csv_gives_500_records(specs: SpecSet) -> None:
     with path.open(newline="") as handle:
         truth = list(csv.DictReader(handle))
     for record, row in zip(result.records, truth, strict=True):
-        assert record["amount_claimed"].value == Money(Decimal(row["total_claim_amount"]).quantize(Decimal("0.01")), "USD")
+        assert record["amount_claimed"].value == Money(
+            Decimal(row["total_claim_amount"]).quantize(Decimal("0.01")), "USD"
+        )
         assert record["amount_claimed"].provenance.method is ReadMethod.CSV
         assert ("collision_type" in record) == (row["collision_type"] != "?")
 

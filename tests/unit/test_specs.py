@@ -40,7 +40,12 @@ def problems_of(folder: Path) -> list[str]:
 def test_every_shipped_spec_loads() -> None:
     specs = load_specs(EXTRACTORS)
     assert set(specs.specs) == {
-        "motor_claim_form", "cms1500", "invoice", "receipt", "claims_bordereau", "policy_register"
+        "motor_claim_form",
+        "cms1500",
+        "invoice",
+        "receipt",
+        "claims_bordereau",
+        "policy_register",
     }
     for name, path in specs.sources.items():
         assert path.stem == name
