@@ -156,7 +156,7 @@ def write_acroform_pdf(claim: MotorClaim, path: Path) -> None:
     pdf.setTitle("Motor claim")
 
     def baseline(y_mm: float) -> float:
-        return (PAGE_HEIGHT_MM - y_mm) * mm
+        return float((PAGE_HEIGHT_MM - y_mm) * mm)
 
     pdf.setFont("Helvetica-Bold", 14)
     pdf.drawString(LABEL_X_MM * mm, baseline(20), INSURER)

@@ -63,7 +63,7 @@ class _Writer:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
-    def record(self, relative: str, document_type: str, variant: str, fields: dict[str, str],
+    def record(self, relative: str, document_type: str, variant: str, fields: dict[str, str], *,
                status: str = "processed", reason: str | None = None, **extra: object) -> None:
         self.records[relative] = {"file": relative, "document_type": document_type, "fields": fields,
                                   "variant": variant, "expect_status": status, "expect_reason": reason, **extra}
@@ -122,10 +122,8 @@ def _write_invoice(writer: _Writer, claim: MotorClaim, index: int) -> str | None
     invoice = claim.invoice
     relative = ODD_NAME if index == ODD_NAME_CLAIM else f"invoices/invoice_{invoice.number}.pdf"
     writer.path(relative).write_bytes(invoices.render_invoice_pdf(invoice))
-    extra: dict[str, object] = {"layout": invoice.layout}
-    if index == ODD_NAME_CLAIM:
-        extra["odd_name"] = True
-    writer.record(relative, "invoice", "text_pdf", invoices.truth_fields(invoice), **extra)
+    writer.record(relative, "invoice", "text_pdf", invoices.truth_fields(invoice), layout=invoice.layout,
+                  odd_name=index == ODD_NAME_CLAIM)
     return relative
 
 

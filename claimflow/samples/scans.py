@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pypdfium2 as pdfium  # type: ignore[import-untyped]
+import pypdfium2 as pdfium
 from PIL import Image, ImageFilter
 
 from claimflow.samples.forms import new_fpdf
