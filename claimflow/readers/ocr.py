@@ -283,25 +283,39 @@ def _add_quality_problems(page: Page) -> None:
 def read_image(path: Path, engine: OcrEngine) -> list[Page]:
     """Return the OCR'd pages of a PNG, JPEG or (multi-page) TIFF file; raise DocumentError when it is corrupt."""
     pages: list[Page] = []
-    for number, frame in enumerate(_load_frames(path), start=1):
+    for number, (frame, (width, height)) in enumerate(_load_frames(path), start=1):
         image = prepare_image(frame)
         page = ocr_page(engine, image, page=number, psms=(PSM_BLOCK, PSM_SPARSE))
-        page.width, page.height = float(frame.width), float(frame.height)
+        page.width, page.height = float(width), float(height)
         pages.append(page)
     return pages
 
 
-def _load_frames(path: Path) -> list[Image.Image]:
-    """Return every frame of the image at `path`, decoded; corrupt or truncated files raise IMAGE_CORRUPT."""
+def _decode_large_jpeg_at_half_size(image: Image.Image) -> bool:
+    """Let a 600-dpi JPEG decode straight to half size in grey (DCT scaling); return True when it did."""
+    width, height = image.size
+    if image.format != "JPEG" or width <= DOWNSCALE_ABOVE_PX:
+        return False
+    dpi = image.info.get("dpi")
+    image.draft("L", ((width + 1) // 2, (height + 1) // 2))
+    if image.size != (width, height) and isinstance(dpi, tuple) and len(dpi) == 2:
+        image.info["dpi"] = (float(dpi[0]) * image.width / width, float(dpi[1]) * image.height / height)
+    return image.size != (width, height)
+
+
+def _load_frames(path: Path) -> list[tuple[Image.Image, tuple[int, int]]]:
+    """Return every frame of the image at `path`, decoded, with its stored pixel size; corrupt files raise."""
     fix = "re-scan or re-export the image and drop it again"
     try:
         with Image.open(path) as probe:
             probe.verify()
-        frames: list[Image.Image] = []
+        frames: list[tuple[Image.Image, tuple[int, int]]] = []
         with Image.open(path) as image:
+            stored_size = image.size
+            drafted = _decode_large_jpeg_at_half_size(image)
             for frame in ImageSequence.Iterator(image):
                 frame.load()
-                frames.append(frame.copy())
+                frames.append((frame.copy(), stored_size if drafted else frame.size))
     except Image.DecompressionBombError as exc:
         raise DocumentError(
             f"{path.name}: the image is too large to read safely; scan it at 300 dpi and drop it again",

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from claimflow.errors import DependencyError, DocumentError, ReasonCode
-from claimflow.models import BBox, Word
+from claimflow.models import BBox, Page, Word
 from claimflow.readers import RecordedOcr, TesseractOcr, check_tesseract, read_document
 from claimflow.readers.ocr import assign_lines, ocr_page, prepare_image
 from claimflow.sniff import FileKind
@@ -167,3 +167,19 @@ def test_receipt_totals_appear_in_tesseract_text() -> None:
     assert hits >= 5, [(total, total in text) for total, text in results]
     for _, text in results:
         assert len(text) > 100
+
+
+def test_large_jpeg_is_ocrd_at_half_size_but_reports_its_stored_size(tmp_path: Path) -> None:
+    path = tmp_path / "scan600.jpg"
+    Image.new("RGB", (4000, 5000), "white").save(path, format="JPEG", dpi=(600, 600))
+
+    sizes: list[tuple[int, int]] = []
+
+    class Spy(RecordedOcr):
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            sizes.append(image.size)
+            return super().ocr_image(image, page=page, psm=psm, lang=lang)
+
+    (page,) = read_document(path, FileKind.JPEG, Spy()).pages
+    assert sizes[0] == (2000, 2500)
+    assert (page.width, page.height) == (4000, 5000)
