@@ -122,3 +122,49 @@ def test_nightly_redecides_open_claims(fake_engine: FakeEngine, claimflow_env: P
     nightly_batch()
     assert fake_engine.decided == [["CLM-new"], ["CLM-old"]]  # the swept claim is not decided twice
     assert latest_artifact("claims-nightly-summary")
+
+
+@pytest.fixture(scope="module")
+def sample_packet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated sample packet (no scans, to keep OCR out of this file) with its ground truth."""
+    from claimflow.samples import write_packet
+
+    out = tmp_path_factory.mktemp("samples")
+    write_packet(out, scans=False)
+    return out
+
+
+def test_sweep_with_the_real_engine_on_the_sample_packet(
+    sample_packet: Path, claimflow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import shutil
+
+    from prefect.artifacts import Artifact
+
+    from flows.sweep import inbox_sweep
+
+    monkeypatch.setenv("CLAIMFLOW_STABLE_SECONDS", "0")
+    shutil.copytree(sample_packet / "packet", claimflow_env, dirs_exist_ok=True)
+    dropped = [p for p in claimflow_env.rglob("*") if p.is_file() and p.name != "README.md"]
+    truths = [json.loads(p.read_text(encoding="utf-8")) for p in (sample_packet / "truth").rglob("*.json")]
+    per_file = [t for t in truths if isinstance(t, dict) and "expect_status" in t]
+    names = {t["fields"]["claimant_name"] for t in per_file if "claimant_name" in t.get("fields", {})}
+
+    summary = inbox_sweep()
+
+    assert summary["documents"] == len(dropped)
+    by_status = summary["documents_by_status"]
+    assert isinstance(by_status, dict)
+    expected_quarantined = sum(1 for t in per_file if t["expect_status"] == "quarantined")
+    assert by_status.get("quarantined", 0) == expected_quarantined
+    assert by_status.get("duplicate", 0) == sum(1 for t in per_file if t["expect_status"] == "duplicate")
+    assert isinstance(summary["claims"], int) and summary["claims"] > 0
+    assert not [p for p in claimflow_env.rglob("*") if p.is_file() and p.name != "README.md"]  # all consumed
+
+    table = Artifact.get("claims-batch-summary")
+    report = Artifact.get("claims-batch-report")
+    assert table is not None and report is not None
+    stored = f"{table.data}{report.data}{table.description}{report.description}"
+    assert "stp_rate" in stored
+    assert names and not [n for n in names if n in stored]
