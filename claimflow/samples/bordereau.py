@@ -18,7 +18,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from claimflow.samples.plan import Policy, make_name
+from claimflow.samples.plan import SMALL_CLAIM_MAX, Policy, make_name
 from claimflow.samples.sheets import save_workbook
 
 SEED_CSV = "insurance_claims_seed.csv"
@@ -132,3 +132,25 @@ def write_bordereau(header: list[str], rows: list[BordereauRow], path: Path) -> 
             if isinstance(row.values[column], date):
                 sheet.cell(row=row.sheet_row, column=column_index).number_format = "yyyy-mm-dd"
     save_workbook(workbook, path)
+
+
+def row_truth(row: BordereauRow, policies: dict[str, Policy]) -> dict[str, str | int | None]:
+    """Return a row's ground truth: what is wrong with it and the route the business rules give it."""
+    number = row.values["policy_number"]
+    record: dict[str, str | int | None] = {
+        "sheet_row": row.sheet_row, "policy_number": "" if number is None else str(number),
+        "expect": row.expect, "detail": row.detail, "route": "review", "payout": None, "reason": row.expect,
+    }
+    total = row.values["total_claim_amount"]
+    policy = policies.get(str(number))
+    if row.expect != "ok" or policy is None or not isinstance(total, int | float):
+        return record
+    amount = Decimal(str(total))
+    payout = min(amount, policy.limit) - policy.deductible
+    if amount > SMALL_CLAIM_MAX:
+        record["reason"] = "amount_over_limit"
+    elif payout <= 0:
+        record["reason"] = "amount_below_deductible"
+    else:
+        record.update(route="settle", payout=str(payout.quantize(Decimal("0.01"))), reason="small_clean_claim")
+    return record

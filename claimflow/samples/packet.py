@@ -8,6 +8,7 @@ per packet file (same relative path + ".json") and expected_claims.json with eac
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ SCAN_SUFFIX = {"scan_png": ".png", "scan_jpg": ".jpg", "scan_tif": ".tif", "scan
                "scan_pdf_with_invoice": ".pdf"}
 ODD_NAME = "odd names/Claim #7 (final) ünïcode.pdf"
 ODD_NAME_CLAIM = 10  # 0-based index of the claim whose invoice gets the odd file name
+FIXED_MTIME = 1_793_523_600  # 2026-11-01 09:00 UTC
 DUPLICATED_CLAIM = 0
 ENCRYPTED_CLAIM = 1
 TRUNCATED_CLAIM = 2
@@ -133,7 +135,9 @@ def _write_bad_files(writer: _Writer, claims: tuple[MotorClaim, ...], form_paths
     copy = f"bad/copy of {Path(original).name}"
     shutil.copyfile(writer.packet / original, writer.path(copy))
     writer.record(copy, "motor_claim_form", "exact_copy", forms.truth_fields(claims[DUPLICATED_CLAIM]),
-                  status="duplicate", reason="duplicate_document", duplicate_of=original)
+                  status="duplicate", reason="duplicate_document", duplicate_of=original,
+                  note="byte copy of duplicate_of; taken after it (later mtime), so this one is the duplicate")
+    writer.records[original]["same_bytes_as"] = copy
     badfiles.write_encrypted(forms.render_form_pdf(claims[ENCRYPTED_CLAIM]), writer.path("bad/claim_protected.pdf"))
     badfiles.write_truncated(forms.render_form_pdf(claims[TRUNCATED_CLAIM]), writer.path("bad/claim_form_part.pdf"))
     badfiles.write_empty(writer.path("bad/empty.pdf"))
@@ -171,8 +175,8 @@ def _write_spreadsheets(writer: _Writer, motor_policies: list[Policy], seed: int
     fleet_policies, rows = bordereau.make_policies(rows, rng)
     relative = "bordereau/bordereau_2026_11.xlsx"
     bordereau.write_bordereau(header, rows, writer.path(relative))
-    row_truth = [{"sheet_row": row.sheet_row, "policy_number": "" if row.values["policy_number"] is None
-                  else str(row.values["policy_number"]), "expect": row.expect, "detail": row.detail} for row in rows]
+    by_number = {policy.number: policy for policy in fleet_policies}
+    row_truth = [bordereau.row_truth(row, by_number) for row in rows]
     writer.record(relative, "claims_bordereau", "xlsx", {"sheet": "Claims", "row_count": str(len(rows))},
                   rows=row_truth, corrupted_rows=[row for row in row_truth if row["expect"] in
                                                   ("amounts_inconsistent", "field_missing", "field_invalid")])
@@ -185,6 +189,14 @@ def _write_spreadsheets(writer: _Writer, motor_policies: list[Policy], seed: int
                              "deductible": str(p.deductible.quantize(CENT)),
                              "currency": p.currency, "status": p.status} for p in policies])
     return len(policies), len(rows)
+
+
+def _stamp_times(writer: _Writer) -> None:
+    """Give every packet file a fixed past mtime: spreadsheets oldest, then claims, the duplicate after its original."""
+    order = sorted(writer.records, key=lambda relative: not relative.endswith(".xlsx"))
+    for offset, relative in enumerate(order):
+        stamp = FIXED_MTIME + 60 * offset
+        os.utime(writer.packet / relative, (stamp, stamp))
 
 
 def write_packet(out_dir: Path, *, seed: int = 7, scans: bool = True) -> PacketSummary:
@@ -211,6 +223,7 @@ def write_packet(out_dir: Path, *, seed: int = 7, scans: bool = True) -> PacketS
     bad_count = _write_bad_files(writer, plan.claims, form_paths)
     policy_count, row_count = _write_spreadsheets(writer, list(plan.policies), seed)
     writer.write_truth(expectations, seed)
+    _stamp_times(writer)
     routes: dict[str, int] = {}
     for record in expectations:
         routes[str(record["route"])] = routes.get(str(record["route"]), 0) + 1

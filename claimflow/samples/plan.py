@@ -308,11 +308,11 @@ def expect_route(claim: MotorClaim, policy: Policy | None) -> Expectation:
     if claim.invoice.total != claim.amount_claimed:
         return result("review", "amounts_inconsistent")
     if claim.amount_claimed > SMALL_CLAIM_MAX:
-        return result("review", "amount_over_small_claim_limit")
+        return result("review", "amount_over_limit")
     payout = min(claim.amount_claimed, policy.limit) - policy.deductible
     if payout <= 0:
         return result("review", "amount_below_deductible")
-    return result("settle", "small_claim_complete", money(payout))
+    return result("settle", "small_clean_claim", money(payout))
 
 
 def make_plan(seed: int) -> Plan:

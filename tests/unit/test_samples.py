@@ -289,3 +289,26 @@ def test_scanned_form_is_readable_by_tesseract(packet_dir: tuple[Path, PacketSum
     assert fields["claim_number"] in text
     assert fields["policy_number"] in text
     assert "MOTOR CLAIM FORM" in text
+
+
+def test_bordereau_truth_routes_every_row(packet_dir: tuple[Path, PacketSummary]) -> None:
+    out, _ = packet_dir
+    truth = json.loads((out / "truth" / "bordereau" / "bordereau_2026_11.xlsx.json").read_text(encoding="utf-8"))
+    assert len(truth["rows"]) == 53
+    for row in truth["rows"]:
+        assert row["route"] in {"settle", "review"}
+        if row["expect"] != "ok":
+            assert (row["route"], row["reason"]) == ("review", row["expect"])
+        if row["route"] == "settle":
+            assert Decimal(row["payout"]) > 0
+    assert sum(row["expect"] == "loss_outside_cover" for row in truth["rows"]) == 2
+
+
+def test_files_have_fixed_mtimes_and_copy_is_newer(packet_dir: tuple[Path, PacketSummary]) -> None:
+    out, _ = packet_dir
+    duplicate = next(r for r in _truth(out).values() if r["expect_status"] == "duplicate")
+    copy_time = (out / "packet" / str(duplicate["file"])).stat().st_mtime
+    assert (out / "packet" / str(duplicate["duplicate_of"])).stat().st_mtime < copy_time
+    files = [p for p in (out / "packet").rglob("*") if p.is_file()]
+    newest_sheet = max(p.stat().st_mtime for p in files if p.suffix == ".xlsx")
+    assert all(newest_sheet < p.stat().st_mtime < 1_800_000_000 for p in files if p.suffix != ".xlsx")
