@@ -174,7 +174,7 @@ def write_acroform_pdf(claim: MotorClaim, path: Path) -> None:
         height = (WRAP_PITCH_MM + 6.5) if multiline else 6.5
         pdf.acroForm.textfield(
             name=ACROFORM_NAMES[canonical], value=values[canonical], x=VALUE_X_MM * mm - 2,
-            y=baseline(y + (WRAP_PITCH_MM if multiline else 0.0)) - 2 * mm, width=VALUE_WIDTH_MM * mm,
+            y=baseline(y + (WRAP_PITCH_MM if multiline else 0.0)) - 2.9 * mm, width=VALUE_WIDTH_MM * mm,
             height=height * mm, fontName="Helvetica", fontSize=11, borderWidth=0, fillColor=None,
             fieldFlags="multiline" if multiline else "", forceBorder=False,
         )
