@@ -317,8 +317,7 @@ def run_up(
             if samples:
                 copied = seed_inbox(settings)
                 logger.info("seeded the inbox with %d sample files", copied)
-            health_seconds = wait_for_health(server, port)
-            logger.info("prefect server healthy after %.1f s", health_seconds)
+            # the flow server imports Prefect while the API starts; it waits for /api/health itself
             serve_child = start_child(
                 "flow server",
                 [sys.executable, "-m", "flows.serve", "--run-now", "--summary-file", str(summary_path.resolve())],
@@ -326,6 +325,8 @@ def run_up(
                 logs / "flows-serve.log",
             )
             children.append(serve_child)
+            health_seconds = wait_for_health(server, port)
+            logger.info("prefect server healthy after %.1f s", health_seconds)
             summary = wait_for_summary(serve_child, summary_path)
             wait_for_deployments(serve_child, port)
             state = UpState(dashboard_url(port), api_url(port), summary, list(children))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +22,11 @@ import yaml
 from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
+from prefect.settings import PREFECT_API_URL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+API_WAIT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,22 @@ def write_summary(summary: dict[str, object], path: Path) -> None:
     partial.replace(path)
 
 
+def wait_for_api(timeout: float = API_WAIT_SECONDS) -> None:
+    """Wait until the Prefect API answers its health check, so this process may start before the server is up."""
+    url = str(PREFECT_API_URL.value() or "")
+    if not url:
+        return  # no server configured: Prefect uses a temporary one of its own
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=2.0):
+                return  # any 2xx: non-2xx answers raise HTTPError, an OSError
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.25)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line of `python -m flows.serve`."""
     parser = argparse.ArgumentParser(prog="python -m flows.serve", description=__doc__.splitlines()[0])
@@ -138,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Optionally run one sweep now, then serve every prefect.yaml deployment until SIGINT/SIGTERM."""
     args = parse_args(argv)
     deployments = build_deployments(load_deployment_specs(args.prefect_yaml))
+    wait_for_api()
     if args.run_now:
         from flows.sweep import inbox_sweep
 
