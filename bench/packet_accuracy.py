@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -37,6 +38,7 @@ def main() -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="claimflow-bench-"))
     write_packet(out, seed=args.seed)
     packet, truth_dir = out / "packet", out / "truth"
+    shutil.rmtree(out / "home", ignore_errors=True)  # a fresh system every run
     settings = load_settings(home=out / "home", inbox=packet, stable_seconds=0)
     started = time.perf_counter()
     with Engine.open(settings) as engine:
@@ -92,7 +94,7 @@ def main() -> int:
         if variant == "scan":
             print(f"  {name:<22} {ok}/{n}")
 
-    expected_claims = json.loads((truth_dir / "expected_claims.json").read_text())
+    expected_claims = json.loads((truth_dir / "expected_claims.json").read_text())["claims"]
     routes = {c.claim_id: c for c in result.claims}
     agree = 0
     print("\nclaim routes (expected -> got):")
@@ -102,7 +104,11 @@ def main() -> int:
         agree += got_route == exp["route"]
         mark = "ok " if got_route == exp["route"] else "XX "
         payout = f" payout {got.payout}" if got and got.payout is not None else ""
-        print(f"  {mark}{exp['claim_number']}: {exp['route']} -> {got_route}{payout}")
+        if got and exp["route"] == "settle" and got_route == "settle" and str(got.payout) != exp["payout"]:
+            mark = "XX "
+            agree -= 1
+        reasons = ",".join(r.code for r in got.reasons) if got else ""
+        print(f"  {mark}{exp['claim_number']}: {exp['route']} ({exp['reason']}) -> {got_route}{payout} [{reasons}]")
     print(f"routes as expected: {agree}/{len(expected_claims)}")
     wrong_settle = [
         e["claim_number"] for e in expected_claims

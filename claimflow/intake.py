@@ -41,7 +41,10 @@ def is_candidate(path: Path) -> bool:
 
 
 def discover_files(roots: Iterable[Path]) -> list[Path]:
-    """Return the candidate files under the given files or folders, sorted, each once."""
+    """Return the candidate files under the given files or folders, oldest first (then by path), each once.
+
+    Oldest first makes the earlier of two identical files the original and the later one the duplicate.
+    """
     found: dict[str, Path] = {}
     for root in roots:
         if root.is_file():
@@ -53,7 +56,7 @@ def discover_files(roots: Iterable[Path]) -> list[Path]:
                 path = Path(dirpath) / name
                 if path.is_file() and is_candidate(path.relative_to(root)):
                     found[str(path.resolve())] = path
-    return [found[key] for key in sorted(found)]
+    return sorted(found.values(), key=lambda p: (p.stat().st_mtime_ns, str(p)))
 
 
 def snapshot(path: Path) -> FileSnapshot:

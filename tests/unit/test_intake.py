@@ -1,4 +1,5 @@
 import json
+import os
 
 from claimflow import intake
 
@@ -12,8 +13,9 @@ def test_discover_skips_readme_hidden_and_temporary_files(tmp_path):
     sub.mkdir(parents=True)
     (sub / "Claim #7 (final) ünïcode.pdf").write_text("x")
     (tmp_path / "a.pdf").write_text("x")
+    os.utime(sub / "Claim #7 (final) ünïcode.pdf", (1_000_000, 1_000_000))  # older: comes first
     found = [p.relative_to(tmp_path).as_posix() for p in intake.discover_files([tmp_path])]
-    assert found == ["a.pdf", "odd names/deep/Claim #7 (final) ünïcode.pdf"]
+    assert found == ["odd names/deep/Claim #7 (final) ünïcode.pdf", "a.pdf"]
 
 
 def test_a_file_still_changing_is_not_stable(tmp_path):
