@@ -22,9 +22,11 @@ from claimflow.extract_layout import (
     build_lines,
     contains_phrase,
     find_anchors,
+    hit_for_box,
     union_box,
     words_below,
     words_in_region,
+    words_skewed_right,
 )
 from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table
@@ -73,7 +75,7 @@ def extract_document(read: ReadDocument, specs: SpecSet, document_type: str | No
         candidates: list[Candidate] = []
         unreadable: list[Problem] = []
         for page, lines in pages:
-            candidates.extend(_candidates(name, field_spec, spec, page, lines, labels, unreadable))
+            candidates.extend(_candidates(name, field_spec, spec, page, lines, labels, unreadable, fields))
         chosen = _choose(name, field_spec, candidates, problems)
         if chosen is not None:
             fields[name] = chosen
@@ -115,14 +117,15 @@ def _label_words(spec: Spec, lines: list[Line]) -> list[Word]:
     return out
 
 
-Region = tuple[list[Line], float, list[Line]]
+Region = tuple[list[Line], float, list[list[Line]]]
+EXCLUDE_MATCH = 94.0
 
 
-def _regions(field_spec: FieldSpec, lines: list[Line]) -> list[Region]:
-    """Return the word regions to read the field from: (lines, anchor factor 0..1, fallback lines below)."""
+def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field]) -> list[Region]:
+    """Return the word regions to read the field from: (lines, anchor factor 0..1, fallback regions)."""
     if field_spec.direction == "page":
         # a line carrying one of the labels is the better place to take the value from
-        lines = [line for line in lines if not any(contains_phrase(line, p) for p in field_spec.exclude)]
+        lines = [line for line in lines if not any(contains_phrase(line, p, EXCLUDE_MATCH) for p in field_spec.exclude)]
         return [
             (
                 [line],
@@ -135,14 +138,22 @@ def _regions(field_spec: FieldSpec, lines: list[Line]) -> list[Region]:
         ]
     if field_spec.direction == "top_lines":
         return [(lines[: field_spec.lines], PAGE_SEARCH_FACTOR, [])]
+    hits = [hit for anchor in field_spec.anchors for hit in find_anchors(lines, anchor, field_spec.fuzzy)]
+    source = found.get(field_spec.anchor_field or "")
+    if source is not None and source.provenance.bbox is not None:
+        pseudo = hit_for_box(lines, source.provenance.bbox)
+        if pseudo is not None:
+            # a value placed relative to another value is only as sure as that value
+            hits.append(dataclasses.replace(pseudo, score=100.0 * source.confidence))
     regions: list[Region] = []
-    for anchor in field_spec.anchors:
-        for hit in find_anchors(lines, anchor, field_spec.fuzzy):
-            line = lines[hit.line_index]
-            if any(contains_phrase(line, phrase) for phrase in field_spec.exclude):
-                continue
-            below = lines[hit.line_index + 1 : hit.line_index + 2] if field_spec.or_below else []
-            regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0, below))
+    for hit in hits:
+        line = lines[hit.line_index]
+        if any(contains_phrase(line, phrase, EXCLUDE_MATCH) for phrase in field_spec.exclude):
+            continue
+        fallbacks = [words_skewed_right(lines, hit)] if field_spec.direction == "right" else []
+        if field_spec.or_below:
+            fallbacks.append(lines[hit.line_index + 1 : hit.line_index + 2])
+        regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0, fallbacks))
     return regions
 
 
@@ -177,16 +188,21 @@ def _candidates(
     lines: list[Line],
     labels: set[int],
     problems: list[Problem],
+    found: dict[str, Field],
 ) -> list[Candidate]:
     """Read every candidate value of one field on one page."""
     out: list[Candidate] = []
     if field_spec.direction == "page":
         labels = set()  # searching the whole page: a currency inside a label (`TOTAL RM`) still counts
-    for region, anchor_factor, below in _regions(field_spec, lines):
+    for region, anchor_factor, fallbacks in _regions(field_spec, lines, found):
         matched = _match_tiers(field_spec, region, labels)
-        if not matched and below:
-            # the value printed under its label rather than beside it
-            matched = [(raw, used, tier * BELOW_FACTOR) for raw, used, tier in _match_tiers(field_spec, below, labels)]
+        for fallback in fallbacks:
+            if matched:
+                break
+            # the value printed off the label's line: tilted scan, widget box, or under the label
+            matched = [
+                (raw, used, tier * BELOW_FACTOR) for raw, used, tier in _match_tiers(field_spec, fallback, labels)
+            ]
         for raw, used, tier_factor in matched:
             typed = parse_value(raw, field_spec, spec)
             if typed is None:
@@ -232,7 +248,7 @@ def _match(
     if not text.strip():
         return []
     if pattern is None:
-        return [(text.replace("\n", " "), tuple(w for _, _, w in spans))]
+        return [(text.replace("\n", field_spec.join), tuple(w for _, _, w in spans))]
     flags = re.MULTILINE | (re.IGNORECASE if field_spec.ignore_case else 0)
     matches = list(re.finditer(pattern, text, flags))
     if field_spec.type == "list":

@@ -15,6 +15,13 @@ from rapidfuzz import fuzz
 
 from claimflow.models import BBox, Page, Word
 
+BLOCK_ALIGN = 0.03
+"""How far (page width) the lines of a block under a label may start from the label's left edge."""
+PHRASE_GAP = 0.02
+"""Largest gap (page width) between two words of one phrase on a line."""
+SKEW_SLOPE = 0.06
+"""How far (page height per page width) a row may drift on a tilted scan: about 3.5 degrees."""
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -155,12 +162,39 @@ def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
             continue
         if line.top - bottom > 4 * max(line.height, anchor_line.height) and not out:
             break
-        picked = tuple(w for w in line.words if w.bbox[2] > x0 - 0.01 and w.bbox[0] < max(x1, right_limit))
+        if out and line.top - out[-1].bottom > 1.5 * max(line.height, out[-1].height):
+            break  # a blank gap ends the block
+        picked = _cluster(line, x0, max(x1, right_limit))
+        if out and picked and not _aligned(union_box(picked), union_box(out[-1].words)):
+            break  # a block is left-, right- or centre-aligned
         if picked:
             out.append(Line(picked))
         if len(out) >= count:
             break
     return out
+
+
+def _cluster(line: Line, left: float, right: float) -> tuple[Word, ...]:
+    """Return the words overlapping [left, right], extended to neighbours closer than a word gap (one phrase)."""
+    words = line.words
+    inside = [i for i, w in enumerate(words) if w.bbox[2] > left - 0.01 and w.bbox[0] < right]
+    if not inside:
+        return ()
+    start, end = inside[0], inside[-1]
+    while start > 0 and words[start].bbox[0] - words[start - 1].bbox[2] < PHRASE_GAP:
+        start -= 1
+    while end + 1 < len(words) and words[end + 1].bbox[0] - words[end].bbox[2] < PHRASE_GAP:
+        end += 1
+    return words[start : end + 1]
+
+
+def _aligned(box: BBox, previous: BBox) -> bool:
+    """Return True when two line boxes share a left edge, right edge or centre."""
+    return (
+        abs(box[0] - previous[0]) <= BLOCK_ALIGN
+        or abs(box[2] - previous[2]) <= BLOCK_ALIGN
+        or abs((box[0] + box[2]) / 2 - (previous[0] + previous[2]) / 2) <= BLOCK_ALIGN
+    )
 
 
 def words_in_region(lines: list[Line], box: BBox) -> list[Line]:
@@ -175,3 +209,41 @@ def words_in_region(lines: list[Line], box: BBox) -> list[Line]:
         if picked:
             out.append(Line(picked))
     return out
+
+
+def words_skewed_right(lines: list[Line], hit: AnchorHit) -> list[Line]:
+    """Return the nearest other line's words right of the anchor, within a skew band (tilted scans, form widgets)."""
+    x1 = hit.bbox[2]
+    centre = (hit.bbox[1] + hit.bbox[3]) / 2
+    height = hit.bbox[3] - hit.bbox[1]
+    best: tuple[float, Line] | None = None
+    for index, line in enumerate(lines):
+        if index == hit.line_index:
+            continue
+        qualifies = any(
+            word.bbox[0] >= x1 - 0.005
+            and abs((word.bbox[1] + word.bbox[3]) / 2 - centre)
+            <= min(max(0.6 * height, SKEW_SLOPE * (word.bbox[0] - x1)), 0.9 * height)
+            for word in line.words
+        )
+        picked = [word for word in line.words if word.bbox[0] >= x1 - 0.005] if qualifies else []
+        if picked:
+            distance = abs((picked[0].bbox[1] + picked[0].bbox[3]) / 2 - centre)
+            if best is None or distance < best[0]:
+                best = (distance, Line(tuple(picked)))
+    return [best[1]] if best is not None else []
+
+
+def hit_for_box(lines: list[Line], bbox: BBox) -> AnchorHit | None:
+    """Return a pseudo anchor for a box already found on the page (a field used as the anchor of another)."""
+    for index, line in enumerate(lines):
+        inside = [
+            i
+            for i, w in enumerate(line.words)
+            if w.bbox[0] >= bbox[0] - 1e-6
+            and w.bbox[2] <= bbox[2] + 1e-6
+            and line.top <= (bbox[1] + bbox[3]) / 2 <= line.bottom
+        ]
+        if inside:
+            return AnchorHit(index, inside[0], inside[-1] + 1, 100.0, bbox)
+    return None

@@ -22,6 +22,7 @@ from claimflow.normalise import (
     normalise_text,
     parse_date,
     parse_money,
+    repair_iban,
 )
 from claimflow.specs import FieldSpec, Spec, Validator
 
@@ -58,9 +59,13 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
         typed = _parse(text, field_spec, spec)
     except ValueError as exc:
         return TypedValue(text, error=f"cannot read {field_spec.type} value ({exc.__class__.__name__})", keep=False)
-    problem = _validate(typed.value, field_spec.validators)
     if field_spec.type == "iban" and isinstance(typed.value, str) and not is_valid_iban(typed.value):
-        problem = "IBAN check digits do not match (mod-97)"
+        repaired = repair_iban(typed.value)
+        if repaired is None:
+            return TypedValue(typed.value, error="IBAN check digits do not match (mod-97)")
+        note = "IBAN passes mod-97 only after correcting likely OCR confusions (O/0, S/5 ...); check it"
+        return TypedValue(repaired, ambiguous=True, note=note)
+    problem = _validate(typed.value, field_spec.validators)
     if problem is not None:
         return TypedValue(typed.value, typed.ambiguous, problem, True, typed.note)
     return typed
@@ -79,7 +84,7 @@ def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
         return TypedValue(parsed.value, parsed.ambiguous, note=note)
     if kind == "iban":
         compact = re.sub(r"[\s\-]", "", text).upper()
-        if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", compact):
+        if not re.fullmatch(r"[A-Z]{2}[0-9A-Z]{2}[A-Z0-9]{10,30}", compact):
             raise ValueError("not shaped like an IBAN")
         return TypedValue(compact)
     if kind == "currency":

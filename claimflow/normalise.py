@@ -230,6 +230,54 @@ def is_valid_iban(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
+_TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}
+_TO_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
+# BBAN layouts (n digits, a letters, c either) of common countries, from the IBAN registry
+BBAN_LAYOUTS = {
+    "AT": "16n",
+    "BE": "12n",
+    "CH": "5n12c",
+    "DE": "18n",
+    "DK": "14n",
+    "ES": "20n",
+    "FI": "14n",
+    "FR": "10n11c2n",
+    "GB": "4a14n",
+    "IE": "4a14n",
+    "IT": "1a10n12c",
+    "LU": "3n13c",
+    "NL": "4a10n",
+    "NO": "11n",
+    "PL": "24n",
+    "PT": "21n",
+    "SE": "20n",
+}
+
+
+def repair_iban(iban: str) -> str | None:
+    """Return the IBAN with OCR confusions undone where its country's layout forces a digit or a letter.
+
+    Only positions whose kind is fixed (check digits, numeric BBAN parts) are corrected, so there is
+    no guessing; None when the country is unknown, the length is wrong or the result still fails mod-97.
+    """
+    compact = re.sub(r"\s", "", iban).upper()
+    layout = BBAN_LAYOUTS.get(compact[:2])
+    if layout is None:
+        return None
+    kinds = "nn" + "".join(kind * int(count) for count, kind in re.findall(r"(\d+)([nac])", layout))
+    if len(compact) != 2 + len(kinds):
+        return None
+    fixed = compact[:2]
+    for char, kind in zip(compact[2:], kinds, strict=True):
+        if kind == "n":
+            fixed += _TO_DIGIT.get(char, char)
+        elif kind == "a":
+            fixed += _TO_LETTER.get(char, char)
+        else:
+            fixed += char
+    return fixed if fixed != compact and is_valid_iban(fixed) else None
+
+
 def is_valid_luhn(number: str) -> bool:
     """Return True when the digits of `number` pass the Luhn checksum."""
     digits = [int(ch) for ch in number if ch.isdigit()]

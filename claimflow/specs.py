@@ -102,6 +102,8 @@ class FieldSpec(_Model):
     region: Region | None = None
     lines: int = PydanticField(default=1, ge=1, le=10)
     or_below: bool = False
+    anchor_field: str | None = None
+    join: str = " "
     pattern: str | None = None
     fallback_patterns: list[str] = []
     ignore_case: bool = True
@@ -370,10 +372,24 @@ def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
                         f"(fix: use one of {', '.join(sorted(known))})",
                     )
                 )
+    earlier: set[str] = set()
     for name, field in spec.fields.items():
+        if field.anchor_field is not None and field.anchor_field not in earlier:
+            problems.append(
+                (
+                    ("fields", name, "anchor_field"),
+                    f"{field.anchor_field!r} is not a field listed before {name!r} (fix: name an earlier field)",
+                )
+            )
+        earlier.add(name)
         if spec.layout == "sheet" and not field.columns:
             problems.append((("fields", name), "a sheet field needs `columns` (fix: list its header names)"))
-        if spec.layout == "page" and not field.anchors and field.direction not in ("page", "top_lines"):
+        if (
+            spec.layout == "page"
+            and not field.anchors
+            and field.anchor_field is None
+            and field.direction not in ("page", "top_lines")
+        ):
             problems.append(
                 (
                     ("fields", name),

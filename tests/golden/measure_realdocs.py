@@ -113,6 +113,44 @@ def measure_invoices() -> dict[str, object]:
     return {"fields_right": rates, "classified_invoice": f"{classified}/{len(files)}"}
 
 
+def as_text(value: object) -> str:
+    """Render an extracted value the way the sample generator's truth files write it."""
+    if isinstance(value, Money):
+        return f"{value.amount:.2f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def measure_packet(packet: Path) -> dict[str, object]:
+    """Compare extraction with the truth files of a generated sample packet (`claimflow.samples`)."""
+    specs = load_specs(ROOT / "extractors")
+    right: dict[str, int] = {}
+    total: dict[str, int] = {}
+    for truth_path in sorted((packet / "truth").rglob("*.json")):
+        truth = json.loads(truth_path.read_text())
+        if not isinstance(truth, dict) or "file" not in truth or truth.get("expect_status") != "processed":
+            continue
+        path = packet / "packet" / truth["file"]
+        if path.suffix in (".xlsx", ".csv"):
+            continue
+        read = read_with_readers(path)
+        for part in truth.get("pages") or [{"page": None, **truth}]:
+            doc = read if part["page"] is None else ReadDocument(pages=[read.pages[part["page"] - 1]])
+            result = extract_document(doc, specs)
+            kind = f"{part['document_type']}/{truth['variant']}"
+            total[kind + ":type"] = total.get(kind + ":type", 0) + 1
+            right[kind + ":type"] = right.get(kind + ":type", 0) + (result.document_type == part["document_type"])
+            for name, want in part["fields"].items():
+                field = result.fields.get(name)
+                ok = field is not None and as_text(field.value) == want
+                total[kind] = total.get(kind, 0) + 1
+                right[kind] = right.get(kind, 0) + ok
+                if "-v" in sys.argv and not ok:
+                    print(truth["file"], name, repr(field.value if field else None), "want", repr(want))
+    return {kind: f"{right[kind]}/{total[kind]}" for kind in sorted(total)}
+
+
 def simple(text: str) -> str:
     """Compare text after dropping whitespace and punctuation, case-insensitively."""
     return re.sub(r"[\W_]+", "", text).lower()
@@ -183,7 +221,11 @@ def main() -> None:
     parser.add_argument("--source", choices=["box", "readers", "dump"], default="box")
     parser.add_argument("--json", type=Path)
     parser.add_argument("-v", action="store_true")
+    parser.add_argument("--packet", type=Path, help="a folder written by claimflow.samples.packet.write_packet")
     args = parser.parse_args()
+    if args.packet:
+        print(json.dumps({"packet": measure_packet(args.packet)}, indent=1))
+        return
     print(json.dumps({"sroie": measure_sroie(args.source, args.json), "invoice2data": measure_invoices()}, indent=1))
 
 

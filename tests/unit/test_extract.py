@@ -89,7 +89,7 @@ def test_motor_form_text_layer_gives_every_field_with_high_confidence(specs: Spe
         "claimant_name": "Jane Smith",
         "date_of_loss": date(2026, 2, 3),
         "loss_type": "Collision",
-        "vehicle_registration": "AB12CDE",
+        "vehicle_registration": "AB12 CDE",
         "amount_claimed": Money(Decimal("1234.56"), "EUR"),
         "currency": "EUR",
         "payee_iban": "DE89370400440532013000",
@@ -326,3 +326,36 @@ def test_real_cms1500_sample_total_charge(cms1500_sample: object) -> None:
     if "total_charge" not in cms1500_sample.fields:
         pytest.xfail("the readers' OCR of this 96-dpi scan does not read box 28 (see report)")
     assert cms1500_sample.fields["total_charge"].value == Money(Decimal("396.90"), "USD")
+
+
+def test_ocr_confusions_in_iban_digits_are_repaired_but_flagged(specs: SpecSet) -> None:
+    values = [v.replace("DE89 3704 0044", "DE89 37O4 OO44") for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values), specs)
+    iban = result.fields["payee_iban"]
+    assert iban.value == "DE89370400440532013000"
+    assert iban.confidence < AUTO_ACCEPT
+    assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" for p in result.problems)
+
+
+def test_tilted_scan_value_slightly_above_its_label_is_found(specs: SpecSet) -> None:
+    words = [
+        Word("MOTOR", (0.3, 0.05, 0.38, 0.065), 0.95),
+        Word("CLAIM", (0.39, 0.05, 0.46, 0.065), 0.95),
+        Word("FORM", (0.47, 0.05, 0.53, 0.065), 0.95),
+        Word("CF-MCF-01", (0.8, 0.95, 0.9, 0.965), 0.95),
+        Word("Policy", (0.08, 0.160, 0.14, 0.172), 0.95),
+        Word("number:", (0.15, 0.160, 0.22, 0.172), 0.95),
+        Word("MP-2026-261534", (0.39, 0.151, 0.52, 0.163), 0.95),
+        Word("Claim", (0.08, 0.194, 0.13, 0.206), 0.95),
+        Word("number:", (0.14, 0.194, 0.21, 0.206), 0.95),
+        Word("CLM-2026-559019", (0.39, 0.185, 0.53, 0.197), 0.95),
+    ]
+    read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, words)])
+    result = extract_document(read, specs, "motor_claim_form")
+    assert result.fields["policy_number"].value == "MP-2026-261534"
+    assert result.fields["claim_number"].value == "CLM-2026-559019"
+
+
+def test_invoice_issuer_address_is_the_block_under_the_issuer(specs: SpecSet) -> None:
+    result = extract_document(layout(INVOICE_ROWS), specs)
+    assert result.fields["issuer_address"].value == "12 High Street, Leeds LS1 4AB"

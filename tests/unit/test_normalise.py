@@ -123,3 +123,12 @@ def test_currency_symbols_and_codes() -> None:
 def test_normalise_code_drops_spaces_and_brackets() -> None:
     assert normalise_code(" (b525.00 ") == "B525.00"
     assert normalise_code("AB12 CDE") == "AB12CDE"
+
+
+def test_repair_iban_only_where_the_country_layout_forces_digits() -> None:
+    from claimflow.normalise import repair_iban
+
+    assert repair_iban("DE89 37O4 OO44 O532 O13O OO") == "DE89370400440532013000"
+    assert repair_iban("DE89 3704 0044 0532 0130 01") is None  # a real digit error cannot be repaired
+    assert repair_iban("XX89 37O4") is None  # unknown layout: no guessing
+    assert repair_iban("IT16M45O749528BDS5HFOPSRJ182") is None  # wrong length (OCR inserted a character)
