@@ -2,18 +2,19 @@
 
 This is the only module that imports pytesseract, and the one that owns PIL image handling. The OCR engine is
 passed in (`OcrEngine`): `TesseractOcr` runs the tesseract CLI, `RecordedOcr` replays recorded words for fast
-tests. The page policy lives here too: resolution normalisation (600-dpi scans halved, small photos doubled),
-the psm choice with one fallback pass, and the per-page problems (failed, timed out, low confidence, blank).
+tests. The page policy lives here too: resolution normalisation (600-dpi scans halved, small photos retried
+doubled), the psm choice with fallback passes, and the per-page problems (failed, timed out, low confidence, blank).
 Measured trade-offs behind the numbers: /work/shared/notes/ocr.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import statistics
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -40,7 +41,7 @@ LOW_CONFIDENCE = 0.6
 DOWNSCALE_ABOVE_PX = 3000
 """Images wider than this (600-dpi scans) are halved: same accuracy at half the OCR time."""
 UPSCALE_BELOW_PX = 1000
-"""Images narrower than this (small receipts) are doubled: rescues pages that otherwise OCR empty."""
+"""Images narrower than this (small receipts) are retried doubled: rescues pages that otherwise OCR empty."""
 LINE_OVERLAP = 0.5
 """Two words share a line when their vertical centres differ by less than this share of the word height."""
 
@@ -201,7 +202,7 @@ def assign_lines(words: Iterable[Word], *, block: int = 0) -> list[Word]:
 
 
 def prepare_image(image: Image.Image) -> Image.Image:
-    """Return `image` upright, in grayscale, and scaled to a resolution tesseract reads well."""
+    """Return `image` upright, in grayscale, and halved when it is a 600-dpi-like scan (wider than 3000 px)."""
     image = ImageOps.exif_transpose(image) or image
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -211,34 +212,64 @@ def prepare_image(image: Image.Image) -> Image.Image:
     # Grayscale: tesseract reads grey anyway, and it is a third of the pixels to scale and hand over.
     if image.mode != "L":
         image = image.convert("L")
-    dpi = image.info.get("dpi")
-    width, height = image.size
-    factor = 1.0
-    if width > DOWNSCALE_ABOVE_PX:
+    if image.width > DOWNSCALE_ABOVE_PX:
         # reduce() averages 2x2 boxes, like OpenCV's INTER_AREA, and is much faster than a resampling filter.
-        image, factor = image.reduce(2), 0.5
-    elif width < UPSCALE_BELOW_PX:
-        image, factor = image.resize((width * 2, height * 2), Image.Resampling.BICUBIC), 2.0
-    if dpi is not None:
-        try:
-            image.info["dpi"] = tuple(float(value) * factor for value in dpi)
-        except (TypeError, ValueError):
-            image.info.pop("dpi", None)
+        return _with_scaled_dpi(image.reduce(2), image, 0.5)
     return image
 
 
-def ocr_page(engine: OcrEngine, image: Image.Image, *, page: int, psms: Sequence[int]) -> Page:
-    """OCR one page with the first psm, retry with the next when it yields little, keep the better; add problems."""
+def upscale_small(image: Image.Image) -> Image.Image:
+    """Return `image` doubled (bicubic) when it is narrower than 1000 px, else unchanged."""
+    if image.width >= UPSCALE_BELOW_PX:
+        return image
+    doubled = image.resize((image.width * 2, image.height * 2), Image.Resampling.BICUBIC)
+    return _with_scaled_dpi(doubled, image, 2.0)
+
+
+def _with_scaled_dpi(scaled: Image.Image, original: Image.Image, factor: float) -> Image.Image:
+    """Return `scaled` with the original's DPI metadata multiplied by `factor` (dropped when unreadable)."""
+    dpi = original.info.get("dpi")
+    scaled.info.pop("dpi", None)
+    if isinstance(dpi, tuple | list) and len(dpi) == 2:
+        with contextlib.suppress(TypeError, ValueError):
+            scaled.info["dpi"] = (float(dpi[0]) * factor, float(dpi[1]) * factor)
+    return scaled
+
+
+Attempt = tuple[Callable[[], Image.Image], int]
+"""One OCR pass: how to make its image (lazily: an upscaled copy costs time) and the psm to use."""
+
+
+def image_attempts(image: Image.Image) -> list[Attempt]:
+    """Return the passes for a photo or scan: psm 6 as is; small images then retry doubled, with psm 6 and 11.
+
+    Doubling small receipts up front lost 3 of 32 SROIE totals here (25 -> 22) while it rescues pages that
+    read empty as they are (notes/ocr.md section 2, conclusion 4), so it is a retry, not the first pass.
+    """
+    if image.width >= UPSCALE_BELOW_PX:
+        return [(lambda: image, PSM_BLOCK), (lambda: image, PSM_SPARSE)]
+    cache: list[Image.Image] = []
+
+    def doubled() -> Image.Image:
+        if not cache:
+            cache.append(upscale_small(image))
+        return cache[0]
+
+    return [(lambda: image, PSM_BLOCK), (doubled, PSM_BLOCK), (doubled, PSM_SPARSE)]
+
+
+def ocr_page(engine: OcrEngine, attempts: Sequence[Attempt], *, page: int) -> Page:
+    """OCR one page pass by pass until one reads enough, keep the best pass, and add its problems."""
     best: Page | None = None
-    for psm in psms:
-        result = engine.ocr_image(image, page=page, psm=psm)
+    for make_image, psm in attempts:
+        result = engine.ocr_image(make_image(), page=page, psm=psm)
         if best is None or _page_score(result) > _page_score(best):
             best = result
         if result.problems or _is_good_enough(result):
             # A failed or timed-out pass is not retried: the retry would most likely fail the same way.
             break
     if best is None:
-        raise ValueError("ocr_page needs at least one psm")
+        raise ValueError("ocr_page needs at least one attempt")
     _add_quality_problems(best)
     return best
 
@@ -284,8 +315,7 @@ def read_image(path: Path, engine: OcrEngine) -> list[Page]:
     """Return the OCR'd pages of a PNG, JPEG or (multi-page) TIFF file; raise DocumentError when it is corrupt."""
     pages: list[Page] = []
     for number, (frame, (width, height)) in enumerate(_load_frames(path), start=1):
-        image = prepare_image(frame)
-        page = ocr_page(engine, image, page=number, psms=(PSM_BLOCK, PSM_SPARSE))
+        page = ocr_page(engine, image_attempts(prepare_image(frame)), page=number)
         page.width, page.height = float(width), float(height)
         pages.append(page)
     return pages

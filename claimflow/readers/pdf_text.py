@@ -240,7 +240,7 @@ def _ocr_rendered_page(number: int, renderer: _Renderer, ocr: OcrEngine, path: P
             ReasonCode.OCR_FAILED, f"page {number} could not be rendered for OCR; check it by eye", page=number
         )
         return Page(number, 0.0, 0.0, ReadMethod.OCR, problems=[problem])
-    page = ocr_page(ocr, image, page=number, psms=(PSM_SPARSE, PSM_BLOCK))
+    page = ocr_page(ocr, [(lambda: image, PSM_SPARSE), (lambda: image, PSM_BLOCK)], page=number)
     page.width, page.height = width, height
     return page
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from PIL import Image
 from claimflow.errors import DependencyError, DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Word
 from claimflow.readers import RecordedOcr, TesseractOcr, check_tesseract, read_document
-from claimflow.readers.ocr import assign_lines, ocr_page, prepare_image
+from claimflow.readers.ocr import assign_lines, image_attempts, ocr_page, prepare_image, upscale_small
 from claimflow.sniff import FileKind
 
 SROIE = Path("/work/shared/realdocs/sroie")
@@ -41,15 +42,24 @@ def test_assign_lines_keeps_boxes_and_confidences() -> None:
 
 
 @pytest.mark.parametrize(
-    ("size", "expected"),
-    [((4961, 7016), (2481, 3508)), ((463, 1013), (926, 2026)), ((1700, 2200), (1700, 2200))],
+    ("size", "prepared_size", "doubled_size"),
+    [
+        ((4961, 7016), (2481, 3508), (2481, 3508)),
+        ((463, 1013), (463, 1013), (926, 2026)),
+        ((1700, 2200), (1700, 2200), (1700, 2200)),
+    ],
 )
-def test_prepare_image_normalises_resolution(size: tuple[int, int], expected: tuple[int, int]) -> None:
+def test_prepare_image_normalises_resolution(
+    size: tuple[int, int], prepared_size: tuple[int, int], doubled_size: tuple[int, int]
+) -> None:
     image = Image.new("RGB", size, "white")
     image.info["dpi"] = (600, 600)
     prepared = prepare_image(image)
-    assert prepared.size == expected and prepared.mode == "L"
-    assert prepared.info["dpi"][0] == pytest.approx(600 * expected[0] / size[0], rel=0.01)
+    assert prepared.size == prepared_size and prepared.mode == "L"
+    assert prepared.info["dpi"][0] == pytest.approx(600 * prepared_size[0] / size[0], rel=0.01)
+    doubled = upscale_small(prepared)
+    assert doubled.size == doubled_size
+    assert doubled.info["dpi"][0] == pytest.approx(600 * doubled_size[0] / size[0], rel=0.01)
 
 
 def test_prepare_image_applies_exif_rotation_and_flattens_transparency() -> None:
@@ -64,23 +74,44 @@ def test_prepare_image_applies_exif_rotation_and_flattens_transparency() -> None
 
 def test_good_first_pass_is_not_retried() -> None:
     engine = RecordedOcr(pages={1: MANY_WORDS})
-    page = ocr_page(engine, Image.new("L", (10, 10)), page=1, psms=(6, 11))
+    page = ocr_page(engine, image_attempts(Image.new("L", (500, 800))), page=1)
     assert engine.calls == [(1, 6)]
     assert page.problems == []
 
 
-def test_thin_first_pass_is_retried_and_the_better_kept() -> None:
-    engine = RecordedOcr(pages={1: LINE})
-    page = ocr_page(engine, Image.new("L", (10, 10)), page=1, psms=(6, 11))
-    assert engine.calls == [(1, 6), (1, 11)]
+@dataclass
+class ScriptedOcr:
+    """Returns a scripted page per call, recording the image size and psm of each call."""
+
+    script: list[list[tuple[str, BBox, float]]]
+    calls: list[tuple[tuple[int, int], int]] = field(default_factory=list)
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+        self.calls.append((image.size, psm))
+        words = self.script[len(self.calls) - 1]
+        return RecordedOcr(pages={page: words}).ocr_image(image, page=page, psm=psm)
+
+
+def test_thin_small_image_is_retried_doubled_then_sparse_and_the_best_kept() -> None:
+    engine = ScriptedOcr([[], LINE, [("x", (0.1, 0.1, 0.2, 0.2), 0.5)]])
+    page = ocr_page(engine, image_attempts(Image.new("L", (500, 800))), page=1)
+    assert engine.calls == [((500, 800), 6), ((1000, 1600), 6), ((1000, 1600), 11)]
     assert page.text == "RM SHOP\nTOTAL 54.50"
+
+
+def test_thin_large_image_is_retried_sparse_at_the_same_size() -> None:
+    engine = ScriptedOcr([LINE, MANY_WORDS])
+    page = ocr_page(engine, image_attempts(Image.new("L", (1500, 2000))), page=1)
+    assert engine.calls == [((1500, 2000), 6), ((1500, 2000), 11)]
+    assert page.text.startswith("word00")
 
 
 def test_low_confidence_and_blank_pages_get_problems() -> None:
     low = [(text, box, 0.3) for text, box, _ in MANY_WORDS]
-    page = ocr_page(RecordedOcr(pages={1: low}), Image.new("L", (10, 10)), page=1, psms=(6,))
+    image = Image.new("L", (10, 10))
+    page = ocr_page(RecordedOcr(pages={1: low}), [(lambda: image, 6)], page=1)
     assert [(p.code, p.page) for p in page.problems] == [(ReasonCode.OCR_LOW_CONFIDENCE, 1)]
-    blank = ocr_page(RecordedOcr(), Image.new("L", (10, 10)), page=2, psms=(6, 11))
+    blank = ocr_page(RecordedOcr(), image_attempts(image), page=2)
     assert [(p.code, p.page) for p in blank.problems] == [(ReasonCode.PAGE_BLANK, 2)]
 
 
