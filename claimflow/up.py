@@ -285,6 +285,35 @@ def stop_signals() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def start_stack(settings: Settings, port: int, *, samples: bool, children: list[Child]) -> UpState:
+    """Start the server and the flow server (appending them to `children`), seed, wait for the first sweep."""
+    logs = settings.home / "logs"
+    summary_path = settings.home / "run" / "first-sweep.json"
+    summary_path.unlink(missing_ok=True)
+    env = child_env(settings, port)
+    server = start_child(
+        "prefect server",
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        {**env, "PREFECT_LOGGING_LEVEL": "WARNING"},
+        logs / "prefect-server.log",
+    )
+    children.append(server)
+    if samples:
+        logger.info("seeded the inbox with %d sample files", seed_inbox(settings))
+    # the flow server imports Prefect while the API starts; it waits for /api/health itself
+    serve_child = start_child(
+        "flow server",
+        [sys.executable, "-m", "flows.serve", "--run-now", "--summary-file", str(summary_path.resolve())],
+        env,
+        logs / "flows-serve.log",
+    )
+    children.append(serve_child)
+    logger.info("prefect server healthy after %.1f s", wait_for_health(server, port))
+    summary = wait_for_summary(serve_child, summary_path)
+    wait_for_deployments(serve_child, port)
+    return UpState(dashboard_url(port), api_url(port), summary, list(children))
+
+
 def run_up(
     settings: Settings,
     *,
@@ -294,44 +323,20 @@ def run_up(
     out: IO[str] | None = None,
     on_ready: Callable[[UpState], None] | None = None,
 ) -> int:
-    """Start the server and the deployment server, run the first sweep, print the dashboard; return the exit code."""
+    """Start the server and the deployment server, run the first sweep, print the dashboard; return the exit code.
+
+    `once` stops everything right after the first batch (tests, CI); `on_ready` is called while it all runs.
+    """
     stream = out if out is not None else sys.stdout
-    settings.home.mkdir(parents=True, exist_ok=True)
-    settings.inbox.mkdir(parents=True, exist_ok=True)
-    settings.prefect_home.mkdir(parents=True, exist_ok=True)
-    logs = settings.home / "logs"
-    summary_path = settings.home / "run" / "first-sweep.json"
-    summary_path.unlink(missing_ok=True)
+    for folder in (settings.home, settings.inbox, settings.prefect_home):
+        folder.mkdir(parents=True, exist_ok=True)
     ensure_port_free(port)
-    env = child_env(settings, port)
     children: list[Child] = []
     with stop_signals():
         try:
-            server = start_child(
-                "prefect server",
-                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                {**env, "PREFECT_LOGGING_LEVEL": "WARNING"},
-                logs / "prefect-server.log",
-            )
-            children.append(server)
-            if samples:
-                copied = seed_inbox(settings)
-                logger.info("seeded the inbox with %d sample files", copied)
-            # the flow server imports Prefect while the API starts; it waits for /api/health itself
-            serve_child = start_child(
-                "flow server",
-                [sys.executable, "-m", "flows.serve", "--run-now", "--summary-file", str(summary_path.resolve())],
-                env,
-                logs / "flows-serve.log",
-            )
-            children.append(serve_child)
-            health_seconds = wait_for_health(server, port)
-            logger.info("prefect server healthy after %.1f s", health_seconds)
-            summary = wait_for_summary(serve_child, summary_path)
-            wait_for_deployments(serve_child, port)
-            state = UpState(dashboard_url(port), api_url(port), summary, list(children))
+            state = start_stack(settings, port, samples=samples, children=children)
             stream.write(f"ClaimFlow is up. Dashboard: {state.dashboard_url}\n")
-            stream.write("First batch:\n" + "\n".join(format_summary(summary)) + "\n")
+            stream.write("First batch:\n" + "\n".join(format_summary(state.summary)) + "\n")
             if on_ready is not None:
                 on_ready(state)
             if once:
