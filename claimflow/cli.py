@@ -261,3 +261,7 @@ def verify() -> None:
             click.echo(p, err=True)
         sys.exit(int(ExitCode.BAD_CONFIG))
     click.echo(f"audit log intact ({date.today().isoformat()})")
+
+
+if __name__ == "__main__":
+    main()
