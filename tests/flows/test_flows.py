@@ -168,3 +168,26 @@ def test_sweep_with_the_real_engine_on_the_sample_packet(
     stored = f"{table.data}{report.data}{table.description}{report.description}"
     assert "stp_rate" in stored
     assert names and not [n for n in names if n in stored]
+
+
+def test_task_results_carry_ids_not_field_values(claimflow_env: Path) -> None:
+    from flows.tasks import decide_claims_task, process_document_task
+
+    engine = FakeEngine(inbox=claimflow_env)
+    drop(claimflow_env, "a.pdf")
+    outcome = process_document_task.fn("a.pdf", engine, claimflow_env)  # type: ignore[arg-type]
+    assert outcome.fields == {}
+    assert outcome.claim_ids == ["CLM-a"] and outcome.sha256
+    [claim] = decide_claims_task.fn(["CLM-a"], engine)  # type: ignore[arg-type]
+    assert claim.fields == {} and claim.route == "settle"
+
+
+def test_only_transient_errors_are_retryable() -> None:
+    from prefect.states import Failed
+
+    from claimflow.errors import DocumentError, TransientError
+    from flows.tasks import is_transient_failure
+
+    assert is_transient_failure(None, None, Failed(data=TransientError("database is locked")))  # type: ignore[arg-type]
+    assert not is_transient_failure(None, None, Failed(data=DocumentError("corrupt")))  # type: ignore[arg-type]
+    assert not is_transient_failure(None, None, Failed(data=ValueError("bug")))  # type: ignore[arg-type]
