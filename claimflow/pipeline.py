@@ -314,14 +314,13 @@ class Engine:
     def decide_claims(self, claim_ids: Sequence[str], *, on: date | None = None) -> list[routing.ClaimOutcome]:
         """Decide (or re-decide, while no person has it) each claim and route it."""
         today = on or datetime.now(UTC).date()
-        outcomes = []
-        for claim_id in claim_ids:
-            outcomes.append(
-                routing.decide_and_route(
-                    self.repo, claim_id, self.compiled, settings=self.settings, processing_date=today
-                )
+        cache: dict[int, Extraction] = {}
+        return [
+            routing.decide_and_route(
+                self.repo, claim_id, self.compiled, settings=self.settings, processing_date=today, cache=cache
             )
-        return outcomes
+            for claim_id in claim_ids
+        ]
 
     def open_claim_ids(self) -> list[str]:
         """Return claims that wait for documents or were never decided."""

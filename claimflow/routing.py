@@ -163,14 +163,19 @@ def policy_info(row: PolicyRow | None) -> assemble.PolicyInfo | None:
 
 
 # ----------------------------------------------------------------------- deciding
-def claim_view(repo: Repository, s: Any, claim: ClaimRow) -> tuple[assemble.ClaimView, list[int]]:
-    """Rebuild the merged view of a claim from its stored documents."""
+def claim_view(
+    repo: Repository, s: Any, claim: ClaimRow, cache: dict[int, Extraction] | None = None
+) -> tuple[assemble.ClaimView, list[int]]:
+    """Rebuild the merged view of a claim from its stored documents (parsed extractions kept in `cache`)."""
     docs = []
     ids = []
+    cache = {} if cache is None else cache
     for doc, record in repo.documents_of_claim(s, claim.claim_id):
         if not doc.extraction_json:
             continue
-        extraction = extraction_from_json(json.loads(doc.extraction_json))
+        if doc.id not in cache:  # a bordereau's 500 rows share one document: parse it once per batch
+            cache[doc.id or 0] = extraction_from_json(json.loads(doc.extraction_json))
+        extraction = cache[doc.id or 0]
         docs.append(assemble.ClaimDocument(doc.id or 0, extraction.document_type, extraction, record))
         ids.append(doc.id or 0)
     return assemble.build_view(claim.claim_id, claim.claim_type, claim.source, docs), ids
@@ -221,14 +226,20 @@ def facts_to_json(facts: ClaimFacts) -> dict[str, Any]:
 
 
 def decide_and_route(
-    repo: Repository, claim_id: str, compiled: CompiledRuleSet, *, settings: Settings, processing_date: date
+    repo: Repository,
+    claim_id: str,
+    compiled: CompiledRuleSet,
+    *,
+    settings: Settings,
+    processing_date: date,
+    cache: dict[int, Extraction] | None = None,
 ) -> ClaimOutcome:
     """Decide a claim (unless a person holds it or it is final) and write the route."""
     with repo.transaction() as s:
         claim = s.get(ClaimRow, claim_id)
         if claim is None:
             raise ClaimFlowError(f"claim {claim_id} does not exist")
-        view, doc_ids = claim_view(repo, s, claim)
+        view, doc_ids = claim_view(repo, s, claim, cache)
         fields = {n: public_field(f) for n, f in sorted(view.fields.items())}
         if claim.status in FINAL_OR_HELD:
             return _current_outcome(repo, s, claim, doc_ids, fields)
