@@ -111,7 +111,8 @@ def main() -> int:
         print(f"  {mark}{exp['claim_number']}: {exp['route']} ({exp['reason']}) -> {got_route}{payout} [{reasons}]")
     print(f"routes as expected: {agree}/{len(expected_claims)}")
     wrong_settle = [
-        e["claim_number"] for e in expected_claims
+        e["claim_number"]
+        for e in expected_claims
         if routes.get(e["claim_number"]) and routes[e["claim_number"]].route == "settle" and e["route"] != "settle"
     ]
     print(f"wrongly auto-settled: {len(wrong_settle)} {wrong_settle}")

@@ -128,7 +128,7 @@ def _record_row(record: Mapping[str, Field], index: int) -> int:
 
 
 def build_view(claim_id: str, claim_type: str, source: str, documents: Sequence[ClaimDocument]) -> ClaimView:
-    """Merge a claim's documents: the claim form (or bordereau row) gives the fields, the others are checked against it."""
+    """Merge a claim's documents: the claim form or bordereau row gives the fields; the others are checked."""
     view = ClaimView(claim_id=claim_id, claim_type=claim_type, source=source)
     supporting: list[ClaimDocument] = []
     for doc in documents:
@@ -155,7 +155,9 @@ def _normalise_health(view: ClaimView) -> None:
         return
     total = view.fields.get("total_charge")
     if total is not None and "amount_claimed" not in view.fields:
-        view.fields["amount_claimed"] = Field("amount_claimed", total.value, total.confidence, total.provenance, total.raw)
+        view.fields["amount_claimed"] = Field(
+            "amount_claimed", total.value, total.confidence, total.provenance, total.raw
+        )
     insured = view.fields.get("insured_id")
     if insured is not None and "policy_number" not in view.fields:
         view.fields["policy_number"] = Field("policy_number", insured.value, insured.confidence, insured.provenance)
@@ -192,16 +194,22 @@ def _amount_problems(view: ClaimView, supporting: Sequence[ClaimDocument]) -> li
             charges = [row.get("charge") for row in lines.value if isinstance(row, dict)]
             amounts = [c.amount if isinstance(c, Money) else c for c in charges if isinstance(c, Money | Decimal)]
             if amounts and sum(amounts, Decimal("0")) != claimed.amount:
-                problems.append(f"service lines add up to {sum(amounts, Decimal('0'))}, the form total is {claimed.amount}")
+                problems.append(
+                    f"service lines add up to {sum(amounts, Decimal('0'))}, the form total is {claimed.amount}"
+                )
     for doc in supporting:
-        total = _money(doc.extraction.fields.get("total_amount"))
-        if claimed is None or total is None or view.primary_type not in CLAIM_FORMS:
+        invoiced = _money(doc.extraction.fields.get("total_amount"))
+        if claimed is None or invoiced is None or view.primary_type not in CLAIM_FORMS:
             continue
-        if total.amount != claimed.amount:
-            problems.append(f"{doc.document_type} total {total.amount} does not match the amount claimed {claimed.amount}")
+        if invoiced.amount != claimed.amount:
+            problems.append(
+                f"{doc.document_type} total {invoiced.amount} does not match the amount claimed {claimed.amount}"
+            )
         currency = _text(view.fields, "currency") or claimed.currency
-        if total.currency and currency and total.currency != currency:
-            problems.append(f"{doc.document_type} currency {total.currency} differs from the claim currency {currency}")
+        if invoiced.currency and currency and invoiced.currency != currency:
+            problems.append(
+                f"{doc.document_type} currency {invoiced.currency} differs from the claim currency {currency}"
+            )
     return problems
 
 

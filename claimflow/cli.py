@@ -61,7 +61,9 @@ def _settings() -> Settings:
 def main(verbose: bool) -> None:
     """ClaimFlow: inbox -> read -> extract -> rules -> settle or review."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
     )
 
 
@@ -113,8 +115,10 @@ def _print_batch(data: dict[str, Any]) -> None:
         reasons = "; ".join(r["code"] for r in claim["reasons"])
         click.echo(f"{claim['route']:<18} {claim['claim_id']}{payout}  {reasons}")
     s = data["summary"]
-    click.echo(f"\n{s['documents']} documents {s['documents_by_status']}, {s['claims']} claims {s['claims_by_route']}, "
-               f"STP rate {s['stp_rate']:.0%}")
+    click.echo(
+        f"\n{s['documents']} documents {s['documents_by_status']}, {s['claims']} claims {s['claims_by_route']}, "
+        f"STP rate {s['stp_rate']:.0%}"
+    )
 
 
 @main.command()
@@ -139,7 +143,7 @@ def review(
     queue: str | None,
     as_json: bool,
 ) -> None:
-    """List open review tasks, or decide one: TASK_ID --approve --payout X | --reject --note WHY | --request-documents."""
+    """List open review tasks, or decide one: --approve --payout X, --reject --note WHY, --request-documents."""
     from claimflow.routing import review_action
     from claimflow.store.repository import Repository
 
@@ -149,8 +153,14 @@ def review(
     if task_id is None:
         tasks = repo.open_reviews(queue)
         rows = [
-            {"task_id": t.id, "claim_id": t.claim_id, "queue": t.queue, "age_hours": _age_hours(t.created_at),
-             "recommendation": t.recommendation, "reasons": json.loads(t.reasons_json)}
+            {
+                "task_id": t.id,
+                "claim_id": t.claim_id,
+                "queue": t.queue,
+                "age_hours": _age_hours(t.created_at),
+                "recommendation": t.recommendation,
+                "reasons": json.loads(t.reasons_json),
+            }
             for t in tasks
         ]
         if as_json:
@@ -229,7 +239,9 @@ def samples(directory: Path, seed: int) -> None:
     from claimflow.samples import write_packet
 
     summary = write_packet(directory, seed=seed)
-    click.echo(f"wrote the sample packet to {directory / 'packet'} and ground truth to {directory / 'truth'}: {summary}")
+    click.echo(
+        f"wrote the sample packet to {directory / 'packet'} and ground truth to {directory / 'truth'}: {summary}"
+    )
 
 
 @main.command()

@@ -1,5 +1,7 @@
-"""Explain a claim's decision in plain words: route, reasons, the rules that fired with the values they read,
-the fields below the confidence threshold with their page, the documents, and the audit history.
+"""Explain a claim's decision in plain words.
+
+Route, reasons, the rules that fired with the values they read, the fields below the confidence threshold
+with their page, the documents, and the audit history.
 """
 
 from __future__ import annotations
@@ -35,17 +37,26 @@ def explain_claim(repo: Repository, claim_id: str, *, confidence_threshold: floa
         "recommendation": latest.recommendation if latest else None,
         "missing_documents": json.loads(latest.missing_json) if latest else [],
         "decided_by": latest.decided_by if latest else None,
-        "ruleset": {"name": latest.ruleset, "version": latest.ruleset_version, "sha256": latest.ruleset_sha256,
-                    "engine": latest.engine} if latest else None,
+        "ruleset": {
+            "name": latest.ruleset,
+            "version": latest.ruleset_version,
+            "sha256": latest.ruleset_sha256,
+            "engine": latest.engine,
+        }
+        if latest
+        else None,
         "trace": trace,
         "fields": fields,
         "low_confidence": {n: f for n, f in fields.items() if f["confidence"] < confidence_threshold},
         "amount_problems": view.amount_problems,
         "documents": [{"document_id": i, "file": n, "document_type": t, "status": st} for i, n, t, st in docs],
-        "decisions": [{"at": d.decided_at.isoformat(), "by": d.actor, "route": d.route, "payout": d.payout}
-                      for d in decisions],
-        "history": [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "reason": e.reason}
-                    for e in repo.audit_events("claim", claim_id)],
+        "decisions": [
+            {"at": d.decided_at.isoformat(), "by": d.actor, "route": d.route, "payout": d.payout} for d in decisions
+        ],
+        "history": [
+            {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "reason": e.reason}
+            for e in repo.audit_events("claim", claim_id)
+        ],
     }
 
 
@@ -57,7 +68,9 @@ def render_explanation(data: dict[str, Any]) -> str:
     if data["recommendation"]:
         lines.append(f"  Recommendation for the reviewer: {data['recommendation']}")
     lines.append("Why:")
-    lines.extend(f"  - [{r['code']}] {r['message']}" for r in data["reasons"]) if data["reasons"] else lines.append("  -")
+    lines.extend(f"  - [{r['code']}] {r['message']}" for r in data["reasons"]) if data["reasons"] else lines.append(
+        "  -"
+    )
     if data["missing_documents"]:
         lines.append("Missing documents: " + ", ".join(data["missing_documents"]))
     fired = data["trace"].get("fired", []) if isinstance(data["trace"], dict) else []
@@ -82,6 +95,8 @@ def render_explanation(data: dict[str, Any]) -> str:
     lines.append("Documents:")
     lines.extend(f"  - #{d['document_id']} {d['document_type']} ({d['file']})" for d in data["documents"])
     lines.append("History:")
-    lines.extend(f"  {h['at'][:19]} {h['actor']}: {h['action']}" + (f" ({h['reason']})" if h["reason"] else "")
-                 for h in data["history"])
+    lines.extend(
+        f"  {h['at'][:19]} {h['actor']}: {h['action']}" + (f" ({h['reason']})" if h["reason"] else "")
+        for h in data["history"]
+    )
     return "\n".join(lines)

@@ -96,7 +96,7 @@ def _atomic_copy(src: Path, dest: Path) -> None:
     shutil.copyfile(src, tmp)
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, dest)
+    tmp.replace(dest)
 
 
 def archive_file(path: Path, sha256: str, archive_dir: Path) -> Path:
@@ -126,7 +126,7 @@ def quarantine_file(
     reason_path = dest.with_name(dest.name + ".reason.json")
     tmp = reason_path.with_name("." + reason_path.name + ".tmp")
     tmp.write_text(json.dumps(reason, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, reason_path)
+    tmp.replace(reason_path)
     return dest
 
 

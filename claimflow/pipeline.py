@@ -219,13 +219,17 @@ class Engine:
             row.kind = sniff_file(path).value
         except DocumentError as exc:
             self._quarantine_row(s, row, archived, exc.reason_code.value, exc.message)
-            return DocumentOutcome(
-                name, sha, row.status, row.reason_code, row.reason, document_id=row.id, pages=None
-            )
+            return DocumentOutcome(name, sha, row.status, row.reason_code, row.reason, document_id=row.id, pages=None)
         s.add(row)
         s.flush()
-        self.repo.audit(s, actor="system", action="document_received", entity="document", entity_id=row.id or 0,
-                        data={"sha256": sha, "kind": row.kind, "size": row.size})
+        self.repo.audit(
+            s,
+            actor="system",
+            action="document_received",
+            entity="document",
+            entity_id=row.id or 0,
+            data={"sha256": sha, "kind": row.kind, "size": row.size},
+        )
         return None
 
     def _quarantine_row(self, s: Any, row: DocumentRow, source: Path, code: str, message: str) -> None:
@@ -238,8 +242,15 @@ class Engine:
         row.updated_at = utcnow()
         s.add(row)
         s.flush()
-        self.repo.audit(s, actor="system", action="document_quarantined", entity="document", entity_id=row.id or 0,
-                        reason=code, data={"sha256": row.sha256, "quarantine": qpath.name})
+        self.repo.audit(
+            s,
+            actor="system",
+            action="document_quarantined",
+            entity="document",
+            entity_id=row.id or 0,
+            reason=code,
+            data={"sha256": row.sha256, "quarantine": qpath.name},
+        )
 
     def resume_pending(self) -> list[DocumentOutcome]:
         """Process documents that were taken in but not finished (after a crash)."""
@@ -264,8 +275,14 @@ class Engine:
                 fresh = s.get(DocumentRow, document_id)
                 if fresh is not None:
                     self._quarantine_row(s, fresh, archived, exc.reason_code.value, message)
-            return DocumentOutcome(name, row.sha256, DocumentStatus.QUARANTINED.value, exc.reason_code.value,
-                                   message, document_id=document_id)
+            return DocumentOutcome(
+                name,
+                row.sha256,
+                DocumentStatus.QUARANTINED.value,
+                exc.reason_code.value,
+                message,
+                document_id=document_id,
+            )
         except Exception as exc:  # noqa: BLE001 - the one per-document boundary: unexpected -> review, not lost
             log.error("document %s: unexpected error %s", document_id, type(exc).__name__)
             log.debug("%s", traceback.format_exc())
@@ -273,7 +290,9 @@ class Engine:
             extraction = Extraction(
                 document_type="unknown",
                 type_confidence=0.0,
-                problems=[Problem(ReasonCode.EXTRACTION_ERROR, f"reading failed ({type(exc).__name__}); a person must look")],
+                problems=[
+                    Problem(ReasonCode.EXTRACTION_ERROR, f"reading failed ({type(exc).__name__}); a person must look")
+                ],
             )
         return self._store_extraction(document_id, name, read, extraction)
 
@@ -297,8 +316,14 @@ class Engine:
             row.extraction_json = _dumps(extraction_to_json(ex))
             row.updated_at = utcnow()
             s.add(row)
-            self.repo.audit(s, actor="system", action="document_processed", entity="document", entity_id=document_id,
-                            data={"document_type": ex.document_type, "claims": len(links), "problems": len(problems)})
+            self.repo.audit(
+                s,
+                actor="system",
+                action="document_processed",
+                entity="document",
+                entity_id=document_id,
+                data={"document_type": ex.document_type, "claims": len(links), "problems": len(problems)},
+            )
         return DocumentOutcome(
             name,
             row.sha256,

@@ -86,11 +86,24 @@ def ensure_claim(repo: Repository, s: Any, link: assemble.ClaimLink, document_id
         )
         s.add(claim)
         s.flush()
-        repo.audit(s, actor="system", action="claim_opened", entity="claim", entity_id=link.claim_id,
-                   data={"source": link.source})
+        repo.audit(
+            s,
+            actor="system",
+            action="claim_opened",
+            entity="claim",
+            entity_id=link.claim_id,
+            data={"source": link.source},
+        )
     elif claim.status in FINAL_OR_HELD:
-        repo.audit(s, actor="system", action="document_attached", entity="claim", entity_id=link.claim_id,
-                   reason="claim is already " + claim.status, data={"document_id": document_id})
+        repo.audit(
+            s,
+            actor="system",
+            action="document_attached",
+            entity="claim",
+            entity_id=link.claim_id,
+            reason="claim is already " + claim.status,
+            data={"document_id": document_id},
+        )
     repo.link(s, link.claim_id, document_id, link.record)
 
 
@@ -116,8 +129,14 @@ def load_policies(repo: Repository, s: Any, ex: Extraction, document_id: int) ->
         if repo.upsert_policy(s, row):
             changed += 1
     if changed:
-        repo.audit(s, actor="system", action="policies_loaded", entity="document", entity_id=document_id,
-                   data={"policies": changed})
+        repo.audit(
+            s,
+            actor="system",
+            action="policies_loaded",
+            entity="document",
+            entity_id=document_id,
+            data={"policies": changed},
+        )
     return changed
 
 
@@ -194,7 +213,10 @@ def claim_facts(
     if key:
         for other in repo.claims_with_business_key(s, key, exclude=claim.claim_id):
             other_row = s.get(ClaimRow, other)
-            if other_row is not None and (other_row.created_at, other_row.claim_id) < (claim.created_at, claim.claim_id):
+            if other_row is not None and (other_row.created_at, other_row.claim_id) < (
+                claim.created_at,
+                claim.claim_id,
+            ):
                 duplicate_of = other
                 break
     loss = view.fields.get("date_of_loss")
@@ -326,24 +348,51 @@ def _route(repo: Repository, s: Any, claim: ClaimRow, decision: Decision, decisi
         task.reasons_json = json.dumps([dataclasses.asdict(r) for r in decision.reasons])
         task.recommendation = decision.recommendation
         s.add(task)
-    repo.audit(s, actor="system", action=f"claim_{claim.status}", entity="claim", entity_id=claim.claim_id,
-               reason=",".join(reason_codes) or None,
-               data={"route": decision.route.value, "decision_id": decision_id, "ruleset": decision.ruleset_version,
-                     "payout": str(decision.payout) if decision.payout is not None else None})
+    repo.audit(
+        s,
+        actor="system",
+        action=f"claim_{claim.status}",
+        entity="claim",
+        entity_id=claim.claim_id,
+        reason=",".join(reason_codes) or None,
+        data={
+            "route": decision.route.value,
+            "decision_id": decision_id,
+            "ruleset": decision.ruleset_version,
+            "payout": str(decision.payout) if decision.payout is not None else None,
+        },
+    )
 
 
 def _settle(
-    repo: Repository, s: Any, claim: ClaimRow, payout: Decimal, currency: str | None, decision_id: int | None, *, actor: str
+    repo: Repository,
+    s: Any,
+    claim: ClaimRow,
+    payout: Decimal,
+    currency: str | None,
+    decision_id: int | None,
+    *,
+    actor: str,
 ) -> None:
     if repo.settlement(s, claim.claim_id) is not None:
         raise ClaimFlowError(f"claim {claim.claim_id} is already settled; it is never paid twice")
     key = hashlib.sha256(f"{claim.claim_id}|settlement".encode()).hexdigest()
-    s.add(SettlementRow(claim_id=claim.claim_id, amount=str(payout), currency=currency, decision_id=decision_id,
-                        idempotency_key=key, actor=actor))
+    s.add(
+        SettlementRow(
+            claim_id=claim.claim_id,
+            amount=str(payout),
+            currency=currency,
+            decision_id=decision_id,
+            idempotency_key=key,
+            actor=actor,
+        )
+    )
     s.flush()
 
 
-def _current_outcome(repo: Repository, s: Any, claim: ClaimRow, doc_ids: list[int], fields: dict[str, Any]) -> ClaimOutcome:
+def _current_outcome(
+    repo: Repository, s: Any, claim: ClaimRow, doc_ids: list[int], fields: dict[str, Any]
+) -> ClaimOutcome:
     latest = repo.latest_decision(s, claim.claim_id)
     reasons = [Reason(**r) for r in json.loads(latest.reasons_json)] if latest else []
     return ClaimOutcome(
@@ -397,10 +446,18 @@ def review_action(
         else:
             raise ReviewActionError(f"unknown action {action!r}: use approve, reject or request_documents")
         decision = Decision(
-            route=route, payout=amount, currency=claim.currency, reasons=reasons,
-            recommendation="reject" if action == "reject" else None, missing_documents=list(documents or []),
-            decided_by=f"reviewer:{reviewer}", ruleset="manual", ruleset_version="-", ruleset_sha256="-",
-            engine="person", trace={"task_id": task_id, "action": action, "note": note},
+            route=route,
+            payout=amount,
+            currency=claim.currency,
+            reasons=reasons,
+            recommendation="reject" if action == "reject" else None,
+            missing_documents=list(documents or []),
+            decided_by=f"reviewer:{reviewer}",
+            ruleset="manual",
+            ruleset_version="-",
+            ruleset_sha256="-",
+            engine="person",
+            trace={"task_id": task_id, "action": action, "note": note},
         )
         row = _record_decision(s, claim.claim_id, decision, None, actor=reviewer)
         if amount is not None:
@@ -419,8 +476,15 @@ def review_action(
         claim.updated_at = utcnow()
         s.add(task)
         s.add(claim)
-        repo.audit(s, actor=reviewer, action=f"review_{action}", entity="claim", entity_id=claim.claim_id,
-                   reason=note, data={"task_id": task_id, "payout": task.payout, "documents": documents or []})
+        repo.audit(
+            s,
+            actor=reviewer,
+            action=f"review_{action}",
+            entity="claim",
+            entity_id=claim.claim_id,
+            reason=note,
+            data={"task_id": task_id, "payout": task.payout, "documents": documents or []},
+        )
         return _current_outcome(repo, s, claim, [], {})
 
 

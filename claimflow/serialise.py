@@ -92,7 +92,7 @@ def field_from_json(name: str, data: dict[str, Any]) -> Field:
         provenance=Provenance(
             method=ReadMethod(data["method"]),
             page=data.get("page"),
-            bbox=tuple(bbox) if bbox else None,  # type: ignore[arg-type]
+            bbox=(bbox[0], bbox[1], bbox[2], bbox[3]) if bbox else None,
             sheet=data.get("sheet"),
             row=data.get("row"),
             column=data.get("column"),
@@ -130,7 +130,7 @@ def problem_to_json(p: Problem) -> dict[str, Any]:
     return {"code": p.code.value, "message": p.message, "page": p.page, "field": p.field}
 
 
-def public_value(value: FieldValueType) -> Any:
+def public_value(value: FieldValueType | None) -> Any:
     """Return a plain JSON value: money and decimals as strings, dates as ISO strings."""
     if isinstance(value, list):
         return [{k: public_value(v) for k, v in item.items()} if isinstance(item, dict) else item for item in value]

@@ -242,9 +242,7 @@ class Repository:
     @staticmethod
     def claims_with_business_key(session: Session, key: str, exclude: str) -> list[str]:
         """Return ids of other claims sharing a business key (policy + loss date + amount)."""
-        rows = session.exec(
-            select(ClaimRow.claim_id).where(ClaimRow.business_key == key, ClaimRow.claim_id != exclude)
-        )
+        rows = session.exec(select(ClaimRow.claim_id).where(ClaimRow.business_key == key, ClaimRow.claim_id != exclude))
         return sorted(rows)
 
     @staticmethod

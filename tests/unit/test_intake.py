@@ -44,6 +44,8 @@ def test_archive_is_content_addressed_and_idempotent(tmp_path):
 def test_quarantine_keeps_the_file_and_writes_a_reason(tmp_path):
     f = tmp_path / "empty.pdf"
     f.write_bytes(b"")
-    dest = intake.quarantine_file(f, "ab" * 32, "empty_file", "the file is empty", tmp_path / "q", original_name="bad/empty.pdf")
+    dest = intake.quarantine_file(
+        f, "ab" * 32, "empty_file", "the file is empty", tmp_path / "q", original_name="bad/empty.pdf"
+    )
     reason = json.loads(dest.with_name(dest.name + ".reason.json").read_text())
     assert dest.exists() and reason["reason_code"] == "empty_file" and reason["file"] == "bad/empty.pdf"

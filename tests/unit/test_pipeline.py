@@ -37,8 +37,11 @@ def _engine(tmp_path: Path, **overrides: object) -> Engine:
 
 
 def _snapshot(repo: Repository) -> dict[str, object]:
-    return {"counts": repo.counts(), "audit": len(repo.audit_events()), "decisions": [
-        len(repo.decisions(c.claim_id)) for c in repo.claims()]}
+    return {
+        "counts": repo.counts(),
+        "audit": len(repo.audit_events()),
+        "decisions": [len(repo.decisions(c.claim_id)) for c in repo.claims()],
+    }
 
 
 def test_packet_routes_claims_and_a_second_run_changes_nothing(tmp_path: Path, text_packet: Path) -> None:
@@ -53,8 +56,11 @@ def test_packet_routes_claims_and_a_second_run_changes_nothing(tmp_path: Path, t
             assert got.route == expected["route"], (expected, got.reasons)
             if got.route == "settle":
                 assert got.payout == Decimal(expected["payout"])
-        assert not [c for c in first.claims if c.route == "settle" and c.claim_id not in
-                    {e["claim_number"] for e in truth if e["route"] == "settle"}]
+        assert not [
+            c
+            for c in first.claims
+            if c.route == "settle" and c.claim_id not in {e["claim_number"] for e in truth if e["route"] == "settle"}
+        ]
         before = _snapshot(engine.repo)
         second = engine.run([text_packet / "packet"], consume=False)
         assert {d.status for d in second.documents} == {"duplicate"}
@@ -68,8 +74,13 @@ def test_bad_files_are_quarantined_with_reasons_and_kept(tmp_path: Path, text_pa
         result = engine.run([text_packet / "packet" / "bad"], consume=False)
         quarantine = engine.settings.quarantine_dir
     by_name = {Path(d.file).name: d for d in result.documents}
-    expected = {"empty.pdf": "empty_file", "notes.docx": "unsupported_type", "damage_photo.pdf": "extension_mismatch",
-                "claim_protected.pdf": "pdf_encrypted", "claim_form_part.pdf": "pdf_corrupt"}
+    expected = {
+        "empty.pdf": "empty_file",
+        "notes.docx": "unsupported_type",
+        "damage_photo.pdf": "extension_mismatch",
+        "claim_protected.pdf": "pdf_encrypted",
+        "claim_form_part.pdf": "pdf_corrupt",
+    }
     for name, code in expected.items():
         assert by_name[name].status == "quarantined", name
         assert by_name[name].reason_code == code, (name, by_name[name].reason)
@@ -78,7 +89,9 @@ def test_bad_files_are_quarantined_with_reasons_and_kept(tmp_path: Path, text_pa
     assert len(reasons) == len(expected)
 
 
-def test_a_crash_after_intake_is_resumed_once(tmp_path: Path, text_packet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_after_intake_is_resumed_once(
+    tmp_path: Path, text_packet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inbox = tmp_path / "inbox"
     shutil.copytree(text_packet / "packet" / "forms", inbox)
     calls = {"n": 0}
@@ -109,8 +122,12 @@ def test_a_killed_process_run_loses_and_doubles_nothing(tmp_path: Path, text_pac
         shutil.copytree(text_packet / "packet" / sub, inbox / sub)
     shutil.copy(text_packet / "packet" / "policy_register.xlsx", inbox)
     n_files = sum(1 for p in inbox.rglob("*") if p.is_file())
-    env = {**os.environ, "CLAIMFLOW_HOME": str(tmp_path / "home"), "CLAIMFLOW_STABLE_SECONDS": "0",
-           "CLAIMFLOW_OCR_WORKERS": "1"}
+    env = {
+        **os.environ,
+        "CLAIMFLOW_HOME": str(tmp_path / "home"),
+        "CLAIMFLOW_STABLE_SECONDS": "0",
+        "CLAIMFLOW_OCR_WORKERS": "1",
+    }
     cmd = [sys.executable, "-m", "claimflow.cli", "process", str(inbox), "--consume", "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "home" / "claimflow.db"
@@ -140,9 +157,14 @@ def test_review_actions_are_guarded_and_audited(tmp_path: Path, text_packet: Pat
         engine.run([text_packet / "packet"], consume=False)
         tasks = engine.repo.open_reviews()
         claims = {c.claim_id: c for c in engine.repo.claims()}
-        task = next(t for t in tasks if claims[t.claim_id].policy_number and
-                    engine.repo.policy_count() and claims[t.claim_id].source == "documents"
-                    and "policy_not_found" not in t.reasons_json)
+        task = next(
+            t
+            for t in tasks
+            if claims[t.claim_id].policy_number
+            and engine.repo.policy_count()
+            and claims[t.claim_id].source == "documents"
+            and "policy_not_found" not in t.reasons_json
+        )
         with pytest.raises(ReviewActionError, match="outside"):
             review_action(engine.repo, task.id or 0, reviewer="alice", action="approve", payout="99999999")
         with pytest.raises(ReviewActionError, match="reason"):

@@ -19,8 +19,15 @@ def _exercise(repo: Repository) -> None:
     with repo.transaction() as s:
         s.add(ClaimRow(claim_id="C1", claim_type="motor", source="documents", status=ClaimStatus.RECEIVED.value))
         repo.audit(s, actor="system", action="claim_opened", entity="claim", entity_id="C1")
-        repo.audit(s, actor="alice", action="review_approve", entity="claim", entity_id="C1", reason="ok",
-                   data={"payout": "10.00"})
+        repo.audit(
+            s,
+            actor="alice",
+            action="review_approve",
+            entity="claim",
+            entity_id="C1",
+            reason="ok",
+            data={"payout": "10.00"},
+        )
     with repo.transaction() as s:
         claim = s.get(ClaimRow, "C1")
         _settle(repo, s, claim, Decimal("10.00"), "EUR", None, actor="alice")
@@ -62,8 +69,15 @@ def test_postgresql_round_trip():
         pytest.fail("CLAIMFLOW_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL and sets it")
     repo = Repository.open(url)
     with repo.engine.begin() as conn:
-        for table in ("settlement", "claim_document", "decision", "review_task", "document_request", "claim",
-                      "audit_event"):
+        for table in (
+            "settlement",
+            "claim_document",
+            "decision",
+            "review_task",
+            "document_request",
+            "claim",
+            "audit_event",
+        ):
             conn.execute(text(f"DELETE FROM {table}"))
     _exercise(repo)
     assert repo.verify_audit() == []
