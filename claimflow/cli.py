@@ -43,6 +43,8 @@ def handle_errors(func: F) -> F:
             sys.exit(int(exc.exit_code))
         except ClaimFlowError as exc:
             _fail(exc.message, exc.exit_code)
+        except click.ClickException:
+            raise  # usage errors: shown by the group with ExitCode.USAGE
         except KeyboardInterrupt:
             _fail("interrupted", ExitCode.TRANSIENT)
         except Exception as exc:  # noqa: BLE001 - the top boundary: an exit code, never a traceback
@@ -56,7 +58,23 @@ def _settings() -> Settings:
     return load_settings()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """A click group whose usage errors exit with ExitCode.USAGE (click's own 2 is our BAD_DOCUMENT)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(int(ExitCode.USAGE))
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            sys.exit(int(ExitCode.USAGE))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
     """ClaimFlow: inbox -> read -> extract -> rules -> settle or review."""

@@ -82,6 +82,12 @@ class ClaimFlowError(Exception):
             self.reason_code = reason_code
 
 
+class NotFoundError(ClaimFlowError):
+    """A claim or review task named on the command line does not exist."""
+
+    exit_code = ExitCode.USAGE
+
+
 class DocumentError(ClaimFlowError):
     """A document cannot be read at all (empty, encrypted, corrupt, unsupported); it is quarantined."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from claimflow.errors import ClaimFlowError
+from claimflow.errors import NotFoundError
 from claimflow.routing import claim_view
 from claimflow.serialise import public_field
 from claimflow.store.repository import Repository
@@ -19,7 +19,7 @@ def explain_claim(repo: Repository, claim_id: str, *, confidence_threshold: floa
     """Return everything needed to explain a claim, as plain data."""
     claim = repo.claim(claim_id)
     if claim is None:
-        raise ClaimFlowError(f"no claim {claim_id!r}; `claimflow status` and `claimflow review` list what exists")
+        raise NotFoundError(f"no claim {claim_id!r}; `claimflow status` and `claimflow review` list what exists")
     with repo.reading() as s:
         view, doc_ids = claim_view(repo, s, claim)
         docs = [(d.id, d.original_name, d.document_type, d.status) for d, _ in repo.documents_of_claim(s, claim_id)]

@@ -17,7 +17,7 @@ from typing import Any
 
 from claimflow import assemble
 from claimflow.decide import CompiledRuleSet, decide_claim
-from claimflow.errors import ClaimFlowError, ReasonCode
+from claimflow.errors import ClaimFlowError, ExitCode, ReasonCode
 from claimflow.facts import ClaimFacts
 from claimflow.models import ClaimStatus, Decision, Extraction, Money, Reason, Route
 from claimflow.serialise import extraction_from_json, public_field
@@ -43,6 +43,8 @@ STATUS_OF_ROUTE = {
 
 class ReviewActionError(ClaimFlowError):
     """A reviewer's action cannot be applied (unknown task, closed task, payout outside the policy)."""
+
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(slots=True)

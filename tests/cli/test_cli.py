@@ -1,0 +1,109 @@
+"""The CLI as users and schedulers see it: exit codes, JSON shape, messages (in-process with click's runner)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from claimflow.cli import main
+from claimflow.errors import ExitCode, ReasonCode
+from claimflow.settings import PROJECT_ROOT
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CLAIMFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CLAIMFLOW_STABLE_SECONDS", "0")
+    monkeypatch.delenv("CLAIMFLOW_REVIEWER", raising=False)
+    return tmp_path
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_passes_on_the_project(env: Path) -> None:
+    code, out, _ = _run("check", str(PROJECT_ROOT))
+    assert code == 0 and out.startswith("ok:")
+
+
+def test_check_points_at_the_broken_rule_and_exits_5(env: Path) -> None:
+    project = env / "project"
+    shutil.copytree(PROJECT_ROOT / "extractors", project / "extractors")
+    shutil.copytree(PROJECT_ROOT / "rules", project / "rules")
+    rules = project / "rules" / "claims_routing.yml"
+    rules.write_text(rules.read_text().replace("amount_claimed", "amount_claimd", 1))
+    code, _, err = _run("check", str(project))
+    assert code == ExitCode.BAD_RULESET
+    assert "claims_routing.yml:" in err and "amount_claimd" in err
+
+
+def test_broken_rules_stop_process_at_startup(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = env / "rules"
+    shutil.copytree(PROJECT_ROOT / "rules", rules)
+    target = rules / "claims_routing.yml"
+    target.write_text(target.read_text().replace(" and ", " && ", 1))
+    monkeypatch.setenv("CLAIMFLOW_RULES", str(rules))
+    doc = env / "a.csv"
+    doc.write_text("a,b\n1,2\n")
+    code, out, err = _run("process", str(doc))
+    assert code == ExitCode.BAD_RULESET and out == ""
+    assert "claims_routing.yml:" in err
+
+
+def test_single_bad_file_exits_2_with_a_reason(env: Path) -> None:
+    bad = env / "scan.pdf"
+    bad.write_bytes(b"")
+    code, out, _ = _run("process", str(bad), "--json")
+    data = json.loads(out)
+    assert code == ExitCode.BAD_DOCUMENT
+    doc = data["documents"][0]
+    assert doc["status"] == "quarantined" and doc["reason_code"] == "empty_file" and doc["reason"]
+    assert data["summary"]["documents"] == 1
+
+
+def test_process_json_shape(env: Path) -> None:
+    sheet = env / "claims.csv"
+    src = PROJECT_ROOT / "claimflow" / "samples" / "data" / "insurance_claims_seed.csv"
+    sheet.write_text("\n".join(src.read_text().splitlines()[:6]) + "\n")
+    code, out, _ = _run("process", str(sheet), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"documents", "claims", "summary"}
+    doc = data["documents"][0]
+    assert {"file", "sha256", "status", "reason", "document_type", "pages", "fields", "claim_ids"} <= set(doc)
+    assert doc["document_type"] == "claims_bordereau" and len(doc["claim_ids"]) == 5
+    claim = data["claims"][0]
+    assert {"claim_id", "route", "payout", "reasons", "documents", "fields"} <= set(claim)
+    assert all({"code", "message"} == set(r) for r in claim["reasons"])
+    amount = claim["fields"]["amount_claimed"]
+    assert isinstance(amount["value"], str) and amount["confidence"] <= 1.0 and amount["row"] >= 2
+    # and the second time nothing is processed again
+    code, out, _ = _run("process", str(sheet), "--json")
+    assert [d["status"] for d in json.loads(out)["documents"]] == ["duplicate"]
+
+
+def test_review_needs_a_reviewer_and_unknown_claims_are_usage_errors(env: Path) -> None:
+    code, _, err = _run("review", "1", "--approve", "--payout", "10")
+    assert code == ExitCode.USAGE and "--reviewer" in err
+    code, _, err = _run("review", "1", "--approve", "--payout", "10", "--reviewer", "alice")
+    assert code == ExitCode.USAGE and "not open" in err
+    code, _, err = _run("show", "NOPE")
+    assert code == ExitCode.USAGE and "no claim" in err
+    code, out, _ = _run("status", "--json")
+    assert code == 0 and set(json.loads(out)) == {"documents", "claims", "review_backlog"}
+    code, out, _ = _run("verify")
+    assert code == 0
+
+
+def test_docs_list_every_reason_code_exit_code_and_command() -> None:
+    reasons = (PROJECT_ROOT / "docs" / "reason-codes.md").read_text()
+    assert [c.value for c in ReasonCode if f"`{c.value}`" not in reasons] == []
+    cli_doc = (PROJECT_ROOT / "docs" / "cli.md").read_text()
+    assert [e.name for e in ExitCode if f"| {e.value} | {e.name} |" not in cli_doc] == []
+    assert [n for n in main.commands if f"`claimflow {n}" not in cli_doc] == []
