@@ -55,6 +55,26 @@ class Candidate:
     words: tuple[Word, ...]
 
 
+def extract_documents(read: ReadDocument, specs: SpecSet) -> list[Extraction]:
+    """Extract a file that may hold several documents (a claim form scanned with its invoice).
+
+    Each page of a multi-page file is classified on its own; where pages of different types follow each
+    other, the file is split into runs of consecutive pages of one type (an unrecognised page stays with
+    the run before it) and each run is extracted as a document. Otherwise the file is one document.
+    """
+    if len(read.pages) > 1:
+        kinds = [classify_document(ReadDocument(pages=[page]), specs)[0] for page in read.pages]
+        if len({k for k in kinds if k != UNKNOWN}) > 1:
+            runs: list[tuple[str, list[Page]]] = []
+            for page, kind in zip(read.pages, kinds, strict=True):
+                if runs and kind in (runs[-1][0], UNKNOWN):
+                    runs[-1][1].append(page)
+                else:
+                    runs.append((kind, [page]))
+            return [extract_document(ReadDocument(pages=pages), specs, kind) for kind, pages in runs]
+    return [extract_document(read, specs)]
+
+
 def extract_document(read: ReadDocument, specs: SpecSet, document_type: str | None = None) -> Extraction:
     """Extract the fields of one read document; classifies it first when `document_type` is None."""
     confidence = 1.0

@@ -7,6 +7,7 @@ the only broad `except` is here, per document, and turns the unexpected into a r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import traceback
 from collections.abc import Sequence
@@ -19,12 +20,12 @@ from typing import Any
 from claimflow import assemble, intake, routing
 from claimflow.decide import CompiledRuleSet, compile_ruleset
 from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
-from claimflow.extract import extract_document
+from claimflow.extract import extract_documents
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.readers import read_document
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.rules import RuleSet, load_ruleset
-from claimflow.serialise import extraction_from_json, extraction_to_json, public_field
+from claimflow.serialise import extraction_to_json, public_field, stored_extractions
 from claimflow.settings import Settings
 from claimflow.sniff import sniff_file
 from claimflow.specs import SpecSet, load_specs
@@ -268,7 +269,7 @@ class Engine:
         archived = Path(row.archive_path or "")
         try:
             read = read_document(archived, sniff_file(archived), self.ocr)
-            extraction = extract_document(read, self.specs)
+            parts = extract_documents(read, self.specs)
         except DocumentError as exc:
             message = exc.message.replace(archived.name, Path(row.original_name).name)  # readers saw the archive copy
             with self.repo.transaction() as s:
@@ -287,33 +288,46 @@ class Engine:
             log.error("document %s: unexpected error %s", document_id, type(exc).__name__)
             log.debug("%s", traceback.format_exc())
             read = ReadDocument()
-            extraction = Extraction(
-                document_type="unknown",
-                type_confidence=0.0,
-                problems=[
-                    Problem(ReasonCode.EXTRACTION_ERROR, f"reading failed ({type(exc).__name__}); a person must look")
-                ],
-            )
-        return self._store_extraction(document_id, name, read, extraction)
+            parts = [
+                Extraction(
+                    document_type="unknown",
+                    type_confidence=0.0,
+                    problems=[
+                        Problem(
+                            ReasonCode.EXTRACTION_ERROR, f"reading failed ({type(exc).__name__}); a person must look"
+                        )
+                    ],
+                )
+            ]
+        return self._store_extraction(document_id, name, read, parts)
 
-    def _store_extraction(self, document_id: int, name: str, read: ReadDocument, ex: Extraction) -> DocumentOutcome:
-        problems = [*read.problems, *(p for page in read.pages for p in page.problems), *ex.problems]
-        ex.problems = problems
+    def _store_extraction(
+        self, document_id: int, name: str, read: ReadDocument, parts: list[Extraction]
+    ) -> DocumentOutcome:
+        """Store the extraction(s) of a document, load policies, link claims, mark it processed (one transaction)."""
+        first = parts[0]  # reading problems (file and pages) are kept with the first document of the file
+        first.problems = [*read.problems, *(p for page in read.pages for p in page.problems), *first.problems]
         with self.repo.transaction() as s:
             row = s.get(DocumentRow, document_id)
             if row is None:  # pragma: no cover
                 raise ClaimFlowError(f"document {document_id} vanished")
-            links = assemble.claim_links(ex, row.sha256)
-            if ex.document_type in assemble.REFERENCE_DATA:
-                loaded = routing.load_policies(self.repo, s, ex, document_id)
-                log.info("document %s: %d policies loaded", document_id, loaded)
+            links: list[assemble.ClaimLink] = []
+            for index, part in enumerate(parts):
+                part_links = assemble.claim_links(part, row.sha256 if index == 0 else f"{row.sha256}-{index}")
+                if len(parts) > 1:  # the link's record names the part of a split file
+                    part_links = [dataclasses.replace(link, record=index) for link in part_links]
+                links.extend(part_links)
+                if part.document_type in assemble.REFERENCE_DATA:
+                    loaded = routing.load_policies(self.repo, s, part, document_id)
+                    log.info("document %s: %d policies loaded", document_id, loaded)
             for link in links:
                 routing.ensure_claim(self.repo, s, link, document_id)
             row.status = DocumentStatus.PROCESSED.value
-            row.document_type = ex.document_type
-            row.type_confidence = ex.type_confidence
+            row.document_type = "+".join(part.document_type for part in parts)
+            row.type_confidence = min(part.type_confidence for part in parts)
             row.pages = len(read.pages) or len(read.sheets) or None
-            row.extraction_json = _dumps(extraction_to_json(ex))
+            stored = [extraction_to_json(part) for part in parts]
+            row.extraction_json = _dumps(stored[0] if len(stored) == 1 else {"parts": stored})
             row.updated_at = utcnow()
             s.add(row)
             self.repo.audit(
@@ -322,16 +336,23 @@ class Engine:
                 action="document_processed",
                 entity="document",
                 entity_id=document_id,
-                data={"document_type": ex.document_type, "claims": len(links), "problems": len(problems)},
+                data={
+                    "document_type": row.document_type,
+                    "claims": len(links),
+                    "problems": sum(len(p.problems) for p in parts),
+                },
             )
+        fields: dict[str, Any] = {}
+        for part in reversed(parts):  # the first part's fields win
+            fields.update({n: public_field(f) for n, f in part.fields.items()})
         return DocumentOutcome(
             name,
             row.sha256,
             DocumentStatus.PROCESSED.value,
             document_id=document_id,
-            document_type=ex.document_type,
+            document_type=row.document_type,
             pages=row.pages,
-            fields={n: public_field(f) for n, f in ex.fields.items()},
+            fields=fields,
             claim_ids=sorted({link.claim_id for link in links}),
         )
 
@@ -339,7 +360,7 @@ class Engine:
     def decide_claims(self, claim_ids: Sequence[str], *, on: date | None = None) -> list[routing.ClaimOutcome]:
         """Decide (or re-decide, while no person has it) each claim and route it."""
         today = on or datetime.now(UTC).date()
-        cache: dict[int, Extraction] = {}
+        cache: dict[int, list[Extraction]] = {}
         return [
             routing.decide_and_route(
                 self.repo, claim_id, self.compiled, settings=self.settings, processing_date=today, cache=cache
@@ -362,7 +383,7 @@ class Engine:
             return None
         import json
 
-        return extraction_from_json(json.loads(row.extraction_json))
+        return stored_extractions(json.loads(row.extraction_json))[0]
 
 
 def _display_name(path: Path, roots: Sequence[Path]) -> str:

@@ -20,7 +20,7 @@ from claimflow.decide import CompiledRuleSet, decide_claim
 from claimflow.errors import ClaimFlowError, ExitCode, ReasonCode
 from claimflow.facts import ClaimFacts
 from claimflow.models import ClaimStatus, Decision, Extraction, Money, Reason, Route
-from claimflow.serialise import extraction_from_json, public_field
+from claimflow.serialise import public_field, stored_extractions
 from claimflow.settings import Settings
 from claimflow.store.repository import Repository
 from claimflow.store.tables import (
@@ -185,7 +185,7 @@ def policy_info(row: PolicyRow | None) -> assemble.PolicyInfo | None:
 
 # ----------------------------------------------------------------------- deciding
 def claim_view(
-    repo: Repository, s: Any, claim: ClaimRow, cache: dict[int, Extraction] | None = None
+    repo: Repository, s: Any, claim: ClaimRow, cache: dict[int, list[Extraction]] | None = None
 ) -> tuple[assemble.ClaimView, list[int]]:
     """Rebuild the merged view of a claim from its stored documents (parsed extractions kept in `cache`)."""
     docs = []
@@ -195,8 +195,12 @@ def claim_view(
         if not doc.extraction_json:
             continue
         if doc.id not in cache:  # a bordereau's 500 rows share one document: parse it once per batch
-            cache[doc.id or 0] = extraction_from_json(json.loads(doc.extraction_json))
-        extraction = cache[doc.id or 0]
+            cache[doc.id or 0] = stored_extractions(json.loads(doc.extraction_json))
+        parts = cache[doc.id or 0]
+        if len(parts) > 1:  # a split file: the record names the part
+            extraction, record = parts[record], -1
+        else:
+            extraction = parts[0]
         docs.append(assemble.ClaimDocument(doc.id or 0, extraction.document_type, extraction, record))
         ids.append(doc.id or 0)
     return assemble.build_view(claim.claim_id, claim.claim_type, claim.source, docs), ids
@@ -256,7 +260,7 @@ def decide_and_route(
     *,
     settings: Settings,
     processing_date: date,
-    cache: dict[int, Extraction] | None = None,
+    cache: dict[int, list[Extraction]] | None = None,
 ) -> ClaimOutcome:
     """Decide a claim (unless a person holds it or it is final) and write the route."""
     with repo.transaction() as s:

@@ -125,6 +125,13 @@ def extraction_from_json(data: dict[str, Any]) -> Extraction:
     )
 
 
+def stored_extractions(data: dict[str, Any]) -> list[Extraction]:
+    """Return the extractions stored for a document: one, or one per part of a split file."""
+    if "parts" in data:
+        return [extraction_from_json(part) for part in data["parts"]]
+    return [extraction_from_json(data)]
+
+
 def problem_to_json(p: Problem) -> dict[str, Any]:
     """Return a problem as a plain dict."""
     return {"code": p.code.value, "message": p.message, "page": p.page, "field": p.field}

@@ -222,7 +222,7 @@ class Repository:
     @staticmethod
     def link(session: Session, claim_id: str, document_id: int, record: int = -1) -> None:
         """Link a document to a claim (idempotent)."""
-        if session.get(ClaimDocumentRow, (claim_id, document_id)) is None:
+        if session.get(ClaimDocumentRow, (claim_id, document_id, record)) is None:
             session.add(ClaimDocumentRow(claim_id=claim_id, document_id=document_id, record=record))
             session.flush()
 

@@ -62,13 +62,16 @@ class ClaimRow(SQLModel, table=True):
 
 
 class ClaimDocumentRow(SQLModel, table=True):
-    """Link between a claim and a document (record is the bordereau row index, -1 for whole documents)."""
+    """Link between a claim and a document.
+
+    `record` is the bordereau row index, or the part of a file that holds several documents, -1 otherwise.
+    """
 
     __tablename__ = "claim_document"
 
     claim_id: str = Field(primary_key=True, foreign_key="claim.claim_id", max_length=80)
     document_id: int = Field(primary_key=True, foreign_key="document.id")
-    record: int = -1
+    record: int = Field(default=-1, primary_key=True)
 
 
 class PolicyRow(SQLModel, table=True):
