@@ -273,6 +273,10 @@ def decide_and_route(
             return _current_outcome(repo, s, claim, doc_ids, fields)
         facts = claim_facts(repo, s, claim, view, settings=settings, processing_date=processing_date)
         decision = decide_claim(facts, compiled)
+        if "unknown" in view.documents and decision.route is not Route.SETTLE:
+            decision.reasons.append(
+                Reason(ReasonCode.UNKNOWN_DOCUMENT_TYPE.value, "a document could not be classified; a person decides")
+            )
         _update_claim(claim, view, facts, decision)
         latest = repo.latest_decision(s, claim_id)
         if latest is None or not _same_decision(latest, decision):

@@ -14,6 +14,12 @@ from claimflow.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _project_folder(name: str) -> Path:
+    """Return ./name when the current folder is a ClaimFlow project, else the one shipped with the package."""
+    here = Path.cwd() / name
+    return here if here.is_dir() else PROJECT_ROOT / name
+
+
 class Settings(BaseSettings):
     """Every knob of the engine; paths are resolved against the current directory."""
 
@@ -22,8 +28,8 @@ class Settings(BaseSettings):
     home: Path = Path(".claimflow")
     inbox: Path = Path("inbox")
     database_url: str | None = None
-    rules: Path = PROJECT_ROOT / "rules"
-    extractors: Path = PROJECT_ROOT / "extractors"
+    rules: Path = PydanticField(default_factory=lambda: _project_folder("rules"))
+    extractors: Path = PydanticField(default_factory=lambda: _project_folder("extractors"))
     confidence_threshold: float = PydanticField(default=0.90, ge=0.0, le=1.0)
     stable_seconds: float = PydanticField(default=1.0, ge=0.0)
     ocr_timeout_seconds: float = PydanticField(default=120.0, gt=0)
