@@ -375,6 +375,10 @@ def _trace(
         "decided_by": decided_by,
         "route": str(route),
         "payout": None if payout is None else str(payout),
+        # the review queue: that of the highest-priority fired rule that names one
+        "queue": next(
+            (r.rule.then.queue for r in run.fired if r.rule.then.queue and r.route is not Route.SETTLE), None
+        ),
     }
 
 

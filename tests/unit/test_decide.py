@@ -288,3 +288,9 @@ def test_context_holds_only_json_types() -> None:
 def test_facts_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         facts().amount_claimed = Decimal(1)  # type: ignore[misc]
+
+
+def test_trace_names_the_review_queue_of_the_strongest_rule(shipped: CompiledRuleSet) -> None:
+    duplicate = decide_claim(facts(duplicate_of="CLM-1"), shipped)
+    assert duplicate.route is Route.REVIEW and duplicate.trace["queue"] == "fraud"
+    assert decide_claim(facts(), shipped).trace["queue"] is None
