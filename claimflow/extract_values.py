@@ -8,6 +8,7 @@ checksum, range) is kept with `error` set, so it is shown with low confidence an
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,7 @@ from claimflow.normalise import (
     normalise_text,
     parse_date,
     parse_money,
-    repair_iban,
+    search_iban_repairs,
 )
 from claimflow.specs import FieldSpec, Spec, Validator
 
@@ -60,15 +61,53 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
     except ValueError as exc:
         return TypedValue(text, error=f"cannot read {field_spec.type} value ({exc.__class__.__name__})", keep=False)
     if field_spec.type == "iban" and isinstance(typed.value, str) and not is_valid_iban(typed.value):
-        repaired = repair_iban(typed.value)
-        if repaired is None:
-            return TypedValue(typed.value, error="IBAN check digits do not match (mod-97)")
-        note = "IBAN passes mod-97 only after correcting likely OCR confusions (O/0, S/5 ...); check it"
-        return TypedValue(repaired, ambiguous=True, note=note)
+        search = search_iban_repairs(typed.value)
+        if search.repaired is None:
+            why = (
+                f"{len(search.valid)} different corrections of OCR confusions would pass, so none is chosen"
+                if search.valid
+                else "no single correction of OCR confusions passes"
+            )
+            return TypedValue(typed.value, error=f"IBAN check digits do not match (mod-97); {why}")
+        note = (
+            "IBAN repaired from OCR: the only reading passing mod-97 after undoing likely OCR confusions "
+            "(O/0, S/5, a character too many or too few); check it against the document"
+        )
+        return TypedValue(search.repaired, ambiguous=True, note=note)
+    if field_spec.allowed and isinstance(typed.value, str):
+        typed = _canonical(typed.value, field_spec.allowed)
     problem = _validate(typed.value, field_spec.validators)
     if problem is not None:
         return TypedValue(typed.value, typed.ambiguous, problem, True, typed.note)
     return typed
+
+
+ALLOWED_MATCH = 0.8
+"""A read word this similar (0..1) to exactly one allowed value is taken as that value, flagged for a person."""
+_OCR_LETTERS = str.maketrans({"0": "o", "1": "i", "5": "s", "8": "b", "6": "g", "2": "z", "|": "l"})
+
+
+def _canonical(value: str, allowed: list[str]) -> TypedValue:
+    """Return the allowed value `value` names: same letters in any case, else a close OCR misreading (flagged)."""
+    for option in allowed:
+        if _allowed_key(option, ocr=False) == _allowed_key(value, ocr=False):
+            return TypedValue(option)
+    key = _allowed_key(value, ocr=True)
+    scores = sorted(
+        ((difflib.SequenceMatcher(None, key, _allowed_key(option, ocr=True)).ratio(), option) for option in allowed),
+        reverse=True,
+    )
+    best_score, best = scores[0]
+    runner_up = scores[1][0] if len(scores) > 1 else 0.0
+    if best_score >= ALLOWED_MATCH and best_score - runner_up >= 0.1:
+        return TypedValue(best, ambiguous=True, note=f"read {value!r}, taken as the allowed value {best!r}; check it")
+    return TypedValue(value, error=f"not one of the allowed values ({'|'.join(allowed)})")
+
+
+def _allowed_key(text: str, *, ocr: bool) -> str:
+    """Return text lower-cased without spaces and punctuation; with `ocr`, digits read as the letters they resemble."""
+    lowered = text.lower().translate(_OCR_LETTERS) if ocr else text.lower()
+    return re.sub(r"[\W_]+", "", lowered)
 
 
 def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:

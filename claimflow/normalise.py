@@ -7,6 +7,8 @@ turn ambiguity and failures into confidence and `models.Problem`s; nothing here 
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -232,6 +234,38 @@ def is_valid_iban(iban: str) -> bool:
 
 _TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}
 _TO_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
+# What OCR reads a character as, and back: O/0, I/1/l, S/5, B/8, G/6, Z/2, D/0, Q/0
+_CONFUSABLE = {
+    "O": "0",
+    "0": "ODQ",
+    "D": "0",
+    "Q": "0",
+    "I": "1L",
+    "1": "IL",
+    "L": "1",
+    "S": "5",
+    "5": "S",
+    "B": "8",
+    "8": "B",
+    "G": "6",
+    "6": "G",
+    "Z": "2",
+    "2": "Z",
+}
+_ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_IBAN_CANDIDATES = 4096
+"""The checksum search of an OCR'd IBAN tries at most this many candidates, else it gives up."""
+# Full IBAN length per country, from the IBAN registry
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
+    "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29,
+    "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28,
+    "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20,
+    "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
+    "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29,
+    "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
 # BBAN layouts (n digits, a letters, c either) of common countries, from the IBAN registry
 BBAN_LAYOUTS = {
     "AT": "16n",
@@ -254,28 +288,92 @@ BBAN_LAYOUTS = {
 }
 
 
-def repair_iban(iban: str) -> str | None:
-    """Return the IBAN with OCR confusions undone where its country's layout forces a digit or a letter.
+@dataclass(frozen=True, slots=True)
+class IbanSearch:
+    """What the checksum search of an OCR'd IBAN found: the candidates that pass mod-97, and how many it tried."""
 
-    Only positions whose kind is fixed (check digits, numeric BBAN parts) are corrected, so there is
-    no guessing; None when the country is unknown, the length is wrong or the result still fails mod-97.
+    valid: tuple[str, ...]
+    tried: int
+    complete: bool
+
+    @property
+    def repaired(self) -> str | None:
+        """Return the only passing candidate of a complete search, else None (nothing or too much to choose from)."""
+        return self.valid[0] if self.complete and len(self.valid) == 1 else None
+
+
+def search_iban_repairs(iban: str, *, limit: int = MAX_IBAN_CANDIDATES) -> IbanSearch:
+    """Search the OCR misreadings that could have turned a real IBAN into `iban`; keep those passing mod-97.
+
+    With the country's length: every mix of OCR-confusable characters (O/0, I/1, S/5, B/8, G/6, Z/2, D/0,
+    Q/0) at positions its layout lets be a letter or a digit, with positions fixed to digits (or letters)
+    corrected. One character too many or too few: every single deletion or insertion, with only the fixed
+    positions corrected. The search is incomplete when it would try more than `limit` candidates.
     """
-    compact = re.sub(r"\s", "", iban).upper()
-    layout = BBAN_LAYOUTS.get(compact[:2])
-    if layout is None:
-        return None
-    kinds = "nn" + "".join(kind * int(count) for count, kind in re.findall(r"(\d+)([nac])", layout))
-    if len(compact) != 2 + len(kinds):
-        return None
-    fixed = compact[:2]
-    for char, kind in zip(compact[2:], kinds, strict=True):
-        if kind == "n":
-            fixed += _TO_DIGIT.get(char, char)
-        elif kind == "a":
-            fixed += _TO_LETTER.get(char, char)
-        else:
-            fixed += char
-    return fixed if fixed != compact and is_valid_iban(fixed) else None
+    compact = re.sub(r"[\s\-]", "", iban).upper()
+    if not re.fullmatch(r"[A-Z]{2}[A-Z0-9]{11,32}", compact):
+        return IbanSearch((), 0, True)
+    expected = IBAN_LENGTHS.get(compact[:2], len(compact))
+    variants: list[list[tuple[str, ...]]] = []
+    if len(compact) == expected:
+        variants.append(_position_options(compact, _iban_kinds(compact[:2], expected), confusable=True) or [])
+    elif len(compact) == expected + 1:
+        kinds = _iban_kinds(compact[:2], expected)
+        deleted = {compact[:index] + compact[index + 1 :] for index in range(2, len(compact))}
+        variants.extend(_position_options(text, kinds, confusable=False) or [] for text in sorted(deleted))
+    elif len(compact) == expected - 1:
+        kinds = _iban_kinds(compact[:2], expected)
+        for index in range(2, expected):
+            options = _position_options(compact[:index] + "0" + compact[index:], kinds, confusable=False)
+            if options is not None:
+                options[index] = tuple(ch for ch in _ALPHANUMERIC if _fits(ch, kinds[index]))
+                variants.append(options)
+    valid: set[str] = set()
+    tried = 0
+    for options in variants:
+        if not options:
+            continue
+        count = math.prod(len(option) for option in options)
+        if tried + count > limit:
+            return IbanSearch(tuple(sorted(valid)), tried, False)
+        tried += count
+        valid.update(text for text in map("".join, itertools.product(*options)) if is_valid_iban(text))
+    valid.discard(compact)
+    return IbanSearch(tuple(sorted(valid)), tried, True)
+
+
+def _iban_kinds(country: str, length: int) -> str:
+    """Return the kind of each IBAN position: `a` letter, `n` digit, `c` either (unknown layouts: all `c`)."""
+    layout = BBAN_LAYOUTS.get(country)
+    bban = "".join(kind * int(count) for count, kind in re.findall(r"(\d+)([nac])", layout or ""))
+    if len(bban) != length - 4:
+        bban = "c" * (length - 4)
+    return "aann" + bban
+
+
+def _fits(char: str, kind: str) -> bool:
+    """Return True when `char` may stand at a position of `kind`."""
+    return kind == "c" or (kind == "n") == char.isdigit()
+
+
+def _position_options(text: str, kinds: str, *, confusable: bool) -> list[tuple[str, ...]] | None:
+    """Return the characters each position may really be; None when a fixed position cannot be corrected."""
+    options: list[tuple[str, ...]] = []
+    for char, kind in zip(text, kinds, strict=True):
+        if _fits(char, kind):
+            alternatives = _CONFUSABLE.get(char, "") if confusable and kind == "c" else ""
+            options.append((char, *alternatives))
+            continue
+        fixed = _TO_DIGIT.get(char) if kind == "n" else _TO_LETTER.get(char)
+        if fixed is None:
+            return None
+        options.append((fixed,))
+    return options
+
+
+def repair_iban(iban: str) -> str | None:
+    """Return the one OCR-confusion repair of `iban` that passes mod-97, else None (see `search_iban_repairs`)."""
+    return search_iban_repairs(iban).repaired
 
 
 def is_valid_luhn(number: str) -> bool:

@@ -112,6 +112,7 @@ class FieldSpec(_Model):
     fuzzy: float = PydanticField(default=85.0, ge=50, le=100)
     columns: list[str] = []
     validators: list[Validator] = []
+    allowed: list[str] = []
     default: str | None = None
     missing_values: list[str] = []
 
@@ -394,6 +395,13 @@ def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
                 (
                     ("fields", name),
                     "a page field needs `anchors` unless direction is page or top_lines (fix: add the label text)",
+                )
+            )
+        if field.allowed and field.type not in ("text", "code"):
+            problems.append(
+                (
+                    ("fields", name, "allowed"),
+                    f"`allowed` values need type text or code, not {field.type} (fix: drop `allowed` or change type)",
                 )
             )
         if field.direction == "region" and field.region is None:

@@ -10,6 +10,7 @@ widget boxes. Files that cannot be opened at all (encrypted, broken beyond repai
 from __future__ import annotations
 
 import logging
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -265,8 +266,24 @@ def _read_acroform(path: Path, document: ReadDocument) -> dict[int, list[Word]]:
         return {}
 
 
+MULTILINE_FLAG = 1 << 12
+"""Text-field flag (/Ff bit 13): the value wraps into lines from the top of the box."""
+DEFAULT_FONT_PT = 12.0
+"""Font size of a widget whose /DA names none or asks for auto size (0) in a multi-line box."""
+LINE_PITCH = 1.15
+"""Line height of widget text as a multiple of its font size."""
+CHAR_WIDTH = 0.5
+"""Average glyph width of widget text (Helvetica-like) as a multiple of its font size."""
+WIDGET_PADDING_PT = 2.0
+"""Inset of widget text from its box, as viewers draw it."""
+
+
 def _widget_words(annot: Any, page: Any) -> list[Word]:
-    """Return the words of one widget annotation's value, spread over its rectangle."""
+    """Return the words of one widget annotation's value, placed where a viewer draws them.
+
+    A single-line value is spread over its rectangle; a multi-line text field's value is wrapped into
+    lines of its font size from the top of the box, so its first line sits level with the field's label.
+    """
     widget = annot.get_object()
     if widget.get("/Subtype") != "/Widget" or "/Rect" not in widget:
         return []
@@ -279,16 +296,65 @@ def _widget_words(annot: Any, page: Any) -> list[Word]:
     x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
     x0, x1 = sorted((x0, x1))
     y0, y1 = sorted((y0, y1))
+    flags = _inherited(widget, "/Ff")
+    multiline = _inherited(widget, "/FT") == "/Tx" and int(flags or 0) & MULTILINE_FLAG
+    if not multiline:
+        return [
+            Word(
+                token,
+                clamp_bbox(((wx0 - left) / width, (top - y1) / height, (wx1 - left) / width, (top - y0) / height)),
+                1.0,
+            )
+            for token, wx0, wx1 in _spread(text, x0, x1)
+        ]
+    font = _font_size(widget) or DEFAULT_FONT_PT
+    pitch = font * LINE_PITCH
     words: list[Word] = []
+    for number, line in enumerate(_wrap(text, x1 - x0 - 2 * WIDGET_PADDING_PT, font * CHAR_WIDTH)):
+        line_top = y1 - WIDGET_PADDING_PT - number * pitch
+        line_bottom = max(line_top - pitch, y0)
+        if line_top <= y0:
+            break  # the rest is scrolled out of the box
+        line_x1 = min(x0 + WIDGET_PADDING_PT + len(line) * font * CHAR_WIDTH, x1)
+        for token, wx0, wx1 in _spread(line, x0 + WIDGET_PADDING_PT, line_x1):
+            bbox = ((wx0 - left) / width, (top - line_top) / height, (wx1 - left) / width, (top - line_bottom) / height)
+            words.append(Word(token, clamp_bbox(bbox), 1.0))
+    return words
+
+
+def _spread(text: str, x0: float, x1: float) -> list[tuple[str, float, float]]:
+    """Return each whitespace-separated token of `text` with its x range, characters spread evenly over x0..x1."""
+    out: list[tuple[str, float, float]] = []
     offset = 0
     for token in text.split():
         start = text.index(token, offset)
         offset = start + len(token)
-        wx0 = x0 + (x1 - x0) * start / len(text)
-        wx1 = x0 + (x1 - x0) * offset / len(text)
-        bbox = ((wx0 - left) / width, (top - y1) / height, (wx1 - left) / width, (top - y0) / height)
-        words.append(Word(token, clamp_bbox(bbox), 1.0))
-    return words
+        out.append((token, x0 + (x1 - x0) * start / len(text), x0 + (x1 - x0) * offset / len(text)))
+    return out
+
+
+def _wrap(text: str, width: float, char_width: float) -> list[str]:
+    """Break `text` into lines at its newlines and where the next word would pass `width` points."""
+    limit = max(int(width / max(char_width, 1e-6)), 1)
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        current = ""
+        for token in paragraph.split():
+            if current and len(current) + 1 + len(token) > limit:
+                lines.append(current)
+                current = token
+            else:
+                current = f"{current} {token}" if current else token
+        if current:
+            lines.append(current)
+    return lines
+
+
+def _font_size(widget: Any) -> float:
+    """Return the font size the widget's default appearance (/DA `/Helv 11 Tf`) asks for; 0 when none or auto."""
+    appearance = _inherited(widget, "/DA")
+    match = re.search(r"(\d+(?:\.\d+)?)\s+Tf\b", str(appearance or ""))
+    return float(match.group(1)) if match else 0.0
 
 
 def _widget_value(widget: Any) -> str:

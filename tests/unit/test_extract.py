@@ -88,7 +88,7 @@ def test_motor_form_text_layer_gives_every_field_with_high_confidence(specs: Spe
         "claim_number": "CLM-2026-000123",
         "claimant_name": "Jane Smith",
         "date_of_loss": date(2026, 2, 3),
-        "loss_type": "Collision",
+        "loss_type": "collision",  # the spec's allowed value, whatever the case on the form
         "vehicle_registration": "AB12 CDE",
         "amount_claimed": Money(Decimal("1234.56"), "EUR"),
         "currency": "EUR",
@@ -335,6 +335,56 @@ def test_ocr_confusions_in_iban_digits_are_repaired_but_flagged(specs: SpecSet) 
     assert iban.value == "DE89370400440532013000"
     assert iban.confidence < AUTO_ACCEPT
     assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" for p in result.problems)
+
+
+def test_iban_repaired_by_checksum_search_is_flagged_for_a_person(specs: SpecSet) -> None:
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "FRO9 0424 8611 14XC OGEO OYJT 453") for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
+    iban = result.fields["payee_iban"]
+    assert iban.value == "FR090424861114XCOGE00YJT453"
+    assert iban.confidence <= 0.85
+    assert any(
+        p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" and "IBAN repaired from OCR" in p.message
+        for p in result.problems
+    )
+
+
+def test_iban_with_several_checksum_repairs_keeps_the_raw_read_as_invalid(specs: SpecSet) -> None:
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "IT72C2532870465LSAGO5H5MQ7Z") for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
+    iban = result.fields["payee_iban"]
+    assert iban.value == "IT72C2532870465LSAGO5H5MQ7Z"
+    assert iban.confidence < 0.5
+    problem = next(p for p in result.problems if p.code is ReasonCode.FIELD_INVALID and p.field == "payee_iban")
+    assert "corrections" in problem.message
+
+
+@pytest.mark.parametrize("printed", ["COLLISION", "collision", " Collision."])
+def test_allowed_value_in_any_case_is_the_canonical_value(specs: SpecSet, printed: str) -> None:
+    values = [printed if v == "Collision" else v for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values), specs)
+    assert result.fields["loss_type"].value == "collision"
+    assert result.fields["loss_type"].confidence >= 0.95
+    assert not [p for p in result.problems if p.field == "loss_type"]
+
+
+def test_ocr_misread_allowed_value_is_canonicalised_with_reduced_confidence(specs: SpecSet) -> None:
+    values = ["Coll1sion" if v == "Collision" else v for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values), specs)
+    loss_type = result.fields["loss_type"]
+    assert loss_type.value == "collision"
+    assert loss_type.confidence < AUTO_ACCEPT
+    assert loss_type.raw == "Coll1sion"
+    assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "loss_type" for p in result.problems)
+
+
+def test_value_outside_the_allowed_ones_is_kept_as_invalid(specs: SpecSet) -> None:
+    values = ["Flood" if v == "Collision" else v for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values), specs)
+    loss_type = result.fields["loss_type"]
+    assert loss_type.value == "Flood"
+    assert loss_type.confidence < 0.6
+    assert any(p.code is ReasonCode.FIELD_INVALID and p.field == "loss_type" for p in result.problems)
 
 
 def test_tilted_scan_value_slightly_above_its_label_is_found(specs: SpecSet) -> None:

@@ -4,6 +4,9 @@ from decimal import Decimal
 import pytest
 
 from claimflow.normalise import (
+    BBAN_LAYOUTS,
+    IBAN_LENGTHS,
+    MAX_IBAN_CANDIDATES,
     find_currency,
     is_valid_iban,
     is_valid_luhn,
@@ -12,6 +15,8 @@ from claimflow.normalise import (
     parse_date,
     parse_iban,
     parse_money,
+    repair_iban,
+    search_iban_repairs,
 )
 
 
@@ -125,10 +130,58 @@ def test_normalise_code_drops_spaces_and_brackets() -> None:
     assert normalise_code("AB12 CDE") == "AB12CDE"
 
 
-def test_repair_iban_only_where_the_country_layout_forces_digits() -> None:
-    from claimflow.normalise import repair_iban
-
+def test_repair_iban_corrects_positions_the_country_layout_forces_to_digits() -> None:
     assert repair_iban("DE89 37O4 OO44 O532 O13O OO") == "DE89370400440532013000"
     assert repair_iban("DE89 3704 0044 0532 0130 01") is None  # a real digit error cannot be repaired
-    assert repair_iban("XX89 37O4") is None  # unknown layout: no guessing
-    assert repair_iban("IT16M45O749528BDS5HFOPSRJ182") is None  # wrong length (OCR inserted a character)
+    assert repair_iban("XX89 37O4") is None  # too short to be an IBAN: no guessing
+
+
+def test_iban_search_tries_confusable_letters_and_digits_where_either_may_stand() -> None:
+    # FR: check digits and 10 digits forced, then 11 letters-or-digits where O/0 are both possible
+    search = search_iban_repairs("FRO9 0424 8611 14XC OGEO OYJT 453")
+    assert search.complete and search.valid == ("FR090424861114XCOGE00YJT453",)
+    assert search.repaired == "FR090424861114XCOGE00YJT453"
+    assert 2 <= search.tried <= MAX_IBAN_CANDIDATES
+
+
+def test_iban_search_drops_one_character_when_the_read_is_one_too_long() -> None:
+    assert IBAN_LENGTHS["IT"] == 27
+    assert repair_iban("IT16M4507495288DS5HFOPSRJ182") == "IT16M4507495288D5HFOPSRJ182"
+
+
+def test_iban_search_inserts_one_character_when_the_read_is_one_too_short() -> None:
+    truth = "BE68539007547034"  # BE: 16 characters, all digits after the country
+    search = search_iban_repairs("BE6853900754703")
+    assert truth in search.valid  # found among the insertions; 4 at the end is one of them
+
+
+def test_iban_search_with_several_passing_candidates_accepts_none() -> None:
+    search = search_iban_repairs("IT72C2532870465LSAGO5H5MQ7Z")
+    assert search.complete
+    assert len(search.valid) >= 2 and "IT72C2532870465LSA605H5MQ7Z" in search.valid
+    assert search.repaired is None
+    assert repair_iban("IT72C2532870465LSAGO5H5MQ7Z") is None
+
+
+def test_iban_search_without_a_passing_candidate_accepts_none() -> None:
+    search = search_iban_repairs("DE89 3704 0044 0532 0130 01")
+    assert search.valid == () and search.repaired is None
+
+
+def test_iban_search_gives_up_past_its_candidate_limit() -> None:
+    # 27 characters of which many are confusable: 2^n candidates, over a tiny limit
+    search = search_iban_repairs("FRO90424861114XCOGEOOYJT453", limit=8)
+    assert not search.complete and search.repaired is None
+
+
+def test_iban_search_of_a_wrong_length_two_off_tries_nothing() -> None:
+    search = search_iban_repairs("DE89370400440532013")
+    assert search.tried == 0 and search.repaired is None
+
+
+def test_iban_lengths_agree_with_the_bban_layouts() -> None:
+    import re
+
+    for country, layout in BBAN_LAYOUTS.items():
+        total = sum(int(count) for count in re.findall(r"\d+", layout))
+        assert IBAN_LENGTHS[country] == 4 + total, country

@@ -161,6 +161,36 @@ def test_form_only_page_is_acroform_without_ocr(tmp_path: Path) -> None:
     assert ocr.calls == []
 
 
+def test_multiline_widget_value_starts_level_with_its_label(tmp_path: Path) -> None:
+    path = tmp_path / "multiline.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.drawString(72, 700, "Description of loss:")
+    # a two-line box whose top is level with the label: its value is drawn from the top, not centred
+    pdf.acroForm.textfield(
+        name="description",
+        value="Rear window shattered by a falling branch.",
+        x=200,
+        y=672,
+        width=300,
+        height=40,
+        fieldFlags="multiline",
+        fontSize=11,
+    )
+    long_text = " ".join(["word"] * 40)
+    pdf.acroForm.textfield(
+        name="notes", value=long_text, x=200, y=500, width=300, height=60, fieldFlags="multiline", fontSize=11
+    )
+    pdf.showPage()
+    pdf.save()
+    page = _read(path).pages[0]
+    first_line = page.text.splitlines()[0]
+    assert first_line == "Description of loss: Rear window shattered by a falling branch."
+    notes = [word for word in page.words if word.text == "word"]
+    assert len({word.line for word in notes}) >= 2  # wrapped at the box width
+    assert all(word.bbox[2] <= 500 / A4[0] + 1e-3 for word in notes)
+    assert all(word.bbox[3] <= (A4[1] - 500) / A4[1] + 1e-3 for word in notes)  # nothing below the box
+
+
 def test_image_only_page_is_rendered_and_ocrd_with_psm_11_then_6() -> None:
     ocr = SizeRecordingOcr(words={1: [("SALEMY", (0.1, 0.1, 0.2, 0.12), 0.9)]})
     page = _read(REALDOCS / "cms1500/cms1500_filled_sample.pdf", ocr).pages[0]

@@ -131,3 +131,11 @@ def test_missing_or_empty_folder(tmp_path: Path) -> None:
 def test_shipped_specs_copy_still_loads(tmp_path: Path) -> None:
     shutil.copytree(EXTRACTORS, tmp_path / "extractors", ignore=shutil.ignore_patterns("*.md"))
     assert len(load_specs(tmp_path / "extractors").specs) == 6
+
+
+def test_allowed_values_load_and_need_a_text_or_code_field(tmp_path: Path) -> None:
+    good = GOOD + "  kind:\n    anchors: ['Kind:']\n    allowed: [fire, theft]\n"
+    assert load_specs(write(tmp_path, good)).get("sample_form").fields["kind"].allowed == ["fire", "theft"]
+    bad = GOOD.replace("    type: money\n", "    type: money\n    allowed: [one, two]\n")
+    (problem,) = problems_of(write(tmp_path, bad))
+    assert "fields.amount.allowed" in problem and "type text or code" in problem
