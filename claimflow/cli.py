@@ -92,9 +92,16 @@ def main(verbose: bool) -> None:
 @handle_errors
 def up(port: int, no_samples: bool, once: bool) -> None:
     """Start the local Prefect server, serve the deployments, process the inbox, print the dashboard URL."""
+    from claimflow.readers.ocr import check_tesseract
+    from claimflow.rules import load_ruleset
+    from claimflow.specs import load_specs
     from claimflow.up import run_up
 
-    sys.exit(run_up(_settings(), port=port, samples=not no_samples, once=once))
+    settings = _settings()
+    load_specs(settings.extractors)  # a broken spec or rule set stops here with file:line, before any server starts
+    load_ruleset(settings.rules)
+    check_tesseract()
+    sys.exit(run_up(settings, port=port, samples=not no_samples, once=once))
 
 
 @main.command()

@@ -107,3 +107,13 @@ def test_docs_list_every_reason_code_exit_code_and_command() -> None:
     cli_doc = (PROJECT_ROOT / "docs" / "cli.md").read_text()
     assert [e.name for e in ExitCode if f"| {e.value} | {e.name} |" not in cli_doc] == []
     assert [n for n in main.commands if f"`claimflow {n}" not in cli_doc] == []
+
+
+def test_up_refuses_to_start_on_a_broken_spec(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extractors = env / "extractors"
+    shutil.copytree(PROJECT_ROOT / "extractors", extractors)
+    spec = extractors / "invoice.yml"
+    spec.write_text(spec.read_text() + "\nnot_a_key: 1\n")
+    monkeypatch.setenv("CLAIMFLOW_EXTRACTORS", str(extractors))
+    code, out, err = _run("up", "--once", "--no-samples")
+    assert code == ExitCode.BAD_RULESET and "invoice.yml:" in err and "not_a_key" in err
