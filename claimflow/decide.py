@@ -244,9 +244,9 @@ def _guardrail(facts: ClaimFacts, payout: Decimal) -> list[Reason]:
 def _display(value: object) -> str:
     """Show a fact in a reason message."""
     if value is None:
-        return "none"
+        return "(not read)"
     if isinstance(value, tuple | list):
-        return "; ".join(str(item) for item in value) if value else "none"
+        return "; ".join(str(item) for item in value) if value else "(none)"
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
