@@ -1,0 +1,671 @@
+"""Field accuracy and calibration of the engine's read+extract path, against a bare tesseract baseline.
+
+Run: uv run python bench/extraction.py [--quick] [--misses] [--seed 7]
+
+One run reads every benchmark document with the engine (read_document + TesseractOcr + sniff_file +
+extract_documents with the project's extractors/), on 2 worker threads as the engine uses, and scores
+each ground-truth field: per document group and field it prints n, accuracy, the share of fields marked
+confident (confidence >= Settings().confidence_threshold), accuracy among confident fields, and per group
+the expected calibration error and pages/s; then a reliability table over all fields. An absent field is
+wrong and has no confidence (it is left out of the confident and calibration sets).
+
+Documents: ../shared/realdocs SROIE receipts (issuer, date, total from key/NNN.json), invoice2data PDFs and
+PNGs (the keys their expected JSON holds), the filled CMS-1500 (hand transcription, box_* keys mapped to
+the cms1500 spec), and the generated sample packet (write_packet(seed=7), truth/**.json).
+
+Baseline, in the same run, on the same OCR'd documents: pytesseract.image_to_string (psm 6,
+OMP_THREAD_LIMIT=1) per page (PDFs rendered with pypdfium2 at 200 dpi), plus plain regular expressions:
+total = the last amount after a 'total' word, date = the first date-like token, issuer = the first non-empty
+line. Printed: baseline accuracy per field, and the engine/baseline ratios of accuracy (on the same
+document-field pairs) and of pages/s (wall clock over the OCR'd documents, 2 threads each).
+
+--quick: 8 SROIE receipts + the packet's text PDFs (text_pdf and acroform variants).
+Writes a machine-readable summary to bench/out/extraction.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import string
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+# The baseline needs the bare libraries; claimflow imports them only in claimflow/readers/.
+import pypdfium2 as pdfium
+import pytesseract
+from PIL import Image
+
+from claimflow.calibration import expected_calibration_error, reliability_table
+from claimflow.errors import ClaimFlowError
+from claimflow.extract import extract_documents
+from claimflow.models import Extraction, Money, ReadMethod
+from claimflow.readers import read_document
+from claimflow.readers.ocr import TesseractOcr
+from claimflow.samples import write_packet
+from claimflow.settings import load_settings
+from claimflow.sniff import sniff_file
+from claimflow.specs import load_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+REALDOCS = Path("/work/shared/realdocs")
+OUT = ROOT / "bench" / "out" / "extraction.json"
+WORKERS = 2
+BASELINE_DPI = 200
+QUICK_SROIE = 8
+
+# How a field's value is compared with the truth, by field name.
+MONEY = {"total_amount", "tax_amount", "amount_claimed", "total_charge", "amount_paid"}
+DATES = {"document_date", "date_of_loss", "signature_date", "patient_birth_date"}
+# Names and addresses compare case-insensitively without whitespace and punctuation: labels and print differ there.
+LOOSE = {"issuer", "issuer_address", "claimant_name", "patient_name", "insured_name", "billing_provider"}
+CODES = {
+    "invoice_number",
+    "policy_number",
+    "claim_number",
+    "claim_reference",
+    "payee_iban",
+    "currency",
+    "insured_id",
+    "policy_group",
+    "federal_tax_id",
+    "vehicle_registration",
+}
+ABSENT = object()  # the truth says the box is blank: right only when the engine returns nothing
+
+
+# ---------------------------------------------------------------------------------------------- documents
+@dataclass
+class Truth:
+    """The expected fields of one document (a file may hold several, one per page run)."""
+
+    group: str
+    document_type: str
+    fields: dict[str, object]
+    page: int | None = None  # set when the truth covers one page of a multi-document file
+
+
+@dataclass
+class Doc:
+    """One benchmark file with its truths and, after the run, what the engine and baseline made of it."""
+
+    path: Path
+    corpus: str
+    truths: list[Truth]
+    scanned: bool = False
+    extractions: list[Extraction] = field(default_factory=list)
+    error: str | None = None
+    pages: int = 0
+    seconds: float = 0.0
+    baseline_pages: list[str] = field(default_factory=list)
+    baseline_seconds: float = 0.0
+
+
+def parse_day_first(text: str) -> date | None:
+    """Return the date in a day-first token ('25/12/2018', '25-12-18', '15 JUN 2018', '2018-12-25')."""
+    text = text.strip()
+    months = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), start=1)}
+    if m := re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", text):
+        y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    elif m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})", text):
+        d, mo, y = int(m[1]), int(m[2]), int(m[3])
+        if mo > 12 >= d:  # month-first (US invoices); day-first when both fit
+            d, mo = mo, d
+    elif m := re.fullmatch(r"(\d{1,2})[ -]?([A-Za-z]{3})[A-Za-z]*[ -,]*(\d{2}|\d{4})", text):
+        d, y = int(m[1]), int(m[3])
+        mo = months.get(m[2].lower(), 0)
+    else:
+        return None
+    if y < 100:
+        y += 2000 if y < 70 else 1900
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        return None
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """Return the amount in '1,234.56', '1.234,56', 'RM8.60' or '396.90' as a Decimal."""
+    digits = re.sub(r"[^\d.,-]", "", text)
+    if "," in digits and "." in digits:
+        decimal_mark = "," if digits.rfind(",") > digits.rfind(".") else "."
+        digits = digits.replace("." if decimal_mark == "," else ",", "").replace(",", ".")
+    elif "," in digits:
+        head, _, tail = digits.rpartition(",")
+        digits = head.replace(",", "") + ("." if len(tail) != 3 else "") + tail
+    try:
+        return Decimal(digits)
+    except InvalidOperation:
+        return None
+
+
+def sroie_docs(limit: int | None) -> list[Doc]:
+    """SROIE receipts with company, date and total from their key files."""
+    folder = REALDOCS / "sroie"
+    docs = []
+    for key in sorted((folder / "key").glob("*.json"))[:limit]:
+        label = json.loads(key.read_text())
+        fields: dict[str, object] = {
+            "issuer": label["company"],
+            "document_date": parse_day_first(label["date"]),
+            "total_amount": parse_amount(label["total"]),
+        }
+        truth = Truth("sroie/receipt", "receipt", fields)
+        docs.append(Doc(folder / "img" / f"{key.stem}.jpg", "sroie", [truth]))
+    return docs
+
+
+INVOICE2DATA_KEYS = {
+    "issuer": "issuer",
+    "invoice_number": "invoice_number",
+    "date": "document_date",
+    "amount": "total_amount",
+    "amount_tax": "tax_amount",
+    "currency": "currency",
+}
+
+
+def invoice2data_docs() -> list[Doc]:
+    """invoice2data PDFs and PNG scans against the keys of their expected JSON that the invoice spec has."""
+    folder = REALDOCS / "invoice2data"
+    docs = []
+    for path in sorted([*folder.glob("*.pdf"), *folder.glob("*.png")]):
+        label = json.loads((folder / f"{path.stem}.json").read_text())[0]
+        fields: dict[str, object] = {}
+        for key, name in INVOICE2DATA_KEYS.items():
+            if key not in label:
+                continue
+            value = label[key]
+            if name in MONEY:
+                value = Decimal(str(value))
+            elif name in DATES:
+                value = date.fromisoformat(value)
+            fields[name] = str(value) if name in CODES else value
+        kind = "scan" if path.suffix == ".png" else "pdf"
+        docs.append(Doc(path, "invoice2data", [Truth(f"invoice2data/invoice/{kind}", "invoice", fields)]))
+    return docs
+
+
+def _mm_dd_yy(text: str) -> date | None:
+    """Return the date in a CMS-1500 'MM DD YY' box."""
+    m = re.fullmatch(r"(\d{2}) (\d{2}) (\d{2})", text.strip())
+    if not m:
+        return None
+    year = int(m[3])
+    return date(year + (2000 if year < 30 else 1900), int(m[1]), int(m[2]))
+
+
+def cms1500_docs() -> list[Doc]:
+    """The filled CMS-1500 against its hand transcription (box_* keys mapped to the cms1500 spec's fields)."""
+    folder = REALDOCS / "cms1500"
+    gt = json.loads((folder / "cms1500_filled_sample.gt.json").read_text())
+    fields: dict[str, object] = {
+        "patient_name": gt["box_2_patient_name"],
+        "patient_birth_date": _mm_dd_yy(gt["box_3_patient_dob"]),
+        "insured_id": gt["box_1a_insured_id"] or ABSENT,
+        "insured_name": gt["box_4_insured_name"],
+        "policy_group": gt["box_11_policy_group"],
+        "diagnosis_codes": list(gt["box_21_diagnoses"].values()),
+        "total_charge": Decimal(gt["box_28_total_charge"]),
+        "amount_paid": Decimal(gt["box_29_amount_paid"]),
+        "federal_tax_id": gt["box_25_federal_tax_id"],
+        "billing_provider": gt["box_33_billing_provider"][0],
+        "service_lines": [(line["cpt"], Decimal(line["charges"])) for line in gt["box_24_service_lines"]],
+    }
+    truth = Truth("cms1500/cms1500/scan", "cms1500", fields)
+    return [Doc(folder / "cms1500_filled_sample.pdf", "cms1500", [truth])]
+
+
+def _packet_value(name: str, value: object) -> object:
+    """Return a packet truth value in the form it is compared in."""
+    if name in MONEY:
+        return Decimal(str(value))
+    if name in DATES:
+        return date.fromisoformat(str(value))
+    return value
+
+
+def packet_docs(out: Path, seed: int, text_only: bool) -> list[Doc]:
+    """The generated sample packet's claim forms and invoices, one truth per document (or per page run)."""
+    write_packet(out, seed=seed)
+    docs = []
+    for truth_file in sorted((out / "truth").rglob("*.json")):
+        truth = json.loads(truth_file.read_text())
+        variant = str(truth.get("variant", ""))
+        if truth.get("document_type") not in ("motor_claim_form", "invoice"):
+            continue
+        if variant not in ("text_pdf", "acroform") and not variant.startswith("scan"):
+            continue  # exact copies are duplicates: intake refuses them before any reading
+        if text_only and variant.startswith("scan"):
+            continue
+        kind = "scan" if variant.startswith("scan") else variant
+        parts = truth.get("pages") or [truth]
+        truths = [
+            Truth(
+                f"packet/{part['document_type']}/{kind}",
+                part["document_type"],
+                {k: _packet_value(k, v) for k, v in part["fields"].items()},
+                page=part.get("page"),
+            )
+            for part in parts
+        ]
+        docs.append(Doc(out / "packet" / truth["file"], "packet", truths))
+    return docs
+
+
+def has_text_layer(path: Path) -> bool:
+    """Return True when every page of the PDF has real text (a few stray glyphs do not count)."""
+    if path.suffix.lower() != ".pdf":
+        return False
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return all(len(pdf[i].get_textpage().get_text_bounded().strip()) >= 20 for i in range(len(pdf)))
+    finally:
+        pdf.close()
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+def _loose(text: str) -> str:
+    """Return text case-folded with whitespace and punctuation removed."""
+    drop = set(string.punctuation) | set(string.whitespace)
+    return "".join(c for c in text.casefold() if c not in drop)
+
+
+def _code(text: str) -> str:
+    """Return an identifier upper-cased with whitespace removed."""
+    return "".join(str(text).split()).upper()
+
+
+def is_right(name: str, expected: object, got: object) -> bool:
+    """Return whether the engine's value `got` equals the truth `expected` for field `name`."""
+    if expected is ABSENT:
+        return got is None
+    if got is None:
+        return False
+    if isinstance(got, Money):
+        got = got.amount
+    if name in MONEY:
+        return isinstance(got, Decimal) and isinstance(expected, Decimal) and got == expected
+    if name in DATES:
+        return isinstance(got, date) and got == expected
+    if name == "service_lines":
+        if not isinstance(got, list) or not isinstance(expected, list) or len(got) != len(expected):
+            return False
+        rows = []
+        for row in got:
+            charge = row.get("charge") if isinstance(row, dict) else None
+            amount = charge.amount if isinstance(charge, Money) else charge
+            rows.append((_code(str(row.get("procedure_code") or "")) if isinstance(row, dict) else "", amount))
+        return rows == [(_code(code), amount) for code, amount in expected]
+    if isinstance(expected, list):
+        return isinstance(got, list) and [_code(str(g)) for g in got] == [_code(str(e)) for e in expected]
+    if name in LOOSE:
+        return _loose(str(got)) == _loose(str(expected))
+    if name in CODES:
+        return _code(str(got)) == _code(str(expected))
+    return " ".join(str(got).split()) == " ".join(str(expected).split())
+
+
+@dataclass
+class Score:
+    """One scored field: the truth group, field name, right or not, and the confidence when present."""
+
+    group: str
+    name: str
+    right: bool
+    confidence: float | None
+    expected: object
+    got: object
+    file: str
+
+
+def _extraction_for(doc: Doc, truth: Truth) -> Extraction | None:
+    """Return the engine's extraction that corresponds to `truth` (same type first, else the first one)."""
+    same = [e for e in doc.extractions if e.document_type == truth.document_type]
+    if same:
+        return same[0] if truth.page is None or len(same) == 1 else same[min(truth.page, len(same)) - 1]
+    return doc.extractions[0] if doc.extractions and len(doc.truths) == 1 else None
+
+
+def score_engine(docs: Iterable[Doc]) -> list[Score]:
+    """Score every truth field of every document against the engine's extraction."""
+    scores = []
+    for doc in docs:
+        for truth in doc.truths:
+            extraction = _extraction_for(doc, truth)
+            found = extraction.fields if extraction is not None else {}
+            for name, expected in truth.fields.items():
+                got_field = found.get(name)
+                got = got_field.value if got_field is not None else None
+                confidence = got_field.confidence if got_field is not None else None
+                right = is_right(name, expected, got)
+                if expected is ABSENT and got is None:
+                    confidence = None  # nothing was read: no confidence to calibrate
+                scores.append(Score(truth.group, name, right, confidence, expected, got, doc.path.name))
+    return scores
+
+
+# ---------------------------------------------------------------------------------------------- running
+def run_engine(docs: list[Doc], workers: int) -> float:
+    """Read and extract every document on `workers` threads; return the wall-clock seconds."""
+    settings = load_settings()
+    specs = load_specs(ROOT / "extractors")
+    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds)
+
+    def one(doc: Doc) -> None:
+        started = time.perf_counter()
+        try:
+            read = read_document(doc.path, sniff_file(doc.path), ocr)
+            doc.pages = len(read.pages)
+            doc.scanned = any(page.method is ReadMethod.OCR for page in read.pages)
+            doc.extractions = extract_documents(read, specs)
+        except ClaimFlowError as exc:
+            doc.error = type(exc).__name__
+        doc.seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, docs))
+    return time.perf_counter() - started
+
+
+def _baseline_images(path: Path) -> list[Image.Image | str]:
+    """Return what plain tesseract is given per page: the image file itself, or a PDF page rendered at 200 dpi."""
+    if path.suffix.lower() != ".pdf":
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+        if frames == 1:
+            return [str(path)]
+        images: list[Image.Image | str] = []
+        with Image.open(path) as image:
+            for i in range(frames):
+                image.seek(i)
+                images.append(image.convert("RGB"))
+        return images
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return [pdf[i].render(scale=BASELINE_DPI / 72).to_pil() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def run_baseline(docs: list[Doc], workers: int) -> float:
+    """OCR every page of every document with plain pytesseract (psm 6) on `workers` threads; return wall seconds."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+    def one(doc: Doc) -> None:
+        started = time.perf_counter()
+        doc.baseline_pages = [
+            pytesseract.image_to_string(image, config="--psm 6") for image in _baseline_images(doc.path)
+        ]
+        doc.baseline_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, docs))
+    return time.perf_counter() - started
+
+
+AMOUNT = r"\d{1,3}(?:[,.]\d{3})*[.,]\d{2}(?!\d)|\d+[.,]\d{2}(?!\d)"
+DATE_TOKEN = (
+    r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})"
+    r"|\d{1,2}[ -]?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[ -,]*(?:\d{4}|\d{2}))\b"
+)
+
+
+def baseline_fields(text: str) -> dict[str, object]:
+    """Return issuer, date and total found in plain OCR text by the simplest regular expressions."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    total: Decimal | None = None
+    for line in lines:
+        for found in re.finditer(r"total", line, flags=re.IGNORECASE):
+            amounts = re.findall(AMOUNT, line[found.end() :])
+            if amounts:
+                total = parse_amount(amounts[-1])
+    date_match = re.search(DATE_TOKEN, text, flags=re.IGNORECASE)
+    return {
+        "issuer": lines[0] if lines else None,
+        "document_date": parse_day_first(date_match[0]) if date_match else None,
+        "total": total,
+    }
+
+
+BASELINE_FIELDS = {"issuer": "issuer", "document_date": "document_date", "total_amount": "total", "total_charge": "total"}
+
+
+def score_baseline(docs: Iterable[Doc]) -> list[Score]:
+    """Score the baseline's issuer, date and total on the truths that have those fields."""
+    scores = []
+    for doc in docs:
+        for truth in doc.truths:
+            if truth.page is not None and truth.page <= len(doc.baseline_pages):
+                text = doc.baseline_pages[truth.page - 1]
+            else:
+                text = "\n".join(doc.baseline_pages)
+            found = baseline_fields(text)
+            for name, key in BASELINE_FIELDS.items():
+                if name in truth.fields:
+                    expected, got = truth.fields[name], found[key]
+                    right = is_right(name, expected, got)
+                    scores.append(Score(truth.group, name, right, None, expected, got, doc.path.name))
+    return scores
+
+
+# ---------------------------------------------------------------------------------------------- reporting
+def summarise(scores: list[Score], threshold: float) -> dict[str, Any]:
+    """Return n, accuracy, confident share, accuracy among confident fields and ECE of a set of scores."""
+    n = len(scores)
+    pairs = [(s.confidence, s.right) for s in scores if s.confidence is not None]
+    confident = [right for conf, right in pairs if conf >= threshold]
+    return {
+        "n": n,
+        "right": sum(s.right for s in scores),
+        "accuracy": sum(s.right for s in scores) / n if n else None,
+        "present": len(pairs),
+        "confident": len(confident),
+        "confident_share": len(confident) / n if n else None,
+        "confident_accuracy": sum(confident) / len(confident) if confident else None,
+        "confident_wrong": len(confident) - sum(confident),
+        "ece": expected_calibration_error(pairs) if pairs else None,
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "    -" if value is None else f"{value:6.1%}"
+
+
+def _by(scores: list[Score], key: Callable[[Score], str]) -> dict[str, list[Score]]:
+    grouped: dict[str, list[Score]] = defaultdict(list)
+    for score in scores:
+        grouped[key(score)].append(score)
+    return dict(sorted(grouped.items()))
+
+
+def group_speed(docs: list[Doc]) -> dict[str, float]:
+    """Return pages/s per truth group, estimated as workers x pages / summed per-document seconds."""
+    pages: dict[str, float] = defaultdict(float)
+    seconds: dict[str, float] = defaultdict(float)
+    for doc in docs:
+        share = 1 / len(doc.truths)  # a multi-document file's pages and time are split between its documents
+        for truth in doc.truths:
+            pages[truth.group] += doc.pages * share
+            seconds[truth.group] += doc.seconds * share
+    return {g: WORKERS * pages[g] / seconds[g] for g in pages if seconds[g] > 0}
+
+
+def print_engine(scores: list[Score], speed: dict[str, float], threshold: float) -> dict[str, Any]:
+    """Print the per-group, per-field table; return it as a dict."""
+    print(f"\nENGINE (confident = confidence >= {threshold:.2f}; absent fields are wrong and carry no confidence)")
+    header = f"  {'field':<22}{'n':>5}{'acc':>8}{'conf%':>8}{'acc|conf':>10}{'wrong|conf':>11}{'ECE':>7}"
+    groups: dict[str, Any] = {}
+    for group, group_scores in _by(scores, lambda s: s.group).items():
+        total = summarise(group_scores, threshold)
+        print(f"\n{group}   pages/s {speed.get(group, 0):.2f} (2 threads)   ECE {total['ece'] or 0:.3f}")
+        print(header)
+        rows = {}
+        for name, field_scores in _by(group_scores, lambda s: s.name).items():
+            row = summarise(field_scores, threshold)
+            rows[name] = row
+            print(_row(name, row))
+        print(_row("ALL", total))
+        groups[group] = {"fields": rows, "all": total, "pages_per_second": speed.get(group)}
+    overall = summarise(scores, threshold)
+    print("\n" + _row("ALL DOCUMENTS", overall))
+    return {"groups": groups, "all": overall}
+
+
+def _row(name: str, row: dict[str, Any]) -> str:
+    ece = "     -" if row["ece"] is None else f"{row['ece']:6.3f}"
+    return (
+        f"  {name:<22}{row['n']:>5}{_pct(row['accuracy']):>8}{_pct(row['confident_share']):>8}"
+        f"{_pct(row['confident_accuracy']):>10}{row['confident_wrong']:>11}{ece:>7}"
+    )
+
+
+def print_reliability(scores: list[Score]) -> list[dict[str, float]]:
+    """Print the reliability table over all present fields; return its rows."""
+    pairs = [(s.confidence, s.right) for s in scores if s.confidence is not None]
+    table = reliability_table(pairs)
+    print(f"\nRELIABILITY over all {len(pairs)} present fields (ECE {expected_calibration_error(pairs):.3f})")
+    print(f"  {'confidence bin':<16}{'n':>6}{'mean conf':>11}{'accuracy':>10}")
+    for b in table:
+        mean = f"{b.mean_confidence:.3f}" if b.n else "-"
+        acc = f"{b.accuracy:.1%}" if b.n else "-"
+        print(f"  [{b.low:.1f}, {b.high:.1f}{']' if b.high >= 1 else ')'}      {b.n:>6}{mean:>11}{acc:>10}")
+    return [
+        {"low": b.low, "high": b.high, "n": b.n, "mean_confidence": b.mean_confidence, "accuracy": b.accuracy}
+        for b in table
+    ]
+
+
+def print_baseline(
+    engine: list[Score], baseline: list[Score], engine_wall: float, baseline_wall: float, pages: int
+) -> dict[str, Any]:
+    """Print baseline accuracy per group and field, and the engine/baseline ratios; return them."""
+    print(f"\nBASELINE (plain tesseract psm 6 + regex) on the {pages} OCR'd pages, same documents")
+    keys = {(s.file, s.group, s.name) for s in baseline}
+    engine_same = [s for s in engine if (s.file, s.group, s.name) in keys]
+    print(f"  {'group / field':<42}{'n':>5}{'baseline':>10}{'engine':>9}{'ratio':>8}")
+    rows = {}
+    base_by = _by(baseline, lambda s: f"{s.group} {s.name}")
+    engine_by = _by(engine_same, lambda s: f"{s.group} {s.name}")
+    for key, base_scores in base_by.items():
+        b = sum(s.right for s in base_scores) / len(base_scores)
+        e = sum(s.right for s in engine_by.get(key, [])) / len(base_scores)
+        rows[key] = {"n": len(base_scores), "baseline": b, "engine": e}
+        print(f"  {key:<42}{len(base_scores):>5}{b:>10.1%}{e:>9.1%}{_ratio(e, b):>8}")
+    b_all = sum(s.right for s in baseline) / len(baseline) if baseline else 0.0
+    e_all = sum(s.right for s in engine_same) / len(baseline) if baseline else 0.0
+    print(f"  {'ALL':<42}{len(baseline):>5}{b_all:>10.1%}{e_all:>9.1%}{_ratio(e_all, b_all):>8}")
+    engine_pps, base_pps = pages / engine_wall, pages / baseline_wall
+    print(
+        f"\n  pages/s on the OCR'd documents (wall, {WORKERS} threads): engine {engine_pps:.2f}, "
+        f"baseline {base_pps:.2f}, ratio engine/baseline {engine_pps / base_pps:.2f}"
+    )
+    print(f"  accuracy ratio engine/baseline (same document-fields): {_ratio(e_all, b_all)}")
+    return {
+        "fields": rows,
+        "baseline_accuracy": b_all,
+        "engine_accuracy": e_all,
+        "accuracy_ratio": e_all / b_all if b_all else None,
+        "engine_pages_per_second": engine_pps,
+        "baseline_pages_per_second": base_pps,
+        "speed_ratio": engine_pps / base_pps,
+        "pages": pages,
+    }
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "inf"
+
+
+def _plain(value: object) -> object:
+    """Return a JSON-safe form of a truth or extracted value."""
+    if value is ABSENT:
+        return "<blank>"
+    if isinstance(value, Money):
+        return str(value.amount)
+    if isinstance(value, Decimal | date):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def main() -> int:
+    """Run engine and baseline over the benchmark documents, print the tables, write the JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="8 SROIE receipts + the packet's text PDFs")
+    parser.add_argument("--misses", action="store_true", help="print every wrong field")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    threshold = load_settings().confidence_threshold
+    started = time.perf_counter()
+
+    with tempfile.TemporaryDirectory(prefix="claimflow-bench-") as tmp:
+        docs = sroie_docs(QUICK_SROIE if args.quick else None)
+        if not args.quick:
+            docs += invoice2data_docs() + cms1500_docs()
+        docs += packet_docs(Path(tmp), args.seed, text_only=args.quick)
+        ocr_docs = [d for d in docs if not has_text_layer(d.path)]
+        text_docs = [d for d in docs if d not in ocr_docs]
+        print(f"{len(docs)} files ({len(ocr_docs)} needing OCR), {sum(len(d.truths) for d in docs)} documents")
+        engine_wall = run_engine(ocr_docs, WORKERS)
+        baseline_wall = run_baseline(ocr_docs, WORKERS)
+        text_wall = run_engine(text_docs, WORKERS)
+
+    failed = [f"{d.path.name}: {d.error}" for d in docs if d.error]
+    if failed:
+        print("documents the engine refused: " + "; ".join(failed))
+    scores = score_engine(docs)
+    report = print_engine(scores, group_speed(docs), threshold)
+    reliability = print_reliability(scores)
+    ocr_pages = sum(d.pages for d in ocr_docs)
+    baseline = print_baseline(scores, score_baseline(ocr_docs), engine_wall, baseline_wall, ocr_pages)
+    wrong = [s for s in scores if not s.right]
+    confident_wrong = [s for s in wrong if s.confidence is not None and s.confidence >= threshold]
+    if args.misses:
+        print("\nWRONG FIELDS (file, field, expected, got, confidence):")
+        for s in wrong:
+            conf = "absent" if s.confidence is None else f"{s.confidence:.3f}"
+            print(f"  {s.file:<36} {s.name:<20} {_plain(s.expected)!r:<40} {_plain(s.got)!r} [{conf}]")
+    elapsed = time.perf_counter() - started
+    print(
+        f"\nconfident but wrong: {len(confident_wrong)}; text-layer documents read in {text_wall:.1f} s; "
+        f"whole bench {elapsed:.0f} s"
+    )
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "quick": args.quick,
+        "threshold": threshold,
+        "engine": report,
+        "reliability": reliability,
+        "baseline": baseline,
+        "seconds": {"engine_ocr": engine_wall, "baseline_ocr": baseline_wall, "engine_text": text_wall, "total": elapsed},
+        "wrong": [
+            {"file": s.file, "group": s.group, "field": s.name, "expected": _plain(s.expected), "got": _plain(s.got),
+             "confidence": s.confidence}
+            for s in wrong
+        ],
+    }
+    OUT.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(f"summary: {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
