@@ -82,6 +82,7 @@ CODES = {
     "federal_tax_id",
     "vehicle_registration",
 }
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 ABSENT = object()  # the truth says the box is blank: right only when the engine returns nothing
 
 
@@ -115,7 +116,7 @@ class Doc:
 def parse_day_first(text: str) -> date | None:
     """Return the date in a day-first token ('25/12/2018', '25-12-18', '15 JUN 2018', '2018-12-25')."""
     text = text.strip()
-    months = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), start=1)}
+    months = {m: i for i, m in enumerate(MONTHS, start=1)}
     if m := re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", text):
         y, mo, d = int(m[1]), int(m[2]), int(m[3])
     elif m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})", text):
@@ -441,7 +442,12 @@ def baseline_fields(text: str) -> dict[str, object]:
     }
 
 
-BASELINE_FIELDS = {"issuer": "issuer", "document_date": "document_date", "total_amount": "total", "total_charge": "total"}
+BASELINE_FIELDS = {
+    "issuer": "issuer",
+    "document_date": "document_date",
+    "total_amount": "total",
+    "total_charge": "total",
+}
 
 
 def score_baseline(docs: Iterable[Doc]) -> list[Score]:
@@ -655,10 +661,21 @@ def main() -> int:
         "engine": report,
         "reliability": reliability,
         "baseline": baseline,
-        "seconds": {"engine_ocr": engine_wall, "baseline_ocr": baseline_wall, "engine_text": text_wall, "total": elapsed},
+        "seconds": {
+            "engine_ocr": engine_wall,
+            "baseline_ocr": baseline_wall,
+            "engine_text": text_wall,
+            "total": elapsed,
+        },
         "wrong": [
-            {"file": s.file, "group": s.group, "field": s.name, "expected": _plain(s.expected), "got": _plain(s.got),
-             "confidence": s.confidence}
+            {
+                "file": s.file,
+                "group": s.group,
+                "field": s.name,
+                "expected": _plain(s.expected),
+                "got": _plain(s.got),
+                "confidence": s.confidence,
+            }
             for s in wrong
         ],
     }
