@@ -154,6 +154,13 @@ def _print_batch(data: dict[str, Any]) -> None:
 @click.option("--payout", help="Payout for --approve, e.g. 1234.56.")
 @click.option("--note", help="Reason or note, stored in the audit log.")
 @click.option("--document", "documents", multiple=True, help="A missing document type (repeatable).")
+@click.option(
+    "--correct",
+    "corrections",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Correct an extracted field (repeatable); alone, or with a decision.",
+)
 @click.option("--reviewer", envvar="CLAIMFLOW_REVIEWER", help="Who decides (or CLAIMFLOW_REVIEWER).")
 @click.option("--queue", help="Only list this queue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -164,6 +171,7 @@ def review(
     payout: str | None,
     note: str | None,
     documents: tuple[str, ...],
+    corrections: tuple[str, ...],
     reviewer: str | None,
     queue: str | None,
     as_json: bool,
@@ -197,12 +205,29 @@ def review(
             rec = f" (recommend {r['recommendation']})" if r["recommendation"] else ""
             click.echo(f"#{r['task_id']:<5} {r['claim_id']:<24} {r['queue']:<12} {codes}{rec}")
         return
+    fixes: dict[str, str] = {}
+    for item in corrections:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--correct needs FIELD=VALUE, got {item!r}")
+        fixes[name.strip()] = value
+    if action is None and fixes:
+        action = "correct"
     if action is None:
-        raise click.UsageError("say what to do: --approve --payout X, --reject --note WHY, or --request-documents")
+        raise click.UsageError(
+            "say what to do: --approve --payout X, --reject --note WHY, --request-documents, or --correct FIELD=VALUE"
+        )
     if not reviewer:
         raise click.UsageError("--reviewer NAME (or CLAIMFLOW_REVIEWER) is required: every decision is audited")
     outcome = review_action(
-        repo, task_id, reviewer=reviewer, action=action, payout=payout, note=note, documents=list(documents)
+        repo,
+        task_id,
+        reviewer=reviewer,
+        action=action,
+        payout=payout,
+        note=note,
+        documents=list(documents),
+        corrections=fixes,
     )
     click.echo(f"claim {outcome.claim_id}: {outcome.status}" + (f", payout {outcome.payout}" if outcome.payout else ""))
 
@@ -284,6 +309,42 @@ def status(as_json: bool) -> None:
         return
     for section, values in counts.items():
         click.echo(f"{section}: " + (", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "none"))
+
+
+@main.command()
+@click.option("--apply", "apply_index", type=int, help="Write proposal N (as listed) into its spec file.")
+@handle_errors
+def learn(apply_index: int | None) -> None:
+    """Propose spec changes from reviewers' corrections, each replayed on the stored documents first."""
+    from claimflow.learning import load_learning_inputs, propose_from_corrections
+    from claimflow.specs import load_specs
+    from claimflow.store.repository import Repository
+
+    settings = _settings()
+    repo = Repository.open(settings.db_url)
+    specs = load_specs(settings.extractors)
+    corrections, documents, reads = load_learning_inputs(repo, settings.reads_dir)
+    proposals = propose_from_corrections(corrections, documents, reads, specs)
+    if not proposals:
+        click.echo(f"no spec change to propose from {len(corrections)} correction(s)")
+        return
+    if apply_index is not None:
+        if not 1 <= apply_index <= len(proposals):
+            raise click.UsageError(f"--apply takes 1..{len(proposals)}")
+        chosen = proposals[apply_index - 1]
+        chosen.spec_path.write_text(chosen.new_text, encoding="utf-8")
+        load_specs(settings.extractors)  # the written file must load, like any spec
+        click.echo(f"applied: {chosen.spec_path}: {chosen.field_name} anchors += {chosen.label!r}")
+        return
+    for number, p in enumerate(proposals, start=1):
+        click.echo(
+            f"[{number}] {p.document_type}.{p.field_name}: add label {p.label!r} to the anchors\n"
+            f"    replayed on {p.documents_replayed} stored document(s): corrected fields right "
+            f"{p.right_before}/{p.corrections} -> {p.right_after}/{p.corrections}; "
+            f"value changes on {p.changed_elsewhere} other document(s)"
+        )
+        click.echo(p.diff)
+    click.echo("accept one with: claimflow learn --apply N   (then review the diff in git)")
 
 
 @main.command()

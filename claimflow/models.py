@@ -29,6 +29,7 @@ class ReadMethod(StrEnum):
     ACROFORM = "acroform"
     SPREADSHEET = "spreadsheet"
     CSV = "csv"
+    REVIEWER = "reviewer"
 
 
 class DocumentStatus(StrEnum):

@@ -8,6 +8,8 @@ the only broad `except` is here, per document, and turns the unexpected into a r
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import json
 import logging
 import traceback
 from collections.abc import Sequence
@@ -25,7 +27,7 @@ from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.readers import read_document
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.rules import RuleSet, load_ruleset
-from claimflow.serialise import extraction_to_json, public_field, stored_extractions
+from claimflow.serialise import extraction_to_json, public_field, read_from_json, read_to_json, stored_extractions
 from claimflow.settings import Settings
 from claimflow.sniff import sniff_file
 from claimflow.specs import SpecSet, load_specs
@@ -269,6 +271,8 @@ class Engine:
         archived = Path(row.archive_path or "")
         try:
             read = read_document(archived, sniff_file(archived), self.ocr)
+            if read.pages:
+                save_read(self.settings.reads_dir, row.sha256, read)
             parts = extract_documents(read, self.specs)
         except DocumentError as exc:
             message = exc.message.replace(archived.name, Path(row.original_name).name)  # readers saw the archive copy
@@ -381,9 +385,25 @@ class Engine:
         row = self.repo.document(document_id)
         if row is None or not row.extraction_json:
             return None
-        import json
-
         return stored_extractions(json.loads(row.extraction_json))[0]
+
+
+def save_read(reads_dir: Path, sha256: str, read: ReadDocument) -> Path:
+    """Keep the words and boxes of a read document (gzip JSON by sha256) so it can be re-extracted without OCR."""
+    path = reads_dir / f"{sha256}.json.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(gzip.compress(json.dumps(read_to_json(read), separators=(",", ":")).encode(), mtime=0))
+    tmp.replace(path)
+    return path
+
+
+def load_read(reads_dir: Path, sha256: str) -> ReadDocument | None:
+    """Return a stored reading, or None when the document was never read into pages."""
+    path = reads_dir / f"{sha256}.json.gz"
+    if not path.exists():
+        return None
+    return read_from_json(json.loads(gzip.decompress(path.read_bytes())))
 
 
 def _display_name(path: Path, roots: Sequence[Path]) -> str:
@@ -396,6 +416,4 @@ def _display_name(path: Path, roots: Sequence[Path]) -> str:
 
 
 def _dumps(data: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(data, ensure_ascii=False, sort_keys=True)

@@ -19,7 +19,18 @@ from claimflow import assemble
 from claimflow.decide import CompiledRuleSet, decide_claim
 from claimflow.errors import ClaimFlowError, ExitCode, ReasonCode
 from claimflow.facts import ClaimFacts
-from claimflow.models import ClaimStatus, Decision, Extraction, Money, Reason, Route
+from claimflow.models import (
+    ClaimStatus,
+    Decision,
+    Extraction,
+    Field,
+    FieldValueType,
+    Money,
+    Provenance,
+    ReadMethod,
+    Reason,
+    Route,
+)
 from claimflow.serialise import public_field, stored_extractions
 from claimflow.settings import Settings
 from claimflow.store.repository import Repository
@@ -27,6 +38,7 @@ from claimflow.store.tables import (
     ClaimRow,
     DecisionRow,
     DocumentRequestRow,
+    FieldCorrectionRow,
     PolicyRow,
     ReviewTaskRow,
     SettlementRow,
@@ -203,7 +215,77 @@ def claim_view(
             extraction = parts[0]
         docs.append(assemble.ClaimDocument(doc.id or 0, extraction.document_type, extraction, record))
         ids.append(doc.id or 0)
-    return assemble.build_view(claim.claim_id, claim.claim_type, claim.source, docs), ids
+    view = assemble.build_view(claim.claim_id, claim.claim_type, claim.source, docs)
+    for correction in repo.corrections_of_claim(s, claim.claim_id):  # a person's word beats the machine's reading
+        view.fields[correction.field] = _corrected_field(correction, view.fields.get(correction.field))
+    return view, ids
+
+
+def _corrected_field(correction: FieldCorrectionRow, old: Field | None) -> Field:
+    text = correction.new_value.strip()
+    value: FieldValueType = text
+    if old is not None and isinstance(old.value, Money):
+        value = Money(Decimal(text), old.value.currency)
+    elif old is not None and isinstance(old.value, Decimal):
+        value = Decimal(text)
+    elif old is not None and isinstance(old.value, date):
+        value = date.fromisoformat(text)
+    bbox = json.loads(correction.bbox_json) if correction.bbox_json else None
+    return Field(
+        correction.field,
+        value,
+        1.0,
+        Provenance(ReadMethod.REVIEWER, page=correction.page, bbox=tuple(bbox) if bbox else None),
+        raw=text,
+    )
+
+
+def parse_corrections(
+    repo: Repository, s: Any, claim: ClaimRow, corrections: dict[str, str]
+) -> list[FieldCorrectionRow]:
+    """Check reviewer corrections (field=value) against the claim's fields; raise ReviewActionError on bad input."""
+    view, _ = claim_view(repo, s, claim)
+    rows = []
+    for name, new_value in corrections.items():
+        old = view.fields.get(name)
+        try:
+            typed = _corrected_field(
+                FieldCorrectionRow(claim_id=claim.claim_id, field=name, new_value=new_value, reviewer="-"), old
+            )
+        except (InvalidOperation, ValueError) as exc:
+            raise ReviewActionError(
+                f"correction {name}={new_value!r} does not fit the field (amounts like 1234.56, dates like 2026-10-14)"
+            ) from exc
+        source = _field_source(repo, s, claim.claim_id, name)
+        rows.append(
+            FieldCorrectionRow(
+                claim_id=claim.claim_id,
+                document_id=source[0] if source else None,
+                document_type=source[1] if source else None,
+                field=name,
+                old_value=_plain(old.value) if old is not None else None,
+                new_value=str(_plain(typed.value)),
+                page=old.provenance.page if old is not None else None,
+                bbox_json=json.dumps(list(old.provenance.bbox)) if old is not None and old.provenance.bbox else None,
+                reviewer="-",
+            )
+        )
+    return rows
+
+
+def _plain(value: FieldValueType) -> str:
+    if isinstance(value, Money):
+        return str(value.amount)
+    if isinstance(value, date):
+        return value.isoformat()
+    return json.dumps(value, default=str) if isinstance(value, list) else str(value)
+
+
+def _field_source(repo: Repository, s: Any, claim_id: str, name: str) -> tuple[int, str] | None:
+    for doc, _record in repo.documents_of_claim(s, claim_id):
+        if doc.extraction_json and name in doc.extraction_json:
+            return doc.id or 0, doc.document_type or ""
+    return None
 
 
 def claim_facts(
@@ -429,8 +511,13 @@ def review_action(
     payout: str | None = None,
     note: str | None = None,
     documents: list[str] | None = None,
+    corrections: dict[str, str] | None = None,
 ) -> ClaimOutcome:
-    """Apply a reviewer's decision (approve with payout, reject, request documents) to an open task; audited."""
+    """Apply a reviewer's corrections and decision to an open task; audited.
+
+    Actions: approve (with payout), reject, request_documents, or only `correct`. Corrections are kept for the
+    learning loop.
+    """
     if not reviewer.strip():
         raise ReviewActionError("a reviewer name is required (--reviewer)")
     with repo.transaction() as s:
@@ -440,6 +527,22 @@ def review_action(
         claim = s.get(ClaimRow, task.claim_id)
         if claim is None:  # pragma: no cover
             raise ReviewActionError(f"claim of task {task_id} is missing")
+        if corrections:
+            for fix in parse_corrections(repo, s, claim, corrections):
+                fix.reviewer = reviewer
+                s.add(fix)
+            repo.audit(
+                s,
+                actor=reviewer,
+                action="fields_corrected",
+                entity="claim",
+                entity_id=claim.claim_id,
+                data={"task_id": task_id, "fields": sorted(corrections)},
+            )
+        if action == "correct":
+            if not corrections:
+                raise ReviewActionError("say what to correct: --correct FIELD=VALUE (repeatable)")
+            return _current_outcome(repo, s, claim, [], {})
         amount = None
         reasons = [Reason("reviewer_decision", f"decided by a person: {action}" + (f" ({note})" if note else ""))]
         if action == "approve":

@@ -11,7 +11,19 @@ from decimal import Decimal
 from typing import Any
 
 from claimflow.errors import ReasonCode
-from claimflow.models import Extraction, Field, FieldScalar, FieldValueType, Money, Problem, Provenance, ReadMethod
+from claimflow.models import (
+    Extraction,
+    Field,
+    FieldScalar,
+    FieldValueType,
+    Money,
+    Page,
+    Problem,
+    Provenance,
+    ReadDocument,
+    ReadMethod,
+    Word,
+)
 
 
 def scalar_to_json(value: FieldScalar | None) -> Any:
@@ -164,3 +176,35 @@ def public_field(f: Field) -> dict[str, Any]:
     if f.provenance.sheet is not None:
         out.update(sheet=f.provenance.sheet, row=f.provenance.row, column=f.provenance.column)
     return out
+
+
+def read_to_json(read: ReadDocument) -> dict[str, Any]:
+    """Return the pages of a read document (words with boxes) as plain data; sheets are not kept."""
+    return {
+        "pages": [
+            {
+                "number": page.number,
+                "width": page.width,
+                "height": page.height,
+                "method": page.method.value,
+                "words": [[w.text, list(w.bbox), round(w.confidence, 4), w.block, w.line] for w in page.words],
+            }
+            for page in read.pages
+        ]
+    }
+
+
+def read_from_json(data: dict[str, Any]) -> ReadDocument:
+    """Invert `read_to_json`."""
+    return ReadDocument(
+        pages=[
+            Page(
+                number=p["number"],
+                width=p["width"],
+                height=p["height"],
+                method=ReadMethod(p["method"]),
+                words=[Word(t, (b[0], b[1], b[2], b[3]), c, blk, ln) for t, b, c, blk, ln in p["words"]],
+            )
+            for p in data["pages"]
+        ]
+    )

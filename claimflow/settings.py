@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         return self.home / "quarantine"
 
     @property
+    def reads_dir(self) -> Path:
+        """Return the folder of stored page readings (words and boxes), kept for replay and learning."""
+        return self.home / "reads"
+
+    @property
     def prefect_home(self) -> Path:
         """Return Prefect's home (its database, profiles, results)."""
         return self.home / "prefect"

@@ -228,11 +228,20 @@ def _show(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def _load_one(path: Path, problems: list[str]) -> Spec | None:
-    """Parse and validate one spec file, appending its problems; None if it is not usable."""
+def load_spec_text(text: str, path: Path) -> Spec:
+    """Validate spec `text` as if it were the file `path` (a proposed change); raise SpecError with its problems."""
+    problems: list[str] = []
+    spec = _load_one(path, problems, text=text)
+    if spec is None or problems:
+        raise SpecError(problems or [f"{_show(path)}:1: not a usable spec"])
+    return spec
+
+
+def _load_one(path: Path, problems: list[str], text: str | None = None) -> Spec | None:
+    """Parse and validate one spec file (or `text` standing for it), appending its problems; None if unusable."""
     where = _show(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if text is None else text
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
     except (OSError, UnicodeDecodeError) as exc:

@@ -29,6 +29,7 @@ from claimflow.store.tables import (
     DecisionRow,
     DocumentRequestRow,
     DocumentRow,
+    FieldCorrectionRow,
     PolicyRow,
     ReviewTaskRow,
     SettlementRow,
@@ -333,6 +334,28 @@ class Repository:
                 DocumentRequestRow.claim_id == claim_id, DocumentRequestRow.status == "open"
             )
         ).first()
+
+    @staticmethod
+    def corrections_of_claim(session: Session, claim_id: str) -> list[FieldCorrectionRow]:
+        """Return a claim's field corrections, oldest first (the latest per field wins)."""
+        return list(
+            session.exec(
+                select(FieldCorrectionRow)
+                .where(FieldCorrectionRow.claim_id == claim_id)
+                .order_by(col(FieldCorrectionRow.id))
+            )
+        )
+
+    def corrections(self) -> list[FieldCorrectionRow]:
+        """Return every field correction, oldest first."""
+        with self.reading() as s:
+            return list(s.exec(select(FieldCorrectionRow).order_by(col(FieldCorrectionRow.id))))
+
+    def documents_of_type(self, document_type: str) -> list[DocumentRow]:
+        """Return processed documents of one type."""
+        with self.reading() as s:
+            query = select(DocumentRow).where(DocumentRow.document_type == document_type).order_by(col(DocumentRow.id))
+            return list(s.exec(query))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Return documents by status, claims by status and open reviews by queue."""

@@ -178,3 +178,21 @@ class AuditEventRow(SQLModel, table=True):
     data_json: str = "{}"
     prev_hash: str
     hash: str = Field(unique=True, max_length=64)
+
+
+class FieldCorrectionRow(SQLModel, table=True):
+    """A reviewer's correction of an extracted field, with where the machine read it (for the learning loop)."""
+
+    __tablename__ = "field_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(index=True, foreign_key="claim.claim_id", max_length=80)
+    document_id: int | None = Field(default=None, foreign_key="document.id")
+    document_type: str | None = None
+    field: str
+    old_value: str | None = None
+    new_value: str
+    page: int | None = None
+    bbox_json: str | None = None
+    reviewer: str
+    created_at: datetime = Field(default_factory=utcnow)
