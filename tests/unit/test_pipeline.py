@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from claimflow import pipeline as pipeline_module
+from claimflow.assemble import REQUIRED_FIELDS
 from claimflow.pipeline import Engine
 from claimflow.routing import ReviewActionError, review_action
 from claimflow.samples import write_packet
@@ -61,6 +62,10 @@ def test_packet_routes_claims_and_a_second_run_changes_nothing(tmp_path: Path, t
             for c in first.claims
             if c.route == "settle" and c.claim_id not in {e["claim_number"] for e in truth if e["route"] == "settle"}
         ]
+        for claim in first.claims:  # never settled on a required field below the threshold
+            if claim.route == "settle":
+                required = REQUIRED_FIELDS["motor_claim_form"]
+                assert all(claim.fields[n]["confidence"] >= engine.settings.confidence_threshold for n in required)
         before = _snapshot(engine.repo)
         second = engine.run([text_packet / "packet"], consume=False)
         assert {d.status for d in second.documents} == {"duplicate"}
