@@ -162,3 +162,43 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     pdf.set_title("Invoice")
     draw_invoice_page(pdf, invoice)
     return bytes(pdf.output())
+
+
+def draw_two_page_invoice(pdf: FPDF, invoice: Invoice) -> None:
+    """Add a two-page invoice: letterhead and line items on page 1, totals on a continuation page 2."""
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.text(20, 22, invoice.issuer)
+    pdf.set_font("Helvetica", "", 9)
+    for number, line in enumerate(invoice.address):
+        pdf.text(20, 28 + number * 4.5, line)
+    pdf.set_font("Helvetica", "B", 22)
+    _right(pdf, 190, 24, "INVOICE")
+    pdf.set_font("Helvetica", "", 10)
+    _right(pdf, 190, 40, f"Invoice No: {invoice.number}")
+    _right(pdf, 190, 46, f"Date: {invoice.issue_date.strftime('%d/%m/%Y')}")
+    _right(pdf, 190, 52, f"Claim ref: {invoice.claim_reference}")
+    pdf.text(20, 62, "Bill to: ClaimFlow Mutual Insurance, Motor Claims")
+    _table(pdf, invoice, 78, (20, 120, 155, 190), borders=False)
+    pdf.set_font("Helvetica", "", 8)
+    pdf.text(20, 280, "Continued on page 2")
+    _right(pdf, 190, 280, "Page 1 of 2")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 10)
+    pdf.text(20, 22, f"{invoice.issuer} - Invoice No: {invoice.number} (continued)")
+    pdf.set_line_width(0.2)
+    pdf.line(20, 26, 190, 26)
+    y = 40.0
+    rows = (("Subtotal", _code_amount(invoice, invoice.subtotal)),
+            (f"VAT {invoice.vat_rate}%", _code_amount(invoice, invoice.tax)))
+    for label, value in rows:
+        pdf.text(125, y, label)
+        _right(pdf, 189, y, value)
+        y += 6
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.text(125, y + 1, "Total")
+    _right(pdf, 189, y + 1, _code_amount(invoice, invoice.total))
+    pdf.set_font("Helvetica", "", 8)
+    pdf.text(20, 280, "Payment within 30 days. Thank you for your business.")
+    _right(pdf, 190, 280, "Page 2 of 2")

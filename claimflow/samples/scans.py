@@ -80,3 +80,36 @@ def scan_pdf(pdf_bytes: bytes, rng: np.random.Generator) -> list[Image.Image]:
     finally:
         document.close()
     return [degrade(render_page(pdf_bytes, index), rng) for index in range(count)]
+
+
+TextBox = tuple[float, float, float, float]
+
+
+def find_text_boxes(pdf_bytes: bytes, text: str, page_index: int = 0) -> list[TextBox]:
+    """Return the boxes (x0, top, x1, bottom in points, origin top-left) of each occurrence of `text` on a page."""
+    document = pdfium.PdfDocument(pdf_bytes)
+    try:
+        page = document[page_index]
+        height = page.get_height()
+        textpage = page.get_textpage()
+        searcher = textpage.search(text, match_case=True)
+        boxes: list[TextBox] = []
+        while (hit := searcher.get_next()) is not None:
+            start, count = hit
+            chars = [textpage.get_charbox(index, loose=True) for index in range(start, start + count)]
+            chars = [box for box in chars if box[2] > box[0]]
+            if chars:
+                boxes.append((min(b[0] for b in chars), height - max(b[3] for b in chars),
+                              max(b[2] for b in chars), height - min(b[1] for b in chars)))
+    finally:
+        document.close()
+    return boxes
+
+
+def page_count(pdf_bytes: bytes) -> int:
+    """Return the number of pages of a PDF given as bytes."""
+    document = pdfium.PdfDocument(pdf_bytes)
+    try:
+        return len(document)
+    finally:
+        document.close()
