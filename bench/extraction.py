@@ -595,7 +595,9 @@ def print_baseline(
 
 
 def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}" if b else "inf"
+    if not b:
+        return "inf" if a else "-"
+    return f"{a / b:.2f}"
 
 
 def _plain(value: object) -> object:
