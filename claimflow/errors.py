@@ -45,6 +45,9 @@ class ReasonCode(StrEnum):
     OCR_TIMEOUT = "ocr_timeout"
     OCR_LOW_CONFIDENCE = "ocr_low_confidence"
     PAGE_BLANK = "page_blank"
+    PAGE_ROTATED = "page_rotated"
+    PAGE_ORIENTATION_UNCERTAIN = "page_orientation_uncertain"
+    PAGE_IMAGE_REGION = "page_image_region"
     FORMULA_WITHOUT_VALUE = "formula_without_value"
     # extraction
     UNKNOWN_DOCUMENT_TYPE = "unknown_document_type"

@@ -1,7 +1,8 @@
 """Readers: turn a sniffed file into a ReadDocument (pages of words, or sheets of rows).
 
 `read_document` is the one entry point; it dispatches by file kind to the module that owns each library:
-pdf_text (pdfplumber, pypdf, pypdfium2), ocr (pytesseract, PIL) and spreadsheet (openpyxl, csv). Files that
+pdf_text (pdfplumber, pypdf, pypdfium2), ocr (pytesseract, PIL) and spreadsheet (openpyxl, csv); scanned
+pages go through preflight (blank, orientation, small text, skew) around their OCR. Files that
 cannot be read at all raise `DocumentError` naming the file and what to do; problems with single pages or
 cells are `Problem` values, kept on the narrowest object they concern (Page.problems, Sheet.problems, and
 ReadDocument.problems only for whole-file ones), never copied between them.
@@ -13,12 +14,13 @@ from pathlib import Path
 
 from claimflow.errors import DocumentError, ReasonCode
 from claimflow.models import ReadDocument
-from claimflow.readers.ocr import OcrEngine, RecordedOcr, TesseractOcr, check_tesseract, read_image
+from claimflow.readers.ocr import OcrEngine, Orientation, RecordedOcr, TesseractOcr, check_tesseract
 from claimflow.readers.pdf_text import read_pdf
+from claimflow.readers.preflight import read_image
 from claimflow.readers.spreadsheet import read_csv, read_xlsx
 from claimflow.sniff import FileKind
 
-__all__ = ["OcrEngine", "RecordedOcr", "TesseractOcr", "check_tesseract", "read_document"]
+__all__ = ["OcrEngine", "Orientation", "RecordedOcr", "TesseractOcr", "check_tesseract", "read_document"]
 
 
 def read_document(path: Path, kind: FileKind, ocr: OcrEngine) -> ReadDocument:

@@ -14,10 +14,10 @@ import logging
 import os
 import statistics
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pytesseract
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
@@ -54,6 +54,23 @@ class OcrEngine(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Orientation:
+    """Tesseract's orientation answer: turn the image `rotate` degrees clockwise to make it upright."""
+
+    rotate: int
+    confidence: float
+
+
+@runtime_checkable
+class OrientationDetector(Protocol):
+    """An engine that can also tell which way up a page is (tesseract OSD); optional for fakes."""
+
+    def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
+        """Return how to turn `image` upright, or None when it cannot tell (too little text, failure)."""
+        ...
+
+
 def check_tesseract() -> str:
     """Return the tesseract version; raise DependencyError with the install command when it is missing."""
     try:
@@ -78,12 +95,7 @@ class TesseractOcr:
         if image.mode not in ("1", "L", "RGB"):
             image = image.convert("RGB")
         try:
-            with tempfile.TemporaryDirectory(prefix="claimflow-ocr-") as folder:
-                # pytesseract would re-encode the image as PNG (up to ~1 s on a 300-dpi page); an
-                # uncompressed BMP is written in milliseconds and tesseract reads it as fast.
-                source = Path(folder) / "page.bmp"
-                # Tesseract sizes its noise filters by DPI; pass the real one when the image knows it.
-                image.save(source, format="BMP", dpi=_dpi_of(image))
+            with _as_bmp(image) as source:
                 data = pytesseract.image_to_data(
                     str(source),
                     lang=lang,
@@ -112,6 +124,38 @@ class TesseractOcr:
             return result
         result.words = _words_from_tesseract(data, width, height)
         return result
+
+    def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
+        """Return tesseract's OSD answer for `image`, or None when OSD finds too little text or fails."""
+        if image.mode not in ("1", "L", "RGB"):
+            image = image.convert("RGB")
+        try:
+            with _as_bmp(image) as source:
+                osd = pytesseract.image_to_osd(
+                    str(source), config="--psm 0", timeout=self.timeout_seconds, output_type=pytesseract.Output.DICT
+                )
+        except pytesseract.TesseractNotFoundError as exc:
+            raise DependencyError(f"tesseract is not installed or not on PATH; {TESSERACT_INSTALL_HINT}") from exc
+        except RuntimeError as exc:
+            # "Too few characters" is the usual one: a sparse or empty page; the caller keeps the first reading.
+            logger.info("orientation detection gave no answer on page %d (%s)", page, type(exc).__name__)
+            return None
+        try:
+            return Orientation(int(osd["rotate"]) % 360, float(osd["orientation_conf"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@contextlib.contextmanager
+def _as_bmp(image: Image.Image) -> Iterator[Path]:
+    """Yield a temporary BMP file of `image` with its DPI, for the tesseract CLI."""
+    with tempfile.TemporaryDirectory(prefix="claimflow-ocr-") as folder:
+        # pytesseract would re-encode the image as PNG (up to ~1 s on a 300-dpi page); an
+        # uncompressed BMP is written in milliseconds and tesseract reads it as fast.
+        source = Path(folder) / "page.bmp"
+        # Tesseract sizes its noise filters by DPI; pass the real one when the image knows it.
+        image.save(source, format="BMP", dpi=_dpi_of(image))
+        yield source
 
 
 def _dpi_of(image: Image.Image) -> tuple[int, int]:
@@ -153,12 +197,14 @@ class RecordedOcr:
     """A fake engine that replays recorded words per page (text, normalised bbox, confidence) for unit tests.
 
     `failures` maps a page number to OCR_FAILED or OCR_TIMEOUT to simulate a failing page; `calls` records
-    (page, psm) for every call so tests can check the psm policy.
+    (page, psm) for every call so tests can check the psm policy, with psm 0 for an orientation query
+    (answered from `orientations`, None for pages not in it).
     """
 
     pages: dict[int, list[tuple[str, BBox, float]]] = field(default_factory=dict)
     failures: dict[int, ReasonCode] = field(default_factory=dict)
     calls: list[tuple[int, int]] = field(default_factory=list)
+    orientations: dict[int, Orientation] = field(default_factory=dict)
 
     def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
         """Return the recorded words of `page` grouped into lines, or the recorded failure."""
@@ -172,6 +218,11 @@ class RecordedOcr:
         words = [Word(text, clamp_bbox(bbox), conf) for text, bbox, conf in self.pages.get(page, [])]
         result.words = assign_lines(words)
         return result
+
+    def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
+        """Return the recorded orientation of `page` (None when none was recorded)."""
+        self.calls.append((page, 0))
+        return self.orientations.get(page)
 
 
 def clamp_bbox(bbox: BBox) -> BBox:
@@ -263,9 +314,9 @@ def ocr_page(engine: OcrEngine, attempts: Sequence[Attempt], *, page: int) -> Pa
     best: Page | None = None
     for make_image, psm in attempts:
         result = engine.ocr_image(make_image(), page=page, psm=psm)
-        if best is None or _page_score(result) > _page_score(best):
+        if best is None or page_score(result) > page_score(best):
             best = result
-        if result.problems or _is_good_enough(result):
+        if result.problems or is_good_enough(result):
             # A failed or timed-out pass is not retried: the retry would most likely fail the same way.
             break
     if best is None:
@@ -274,13 +325,13 @@ def ocr_page(engine: OcrEngine, attempts: Sequence[Attempt], *, page: int) -> Pa
     return best
 
 
-def _page_score(page: Page) -> float:
+def page_score(page: Page) -> float:
     """Return characters read times mean confidence: the measure used to keep the better pass."""
     chars = sum(len(word.text) for word in page.words)
     return chars * mean_confidence(page)
 
 
-def _is_good_enough(page: Page) -> bool:
+def is_good_enough(page: Page) -> bool:
     """Return True when a pass read enough characters with enough confidence not to retry."""
     chars = sum(len(word.text) for word in page.words)
     return chars >= MIN_CHARS and mean_confidence(page) >= MIN_MEAN_CONFIDENCE
@@ -311,16 +362,6 @@ def _add_quality_problems(page: Page) -> None:
         )
 
 
-def read_image(path: Path, engine: OcrEngine) -> list[Page]:
-    """Return the OCR'd pages of a PNG, JPEG or (multi-page) TIFF file; raise DocumentError when it is corrupt."""
-    pages: list[Page] = []
-    for number, (frame, (width, height)) in enumerate(_load_frames(path), start=1):
-        page = ocr_page(engine, image_attempts(prepare_image(frame)), page=number)
-        page.width, page.height = float(width), float(height)
-        pages.append(page)
-    return pages
-
-
 def _decode_large_jpeg_at_half_size(image: Image.Image) -> bool:
     """Let a 600-dpi JPEG decode straight to half size in grey (DCT scaling); return True when it did."""
     width, height = image.size
@@ -333,7 +374,7 @@ def _decode_large_jpeg_at_half_size(image: Image.Image) -> bool:
     return image.size != (width, height)
 
 
-def _load_frames(path: Path) -> list[tuple[Image.Image, tuple[int, int]]]:
+def load_frames(path: Path) -> list[tuple[Image.Image, tuple[int, int]]]:
     """Return every frame of the image at `path`, decoded, with its stored pixel size; corrupt files raise."""
     fix = "re-scan or re-export the image and drop it again"
     try:

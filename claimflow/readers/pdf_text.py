@@ -2,7 +2,9 @@
 
 This is the only module that imports pdfplumber, pypdf and pypdfium2. A page with a real text layer is read as
 words with boxes (confidence 1.0); a page without one is rendered at about 200 dpi and OCR'd with the engine
-passed in (psm 11 first: scanned PDF pages are mostly forms). Filled AcroForm values are added as words at their
+passed in (psm 11 first: scanned PDF pages are mostly forms) through the page preflight. A few stray glyphs over
+a full-page image (a stamp) are not a text layer; a large image with no text over it on a text page (a pasted
+scan) is OCR'd too, its words merged with confidence below 1. Filled AcroForm values are added as words at their
 widget boxes. Files that cannot be opened at all (encrypted, broken beyond repair, no pages) raise
 `DocumentError`; a page that cannot be read becomes a page with a Problem.
 """
@@ -25,8 +27,9 @@ from pdfminer.pdfdocument import PDFPasswordIncorrect
 from pdfplumber.utils.exceptions import PdfminerException
 
 from claimflow.errors import DocumentError, ReasonCode
-from claimflow.models import Page, Problem, ReadDocument, ReadMethod, Word
-from claimflow.readers.ocr import PSM_BLOCK, PSM_SPARSE, OcrEngine, assign_lines, clamp_bbox, ocr_page
+from claimflow.models import BBox, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.readers.ocr import PSM_BLOCK, PSM_SPARSE, Attempt, OcrEngine, assign_lines, clamp_bbox, ocr_page
+from claimflow.readers.preflight import is_blank, read_scanned_page
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,16 @@ MAX_RENDER_PX = 7000
 """A huge page (a poster, an A0 plan) is rendered at most this many pixels on its longest side."""
 MIN_TEXT_CHARS = 20
 """A page needs this many real characters for its text layer to be trusted over its images."""
+FULL_PAGE_IMAGE = 0.6
+"""An image covering this share of the page makes it a scan unless its text layer is a real one."""
+STRAY_TEXT_CHARS = 200
+"""Over a full-page image, fewer characters than this bunched into a small area are a stamp, not a text layer."""
+STRAY_TEXT_AREA = 0.1
+"""Share of the page that the box around all text-layer characters must exceed to count as a text layer."""
+IMAGE_REGION = 0.25
+"""An image this large (share of the page) with no text over it, on a page with text, is OCR'd as well."""
+MIN_REGION_WORD_CONFIDENCE = 0.5
+"""Words OCR'd from an image region below this confidence are dropped: photos give junk glyphs."""
 
 # What hostile or broken PDFs make the three parsers raise; caught only where the file enters.
 _PARSER_ERRORS: tuple[type[BaseException], ...] = (
@@ -178,19 +191,23 @@ def _read_page(
     """Read one page: text layer when it has one, else render + OCR; add the AcroForm words."""
     text_words: list[Word] = []
     needs_ocr, has_images = True, False
+    regions: list[BBox] = []
     width = height = 0.0
     if plumber_page is not None:
         try:
             width, height = float(plumber_page.width), float(plumber_page.height)
             has_images = bool(plumber_page.images)
-            text_words, needs_ocr = _read_text_layer(plumber_page, has_images)
+            text_words, needs_ocr, regions = _read_text_layer(plumber_page, has_images)
         except _PARSER_ERRORS as exc:
             logger.warning("text layer of page %d of %s unreadable: %s", number, path.name, type(exc).__name__)
         finally:
             plumber_page.close()
     if not needs_ocr or (form_words and not has_images):
         method = ReadMethod.TEXT_LAYER if text_words else ReadMethod.ACROFORM
-        return Page(number, width, height, method, words=assign_lines(text_words + form_words))
+        page = Page(number, width, height, method, words=assign_lines(text_words + form_words))
+        if regions:
+            _add_image_regions(page, regions, renderer, ocr, path)
+        return page
     page = _ocr_rendered_page(number, renderer, ocr, path)
     if form_words:
         next_block = max((word.block for word in page.words), default=0) + 1
@@ -199,15 +216,24 @@ def _read_page(
     return page
 
 
-def _read_text_layer(page: Any, has_images: bool) -> tuple[list[Word], bool]:
-    """Return the page's text-layer words and whether the page still needs OCR (no real text layer)."""
-    real_chars = sum(1 for char in page.chars if _is_real_char(str(char.get("text", ""))))
-    # A few stray glyphs over a scan (a stamp, a page number) are not a text layer; on a page without
-    # images, though, any text is all there is.
-    if real_chars < MIN_TEXT_CHARS and (real_chars == 0 or has_images):
-        return [], True
+def _read_text_layer(page: Any, has_images: bool) -> tuple[list[Word], bool, list[BBox]]:
+    """Return the text-layer words, whether the page still needs OCR (no real text layer) and image regions to OCR."""
     x_off, top_off = float(page.bbox[0]), float(page.bbox[1])
     width, height = max(float(page.width), 1e-6), max(float(page.height), 1e-6)
+
+    def box(item: Any) -> BBox:
+        x0, top = (float(item["x0"]) - x_off) / width, (float(item["top"]) - top_off) / height
+        return clamp_bbox((x0, top, (float(item["x1"]) - x_off) / width, (float(item["bottom"]) - top_off) / height))
+
+    chars = [box(char) for char in page.chars if _is_real_char(str(char.get("text", "")))]
+    images = [box(image) for image in page.images] if has_images else []
+    # A few stray glyphs over a scan (a stamp, a page number) are not a text layer; on a page without
+    # images, though, any text is all there is.
+    if len(chars) < MIN_TEXT_CHARS and (not chars or has_images):
+        return [], True, []
+    if _is_stamp_over_scan(chars, images):
+        return [], True, []
+    regions = [image for image in images if _area(image) >= IMAGE_REGION and not any(_inside(c, image) for c in chars)]
     words = [
         Word(
             str(raw["text"]),
@@ -223,7 +249,77 @@ def _read_text_layer(page: Any, has_images: bool) -> tuple[list[Word], bool]:
         )
         for raw in page.extract_words(keep_blank_chars=False, use_text_flow=False)
     ]
-    return words, False
+    return words, False, regions
+
+
+def _area(bbox: BBox) -> float:
+    """Return the share of the page a normalised box covers."""
+    return max(bbox[2] - bbox[0], 0.0) * max(bbox[3] - bbox[1], 0.0)
+
+
+def _inside(inner: BBox, outer: BBox) -> bool:
+    """Return True when the centre of `inner` lies within `outer`."""
+    x, y = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    return outer[0] <= x <= outer[2] and outer[1] <= y <= outer[3]
+
+
+def _is_stamp_over_scan(chars: list[BBox], images: list[BBox]) -> bool:
+    """Return True when a full-page image carries only a little text bunched in one corner (a stamp, a Bates number)."""
+    if not chars or max((_area(image) for image in images), default=0.0) < FULL_PAGE_IMAGE:
+        return False
+    if len(chars) >= STRAY_TEXT_CHARS:
+        return False
+    extent = (min(c[0] for c in chars), min(c[1] for c in chars), max(c[2] for c in chars), max(c[3] for c in chars))
+    return _area(extent) < STRAY_TEXT_AREA
+
+
+def _region_attempts(image: Any) -> list[Attempt]:
+    """Return the passes for an image region pasted into a text page: one block of text, then sparse."""
+    return [(lambda: image, PSM_BLOCK), (lambda: image, PSM_SPARSE)]
+
+
+def _add_image_regions(page: Page, regions: list[BBox], renderer: _Renderer, ocr: OcrEngine, path: Path) -> None:
+    """OCR the large image regions of a text page and merge their words (confidence < 1) as blocks of their own."""
+    try:
+        image, _, _ = renderer.render(page.number)
+    except _PARSER_ERRORS as exc:
+        logger.warning("page %d of %s could not be rendered: %s", page.number, path.name, type(exc).__name__)
+        return
+    block = max((word.block for word in page.words), default=0)
+    for x0, top, x1, bottom in regions:
+        crop = image.crop(
+            (round(x0 * image.width), round(top * image.height), round(x1 * image.width), round(bottom * image.height))
+        )
+        if crop.width < 32 or crop.height < 32 or is_blank(crop):
+            continue
+        read = ocr_page(ocr, _region_attempts(crop), page=page.number)
+        words = [
+            Word(
+                w.text,
+                clamp_bbox(
+                    (
+                        x0 + w.bbox[0] * (x1 - x0),
+                        top + w.bbox[1] * (bottom - top),
+                        x0 + w.bbox[2] * (x1 - x0),
+                        top + w.bbox[3] * (bottom - top),
+                    )
+                ),
+                min(w.confidence, 0.99),
+            )
+            for w in read.words
+            if w.confidence >= MIN_REGION_WORD_CONFIDENCE
+        ]
+        if not words:
+            continue
+        block += 1
+        page.words.extend(assign_lines(words, block=block))
+        page.problems.append(
+            Problem(
+                ReasonCode.PAGE_IMAGE_REGION,
+                f"page {page.number}: {len(words)} words were OCR'd from an image on the page; check them by eye",
+                page=page.number,
+            )
+        )
 
 
 def _is_real_char(text: str) -> bool:
@@ -241,9 +337,12 @@ def _ocr_rendered_page(number: int, renderer: _Renderer, ocr: OcrEngine, path: P
             ReasonCode.OCR_FAILED, f"page {number} could not be rendered for OCR; check it by eye", page=number
         )
         return Page(number, 0.0, 0.0, ReadMethod.OCR, problems=[problem])
-    page = ocr_page(ocr, [(lambda: image, PSM_SPARSE), (lambda: image, PSM_BLOCK)], page=number)
-    page.width, page.height = width, height
-    return page
+    return read_scanned_page(ocr, image, _render_attempts, page=number, size=(width, height))
+
+
+def _render_attempts(image: Any) -> list[Attempt]:
+    """Return the passes for a rendered PDF page: psm 11 first (scanned PDF pages are mostly forms), then 6."""
+    return [(lambda: image, PSM_SPARSE), (lambda: image, PSM_BLOCK)]
 
 
 def _read_acroform(path: Path, document: ReadDocument) -> dict[int, list[Word]]:

@@ -116,7 +116,11 @@ def test_low_confidence_and_blank_pages_get_problems() -> None:
 
 
 def _tiff(path: Path, pages: int) -> None:
+    """Write a TIFF whose first page is blank paper and whose other pages carry a few lines of ink."""
     frames = [Image.new("L", (1200, 1600), 255) for _ in range(pages)]
+    for frame in frames[1:]:
+        for top in range(200, 1400, 60):
+            frame.paste(0, (150, top, 1050, top + 12))
     frames[0].save(path, format="TIFF", save_all=True, append_images=frames[1:])
 
 
@@ -133,6 +137,7 @@ def test_multi_page_tiff_reads_every_page(tmp_path: Path) -> None:
         [ReasonCode.OCR_FAILED],
     ]
     assert document.pages[1].text.startswith("word00")
+    assert [page for page, _ in engine.calls] == [2, 3]  # the blank first page was not OCR'd
 
 
 @pytest.mark.parametrize("name", ["cut.jpg", "noise.png"])
@@ -202,7 +207,9 @@ def test_receipt_totals_appear_in_tesseract_text() -> None:
 
 def test_large_jpeg_is_ocrd_at_half_size_but_reports_its_stored_size(tmp_path: Path) -> None:
     path = tmp_path / "scan600.jpg"
-    Image.new("RGB", (4000, 5000), "white").save(path, format="JPEG", dpi=(600, 600))
+    scan = Image.new("RGB", (4000, 5000), "white")
+    scan.paste((0, 0, 0), (400, 400, 3600, 600))  # a bar of ink: a blank page would not be OCR'd at all
+    scan.save(path, format="JPEG", dpi=(600, 600))
 
     sizes: list[tuple[int, int]] = []
 

@@ -1,0 +1,262 @@
+"""Page preflight: check a page image before and after its first OCR pass, and fix what is cheap to fix.
+
+Before OCR, a near-uniform page (no ink) is called blank and not OCR'd at all. After the first pass, a page
+that reads badly (low mean word confidence, few characters, or sideways word boxes) gets a second look,
+cheapest first: orientation (tesseract OSD on a copy of at most ~300 dpi, then the page re-read turned and
+the better reading kept: OSD is unreliable on small receipts and can be confidently wrong about 0 vs 180,
+so its answer is only a candidate that OCR must confirm), small text (re-read doubled), and skew (estimated
+by a projection-profile search on a small binarised copy, re-read straightened). Good first passes cost
+nothing extra. What was done is recorded on the page as a `page_rotated` note; when two readings are too
+close to tell which way up the page is, `page_orientation_uncertain` sends it to a person.
+Measured facts behind this: /work/shared/notes/ocr.md section 6 and conclusion 9.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from claimflow.errors import ReasonCode
+from claimflow.models import Page, Problem, ReadMethod
+from claimflow.readers.ocr import (
+    LOW_CONFIDENCE,
+    MIN_CHARS,
+    UPSCALE_BELOW_PX,
+    Attempt,
+    OcrEngine,
+    OrientationDetector,
+    image_attempts,
+    load_frames,
+    mean_confidence,
+    ocr_page,
+    page_score,
+    prepare_image,
+)
+
+logger = logging.getLogger(__name__)
+
+AttemptsFor = Callable[[Image.Image], list[Attempt]]
+"""The OCR passes to use for an image (image_attempts for photos and scans, psm 11 then 6 for PDF renders)."""
+
+BLANK_SAMPLE_PX = 600
+"""Blank detection looks at a copy at most this many pixels on its longest side."""
+BLANK_MARGIN = 0.04
+"""Share of each edge ignored by blank detection: scanner borders and punch holes are not content."""
+BLANK_INK_CONTRAST = 40
+"""A pixel is ink when it is this many grey levels away from the paper (the median grey)."""
+BLANK_INK_RATIO = 0.002
+"""A page with less ink than this share of its pixels is blank."""
+OSD_MAX_PX = 3508
+"""OSD runs on a copy at most this long (A4 at 300 dpi): on a 600-dpi page it is 8x cheaper and as right."""
+DECISIVE_MARGIN = 1.3
+"""The better of two orientations must score this many times the other to be taken without a person."""
+SMALL_TEXT_PX = 20
+"""A weak page whose median word height is below this many pixels is re-read doubled."""
+MAX_UPSCALED_PX = 5000
+"""Small text is not doubled past this many pixels on the longest side (OCR time grows with area)."""
+MAX_SKEW_DEGREES = 5.0
+"""Skew is searched within +-this angle; larger turns are OSD's business (90/180/270)."""
+MIN_SKEW_DEGREES = 0.5
+"""Below this skew tesseract copes by itself; the page is not re-read straightened."""
+SKEW_SAMPLE_PX = 800
+"""Skew is estimated on a copy at most this long: 0.2 degree still moves a row end by ~2 px."""
+
+
+def read_image(path: Path, engine: OcrEngine) -> list[Page]:
+    """Return the preflighted, OCR'd pages of a PNG, JPEG or (multi-page) TIFF; raise DocumentError when corrupt."""
+    pages: list[Page] = []
+    for number, (frame, (width, height)) in enumerate(load_frames(path), start=1):
+        pages.append(read_scanned_page(engine, prepare_image(frame), image_attempts, page=number, size=(width, height)))
+    return pages
+
+
+def read_scanned_page(
+    engine: OcrEngine, image: Image.Image, attempts_for: AttemptsFor, *, page: int, size: tuple[float, float]
+) -> Page:
+    """OCR one page image with preflight; `size` is the page's stored (width, height), swapped when read turned."""
+    if is_blank(image):
+        problem = Problem(ReasonCode.PAGE_BLANK, f"page {page} is blank (no ink found); it was not OCR'd", page=page)
+        return Page(page, float(size[0]), float(size[1]), ReadMethod.OCR, problems=[problem])
+    best = ocr_page(engine, attempts_for(image), page=page)
+    turn, notes = 0, list[Problem]()
+    if not any(p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT) for p in best.problems) and is_weak(best):
+        best, turn, notes = _check_orientation(engine, image, best, attempts_for, page=page)
+        upright = _turned(image, turn)
+        if is_weak(best):
+            best = _check_small_text(engine, upright, best, attempts_for, page=page)
+        if is_weak(best):
+            best, skew = _check_skew(engine, upright, best, attempts_for, page=page)
+            if skew:
+                notes.append(_note(page, f"was read straightened by {skew:+.1f} degrees"))
+    width, height = (size[1], size[0]) if turn in (90, 270) else size
+    best.width, best.height = float(width), float(height)
+    best.problems.extend(notes)
+    return best
+
+
+def is_blank(image: Image.Image) -> bool:
+    """Return True when `image` holds (almost) no ink: too few pixels clearly darker than the paper."""
+    sample = image.convert("L")
+    factor = max(1, max(sample.size) // BLANK_SAMPLE_PX)
+    if factor > 1:
+        sample = sample.reduce(factor)
+    width, height = sample.size
+    dx, dy = int(width * BLANK_MARGIN), int(height * BLANK_MARGIN)
+    pixels = np.asarray(sample.crop((dx, dy, width - dx, height - dy)), dtype=np.int16)
+    if pixels.size == 0:
+        return True
+    # The most common grey is the paper; ink is whatever differs clearly from it, darker or (on a
+    # negative scan or a fax with inverted polarity) lighter.
+    paper = float(np.median(pixels))
+    ink = float(np.count_nonzero(np.abs(pixels - paper) > BLANK_INK_CONTRAST)) / pixels.size
+    return ink < BLANK_INK_RATIO
+
+
+def is_weak(page: Page) -> bool:
+    """Return True when a reading needs a second look: low confidence, few characters or sideways words."""
+    chars = sum(len(word.text) for word in page.words)
+    return chars < MIN_CHARS or mean_confidence(page) < LOW_CONFIDENCE or _has_sideways_words(page)
+
+
+def _has_sideways_words(page: Page) -> bool:
+    """Return True when most words of 3+ characters are taller than wide: text lines run vertically."""
+    long_words = [word for word in page.words if len(word.text) >= 3]
+    if len(long_words) < 5:
+        return False
+    tall = sum(
+        1
+        for word in long_words
+        if (word.bbox[3] - word.bbox[1]) * page.height > (word.bbox[2] - word.bbox[0]) * page.width
+    )
+    return tall > len(long_words) / 2
+
+
+def _turned(image: Image.Image, clockwise: int) -> Image.Image:
+    """Return `image` turned `clockwise` degrees (a multiple of 90) without resampling."""
+    transpose = {
+        90: Image.Transpose.ROTATE_270,
+        180: Image.Transpose.ROTATE_180,
+        270: Image.Transpose.ROTATE_90,
+    }.get(clockwise % 360)
+    if transpose is None:
+        return image
+    turned = image.transpose(transpose)
+    if "dpi" in image.info:
+        turned.info["dpi"] = image.info["dpi"]
+    return turned
+
+
+def _osd_copy(image: Image.Image) -> Image.Image:
+    """Return `image` reduced to at most OSD_MAX_PX on its longest side (never enlarged: that misleads OSD)."""
+    factor = -(-max(image.size) // OSD_MAX_PX)
+    return image.reduce(factor) if factor > 1 else image
+
+
+def _check_orientation(
+    engine: OcrEngine, image: Image.Image, first: Page, attempts_for: AttemptsFor, *, page: int
+) -> tuple[Page, int, list[Problem]]:
+    """Ask OSD which way up the page is, confirm its answer by re-reading, keep the better reading."""
+    if not isinstance(engine, OrientationDetector):
+        return first, 0, []
+    answer = engine.detect_orientation(_osd_copy(image), page=page)
+    candidates = {0: first}
+
+    def confirm(turn: int) -> None:
+        # One pass is enough to compare orientations; the winner gets the remaining passes below.
+        candidates[turn] = ocr_page(engine, attempts_for(_turned(image, turn))[:1], page=page)
+
+    if answer is not None and answer.rotate % 90 == 0 and answer.rotate % 360:
+        confirm(answer.rotate)
+        if answer.rotate in (90, 270) and is_weak(candidates[answer.rotate]):
+            # OSD can mistake 90 for 270: a sideways page still read badly is tried the other way round.
+            confirm((answer.rotate + 180) % 360)
+    elif image.width < UPSCALE_BELOW_PX:
+        # OSD reads small receipts upside down with high confidence (notes/ocr.md section 6): check 180 by OCR.
+        confirm(180)
+    if len(candidates) == 1:
+        return first, 0, []
+    ranked = sorted(candidates.items(), key=lambda item: page_score(item[1]), reverse=True)
+    (turn, best), (_, runner_up) = ranked[0], ranked[1]
+    margin = page_score(best) / max(page_score(runner_up), 1e-9)
+    rest = attempts_for(_turned(image, turn))[1:]
+    if turn and rest and is_weak(best):
+        again = ocr_page(engine, rest, page=page)
+        best = again if page_score(again) > page_score(best) else best
+    osd_text = f"OSD said {answer.rotate} (confidence {answer.confidence:.1f})" if answer else "OSD gave no answer"
+    logger.info("page %d: orientation %d kept, %s, OCR margin %.2f", page, turn, osd_text, margin)
+    notes: list[Problem] = []
+    if turn:
+        notes.append(_note(page, f"was read turned {turn} degrees clockwise ({osd_text}; OCR margin {margin:.1f}x)"))
+    if margin < DECISIVE_MARGIN:
+        notes.append(
+            Problem(
+                ReasonCode.PAGE_ORIENTATION_UNCERTAIN,
+                f"page {page}: which way up it is is uncertain ({osd_text}; read at {turn} degrees, OCR margin"
+                f" only {margin:.2f}x); check the page by eye",
+                page=page,
+            )
+        )
+    return best, turn, notes
+
+
+def _note(page: int, what: str) -> Problem:
+    """Return the informational note recording how page `page` was read."""
+    return Problem(ReasonCode.PAGE_ROTATED, f"page {page} {what}", page=page)
+
+
+def _check_small_text(
+    engine: OcrEngine, image: Image.Image, best: Page, attempts_for: AttemptsFor, *, page: int
+) -> Page:
+    """Re-read a weak page doubled when its words are small; return the better reading."""
+    heights = [(word.bbox[3] - word.bbox[1]) * image.height for word in best.words]
+    if image.width < UPSCALE_BELOW_PX or max(image.size) * 2 > MAX_UPSCALED_PX:
+        return best  # small images are already retried doubled by image_attempts; huge ones are not grown
+    if heights and statistics.median(heights) >= SMALL_TEXT_PX:
+        return best
+    doubled = image.resize((image.width * 2, image.height * 2), Image.Resampling.BICUBIC)
+    if "dpi" in image.info:
+        doubled.info["dpi"] = tuple(2 * float(v) for v in image.info["dpi"])
+    again = ocr_page(engine, attempts_for(doubled)[:1], page=page)
+    return again if page_score(again) > page_score(best) else best
+
+
+def _check_skew(
+    engine: OcrEngine, image: Image.Image, best: Page, attempts_for: AttemptsFor, *, page: int
+) -> tuple[Page, float]:
+    """Re-read a weak, visibly skewed page straightened; return the better reading and the skew applied (0 if none)."""
+    skew = estimate_skew(image)
+    if abs(skew) <= MIN_SKEW_DEGREES:
+        return best, 0.0
+    straight = image.rotate(-skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    if "dpi" in image.info:
+        straight.info["dpi"] = image.info["dpi"]
+    again = ocr_page(engine, attempts_for(straight), page=page)
+    return (again, skew) if page_score(again) > page_score(best) else (best, 0.0)
+
+
+def estimate_skew(image: Image.Image) -> float:
+    """Return how many degrees (+ = counter-clockwise, within +-5) the text lines of `image` are tilted.
+
+    Projection profile: the angle at which the rows of a small binarised copy, turned back, give the
+    sharpest row-sum profile (text lines and the gaps between them line up with the rows).
+    """
+    sample = image.convert("L")
+    factor = -(-max(sample.size) // SKEW_SAMPLE_PX)
+    if factor > 1:
+        sample = sample.reduce(factor)
+    pixels = np.asarray(sample, dtype=np.int16)
+    paper = float(np.percentile(pixels, 90))
+    ink = Image.fromarray(np.where(pixels < paper - BLANK_INK_CONTRAST, 255, 0).astype(np.uint8))
+
+    def sharpness(angle: float) -> float:
+        rows = np.asarray(ink.rotate(-angle, resample=Image.Resampling.NEAREST), dtype=np.float64).sum(axis=1)
+        return float(np.square(np.diff(rows)).sum())
+
+    coarse = max(np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 1.0), key=lambda a: sharpness(float(a)))
+    fine = max(np.arange(coarse - 0.8, coarse + 0.81, 0.2), key=lambda a: sharpness(float(a)))
+    return round(float(fine), 1)

@@ -1,0 +1,209 @@
+"""Page preflight: blank pages skip OCR, orientation is confirmed by OCR, skew is found; real scans turned back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from claimflow.errors import ReasonCode
+from claimflow.models import BBox, Page
+from claimflow.readers import Orientation, RecordedOcr, TesseractOcr, read_document
+from claimflow.readers.ocr import image_attempts
+from claimflow.readers.preflight import estimate_skew, is_blank, read_scanned_page
+from claimflow.samples import write_packet
+from claimflow.sniff import FileKind
+
+SROIE = Path("/work/shared/realdocs/sroie")
+GOOD = [(f"word{i:02d}", (0.05, 0.04 * i, 0.3, 0.04 * i + 0.03), 0.92) for i in range(20)]
+JUNK = [("~", (0.1, 0.1, 0.12, 0.2), 0.3), ("il", (0.5, 0.3, 0.52, 0.4), 0.25)]
+
+
+def _ruled_page(size: tuple[int, int] = (1200, 1600), *, skew: float = 0.0) -> Image.Image:
+    """Return white paper with lines of 'text' (dark bars with gaps) and a dark mark in the top-left corner."""
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 60, 200, 140), fill=0)
+    for top in range(220, size[1] - 120, 48):
+        for left in range(100, size[0] - 160, 130):
+            draw.rectangle((left, top, left + 100, top + 16), fill=20)
+    if skew:
+        image = image.rotate(skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    return image
+
+
+def _turn(image: Image.Image, clockwise: int) -> Image.Image:
+    """Return `image` turned `clockwise` degrees."""
+    return image.rotate(-clockwise, expand=True) if clockwise else image
+
+
+@dataclass
+class MarkOcr:
+    """Reads well only when the dark mark is top-left (the page is upright); OSD gives a scripted answer."""
+
+    answer: Orientation | None = None
+    calls: list[int] = field(default_factory=list)
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+        self.calls.append(psm)
+        pixels = np.asarray(image.convert("L"))
+        corner = pixels[: pixels.shape[0] // 10, : pixels.shape[1] // 6]
+        upright = float(corner.mean()) < 200
+        return RecordedOcr(pages={page: GOOD if upright else JUNK}).ocr_image(image, page=page, psm=psm)
+
+    def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
+        self.calls.append(0)
+        return self.answer
+
+
+def _codes(page: Page) -> list[ReasonCode]:
+    return [problem.code for problem in page.problems]
+
+
+def test_blank_page_is_not_ocrd() -> None:
+    engine = RecordedOcr(pages={1: GOOD})
+    rng = np.random.default_rng(3)
+    paper = Image.fromarray(np.clip(rng.normal(235, 8, (1600, 1200)), 0, 255).astype(np.uint8))
+    page = read_scanned_page(engine, paper, image_attempts, page=1, size=(1200, 1600))
+    assert engine.calls == []
+    assert page.words == [] and _codes(page) == [ReasonCode.PAGE_BLANK]
+
+
+def test_blank_file_page_gets_page_blank_without_ocr(tmp_path: Path) -> None:
+    path = tmp_path / "blank.png"
+    Image.new("L", (1240, 1754), 250).save(path)
+    engine = RecordedOcr()
+    (page,) = read_document(path, FileKind.PNG, engine).pages
+    assert engine.calls == [] and _codes(page) == [ReasonCode.PAGE_BLANK]
+
+
+def test_inverted_scan_and_a_line_of_ink_are_not_blank() -> None:
+    negative = Image.new("L", (1000, 1000), 0)
+    ImageDraw.Draw(negative).rectangle((100, 400, 900, 470), fill=255)
+    assert not is_blank(negative)
+    one_line = Image.new("L", (1200, 1600), 255)
+    ImageDraw.Draw(one_line).rectangle((100, 800, 700, 830), fill=60)
+    assert not is_blank(one_line)
+
+
+def test_good_first_pass_gets_no_second_look() -> None:
+    engine = MarkOcr(answer=Orientation(180, 9.0))
+    page = read_scanned_page(engine, _ruled_page(), image_attempts, page=1, size=(1200, 1600))
+    assert engine.calls == [6] and page.problems == []
+
+
+@pytest.mark.parametrize("clockwise", [90, 180, 270])
+def test_turned_page_is_read_upright_with_a_note(clockwise: int) -> None:
+    upright = _ruled_page()
+    scanned = _turn(upright, 360 - clockwise)  # turning it `clockwise` makes it upright again
+    engine = MarkOcr(answer=Orientation(clockwise, 4.2))
+    page = read_scanned_page(engine, scanned, image_attempts, page=1, size=scanned.size)
+    assert page.text.startswith("word00")
+    assert _codes(page) == [ReasonCode.PAGE_ROTATED]
+    assert f"turned {clockwise} degrees" in page.problems[0].message
+    assert (page.width, page.height) == (1200, 1600)  # the upright page's size
+
+
+def test_osd_mixing_up_90_and_270_is_caught_by_ocr() -> None:
+    scanned = _turn(_ruled_page(), 90)  # needs 270 clockwise
+    engine = MarkOcr(answer=Orientation(90, 2.0))
+    page = read_scanned_page(engine, scanned, image_attempts, page=1, size=scanned.size)
+    assert page.text.startswith("word00")
+    assert "turned 270 degrees" in page.problems[0].message
+
+
+def test_confidently_wrong_180_on_a_weak_upright_page_is_refused_by_ocr() -> None:
+    @dataclass
+    class WeakUpright(MarkOcr):
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            read = super().ocr_image(image, page=page, psm=psm)
+            read.words = [w.__class__(w.text, w.bbox, 0.55, w.block, w.line) for w in read.words]
+            return read
+
+    engine = WeakUpright(answer=Orientation(180, 1.8))
+    page = read_scanned_page(engine, _ruled_page(), image_attempts, page=1, size=(1200, 1600))
+    assert page.text.startswith("word00")
+    assert ReasonCode.PAGE_ROTATED not in _codes(page)
+    assert ReasonCode.PAGE_ORIENTATION_UNCERTAIN not in _codes(page)
+    assert 0 in engine.calls  # OSD was asked, then overruled by the OCR comparison
+
+
+def test_two_orientations_reading_alike_go_to_review() -> None:
+    @dataclass
+    class Alike(MarkOcr):
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            self.calls.append(psm)
+            return RecordedOcr(pages={page: [(t, b, 0.45) for t, b, _ in GOOD]}).ocr_image(image, page=page)
+
+    engine = Alike(answer=Orientation(180, 0.4))
+    page = read_scanned_page(engine, _ruled_page(), image_attempts, page=1, size=(1200, 1600))
+    assert ReasonCode.PAGE_ORIENTATION_UNCERTAIN in _codes(page)
+
+
+@pytest.mark.parametrize("skew", [3.0, -3.0, 1.5])
+def test_skew_is_estimated(skew: float) -> None:
+    assert estimate_skew(_ruled_page(skew=skew)) == pytest.approx(skew, abs=0.35)
+    assert abs(estimate_skew(_ruled_page())) <= 0.2
+
+
+def test_weak_skewed_page_is_reread_straightened() -> None:
+    script: list[list[tuple[str, BBox, float]]] = [JUNK, JUNK, GOOD]
+
+    @dataclass
+    class Scripted:
+        sizes: list[tuple[int, int]] = field(default_factory=list)
+
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            self.sizes.append(image.size)
+            return RecordedOcr(pages={page: script[len(self.sizes) - 1]}).ocr_image(image, page=page, psm=psm)
+
+    skewed = _ruled_page(skew=3.0)
+    scripted = Scripted()
+    page = read_scanned_page(scripted, skewed, image_attempts, page=1, size=skewed.size)
+    assert len(scripted.sizes) == 3 and scripted.sizes[2] != skewed.size  # psm 6, psm 11, then straightened
+    assert page.text.startswith("word00")
+    assert re.search(r"straightened by \+3\.\d degrees", page.problems[-1].message)
+
+
+# Real tesseract: a generated form scan and a SROIE receipt, turned by 90/180/270, come back readable.
+
+
+@pytest.fixture(scope="module")
+def form_scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("packet")
+    write_packet(out, seed=7)
+    return out / "packet" / "scans" / "scan_15.png"
+
+
+def _read_turned(source: Path, clockwise: int, folder: Path) -> Page:
+    path = folder / f"turned_{clockwise}.png"
+    _turn(Image.open(source).convert("L"), clockwise).save(path)
+    (page,) = read_document(path, FileKind.PNG, TesseractOcr()).pages
+    return page
+
+
+@pytest.mark.ocr
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("clockwise", [90, 180, 270])
+def test_turned_form_scan_is_read_upright(form_scan: Path, tmp_path: Path, clockwise: int) -> None:
+    page = _read_turned(form_scan, clockwise, tmp_path)
+    text = page.text.lower()
+    assert "policy" in text and "mp-2026-860725" in text and "vandalism" in text
+    notes = [p.message for p in page.problems if p.code is ReasonCode.PAGE_ROTATED]
+    assert notes and f"turned {(360 - clockwise) % 360} degrees" in notes[0]
+    assert ReasonCode.PAGE_ORIENTATION_UNCERTAIN not in _codes(page)
+
+
+@pytest.mark.ocr
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("clockwise", [90, 180, 270])
+def test_turned_receipt_is_read_upright(tmp_path: Path, clockwise: int) -> None:
+    page = _read_turned(SROIE / "img" / "100.jpg", clockwise, tmp_path)
+    text = page.text.upper()
+    assert "GIN KEE" in text and "7.42" in text
+    notes = [p.message for p in page.problems if p.code is ReasonCode.PAGE_ROTATED]
+    assert notes and f"turned {(360 - clockwise) % 360} degrees" in notes[0]
