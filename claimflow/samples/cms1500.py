@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject
+from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped]
 from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
 
 from claimflow.samples.plan import money
@@ -217,19 +218,24 @@ def layout_values(claim: CmsClaim, labels: FormLabels) -> list[Placement]:
         return Placement(field, label_text, text, label[0] + dx, label[3] + drop)
 
     born = claim.patient_birth_date
-    mm, dd, yy = labels.birth_columns[:3]
+    mm, dd, _ = labels.birth_columns[:3]
     birth_base = mm[3] + 8
+    two = float(stringWidth("00", claim.font, VALUE_FONT_SIZE))
+
+    def centred(box: TextBox) -> float:
+        return (box[0] + box[2]) / 2 - two / 2
+
     placements = [
         under("patient_name", "PATIENT'S NAME", labels.patient_name, claim.patient_name),
-        Placement("patient_birth_date", "BIRTH DATE", f"{born:%m}", mm[0], birth_base),
-        Placement("patient_birth_date", "BIRTH DATE", f"{born:%d}", dd[0], birth_base),
-        Placement("patient_birth_date", "BIRTH DATE", f"{born:%Y}", yy[0] - 3, birth_base),
+        Placement("patient_birth_date", "BIRTH DATE", f"{born:%m}", centred(mm), birth_base),
+        Placement("patient_birth_date", "BIRTH DATE", f"{born:%d}", centred(dd), birth_base),
+        Placement("patient_birth_date", "BIRTH DATE", f"{born:%Y}", centred(dd) + two + 4, birth_base),
         under("insured_id", "INSURED'S I.D. NUMBER", labels.insured_id, claim.insured_id),
         under("insured_name", "INSURED'S NAME", labels.insured_name, claim.insured_name, dx=3.0),
         under("policy_group", "POLICY GROUP", labels.policy_group, claim.policy_group),
         under("federal_tax_id", "FEDERAL TAX", labels.federal_tax_id, claim.federal_tax_id, drop=13.0),
-        under("billing_provider", "BILLING NAME", labels.billing, claim.billing_provider, drop=20.0),
-        under("billing_provider_address", "BILLING NAME", labels.billing, claim.provider_address, drop=30.0),
+        under("billing_provider", "SUPPLIER'S BILLING", labels.billing, claim.billing_provider, drop=20.0),
+        under("billing_provider_address", "SUPPLIER'S BILLING", labels.billing, claim.provider_address, drop=30.0),
         Placement("total_charge", "TOTAL CHARGE", f"{claim.total_charge:.2f}", labels.total_dollar[2] + 5,
                   labels.total_dollar[3] - 1),
         Placement("amount_paid", "AMOUNT PAID", f"{claim.amount_paid:.2f}", labels.paid_dollar[2] + 5,

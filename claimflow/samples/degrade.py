@@ -207,13 +207,13 @@ def _scanner(image: Image.Image, degradation: Degradation, noise: np.random.Gene
         pixels = np.asarray(image, dtype=np.float32)
         image = Image.fromarray((255 - (255 - pixels) * degradation.fade).astype(np.uint8), mode=image.mode)
     if degradation.skew_degrees:
-        image = image.rotate(degradation.skew_degrees, resample=Image.Resampling.BICUBIC, expand=False,
+        image = image.rotate(degradation.skew_degrees, resample=Image.Resampling.BILINEAR, expand=False,
                              fillcolor=fill)
     if degradation.blur_radius:
         image = image.filter(ImageFilter.GaussianBlur(radius=degradation.blur_radius * degradation.dpi / 200))
     if degradation.noise_sigma:
         pixels = np.asarray(image, dtype=np.float32)
-        pixels = pixels + noise.normal(0.0, degradation.noise_sigma, size=pixels.shape).astype(np.float32)
+        pixels += noise.standard_normal(size=pixels.shape, dtype=np.float32) * np.float32(degradation.noise_sigma)
         image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode=image.mode)
     if degradation.rotation:
         image = image.rotate(degradation.rotation, expand=True)

@@ -1,0 +1,179 @@
+"""Field accuracy of the engine on the generated corpus, by document type and degradation family.
+
+Usage: uv run python bench/corpus_accuracy.py [--seed 11] [--size small|full] [--out DIR] [--workers 2]
+
+Writes the corpus (claimflow.samples.corpus.write_corpus), then reads and extracts every file exactly as
+the engine does (sniff_file -> read_document with TesseractOcr -> extract_documents with the specs in
+extractors/) and compares each truth field with the extracted value: money to cents, dates as ISO, text
+with whitespace collapsed, lists and service lines as a whole. Prints, per document type x family (clean
+text PDF, clean scan, degraded scan, rotated scan): fields, accuracy, share of fields with confidence >= 0.90
+and accuracy among those; then per field, the worst misses, and pages per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from claimflow.extract import extract_documents
+from claimflow.models import Extraction, Field, Money
+from claimflow.readers import read_document
+from claimflow.readers.ocr import TesseractOcr
+from claimflow.samples.corpus import write_corpus
+from claimflow.sniff import sniff_file
+from claimflow.specs import load_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIDENT = 0.90
+FAMILIES = {"text": "clean text PDF", "clean": "clean scan", "degraded": "degraded scan", "rotated": "rotated scan"}
+CENT = Decimal("0.01")
+
+
+def to_plain(value: Any) -> Any:
+    """Return an extracted value in the truth's string form (money '123.45', ISO dates, lists kept)."""
+    if isinstance(value, Money):
+        return str(value.amount.quantize(CENT))
+    if isinstance(value, Decimal):
+        return str(value.quantize(CENT)) if value.as_tuple().exponent in (-1, -2) else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items() if item is not None}
+    return " ".join(str(value).split())
+
+
+def same(name: str, got: Any, expected: Any) -> bool:
+    """Return True when an extracted (plain) value equals the truth value."""
+    if isinstance(expected, list):
+        if not isinstance(got, list) or len(got) != len(expected):
+            return False
+        return all(same(name, g, e) for g, e in zip(got, expected, strict=True))
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and all(same(k, got.get(k), v) for k, v in expected.items())
+    if got is None:
+        return False
+    if name in ("payee_iban",):
+        return str(got).replace(" ", "") == str(expected).replace(" ", "")
+    return " ".join(str(got).split()) == " ".join(str(expected).split())
+
+
+def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int]:
+    """Read and extract one file (in a worker); return plain extractions, seconds and pages."""
+    path = Path(path_text)
+    specs = load_specs(ROOT / "extractors")
+    started = time.perf_counter()
+    read = read_document(path, sniff_file(path), TesseractOcr())
+    extractions = extract_documents(read, specs)
+    elapsed = time.perf_counter() - started
+    return [_plain_extraction(ex) for ex in extractions], elapsed, len(read.pages)
+
+
+def _plain_extraction(ex: Extraction) -> dict[str, Any]:
+    def plain(field: Field) -> dict[str, Any]:
+        return {"value": to_plain(field.value), "confidence": field.confidence}
+
+    return {"document_type": ex.document_type, "fields": {name: plain(f) for name, f in ex.fields.items()}}
+
+
+def _expected_parts(truth: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Return (document type, fields) per document in a file: one, or one per page of a multi-document file."""
+    if truth.get("multi_document"):
+        return [(page["document_type"], page["fields"]) for page in truth["pages"]]
+    return [(truth["document_type"], truth["fields"])]
+
+
+def main() -> int:
+    """Write the corpus, run the engine over it, print the accuracy tables."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--size", default="small", choices=("small", "full"))
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--misses", type=int, default=40)
+    args = parser.parse_args()
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    out = args.out or Path(tempfile.mkdtemp(prefix="claimflow-corpus-"))
+    started = time.perf_counter()
+    summary = write_corpus(out, seed=args.seed, size=args.size)
+    print(f"corpus: {summary} in {time.perf_counter() - started:.1f} s at {out}")
+    truths = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "truth").rglob("*.json"))]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        results = list(pool.map(_read, [str(out / "docs" / t["file"]) for t in truths]))
+    wall = time.perf_counter() - started
+
+    cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, right, confident, conf right
+    per_field: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    misses: list[str] = []
+    scan_pages = scan_seconds = 0.0
+    for truth, (extractions, seconds, pages) in zip(truths, results, strict=True):
+        family = str(truth["degradation"]["family"])
+        if family != "text":
+            scan_pages += pages
+            scan_seconds += seconds
+        for document_type, fields in _expected_parts(truth):
+            found = next((ex for ex in extractions if ex["document_type"] == document_type), None)
+            got_fields = found["fields"] if found else {}
+            for name, expected in fields.items():
+                got = got_fields.get(name)
+                ok = got is not None and same(name, got["value"], expected)
+                confident = got is not None and got["confidence"] >= CONFIDENT
+                for index, flag in enumerate((True, ok, confident, confident and ok)):
+                    cells[(document_type, family)][index] += flag
+                per_field[(document_type, name)][0] += 1
+                per_field[(document_type, name)][1] += ok
+                if not ok:
+                    kinds = [ex["document_type"] for ex in extractions]
+                    shown = got["value"] if got else f"(none; read as {kinds})"
+                    score = f" conf {got['confidence']:.2f}" if got else ""
+                    mark = "CONFIDENT-WRONG " if confident else ""
+                    misses.append(f"{mark}{truth['file']} {name}: got {shown!r}{score}, expected {expected!r}")
+
+    print(f"\nread + extract: {len(truths)} files in {wall:.1f} s wall ({args.workers} workers); "
+          f"scanned pages {scan_pages:.0f} at {scan_pages / max(scan_seconds, 1e-9):.2f} pages/s per worker")
+    _print_cells(cells)
+    print("\nper field (all families):")
+    for (document_type, name), (total, right) in sorted(per_field.items()):
+        print(f"  {document_type:<18}{name:<22}{right:>4}/{total:<4}{right / total:7.1%}")
+    if misses:
+        misses.sort(key=lambda line: not line.startswith("CONFIDENT-WRONG"))
+        print(f"\nmisses ({len(misses)}, confident ones first, first {args.misses}):")
+        for line in misses[: args.misses]:
+            print("  " + line)
+    return 0
+
+
+def _row(document_type: str, family: str, counts: list[int]) -> str:
+    total, right, confident, confident_right = counts
+    among = f"{confident_right / confident:.1%}" if confident else "-"
+    return (f"{document_type:<18}{FAMILIES.get(family, family):<16}{total:>7}{right / total:>10.1%}"
+            f"{confident / total:>11.1%}{among:>10}")
+
+
+def _print_cells(cells: dict[tuple[str, str], list[int]]) -> None:
+    """Print accuracy, confident share and accuracy among confident fields per type x family, then totals."""
+    print(f"\n{'document type':<18}{'family':<16}{'fields':>7}{'accuracy':>10}{'confident':>11}{'acc@conf':>10}")
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (document_type, family), counts in sorted(cells.items()):
+        print(_row(document_type, family, counts))
+        for key in (family, "ALL"):
+            totals[key] = [a + b for a, b in zip(totals[key], counts, strict=True)]
+    print()
+    for family, counts in sorted(totals.items()):
+        print(_row("ALL", family, counts))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
