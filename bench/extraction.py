@@ -50,13 +50,11 @@ from PIL import Image
 
 from claimflow.calibration import expected_calibration_error, reliability_table
 from claimflow.errors import ClaimFlowError
-from claimflow.extract import extract_documents
 from claimflow.models import Extraction, Money, ReadMethod
-from claimflow.readers import read_document
+from claimflow.pipeline import read_and_extract
 from claimflow.readers.ocr import TesseractOcr
 from claimflow.samples import write_packet
 from claimflow.settings import load_settings
-from claimflow.sniff import sniff_file
 from claimflow.specs import load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -369,10 +367,10 @@ def run_engine(docs: list[Doc], workers: int) -> float:
     def one(doc: Doc) -> None:
         started = time.perf_counter()
         try:
-            read = read_document(doc.path, sniff_file(doc.path), ocr)
+            read, extractions = read_and_extract(doc.path, ocr, specs, threshold=settings.confidence_threshold)
             doc.pages = len(read.pages)
             doc.scanned = any(page.method is ReadMethod.OCR for page in read.pages)
-            doc.extractions = extract_documents(read, specs)
+            doc.extractions = extractions
         except ClaimFlowError as exc:
             doc.error = type(exc).__name__
         doc.seconds = time.perf_counter() - started

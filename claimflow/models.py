@@ -90,6 +90,8 @@ class Page:
     method: ReadMethod
     words: list[Word] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    image: object | None = field(default=None, repr=False, compare=False)
+    """The upright image an OCR'd page was read from (kept in memory only, for second readings)."""
 
     @property
     def text(self) -> str:

@@ -23,8 +23,9 @@ from claimflow import assemble, intake, routing
 from claimflow.decide import CompiledRuleSet, compile_ruleset
 from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
+from claimflow.extract_reread import read_again
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
-from claimflow.readers import read_document
+from claimflow.readers import read_document, reread_page
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.rules import RuleSet, load_ruleset
 from claimflow.serialise import extraction_to_json, public_field, read_from_json, read_to_json, stored_extractions
@@ -270,10 +271,9 @@ class Engine:
         name = display_name or row.original_name
         archived = Path(row.archive_path or "")
         try:
-            read = read_document(archived, sniff_file(archived), self.ocr)
+            read, parts = read_and_extract(archived, self.ocr, self.specs, threshold=self.settings.confidence_threshold)
             if read.pages:
                 save_read(self.settings.reads_dir, row.sha256, read)
-            parts = extract_documents(read, self.specs)
         except DocumentError as exc:
             message = exc.message.replace(archived.name, Path(row.original_name).name)  # readers saw the archive copy
             with self.repo.transaction() as s:
@@ -386,6 +386,18 @@ class Engine:
         if row is None or not row.extraction_json:
             return None
         return stored_extractions(json.loads(row.extraction_json))[0]
+
+
+def read_and_extract(
+    path: Path, ocr: TesseractOcr, specs: SpecSet, *, threshold: float
+) -> tuple[ReadDocument, list[Extraction]]:
+    """Read a file and extract its document(s), reading OCR pages again where a field needs it."""
+    read = read_document(path, sniff_file(path), ocr)
+    parts = extract_documents(read, specs)
+    read_again(read, parts, specs, lambda page, psm: reread_page(page, ocr, psm=psm), threshold=threshold)
+    for page in read.pages:
+        page.image = None  # images are kept only while the document is being read
+    return read, parts
 
 
 def save_read(reads_dir: Path, sha256: str, read: ReadDocument) -> Path:

@@ -113,6 +113,9 @@ class FieldSpec(_Model):
     columns: list[str] = []
     validators: list[Validator] = []
     allowed: list[str] = []
+    reread: bool = PydanticField(
+        default=False, description="OCR pages: read the page again (other segmentation) when this field is weak."
+    )
     default: str | None = None
     missing_values: list[str] = []
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
+
 from claimflow.errors import DocumentError, ReasonCode
-from claimflow.models import ReadDocument
+from claimflow.models import Page, ReadDocument
 from claimflow.readers.ocr import OcrEngine, Orientation, RecordedOcr, TesseractOcr, check_tesseract
 from claimflow.readers.pdf_text import read_pdf
 from claimflow.readers.preflight import read_image
 from claimflow.readers.spreadsheet import read_csv, read_xlsx
 from claimflow.sniff import FileKind
 
-__all__ = ["OcrEngine", "Orientation", "RecordedOcr", "TesseractOcr", "check_tesseract", "read_document"]
+__all__ = ["OcrEngine", "Orientation", "RecordedOcr", "TesseractOcr", "check_tesseract", "read_document", "reread_page"]
 
 
 def read_document(path: Path, kind: FileKind, ocr: OcrEngine) -> ReadDocument:
@@ -38,3 +40,12 @@ def read_document(path: Path, kind: FileKind, ocr: OcrEngine) -> ReadDocument:
     if kind is FileKind.CSV:
         return read_csv(path)
     raise DocumentError(f"{path.name}: no reader for kind {kind!r}", reason_code=ReasonCode.UNSUPPORTED_TYPE)
+
+
+def reread_page(page: Page, ocr: OcrEngine, *, psm: int) -> Page | None:
+    """Read an OCR'd page again with another page segmentation mode; None when its image was not kept."""
+    if page.image is None or not isinstance(page.image, Image.Image):
+        return None
+    again = ocr.ocr_image(page.image, page=page.number, psm=psm)
+    again.width, again.height, again.image = page.width, page.height, page.image
+    return again
