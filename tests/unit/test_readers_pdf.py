@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pypdf
 import pytest
 from PIL import Image
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from claimflow.errors import DocumentError, ReasonCode
@@ -287,3 +289,65 @@ def test_cms1500_scan_is_ocrd_with_tesseract() -> None:
     assert "396" in page.text
     assert len(page.words) > 400
     assert not [p for p in page.problems if p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT)]
+
+
+def _scan_image(size: tuple[int, int] = (1240, 1754)) -> Image.Image:
+    """Return a page-sized 'scan': white paper with rows of dark bars standing in for text."""
+    image = Image.new("L", size, 250)
+    for top in range(150, size[1] - 150, 60):
+        image.paste(30, (120, top, size[0] - 200, top + 18))
+    return image
+
+
+def _pdf_with_image(
+    path: Path, *, image_box: tuple[float, float, float, float], text: Sequence[tuple[float, float, str]]
+) -> None:
+    """Write a one-page A4 PDF with a scan image at `image_box` (x, y, w, h in points) and text lines at (x, y)."""
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    buffer = io.BytesIO()
+    _scan_image().save(buffer, format="PNG")
+    buffer.seek(0)
+    x, y, w, h = image_box
+    pdf.drawImage(ImageReader(buffer), x, y, width=w, height=h)
+    pdf.setFont("Helvetica", 9)
+    for tx, ty, line in text:
+        pdf.drawString(tx, ty, line)
+    pdf.showPage()
+    pdf.save()
+
+
+def test_stamp_over_a_full_page_scan_is_not_a_text_layer(tmp_path: Path) -> None:
+    path = tmp_path / "stamped-scan.pdf"
+    stamp = [(450, 810, "RECEIVED 2026-03-04"), (450, 800, "BATES ACME-000123")]  # 32 glyphs in a corner
+    _pdf_with_image(path, image_box=(0, 0, A4[0], A4[1]), text=stamp)
+    ocr = SizeRecordingOcr(words={1: [("SCANNED", (0.1, 0.1, 0.3, 0.12), 0.9)]})
+    page = _read(path, ocr).pages[0]
+    assert page.method is ReadMethod.OCR and ocr.calls
+    assert "RECEIVED" not in page.text
+
+
+def test_text_page_with_a_pasted_scan_gets_the_scan_ocrd_and_merged(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.pdf"
+    lines = [(60, 800 - 14 * i, f"Line {i} of the covering letter about the claim") for i in range(8)]
+    _pdf_with_image(path, image_box=(60, 60, 470, 500), text=lines)  # lower part: an image with no text over it
+    ocr = SizeRecordingOcr(words={1: [("TOTAL", (0.1, 0.5, 0.3, 0.55), 0.9), ("~", (0.5, 0.5, 0.52, 0.55), 0.2)]})
+    page = _read(path, ocr).pages[0]
+    assert page.method is ReadMethod.TEXT_LAYER
+    assert ocr.calls and ocr.calls[0][1] == 6  # the region is read as one block of text
+    (total,) = [word for word in page.words if word.text == "TOTAL"]
+    assert "~" not in page.text  # junk below the confidence floor is dropped
+    assert total.confidence < 1.0 and total.block > 0
+    # The word's box maps from the crop back onto the page: x 60 + 0.1 * 470 pt, y from the image's top.
+    assert total.bbox[0] == pytest.approx((60 + 0.1 * 470) / A4[0], abs=0.01)
+    assert total.bbox[1] == pytest.approx((A4[1] - 560 + 0.5 * 500) / A4[1], abs=0.01)
+    assert [p.code for p in page.problems] == [ReasonCode.PAGE_IMAGE_REGION]
+    assert page.text.startswith("Line 0 of the covering letter")
+
+
+def test_logo_on_a_text_page_is_not_ocrd(tmp_path: Path) -> None:
+    path = tmp_path / "logo.pdf"
+    lines = [(60, 800 - 14 * i, f"Invoice line {i} with enough text to be a real layer") for i in range(5)]
+    _pdf_with_image(path, image_box=(400, 700, 120, 80), text=lines)
+    ocr = SizeRecordingOcr()
+    page = _read(path, ocr).pages[0]
+    assert page.method is ReadMethod.TEXT_LAYER and ocr.calls == [] and page.problems == []
