@@ -48,7 +48,7 @@ import pypdfium2 as pdfium
 import pytesseract
 from PIL import Image
 
-from claimflow.calibration import expected_calibration_error, reliability_table
+from claimflow.calibration import choose_threshold, expected_calibration_error, reliability_table, threshold_sweep
 from claimflow.errors import ClaimFlowError
 from claimflow.models import Extraction, Money, ReadMethod
 from claimflow.pipeline import read_and_extract
@@ -549,6 +549,12 @@ def print_reliability(scores: list[Score]) -> list[dict[str, float]]:
         mean = f"{b.mean_confidence:.3f}" if b.n else "-"
         acc = f"{b.accuracy:.1%}" if b.n else "-"
         print(f"  [{b.low:.1f}, {b.high:.1f}{']' if b.high >= 1 else ')'}      {b.n:>6}{mean:>11}{acc:>10}")
+    print("\nTHRESHOLD SWEEP (auto-accept at >= t): share accepted, accuracy among accepted, wrong accepted")
+    for point in threshold_sweep(pairs, [0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.95, 0.97]):
+        acc = f"{point.accuracy:.2%}" if point.accuracy is not None else "-"
+        print(f"  t={point.threshold:.2f}  accepted {point.accepted:6.1%}  accuracy {acc:>8}  wrong {point.wrong}")
+    chosen = choose_threshold(pairs, target=0.995)
+    print(f"  lowest threshold with >= 99.5% right among accepted: {chosen}")
     return [
         {"low": b.low, "high": b.high, "n": b.n, "mean_confidence": b.mean_confidence, "accuracy": b.accuracy}
         for b in table

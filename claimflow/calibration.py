@@ -76,3 +76,40 @@ def expected_calibration_error(pairs: Sequence[tuple[float, bool]], bins: int = 
     if total == 0:
         return 0.0
     return sum(b.n / total * b.gap for b in reliability_table(pairs, bins))
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdPoint:
+    """What an auto-accept threshold would do: share of fields accepted, their accuracy, how many are wrong."""
+
+    threshold: float
+    accepted: float
+    accuracy: float | None
+    wrong: int
+
+
+def threshold_sweep(pairs: Sequence[tuple[float, bool]], thresholds: Sequence[float]) -> list[ThresholdPoint]:
+    """Return, for each threshold, the share of fields at or above it and their measured accuracy."""
+    points = []
+    for t in thresholds:
+        accepted = [right for confidence, right in pairs if confidence >= t]
+        points.append(
+            ThresholdPoint(
+                t,
+                len(accepted) / len(pairs) if pairs else 0.0,
+                sum(accepted) / len(accepted) if accepted else None,
+                sum(1 for right in accepted if not right),
+            )
+        )
+    return points
+
+
+def choose_threshold(
+    pairs: Sequence[tuple[float, bool]], *, target: float = 0.995, thresholds: Sequence[float] | None = None
+) -> float | None:
+    """Return the lowest threshold whose accepted fields are at least `target` right (None if none is)."""
+    grid = thresholds or [round(0.5 + 0.01 * i, 2) for i in range(50)]
+    for point in threshold_sweep(pairs, sorted(grid)):
+        if point.accuracy is not None and point.accuracy >= target:
+            return point.threshold
+    return None

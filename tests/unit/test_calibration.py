@@ -65,3 +65,14 @@ def test_bin_count_is_respected() -> None:
     assert [(b.n, b.accuracy) for b in table] == [(1, 1.0), (1, 0.0)]
     with pytest.raises(ValueError, match="bins"):
         reliability_table([], bins=0)
+
+
+def test_threshold_sweep_and_choice() -> None:
+    from claimflow.calibration import choose_threshold, threshold_sweep
+
+    pairs = [(0.95, True)] * 199 + [(0.95, False)] + [(0.85, True)] * 90 + [(0.85, False)] * 10 + [(0.6, False)] * 5
+    sweep = threshold_sweep(pairs, [0.5, 0.9])
+    assert sweep[0].accepted == 1.0 and sweep[0].wrong == 16
+    assert sweep[1].accuracy == 0.995 and sweep[1].wrong == 1
+    assert choose_threshold(pairs, target=0.995) == 0.86
+    assert choose_threshold(pairs, target=0.999) is None
