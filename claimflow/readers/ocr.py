@@ -4,6 +4,7 @@ This is the only module that imports pytesseract, and the one that owns PIL imag
 passed in (`OcrEngine`): `TesseractOcr` runs the tesseract CLI, `RecordedOcr` replays recorded words for fast
 tests. The page policy lives here too: resolution normalisation (600-dpi scans halved, small photos retried
 doubled), the psm choice with fallback passes, and the per-page problems (failed, timed out, low confidence, blank).
+What happens around these passes (blank pages, orientation, small text, skew) is preflight.py's job.
 Measured trade-offs behind the numbers: /work/shared/notes/ocr.md.
 """
 

@@ -328,7 +328,7 @@ def _is_real_char(text: str) -> bool:
 
 
 def _ocr_rendered_page(number: int, renderer: _Renderer, ocr: OcrEngine, path: Path) -> Page:
-    """Render page `number` and OCR it (psm 11, then psm 6 when that reads too little)."""
+    """Render page `number` and OCR it through the preflight (psm 11, then psm 6 when that reads too little)."""
     try:
         image, width, height = renderer.render(number)
     except _PARSER_ERRORS as exc:
