@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from claimflow.errors import ReasonCode
 from claimflow.facts import ClaimFacts
-from claimflow.models import Extraction, Field, Money
+from claimflow.models import Extraction, Field, Money, Problem
 
 CLAIM_FORMS: dict[str, str] = {"motor_claim_form": "motor", "cms1500": "health"}
 SUPPORTING = frozenset({"invoice", "receipt"})
@@ -31,6 +32,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 """Fields without which a claim of that source is never settled (fail closed)."""
 
 BORDEREAU_PARTS = ("injury_claim", "property_claim", "vehicle_claim")
+
+PAGE_BLOCKERS = frozenset({ReasonCode.PAGE_ORIENTATION_UNCERTAIN, ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT})
+"""Page problems that mean a person must look at the page before any money moves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class ClaimView:
     documents: list[str] = field(default_factory=list)
     amount_problems: list[str] = field(default_factory=list)
     extraction_problems: list[str] = field(default_factory=list)
+    page_problems: list[Problem] = field(default_factory=list)
 
 
 def _text(fields: Mapping[str, Field], name: str) -> str | None:
@@ -134,6 +139,7 @@ def build_view(claim_id: str, claim_type: str, source: str, documents: Sequence[
     for doc in documents:
         view.documents.append(doc.document_type)
         view.extraction_problems.extend(f"{p.code.value}: {p.message}" for p in doc.extraction.problems if p.field)
+        view.page_problems.extend(p for p in doc.extraction.problems if p.code in PAGE_BLOCKERS)
         if doc.document_type in TABULAR_CLAIMS and 0 <= doc.record < len(doc.extraction.records):
             view.fields.update(doc.extraction.records[doc.record])
             view.primary_type = doc.document_type

@@ -359,6 +359,7 @@ def decide_and_route(
             decision.reasons.append(
                 Reason(ReasonCode.UNKNOWN_DOCUMENT_TYPE.value, "a document could not be classified; a person decides")
             )
+        _hold_for_page_problems(decision, view)
         _update_claim(claim, view, facts, decision)
         latest = repo.latest_decision(s, claim_id)
         if latest is None or not _same_decision(latest, decision):
@@ -377,6 +378,18 @@ def decide_and_route(
             doc_ids,
             fields,
         )
+
+
+def _hold_for_page_problems(decision: Decision, view: assemble.ClaimView) -> None:
+    """Fail closed in code: a page read with uncertain orientation or failed OCR is never paid on unseen."""
+    if not view.page_problems:
+        return
+    for problem in view.page_problems:
+        decision.reasons.append(Reason(problem.code.value, problem.message))
+    if decision.route is Route.SETTLE:
+        decision.trace["overridden"] = {"route": decision.route.value, "payout": str(decision.payout)}
+        decision.route, decision.payout = Route.REVIEW, None
+        decision.decided_by = view.page_problems[0].code.value
 
 
 def _same_decision(row: DecisionRow, decision: Decision) -> bool:
