@@ -19,6 +19,10 @@ BLOCK_ALIGN = 0.03
 """How far (page width) the lines of a block under a label may start from the label's left edge."""
 PHRASE_GAP = 0.02
 """Largest gap (page width) between two words of one phrase on a line."""
+TALL_WORD = 3.0
+"""A word taller than this many median word heights is sideways text, kept out of the rows it crosses."""
+SPACED_LETTERS = 2
+"""Words this short may be the letters of one letter-spaced word (`P R O C E D U R E S`)."""
 SKEW_SLOPE = 0.06
 """How far (page height per page width) a row may drift on a tilted scan: about 3.5 degrees."""
 
@@ -63,13 +67,22 @@ class AnchorHit:
 
 
 def build_lines(page: Page) -> list[Line]:
-    """Group a page's words into visual lines (vertical overlap), top to bottom, each left to right."""
+    """Group a page's words into visual lines (vertical overlap), top to bottom, each left to right.
+
+    A word much taller than the page's usual word (text printed sideways in a margin) is a line of its
+    own: joined to a row, its height would pull the rows above and below into that row.
+    """
     words = sorted((w for w in page.words if w.text.strip()), key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
-    groups: list[list[Word]] = []
+    heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
+    tall = TALL_WORD * heights[len(heights) // 2] if heights else 1.0
+    groups: list[list[Word]] = [[w] for w in words if w.bbox[3] - w.bbox[1] > tall]
+    standing = len(groups)
     for word in words:
+        if word.bbox[3] - word.bbox[1] > tall:
+            continue
         centre = (word.bbox[1] + word.bbox[3]) / 2
         placed = False
-        for group in reversed(groups[-3:]):
+        for group in reversed(groups[max(standing, len(groups) - 3) :]):
             top = min(w.bbox[1] for w in group)
             bottom = max(w.bbox[3] for w in group)
             if top <= centre <= bottom and _overlaps_x_free(group, word):
@@ -129,9 +142,32 @@ def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[Ancho
                 score = fuzz.ratio(candidate, target)
                 if score >= threshold and (best is None or score > best.score):
                     best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
+        spaced = _spaced_hit(index, line, simple, target, threshold)
+        if spaced is not None and (best is None or spaced.score > best.score):
+            best = spaced
         if best is not None:
             hits.append(best)
     return hits
+
+
+def _spaced_hit(index: int, line: Line, simple: list[str], target: str, threshold: float) -> AnchorHit | None:
+    """Find the anchor written letter-spaced (one word per letter or two), comparing without spaces."""
+    wanted = target.replace(" ", "")
+    best: AnchorHit | None = None
+    for start in range(len(simple)):
+        if not 0 < len(simple[start]) <= SPACED_LETTERS:
+            continue
+        joined = ""
+        for end in range(start + 1, len(simple) + 1):
+            joined += simple[end - 1].replace(" ", "")
+            if len(joined) > len(wanted) + 2:
+                break
+            if len(joined) < len(wanted) - 2 or end - start < 3:
+                continue
+            score = fuzz.ratio(joined, wanted)
+            if score >= threshold and (best is None or score > best.score):
+                best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
+    return best
 
 
 def _digits(text: str) -> set[str]:
