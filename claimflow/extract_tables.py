@@ -16,6 +16,8 @@ from claimflow.normalise import normalise_code, normalise_text, parse_date, pars
 from claimflow.specs import Spec, TableSpec
 
 MISSING_ROWS_FACTOR = 0.7
+SPACED_DATE = re.compile(r"(\d{2})(?=\W*\s)\W+(\d{2})\W+(\d{2,4})")
+"""A date printed in boxes (`08 23 26`) that OCR read with the boxes' rules as punctuation (`08) 23; 26`)."""
 
 
 def extract_table(
@@ -103,10 +105,16 @@ def _cell(raw: str, kind: str, spec: Spec) -> FieldScalar | None:
             return Money(money.amount, money.currency or spec.currency)
         if kind == "date":
             return parse_date(
-                raw, day_first=spec.locale.day_first, month_first_spaced=spec.locale.month_first_spaced
+                _spaced_date(raw), day_first=spec.locale.day_first, month_first_spaced=spec.locale.month_first_spaced
             ).value
     except ValueError:
         return None
     if kind == "code":
         return normalise_code(raw)
     return normalise_text(raw)
+
+
+def _spaced_date(raw: str) -> str:
+    """Return a boxed date read with stray punctuation between its parts as `MM DD YY`; others unchanged."""
+    found = SPACED_DATE.fullmatch(raw.strip())
+    return " ".join(found.groups()) if found else raw

@@ -1,0 +1,158 @@
+"""CMS-1500 spec: values are read from the box under each caption, on any form layout, never the captions."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from claimflow.extract import extract_document
+from claimflow.extract_layout import build_lines, find_anchors
+from claimflow.extract_tables import _spaced_date
+from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
+from claimflow.settings import PROJECT_ROOT
+from claimflow.specs import SpecSet, load_specs
+
+CHAR = 0.0055
+HEIGHT = 0.009
+
+Placed = tuple[float, float, str]
+
+
+@pytest.fixture(scope="module")
+def specs() -> SpecSet:
+    return load_specs(PROJECT_ROOT / "extractors")
+
+
+def _words(x: float, y: float, text: str, confidence: float = 1.0) -> list[Word]:
+    """Lay a phrase out as words from (x, y), one space between words."""
+    out = []
+    for part in text.split():
+        width = CHAR * len(part)
+        out.append(Word(part, (x, y, x + width, y + HEIGHT), confidence))
+        x += width + CHAR
+    return out
+
+
+def _page(items: list[Placed], confidence: float = 1.0) -> ReadDocument:
+    words = [w for x, y, text in items for w in _words(x, y, text, confidence)]
+    return ReadDocument(pages=[Page(1, 612, 792, ReadMethod.TEXT_LAYER, words)])
+
+
+# captions of the 02/12 form, at the left edge of their boxes
+CAPTIONS_0212: list[Placed] = [
+    (0.03, 0.08, "HEALTH INSURANCE CLAIM FORM"),
+    (0.03, 0.12, "1. MEDICARE MEDICAID TRICARE"),
+    (0.59, 0.12, "1a. INSURED'S I.D. NUMBER (For Program in Item 1)"),
+    (0.03, 0.15, "2. PATIENT'S NAME (Last Name, First Name, Middle Initial)"),
+    (0.37, 0.15, "3. PATIENT'S BIRTH DATE SEX"),
+    (0.59, 0.15, "4. INSURED'S NAME (Last Name, First Name, Middle Initial)"),
+    (0.03, 0.27, "9. OTHER INSURED'S NAME (Last Name, First Name, Middle Initial)"),
+    (0.59, 0.27, "11. INSURED'S POLICY GROUP OR FECA NUMBER"),
+    (0.03, 0.57, "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY Relate A-L to service line below (24E)"),
+    (0.03, 0.64, "24. A. DATE(S) OF SERVICE B. C. D. PROCEDURES, SERVICES, OR SUPPLIES E. F. $ CHARGES"),
+    (0.03, 0.85, "25. FEDERAL TAX I.D. NUMBER SSN EIN"),
+    (0.28, 0.85, "26. PATIENT'S ACCOUNT NO."),
+    (0.44, 0.85, "27. ACCEPT ASSIGNMENT?"),
+    (0.58, 0.85, "28. TOTAL CHARGE"),
+    (0.70, 0.85, "29. AMOUNT PAID"),
+    (0.81, 0.85, "30. Rsvd for NUCC Use"),
+    (0.58, 0.88, "33. BILLING PROVIDER INFO & PH #"),
+]
+
+VALUES_0212: list[Placed] = [
+    (0.60, 0.135, "W498782828"),
+    (0.04, 0.165, "Salemy, Cheryl A"),
+    (0.38, 0.165, "10 16 1966"),
+    (0.60, 0.165, "Martinez, Mary E"),
+    (0.04, 0.285, "Salemy, Susan J"),
+    (0.60, 0.285, "GRP-29561"),
+    (0.05, 0.59, "M54.50"),
+    (0.18, 0.59, "R10.9"),
+    (0.03, 0.70, "02 10 17 02 10 17 11 99201 25 1 125.00"),
+    (0.03, 0.73, "02 11 17 02 12 17 11 11451 25 5 55.00"),
+    (0.04, 0.865, "47-1234567"),
+    (0.29, 0.865, "AC-549879"),
+    (0.60, 0.865, "$ 180.00"),
+    (0.72, 0.865, "$ 20.00"),
+    (0.59, 0.895, "Lakeview Medical Group"),
+]
+
+
+def test_values_come_from_the_box_under_each_caption(specs: SpecSet) -> None:
+    result = extract_document(_page(CAPTIONS_0212 + VALUES_0212), specs)
+    assert result.document_type == "cms1500"
+    values = {name: field.value for name, field in result.fields.items()}
+    assert values["patient_name"] == "Salemy, Cheryl A"
+    assert values["insured_name"] == "Martinez, Mary E"  # not box 9's other insured
+    assert values["patient_birth_date"] == date(1966, 10, 16)
+    assert values["insured_id"] == "W498782828"
+    assert values["policy_group"] == "GRP-29561"
+    assert values["diagnosis_codes"] == ["M54.50", "R10.9"]
+    assert values["total_charge"] == Money(Decimal("180.00"), "USD")
+    assert values["amount_paid"] == Money(Decimal("20.00"), "USD")
+    assert values["federal_tax_id"] == "47-1234567"
+    assert values["billing_provider"] == "Lakeview Medical Group"
+    rows = result.fields["service_lines"].value
+    assert isinstance(rows, list)
+    assert [(r["procedure_code"], r["charge"], r["date_from"]) for r in rows] == [  # type: ignore[index]
+        ("99201", Money(Decimal("125.00"), "USD"), date(2017, 2, 10)),
+        ("11451", Money(Decimal("55.00"), "USD"), date(2017, 2, 11)),
+    ]
+    assert all(field.confidence >= 0.9 for field in result.fields.values())
+
+
+def test_the_same_spec_reads_a_layout_whose_title_sits_elsewhere(specs: SpecSet) -> None:
+    # the HCFA-1500 prints the title centred right; every caption and value moves down by 0.02
+    moved = [(x, y + 0.02, text) for x, y, text in CAPTIONS_0212 + VALUES_0212 if "CLAIM FORM" not in text]
+    result = extract_document(_page([(0.50, 0.10, "HEALTH INSURANCE CLAIM FORM"), *moved]), specs)
+    assert result.fields["patient_name"].value == "Salemy, Cheryl A"
+    assert result.fields["total_charge"].value == Money(Decimal("180.00"), "USD")
+    assert result.fields["federal_tax_id"].value == "47-1234567"
+
+
+def test_a_blank_form_yields_no_values(specs: SpecSet) -> None:
+    result = extract_document(_page(CAPTIONS_0212), specs)
+    assert result.document_type == "cms1500"
+    assert result.fields == {}
+
+
+def test_total_found_only_through_the_neighbouring_caption_is_not_confident(specs: SpecSet) -> None:
+    captions = [item for item in CAPTIONS_0212 if "TOTAL CHARGE" not in item[2]]
+    result = extract_document(_page(captions + VALUES_0212), specs)
+    assert result.fields["total_charge"].value == Money(Decimal("180.00"), "USD")
+    assert result.fields["total_charge"].confidence < 0.9
+
+
+def test_letter_spaced_caption_is_found() -> None:
+    spaced = " ".join("PROCEDURES,") + " " + " ".join("SERVICES,") + " O R " + " ".join("SUPPLIES")
+    words: list[Word] = []
+    x = 0.3
+    for letter in spaced.split():
+        words.append(Word(letter, (x, 0.5, x + 0.006, 0.51), 1.0))
+        x += 0.006  # touching glyph boxes, as some PDF producers write them
+    lines = build_lines(Page(1, 612, 792, ReadMethod.TEXT_LAYER, words))
+    hits = find_anchors(lines, "PROCEDURES, SERVICES, OR SUPPLIES", 85)
+    assert len(hits) == 1 and hits[0].score == 100.0
+    assert find_anchors(lines, "TOTAL CHARGE", 85) == []
+
+
+def test_sideways_margin_text_does_not_merge_rows() -> None:
+    words = [
+        *_words(0.05, 0.50, "08 23 26 87880 31.36"),
+        *_words(0.05, 0.53, "08 24 26 99214 142.10"),
+        Word("NOITAMROFNI", (0.97, 0.49, 0.98, 0.56), 1.0),  # rotated text spanning both rows
+    ]
+    lines = build_lines(Page(1, 612, 792, ReadMethod.TEXT_LAYER, words))
+    texts = [line.text for line in lines]
+    assert "08 23 26 87880 31.36" in texts
+    assert "08 24 26 99214 142.10" in texts
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("08) 23; 26", "08 23 26"), ("08 23 26", "08 23 26"), ("02/28/17", "02/28/17"), ("12.03.2026", "12.03.2026")],
+)
+def test_boxed_dates_lose_the_box_rules_read_as_punctuation(raw: str, expected: str) -> None:
+    assert _spaced_date(raw) == expected
