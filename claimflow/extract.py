@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from claimflow.classify import UNKNOWN, classify_document
 from claimflow.errors import ReasonCode
-from claimflow.extract_checks import apply_checks, fill_currencies
+from claimflow.extract_checks import apply_checks, fill_currencies, paid_amount
 from claimflow.extract_layout import (
     AnchorHit,
     Line,
@@ -31,7 +32,7 @@ from claimflow.extract_layout import (
 from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table
 from claimflow.extract_values import TypedValue, parse_value
-from claimflow.models import Extraction, Field, Page, Problem, Provenance, ReadDocument, Word
+from claimflow.models import Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.specs import FieldSpec, Spec, SpecSet
 
 LOW_CONFIDENCE = 0.5
@@ -42,6 +43,9 @@ INVALID_FACTOR = 0.5
 DISAGREE_FACTOR = 0.85
 FALLBACK_FACTOR = 0.85
 BELOW_FACTOR = 0.9
+CONTEXT_BASE = 0.85
+UNCONFIRMED_CAP = 0.85
+ROW_GAP = 0.05  # side-by-side pieces further apart are separate blocks (sender | recipient)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +94,14 @@ def extract_document(read: ReadDocument, specs: SpecSet, document_type: str | No
     fields: dict[str, Field] = {}
     problems = []
     pages = [(page, build_lines(page)) for page in read.pages]
+    paid = {page.number: paid_amount([line.text for line in lines]) for page, lines in pages}
     labels = {id(word) for page, lines in pages for word in _label_words(spec, lines)}
     for name, field_spec in spec.fields.items():
         candidates: list[Candidate] = []
         unreadable: list[Problem] = []
         for page, lines in pages:
             candidates.extend(_candidates(name, field_spec, spec, page, lines, labels, unreadable, fields))
-        chosen = _choose(name, field_spec, candidates, problems)
+        chosen = _choose(name, field_spec, candidates, problems, paid)
         if chosen is not None:
             fields[name] = chosen
         elif unreadable:
@@ -141,7 +146,7 @@ Region = tuple[list[Line], float, list[list[Line]]]
 EXCLUDE_MATCH = 94.0
 
 
-def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field]) -> list[Region]:
+def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], *, ocr: bool = False) -> list[Region]:
     """Return the word regions to read the field from: (lines, anchor factor 0..1, fallback regions)."""
     if field_spec.direction == "page":
         # a line carrying one of the labels is the better place to take the value from
@@ -157,7 +162,8 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field]) 
             for line in lines
         ]
     if field_spec.direction == "top_lines":
-        return [(lines[: field_spec.lines], PAGE_SEARCH_FACTOR, [])]
+        # OCR splits one heading into pieces on a row; a text layer keeps separate blocks that merely align
+        return [((_rows(lines) if ocr else lines)[: field_spec.lines], PAGE_SEARCH_FACTOR, [])]
     hits = [hit for anchor in field_spec.anchors for hit in find_anchors(lines, anchor, field_spec.fuzzy)]
     source = found.get(field_spec.anchor_field or "")
     if source is not None and source.provenance.bbox is not None:
@@ -175,6 +181,29 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field]) 
             fallbacks.append(lines[hit.line_index + 1 : hit.line_index + 2])
         regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0, fallbacks))
     return regions
+
+
+def _rows(lines: list[Line]) -> list[Line]:
+    """Join lines that sit side by side on one row (a heading OCR split in two) into one line, left to right."""
+    rows: list[Line] = []
+    for line in lines:
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and abs(line.top - last.top) < 0.5 * min(line.height, last.height)
+            and _gap(last, line) < ROW_GAP
+        ):
+            # OCR noise between the parts (a stray `:` or `|`) is not part of the heading
+            words = [w for w in (*last.words, *line.words) if any(ch.isalnum() for ch in w.text)]
+            rows[-1] = Line(tuple(sorted(words, key=lambda w: w.bbox[0]))) if words else last
+        else:
+            rows.append(line)
+    return rows
+
+
+def _gap(one: Line, other: Line) -> float:
+    """Return the horizontal gap between two lines (negative when they overlap), as a page fraction."""
+    return max(other.words[0].bbox[0] - one.words[-1].bbox[2], one.words[0].bbox[0] - other.words[-1].bbox[2])
 
 
 def _region_of(field_spec: FieldSpec, lines: list[Line], hit: AnchorHit) -> list[Line]:
@@ -214,7 +243,7 @@ def _candidates(
     out: list[Candidate] = []
     if field_spec.direction == "page":
         labels = set()  # searching the whole page: a currency inside a label (`TOTAL RM`) still counts
-    for region, anchor_factor, fallbacks in _regions(field_spec, lines, found):
+    for region, anchor_factor, fallbacks in _regions(field_spec, lines, found, ocr=page.method is ReadMethod.OCR):
         matched = _match_tiers(field_spec, region, labels)
         for fallback in fallbacks:
             if matched:
@@ -232,9 +261,27 @@ def _candidates(
                     Problem(ReasonCode.FIELD_INVALID, f"{name}: {typed.error}", page=page.number, field=name)
                 )
                 continue
-            confidence = _confidence(used, anchor_factor * tier_factor, field_spec, typed)
+            # a value searched for anywhere on the page is only as sure as the line it sits in
+            searched = page.method is ReadMethod.OCR and field_spec.direction == "page"
+            context = _context_factor(region, used) if searched else 1.0
+            confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
+
+
+def _context_factor(region: list[Line], used: tuple[Word, ...]) -> float:
+    """Return a factor below 1 when the words around the value were read poorly (a clean token in a garbled line).
+
+    On SROIE a date read at word confidence 0.93 in a line otherwise read at 0.1-0.5 had a wrong year; the
+    neighbourhood's quality says something the value's own word confidence does not.
+    """
+    ids = {id(word) for word in used}
+    others = [
+        w.confidence for line in region if any(id(w) in ids for w in line.words) for w in line.words if id(w) not in ids
+    ]
+    if not others:
+        return 1.0
+    return CONTEXT_BASE + (1.0 - CONTEXT_BASE) * sum(others) / len(others)
 
 
 def _match_tiers(
@@ -311,8 +358,41 @@ def _confidence(words: tuple[Word, ...], anchor_factor: float, field_spec: Field
     return round(max(0.0, min(1.0, confidence)), 4)
 
 
-def _choose(name: str, field_spec: FieldSpec, candidates: list[Candidate], problems: list[Problem]) -> Field | None:
-    """Pick the field's value among its candidates by the spec's `select` rule."""
+def _corroborate(
+    chosen: Candidate, candidates: list[Candidate], paid: dict[int, Decimal | None]
+) -> tuple[Candidate, float]:
+    """Prefer the amount that equals cash minus change; cap an unconfirmed pick among differing amounts."""
+    # the largest amount of each labelled line: a row `Total 24.99 5.00 29.99` (net, tax, gross) is one reading
+    per_line: dict[tuple[int, float], Decimal] = {}
+    for c in candidates:
+        if isinstance(c.typed.value, Money):
+            key = (c.page.number, round(union_box(c.words)[1], 2))
+            per_line[key] = max(per_line.get(key, c.typed.value.amount), c.typed.value.amount)
+    amounts = set(per_line.values())
+    confirmed = [
+        c for c in candidates if isinstance(c.typed.value, Money) and c.typed.value.amount == paid.get(c.page.number)
+    ]
+    if confirmed:
+        best = max(confirmed, key=lambda c: c.confidence)
+        return best, best.confidence
+    if len(amounts) > 1:
+        return chosen, min(chosen.confidence, UNCONFIRMED_CAP)
+    return chosen, chosen.confidence
+
+
+def _choose(
+    name: str,
+    field_spec: FieldSpec,
+    candidates: list[Candidate],
+    problems: list[Problem],
+    paid: dict[int, Decimal | None],
+) -> Field | None:
+    """Pick the field's value among its candidates by the spec's `select` rule.
+
+    For the largest amount under total labels, an amount that equals cash tendered minus change wins (the
+    customer paid it); when the labelled amounts differ and nothing confirms the one chosen, it stays below
+    the auto-accept line.
+    """
     if not candidates:
         return None
     ordered = sorted(candidates, key=lambda c: (c.page.number, union_box(c.words)[1], union_box(c.words)[0]))
@@ -325,6 +405,8 @@ def _choose(name: str, field_spec: FieldSpec, candidates: list[Candidate], probl
     else:
         chosen = max(ordered, key=lambda c: c.confidence)
     confidence = chosen.confidence
+    if field_spec.select == "largest" and isinstance(chosen.typed.value, Money):
+        chosen, confidence = _corroborate(chosen, candidates, paid)
     rivals = [c for c in candidates if c.typed.value != chosen.typed.value and c.confidence >= confidence - 0.05]
     if rivals and field_spec.select == "best":
         confidence *= DISAGREE_FACTOR

@@ -8,6 +8,8 @@ value: a failure lowers the confidence of the fields involved and adds a Problem
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +18,34 @@ from claimflow.models import Field, FieldValueType, Money, Problem
 from claimflow.specs import OrderCheck, Spec, SumCheck
 
 CHECK_FAILED_FACTOR = 0.8
+
+_AMOUNT = re.compile(r"(?<![\d.,])-?\d{1,3}(?:,\d{3})*\.\s?\d{2}(?!\d)")
+_OCR_ZERO = re.compile(r"(?<=RM)[Oo]|(?<![A-Za-z])[Oo](?=[.,]\d{2}(?!\d))")
+_TENDERED = re.compile(r"^\W*(?:CASH|TENDERED|AMOUNT TENDERED|PAID|TUNAI)\b", re.IGNORECASE)
+_CHANGE = re.compile(r"^\W*(?:CHANGE|CHANGE DUE|BAKI)\b", re.IGNORECASE)
+
+
+def paid_amount(lines: Sequence[str]) -> Decimal | None:
+    """Return cash tendered minus change given (the amount a receipt's customer paid), None when not both printed.
+
+    A cash line with no change line says nothing (the customer may have paid a round sum and the change line
+    was not read), so both must be present.
+    """
+    tendered = _line_amount(lines, _TENDERED)
+    change = _line_amount(lines, _CHANGE)
+    if tendered is None or change is None or change > tendered:
+        return None
+    return tendered - change
+
+
+def _line_amount(lines: Sequence[str], label: re.Pattern[str]) -> Decimal | None:
+    """Return the last amount on the first line that starts with the label."""
+    for line in lines:
+        if label.search(line):
+            amounts = _AMOUNT.findall(_OCR_ZERO.sub("0", line))
+            if amounts:
+                return Decimal(re.sub(r"[\s,]", "", amounts[-1]))
+    return None
 
 
 def fill_currencies(fields: dict[str, Field], spec: Spec) -> None:

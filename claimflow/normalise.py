@@ -391,9 +391,17 @@ def is_valid_luhn(number: str) -> bool:
     return total % 10 == 0
 
 
+# OCR misreads inside legal-form words (`SON BHD` for `SDN BHD`) and symbols that are letters misread (`¥` for Y).
+_LEGAL_FORM_FIXES = ((re.compile(r"\bS[O0]N(?=\.?\s*BHD\b)"), "SDN"), (re.compile(r"\bBH0\b"), "BHD"))
+_SYMBOL_LETTERS = ((re.compile(r"(?<=Y)¥|¥(?=Y)"), ""), (re.compile(r"¥"), "Y"))
+
+
 def normalise_text(raw: str) -> str:
-    """Collapse whitespace and strip separator punctuation at the ends."""
-    return re.sub(r"\s+", " ", raw).strip(" :;,|_-\t")
+    """Collapse whitespace, strip separator punctuation at the ends and undo common OCR misreads of legal forms."""
+    text = re.sub(r"\s+", " ", raw).strip(" :;,|_-\t'‘’\"“”")
+    for pattern, replacement in (*_LEGAL_FORM_FIXES, *_SYMBOL_LETTERS):
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def normalise_code(raw: str) -> str:

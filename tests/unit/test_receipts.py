@@ -1,0 +1,97 @@
+"""Receipts from unseen sellers: heading rows split by OCR, total cross-checked with cash and change, OCR fixes."""
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from claimflow.extract import extract_document
+from claimflow.extract_checks import paid_amount
+from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
+from claimflow.normalise import normalise_text
+from claimflow.settings import PROJECT_ROOT
+from claimflow.specs import SpecSet, load_specs
+
+AUTO_ACCEPT = 0.90
+
+
+@pytest.fixture(scope="module")
+def specs() -> SpecSet:
+    return load_specs(PROJECT_ROOT / "extractors")
+
+
+def receipt(rows: list[list[tuple[str, float]]], *, confidence: float = 0.96) -> ReadDocument:
+    """Lay out an OCR'd receipt: each row is [(text, x0), ...]; each piece is its own OCR line, as tesseract splits."""
+    words: list[Word] = []
+    for index, row in enumerate(rows):
+        top = 0.04 + index * 0.03
+        for piece, (text, x) in enumerate(row):
+            left = x
+            for token in text.split():
+                width = 0.012 * len(token)
+                words.append(Word(token, (left, top, left + width, top + 0.014), confidence, piece, index))
+                left += width + 0.008
+    return ReadDocument(pages=[Page(1, 600, 1200, ReadMethod.OCR, words)])
+
+
+def body(*lines: str) -> list[list[tuple[str, float]]]:
+    return [[(line, 0.1)] for line in lines]
+
+
+def test_paid_amount_is_cash_minus_change_and_reads_letter_o_as_zero() -> None:
+    assert paid_amount(["CASH RM10.00", "CHANGE RMO.50"]) == Decimal("9.50")
+    assert paid_amount(["CASH 20.00"]) is None  # no change line: says nothing
+    assert paid_amount(["Cash 5.00", "Change 7.00"]) is None  # change above cash is a misread
+
+
+def test_normalise_text_undoes_ocr_misreads_of_legal_forms() -> None:
+    assert normalise_text("MR. D.I.Y. (M) SON BHD") == "MR. D.I.Y. (M) SDN BHD"
+    assert normalise_text("MR. D.I.Y¥. (KUCHAI) SDN BHD") == "MR. D.I.Y. (KUCHAI) SDN BHD"
+    assert normalise_text("‘ACME TRADING’") == "ACME TRADING"
+    assert normalise_text("SONIC PLC") == "SONIC PLC"  # only before BHD
+
+
+def test_total_confirmed_by_cash_and_change_wins_over_larger_total(specs: SpecSet) -> None:
+    rows = [[("ACME TRADING SDN BHD", 0.2)]] + body(
+        "RECEIPT", "Total Amount: RM7.72", "Rounding: -RM0.02", "Nett Total: RM7.70", "CASH RM10.00", "CHANGE RM2.30"
+    )
+    total = extract_document(receipt(rows), specs, "receipt").fields["total_amount"]
+    assert isinstance(total.value, Money)
+    assert total.value.amount == Decimal("7.70")
+
+
+def test_differing_totals_with_no_confirmation_stay_below_auto_accept(specs: SpecSet) -> None:
+    rows = [[("ACME TRADING SDN BHD", 0.2)]] + body("RECEIPT", "Total 9.00", "Rounded Total 9.60", "Thank you")
+    total = extract_document(receipt(rows, confidence=0.99), specs, "receipt").fields["total_amount"]
+    assert total.confidence < AUTO_ACCEPT
+
+
+def test_single_total_on_a_clean_receipt_can_be_confident(specs: SpecSet) -> None:
+    rows = [[("ACME TRADING SDN BHD", 0.2)]] + body("RECEIPT", "Total 12.50", "CASH 20.00", "CHANGE 7.50")
+    total = extract_document(receipt(rows, confidence=0.99), specs, "receipt").fields["total_amount"]
+    assert isinstance(total.value, Money)
+    assert total.value.amount == Decimal("12.50")
+    assert total.confidence >= AUTO_ACCEPT
+
+
+def test_heading_split_into_pieces_on_one_row_is_read_left_to_right(specs: SpecSet) -> None:
+    # tesseract returned `PERNIAGAAN GIN KEE` and `SYARIKAT` as two lines of one row, the right piece first
+    rows = [[("PERNIAGAAN GIN KEE", 0.33), ("SYARIKAT", 0.2)]] + body("NO 29, JALAN AIR", "RECEIPT", "Total 3.00")
+    doc = receipt(rows)
+    doc.pages[0].words.sort(key=lambda w: (w.line, -w.block))
+    issuer = extract_document(doc, specs, "receipt").fields["issuer"]
+    assert issuer.value == "SYARIKAT PERNIAGAAN GIN KEE"
+
+
+def test_clean_value_in_a_garbled_line_loses_confidence(specs: SpecSet) -> None:
+    clean = receipt([[("ACME TRADING", 0.2)]] + body("RECEIPT", "DATE: 28/02/2016", "Total 3.00"), confidence=0.99)
+    garbled = receipt([[("ACME TRADING", 0.2)]] + body("RECEIPT", "RCPT W: CS0U05 DATE: 28/02/2016", "Total 3.00"))
+    page = garbled.pages[0]
+    page.words = [
+        dataclasses.replace(w, confidence=0.99 if w.text == "28/02/2016" or w.line != 2 else 0.1) for w in page.words
+    ]
+    good = extract_document(clean, specs, "receipt").fields["document_date"]
+    bad = extract_document(garbled, specs, "receipt").fields["document_date"]
+    assert bad.value == good.value
+    assert bad.confidence < good.confidence
+    assert bad.confidence < AUTO_ACCEPT
