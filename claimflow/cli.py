@@ -242,8 +242,9 @@ def _age_hours(created: Any) -> float:
 @main.command()
 @click.argument("claim_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--replay", is_flag=True, help="Decide the stored facts again with the recorded rule set version.")
 @handle_errors
-def show(claim_id: str, as_json: bool) -> None:
+def show(claim_id: str, as_json: bool, replay: bool) -> None:
     """Explain a claim's decision in plain words: route, reasons, rules fired with their inputs, fields, history."""
     from claimflow.explain import explain_claim, render_explanation
     from claimflow.store.repository import Repository
@@ -251,7 +252,56 @@ def show(claim_id: str, as_json: bool) -> None:
     settings = _settings()
     repo = Repository.open(settings.db_url)
     data = explain_claim(repo, claim_id, confidence_threshold=settings.confidence_threshold)
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False) if as_json else render_explanation(data))
+    shadows = [_shadow_json(row) for row in repo.shadow_decisions(claim_id)]
+    replays: list[dict[str, Any]] = []
+    if replay:
+        from claimflow.replay import replay_claim
+
+        replays = [r.to_json() for r in replay_claim(repo, settings.rules, claim_id)]
+    if as_json:
+        data = {**data, "shadow": shadows, **({"replay": replays} if replay else {})}
+        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    else:
+        click.echo(render_explanation(data))
+        for sh in shadows[-1:]:
+            payout = f", payout {sh['payout']}" if sh["payout"] else ""
+            click.echo(
+                f"\nShadow rule set {sh['ruleset']} {sh['version']} (not acted on) would decide: "
+                f"{sh['route']}{payout}, by {sh['decided_by']}"
+            )
+        if replay:
+            _print_replays(replays)
+    if replay and (not replays or not all(r["reproduced"] for r in replays)):
+        sys.exit(int(ExitCode.UNEXPECTED))
+
+
+def _shadow_json(row: Any) -> dict[str, Any]:
+    return {
+        "route": row.route,
+        "payout": row.payout,
+        "decided_by": row.decided_by,
+        "reasons": json.loads(row.reasons_json),
+        "ruleset": row.ruleset,
+        "version": row.ruleset_version,
+        "sha256": row.ruleset_sha256,
+        "live_decision_id": row.live_decision_id,
+        "decided_at": row.decided_at,
+    }
+
+
+def _print_replays(replays: list[dict[str, Any]]) -> None:
+    if not replays:
+        click.echo("\nReplay: no machine decision with stored facts to replay")
+    for r in replays:
+        head = f"\nReplay of decision #{r['decision_id']} with {r['version']} (sha256 {r['sha256'][:12]}): "
+        if r["reproduced"]:
+            click.echo(head + "reproduced exactly (route, payout, deciding rule, reasons, trace)")
+        else:
+            click.echo(head + "NOT reproduced")
+            for difference in r["differences"]:
+                click.echo(f"  {difference}")
+        if r["note"]:
+            click.echo(f"  note: {r['note']}")
 
 
 @main.command()
@@ -259,7 +309,7 @@ def show(claim_id: str, as_json: bool) -> None:
 @handle_errors
 def check(directory: Path | None) -> None:
     """Validate the extractor specs and rule sets (DIR/extractors, DIR/rules; default: the configured ones)."""
-    from claimflow.rules import check_rules
+    from claimflow.rules import check_report
     from claimflow.specs import load_specs
 
     settings = _settings()
@@ -271,13 +321,78 @@ def check(directory: Path | None) -> None:
         n_specs = len(load_specs(extractors).specs)
     except SpecError as exc:
         problems.extend(exc.problems)
-    problems.extend(check_rules(rules))
+    rule_problems, versions = check_report(rules)
+    problems.extend(rule_problems)
     if problems:
         for p in problems:
             click.echo(p, err=True)
         click.echo(f"{len(problems)} problem(s); nothing runs until they are fixed", err=True)
         sys.exit(int(ExitCode.BAD_RULESET))
     click.echo(f"ok: {n_specs} extractor specs in {extractors}, rules in {rules} load and their examples pass")
+    for version in versions:
+        tables = len({table for table, _policy in version.tables.values()})
+        fired = len(version.rules) - len(version.uncovered)
+        click.echo(
+            f"  {version.source}: {version.name} {version.version} from {version.effective_from}, "
+            f"{len(version.rules)} rules" + (f" ({tables} decision table(s))" if tables else "")
+            + f", {len(version.tests)} examples; rule coverage {fired}/{len(version.rules)}"
+            + (f"; no example fires: {', '.join(version.uncovered)}" if version.uncovered else "")
+        )
+
+
+@main.group(cls=_Group)
+def rules() -> None:
+    """Rule sets: export workbooks, backtest a candidate, replay stored decisions."""
+
+
+@rules.command("export")
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@handle_errors
+def rules_export(directory: Path | None) -> None:
+    """Write the text export (x.xlsx.yml) of every decision-table workbook the rule sets include."""
+    from claimflow.rules import export_workbooks
+
+    folder = directory or _settings().rules
+    written = export_workbooks(folder)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"{len(written)} export(s) changed in {folder}" if written else f"exports in {folder} are up to date")
+
+
+@rules.command("diff")
+@click.argument("candidate", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def rules_diff(candidate: Path, as_json: bool) -> None:
+    """Backtest CANDIDATE (a rule set file or folder): replay the stored claims through it and the live set."""
+    from claimflow.replay import diff_candidate, render_diff
+    from claimflow.rules import load_candidate
+    from claimflow.store.repository import Repository
+
+    settings = _settings()
+    report = diff_candidate(Repository.open(settings.db_url), settings.rules, load_candidate(candidate))
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else render_diff(report))
+
+
+@rules.command("replay")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def rules_replay(as_json: bool) -> None:
+    """Replay every stored machine decision with its recorded rule set version; exit 70 if one differs."""
+    from claimflow.replay import replay_all
+    from claimflow.store.repository import Repository
+
+    settings = _settings()
+    replays = replay_all(Repository.open(settings.db_url), settings.rules)
+    failed = [r for r in replays if not r.reproduced]
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in replays], indent=2))
+    else:
+        for r in failed:
+            click.echo(f"{r.claim_id} decision #{r.decision_id} ({r.version}): " + "; ".join(r.differences))
+        click.echo(f"{len(replays) - len(failed)}/{len(replays)} stored decisions reproduced exactly")
+    if failed:
+        sys.exit(int(ExitCode.UNEXPECTED))
 
 
 @main.command()

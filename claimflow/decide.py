@@ -83,6 +83,9 @@ class CompiledRule:
     when: zen.Expression
     payout: zen.Expression | None
     inputs: tuple[str, ...]
+    table: str | None = None
+    """`workbook!sheet` when the rule is a decision-table row."""
+    table_policy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class CompiledRuleSet:
     ruleset: RuleSet
     rules: tuple[CompiledRule, ...]
     engine: str
+    has_tables: bool = False
 
 
 def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
@@ -107,12 +111,15 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
             problems.append(f"{ruleset.source}: rule {rule.id}: bad expression: {_zen_message(exc)}")
             continue
         inputs = tuple(dict.fromkeys(name for text in texts for name in expression_names(text)))
-        compiled.append(CompiledRule(rule, order, Route(rule.then.decision), when, payout, inputs))
+        table, policy = ruleset.tables.get(rule.id, (None, None))
+        compiled.append(CompiledRule(rule, order, Route(rule.then.decision), when, payout, inputs, table, policy))
     if problems:
         raise RuleSetError(problems)
     if ruleset.hit_policy == "priority":
         compiled.sort(key=lambda c: (-c.rule.priority, c.order))
-    return CompiledRuleSet(ruleset=ruleset, rules=tuple(compiled), engine=ENGINE)
+    return CompiledRuleSet(
+        ruleset=ruleset, rules=tuple(compiled), engine=ENGINE, has_tables=any(c.table for c in compiled)
+    )
 
 
 def missing_documents(facts: ClaimFacts, ruleset: RuleSet) -> tuple[str, ...]:
@@ -159,7 +166,48 @@ def _evaluate(compiled: CompiledRuleSet, context: dict[str, object]) -> _Run:
             run.fired.append(rule)
         elif result is not False:
             run.errors.append(_error(rule, f"condition gave {result!r}, not true or false", context))
+    if compiled.has_tables:
+        _table_policies(run, context)
+    if compiled.ruleset.hit_policy == "unique" and len(run.fired) > 1:
+        run.errors.append(_overlap_error(run.fired, "the rule set", context))
     return run
+
+
+def _table_policies(run: _Run, context: dict[str, object]) -> None:
+    """Apply each decision table's own hit policy to its fired rows.
+
+    unique and any fail closed on a conflicting overlap (a rule error, so review); first keeps only the first
+    matching row of the table.
+    """
+    by_table: dict[str, list[CompiledRule]] = {}
+    for rule in run.fired:
+        if rule.table is not None:
+            by_table.setdefault(rule.table, []).append(rule)
+    dropped: set[str] = set()
+    for table, rows in by_table.items():
+        if len(rows) < 2:
+            continue
+        policy = rows[0].table_policy
+        if policy == "first":
+            first = min(rows, key=lambda r: r.order)
+            dropped.update(r.rule.id for r in rows if r is not first)
+        elif policy == "unique" or (policy == "any" and len({_outcome_key(r.rule) for r in rows}) > 1):
+            run.errors.append(_overlap_error(rows, f"table {table} (hit policy {policy})", context))
+    if dropped:
+        run.fired = [r for r in run.fired if r.rule.id not in dropped]
+
+
+def _outcome_key(rule: Rule) -> tuple[object, ...]:
+    """What two rows must share to be allowed to overlap under hit policy any."""
+    then = rule.then
+    return (then.decision, then.code, then.payout, then.recommendation, then.queue, tuple(then.documents))
+
+
+def _overlap_error(rules: list[CompiledRule], where: str, context: dict[str, object]) -> dict[str, object]:
+    """Describe rules that matched together where only one may."""
+    ids = ", ".join(r.rule.id for r in sorted(rules, key=lambda r: r.order))
+    inputs = {name: context.get(name) for r in rules for name in r.inputs}
+    return {"rule": ids, "error": f"{ids} all matched but {where} allows only one", "inputs": inputs}
 
 
 def _error(rule: CompiledRule, message: str, context: dict[str, object]) -> dict[str, object]:
@@ -171,7 +219,7 @@ def _pick(fired: list[CompiledRule], hit_policy: str) -> CompiledRule | None:
     """Choose the deciding rule: priority (ties: review > request_documents > settle), first, or collect."""
     if not fired:
         return None
-    if hit_policy == "first":
+    if hit_policy in ("first", "unique"):
         return min(fired, key=lambda r: r.order)
     if hit_policy == "collect":
         return max(fired, key=lambda r: (_ROUTE_RANK[r.route], r.rule.priority, -r.order))

@@ -27,7 +27,8 @@ from claimflow.extract_reread import read_again
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.readers import read_document, reread_page
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
-from claimflow.rules import RuleSet, load_ruleset
+from claimflow.replay import archive_versions, shadow_decide
+from claimflow.rules import RuleSet, load_candidate, load_versions, pick_version
 from claimflow.serialise import extraction_to_json, public_field, read_from_json, read_to_json, stored_extractions
 from claimflow.settings import Settings
 from claimflow.sniff import sniff_file
@@ -119,19 +120,36 @@ class Engine:
         self.specs = specs
         self.ruleset = ruleset
         self.compiled = compiled
+        self.versions: list[RuleSet] = [ruleset]
+        self._by_sha: dict[str, CompiledRuleSet] = {ruleset.sha256: compiled}
+        self.shadow: CompiledRuleSet | None = None
         self.ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds)
 
     @classmethod
     def open(cls, settings: Settings, *, check_ocr: bool = True) -> Engine:
         """Load specs and rules (stop on any problem), check tesseract, open the database."""
         specs = load_specs(settings.extractors)
-        ruleset = load_ruleset(settings.rules, on=date.today())
+        versions = load_versions(settings.rules)
+        ruleset = pick_version(versions, settings.rules, on=date.today())
         compiled = compile_ruleset(ruleset)
+        shadow = compile_ruleset(load_candidate(settings.shadow_rules)) if settings.shadow_rules else None
         if check_ocr:
             check_tesseract()
         settings.home.mkdir(parents=True, exist_ok=True)
         repo = Repository.open(settings.db_url)
-        return cls(settings, repo, specs, ruleset, compiled)
+        engine = cls(settings, repo, specs, ruleset, compiled)
+        engine.versions = versions
+        engine.shadow = shadow
+        # every version that may decide stays loadable by its hash, whatever happens to the files later
+        archive_versions(repo, [*versions, *([shadow.ruleset] if shadow else [])])
+        return engine
+
+    def compiled_for(self, day: date) -> CompiledRuleSet:
+        """Return the rule set version in force on `day`, compiled (the one loaded at start for today)."""
+        ruleset = pick_version(self.versions, self.settings.rules, on=day, name=self.ruleset.name)
+        if ruleset.sha256 not in self._by_sha:
+            self._by_sha[ruleset.sha256] = compile_ruleset(ruleset)
+        return self._by_sha[ruleset.sha256]
 
     def close(self) -> None:
         """Release the database."""
@@ -364,13 +382,18 @@ class Engine:
     def decide_claims(self, claim_ids: Sequence[str], *, on: date | None = None) -> list[routing.ClaimOutcome]:
         """Decide (or re-decide, while no person has it) each claim and route it."""
         today = on or datetime.now(UTC).date()
+        compiled = self.compiled_for(today)
         cache: dict[int, list[Extraction]] = {}
-        return [
-            routing.decide_and_route(
-                self.repo, claim_id, self.compiled, settings=self.settings, processing_date=today, cache=cache
+        outcomes = []
+        for claim_id in claim_ids:
+            outcomes.append(
+                routing.decide_and_route(
+                    self.repo, claim_id, compiled, settings=self.settings, processing_date=today, cache=cache
+                )
             )
-            for claim_id in claim_ids
-        ]
+            if self.shadow is not None:  # stored next to the live decision, never acted on
+                shadow_decide(self.repo, claim_id, self.shadow)
+        return outcomes
 
     def open_claim_ids(self) -> list[str]:
         """Return claims that wait for documents or were never decided."""

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,13 +22,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from claimflow import decide
+from claimflow import decide, rules_excel
 from claimflow.errors import ReasonCode, RuleSetError
 from claimflow.facts import FACT_FIELDS, FactError, parse_facts
 
-HitPolicy = Literal["priority", "first", "collect"]
+HitPolicy = Literal["priority", "first", "collect", "unique"]
 RuleDecision = Literal["settle", "review", "request_documents"]
 _Path = tuple[str | int, ...]
+_RULE_INDEX = re.compile(r"^rules\[\d+\] ")
 
 
 class _Strict(BaseModel):
@@ -76,6 +77,19 @@ class Example(_Strict):
     expect: Expect
 
 
+class TableInclude(_Strict):
+    """An Excel workbook whose sheets are decision tables of this rule set (rows become rules)."""
+
+    workbook: str = Field(
+        pattern=r"^[^/\\]+\.xlsx$", description="File name next to the rule set, e.g. small_claims.xlsx"
+    )
+    hit_policy: rules_excel.TablePolicy = Field(
+        default="unique",
+        description="Within one sheet: unique (rows may not overlap), first (the first matching row only), "
+        "any (overlaps allowed).",
+    )
+
+
 class RuleSetFile(_Strict):
     """The YAML format of one rule set version (exported as rules/ruleset.schema.json)."""
 
@@ -89,6 +103,9 @@ class RuleSetFile(_Strict):
         default_factory=dict, description="source -> claim_type -> document types that must be present."
     )
     rules: list[Rule] = Field(min_length=1)
+    tables: list[TableInclude] = Field(
+        default_factory=list, description="Excel decision tables whose rows are added to rules (see rules/README.md)."
+    )
     tests: list[Example] = Field(default_factory=list)
 
 
@@ -107,6 +124,12 @@ class RuleSet:
     tests: tuple[Example, ...]
     source: str
     sha256: str
+    tables: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Rule id -> (table `workbook!sheet`, its hit policy) for rules that come from a decision table."""
+    files: Mapping[str, str] = field(default_factory=dict)
+    """The texts the hash covers (the YAML file and the exports of its workbooks), for the archive."""
+    uncovered: tuple[str, ...] = ()
+    """Rules that no embedded example fires (rule coverage)."""
 
 
 def ruleset_schema_text() -> str:
@@ -117,15 +140,37 @@ def ruleset_schema_text() -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
+def rule_files(directory: Path) -> list[Path]:
+    """Return the rule set files of a folder: every *.yml except the exports of workbooks (*.xlsx.yml)."""
+    return sorted(p for p in directory.glob("*.yml") if not p.name.endswith(".xlsx" + rules_excel.EXPORT_SUFFIX))
+
+
+def check_report(directory: Path) -> tuple[list[str], list[RuleSet]]:
+    """Return every problem in every rule file of `directory` ([] when all are clean) and the clean versions."""
+    files = rule_files(directory)
+    if not files:
+        return [f"{directory}: no rule set files (*.yml) (fix: add rules/claims_routing.yml)"], []
+    problems: list[str] = []
+    loaded: list[RuleSet] = []
+    for path in files:
+        ruleset, file_problems = _load_file(path)
+        problems.extend(file_problems)
+        if ruleset is not None:
+            loaded.append(ruleset)
+    return problems, loaded
+
+
 def check_rules(directory: Path) -> list[str]:
     """Return every problem in every rule file of `directory`; [] when all are clean."""
-    problems: list[str] = []
-    files = sorted(directory.glob("*.yml"))
-    if not files:
-        return [f"{directory}: no rule set files (*.yml) (fix: add rules/claims_routing.yml)"]
-    for path in files:
-        problems.extend(_load_file(path)[1])
-    return problems
+    return check_report(directory)[0]
+
+
+def load_versions(directory: Path) -> list[RuleSet]:
+    """Load and validate every version in `directory`; raise RuleSetError listing every problem."""
+    problems, loaded = check_report(directory)
+    if problems:
+        raise RuleSetError(problems)
+    return loaded
 
 
 def load_ruleset(directory: Path, *, on: date | None = None, name: str | None = None) -> RuleSet:
@@ -133,24 +178,18 @@ def load_ruleset(directory: Path, *, on: date | None = None, name: str | None = 
 
     Raises RuleSetError listing every problem in every file, or when no version is in force.
     """
-    files = sorted(directory.glob("*.yml"))
-    loaded: list[RuleSet] = []
-    problems: list[str] = [] if files else [f"{directory}: no rule set files (*.yml)"]
-    for path in files:
-        ruleset, file_problems = _load_file(path)
-        problems.extend(file_problems)
-        if ruleset is not None:
-            loaded.append(ruleset)
-    if problems:
-        raise RuleSetError(problems)
+    return pick_version(load_versions(directory), directory, on=on or date.today(), name=name)
+
+
+def pick_version(loaded: list[RuleSet], directory: Path, *, on: date, name: str | None = None) -> RuleSet:
+    """Return the version in force on `on`: the latest `effective_from` on or before it."""
     names = sorted({r.name for r in loaded})
     if name is None and len(names) > 1:
         raise RuleSetError([f"{directory}: several rule sets {names}; say which one to load"])
     wanted = name or names[0]
-    day = on or date.today()
-    in_force = [r for r in loaded if r.name == wanted and r.effective_from <= day]
+    in_force = [r for r in loaded if r.name == wanted and r.effective_from <= on]
     if not in_force:
-        raise RuleSetError([f"{directory}: no version of rule set '{wanted}' is in force on {day.isoformat()}"])
+        raise RuleSetError([f"{directory}: no version of rule set '{wanted}' is in force on {on.isoformat()}"])
     latest = max(r.effective_from for r in in_force)
     chosen = [r for r in in_force if r.effective_from == latest]
     if len(chosen) > 1:
@@ -159,13 +198,129 @@ def load_ruleset(directory: Path, *, on: date | None = None, name: str | None = 
     return chosen[0]
 
 
+def load_candidate(path: Path) -> RuleSet:
+    """Load a candidate rule set: one file, or the newest version in a folder (effective dates are ignored)."""
+    if path.is_dir():
+        loaded = load_versions(path)
+        return max(loaded, key=lambda r: (r.effective_from, r.version))
+    ruleset, problems = _load_file(path)
+    if problems or ruleset is None:
+        raise RuleSetError(problems or [f"{path}: not a rule set"])
+    return ruleset
+
+
+def load_archived(files: Mapping[str, str], main: str) -> RuleSet:
+    """Load a rule set version from its archived texts (YAML plus workbook exports), e.g. for a replay.
+
+    The workbooks themselves are not needed: their rows are read back from the exports, which the hash covers.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="claimflow-rules-") as tmp:
+        folder = Path(tmp) / "archive"
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / Path(name).name).write_text(text, encoding="utf-8")
+        ruleset, problems = _load_file(folder / Path(main).name, from_exports=True)
+    if problems or ruleset is None:
+        raise RuleSetError(problems or [f"archive: {main} does not load"])
+    return ruleset
+
+
+def export_workbooks(directory: Path) -> list[Path]:
+    """Write the canonical export of every workbook the rule sets of `directory` include; return what changed."""
+    written: list[Path] = []
+    for path in rule_files(directory):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue
+        includes = data.get("tables") if isinstance(data, dict) else None
+        for include in includes if isinstance(includes, list) else []:
+            try:
+                table = TableInclude.model_validate(include)
+            except ValidationError:
+                continue
+            workbook = path.parent / table.workbook
+            book = rules_excel.read_workbook(workbook, _display_path(workbook), FACT_FIELDS, decide.expression_error)
+            if book.problems:
+                raise RuleSetError(book.problems)
+            text = rules_excel.export_text(table.workbook, book.rows, table.hit_policy)
+            target = rules_excel.export_path(workbook)
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                target.write_text(text, encoding="utf-8")
+                written.append(target)
+    return written
+
+
 def _display_path(path: Path) -> str:
     """Show a rule file as `<folder>/<file>`, the way analysts see it in the repository."""
     return f"{path.parent.name}/{path.name}"
 
 
-def _load_file(path: Path) -> tuple[RuleSet | None, list[str]]:
-    """Validate one file; return the rule set (None if invalid) and its problems."""
+@dataclass(slots=True)
+class _Tables:
+    """What the `tables:` of a file added: rules' table membership, hashed texts, and problems."""
+
+    table_of: dict[str, tuple[str, str]]
+    texts: dict[str, str]
+    problems: list[str]
+    stale: list[str]
+    """Out-of-date exports: reported only when the file is otherwise clean (one mistake, one message)."""
+
+
+def _include_tables(path: Path, data: dict[str, object], locate: _Locator, from_exports: bool) -> _Tables:
+    """Append the rows of the included workbooks to data['rules'], pointing their paths at the cells."""
+    result = _Tables({}, {}, [], [])
+    includes = data.get("tables")
+    raw_rules = data.get("rules")
+    if not isinstance(includes, list) or not includes:
+        return result
+    merged = list(raw_rules) if isinstance(raw_rules, list) else []
+    for include in includes:
+        try:
+            table = TableInclude.model_validate(include)
+        except ValidationError:
+            continue  # reported with its line by the validation of the whole file
+        workbook = path.parent / table.workbook
+        export = rules_excel.export_path(workbook)
+        shown = _display_path(workbook)
+        if from_exports:
+            if not export.is_file():
+                result.problems.append(f"{_display_path(export)}: missing from the archive")
+                continue
+            text = export.read_text(encoding="utf-8")
+            rows = [rules_excel.TableRow(f"{shown}!?", 0, rule, {}) for rule in rules_excel.rules_from_export(text)]
+            for row, exported in zip(rows, yaml.safe_load(text).get("rules", []), strict=True):
+                row.table = f"{shown}!{exported.get('table', '?')}"
+        else:
+            book = rules_excel.read_workbook(workbook, shown, FACT_FIELDS, decide.expression_error)
+            result.problems.extend(book.problems)
+            if not book.problems:  # overlaps of a half-read sheet would be made up
+                result.problems.extend(rules_excel.overlap_problems(book.rows, table.hit_policy))
+            rows = book.rows
+            text = rules_excel.export_text(table.workbook, rows, table.hit_policy)
+            if not export.is_file() or export.read_text(encoding="utf-8") != text:
+                state = "is out of date" if export.is_file() else "is missing"
+                result.stale.append(
+                    f"{_display_path(export)}: the text export of {table.workbook} {state} "
+                    "(fix: run `claimflow rules export` and commit the export with the workbook)"
+                )
+        result.texts[export.name] = text
+        for row in rows:
+            index = len(merged)
+            merged.append(row.data)
+            for sub, ref in row.cells.items():
+                locate.cells[("rules", index, *sub)] = ref
+            rule_id = row.data.get("id")
+            if isinstance(rule_id, str):
+                result.table_of[rule_id] = (row.table.split("/", 1)[-1], table.hit_policy)
+    data["rules"] = merged
+    return result
+
+
+def _load_file(path: Path, *, from_exports: bool = False) -> tuple[RuleSet | None, list[str]]:
+    """Validate one file (with its decision tables); return the rule set (None if invalid) and its problems."""
     shown = _display_path(path)
     raw_bytes = path.read_bytes()
     text = raw_bytes.decode("utf-8", errors="replace")
@@ -181,7 +336,8 @@ def _load_file(path: Path) -> tuple[RuleSet | None, list[str]]:
     locate = _Locator(shown, lines)
     if not isinstance(data, dict):
         return None, [locate((), "a rule set must be a mapping of keys (ruleset, version, rules, ...)")]
-    problems: list[str] = []
+    tables = _include_tables(path, data, locate, from_exports)
+    problems: list[str] = list(tables.problems)
     try:
         spec = RuleSetFile.model_validate(data)
     except ValidationError as exc:
@@ -191,6 +347,12 @@ def _load_file(path: Path) -> tuple[RuleSet | None, list[str]]:
     _check_rules(spec, locate, problems)
     if problems:
         return None, problems
+    if tables.stale:
+        return None, tables.stale
+    digest = hashlib.sha256(raw_bytes)
+    for name, export_text in sorted(tables.texts.items()):
+        digest.update(f"\n--- {name}\n".encode())
+        digest.update(export_text.encode("utf-8"))
     ruleset = RuleSet(
         name=spec.ruleset,
         version=spec.version,
@@ -202,10 +364,14 @@ def _load_file(path: Path) -> tuple[RuleSet | None, list[str]]:
         rules=tuple(spec.rules),
         tests=tuple(spec.tests),
         source=shown,
-        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        sha256=digest.hexdigest() if tables.texts else hashlib.sha256(raw_bytes).hexdigest(),
+        tables=tables.table_of,
+        files={path.name: text, **tables.texts},
     )
-    _run_examples(ruleset, locate, problems)
-    return (None, problems) if problems else (ruleset, [])
+    fired = _run_examples(ruleset, locate, problems)
+    if problems:
+        return None, problems
+    return replace(ruleset, uncovered=tuple(r.id for r in ruleset.rules if r.id not in fired)), []
 
 
 def _index_lines(node: yaml.Node | None, path: _Path) -> Iterator[tuple[_Path, int]]:
@@ -231,6 +397,20 @@ class _Locator:
     def __init__(self, shown: str, lines: Mapping[_Path, int]) -> None:
         self.shown = shown
         self.lines = lines
+        self.cells: dict[_Path, str] = {}
+        """Paths of rules that come from a workbook -> `workbook!sheet!cell`."""
+
+    def cell(self, path: _Path) -> str | None:
+        """Return the workbook cell of the longest known prefix of `path` when it is a table rule."""
+        for end in range(len(path), 1, -1):
+            found = self.cells.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return None
+
+    def where(self, path: _Path) -> str:
+        """Say where `path` is: `line N` in the file, or the workbook cell."""
+        return self.cell(path) or f"line {self.line(path)}"
 
     def line(self, path: _Path) -> int:
         """Return the line of the longest known prefix of `path`."""
@@ -242,6 +422,9 @@ class _Locator:
 
     def __call__(self, path: _Path, message: str, fix: str | None = None) -> str:
         suffix = f" (fix: {fix})" if fix else ""
+        cell = self.cell(path)
+        if cell is not None:  # a table row: the cell says where; the index in the merged rule list would not
+            return f"{cell}: {_RULE_INDEX.sub('', message)}{suffix}"
         return f"{self.shown}:{self.line(path)}: {message}{suffix}"
 
 
@@ -295,18 +478,18 @@ def _check_loose_rules(data: dict[str, object], locate: _Locator, problems: list
 
 def _check_rules(spec: RuleSetFile, locate: _Locator, problems: list[str]) -> None:
     """Semantic checks of a well-formed file: ids, expressions, settle/payout, placeholders, default, examples."""
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for i, rule in enumerate(spec.rules):
         if rule.id in seen:
             problems.append(
                 locate(
                     ("rules", i, "id"),
-                    f"rules[{i}] duplicate rule id '{rule.id}' (first at line {seen[rule.id]})",
+                    f"rules[{i}] duplicate rule id '{rule.id}' (first at {seen[rule.id]})",
                     "give every rule its own id",
                 )
             )
         else:
-            seen[rule.id] = locate.line(("rules", i, "id"))
+            seen[rule.id] = locate.where(("rules", i, "id"))
         _check_rule(i, spec.rules[i], locate, problems)
     if spec.default.decision == "settle" or spec.default.payout:
         problems.append(locate(("default",), "default may not settle", "use decision: review"))
@@ -378,12 +561,18 @@ def _suggest(name: str) -> str:
     return f"did you mean '{close[0]}'?" if close else "use one of the ClaimFacts fields listed in rules/README.md"
 
 
-def _run_examples(ruleset: RuleSet, locate: _Locator, problems: list[str]) -> None:
-    """Run every embedded example through the real runner; report each mismatch at the example's line."""
+def _run_examples(ruleset: RuleSet, locate: _Locator, problems: list[str]) -> set[str]:
+    """Run every embedded example through the real runner; report each mismatch at the example's line.
+
+    Returns the ids of the rules some example fired (for the rule coverage).
+    """
     compiled = decide.compile_ruleset(ruleset)
+    fired: set[str] = set()
     for i, example in enumerate(ruleset.tests):
         facts = parse_facts(example.facts, processing_date=ruleset.effective_from)
         decision = decide.decide_claim(facts, compiled)
+        hits = decision.trace.get("fired")
+        fired.update(str(hit["rule"]) for hit in (hits if isinstance(hits, list) else []))
         expect = example.expect
         got: list[str] = []
         if str(decision.route) != expect.route:
@@ -409,3 +598,4 @@ def _run_examples(ruleset: RuleSet, locate: _Locator, problems: list[str]) -> No
                     "correct the rules or the expected outcome",
                 )
             )
+    return fired

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     ocr_timeout_seconds: float = PydanticField(default=120.0, gt=0)
     ocr_workers: int = PydanticField(default=2, ge=1)
     small_claim_limit: Decimal = Decimal("5000")
+    shadow_rules: Path | None = None
+    """A candidate rule set (file or folder) that decides every claim in shadow: stored and shown, never acted on."""
     reviewer: str = "reviewer"
 
     @property

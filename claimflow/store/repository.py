@@ -32,7 +32,9 @@ from claimflow.store.tables import (
     FieldCorrectionRow,
     PolicyRow,
     ReviewTaskRow,
+    RulesetArchiveRow,
     SettlementRow,
+    ShadowDecisionRow,
     utcnow,
 )
 
@@ -305,6 +307,46 @@ class Repository:
         with self.reading() as s:
             query = select(DecisionRow).where(DecisionRow.claim_id == claim_id).order_by(col(DecisionRow.id))
             return list(s.exec(query))
+
+    def machine_decisions(self, claim_id: str | None = None) -> list[DecisionRow]:
+        """Return the rule engine's decisions that recorded their facts (replayable), oldest first."""
+        with self.reading() as s:
+            query = select(DecisionRow).where(DecisionRow.actor == "system", DecisionRow.facts_json != "{}")
+            if claim_id is not None:
+                query = query.where(DecisionRow.claim_id == claim_id)
+            return list(s.exec(query.order_by(col(DecisionRow.id))))
+
+    def archive_ruleset(self, sha256: str, *, ruleset: str, version: str, source: str, files: dict[str, str]) -> bool:
+        """Keep a rule set version's texts under its hash (once); return True when it was new."""
+        with self.transaction() as s:
+            if s.get(RulesetArchiveRow, sha256) is not None:
+                return False
+            s.add(
+                RulesetArchiveRow(
+                    sha256=sha256,
+                    ruleset=ruleset,
+                    version=version,
+                    source=source,
+                    files_json=json.dumps(files, sort_keys=True),
+                )
+            )
+            return True
+
+    def archived_ruleset(self, sha256: str) -> RulesetArchiveRow | None:
+        """Return an archived rule set version by its content hash."""
+        with self.reading() as s:
+            return s.get(RulesetArchiveRow, sha256)
+
+    def add_shadow_decision(self, row: ShadowDecisionRow) -> None:
+        """Store what the shadow rule set decided (never acted on)."""
+        with self.transaction() as s:
+            s.add(row)
+
+    def shadow_decisions(self, claim_id: str) -> list[ShadowDecisionRow]:
+        """Return the shadow decisions of a claim, oldest first."""
+        with self.reading() as s:
+            query = select(ShadowDecisionRow).where(ShadowDecisionRow.claim_id == claim_id)
+            return list(s.exec(query.order_by(col(ShadowDecisionRow.id))))
 
     @staticmethod
     def settlement(session: Session, claim_id: str) -> SettlementRow | None:

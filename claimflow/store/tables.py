@@ -196,3 +196,36 @@ class FieldCorrectionRow(SQLModel, table=True):
     bbox_json: str | None = None
     reviewer: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class RulesetArchiveRow(SQLModel, table=True):
+    """A rule set version that decided something, by content hash: its texts, so it stays loadable for replay."""
+
+    __tablename__ = "ruleset_archive"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    ruleset: str
+    version: str
+    source: str
+    files_json: str
+    archived_at: datetime = Field(default_factory=utcnow)
+
+
+class ShadowDecisionRow(SQLModel, table=True):
+    """What a candidate rule set running in shadow would have decided; stored, shown, never acted on."""
+
+    __tablename__ = "shadow_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(index=True, foreign_key="claim.claim_id", max_length=80)
+    live_decision_id: int | None = Field(default=None, foreign_key="decision.id")
+    route: str
+    payout: str | None = None
+    decided_by: str | None = None
+    reasons_json: str = "[]"
+    ruleset: str
+    ruleset_version: str
+    ruleset_sha256: str
+    engine: str
+    trace_json: str = "{}"
+    decided_at: datetime = Field(default_factory=utcnow)

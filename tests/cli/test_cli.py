@@ -117,3 +117,42 @@ def test_up_refuses_to_start_on_a_broken_spec(env: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("CLAIMFLOW_EXTRACTORS", str(extractors))
     code, out, err = _run("up", "--once", "--no-samples")
     assert code == ExitCode.BAD_RULESET and "invoice.yml:" in err and "not_a_key" in err
+
+
+@pytest.mark.parametrize(
+    "case",
+    sorted(p.name for p in (PROJECT_ROOT / "tests" / "fixtures" / "rules").glob("broken_*.yml"))
+    + sorted(p.name for p in (PROJECT_ROOT / "tests" / "fixtures" / "rules_broken").iterdir() if p.is_dir()),
+)
+def test_check_exits_5_with_one_located_message_for_every_broken_fixture(env: Path, case: str) -> None:
+    project = env / "project"
+    shutil.copytree(PROJECT_ROOT / "extractors", project / "extractors")
+    source = PROJECT_ROOT / "tests" / "fixtures"
+    if case.endswith(".yml"):
+        (project / "rules").mkdir()
+        shutil.copy(source / "rules" / case, project / "rules" / case)
+    else:
+        shutil.copytree(source / "rules_broken" / case, project / "rules")
+    code, out, err = _run("check", str(project))
+    assert code == ExitCode.BAD_RULESET and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[1] == "1 problem(s); nothing runs until they are fixed", lines
+    assert lines[0].startswith("rules/") and (":" in lines[0].split(" ")[0] or "!" in lines[0]), lines[0]
+
+
+def test_check_prints_rule_coverage(env: Path) -> None:
+    code, out, _ = _run("check", str(PROJECT_ROOT))
+    assert code == 0
+    assert "claims_routing 2026.1.2" in out and "rule coverage 12/12" in out
+
+
+def test_rules_export_rewrites_a_stale_export(env: Path) -> None:
+    rules = env / "rules"
+    shutil.copytree(PROJECT_ROOT / "rules", rules)
+    export = rules / "small_claims_2027.xlsx.yml"
+    good = export.read_text()
+    export.write_text(good.replace("<= 5000", "<= 9999"))
+    code, out, _ = _run("rules", "export", str(rules))
+    assert code == 0 and "wrote" in out and export.read_text() == good
+    code, out, _ = _run("rules", "export", str(rules))
+    assert code == 0 and "up to date" in out
