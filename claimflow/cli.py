@@ -1,4 +1,4 @@
-"""The `claimflow` command: up, process, review, show, check, samples, status, verify.
+"""The `claimflow` command: up, process, review, show, check, samples, status, verify, web, users.
 
 Builds settings and resources, calls the engine, prints; decides nothing. Errors become the stable exit
 codes of `errors.ExitCode` (docs/cli.md). stdout carries only the requested output; logs go to stderr.
@@ -474,6 +474,90 @@ def verify() -> None:
             click.echo(p, err=True)
         sys.exit(int(ExitCode.BAD_CONFIG))
     click.echo(f"audit log intact ({date.today().isoformat()})")
+
+
+@main.command()
+@click.option("--port", type=int, help="Port (default CLAIMFLOW_WEB_PORT, 8765).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine).")
+@handle_errors
+def web(port: int | None, host: str) -> None:
+    """Serve the review workstation (queue, cases with page images, decisions) until Ctrl-C."""
+    from claimflow.web.server import serve_workstation, workstation_url
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Review workstation: {workstation_url(port or settings.web_port, host)}")
+    serve_workstation(settings, host=host, port=port)
+
+
+@main.group(cls=_Group)
+def users() -> None:
+    """Manage the people who work the review queue: add, list, deactivate, activate."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="reviewer, senior or supervisor.")
+@click.option("--no-password", is_flag=True, help="No password: the person signs in through a trusted proxy only.")
+@handle_errors
+def users_add(name: str, role: str, no_password: bool) -> None:
+    """Add an account; the password is read from the prompt (or one line of stdin), never from the command line."""
+    from claimflow.store.repository import Repository
+    from claimflow.store.users import add_user, parse_role
+
+    parsed = parse_role(role)
+    password = None if no_password else _read_password()
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    add_user(Repository.open(settings.db_url), name, parsed, password)
+    click.echo(f"added {name} ({parsed.value})")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def users_list(as_json: bool) -> None:
+    """List the accounts with their role and whether they are active."""
+    from claimflow.store.repository import Repository
+    from claimflow.store.users import list_users
+
+    accounts = list_users(Repository.open(_settings().db_url))
+    rows = [{"name": u.name, "role": u.role, "active": u.active} for u in accounts]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<20} {r['role']:<11} {'active' if r['active'] else 'deactivated'}")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@handle_errors
+def users_deactivate(name: str) -> None:
+    """Stop an account from signing in or acting (the name stays in the audit log, never reused)."""
+    from claimflow.store.repository import Repository
+    from claimflow.store.users import set_active
+
+    set_active(Repository.open(_settings().db_url), name, False)
+    click.echo(f"deactivated {name}")
+
+
+@users.command("activate")
+@click.argument("name")
+@handle_errors
+def users_activate(name: str) -> None:
+    """Allow a deactivated account again."""
+    from claimflow.store.repository import Repository
+    from claimflow.store.users import set_active
+
+    set_active(Repository.open(_settings().db_url), name, True)
+    click.echo(f"activated {name}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field as PydanticField
 from pydantic import ValidationError
@@ -38,6 +39,12 @@ class Settings(BaseSettings):
     shadow_rules: Path | None = None
     """A candidate rule set (file or folder) that decides every claim in shadow: stored and shown, never acted on."""
     reviewer: str = "reviewer"
+    # review workstation (claimflow/web): port, who signs people in, the key that signs session cookies
+    web_port: int = PydanticField(default=8765, ge=1, le=65535)
+    web_auth: Literal["local", "header"] = "local"
+    web_user_header: str = "X-Forwarded-User"
+    web_secret: str | None = None
+    review_sla_hours: float = PydanticField(default=24.0, gt=0)
 
     @property
     def db_url(self) -> str:

@@ -1,4 +1,4 @@
-"""`claimflow up`: start the local Prefect server and the deployment server, seed samples, show the first batch.
+"""`claimflow up`: start the Prefect server, the deployment server and the review workstation; show the first batch.
 
 This module never imports prefect: it runs `python -m prefect server start` and `python -m flows.serve`
 as child processes (each in its own process group, so stopping one stops everything it started), talks to
@@ -65,6 +65,7 @@ class UpState:
     api_url: str
     summary: dict[str, object]
     children: list[Child] = field(default_factory=list)
+    review_url: str = ""
 
 
 def dashboard_url(port: int) -> str:
@@ -97,6 +98,34 @@ def child_env(settings: Settings, port: int, base: Mapping[str, str] | None = No
         }
     )
     return env
+
+
+def free_or_any_port(port: int) -> int:
+    """Return `port` when it is free, else a free port the system picks (logged): a busy default never stops `up`."""
+    try:
+        ensure_port_free(port)
+    except ConfigError:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            chosen = int(probe.getsockname()[1])
+        logger.warning("port %d is busy; the review workstation uses port %d instead", port, chosen)
+        return chosen
+    return port
+
+
+def wait_for_page(child: Child, url: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> None:
+    """Wait until GET `url` answers with any HTTP status (the workstation is listening)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        ensure_running(child, "starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2.0):
+                return
+        except urllib.error.HTTPError:
+            return
+        except (OSError, ValueError):
+            _pause(child)
+    raise DependencyError(f"{child.name} did not answer within {timeout:.0f} s; see {child.log_path}")
 
 
 def ensure_port_free(port: int) -> None:
@@ -308,10 +337,20 @@ def start_stack(settings: Settings, port: int, *, samples: bool, children: list[
         logs / "flows-serve.log",
     )
     children.append(serve_child)
+    web_port = free_or_any_port(settings.web_port)
+    web_child = start_child(
+        "review workstation",
+        [sys.executable, "-m", "claimflow.cli", "web", "--port", str(web_port)],
+        env,
+        logs / "web.log",
+    )
+    children.append(web_child)
     logger.info("prefect server healthy after %.1f s", wait_for_health(server, port))
+    review = f"http://127.0.0.1:{web_port}"
+    wait_for_page(web_child, f"{review}/login")
     summary = wait_for_summary(serve_child, summary_path)
     wait_for_deployments(serve_child, port)
-    return UpState(dashboard_url(port), api_url(port), summary, list(children))
+    return UpState(dashboard_url(port), api_url(port), summary, list(children), review)
 
 
 def run_up(
@@ -336,6 +375,7 @@ def run_up(
         try:
             state = start_stack(settings, port, samples=samples, children=children)
             stream.write(f"ClaimFlow is up. Dashboard: {state.dashboard_url}\n")
+            stream.write(f"Review workstation: {state.review_url}\n")
             stream.write("First batch:\n" + "\n".join(format_summary(state.summary)) + "\n")
             if on_ready is not None:
                 on_ready(state)

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr tesseract-ocr-eng)
+# headless Chromium drives the review workstation's end-to-end test (tests/web/test_browser.py)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ "${CLAIMFLOW_WITH_POSTGRES:-0}" = "1" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,8 @@ def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path:
             f"{api}/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["claims-batch-summary"]}}}
         )
         seen["children"] = state.children
+        with urllib.request.urlopen(f"{state.review_url}/login", timeout=5) as page:  # the review workstation
+            seen["workstation"] = page.read().decode()
 
     out = io.StringIO()
     assert run_up(settings, port=port, samples=True, once=True, out=out, on_ready=inspect) == 0
@@ -66,6 +69,7 @@ def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path:
     printed = out.getvalue()
     assert f"http://127.0.0.1:{port}" in printed
     assert "stp rate" in printed
+    assert "Sign in" in str(seen["workstation"]) and "Review workstation: http://127.0.0.1:" in printed
     assert all(child.process.poll() is not None for child in seen["children"])  # type: ignore[attr-defined]
     with pytest.raises(OSError):  # the server is gone with `up`
         http_json(f"http://127.0.0.1:{port}/api/health", timeout=2.0)

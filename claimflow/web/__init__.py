@@ -1,0 +1,1 @@
+"""The review workstation: a small web app over the claims database (FastAPI, Jinja2; never imports prefect)."""
