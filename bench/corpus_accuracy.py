@@ -74,7 +74,7 @@ def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int]:
     path = Path(path_text)
     specs = load_specs(ROOT / "extractors")
     started = time.perf_counter()
-    read = read_document(path, sniff_file(path), TesseractOcr())
+    read = read_document(path, sniff_file(path), TesseractOcr(languages=specs.ocr_languages()))
     extractions = extract_documents(read, specs)
     elapsed = time.perf_counter() - started
     return [_plain_extraction(ex) for ex in extractions], elapsed, len(read.pages)

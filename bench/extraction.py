@@ -362,7 +362,7 @@ def run_engine(docs: list[Doc], workers: int) -> float:
     """Read and extract every document on `workers` threads; return the wall-clock seconds."""
     settings = load_settings()
     specs = load_specs(ROOT / "extractors")
-    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds)
+    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
 
     def one(doc: Doc) -> None:
         started = time.perf_counter()

@@ -19,7 +19,8 @@ from claimflow.errors import ReasonCode
 from claimflow.facts import ClaimFacts
 from claimflow.models import Extraction, Field, Money, Problem
 
-CLAIM_FORMS: dict[str, str] = {"motor_claim_form": "motor", "cms1500": "health"}
+CLAIM_FORMS: dict[str, str] = {"motor_claim_form": "motor", "cms1500": "health", "claim_application_zh": "motor_cn"}
+"""Claim forms and the claim type they open (`motor_cn`: a motor claim filed on the Chinese 理赔申请书, in CNY)."""
 SUPPORTING = frozenset({"invoice", "receipt"})
 TABULAR_CLAIMS = frozenset({"claims_bordereau"})
 REFERENCE_DATA = frozenset({"policy_register"})
@@ -27,6 +28,15 @@ REFERENCE_DATA = frozenset({"policy_register"})
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "motor_claim_form": ("policy_number", "claim_number", "date_of_loss", "amount_claimed", "currency", "payee_iban"),
     "cms1500": ("patient_name", "insured_id", "total_charge", "service_lines"),
+    "claim_application_zh": (
+        "policy_number",
+        "claim_number",
+        "claimant_name",
+        "date_of_loss",
+        "amount_claimed",
+        "currency",
+        "payee_account",
+    ),
     "claims_bordereau": ("policy_number", "date_of_loss", "amount_claimed"),
 }
 """Fields without which a claim of that source is never settled (fail closed)."""

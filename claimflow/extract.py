@@ -305,8 +305,8 @@ def _match(
         for word in line.words:
             if id(word) in labels:
                 continue
-            if text and not text.endswith("\n"):
-                text += " "
+            if text and not text.endswith("\n") and not (_CJK_END.search(text) and _CJK_START.match(word.text)):
+                text += " "  # Chinese is written without spaces: OCR's splits between characters are not kept
             spans.append((len(text), len(text) + len(word.text), word))
             text += word.text
         if text and not text.endswith("\n"):
@@ -335,6 +335,10 @@ def _match(
         if used:
             out.append((_group(found), used))
     return out
+
+
+_CJK_END = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]$")
+_CJK_START = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
 
 def _group(found: re.Match[str]) -> str:

@@ -15,9 +15,13 @@ from decimal import Decimal
 
 from claimflow.errors import ReasonCode
 from claimflow.models import Field, FieldValueType, Money, Problem
-from claimflow.specs import OrderCheck, Spec, SumCheck
+from claimflow.specs import AgreeCheck, OrderCheck, Spec, SumCheck
 
 CHECK_FAILED_FACTOR = 0.8
+AGREE_CAP = 0.99
+"""Two readings that agree are at most this confident together."""
+DISAGREE_CAP = 0.5
+"""Readings of one value that disagree are at most this confident: a person must look."""
 
 _AMOUNT = re.compile(r"(?<![\d.,])-?\d{1,3}(?:,\d{3})*\.\s?\d{2}(?!\d)")
 _OCR_ZERO = re.compile(r"(?<=RM)[Oo]|(?<![A-Za-z])[Oo](?=[.,]\d{2}(?!\d))")
@@ -64,7 +68,12 @@ def apply_checks(fields: dict[str, Field], spec: Spec) -> list[Problem]:
     """Run the spec's checks; on failure lower the fields' confidence (in place) and return Problems."""
     problems: list[Problem] = []
     for check in spec.checks:
-        problem = _sum_check(fields, check) if isinstance(check, SumCheck) else _order_check(fields, check)
+        if isinstance(check, SumCheck):
+            problem = _sum_check(fields, check)
+        elif isinstance(check, AgreeCheck):
+            problem = _agree_check(fields, check)
+        else:
+            problem = _order_check(fields, check)
         if problem is not None:
             problems.append(problem)
     return problems
@@ -123,4 +132,39 @@ def _order_check(fields: dict[str, Field], check: OrderCheck) -> Problem | None:
         ReasonCode.FIELD_INVALID,
         f"{check.earlier} is after {check.later}; check both dates",
         field=check.earlier,
+    )
+
+
+def _comparable(value: FieldValueType) -> object:
+    """Return what two readings of one value are compared by (the amount of money, regardless of currency)."""
+    return value.amount if isinstance(value, Money) else value
+
+
+def _agree_check(fields: dict[str, Field], check: AgreeCheck) -> Problem | None:
+    """Readings of one value (figures and words) must agree: agreement adds confidence, disagreement removes it.
+
+    Agreement combines the readings as independent evidence, 1 - (1 - a)(1 - b), capped at AGREE_CAP; a
+    disagreement caps every reading at DISAGREE_CAP, below any auto-accept threshold.
+    """
+    present = [name for name in check.fields if name in fields]
+    if len(present) < 2:
+        return None
+    values = {name: _comparable(fields[name].value) for name in present}
+    if len(set(map(repr, values.values()))) == 1:
+        doubt = 1.0
+        for name in present:
+            doubt *= 1.0 - fields[name].confidence
+        combined = round(min(AGREE_CAP, 1.0 - doubt), 4)
+        for name in present:
+            fields[name] = dataclasses.replace(fields[name], confidence=max(fields[name].confidence, combined))
+        return None
+    for name in present:
+        field = fields[name]
+        fields[name] = dataclasses.replace(field, confidence=round(min(field.confidence, DISAGREE_CAP), 4))
+    shown = ", ".join(f"{name} = {values[name]}" for name in present)
+    return Problem(
+        ReasonCode.AMOUNTS_INCONSISTENT,
+        f"{shown} disagree; check the amount on the document",
+        page=fields[present[0]].provenance.page,
+        field=present[0],
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from claimflow.models import BBox, Page, Word
+from claimflow.normalise import has_cjk
 
 BLOCK_ALIGN = 0.03
 """How far (page width) the lines of a block under a label may start from the label's left edge."""
@@ -77,6 +78,9 @@ def build_lines(page: Page) -> list[Line]:
     tall = TALL_WORD * heights[len(heights) // 2] if heights else 1.0
     groups: list[list[Word]] = [[w] for w in words if w.bbox[3] - w.bbox[1] > tall]
     standing = len(groups)
+    # tesseract's CJK models give some words boxes that overlap their neighbours on the same line (`2026` boxed
+    # over `年7月21`): on such pages words of one OCR line are not pushed into separate lines for overlapping
+    trust_ocr_lines = page.language != "eng"
     for word in words:
         if word.bbox[3] - word.bbox[1] > tall:
             continue
@@ -85,7 +89,9 @@ def build_lines(page: Page) -> list[Line]:
         for group in reversed(groups[max(standing, len(groups) - 3) :]):
             top = min(w.bbox[1] for w in group)
             bottom = max(w.bbox[3] for w in group)
-            if top <= centre <= bottom and _overlaps_x_free(group, word):
+            if top <= centre <= bottom and (
+                _overlaps_x_free(group, word) or (trust_ocr_lines and _same_ocr_line(group, word))
+            ):
                 group.append(word)
                 placed = True
                 break
@@ -93,6 +99,11 @@ def build_lines(page: Page) -> list[Line]:
             groups.append([word])
     lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in groups]
     return sorted(lines, key=lambda line: (round(line.top, 3), line.words[0].bbox[0]))
+
+
+def _same_ocr_line(group: list[Word], word: Word) -> bool:
+    """Return True when the OCR engine put `word` on the same line as a word of the group."""
+    return any((w.block, w.line) == (word.block, word.line) for w in group) and word.line > 0
 
 
 def _overlaps_x_free(group: list[Word], word: Word) -> bool:
@@ -120,10 +131,16 @@ def union_box(words: tuple[Word, ...] | list[Word]) -> BBox:
 
 
 def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[AnchorHit]:
-    """Find every run of words matching `anchor` with a fuzzy ratio >= threshold (best per line)."""
+    """Find every run of words matching `anchor` with a fuzzy ratio >= threshold (best per line).
+
+    A label in Chinese (or another CJK script) is compared character by character with the spaces removed:
+    OCR splits `保单号` into `保 单 号` or `保单 号`, and a text layer may glue it to its colon.
+    """
     target = simplify(anchor)
     if not target:
         return []
+    if has_cjk(target):
+        return _cjk_hits(lines, target.replace(" ", ""), threshold)
     size = len(target.split())
     hits: list[AnchorHit] = []
     for index, line in enumerate(lines):
@@ -145,6 +162,30 @@ def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[Ancho
         spaced = _spaced_hit(index, line, simple, target, threshold)
         if spaced is not None and (best is None or spaced.score > best.score):
             best = spaced
+        if best is not None:
+            hits.append(best)
+    return hits
+
+
+def _cjk_hits(lines: list[Line], wanted: str, threshold: float) -> list[AnchorHit]:
+    """Find runs of words whose characters, spaces removed, match a CJK label (best run per line)."""
+    hits: list[AnchorHit] = []
+    for index, line in enumerate(lines):
+        simple = [simplify(word.text).replace(" ", "") for word in line.words]
+        best: AnchorHit | None = None
+        for start in range(len(simple)):
+            if not simple[start] or not has_cjk(simple[start]):
+                continue
+            joined = ""
+            for end in range(start + 1, len(simple) + 1):
+                joined += simple[end - 1]
+                if len(joined) > len(wanted) + 1:
+                    break
+                if len(joined) < len(wanted) - 1 or (_digits(joined) - _digits(wanted)):
+                    continue
+                score = fuzz.ratio(joined, wanted)
+                if score >= threshold and (best is None or score > best.score):
+                    best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
         if best is not None:
             hits.append(best)
     return hits

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from claimflow.models import FieldValueType, Money
 from claimflow.normalise import (
+    is_valid_gb11643,
     is_valid_iban,
     is_valid_luhn,
     normalise_code,
@@ -160,6 +161,8 @@ def _validate(value: FieldValueType, validators: list[Validator]) -> str | None:
             return "IBAN check digits do not match (mod-97)"
         if validator.kind == "luhn" and not (isinstance(value, str) and is_valid_luhn(value)):
             return "Luhn check digit does not match"
+        if validator.kind == "gb11643" and not (isinstance(value, str) and is_valid_gb11643(value)):
+            return "ID number check character does not match (GB 11643)"
         if validator.kind == "amount_range" and isinstance(value, Money):
             low = Decimal(str(validator.min)) if validator.min is not None else None
             high = Decimal(str(validator.max)) if validator.max is not None else None

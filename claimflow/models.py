@@ -92,6 +92,8 @@ class Page:
     problems: list[Problem] = field(default_factory=list)
     image: object | None = field(default=None, repr=False, compare=False)
     """The upright image an OCR'd page was read from (kept in memory only, for second readings)."""
+    language: str = "eng"
+    """The tesseract language string an OCR'd page was read with (`chi_sim+eng` for a Han page)."""
 
     @property
     def text(self) -> str:

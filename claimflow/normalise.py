@@ -14,9 +14,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from claimflow.capital_numerals import has_capital_amount, parse_capital_amount
+
 CENT = Decimal("0.01")
 
 CURRENCY_SYMBOLS: tuple[tuple[str, str], ...] = (
+    ("人民币", "CNY"),
+    ("RMB", "CNY"),
+    ("CNY", "CNY"),
     ("€", "EUR"),
     ("£", "GBP"),
     ("US$", "USD"),
@@ -93,6 +98,9 @@ def find_currency(text: str) -> str | None:
 def parse_money(raw: str, *, decimal_comma: bool | None = None) -> ParsedMoney:
     """Parse an amount like `1,234.56`, `1.234,56`, `RM 9.00`, `396 | 90`; raise ValueError if none."""
     currency = find_currency(raw)
+    if not re.search(r"\d", raw) and has_capital_amount(raw):
+        # 壹万贰仟叁佰肆拾伍元陆角整: the amount in Chinese capital numerals (大写)
+        return ParsedMoney(parse_capital_amount(raw), currency, False)
     text = raw.replace("|", " ").replace("O", "0") if re.search(r"\d", raw) else raw
     match = _AMOUNT_RE.search(text)
     if match is None:
@@ -143,6 +151,7 @@ def _to_decimal(token: str, decimal_comma: bool | None) -> tuple[Decimal, bool]:
         raise ValueError(f"not an amount: {token!r}") from exc
 
 
+_CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2,4})(?!\d)")
 _SPACED_DATE = re.compile(r"(?<!\d)(\d{2})\s+(\d{2})\s+(\d{2}|\d{4})(?!\d)")
 _NAMED_DATE = re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?[\s\-/.]*([A-Za-zéèûłśź]{3,12})\.?[\s\-/.,]*(\d{2,4})(?!\d)")
@@ -156,6 +165,9 @@ def parse_date(raw: str, *, day_first: bool | None = None, month_first_spaced: b
     ambiguous. `month_first_spaced` reads `10 16 66` as MM DD YY (US forms such as CMS-1500).
     """
     raw = raw.replace("|", " ")
+    cjk = _CJK_DATE.search(raw)
+    if cjk is not None:  # 2026年3月5日: year, month, day by the characters, never ambiguous
+        return ParsedDate(date(int(cjk.group(1)), int(cjk.group(2)), int(cjk.group(3))), False)
     for pattern in (_NAMED_DATE, _NAMED_DATE_US):
         for match in pattern.finditer(raw):
             parsed = _named(match, us=pattern is _NAMED_DATE_US)
@@ -391,14 +403,43 @@ def is_valid_luhn(number: str) -> bool:
     return total % 10 == 0
 
 
+GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def is_valid_gb11643(number: str) -> bool:
+    """Return True when `number` is an 18-character Chinese citizen ID whose last character is its GB 11643 check."""
+    compact = re.sub(r"\s", "", number).upper()
+    if not re.fullmatch(r"\d{17}[\dX]", compact):
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(compact[:17], GB11643_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == compact[17]
+
+
 # OCR misreads inside legal-form words (`SON BHD` for `SDN BHD`) and symbols that are letters misread (`¥` for Y).
 _LEGAL_FORM_FIXES = ((re.compile(r"\bS[O0]N(?=\.?\s*BHD\b)"), "SDN"), (re.compile(r"\bBH0\b"), "BHD"))
 _SYMBOL_LETTERS = ((re.compile(r"(?<=Y)¥|¥(?=Y)"), ""), (re.compile(r"¥"), "Y"))
 
 
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+
+
+def join_cjk(text: str) -> str:
+    """Remove the spaces between two CJK characters (tesseract's chi_sim puts one between every character)."""
+    return _CJK_GAP.sub("", text)
+
+
+def has_cjk(text: str) -> bool:
+    """Return True when `text` holds a CJK character (ideograph or full-width punctuation)."""
+    return re.search(rf"[{_CJK}]", text) is not None
+
+
 def normalise_text(raw: str) -> str:
-    """Collapse whitespace, strip separator punctuation at the ends and undo common OCR misreads of legal forms."""
-    text = re.sub(r"\s+", " ", raw).strip(" :;,|_-\t'‘’\"“”")
+    """Collapse whitespace, strip separator punctuation at the ends and undo common OCR misreads of legal forms.
+
+    Spaces between CJK characters are removed (OCR puts them there; Chinese is written without them).
+    """
+    text = join_cjk(re.sub(r"\s+", " ", raw)).strip(" :;,|_-\t'‘’\"“”：；，")
     for pattern, replacement in (*_LEGAL_FORM_FIXES, *_SYMBOL_LETTERS):
         text = pattern.sub(replacement, text)
     return text
@@ -412,6 +453,8 @@ def normalise_code(raw: str) -> str:
 def normalise_currency(raw: str) -> str:
     """Return the ISO code for a currency code or symbol; raise ValueError if unknown."""
     code = raw.strip().upper()
+    if code == "RMB":  # renminbi: common on Chinese forms, not the ISO code
+        return "CNY"
     if re.fullmatch(r"[A-Z]{3}", code):
         return code
     found = find_currency(raw)

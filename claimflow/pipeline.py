@@ -123,7 +123,7 @@ class Engine:
         self.versions: list[RuleSet] = [ruleset]
         self._by_sha: dict[str, CompiledRuleSet] = {ruleset.sha256: compiled}
         self.shadow: CompiledRuleSet | None = None
-        self.ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds)
+        self.ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
 
     @classmethod
     def open(cls, settings: Settings, *, check_ocr: bool = True) -> Engine:

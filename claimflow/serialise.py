@@ -188,6 +188,7 @@ def read_to_json(read: ReadDocument) -> dict[str, Any]:
                 "height": page.height,
                 "method": page.method.value,
                 "words": [[w.text, list(w.bbox), round(w.confidence, 4), w.block, w.line] for w in page.words],
+                **({"language": page.language} if page.language != "eng" else {}),
             }
             for page in read.pages
         ]
@@ -204,6 +205,7 @@ def read_from_json(data: dict[str, Any]) -> ReadDocument:
                 height=p["height"],
                 method=ReadMethod(p["method"]),
                 words=[Word(t, (b[0], b[1], b[2], b[3]), c, blk, ln) for t, b, c, blk, ln in p["words"]],
+                language=p.get("language", "eng"),
             )
             for p in data["pages"]
         ]

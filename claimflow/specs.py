@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -86,7 +87,7 @@ class Region(_Model):
 class Validator(_Model):
     """A check on a normalised value; failing lowers confidence and adds a Problem."""
 
-    kind: Literal["iban", "luhn", "date_range", "amount_range", "length"]
+    kind: Literal["iban", "luhn", "gb11643", "date_range", "amount_range", "length"]
     min: float | str | None = None
     max: float | str | None = None
 
@@ -161,7 +162,18 @@ class OrderCheck(_Model):
     later: str
 
 
-Check = Annotated[SumCheck | OrderCheck, PydanticField(discriminator="kind")]
+class AgreeCheck(_Model):
+    """Two readings of one value (an amount in figures and in words) must agree.
+
+    Agreement raises the confidence of both (two independent readings rarely err the same way); a
+    disagreement makes both not confident and adds a Problem.
+    """
+
+    kind: Literal["agree"]
+    fields: list[str] = PydanticField(min_length=2)
+
+
+Check = Annotated[SumCheck | OrderCheck | AgreeCheck, PydanticField(discriminator="kind")]
 
 
 class Spec(_Model):
@@ -195,13 +207,23 @@ class SpecSet:
         """Return the specs in document-type order."""
         return [self.specs[name] for name in sorted(self.specs)]
 
+    def ocr_languages(self) -> tuple[str, ...]:
+        """Return every OCR language the specs name, `eng` first: what scanned pages may be read with."""
+        named = [language for spec in self.ordered() for language in spec.ocr.languages]
+        return tuple(dict.fromkeys(["eng", *named]))
+
 
 Path_ = tuple[str | int, ...]
 
 
-def load_specs(directory: Path) -> SpecSet:
-    """Load and validate every `*.yml`/`*.yaml` in `directory`; raise SpecError listing every problem."""
+def load_specs(directory: Path, *, installed_languages: Collection[str] | None = None) -> SpecSet:
+    """Load and validate every `*.yml`/`*.yaml` in `directory`; raise SpecError listing every problem.
+
+    `installed_languages` are the OCR languages a spec may name (default: what tesseract reports; when
+    tesseract itself is missing the languages are not checked here, the OCR start-up check says so).
+    """
     problems: list[str] = []
+    languages = _installed_languages() if installed_languages is None else frozenset(installed_languages)
     specs: dict[str, Spec] = {}
     sources: dict[str, Path] = {}
     files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
@@ -210,7 +232,7 @@ def load_specs(directory: Path) -> SpecSet:
     if not files:
         raise SpecError([f"{directory}: no extractor specs (*.yml) found (fix: add one per document type)"])
     for path in files:
-        spec = _load_one(path, problems)
+        spec = _load_one(path, problems, languages=languages)
         if spec is None:
             continue
         if spec.document_type in specs:
@@ -240,7 +262,9 @@ def load_spec_text(text: str, path: Path) -> Spec:
     return spec
 
 
-def _load_one(path: Path, problems: list[str], text: str | None = None) -> Spec | None:
+def _load_one(
+    path: Path, problems: list[str], text: str | None = None, *, languages: frozenset[str] | None = None
+) -> Spec | None:
     """Parse and validate one spec file (or `text` standing for it), appending its problems; None if unusable."""
     where = _show(path)
     try:
@@ -268,9 +292,41 @@ def _load_one(path: Path, problems: list[str], text: str | None = None) -> Spec 
             loc = tuple(error["loc"])
             problems.append(f"{where}:{_line_of(loc, lines)}: {_dotted(loc)}: {_explain(error)}")
         return None
-    for loc, message in _cross_check(spec):
+    for loc, message in [*_cross_check(spec), *_check_languages(spec, languages)]:
         problems.append(f"{where}:{_line_of(loc, lines)}: {_dotted(loc)}: {message}")
     return spec
+
+
+OCR_LANGUAGE = re.compile(r"^[a-z]{3}(?:_[a-z]+)?$")
+"""A tesseract language name: `eng`, `chi_sim`, `deu_latf`."""
+
+
+def _installed_languages() -> frozenset[str] | None:
+    """Return tesseract's installed languages, None when tesseract is not there to ask."""
+    from claimflow.readers.ocr import installed_languages  # noqa: PLC0415 - keeps spec loading free of OCR imports
+
+    return installed_languages()
+
+
+def _check_languages(spec: Spec, installed: frozenset[str] | None) -> list[tuple[Path_, str]]:
+    """Check the spec's OCR languages: tesseract names, installed (when known), `eng` among them for Latin text."""
+    problems: list[tuple[Path_, str]] = []
+    for index, language in enumerate(spec.ocr.languages):
+        loc: Path_ = ("ocr", "languages", index)
+        if not OCR_LANGUAGE.fullmatch(language) or language == "osd":
+            hint = difflib.get_close_matches(language.replace("-", "_").lower(), sorted(installed or ()), n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else "use a tesseract language name such as eng or chi_sim"
+            problems.append((loc, f"{language!r} is not a tesseract language name (fix: {fix})"))
+        elif installed is not None and language not in installed:
+            package = "tesseract-ocr-" + language.replace("_", "-")
+            problems.append(
+                (
+                    loc,
+                    f"tesseract has no {language!r} language installed (installed: {', '.join(sorted(installed))})"
+                    f" (fix: sudo apt-get install -y {package}, or run scripts/setup.sh)",
+                )
+            )
+    return problems
 
 
 def _map_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[str], where: str) -> None:
@@ -303,7 +359,7 @@ def _line_of(loc: Path_, lines: dict[Path_, int]) -> int:
     return 1
 
 
-_UNION_TAGS = frozenset({"sum", "date_order", "float", "str", "int"})
+_UNION_TAGS = frozenset({"sum", "date_order", "agree", "float", "str", "int"})
 
 
 def _dotted(loc: Path_) -> str:
@@ -364,7 +420,7 @@ def _allowed_keys(loc: Path_) -> list[str]:
             index += 2
             continue
         if part == "checks":
-            return sorted({*SumCheck.model_fields, *OrderCheck.model_fields})
+            return sorted({*SumCheck.model_fields, *OrderCheck.model_fields, *AgreeCheck.model_fields})
         model = _MODEL_AT.get(part, model)
         index += 1
     return list(model.model_fields)
@@ -375,7 +431,12 @@ def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
     problems: list[tuple[Path_, str]] = []
     known = set(spec.fields) | {f"{table}.{column}" for table, t in spec.tables.items() for column in t.columns}
     for index, check in enumerate(spec.checks):
-        names = [*check.parts, check.total] if isinstance(check, SumCheck) else [check.earlier, check.later]
+        if isinstance(check, SumCheck):
+            names = [*check.parts, check.total]
+        elif isinstance(check, AgreeCheck):
+            names = list(check.fields)
+        else:
+            names = [check.earlier, check.later]
         for name in names:
             if name not in known:
                 problems.append(

@@ -8,6 +8,11 @@ need_apt=()
 command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr tesseract-ocr-eng)
 # headless Chromium drives the review workstation's end-to-end test (tests/web/test_browser.py)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# Chinese claim forms (extractors/claim_application_zh.yml) are OCR'd with chi_sim; the sample generator draws
+# them with a small CJK font (WenQuanYi Micro Hei, 1.6 MB).
+for pkg in tesseract-ocr-chi-sim fonts-wqy-microhei; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
+done
 if [ "${CLAIMFLOW_WITH_POSTGRES:-0}" = "1" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi

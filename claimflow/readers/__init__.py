@@ -46,6 +46,6 @@ def reread_page(page: Page, ocr: OcrEngine, *, psm: int) -> Page | None:
     """Read an OCR'd page again with another page segmentation mode; None when its image was not kept."""
     if page.image is None or not isinstance(page.image, Image.Image):
         return None
-    again = ocr.ocr_image(page.image, page=page.number, psm=psm)
-    again.width, again.height, again.image = page.width, page.height, page.image
+    again = ocr.ocr_image(page.image, page=page.number, psm=psm, lang=page.language)
+    again.width, again.height, again.image, again.language = page.width, page.height, page.image, page.language
     return again

@@ -25,11 +25,14 @@ from PIL import Image
 from claimflow.errors import ReasonCode
 from claimflow.models import Page, Problem, ReadMethod
 from claimflow.readers.ocr import (
+    DEFAULT_LANGUAGE,
     LOW_CONFIDENCE,
     MIN_CHARS,
+    PSM_BLOCK,
     UPSCALE_BELOW_PX,
     Attempt,
     OcrEngine,
+    Orientation,
     OrientationDetector,
     image_attempts,
     is_good_enough,
@@ -89,9 +92,15 @@ def read_scanned_page(
         problem = Problem(ReasonCode.PAGE_BLANK, f"page {page} is blank (no ink found); it was not OCR'd", page=page)
         return Page(page, float(size[0]), float(size[1]), ReadMethod.OCR, problems=[problem])
     # One pass first: a sideways or upside-down page is turned before the retries are spent on it.
+    scripts: dict[str, str] = getattr(engine, "script_languages", None) or {}
+    if scripts and isinstance(engine, OrientationDetector):
+        engine = _PageEngine(engine)  # remembers OSD's answer, so choosing a language costs no second OSD
     best = ocr_page(engine, attempts_for(image)[:1], page=page)
     turn, notes = 0, list[Problem]()
-    if not any(p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT) for p in best.problems) and is_weak(best):
+    failed = any(p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT) for p in best.problems)
+    if isinstance(engine, _PageEngine) and not failed:
+        best = _choose_language(engine, image, best, attempts_for, scripts, page=page)
+    if not failed and is_weak(best):
         best, turn, notes = _check_orientation(engine, image, best, attempts_for, page=page)
         upright = _turned(image, turn)
         rest = attempts_for(upright)[1:]
@@ -108,8 +117,75 @@ def read_scanned_page(
     width, height = (size[1], size[0]) if turn in (90, 270) else size
     best.width, best.height = float(width), float(height)
     best.image = image  # the upright (and straightened) image the words were read from, for second readings
+    best.language = engine.language if isinstance(engine, _PageEngine) else DEFAULT_LANGUAGE
     best.problems.extend(notes)
     return best
+
+
+MIN_SCRIPT_CONFIDENCE = 0.5
+"""OSD's script answer must be at least this confident for a page to be read in another language (Han pages: ~1-3)."""
+FOREIGN_WORD_CONFIDENCE = 0.5
+"""An English reading with words below this confidence ..."""
+FOREIGN_WORD_SHARE = 0.35
+"""... making up this share of its words may be another script read as Latin junk: OSD is asked which script."""
+
+
+class _PageEngine:
+    """The engine of one page: OCRs with the page's chosen language and answers OSD once per image size."""
+
+    def __init__(self, engine: OrientationDetector) -> None:
+        self.engine = engine
+        self.language = DEFAULT_LANGUAGE
+        self._answers: dict[tuple[int, int, int], Orientation | None] = {}
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = DEFAULT_LANGUAGE) -> Page:
+        """OCR with the page's language (the `lang` asked for is the default one, which the page may override)."""
+        ocr: OcrEngine = self.engine  # type: ignore[assignment]  # an OrientationDetector that also reads
+        return ocr.ocr_image(image, page=page, psm=psm, lang=self.language if lang == DEFAULT_LANGUAGE else lang)
+
+    def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
+        """Return OSD's answer for this page image, asking tesseract only the first time."""
+        key = (page, *image.size)
+        if key not in self._answers:
+            self._answers[key] = self.engine.detect_orientation(image, page=page)
+        return self._answers[key]
+
+
+def _choose_language(
+    engine: _PageEngine,
+    image: Image.Image,
+    first: Page,
+    attempts_for: AttemptsFor,
+    scripts: dict[str, str],
+    *,
+    page: int,
+) -> Page:
+    """Read the page again in the language of its script when OSD says it is one the specs name (Han: chi_sim).
+
+    Only pages whose English reading is weak (which the orientation check asks OSD about anyway, so the
+    answer is shared) or mostly junk words are asked; a good English reading costs nothing extra.
+    """
+    if not is_weak(first) and not _looks_foreign(first):
+        return first
+    answer = engine.detect_orientation(_osd_copy(image), page=page)
+    if answer is None or answer.script is None or answer.script_confidence < MIN_SCRIPT_CONFIDENCE:
+        return first
+    language = scripts.get(answer.script)
+    if language is None:
+        return first
+    engine.language = language
+    # read as scanned: a turned page is then turned by the orientation check, confirmed in this language
+    again = ocr_page(engine, attempts_for(image)[:1], page=page)
+    logger.info("page %d: OSD script %s (%.2f), read with %s", page, answer.script, answer.script_confidence, language)
+    return again
+
+
+def _looks_foreign(page: Page) -> bool:
+    """Return True when many words of an English reading are low-confidence junk (another script read as Latin)."""
+    if len(page.words) < 5:
+        return False
+    low = sum(1 for word in page.words if word.confidence < FOREIGN_WORD_CONFIDENCE)
+    return low / len(page.words) >= FOREIGN_WORD_SHARE
 
 
 def is_blank(image: Image.Image) -> bool:

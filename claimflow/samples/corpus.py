@@ -1,12 +1,12 @@
 """The generated claim corpus: many documents of every kind, as text PDFs and degraded scans, with ground truth.
 
 `write_corpus(out_dir, seed=11, size="small")` writes out_dir/docs/<type>/<name>_<variant>.<ext> and
-out_dir/truth/<same path>.json (the packet's truth format: file, document_type, fields, variant,
-degradation, and pages for multi-page or multi-document files). Kinds: motor claim forms, repair invoices,
-till receipts and CMS-1500 forms typed over the real blank form; each as a text PDF, a clean scan and a
-degraded scan, a few rotated by 90 or 180 degrees, plus two-page invoices and files holding a claim form,
-its invoice and a receipt. Every random choice comes from the seed and the document's name, so the same
-seed gives byte-identical files. "small" (~44 files) is for tests and benches, "full" (~300) for calibration.
+out_dir/truth/<same path>.json (the packet's truth format: file, document_type, fields, variant, degradation, and
+pages for multi-page or multi-document files). Kinds: motor claim forms, repair invoices, till receipts, CMS-1500
+forms typed over the real blank form and Chinese claim applications (理赔申请书); each as a text PDF, a clean scan and a
+degraded scan, a few rotated by 90 or 180 degrees, plus two-page invoices and files holding a claim form, its
+invoice and a receipt. Every random choice comes from the seed and the document's name, so the same seed gives
+byte-identical files. "small" (~54 files) is for tests and benches, "full" (~300) for calibration.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from claimflow.samples import cms1500, forms, invoices, receipts
+from claimflow.samples import claim_application_zh, cms1500, forms, invoices, receipts
 from claimflow.samples.degrade import (
     ROTATIONS,
     Degradation,
@@ -36,13 +36,14 @@ SIZES: dict[str, dict[str, int]] = {
     "small": {"per_type": 3, "rotated": 1, "two_page": 1, "multi": 1},
     "full": {"per_type": 22, "rotated": 5, "two_page": 5, "multi": 5},
 }
-TYPES = ("motor_claim_form", "invoice", "receipt", "cms1500")
+TYPES = ("motor_claim_form", "invoice", "receipt", "cms1500", "claim_application_zh")
 MARKABLE = {  # fields a stamp or handwriting may cover, per type (single strings printed verbatim)
     "motor_claim_form": ("claim_number", "policy_number", "claimant_name", "date_of_loss", "amount_claimed",
                          "vehicle_registration"),
     "invoice": ("invoice_number", "claim_reference", "total_amount"),
     "receipt": ("invoice_number", "document_date", "total_amount"),
     "cms1500": ("patient_name", "insured_id", "policy_group", "federal_tax_id", "total_charge"),
+    "claim_application_zh": ("policy_number", "claim_number", "id_number", "amount_claimed", "payee_account"),
 }
 SUFFIXES = {"clean": ("png", "pdf"), "degraded": ("jpg", "pdf", "tif"), "rotated": ("jpg", "png")}
 
@@ -127,6 +128,15 @@ def _cms_source(seed: int, index: int, blank: bytes, labels: cms1500.FormLabels)
     label_of = {p.field: p.label for p in placements if p.field in cms1500.truth_fields(claim)}
     return Source("cms1500", name, cms1500.render_cms_pdf(claim, blank, labels), cms1500.truth_fields(claim),
                   cms1500.printed_values(claim), {"font": claim.font, "labels": label_of})
+
+
+def _application_zh_source(seed: int, index: int) -> Source:
+    name = f"claim_application_zh_{index:03d}"
+    app = claim_application_zh.make_application(_rng(seed, name), index)
+    markable = claim_application_zh.markable_values(app)  # the stamp and Latin pens only cover ASCII values
+    return Source("claim_application_zh", name, claim_application_zh.render_application_pdf(app),
+                  dict(claim_application_zh.truth_fields(app)), _printed_subset(markable, "claim_application_zh"),
+                  {"bilingual": app.bilingual, "cjk_dates": app.cjk_dates})
 
 
 def _two_page_source(seed: int, index: int) -> Source:
@@ -220,6 +230,7 @@ def _sources(seed: int, counts: dict[str, int], cms_blank: Path) -> dict[str, li
         "invoice": [_invoice_source(seed, index) for index in range(1, per_type + 1)],
         "receipt": [_receipt_source(seed, index) for index in range(1, per_type + 1)],
         "cms1500": [_cms_source(seed, index, blank, labels) for index in range(1, per_type + 1)],
+        "claim_application_zh": [_application_zh_source(seed, index) for index in range(1, per_type + 1)],
     }
 
 

@@ -41,6 +41,7 @@ def test_every_shipped_spec_loads() -> None:
     specs = load_specs(EXTRACTORS)
     assert set(specs.specs) == {
         "motor_claim_form",
+        "claim_application_zh",
         "cms1500",
         "invoice",
         "receipt",
@@ -130,7 +131,7 @@ def test_missing_or_empty_folder(tmp_path: Path) -> None:
 
 def test_shipped_specs_copy_still_loads(tmp_path: Path) -> None:
     shutil.copytree(EXTRACTORS, tmp_path / "extractors", ignore=shutil.ignore_patterns("*.md"))
-    assert len(load_specs(tmp_path / "extractors").specs) == 6
+    assert len(load_specs(tmp_path / "extractors").specs) == 7
 
 
 def test_allowed_values_load_and_need_a_text_or_code_field(tmp_path: Path) -> None:

@@ -1,0 +1,181 @@
+"""Chinese capital numerals (大写金额): the amount in words printed on cheques, invoices and claim forms.
+
+`parse_capital_amount("人民币壹万贰仟叁佰肆拾伍元陆角整")` returns `Decimal("12345.60")`. The writing follows the
+People's Bank of China rules: digits 零壹贰叁肆伍陆柒捌玖, units 拾佰仟 inside a section, sections 万 and 亿,
+then 元 (or 圆), 角 and 分; 整 (or 正) closes an amount without 分; 零 stands for one or more zero places
+(壹万零伍元 = 10005, 壹仟零伍拾元 = 1050, 壹万贰仟元零伍分 = 12000.05). The parser is strict on purpose:
+an OCR misreading that breaks the structure (a unit twice, two digits in a row, 角 after 分) raises
+`ValueError` instead of becoming a different number, so the figures and the words can only agree when both
+were read right. Everyday digits (一二三 ... 十百千, 〇, 两) are accepted too, since forms mix them.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+DIGITS: dict[str, int] = {
+    "零": 0, "〇": 0, "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6, "柒": 7, "捌": 8, "玖": 9,
+    "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+    "貳": 2, "參": 3, "参": 3, "陸": 6,
+}  # fmt: skip
+UNITS: dict[str, int] = {"拾": 10, "佰": 100, "仟": 1000, "十": 10, "百": 100, "千": 1000}
+SECTIONS: dict[str, int] = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
+YUAN = frozenset("元圆園")
+CLOSERS = frozenset("整正")
+PREFIXES = ("人民币", "人民幣", "RMB", "CNY", "大写", "大寫", "金额", "：", ":", "(", ")", "（", "）", "¥", "￥")
+CAPITAL_CHARS = "".join([*DIGITS, *UNITS, *SECTIONS, *YUAN, *CLOSERS, "角", "分"])
+"""Every character a capital amount is written with (for patterns that find one in a line)."""
+
+
+def has_capital_amount(text: str) -> bool:
+    """Return True when `text` holds a run of capital-numeral characters ending in 元, 角 or 分."""
+    return re.search(rf"[{CAPITAL_CHARS}]+[元圆園角分]", re.sub(r"\s+", "", text)) is not None
+
+
+def parse_capital_amount(raw: str) -> Decimal:
+    """Return the amount written in Chinese capital numerals in `raw`; raise ValueError when it is not one.
+
+    Spaces (tesseract puts them between CJK characters) and a leading 人民币 / (大写) / ¥ are ignored.
+    """
+    text = re.sub(r"\s+", "", raw)
+    changed = True
+    while changed:
+        changed = False
+        for prefix in PREFIXES:
+            if text.startswith(prefix):
+                text, changed = text[len(prefix) :], True
+    text = text.rstrip("。.,，")
+    if text and text[-1] in CLOSERS:
+        text = text[:-1]
+        closed = True
+    else:
+        closed = False
+    if not text:
+        raise ValueError("no capital amount")
+    bad = sorted({ch for ch in text if ch not in CAPITAL_CHARS})
+    if bad:
+        raise ValueError(f"not a capital numeral: {''.join(bad)!r}")
+    yuan_at = [index for index, ch in enumerate(text) if ch in YUAN]
+    if len(yuan_at) > 1:
+        raise ValueError("元 written twice")
+    if yuan_at:
+        whole_text, fraction_text = text[: yuan_at[0]], text[yuan_at[0] + 1 :]
+        whole = _whole(whole_text) if whole_text else 0
+    else:
+        if "角" not in text and "分" not in text:
+            raise ValueError("no 元, 角 or 分: not an amount")
+        whole, fraction_text = 0, text
+    cents = _fraction(fraction_text)
+    if closed and cents % 10:
+        raise ValueError("整 after 分")
+    if whole == 0 and cents == 0 and not whole_text_is_zero(text):
+        raise ValueError("empty amount")
+    return (Decimal(whole * 100 + cents) / 100).quantize(Decimal("0.01"))
+
+
+def whole_text_is_zero(text: str) -> bool:
+    """Return True when the amount text says zero outright (零元整)."""
+    return text.startswith(("零元", "零圆", "〇元"))
+
+
+def _whole(text: str) -> int:
+    """Return the integer written before 元; raise ValueError on a malformed sequence."""
+    if text in ("零", "〇"):
+        return 0
+    total = 0
+    tail = text
+    for marker, size in (("亿", 100_000_000), ("万", 10_000)):
+        alias = "億" if marker == "亿" else "萬"
+        tail = tail.replace(alias, marker)
+        if marker in tail:
+            head, _, tail = tail.partition(marker)
+            if marker in tail:
+                raise ValueError(f"{marker} written twice")
+            value = _whole(head.lstrip("零")) if head.strip("零") else 0
+            if value == 0 and marker == "亿":
+                raise ValueError("亿 without a number")
+            if value == 0 and marker == "万" and total == 0:
+                raise ValueError("万 without a number")
+            total += value * size
+            if tail.startswith("零"):
+                tail = tail[1:]
+                if not tail:
+                    raise ValueError("零 at the end of the whole part")
+            elif tail and not _starts_with_thousands(tail):
+                # 壹万伍拾 would hide a zero: 10050 is written 壹万零伍拾
+                raise ValueError("a zero place after 万/亿 needs 零")
+    return total + _section(tail)
+
+
+def _starts_with_thousands(text: str) -> bool:
+    """Return True when a section text starts with a digit followed by 仟 (no zero is skipped)."""
+    return len(text) >= 2 and text[0] in DIGITS and text[1] in ("仟", "千")
+
+
+def _section(text: str) -> int:
+    """Return the value (0..9999) of a section written with 仟佰拾 and 零; raise ValueError when malformed."""
+    value = 0
+    digit: int | None = None
+    last_unit = 10_000
+    after_zero = False
+    index = 0
+    while index < len(text):
+        ch = text[index]
+        if ch in DIGITS:
+            number = DIGITS[ch]
+            if digit is not None:
+                raise ValueError("two digits in a row")
+            if number == 0:
+                if after_zero or index == 0 or index == len(text) - 1:
+                    raise ValueError("misplaced 零")
+                after_zero = True
+            else:
+                digit = number
+        elif ch in UNITS:
+            unit = UNITS[ch]
+            if unit >= last_unit:
+                raise ValueError(f"{ch} out of order")
+            if digit is None:
+                if unit == 10 and index == 0:
+                    digit = 1  # 拾伍元 = 15
+                else:
+                    raise ValueError(f"{ch} without a digit")
+            if after_zero and unit * 10 == last_unit:
+                raise ValueError("零 between adjacent places")
+            value += digit * unit
+            last_unit = unit
+            digit = None
+            after_zero = False
+        else:
+            raise ValueError(f"{ch!r} inside a number")
+        index += 1
+    if digit is not None:
+        if after_zero and last_unit == 10:
+            raise ValueError("零 between adjacent places")
+        if not after_zero and last_unit > 10 and last_unit != 10_000:
+            # 壹佰伍 is colloquial for 150; on a form it must be 壹佰伍拾
+            raise ValueError("a digit without its unit")
+        value += digit
+    elif after_zero:
+        raise ValueError("零 at the end")
+    return value
+
+
+def _fraction(text: str) -> int:
+    """Return the cents written after 元 (零X分, X角, X角Y分); raise ValueError when malformed."""
+    if not text:
+        return 0
+    match = re.fullmatch(r"[零〇]?(?:(?P<jiao>[^零〇角分])角)?(?:[零〇]?(?P<fen>[^零〇角分])分)?", text)
+    if match is None:
+        raise ValueError(f"malformed 角/分 part {text!r}")
+    jiao, fen = match.group("jiao"), match.group("fen")
+    if jiao is None and fen is None:
+        raise ValueError(f"malformed 角/分 part {text!r}")
+    cents = 0
+    for part, factor in ((jiao, 10), (fen, 1)):
+        if part is not None:
+            if part not in DIGITS:
+                raise ValueError(f"{part!r} is not a digit")
+            cents += DIGITS[part] * factor
+    return cents

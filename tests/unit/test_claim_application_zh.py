@@ -1,0 +1,338 @@
+"""The Chinese claim application (理赔申请书): capital numerals, CJK labels, OCR language choice, the engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from claimflow.assemble import CLAIM_FORMS, REQUIRED_FIELDS, claim_links
+from claimflow.capital_numerals import parse_capital_amount
+from claimflow.errors import ReasonCode, SpecError
+from claimflow.extract import extract_documents
+from claimflow.extract_checks import DISAGREE_CAP, apply_checks
+from claimflow.extract_layout import build_lines, find_anchors
+from claimflow.models import Field, Money, Page, Provenance, ReadMethod, Word
+from claimflow.normalise import is_valid_gb11643, is_valid_luhn, join_cjk, normalise_currency, parse_date, parse_money
+from claimflow.readers import read_document
+from claimflow.readers.ocr import Orientation, TesseractOcr, assign_lines, script_languages
+from claimflow.readers.preflight import read_scanned_page
+from claimflow.samples import claim_application_zh as zh
+from claimflow.samples.degrade import Degradation, scan_document, write_scan
+from claimflow.sniff import sniff_file
+from claimflow.specs import load_specs
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+needs_font = pytest.mark.skipif(not zh.FONT_FILE.is_file(), reason=zh.FONT_INSTALL_HINT)
+
+
+@pytest.fixture(scope="module")
+def specs():  # type: ignore[no-untyped-def]
+    return load_specs(PROJECT_ROOT / "extractors")
+
+
+# ------------------------------------------------------------------------------------------ capital numerals
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("人民币壹万贰仟叁佰肆拾伍元陆角整", "12345.60"),
+        ("壹万零伍元整", "10005.00"),  # 零 for the empty thousands, hundreds and tens
+        ("壹仟零伍拾元叁角", "1050.30"),  # 整 after 角 is optional
+        ("壹拾万零伍佰元整", "100500.00"),
+        ("壹万贰仟元零伍分", "12000.05"),  # 零 for the empty 角
+        ("壹佰万元零壹分", "1000000.01"),
+        ("拾伍元正", "15.00"),  # 正 for 整, a bare 拾 at the start
+        ("伍角整", "0.50"),
+        ("壹亿零伍万元整", "100050000.00"),
+        ("人民币 贰 仟 元 伍 角 伍 分", "2000.55"),  # OCR's spaces between characters
+        ("（大写）叁佰元整", "300.00"),
+        ("零元整", "0.00"),
+    ],
+)
+def test_capital_amounts_parse(text: str, amount: str) -> None:
+    assert parse_capital_amount(text) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "壹万伍拾元整",  # 10050 hides the zero thousands and hundreds: must be 壹万零伍拾
+        "壹佰伍元",  # a digit without its unit
+        "壹万贰仟元伍分整",  # 整 after 分
+        "壹万万元",  # 万 twice
+        "贰拾贰拾元",  # units out of order
+        "壹佰零伍拾元",  # 零 between adjacent places
+        "人民币壹万硅仟元整",  # an OCR misreading: no reading rather than a wrong one
+        "元整",
+        "12,345.60",
+    ],
+)
+def test_malformed_capital_amounts_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_capital_amount(text)
+
+
+def test_generator_capital_amounts_round_trip_through_the_independent_parser() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        cents = rng.choice([rng.randint(0, 10**6), rng.randint(0, 10**11), rng.randint(0, 9) * 10 ** rng.randint(0, 9)])
+        amount = Decimal(cents) / 100
+        assert parse_capital_amount(zh.capital_amount(amount)) == amount, zh.capital_amount(amount)
+
+
+def test_money_fields_read_capital_amounts_and_cjk_dates_and_currency() -> None:
+    assert parse_money("人民币壹仟零伍拾元叁角").amount == Decimal("1050.30")
+    assert parse_money("人民币壹仟零伍拾元叁角").currency == "CNY"
+    assert parse_date("2026年3月5日").value == date(2026, 3, 5)
+    assert parse_date("2026 年 12 月 25 日").value == date(2026, 12, 25)
+    assert not parse_date("2026年3月5日").ambiguous
+    assert normalise_currency("人民币") == "CNY" and normalise_currency("RMB") == "CNY"
+    assert join_cjk("中 国 工商 银行 Beijing branch") == "中国工商银行 Beijing branch"
+
+
+# ------------------------------------------------------------------------------------------ generator
+def test_generator_is_deterministic_and_its_identifiers_pass_their_checks() -> None:
+    first = [zh.make_application(random.Random(seed), seed) for seed in range(20)]
+    again = [zh.make_application(random.Random(seed), seed) for seed in range(20)]
+    assert first == again
+    assert len({app.id_number for app in first}) == 20
+    for app in first:
+        assert is_valid_gb11643(app.id_number)
+        assert is_valid_luhn(app.payee_account) and 16 <= len(app.payee_account) <= 19
+        assert app.date_of_loss < app.signature_date
+        assert parse_capital_amount(zh.printed_values(app)["amount_in_words"]) == app.amount_claimed
+    broken = first[0].id_number[:17] + ("0" if first[0].id_number[17] != "0" else "1")
+    assert not is_valid_gb11643(broken)
+    assert {app.bilingual for app in first} == {True, False} and {app.cjk_dates for app in first} == {True, False}
+
+
+@needs_font
+def test_text_pdf_is_byte_identical_for_the_same_application() -> None:
+    app = zh.make_application(random.Random(3), 3)
+    assert zh.render_application_pdf(app) == zh.render_application_pdf(app)
+    other = zh.make_application(random.Random(4), 4)
+    assert zh.render_application_pdf(app) != zh.render_application_pdf(other)
+
+
+def _plain(field: Field) -> str:
+    value = field.value
+    if isinstance(value, Money):
+        return str(value.amount)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+@needs_font
+@pytest.mark.parametrize("seed", [0, 2, 3])  # Chinese-only and bilingual labels, both date styles
+def test_text_pdf_round_trip(tmp_path: Path, specs, seed: int) -> None:  # type: ignore[no-untyped-def]
+    app = zh.make_application(random.Random(seed), seed)
+    path = tmp_path / "application.pdf"
+    path.write_bytes(zh.render_application_pdf(app))
+    (part,) = extract_documents(read_document(path, sniff_file(path), TesseractOcr()), specs)
+    assert part.document_type == "claim_application_zh"
+    truth = zh.truth_fields(app)
+    got = {name: _plain(field) for name, field in part.fields.items()}
+    assert got == truth
+    for name in REQUIRED_FIELDS["claim_application_zh"]:
+        assert part.fields[name].confidence >= 0.9, name
+    assert part.fields["currency"].value == "CNY"
+    assert not part.problems
+
+
+# ------------------------------------------------------------------------------------------ spec
+def test_figures_and_words_agreeing_raise_confidence_and_disagreeing_lower_it(specs) -> None:  # type: ignore[no-untyped-def]
+    spec = specs.get("claim_application_zh")
+    where = Provenance(ReadMethod.OCR, page=1, bbox=(0.1, 0.1, 0.2, 0.12))
+
+    def fields(words_amount: str) -> dict[str, Field]:
+        return {
+            "amount_claimed": Field("amount_claimed", Money(Decimal("12345.60"), "CNY"), 0.8, where),
+            "amount_in_words": Field("amount_in_words", Money(Decimal(words_amount), "CNY"), 0.7, where),
+        }
+
+    agreeing = fields("12345.60")
+    assert apply_checks(agreeing, spec) == []
+    assert agreeing["amount_claimed"].confidence == pytest.approx(0.94)  # 1 - 0.2 * 0.3
+    disagreeing = fields("12345.00")
+    problems = apply_checks(disagreeing, spec)
+    assert [p.code for p in problems] == [ReasonCode.AMOUNTS_INCONSISTENT]
+    assert disagreeing["amount_claimed"].confidence <= DISAGREE_CAP
+    assert disagreeing["amount_in_words"].confidence <= DISAGREE_CAP
+
+
+def _write_spec(folder: Path, languages: str) -> None:
+    folder.mkdir()
+    (folder / "zh.yml").write_text(
+        "document_type: zh_form\nversion: 1\nocr:\n  languages: " + languages + "\n"
+        "fields:\n  policy_number:\n    anchors: ['保单号']\n",
+        encoding="utf-8",
+    )
+
+
+def test_spec_languages_must_be_installed(tmp_path: Path) -> None:
+    _write_spec(tmp_path / "a", "[eng, chi_sim]")
+    with pytest.raises(SpecError) as caught:
+        load_specs(tmp_path / "a", installed_languages={"eng", "osd"})
+    message = str(caught.value)
+    assert "zh.yml:4: ocr.languages[1]" in message
+    assert "tesseract-ocr-chi-sim" in message
+    assert load_specs(tmp_path / "a", installed_languages={"eng", "chi_sim"}).ocr_languages() == ("eng", "chi_sim")
+
+
+def test_spec_language_typos_are_named(tmp_path: Path) -> None:
+    _write_spec(tmp_path / "b", "[chi-sim]")
+    with pytest.raises(SpecError) as caught:
+        load_specs(tmp_path / "b", installed_languages={"eng", "chi_sim"})
+    assert "'chi-sim' is not a tesseract language name (fix: did you mean 'chi_sim'?)" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------ CJK layout
+def _word(text: str, x0: float, x1: float, top: float = 0.30, bottom: float = 0.32, line: int = 1) -> Word:
+    return Word(text, (x0, top, x1, bottom), 0.9, block=1, line=line)
+
+
+def test_chinese_labels_match_across_ocr_spaces() -> None:
+    page = Page(1, 1000, 1400, ReadMethod.OCR, words=[
+        _word("保", 0.10, 0.12), _word("单", 0.12, 0.14), _word("号", 0.14, 0.16), _word(":", 0.16, 0.17),
+        _word("PDAZ202604105718", 0.40, 0.60),
+    ], language="chi_sim")  # fmt: skip
+    lines = build_lines(page)
+    (hit,) = find_anchors(lines, "保单号", 85)
+    assert (hit.start, hit.end, hit.score) == (0, 3, 100.0)
+    assert not find_anchors(lines, "报案号", 85)  # one character in three differs: not this label
+
+
+def test_overlapping_cjk_boxes_of_one_ocr_line_stay_one_line() -> None:
+    # tesseract's chi_sim boxes `2026` over `年7月21`: on a chi_sim page they are one line, not two
+    words = [_word("出险日期", 0.10, 0.20), _word("2026", 0.40, 0.55), _word("年", 0.47, 0.49), _word("7", 0.49, 0.50),
+             _word("月", 0.50, 0.52), _word("21", 0.52, 0.54), _word("日", 0.545, 0.56)]  # fmt: skip
+    chinese = Page(1, 1000, 1400, ReadMethod.OCR, words=list(words), language="chi_sim")
+    assert [line.text for line in build_lines(chinese)] == ["出险日期 2026 年 7 月 21 日"]
+    english = Page(1, 1000, 1400, ReadMethod.OCR, words=list(words))
+    assert len(build_lines(english)) > 1  # unchanged for eng pages: overlapping words are separate lines
+
+
+# ------------------------------------------------------------------------------------------ language choice
+class _ScriptEngine:
+    """A fake OCR engine: English junk or Chinese words depending on the language asked for; OSD by script."""
+
+    def __init__(self, script: str | None, languages: tuple[str, ...] = ("eng", "chi_sim")) -> None:
+        self.script = script
+        self.script_languages = script_languages(languages)
+        self.calls: list[tuple[int, str]] = []
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+        self.calls.append((psm, lang))
+        if self.script == "Han" and lang == "eng":
+            words = [("BURBS", 0.3), ("A:", 0.2), ("EER", 0.4), ("RES:", 0.5), ("Hi", 0.3), ("ti", 0.1)] * 4
+        elif self.script == "Han":
+            words = [("保单号", 0.93), ("PDAZ202604105718", 0.95), ("被保险人", 0.92), ("何伟", 0.9)] * 4
+        else:
+            words = [("Policy", 0.95), ("number:", 0.94), ("POL-2026-0001", 0.93), ("Claimant", 0.95)] * 4
+        boxed = [Word(t, (0.05 * i % 0.9, 0.02 * i, 0.05 * i % 0.9 + 0.04, 0.02 * i + 0.015), c)
+                 for i, (t, c) in enumerate(words)]  # fmt: skip
+        return Page(page, image.width, image.height, ReadMethod.OCR, words=assign_lines(boxed))
+
+    def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
+        self.calls.append((0, "osd"))
+        return Orientation(0, 5.0, self.script, 1.5)
+
+
+def _ink_image() -> Image.Image:
+    image = Image.new("L", (1200, 1600), 255)
+    image.paste(0, (100, 100, 900, 400))
+    return image
+
+
+def test_a_han_page_is_read_with_chi_sim_and_osd_is_asked_once() -> None:
+    engine = _ScriptEngine("Han")
+    page = read_scanned_page(engine, _ink_image(), lambda image: [(lambda: image, 6)], page=1, size=(595, 842))
+    assert page.language == "chi_sim"
+    assert [w.text for w in page.words][:2] == ["保单号", "PDAZ202604105718"]
+    assert engine.calls.count((0, "osd")) == 1
+    assert (6, "chi_sim") in engine.calls
+
+
+def test_a_latin_page_costs_nothing_extra_and_stays_english() -> None:
+    engine = _ScriptEngine("Latin")
+    page = read_scanned_page(engine, _ink_image(), lambda image: [(lambda: image, 6)], page=1, size=(595, 842))
+    assert page.language == "eng"
+    assert engine.calls == [(6, "eng")]  # a good English reading: no OSD, no second language
+
+
+def test_without_specs_naming_chi_sim_a_han_page_is_not_switched() -> None:
+    engine = _ScriptEngine("Han", languages=("eng",))
+    page = read_scanned_page(engine, _ink_image(), lambda image: [(lambda: image, 6)], page=1, size=(595, 842))
+    assert page.language == "eng"
+    assert all(lang in ("eng", "osd") for _, lang in engine.calls)
+
+
+# ------------------------------------------------------------------------------------------ real OCR
+@pytest.mark.ocr
+@needs_font
+def test_clean_scan_round_trip_with_chi_sim(tmp_path: Path, specs) -> None:  # type: ignore[no-untyped-def]
+    app = zh.make_application(random.Random(1), 1)
+    degradation = Degradation("clean", dpi=200)
+    images = scan_document(zh.render_application_pdf(app), degradation, zh.markable_values(app), seed=1)
+    path = tmp_path / "scan.png"
+    write_scan(images, path, degradation)
+    read = read_document(path, sniff_file(path), TesseractOcr(languages=specs.ocr_languages()))
+    assert read.pages[0].language == "chi_sim"
+    (part,) = extract_documents(read, specs)
+    assert part.document_type == "claim_application_zh"
+    truth = zh.truth_fields(app)
+    for name in ("policy_number", "claim_number", "id_number", "date_of_loss", "amount_claimed", "payee_account",
+                 "bank_name", "signature_date", "currency"):  # fmt: skip
+        assert name in part.fields, name
+        assert _plain(part.fields[name]) == truth[name], name
+    wrong_but_confident = [
+        name for name, f in part.fields.items() if f.confidence >= 0.9 and _plain(f) != truth.get(name)
+    ]
+    assert not wrong_but_confident
+
+
+# ------------------------------------------------------------------------------------------ the engine
+def test_the_form_opens_a_claim_with_its_required_fields() -> None:
+    assert CLAIM_FORMS["claim_application_zh"] == "motor_cn"
+    assert {"policy_number", "amount_claimed", "currency", "payee_account"} <= set(
+        REQUIRED_FIELDS["claim_application_zh"]
+    )
+
+
+@needs_font
+def test_cny_claims_flow_through_the_engine(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from claimflow.pipeline import Engine
+    from claimflow.settings import load_settings
+
+    app = dataclasses.replace(zh.make_application(random.Random(2), 2), amount_claimed=Decimal("3200.50"))
+    unknown = dataclasses.replace(zh.make_application(random.Random(6), 6), amount_claimed=Decimal("900.00"))
+    inbox = tmp_path / "drop"
+    inbox.mkdir()
+    (inbox / "application.pdf").write_bytes(zh.render_application_pdf(app))
+    (inbox / "unknown_policy.pdf").write_bytes(zh.render_application_pdf(unknown))
+    (inbox / "register.csv").write_text(
+        "Policy Number,Policy Holder,Product,Start Date,End Date,Limit,Deductible,Currency,Status\n"
+        f"{app.policy_number},Holder,Motor Private,2026-01-01,2026-12-31,50000.00,500.00,CNY,active\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(home=tmp_path / "home", inbox=tmp_path / "inbox", stable_seconds=0)
+    with caplog.at_level(logging.DEBUG), Engine.open(settings) as engine:
+        result = engine.run([inbox], consume=False)
+    claims = {c.claim_id: c for c in result.claims}
+    settled = claims[app.claim_number]
+    assert settled.route == "settle", settled.reasons
+    assert (settled.payout, settled.currency) == (Decimal("2700.50"), "CNY")
+    reviewed = claims[unknown.claim_number]
+    assert reviewed.route == "review"
+    assert any("policy" in str(reason).lower() for reason in reviewed.reasons)
+    logged = caplog.text
+    for secret in (app.claimant_name, app.id_number, app.payee_account, unknown.claimant_name):
+        assert secret not in logged
+    assert claim_links  # the public linking function stays importable for the pipeline
