@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from claimflow.decide import CompiledRuleSet, compile_ruleset, decide_claim
 from claimflow.facts import ClaimFacts
 from claimflow.models import Decision, Route
-from claimflow.rules import load_ruleset
+from claimflow.rules import export_workbooks, load_archived, load_ruleset, load_versions
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 3, 10)
@@ -169,3 +169,73 @@ def test_payout_stays_within_limit_for_clean_claims(amount: Decimal, limit: Deci
         decision = decide_claim(facts, compiled)
         event(f"{compiled.ruleset.name}: route {decision.route}")
         check_invariants(facts, decision)
+
+
+# ------------------------------------------------- every shipped version, decision tables, fused evaluation
+
+
+@cache
+def shipped_versions() -> tuple[CompiledRuleSet, ...]:
+    return tuple(compile_ruleset(version) for version in load_versions(ROOT / "rules"))
+
+
+@cache
+def reckless_table() -> CompiledRuleSet:
+    """A table whose rows overlap (hit policy any) and settle with odd payouts; the code must still fail closed."""
+    from openpyxl import Workbook
+
+    with TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "rules"
+        directory.mkdir()
+        (directory / "reckless.yml").write_text(
+            RECKLESS.replace("rules:\n", "tables: [{workbook: t.xlsx, hit_policy: first}]\nrules:\n", 1)
+        )
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in [
+            ["id", "priority", "claim_type", "amount_claimed", "decision", "reason", "payout"],
+            ["T_SMALL", 5, "motor, health", "< 3000", "settle", "pay {{payout}}", "amount_claimed * 2.5"],
+            ["T_ANY", 5, "-", "-", "settle", "pay", "coverage_limit + 1"],
+        ]:
+            sheet.append(row)
+        book.save(directory / "t.xlsx")
+        export_workbooks(directory)
+        return compile_ruleset(load_ruleset(directory, on=TODAY))
+
+
+@settings(max_examples=300, deadline=None)
+@given(claim_facts())
+def test_every_shipped_version_and_a_reckless_table_fail_closed(facts: ClaimFacts) -> None:
+    for compiled in (*shipped_versions(), reckless_table()):
+        decision = decide_claim(facts, compiled)
+        event(f"{compiled.ruleset.version} {compiled.ruleset.name}: route {decision.route}")
+        check_invariants(facts, decision)
+
+
+@settings(max_examples=300, deadline=None)
+@given(claim_facts())
+def test_fused_evaluation_is_the_per_rule_evaluation(facts: ClaimFacts) -> None:
+    """One engine call for all conditions must fire, and fail, exactly as one call per rule."""
+    for compiled in (*shipped_versions(), reckless(), reckless_table()):
+        assert compiled.fused is not None
+        unfused = dataclasses.replace(compiled, fused=None)
+        fast, slow = decide_claim(facts, compiled), decide_claim(facts, unfused)
+        assert fast.trace == slow.trace
+        assert (fast.route, fast.payout, fast.reasons) == (slow.route, slow.payout, slow.reasons)
+
+
+@settings(max_examples=100, deadline=None)
+@given(claim_facts())
+def test_a_version_reloaded_from_its_archived_texts_decides_the_same(facts: ClaimFacts) -> None:
+    for compiled in shipped_versions():
+        ruleset = compiled.ruleset
+        main = next(name for name in ruleset.files if not name.endswith(".xlsx.yml"))
+        again = archived(main, tuple(sorted(ruleset.files.items())))
+        assert again.ruleset.sha256 == ruleset.sha256
+        assert decide_claim(facts, again).trace == decide_claim(facts, compiled).trace
+
+
+@cache
+def archived(main: str, files: tuple[tuple[str, str], ...]) -> CompiledRuleSet:
+    return compile_ruleset(load_archived(dict(files), main))
