@@ -98,8 +98,11 @@ def read_scanned_page(
     best = ocr_page(engine, attempts_for(image)[:1], page=page)
     turn, notes = 0, list[Problem]()
     failed = any(p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT) for p in best.problems)
+    early: list[Problem] = []
     if isinstance(engine, _PageEngine) and not failed:
-        best = _choose_language(engine, image, best, attempts_for, scripts, page=page)
+        best, image, skew = _choose_language(engine, image, best, attempts_for, scripts, page=page)
+        if skew:
+            early.append(_note(page, f"was read straightened by {skew:+.1f} degrees"))
     if not failed and is_weak(best):
         best, turn, notes = _check_orientation(engine, image, best, attempts_for, page=page)
         upright = _turned(image, turn)
@@ -118,7 +121,7 @@ def read_scanned_page(
     best.width, best.height = float(width), float(height)
     best.image = image  # the upright (and straightened) image the words were read from, for second readings
     best.language = engine.language if isinstance(engine, _PageEngine) else DEFAULT_LANGUAGE
-    best.problems.extend(notes)
+    best.problems.extend([*early, *notes])
     return best
 
 
@@ -159,25 +162,36 @@ def _choose_language(
     scripts: dict[str, str],
     *,
     page: int,
-) -> Page:
+) -> tuple[Page, Image.Image, float]:
     """Read the page again in the language of its script when OSD says it is one the specs name (Han: chi_sim).
 
     Only pages whose English reading is weak (which the orientation check asks OSD about anyway, so the
-    answer is shared) or mostly junk words are asked; a good English reading costs nothing extra.
+    answer is shared) or mostly junk words are asked; a good English reading costs nothing extra. Since the
+    page is read again anyway, an upright but tilted page is straightened first (CJK rows drift apart at a
+    few degrees). Returns the reading, the image it was read from and the skew taken out.
     """
     if not is_weak(first) and not _looks_foreign(first):
-        return first
+        return first, image, 0.0
     answer = engine.detect_orientation(_osd_copy(image), page=page)
     if answer is None or answer.script is None or answer.script_confidence < MIN_SCRIPT_CONFIDENCE:
-        return first
+        return first, image, 0.0
     language = scripts.get(answer.script)
     if language is None:
-        return first
+        return first, image, 0.0
     engine.language = language
-    # read as scanned: a turned page is then turned by the orientation check, confirmed in this language
+    skew = estimate_skew(image) if answer.rotate % 360 == 0 else 0.0
+    if abs(skew) > MIN_SKEW_DEGREES:
+        # same frame as the skew check: boxes stay relative to the page
+        straight = image.rotate(-skew, resample=Image.Resampling.BICUBIC, fillcolor=255)
+        if "dpi" in image.info:
+            straight.info["dpi"] = image.info["dpi"]
+        image = straight
+    else:
+        skew = 0.0
+    # a turned page is read as scanned, then turned by the orientation check, confirmed in this language
     again = ocr_page(engine, attempts_for(image)[:1], page=page)
     logger.info("page %d: OSD script %s (%.2f), read with %s", page, answer.script, answer.script_confidence, language)
-    return again
+    return again, image, skew
 
 
 def _looks_foreign(page: Page) -> bool:

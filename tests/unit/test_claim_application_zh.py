@@ -260,6 +260,19 @@ def test_a_han_page_is_read_with_chi_sim_and_osd_is_asked_once() -> None:
     assert (6, "chi_sim") in engine.calls
 
 
+def test_a_tilted_han_page_is_straightened_before_its_chinese_reading() -> None:
+    image = Image.new("L", (1200, 1600), 255)
+    for row in range(200, 1400, 60):  # text-like rows, then the whole page tilted by 3 degrees
+        image.paste(0, (150, row, 1050, row + 20))
+    tilted = image.rotate(3.0, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    engine = _ScriptEngine("Han")
+    page = read_scanned_page(engine, tilted, lambda image: [(lambda: image, 6)], page=1, size=(595, 842))
+    assert page.language == "chi_sim"
+    notes = [p.message for p in page.problems if p.code is ReasonCode.PAGE_ROTATED]
+    assert any("straightened" in note for note in notes), notes
+    assert page.image is not tilted
+
+
 def test_a_latin_page_costs_nothing_extra_and_stays_english() -> None:
     engine = _ScriptEngine("Latin")
     page = read_scanned_page(engine, _ink_image(), lambda image: [(lambda: image, 6)], page=1, size=(595, 842))
