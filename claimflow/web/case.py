@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from claimflow.errors import NotFoundError
+from claimflow.errors import NotFoundError, ReasonCode
 from claimflow.explain import explain_claim
 from claimflow.serialise import public_field, stored_extractions
 from claimflow.store.repository import Repository
@@ -20,7 +20,8 @@ from claimflow.store.tables import DocumentRow, ReviewTaskRow
 from claimflow.web.page_images import has_page_images
 from claimflow.web.queue import QueueRow, queue_row
 
-EDITABLE_METHOD_EXCLUDED = frozenset({"reviewer"})
+# a page read turned or straightened: its boxes belong to the upright reading, not to the original's image
+MOVED_PAGE_CODES = frozenset({ReasonCode.PAGE_ROTATED.value, ReasonCode.PAGE_ORIENTATION_UNCERTAIN.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class CasePage:
 
     number: int
     boxes: list[Box] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -97,17 +99,21 @@ def build_case(repo: Repository, task_id: int, *, now: datetime, sla_hours: floa
         }
         for name, f in explanation["fields"].items()
     ]
-    documents = [_case_document(doc, record, threshold) for doc, record in linked]
+    documents = [case_document(doc, record, threshold) for doc, record in linked]
     row = queue_row(task, now=now, sla_hours=sla_hours) if task.status == "open" else None
     return CaseView(task, row, explanation, fields, documents, threshold)
 
 
-def _case_document(doc: DocumentRow, record: int, threshold: float) -> CaseDocument:
+def case_document(doc: DocumentRow, record: int, threshold: float) -> CaseDocument:
+    """Return one document of a case: its pages with the boxes of the fields read on each, or its cells."""
     kind = doc.kind or ""
     case_doc = CaseDocument(doc.id or 0, Path(doc.original_name).name, doc.document_type or "unknown", kind)
-    fields = _document_fields(doc, record)
+    fields, problems = _document_fields(doc, record)
     if has_page_images(kind):
         pages = {n: CasePage(n) for n in range(1, (doc.pages or 0) + 1)}
+        for code, message, page in problems:
+            if code in MOVED_PAGE_CODES and page in pages:
+                pages[page].notes.append(f"{message}: the boxes belong to that reading and may sit off this image")
         for name, f in fields.items():
             page, bbox = f.get("page"), f.get("bbox")
             if page in pages and bbox:
@@ -138,16 +144,20 @@ def _case_document(doc: DocumentRow, record: int, threshold: float) -> CaseDocum
     return case_doc
 
 
-def _document_fields(doc: DocumentRow, record: int) -> dict[str, dict[str, Any]]:
-    """Return the public fields this document gave the claim (its part of a split file, its bordereau row)."""
+def _document_fields(
+    doc: DocumentRow, record: int
+) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str, int | None]]]:
+    """Return the public fields this document gave the claim (its part of a split file, its bordereau row).
+
+    Also returns the extraction's problems as (code, message, page).
+    """
     if not doc.extraction_json:
-        return {}
+        return {}, []
     parts = stored_extractions(json.loads(doc.extraction_json))
-    if len(parts) > 1:
-        extraction = parts[record] if 0 <= record < len(parts) else parts[0]
-        source = extraction.fields
-    elif record >= 0 and record < len(parts[0].records):
-        source = parts[0].records[record]
+    extraction = parts[record] if len(parts) > 1 and 0 <= record < len(parts) else parts[0]
+    if len(parts) == 1 and 0 <= record < len(extraction.records):
+        source = extraction.records[record]
     else:
-        source = parts[0].fields
-    return {name: public_field(f) for name, f in sorted(source.items())}
+        source = extraction.fields
+    problems = [(p.code.value, p.message, p.page) for p in extraction.problems]
+    return {name: public_field(f) for name, f in sorted(source.items())}, problems

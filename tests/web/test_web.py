@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -13,11 +14,15 @@ from sqlmodel import select
 from web_support import INCONSISTENT_CLAIM, LARGE_CLAIM, PASSWORDS, Desk, csrf_of, links_of
 
 from claimflow.cli import main
+from claimflow.errors import ReasonCode
+from claimflow.models import Extraction, Field, Money, Problem, Provenance, ReadMethod
+from claimflow.serialise import extraction_to_json
 from claimflow.store.repository import Repository
-from claimflow.store.tables import FieldCorrectionRow, ReviewTaskRow, SettlementRow, utcnow
+from claimflow.store.tables import DocumentRow, FieldCorrectionRow, ReviewTaskRow, SettlementRow, utcnow
 from claimflow.store.users import Role, UserError, add_user, hash_password, set_active, verify_password
 from claimflow.web.app import create_app
 from claimflow.web.auth import CSRF_COOKIE, SESSION_COOKIE, Signer
+from claimflow.web.case import case_document
 from claimflow.web.queue import QueueFilter, build_queue, priority_of, sla_state
 
 
@@ -274,3 +279,47 @@ def test_queue_rows_sla_and_priority() -> None:
     assert [r.task_id for r in build_queue(tasks, QueueFilter(priority="high"), now=now, sla_hours=24).rows] == [2]
     assert sla_state(19, 24) == "due_soon" and sla_state(17, 24) == "ok"
     assert priority_of("claims", ["duplicate_claim"]) == "high" and priority_of("claims", []) == "normal"
+
+
+# ----------------------------------------------------------------------------------------- case documents
+def test_case_document_draws_boxes_on_their_page_and_warns_on_turned_pages() -> None:
+    fields = {
+        "amount_claimed": Field(
+            "amount_claimed", Money(Decimal("12.50"), "EUR"), 0.62, Provenance(ReadMethod.OCR, 2, (0.1, 0.2, 0.3, 0.25))
+        ),
+        "claim_number": Field("claim_number", "CLM-1", 0.99, Provenance(ReadMethod.OCR, 1, (0.5, 0.1, 0.7, 0.12))),
+        "no_box": Field("no_box", "x", 0.99, Provenance(ReadMethod.OCR, 1, None)),
+    }
+    problems = [Problem(ReasonCode.PAGE_ROTATED, "page 2 was read turned 90 degrees clockwise", page=2)]
+    extraction = Extraction("motor_claim_form", 0.9, fields, [], problems)
+    doc = DocumentRow(
+        id=7,
+        sha256="0" * 64,
+        original_name="scan.pdf",
+        source_path="scan.pdf",
+        size=1,
+        kind="pdf",
+        status="processed",
+        pages=2,
+        extraction_json=json.dumps(extraction_to_json(extraction)),
+    )
+    shown = case_document(doc, -1, threshold=0.9)
+    assert [p.number for p in shown.pages] == [1, 2]
+    first, second = shown.pages
+    assert [b.name for b in first.boxes] == ["claim_number"] and not first.notes
+    [box] = second.boxes
+    assert (box.name, box.value, box.low) == ("amount_claimed", "12.50", True)
+    assert (box.x, box.y) == (0.1, 0.2) and abs(box.width - 0.2) < 1e-9 and abs(box.height - 0.05) < 1e-9
+    assert len(second.notes) == 1 and "may sit off this image" in second.notes[0]
+    sheet = DocumentRow(
+        id=8,
+        sha256="1" * 64,
+        original_name="b.xlsx",
+        source_path="b.xlsx",
+        size=1,
+        kind="xlsx",
+        status="processed",
+        pages=1,
+        extraction_json=json.dumps(extraction_to_json(extraction)),
+    )
+    assert case_document(sheet, -1, threshold=0.9).pages == []
