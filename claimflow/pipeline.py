@@ -412,12 +412,18 @@ class Engine:
 
 
 def read_and_extract(
-    path: Path, ocr: TesseractOcr, specs: SpecSet, *, threshold: float
+    path: Path, ocr: TesseractOcr, specs: SpecSet, *, threshold: float, calibrate: bool = True
 ) -> tuple[ReadDocument, list[Extraction]]:
-    """Read a file and extract its document(s), reading OCR pages again where a field needs it."""
+    """Read a file and extract its document(s), reading OCR pages again where a field needs it.
+
+    The final confidences are calibrated with the extractors' fitted curves (claimflow.calibration), so
+    they are probabilities; `calibrate=False` keeps the raw scores (used to fit the curves).
+    """
     read = read_document(path, sniff_file(path), ocr)
     parts = extract_documents(read, specs)
     read_again(read, parts, specs, lambda page, psm: reread_page(page, ocr, psm=psm), threshold=threshold)
+    if calibrate and specs.calibration is not None:
+        specs.calibration.apply(parts)
     for page in read.pages:
         page.image = None  # images are kept only while the document is being read
     return read, parts

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic import Field as PydanticField
 from pydantic_core import ErrorDetails
 
+from claimflow.calibration import Calibration, load_calibration
 from claimflow.errors import SpecError
 
 FieldType = Literal["text", "code", "money", "date", "iban", "currency", "integer", "boolean", "list"]
@@ -198,6 +199,7 @@ class SpecSet:
 
     specs: dict[str, Spec]
     sources: dict[str, Path]
+    calibration: Calibration | None = None
 
     def get(self, document_type: str) -> Spec:
         """Return the spec of a document type; raise KeyError if there is none."""
@@ -243,9 +245,14 @@ def load_specs(directory: Path, *, installed_languages: Collection[str] | None =
             continue
         specs[spec.document_type] = spec
         sources[spec.document_type] = path
+    calibration = None
+    try:
+        calibration = load_calibration(directory)
+    except ValueError as exc:
+        problems.append(str(exc))
     if problems:
         raise SpecError(problems)
-    return SpecSet(specs, sources)
+    return SpecSet(specs, sources, calibration)
 
 
 def _show(path: Path) -> str:

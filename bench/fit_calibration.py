@@ -1,0 +1,291 @@
+"""Fit the confidence calibration (extractors/calibration.json) and check it on documents it was not fitted on.
+
+Run: uv run python bench/fit_calibration.py [--seeds 11 12] [--size small] [--folds 4] [--write]
+     uv run python bench/fit_calibration.py --from-pairs bench/out/calibration_pairs.json [--write]
+
+1. Reads every development document with the engine exactly as it runs (`read_and_extract`, second readings
+   included) but with calibration off, so each field keeps its raw score: ../shared/realdocs (SROIE receipts,
+   invoice2data invoices, the filled CMS-1500; scored as bench/extraction.py scores them) and the generated
+   corpus for each seed (scored as bench/corpus_accuracy.py scores it). Each present field gives a pair
+   (reading method, document type, raw score, right?). The pairs are saved to bench/out/calibration_pairs.json.
+2. Cross-validation by document: the documents are split into `--folds` folds; each fold's fields are
+   calibrated with curves fitted on the other folds. The reliability table, ECE and per-type accuracy among
+   confident fields printed for "calibrated" are these held-out figures, never figures on the fitting data.
+3. The auto-accept threshold is the lowest on a 0.01 grid whose held-out confident fields are >= 99.5% right.
+4. With --write, curves fitted on all pairs and that threshold go to extractors/calibration.json, with what
+   they were fitted on; review the diff like code. Settings' default confidence_threshold must follow it
+   (tests/unit/test_calibration.py checks that they agree).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corpus_accuracy as corpus_bench  # noqa: E402  (bench scripts are not a package)
+import extraction as extraction_bench  # noqa: E402
+
+from claimflow.calibration import (  # noqa: E402
+    CALIBRATION_FILE,
+    Calibration,
+    choose_threshold,
+    expected_calibration_error,
+    fit_calibration,
+    method_group,
+    reliability_table,
+)
+from claimflow.errors import ClaimFlowError  # noqa: E402
+from claimflow.models import Extraction  # noqa: E402
+from claimflow.pipeline import read_and_extract  # noqa: E402
+from claimflow.readers.ocr import TesseractOcr  # noqa: E402
+from claimflow.samples.corpus import write_corpus  # noqa: E402
+from claimflow.settings import load_settings  # noqa: E402
+from claimflow.specs import load_specs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS = ROOT / "bench" / "out" / "calibration_pairs.json"
+TARGET = 0.995
+GRID = [round(0.5 + 0.01 * i, 2) for i in range(50)] + [0.995, 0.999]
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One present field: where it came from, how it was read, its raw score and whether it was right."""
+
+    document: str
+    source: str  # realdocs corpus name or corpus/<family>
+    document_type: str
+    field: str
+    group: str
+    raw: float
+    right: bool
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def _read_all(paths: Sequence[Path], workers: int) -> dict[Path, list[Extraction] | None]:
+    settings = load_settings()
+    specs = load_specs(ROOT / "extractors")
+    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds)
+
+    def one(path: Path) -> list[Extraction] | None:
+        try:
+            _, parts = read_and_extract(path, ocr, specs, threshold=settings.confidence_threshold, calibrate=False)
+        except ClaimFlowError:
+            return None
+        return parts
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(paths, pool.map(one, paths), strict=True))
+
+
+def realdocs_pairs(workers: int) -> list[Pair]:
+    """Pairs from the real development documents, scored as bench/extraction.py scores them."""
+    docs = [*extraction_bench.sroie_docs(None), *extraction_bench.invoice2data_docs(), *extraction_bench.cms1500_docs()]
+    results = _read_all([doc.path for doc in docs], workers)
+    pairs = []
+    for doc in docs:
+        doc.extractions = results[doc.path] or []
+        for truth in doc.truths:
+            extraction = extraction_bench._extraction_for(doc, truth)
+            if extraction is None:
+                continue
+            for name, expected in truth.fields.items():
+                got = extraction.fields.get(name)
+                group = method_group(got.provenance.method) if got is not None else None
+                if got is None or group is None:
+                    continue
+                right = extraction_bench.is_right(name, expected, got.value)
+                pairs.append(
+                    Pair(
+                        f"{doc.corpus}/{doc.path.name}",
+                        doc.corpus,
+                        truth.document_type,
+                        name,
+                        group,
+                        got.confidence,
+                        right,
+                    )
+                )
+    return pairs
+
+
+def corpus_pairs(seed: int, size: str, workers: int) -> list[Pair]:
+    """Pairs from the generated corpus of `seed`, scored as bench/corpus_accuracy.py scores it."""
+    out = Path(tempfile.mkdtemp(prefix=f"claimflow-calibration-{seed}-"))
+    write_corpus(out, seed=seed, size=size)
+    truths = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "truth").rglob("*.json"))]
+    paths = [out / "docs" / t["file"] for t in truths]
+    results = _read_all(paths, workers)
+    pairs = []
+    for truth, path in zip(truths, paths, strict=True):
+        family = str(truth["degradation"]["family"])
+        extractions = results[path] or []
+        for document_type, fields in corpus_bench._expected_parts(truth):
+            found = next((ex for ex in extractions if ex.document_type == document_type), None)
+            if found is None:
+                continue
+            for name, expected in fields.items():
+                got = found.fields.get(name)
+                group = method_group(got.provenance.method) if got is not None else None
+                if got is None or group is None:
+                    continue
+                right = corpus_bench.same(name, corpus_bench.to_plain(got.value), expected)
+                pairs.append(
+                    Pair(
+                        f"corpus{seed}/{truth['file']}",
+                        f"corpus/{family}",
+                        document_type,
+                        name,
+                        group,
+                        got.confidence,
+                        right,
+                    )
+                )
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------- fitting
+def _fit(pairs: Sequence[Pair], source: str = "") -> Calibration:
+    return fit_calibration(((p.group, p.document_type, p.raw, p.right) for p in pairs), source=source)
+
+
+def _calibrated(calibration: Calibration, pair: Pair) -> float:
+    curve = calibration.curves.get(f"{pair.group}/{pair.document_type}") or calibration.curves.get(pair.group)
+    return curve(pair.raw) if curve is not None else pair.raw
+
+
+def cross_validated(pairs: Sequence[Pair], folds: int) -> list[tuple[Pair, float]]:
+    """Return each pair with the confidence given by curves fitted without its document's fold."""
+    documents = sorted({p.document for p in pairs})
+    fold_of = {doc: i % folds for i, doc in enumerate(documents)}
+    out = []
+    for k in range(folds):
+        calibration = _fit([p for p in pairs if fold_of[p.document] != k])
+        out.extend((p, _calibrated(calibration, p)) for p in pairs if fold_of[p.document] == k)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- printing
+def print_reliability(title: str, scored: Sequence[tuple[float, bool]]) -> float:
+    """Print a reliability table and return the ECE."""
+    ece = expected_calibration_error(scored)
+    print(f"\n{title}: {len(scored)} fields, ECE {ece:.3f}")
+    print(f"  {'bin':<11} {'n':>5} {'mean conf':>10} {'accuracy':>9}")
+    for b in reliability_table(scored):
+        if b.n:
+            print(f"  {b.low:.1f}-{b.high:.1f}    {b.n:>5} {b.mean_confidence:>10.3f} {b.accuracy:>9.3f}")
+    return ece
+
+
+def print_by_type(scored: Sequence[tuple[Pair, float]], threshold: float) -> dict[str, dict[str, float]]:
+    """Print, per document type and source, accuracy, confident share and accuracy among confident fields."""
+    cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for pair, confidence in scored:
+        for key in (pair.document_type, f"{pair.document_type} [{pair.source}]"):
+            cell = cells[key]
+            cell[0] += 1
+            cell[1] += pair.right
+            cell[2] += confidence >= threshold
+            cell[3] += confidence >= threshold and pair.right
+    print(
+        f"\nheld-out, threshold {threshold}: {'group':<40} {'n':>5} {'acc':>7} {'conf%':>7} {'acc|conf':>9} wrong|conf"
+    )
+    table = {}
+    for key in sorted(cells):
+        n, right, confident, confident_right = cells[key]
+        acc_conf = confident_right / confident if confident else None
+        shown = f"{acc_conf:9.1%}" if acc_conf is not None else f"{'-':>9}"
+        print(f"  {key:<57} {n:>5} {right / n:7.1%} {confident / n:7.1%} {shown} {confident - confident_right:>5}")
+        table[key] = {
+            "n": n,
+            "accuracy": right / n,
+            "confident": confident / n,
+            "wrong_confident": confident - confident_right,
+        }
+    return table
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def main() -> int:
+    """Collect pairs (or load them), cross-validate, print, and write the calibration when asked."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="*", default=[11, 12])
+    parser.add_argument("--size", default="small", choices=("small", "full"))
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--from-pairs", type=Path)
+    parser.add_argument("--write", action="store_true", help=f"write extractors/{CALIBRATION_FILE}")
+    args = parser.parse_args()
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    started = time.perf_counter()
+    if args.from_pairs:
+        data = json.loads(args.from_pairs.read_text(encoding="utf-8"))
+        pairs = [Pair(**p) for p in data["pairs"]]
+        described = data["data"]
+    else:
+        pairs = realdocs_pairs(args.workers)
+        for seed in args.seeds:
+            pairs += corpus_pairs(seed, args.size, args.workers)
+        described = f"realdocs (sroie, invoice2data, cms1500) + corpus seeds {args.seeds} ({args.size})"
+        PAIRS.parent.mkdir(parents=True, exist_ok=True)
+        PAIRS.write_text(
+            json.dumps(
+                {
+                    "data": described,
+                    "commit": _git("rev-parse", "--short", "HEAD"),
+                    "pairs": [asdict(p) for p in pairs],
+                },
+                indent=0,
+            ),
+            encoding="utf-8",
+        )
+    documents = len({p.document for p in pairs})
+    print(f"{len(pairs)} fields of {documents} documents in {time.perf_counter() - started:.0f} s: {described}")
+
+    raw_ece = print_reliability("raw scores (uncalibrated)", [(p.raw, p.right) for p in pairs])
+    held_out = cross_validated(pairs, args.folds)
+    ece = print_reliability(
+        f"calibrated, held out ({args.folds}-fold by document)", [(c, p.right) for p, c in held_out]
+    )
+    threshold = choose_threshold([(c, p.right) for p, c in held_out], target=TARGET, thresholds=GRID)
+    print(f"\nlowest threshold with confident fields >= {TARGET:.1%} right (held out): {threshold}")
+    by_type = print_by_type(held_out, threshold if threshold is not None else 1.0)
+    summary = {
+        "fields": len(pairs),
+        "documents": documents,
+        "raw_ece": raw_ece,
+        "ece": ece,
+        "threshold": threshold,
+        "by_type": by_type,
+    }
+    (ROOT / "bench" / "out" / "calibration.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    if args.write:
+        stamp = datetime.now(UTC).date().isoformat()
+        commit = _git("rev-parse", "--short", "HEAD")
+        source = f"{described}; {len(pairs)} fields of {documents} documents; commit {commit}; {stamp}"
+        calibration = _fit(pairs, source=source)
+        final = Calibration(calibration.curves, threshold, source)
+        path = ROOT / "extractors" / CALIBRATION_FILE
+        path.write_text(json.dumps(final.to_json(), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}: {len(final.curves)} curves, threshold {threshold}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
