@@ -309,7 +309,7 @@ def _print_replays(replays: list[dict[str, Any]]) -> None:
 @handle_errors
 def check(directory: Path | None) -> None:
     """Validate the extractor specs and rule sets (DIR/extractors, DIR/rules; default: the configured ones)."""
-    from claimflow.rules import check_report
+    from claimflow.rules import check_report, version_changes
     from claimflow.specs import load_specs
 
     settings = _settings()
@@ -338,6 +338,8 @@ def check(directory: Path | None) -> None:
             + f", {len(version.tests)} examples; rule coverage {fired}/{len(version.rules)}"
             + (f"; no example fires: {', '.join(version.uncovered)}" if version.uncovered else "")
         )
+    for line in version_changes(versions):
+        click.echo(f"  {line}")
 
 
 @main.group(cls=_Group)

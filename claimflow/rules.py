@@ -160,6 +160,29 @@ def check_report(directory: Path) -> tuple[list[str], list[RuleSet]]:
     return problems, loaded
 
 
+def version_changes(versions: list[RuleSet]) -> list[str]:
+    """Say, for each version after the first of a rule set, which rule ids it adds and drops against the one before.
+
+    A later version is a copy of an earlier one; a rule added to the live version and forgotten in the next shows
+    here before the next takes effect.
+    """
+    lines: list[str] = []
+    by_name: dict[str, list[RuleSet]] = {}
+    for version in versions:
+        by_name.setdefault(version.name, []).append(version)
+    for name, chain in sorted(by_name.items()):
+        chain.sort(key=lambda r: (r.effective_from, r.version))
+        for older, newer in zip(chain, chain[1:], strict=False):
+            before, after = [r.id for r in older.rules], [r.id for r in newer.rules]
+            added = [rule for rule in after if rule not in before]
+            dropped = [rule for rule in before if rule not in after]
+            lines.append(
+                f"{name} {newer.version} against {older.version}: "
+                f"adds {', '.join(added) or 'no rule'}; drops {', '.join(dropped) or 'no rule'}"
+            )
+    return lines
+
+
 def check_rules(directory: Path) -> list[str]:
     """Return every problem in every rule file of `directory`; [] when all are clean."""
     return check_report(directory)[0]

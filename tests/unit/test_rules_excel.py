@@ -289,3 +289,13 @@ def test_workbook_reader_refuses_other_formats(tmp_path: Path) -> None:
     assert "only .xlsx" in read_workbook(bad, "rules/table.xlsm", FACT_FIELDS, expression_error).problems[0]
     missing = read_workbook(tmp_path / "no.xlsx", "rules/no.xlsx", FACT_FIELDS, expression_error)
     assert "not found" in missing.problems[0]
+
+
+def test_check_says_what_a_later_version_adds_and_drops() -> None:
+    from claimflow.rules import version_changes
+
+    lines = version_changes(check_report(RULES)[1])
+    assert lines == [
+        "claims_routing 2027.1.1 against 2026.1.2: adds SMALL_MOTOR, FREQUENT_MOTOR, SMALL_HEALTH, "
+        "HEALTH_ABOVE_TABLE, SMALL_OTHER; drops SMALL_CLEAN_CLAIM"
+    ]
