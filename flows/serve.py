@@ -160,9 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     deployments = build_deployments(load_deployment_specs(args.prefect_yaml))
     wait_for_api()
     if args.run_now:
+        from flows.ops import daily_kpi_report
         from flows.sweep import inbox_sweep
 
         summary = inbox_sweep()
+        daily_kpi_report()  # every supervisor artifact is on the dashboard from the start
         if args.summary_file is not None:
             write_summary(summary, args.summary_file)
     serve(*deployments, pause_on_shutdown=False, print_starting_message=False)

@@ -29,6 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from claimflow.errors import ClaimFlowError
 from claimflow.pipeline import BatchResult, DocumentOutcome, Engine, summarise_batch
 from claimflow.settings import Settings, load_settings
+from flows.supervisor import publish_supervisor_artifacts
 from flows.tasks import decide_claims_task, process_document_task, resume_pending_task
 
 BATCH_SUMMARY_KEY = "claims-batch-summary"
@@ -172,4 +173,6 @@ def inbox_sweep() -> dict[str, object]:
         sweep = sweep_once(engine, settings, logger)
     finally:
         engine.close()
+    if sweep.batch.documents or sweep.batch.claims:  # an empty sweep changes nothing a supervisor sees
+        publish_supervisor_artifacts(settings)
     return finish(sweep, key=BATCH_SUMMARY_KEY, report_key=BATCH_REPORT_KEY, title="Inbox sweep", logger=logger)
