@@ -1,5 +1,5 @@
-"""The `claimflow` command: up, process, review, show, check, samples, status, reminders, payments, verify, web,
-users.
+"""The `claimflow` command: up, process, review, show, check, samples, status, reminders, payments, report,
+verify, web, users.
 
 Builds settings and resources, calls the engine, prints; decides nothing. Errors become the stable exit
 codes of `errors.ExitCode` (docs/cli.md). stdout carries only the requested output; logs go to stderr.
@@ -515,6 +515,25 @@ def payments(day: Any, as_json: bool) -> None:
         f"reconciliation {report.day}: {counts['settled']} settled, {counts['instructed']} instructed, "
         f"{counts['differences']} difference(s); {files[0]}"
     )
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder (default CLAIMFLOW_HOME/reports).",
+)
+@click.option("--no-pdf", is_flag=True, help="Write only the HTML report.")
+@handle_errors
+def report(out_dir: Path | None, no_pdf: bool) -> None:
+    """Write an HTML and PDF report with charts: STP by day, routes, reasons, cycle time, confidence vs accuracy."""
+    from claimflow.report import write_report
+
+    settings = _settings()
+    written = write_report(settings, out_dir or settings.home / "reports", pdf=not no_pdf)
+    for path in written:
+        click.echo(str(path))
 
 
 @main.command()

@@ -8,6 +8,7 @@ publishes aggregate-only artifacts. Decisions (what is due, what is paid, what i
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -15,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from claimflow.payments import instruct_payments, reconcile, write_reconciliation
 from claimflow.reminders import escalate_reviews, run_reminders
+from claimflow.report import write_report
 from claimflow.settings import Settings, load_settings
 from claimflow.store.repository import Repository
 from flows.supervisor import (
@@ -119,8 +121,21 @@ def daily_kpi_report() -> dict[str, Any]:
     """Publish every supervisor artifact and the daily KPI report."""
     settings = load_settings()
     figures = publish_supervisor_artifacts(settings, versions_of(settings))
-    publish_kpi_report(figures)
-    return {"stp_rate": figures["stp_rate"], "status": figures["status"]}
+    written = write_report_task(settings)
+    publish_kpi_report(figures, {"Report files": {path.suffix.lstrip("."): str(path) for path in written}})
+    return {"stp_rate": figures["stp_rate"], "status": figures["status"], "report": [str(p) for p in written]}
+
+
+@task(
+    name="write-report",
+    retries=TRANSIENT_RETRIES,
+    retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
+    retry_condition_fn=is_transient_failure,
+    cache_policy=NO_CACHE,
+)
+def write_report_task(settings: Settings) -> list[Path]:
+    """Write the day's HTML and PDF report under CLAIMFLOW_HOME/reports/DATE."""
+    return write_report(settings, settings.home / "reports" / datetime.now(UTC).date().isoformat())
 
 
 def versions_of(settings: Settings) -> list[dict[str, str]]:

@@ -151,6 +151,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-now", action="store_true", help="run the inbox sweep once before serving")
     parser.add_argument("--summary-file", type=Path, help="where --run-now writes its summary as JSON")
     parser.add_argument("--prefect-yaml", type=Path, default=PREFECT_YAML, help="deployments file")
+    parser.add_argument("--watch", action="store_true", help="watch the inbox and decide landed files at once")
     return parser.parse_args(argv)
 
 
@@ -167,7 +168,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         daily_kpi_report()  # every supervisor artifact is on the dashboard from the start
         if args.summary_file is not None:
             write_summary(summary, args.summary_file)
-    serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+    watcher = None
+    if args.watch:
+        from claimflow.settings import load_settings
+        from flows.watch import start_watcher
+
+        watcher, engine = start_watcher(load_settings())
+    try:
+        serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+            engine.close()
     return 0
 
 

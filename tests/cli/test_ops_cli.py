@@ -65,3 +65,17 @@ def test_payments_run_once_and_reconcile(env: Path) -> None:
     assert data["reconciliation"]["differences"] == []
     code, out = _run("payments")
     assert code == 0 and "0 instructed" in out and "no new file" in out
+
+
+def test_report_writes_html_and_pdf_with_every_chart(env: Path) -> None:
+    out = env / "report"
+    code, stdout = _run("report", "--out", str(out))
+    assert code == 0 and str(out / "report.html") in stdout
+    page = (out / "report.html").read_text()
+    for title in ("STP rate by day", "Claims by route", "Reasons Pareto", "Cycle time: first document to decision",
+                  "Extraction confidence against accuracy"):
+        assert title in page
+    assert page.count("<svg") >= 4
+    assert "no data: no claim has been reviewed yet" in page  # honest: nothing to calibrate against
+    assert "Zoë" not in page and "CLM-A" not in page  # aggregates only
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
