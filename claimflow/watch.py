@@ -44,6 +44,18 @@ def _state(path: Path) -> FileState | None:
     return FileState(stat.st_size, stat.st_mtime_ns)
 
 
+def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Return (relative name, size, mtime) of every file under a folder: changes when any file changes."""
+    if not folder.is_dir():
+        return ()
+    entries = []
+    for path in sorted(folder.rglob("*")):
+        state = _state(path) if path.is_file() else None
+        if state is not None:
+            entries.append((path.relative_to(folder).as_posix(), state.size, state.mtime_ns))
+    return tuple(entries)
+
+
 class InboxWatcher:
     """Poll an inbox and call `on_files` with newly landed files once they stopped changing."""
 

@@ -13,7 +13,7 @@ import importlib
 import json
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -168,18 +168,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         daily_kpi_report()  # every supervisor artifact is on the dashboard from the start
         if args.summary_file is not None:
             write_summary(summary, args.summary_file)
-    watcher = None
+    stops: list[Callable[[], None]] = []
     if args.watch:
         from claimflow.settings import load_settings
         from flows.watch import start_watcher
 
-        watcher, engine = start_watcher(load_settings())
+        watcher, engines = start_watcher(load_settings())
+        stops += [watcher.stop, engines.close]
     try:
         serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
     finally:
-        if watcher is not None:
-            watcher.stop()
-            engine.close()
+        for stop in stops:
+            stop()
     return 0
 
 

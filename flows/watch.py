@@ -1,7 +1,8 @@
 """The inbox watcher in the flow server: a Prefect event per landed file, then an arrival sweep at once.
 
 `claimflow up` starts `python -m flows.serve --watch`, which calls `start_watcher`: the engine is opened once
-(loading specs and rules takes seconds) and every batch of landed files runs the `inbox-arrival` flow in this
+(loading specs and rules takes seconds; it is opened again when the day or a rule or spec file changes, as
+rule sets are effective-dated) and every batch of landed files runs the `inbox-arrival` flow in this
 process, so a dropped document is decided within seconds. The `inbox-sweep` deployment keeps running every
 30 s as the safety net. Scale-out form: `python -m flows.watch --emit-only` only emits the events, and the
 `inbox-sweep` deployment's trigger in prefect.yaml runs the sweep on a worker.
@@ -15,6 +16,7 @@ import logging
 import signal
 import threading
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from prefect.events import emit_event
 
 from claimflow.pipeline import Engine
 from claimflow.settings import Settings, load_settings
-from claimflow.watch import InboxWatcher
+from claimflow.watch import InboxWatcher, folder_signature
 from flows.supervisor import publish_supervisor_artifacts
 from flows.sweep import BATCH_REPORT_KEY, BATCH_SUMMARY_KEY, finish, sweep_once
 
@@ -59,14 +61,47 @@ def emit_arrivals(paths: Sequence[Path]) -> int:
     return emitted
 
 
-def make_arrival_flow(engine: Engine, settings: Settings) -> Flow[[], dict[str, object]]:
-    """Return the `inbox-arrival` flow bound to an engine opened once by the watcher."""
+class EngineHolder:
+    """The watcher's engine: opened once, opened again when the day or a rule or spec file changes.
+
+    Rule sets are effective-dated (the version in force is picked when the engine opens), so a long-lived engine
+    must not decide tomorrow's claims with today's version, nor keep a rule file that was changed on disk.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._key: object = None
+
+    def _current_key(self) -> object:
+        folders = [self.settings.rules, self.settings.extractors]
+        return (date.today(), *(folder_signature(folder) for folder in folders))
+
+    def get(self) -> Engine:
+        """Return the engine, reopened first if the day or a rule/spec file changed."""
+        key = self._current_key()
+        if self._engine is None or key != self._key:
+            fresh = Engine.open(self.settings)  # a broken rule file raises here: nothing is decided until it is fixed
+            if self._engine is not None:
+                self._engine.close()
+            self._engine, self._key = fresh, key
+        return self._engine
+
+    def close(self) -> None:
+        """Release the engine's database."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+def make_arrival_flow(engines: EngineHolder, settings: Settings) -> Flow[[], dict[str, object]]:
+    """Return the `inbox-arrival` flow bound to the watcher's engine holder."""
 
     @flow(name="inbox-arrival", log_prints=False)
     def inbox_arrival() -> dict[str, object]:
         """Process the documents the watcher saw land: the inbox sweep's steps with the watcher's engine."""
         logger = get_run_logger()
-        sweep = sweep_once(engine, settings, logger)
+        sweep = sweep_once(engines.get(), settings, logger)
         if sweep.batch.documents or sweep.batch.claims:
             publish_supervisor_artifacts(settings)
         return finish(sweep, key=BATCH_SUMMARY_KEY, report_key=BATCH_REPORT_KEY, title="Inbox arrival", logger=logger)
@@ -74,17 +109,18 @@ def make_arrival_flow(engine: Engine, settings: Settings) -> Flow[[], dict[str, 
     return inbox_arrival
 
 
-def start_watcher(settings: Settings, *, poll_seconds: float = 0.2) -> tuple[InboxWatcher, Engine]:
+def start_watcher(settings: Settings, *, poll_seconds: float = 0.2) -> tuple[InboxWatcher, EngineHolder]:
     """Open the engine, start the watcher thread; each batch of landed files emits events and runs the flow."""
-    engine = Engine.open(settings)
-    arrival = make_arrival_flow(engine, settings)
+    engines = EngineHolder(settings)
+    engines.get()  # open now: a broken spec stops the flow server at start, and the first drop is fast
+    arrival = make_arrival_flow(engines, settings)
 
     def on_files(paths: list[Path]) -> None:
         emit_arrivals(paths)
         arrival()
 
     watcher = InboxWatcher(settings.inbox, on_files, poll_seconds=poll_seconds, stable_seconds=settings.stable_seconds)
-    return watcher.start(), engine
+    return watcher.start(), engines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
-    engine: Engine | None = None
+    engines: EngineHolder | None = None
     if args.emit_only:
 
         def emit(paths: list[Path]) -> None:
@@ -108,12 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         watcher = InboxWatcher(settings.inbox, emit, stable_seconds=settings.stable_seconds).start()
     else:
-        watcher, engine = start_watcher(settings)
+        watcher, engines = start_watcher(settings)
     while not stop.wait(1.0):
         pass
     watcher.stop()
-    if engine is not None:
-        engine.close()
+    if engines is not None:
+        engines.close()
     return 0
 
 

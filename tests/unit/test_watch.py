@@ -55,12 +55,14 @@ def test_watcher_thread_survives_a_failing_callback(tmp_path: Path) -> None:
             p.unlink()
 
     watcher = InboxWatcher(inbox, boom, poll_seconds=0.01, stable_seconds=0.0).start()
-    _touch(inbox / "b.pdf", b"b", time.time() - 5)
     deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:  # the first sweep (a.pdf) fails
+        time.sleep(0.01)
+    _touch(inbox / "b.pdf", b"b", time.time() - 5)
     while (inbox / "b.pdf").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     watcher.stop()
-    assert len(calls) >= 2 and not (inbox / "b.pdf").exists()
+    assert calls[0] == 1 and len(calls) >= 2 and not (inbox / "b.pdf").exists()  # the thread went on
 
 
 def test_sweep_lock_is_exclusive(tmp_path: Path) -> None:
@@ -81,3 +83,14 @@ def test_sweep_lock_is_exclusive(tmp_path: Path) -> None:
     thread.join(10)
     with sweep_lock(tmp_path, timeout=1):
         pass
+
+
+def test_folder_signature_changes_with_any_file(tmp_path: Path) -> None:
+    from claimflow.watch import folder_signature
+
+    _touch(tmp_path / "rules" / "a.yml", b"a", 1000)
+    before = folder_signature(tmp_path / "rules")
+    assert folder_signature(tmp_path / "rules") == before
+    _touch(tmp_path / "rules" / "a.yml", b"a", 2000)
+    assert folder_signature(tmp_path / "rules") != before
+    assert folder_signature(tmp_path / "missing") == ()
