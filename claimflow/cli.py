@@ -1,5 +1,4 @@
-"""The `claimflow` command: up, process, review, show, check, samples, status, reminders, payments, report,
-verify, web, users.
+"""The `claimflow` command line (up, process, review, show, check, status, reminders, payments, report, web, ...).
 
 Builds settings and resources, calls the engine, prints; decides nothing. Errors become the stable exit
 codes of `errors.ExitCode` (docs/cli.md). stdout carries only the requested output; logs go to stderr.
