@@ -45,6 +45,8 @@ FALLBACK_FACTOR = 0.85
 BELOW_FACTOR = 0.9
 CONTEXT_BASE = 0.85
 UNCONFIRMED_CAP = 0.85
+GARBLED_WORD = 0.5
+GARBLED_NEIGHBOUR_FACTOR = 0.8
 ROW_GAP = 0.05  # side-by-side pieces further apart are separate blocks (sender | recipient)
 
 
@@ -81,6 +83,12 @@ def extract_documents(read: ReadDocument, specs: SpecSet) -> list[Extraction]:
 
 def extract_document(read: ReadDocument, specs: SpecSet, document_type: str | None = None) -> Extraction:
     """Extract the fields of one read document; classifies it first when `document_type` is None."""
+    extraction = _extract_document(read, specs, document_type)
+    extraction.pages = tuple(page.number for page in read.pages)
+    return extraction
+
+
+def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | None) -> Extraction:
     confidence = 1.0
     if document_type is None:
         document_type, confidence = classify_document(read, specs)
@@ -264,6 +272,8 @@ def _candidates(
             # a value searched for anywhere on the page is only as sure as the line it sits in
             searched = page.method is ReadMethod.OCR and field_spec.direction == "page"
             context = _context_factor(region, used) if searched else 1.0
+            if page.method is ReadMethod.OCR:
+                context *= _neighbour_factor(region, used, code=field_spec.type == "code")
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
@@ -282,6 +292,29 @@ def _context_factor(region: list[Line], used: tuple[Word, ...]) -> float:
     if not others:
         return 1.0
     return CONTEXT_BASE + (1.0 - CONTEXT_BASE) * sum(others) / len(others)
+
+
+def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool) -> float:
+    """Return GARBLED_NEIGHBOUR_FACTOR when the value may be cut short on its line, else 1.
+
+    OCR that garbles part of a value splits it: `CLM-2026-669001` read as `CLw-2026` (0.07) + `660001` (0.90)
+    gives a clean-looking code from the second piece alone. A word next to the value (closer than two line
+    heights) that the pattern did not take and that OCR read at under 0.5 says the value may be cut. A code
+    has no spaces, so for a code any word a space away (`MP-2026-891` `467`: OCR saw a gap) says the same.
+    """
+    ids = {id(word) for word in used}
+    for line in region:
+        if not any(id(w) in ids for w in line.words):
+            continue
+        span = union_box(tuple(w for w in line.words if id(w) in ids))
+        for word in line.words:
+            if id(word) in ids or not any(ch.isalnum() for ch in word.text):
+                continue
+            garbled = word.confidence < GARBLED_WORD
+            reach = (2.0 if garbled else 1.0) * line.height
+            if (garbled or code) and span[0] - reach <= word.bbox[2] and word.bbox[0] <= span[2] + reach:
+                return GARBLED_NEIGHBOUR_FACTOR
+    return 1.0
 
 
 def _match_tiers(

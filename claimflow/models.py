@@ -182,7 +182,8 @@ class Extraction:
     """The result of applying a spec to one read document.
 
     `fields` holds the document-level fields; `records` holds one field dict per claim row for
-    tabular types (claims_bordereau) and is empty otherwise.
+    tabular types (claims_bordereau) and is empty otherwise. `pages` are the page numbers of the file
+    this document was read from (one file may hold a claim form, its invoice and a receipt).
     """
 
     document_type: str
@@ -190,6 +191,7 @@ class Extraction:
     fields: dict[str, Field] = field(default_factory=dict)
     records: list[dict[str, Field]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

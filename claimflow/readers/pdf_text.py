@@ -28,7 +28,16 @@ from pdfplumber.utils.exceptions import PdfminerException
 
 from claimflow.errors import DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Problem, ReadDocument, ReadMethod, Word
-from claimflow.readers.ocr import PSM_BLOCK, PSM_SPARSE, Attempt, OcrEngine, assign_lines, clamp_bbox, ocr_page
+from claimflow.readers.ocr import (
+    PSM_BLOCK,
+    PSM_SPARSE,
+    Attempt,
+    OcrEngine,
+    assign_lines,
+    clamp_bbox,
+    ocr_page,
+    to_grey,
+)
 from claimflow.readers.preflight import is_blank, read_scanned_page
 
 logger = logging.getLogger(__name__)
@@ -166,14 +175,15 @@ class _Renderer:
             return 0
 
     def render(self, number: int) -> tuple[Any, float, float]:
-        """Return page `number` rendered in grayscale near RENDER_DPI, with its size in points."""
+        """Return page `number` rendered near RENDER_DPI, in grey with stamps dropped out, with its size in points."""
         page = self._open()[number - 1]
         try:
             width, height = page.get_size()
             longest = max(width, height, 1.0)
             scale = RENDER_DPI / 72
             scale = min(max(scale, MIN_RENDER_PX / longest), MAX_RENDER_PX / longest)
-            image = page.render(scale=scale, grayscale=True).to_pil()
+            # in colour, so that a translucent stamp over a value can be dropped out (ocr.to_grey)
+            image = to_grey(page.render(scale=scale).to_pil())
             image.info["dpi"] = (scale * 72, scale * 72)
         finally:
             page.close()

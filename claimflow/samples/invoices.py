@@ -26,11 +26,16 @@ def _sign_amount(invoice: Invoice, amount: Decimal) -> str:
     return f"{SIGNS.get(invoice.currency, invoice.currency + ' ')}{format_amount(amount)}"
 
 
-def truth_fields(invoice: Invoice) -> dict[str, str]:
-    """Return the canonical ground-truth values of an invoice."""
+def truth_fields(invoice: Invoice, *, layout: str | None = None) -> dict[str, str]:
+    """Return the canonical ground-truth values of an invoice drawn in `layout` (default: its own).
+
+    The address is the truth as printed: its lines joined by ", " (the spec's join), or, on layout "c" where it
+    is printed on one line, that line (`Havenweg 3 - 3542 AD Utrecht - Netherlands`).
+    """
+    joiner = " - " if (layout or invoice.layout) == "c" else ", "
     return {
         "issuer": invoice.issuer,
-        "issuer_address": ", ".join(invoice.address),
+        "issuer_address": joiner.join(invoice.address),
         "document_date": invoice.issue_date.isoformat(),
         "invoice_number": invoice.number,
         "total_amount": str(invoice.total),

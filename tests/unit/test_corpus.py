@@ -252,3 +252,37 @@ def test_receipts_are_narrow_and_print_their_truth(corpus: tuple[Path, CorpusSum
 def test_unknown_size_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown corpus size"):
         write_corpus(tmp_path, size="huge")
+
+
+def test_invoice_text_truth_is_as_printed(corpus: tuple[Path, CorpusSummary]) -> None:
+    out, _ = corpus
+    invoices = [r for r in _truth(out) if r["document_type"] == "invoice" and r["variant"] == "text_pdf"]
+    assert invoices
+    for record in invoices:
+        fields = record["fields"]
+        assert isinstance(fields, dict)
+        with pdfplumber.open(out / "docs" / str(record["file"])) as pdf:
+            text = " ".join((page.extract_text() or "") for page in pdf.pages)
+        for name in ("issuer", "invoice_number", "claim_reference"):
+            assert fields[name] in text, (record["file"], name)
+        lines = text.splitlines()
+        address = str(fields["issuer_address"])
+        # one printed line (layout c: `street - town - country`) or consecutive printed lines joined by ", "
+        assert address in text or ", ".join(address.split(", ")) in ", ".join(lines), (record["file"], address)
+
+
+def test_multi_document_parts_carry_their_own_truth(corpus: tuple[Path, CorpusSummary]) -> None:
+    out, _ = corpus
+    for record in (r for r in _truth(out) if r.get("multi_document")):
+        pages = record["pages"]
+        assert isinstance(pages, list)
+        kinds = {p["document_type"]: set(p["fields"]) for p in pages}
+        assert "tax_amount" in kinds["invoice"] and "tax_amount" not in kinds["motor_claim_form"]
+        assert "issuer_address" not in kinds["motor_claim_form"]
+
+
+def test_skew_pushing_text_off_the_page_is_recorded_as_illegible() -> None:
+    size = (1000, 1400)
+    assert degrade._cut_off((20, 10, 300, 40), size, 5.0)  # top-left corner: turned out of the frame
+    assert not degrade._cut_off((400, 600, 600, 640), size, 5.0)  # the middle stays
+    assert not degrade._cut_off((20, 10, 300, 40), size, 0.0)

@@ -409,3 +409,64 @@ def test_tilted_scan_value_slightly_above_its_label_is_found(specs: SpecSet) -> 
 def test_invoice_issuer_address_is_the_block_under_the_issuer(specs: SpecSet) -> None:
     result = extract_document(layout(INVOICE_ROWS), specs)
     assert result.fields["issuer_address"].value == "12 High Street, Leeds LS1 4AB"
+
+
+def test_invoice_net_plus_tax_is_checked_against_the_total(specs: SpecSet) -> None:
+    result = extract_document(layout(INVOICE_ROWS), specs)
+    assert result.fields["subtotal"].value == Money(Decimal("700.00"), "GBP")
+    assert not any(p.code is ReasonCode.AMOUNTS_INCONSISTENT for p in result.problems)
+    # a total OCR cut short (the leading digits lost) no longer adds up: not confident, and a problem says why
+    cut = [row if row[0][0] != "Total due" else [("Total due", 0.55), ("£ 40.00", 0.75)] for row in INVOICE_ROWS]
+    result = extract_document(layout(cut, method=ReadMethod.OCR, confidence=0.96), specs)
+    assert result.fields["total_amount"].value == Money(Decimal("40.00"), "GBP")
+    assert result.fields["total_amount"].confidence < AUTO_ACCEPT
+    assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT for p in result.problems)
+
+
+def test_invoice_subtotal_is_the_last_one_and_not_a_dutch_subtotaal(specs: SpecSet) -> None:
+    sections = [
+        *INVOICE_ROWS[:6],
+        [("Subtotal", 0.55), ("£ 100.00", 0.75)],
+        [("Subtotal", 0.55), ("£ 700.00", 0.75)],
+        *INVOICE_ROWS[8:],
+    ]
+    assert extract_document(layout(sections), specs).fields["subtotal"].value == Money(Decimal("700.00"), "GBP")
+    dutch = [
+        *INVOICE_ROWS[:6],
+        [("Exclusief BTW", 0.05), ("€ 700,00", 0.3), ("Subtotaal", 0.55), ("€ 840,00", 0.75)],
+        *INVOICE_ROWS[8:],
+    ]
+    assert extract_document(layout(dutch), specs).fields["subtotal"].value.amount == Decimal("700.00")
+
+
+def _ocr_form(claim_words: list[tuple[str, float, float]]) -> ReadDocument:
+    """An OCR'd motor form with the claim-number row's value given as (text, x0, confidence) words."""
+    words = [
+        Word("MOTOR", (0.1, 0.05, 0.2, 0.065), 0.95),
+        Word("CLAIM", (0.21, 0.05, 0.3, 0.065), 0.95),
+        Word("FORM", (0.31, 0.05, 0.4, 0.065), 0.95),
+        Word("CF-MCF-01", (0.8, 0.95, 0.9, 0.965), 0.95),
+        Word("Claim", (0.08, 0.194, 0.13, 0.206), 0.95),
+        Word("number:", (0.14, 0.194, 0.21, 0.206), 0.95),
+    ]
+    words += [Word(text, (x, 0.194, x + 0.012 * len(text), 0.206), conf) for text, x, conf in claim_words]
+    return ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, words)])
+
+
+def test_ocr_value_next_to_a_garbled_piece_is_not_confident(specs: SpecSet) -> None:
+    whole = extract_document(_ocr_form([("CLM-2026-669001", 0.39, 0.95)]), specs, "motor_claim_form")
+    assert whole.fields["claim_number"].confidence >= AUTO_ACCEPT
+    # `CLM-2026-669001` read as `CLw-2026` (garbled) + `660001`: the clean-looking piece is not trusted
+    split = extract_document(
+        _ocr_form([("CLw-2026", 0.39, 0.07), ("660001", 0.50, 0.95)]), specs, "motor_claim_form"
+    )
+    assert split.fields["claim_number"].confidence < AUTO_ACCEPT
+
+
+def test_ocr_code_split_by_a_space_is_not_confident(specs: SpecSet) -> None:
+    # `MP-2026-891467` read as `MP-2026-891` + `467`: a code has no spaces, so the first piece may be cut short
+    result = extract_document(
+        _ocr_form([("CLM-2026-891", 0.39, 0.95), ("467", 0.545, 0.96)]), specs, "motor_claim_form"
+    )
+    assert result.fields["claim_number"].value == "CLM-2026-891"
+    assert result.fields["claim_number"].confidence < AUTO_ACCEPT

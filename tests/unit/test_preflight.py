@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from claimflow.errors import ReasonCode
-from claimflow.models import BBox, Page
+from claimflow.models import Page
 from claimflow.readers import Orientation, RecordedOcr, TesseractOcr, read_document
 from claimflow.readers.ocr import image_attempts
 from claimflow.readers.preflight import estimate_skew, is_blank, read_scanned_page
@@ -150,23 +150,30 @@ def test_skew_is_estimated(skew: float) -> None:
     assert abs(estimate_skew(_ruled_page())) <= 0.2
 
 
-def test_weak_skewed_page_is_reread_straightened() -> None:
-    script: list[list[tuple[str, BBox, float]]] = [JUNK, JUNK, GOOD]
-
+def test_skewed_page_is_straightened_before_its_first_pass() -> None:
     @dataclass
-    class Scripted:
-        sizes: list[tuple[int, int]] = field(default_factory=list)
+    class Recording:
+        images: list[Image.Image] = field(default_factory=list)
 
         def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
-            self.sizes.append(image.size)
-            return RecordedOcr(pages={page: script[len(self.sizes) - 1]}).ocr_image(image, page=page, psm=psm)
+            self.images.append(image)
+            return RecordedOcr(pages={page: GOOD}).ocr_image(image, page=page, psm=psm)
 
     skewed = _ruled_page(skew=3.0)
-    scripted = Scripted()
-    page = read_scanned_page(scripted, skewed, image_attempts, page=1, size=skewed.size)
-    assert len(scripted.sizes) == 3  # psm 6, psm 11, then straightened
-    assert page.text.startswith("word00")
+    engine = Recording()
+    page = read_scanned_page(engine, skewed, image_attempts, page=1, size=skewed.size)
+    assert len(engine.images) == 1  # a good page: one pass, on the straightened image
+    assert abs(estimate_skew(engine.images[0])) <= 0.3
+    assert engine.images[0].size == skewed.size  # same frame: word boxes stay relative to the page
+    assert page.image is engine.images[0]  # second readings use the straightened image too
     assert re.search(r"straightened by \+3\.\d degrees", page.problems[-1].message)
+
+
+def test_upright_page_is_not_straightened() -> None:
+    engine = RecordedOcr(pages={1: GOOD})
+    upright = _ruled_page()
+    page = read_scanned_page(engine, upright, image_attempts, page=1, size=upright.size)
+    assert page.image is upright and page.problems == []
 
 
 # Real tesseract: a generated form scan and a SROIE receipt, turned by 90/180/270, come back readable.

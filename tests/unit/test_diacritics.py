@@ -1,0 +1,95 @@
+"""Lost accents and stamps: words whose image shows marks the OCR text lacks lose confidence; stamps drop out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from claimflow.models import Word
+from claimflow.readers import TesseractOcr
+from claimflow.readers.diacritics import LOST_MARK_CONFIDENCE, lost_marks, uncertain_accent
+from claimflow.readers.ocr import check_accents, to_grey
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _line(text: str, dpi: int = 200) -> tuple[Image.Image, int]:
+    """Return `text` typed at 11 pt at `dpi` (slightly blurred like a scan) and the font size in pixels."""
+    size = int(11 * dpi / 72)
+    font = ImageFont.truetype(FONT, size)
+    image = Image.new("L", (int(dpi * 5), int(dpi * 0.6)), 255)
+    ImageDraw.Draw(image).text((20, int(dpi * 0.15)), text, font=font, fill=20)
+    return image.filter(ImageFilter.GaussianBlur(0.8 * dpi / 200)), size
+
+
+def _boxes(image: Image.Image, printed: str, read: str) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """Return each word of `read` with the ink box of the matching printed word (as OCR would box it)."""
+    font = ImageFont.truetype(FONT, int(11 * 200 / 72))
+    draw = ImageDraw.Draw(image)
+    out, x = [], 20
+    for printed_word, read_word in zip(printed.split(), read.split(), strict=True):
+        left, top, right, bottom = draw.textbbox((x, int(200 * 0.15)), printed_word, font=font)
+        out.append((read_word, (left, top, right, bottom)))
+        x += int(draw.textlength(printed_word + " ", font=font))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("printed", "read", "expected"),
+    [
+        ("Marta Schäfer", "Marta Schafer", [False, True]),  # umlaut dots, read as a plain a
+        ("Liam Müller", "Liam Muller", [False, True]),
+        ("Ana García", "Ana Garcia", [False, True]),  # an accent read as the dot of an i
+        ("Ingrid Lindqvist", "Ingrid Lindqvist", [False, False]),  # i dots are explained
+        ("Luca Rossi", "Luca Rossi", [False, False]),
+        ("Tomasz Kowalski", "Tomasz Kowalski", [False, False]),
+    ],
+)
+def test_marks_the_text_does_not_explain_are_found(printed: str, read: str, expected: list[bool]) -> None:
+    image, _ = _line(printed)
+    assert lost_marks(np.asarray(image), _boxes(image, printed, read)) == expected
+
+
+def test_accents_the_model_cannot_tell_apart_are_uncertain() -> None:
+    assert uncertain_accent("Zoé", "eng")  # eng reads ë, è and ê as é
+    assert not uncertain_accent("Zoe", "eng")
+    assert not uncertain_accent("理赔", "chi_sim") and not uncertain_accent("理赔", "eng")
+
+
+def test_check_accents_caps_only_the_flagged_words() -> None:
+    image, _ = _line("Marta Schäfer")
+    boxes = _boxes(image, "Marta Schäfer", "Marta Schafer")
+    width, height = image.size
+    words = [
+        Word(text, (b[0] / width, b[1] / height, b[2] / width, b[3] / height), 0.96, block=1, line=1)
+        for text, b in boxes
+    ]
+    checked = check_accents(image, words, "eng")
+    assert [w.confidence for w in checked] == [0.96, LOST_MARK_CONFIDENCE]
+    assert [w.text for w in checked] == ["Marta", "Schafer"]  # the text is kept; a person checks it
+
+
+@pytest.mark.ocr
+@pytest.mark.timeout(60)
+def test_tesseract_name_with_lost_umlaut_is_not_confident() -> None:
+    image, _ = _line("Marta Schäfer", dpi=300)
+    page = TesseractOcr().ocr_image(image, page=1, psm=7)
+    by_text = {word.text: word.confidence for word in page.words}
+    assert by_text.get("Marta", 0) > 0.9
+    assert "Schäfer" in by_text or by_text["Schafer"] <= LOST_MARK_CONFIDENCE
+
+
+def test_translucent_stamp_drops_out_and_print_under_it_stays() -> None:
+    # faded print (grey 140), a red stamp at 55% over part of it, on white paper
+    paper = np.full((40, 120, 3), 255, dtype=np.uint8)
+    paper[10:30, 10:110] = 140
+    stamp = np.array([200, 30, 40], dtype=np.float32)
+    region = (slice(0, 40), slice(60, 120))
+    paper[region] = (paper[region] * 0.45 + stamp * 0.55).astype(np.uint8)
+    grey = np.asarray(to_grey(Image.fromarray(paper, mode="RGB")), dtype=np.int16)
+    assert grey[35, 100] >= 220  # stamp alone: near paper
+    assert grey[20, 100] <= 130  # print seen through the stamp: still ink
+    assert grey[20, 20] == 140  # print alone: unchanged
+    solid_red = Image.fromarray(np.full((4, 4, 3), (200, 0, 0), dtype=np.uint8), mode="RGB")
+    assert int(np.asarray(to_grey(solid_red))[0, 0]) < 100  # solid coloured print keeps its luminance
