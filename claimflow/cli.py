@@ -1,4 +1,4 @@
-"""The `claimflow` command: up, process, review, show, check, samples, status, verify, web, users.
+"""The `claimflow` command line (up, process, review, show, check, status, reminders, payments, report, web, ...).
 
 Builds settings and resources, calls the engine, prints; decides nothing. Errors become the stable exit
 codes of `errors.ExitCode` (docs/cli.md). stdout carries only the requested output; logs go to stderr.
@@ -415,17 +415,124 @@ def samples(directory: Path, seed: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @handle_errors
 def status(as_json: bool) -> None:
-    """Print what is in the system now: documents by state, claims by state, review backlog."""
+    """Print what is in the system now: documents by state, claims by route and state, review backlog."""
+    from claimflow.kpi import count_inbox_files, flatten_counts, load_snapshot, system_status
     from claimflow.store.repository import Repository
+    from claimflow.store.tables import utcnow
 
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    counts = Repository.open(settings.db_url).counts()
+    repo = Repository.open(settings.db_url)
+    try:
+        data = system_status(
+            load_snapshot(repo),
+            now=utcnow(),
+            sla_hours=settings.review_sla_hours,
+            waiting_in_inbox=count_inbox_files(settings.inbox),
+        )
+    finally:
+        repo.close()
     if as_json:
-        click.echo(json.dumps(counts, indent=2))
+        click.echo(json.dumps(data, indent=2))
         return
-    for section, values in counts.items():
-        click.echo(f"{section}: " + (", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "none"))
+    backlog = data["review_backlog"]
+    click.echo(f"documents: {flatten_counts(data['documents'])}")
+    click.echo(f"claims by route: {flatten_counts(data['claims_by_route'])}")
+    click.echo(f"claims by state: {flatten_counts(data['claims'])}")
+    click.echo(
+        f"review backlog: {backlog['open']} to check ({flatten_counts(backlog['by_queue'])}), "
+        f"{backlog['completed']} complete, {backlog['sla_breaches']} over the {settings.review_sla_hours:g} h SLA"
+    )
+
+
+@main.command()
+@click.option("--send", is_flag=True, help="Send the due reminders now (what the document-reminders deployment does).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def reminders(send: bool, as_json: bool) -> None:
+    """List claims waiting for documents (what is missing, reminders sent, next due); --send runs the due ones."""
+    from claimflow.reminders import run_reminders, waiting_claims
+    from claimflow.store.repository import Repository
+    from claimflow.store.tables import utcnow
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    repo = Repository.open(settings.db_url)
+    try:
+        result = run_reminders(repo, settings) if send else None
+        waiting = waiting_claims(repo, settings, now=utcnow())
+    finally:
+        repo.close()
+    if as_json:
+        data: dict[str, Any] = {"waiting": [w.to_json() for w in waiting]}
+        if result is not None:
+            data["run"] = result.to_json()
+        click.echo(json.dumps(data, indent=2))
+        return
+    if result is not None:
+        click.echo("reminder run: " + ", ".join(f"{k} {v}" for k, v in result.to_json().items()))
+        for error in result.errors:
+            click.echo(f"  {error}", err=True)
+    click.echo(f"{len(waiting)} claim(s) waiting for documents")
+    for w in waiting:
+        click.echo(
+            f"{w.claim_id:<24} missing {', '.join(w.missing) or '?'}; {w.reminders} reminder(s) sent, "
+            f"next {w.next_due:%Y-%m-%d %H:%M} UTC, escalated after {w.escalate_at:%Y-%m-%d}"
+        )
+
+
+@main.command()
+@click.option("--reconcile", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only reconcile this day.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def payments(day: Any, as_json: bool) -> None:
+    """Write payment instructions for new settlements (exactly once each) and the reconciliation of the day."""
+    from claimflow.payments import instruct_payments, reconcile, write_reconciliation
+    from claimflow.store.repository import Repository
+    from claimflow.store.tables import utcnow
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    repo = Repository.open(settings.db_url)
+    try:
+        run = None if day is not None else instruct_payments(repo, settings)
+        report = reconcile(repo, settings, day.date() if day is not None else utcnow().date())
+        files = write_reconciliation(settings, report)
+    finally:
+        repo.close()
+    if as_json:
+        data: dict[str, Any] = {"reconciliation": report.to_json(), "reconciliation_files": [str(f) for f in files]}
+        if run is not None:
+            data["run"] = {**run.to_json(), "files": [str(f) for f in run.files]}
+        click.echo(json.dumps(data, indent=2))
+        return
+    if run is not None:
+        written = ", ".join(str(f) for f in run.files) or "no new file"
+        click.echo(f"payment run: {run.instructed} instructed, {len(run.held)} held; {written}")
+    counts = report.counts()
+    click.echo(
+        f"reconciliation {report.day}: {counts['settled']} settled, {counts['instructed']} instructed, "
+        f"{counts['differences']} difference(s); {files[0]}"
+    )
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder (default CLAIMFLOW_HOME/reports).",
+)
+@click.option("--no-pdf", is_flag=True, help="Write only the HTML report.")
+@handle_errors
+def report(out_dir: Path | None, no_pdf: bool) -> None:
+    """Write an HTML and PDF report with charts: STP by day, routes, reasons, cycle time, confidence vs accuracy."""
+    from claimflow.report import write_report
+
+    settings = _settings()
+    written = write_report(settings, out_dir or settings.home / "reports", pdf=not no_pdf)
+    for path in written:
+        click.echo(str(path))
 
 
 @main.command()

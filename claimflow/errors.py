@@ -70,6 +70,10 @@ class ReasonCode(StrEnum):
     PAYOUT_GUARDRAIL = "payout_guardrail"
     NO_RULE_MATCHED = "no_rule_matched"
     UNEXPECTED_ERROR = "unexpected_error"
+    # operations: reminders, escalation, payments
+    DOCUMENTS_OVERDUE = "documents_overdue"
+    REVIEW_SLA_BREACHED = "review_sla_breached"
+    PAYMENT_HELD = "payment_held"
 
 
 class ClaimFlowError(Exception):

@@ -44,7 +44,19 @@ class Settings(BaseSettings):
     web_auth: Literal["local", "header"] = "local"
     web_user_header: str = "X-Forwarded-User"
     web_secret: str | None = None
+    # operations: review SLA, reminders and escalation, SMTP, payment files
     review_sla_hours: float = PydanticField(default=24.0, gt=0)
+    reminder_interval_hours: float = PydanticField(default=72.0, gt=0)
+    document_wait_days: float = PydanticField(default=14.0, gt=0)
+    reminder_to: str | None = None
+    escalation_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = PydanticField(default=25, ge=1, le=65535)
+    smtp_from: str = "claims@localhost"
+    payment_format: str = PydanticField(default="auto", pattern=r"^(auto|pain\.001|csv)$")
+    payer_name: str = "ClaimFlow Insurance"
+    payer_iban: str | None = None
+    payer_bic: str | None = None
 
     @property
     def db_url(self) -> str:
@@ -67,6 +79,16 @@ class Settings(BaseSettings):
     def reads_dir(self) -> Path:
         """Return the folder of stored page readings (words and boxes), kept for replay and learning."""
         return self.home / "reads"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Return the folder of rendered reminder messages."""
+        return self.home / "outbox"
+
+    @property
+    def payments_dir(self) -> Path:
+        """Return the folder of payment instruction files and reconciliation reports."""
+        return self.home / "payments"
 
     @property
     def prefect_home(self) -> Path:

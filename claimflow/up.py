@@ -332,7 +332,7 @@ def start_stack(settings: Settings, port: int, *, samples: bool, children: list[
     # the flow server imports Prefect while the API starts; it waits for /api/health itself
     serve_child = start_child(
         "flow server",
-        [sys.executable, "-m", "flows.serve", "--run-now", "--summary-file", str(summary_path.resolve())],
+        [sys.executable, "-m", "flows.serve", "--run-now", "--watch", "--summary-file", str(summary_path.resolve())],
         env,
         logs / "flows-serve.log",
     )

@@ -10,6 +10,8 @@ from prefect import flow, get_run_logger
 
 from claimflow.pipeline import BatchResult, Engine
 from claimflow.settings import load_settings
+from flows.ops import versions_of
+from flows.supervisor import publish_supervisor_artifacts
 from flows.sweep import Sweep, finish, sweep_once
 from flows.tasks import decide_claims_task
 
@@ -31,6 +33,7 @@ def nightly_batch() -> dict[str, object]:
     finally:
         engine.close()
     logger.info("re-decided %d open claims", len(redecided))
+    publish_supervisor_artifacts(settings, versions_of(settings))
     batch = BatchResult(documents=sweep.batch.documents, claims=[*sweep.batch.claims, *redecided])
     return finish(
         Sweep(batch, sweep.failures),

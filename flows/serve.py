@@ -13,7 +13,7 @@ import importlib
 import json
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -151,6 +151,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-now", action="store_true", help="run the inbox sweep once before serving")
     parser.add_argument("--summary-file", type=Path, help="where --run-now writes its summary as JSON")
     parser.add_argument("--prefect-yaml", type=Path, default=PREFECT_YAML, help="deployments file")
+    parser.add_argument("--watch", action="store_true", help="watch the inbox and decide landed files at once")
     return parser.parse_args(argv)
 
 
@@ -160,12 +161,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     deployments = build_deployments(load_deployment_specs(args.prefect_yaml))
     wait_for_api()
     if args.run_now:
+        from flows.ops import daily_kpi_report
         from flows.sweep import inbox_sweep
 
         summary = inbox_sweep()
+        daily_kpi_report()  # every supervisor artifact is on the dashboard from the start
         if args.summary_file is not None:
             write_summary(summary, args.summary_file)
-    serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+    stops: list[Callable[[], None]] = []
+    if args.watch:
+        from claimflow.settings import load_settings
+        from flows.watch import start_watcher
+
+        watcher, engines = start_watcher(load_settings())
+        stops += [watcher.stop, engines.close]
+    try:
+        serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+    finally:
+        for stop in stops:
+            stop()
     return 0
 
 

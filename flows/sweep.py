@@ -29,6 +29,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from claimflow.errors import ClaimFlowError
 from claimflow.pipeline import BatchResult, DocumentOutcome, Engine, summarise_batch
 from claimflow.settings import Settings, load_settings
+from claimflow.watch import sweep_lock
+from flows.supervisor import publish_supervisor_artifacts
 from flows.tasks import decide_claims_task, process_document_task, resume_pending_task
 
 BATCH_SUMMARY_KEY = "claims-batch-summary"
@@ -93,15 +95,19 @@ def process_documents(
 
 
 def sweep_once(engine: Engine, settings: Settings, logger: RunLogger) -> Sweep:
-    """Resume interrupted documents, process the inbox, decide every touched claim; return the batch."""
-    resumed: list[DocumentOutcome] = resume_pending_task(engine)
-    paths = engine.discover([settings.inbox])
-    relative_paths = [to_relative(path, settings.inbox) for path in paths]
-    logger.info("resumed %d documents, found %d in the inbox", len(resumed), len(relative_paths))
-    processed, failures = process_documents(engine, settings, relative_paths, logger)
-    documents = [*resumed, *processed]
-    claim_ids = touched_claim_ids(d for d in documents if d.status == "processed")
-    claims = decide_claims_task(claim_ids, engine) if claim_ids else []
+    """Resume interrupted documents, process the inbox, decide every touched claim; return the batch.
+
+    One sweep at a time takes the inbox (the watcher's, the scheduled one, the nightly batch): a file lock.
+    """
+    with sweep_lock(settings.home):
+        resumed: list[DocumentOutcome] = resume_pending_task(engine)
+        paths = engine.discover([settings.inbox])
+        relative_paths = [to_relative(path, settings.inbox) for path in paths]
+        logger.info("resumed %d documents, found %d in the inbox", len(resumed), len(relative_paths))
+        processed, failures = process_documents(engine, settings, relative_paths, logger)
+        documents = [*resumed, *processed]
+        claim_ids = touched_claim_ids(d for d in documents if d.status == "processed")
+        claims = decide_claims_task(claim_ids, engine) if claim_ids else []
     return Sweep(BatchResult(documents=documents, claims=claims), failures)
 
 
@@ -172,4 +178,6 @@ def inbox_sweep() -> dict[str, object]:
         sweep = sweep_once(engine, settings, logger)
     finally:
         engine.close()
+    if sweep.batch.documents or sweep.batch.claims:  # an empty sweep changes nothing a supervisor sees
+        publish_supervisor_artifacts(settings)
     return finish(sweep, key=BATCH_SUMMARY_KEY, report_key=BATCH_REPORT_KEY, title="Inbox sweep", logger=logger)

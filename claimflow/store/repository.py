@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from claimflow.errors import ConfigError, TransientError
+from claimflow.store import ops_tables  # noqa: F401 - registers the outbox and payment tables for create_all
 from claimflow.store.tables import (
     AuditEventRow,
     ClaimDocumentRow,

@@ -9,6 +9,7 @@ fractions of the page, so they fit the image at any size.
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from claimflow.errors import ClaimFlowError, ExitCode
 DISPLAY_DPI = 110
 MAX_DISPLAY_PX = 1600
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff"})
+# pdfium is not thread-safe and the server renders in a thread pool: one page at a time
+_PDFIUM_LOCK = threading.Lock()
 
 
 class PageImageError(ClaimFlowError):
@@ -48,7 +51,11 @@ def render_page(path: Path, kind: str | None, number: int) -> PageImage:
         raise PageImageError(f"document kind {kind or 'unknown'} has no page images")
     if not path.is_file():
         raise PageImageError(f"the archived original {path.name} is missing; restore the archive")
-    image = _render_pdf(path, number) if kind == "pdf" else _image_frame(path, number)
+    if kind == "pdf":
+        with _PDFIUM_LOCK:
+            image = _render_pdf(path, number)
+    else:
+        image = _image_frame(path, number)
     image.thumbnail((MAX_DISPLAY_PX, MAX_DISPLAY_PX))
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False)

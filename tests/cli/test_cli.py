@@ -96,7 +96,7 @@ def test_review_needs_a_reviewer_and_unknown_claims_are_usage_errors(env: Path) 
     code, _, err = _run("show", "NOPE")
     assert code == ExitCode.USAGE and "no claim" in err
     code, out, _ = _run("status", "--json")
-    assert code == 0 and set(json.loads(out)) == {"documents", "claims", "review_backlog"}
+    assert code == 0 and set(json.loads(out)) == {"documents", "claims", "claims_by_route", "review_backlog"}
     code, out, _ = _run("verify")
     assert code == 0
 

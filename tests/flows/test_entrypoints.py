@@ -28,7 +28,14 @@ def test_entrypoint_imports_a_flow_in_flows_package(entry: dict[str, object]) ->
 
 def test_schedules_are_built_from_prefect_yaml() -> None:
     deployments = {d.name: d for d in build_deployments(load_deployment_specs())}
-    assert set(deployments) == {"inbox-sweep", "nightly-batch"}
+    assert set(deployments) == {
+        "inbox-sweep",
+        "nightly-batch",
+        "document-reminders",
+        "review-escalation",
+        "payment-run",
+        "daily-kpi-report",
+    }
 
     sweep = deployments["inbox-sweep"].schedules[0].schedule
     assert sweep.interval == timedelta(seconds=30)  # type: ignore[union-attr]
@@ -36,7 +43,10 @@ def test_schedules_are_built_from_prefect_yaml() -> None:
     nightly = deployments["nightly-batch"].schedules[0].schedule
     assert nightly.cron == "0 2 * * *"  # type: ignore[union-attr]
     assert nightly.timezone == "Europe/Berlin"  # type: ignore[union-attr]
+    reminders = deployments["document-reminders"].schedules[0].schedule
+    assert reminders.timezone == "Europe/Berlin"  # type: ignore[union-attr]
     assert all(d.concurrency_limit == 1 for d in deployments.values())
+    assert all(d.schedules for d in deployments.values())
     assert all(d.entrypoint is not None and d.entrypoint.startswith("flows/") for d in deployments.values())
 
 

@@ -169,6 +169,45 @@ def test_sweep_with_the_real_engine_on_the_sample_packet(
     assert "stp_rate" in stored
     assert names and not [n for n in names if n in stored]
 
+    from flows.ops import daily_kpi_report, document_reminders, payment_run, review_escalation
+
+    document_reminders()
+    review_escalation()
+    paid = payment_run()
+    kpis = daily_kpi_report()
+    assert paid["instructed"] >= 1 and paid["files"]
+    assert kpis["status"]["documents"]["quarantined"] == expected_quarantined
+    _assert_no_personal_data_in_any_artifact(per_file, sample_packet)
+
+
+PERSONAL_FIELDS = ("claimant_name", "policy_number", "claim_number", "payee_iban", "amount_claimed",
+                   "vehicle_registration", "invoice_number", "total")
+
+
+def _assert_no_personal_data_in_any_artifact(per_file: list[dict[str, object]], sample_packet: Path) -> None:
+    """Every artifact of the run (all keys, all versions): no value of a single claimant from the packet's truth."""
+    import json
+
+    from prefect.client.orchestration import get_client
+
+    from flows.supervisor import SUPERVISOR_KEYS
+
+    secrets: set[str] = set()
+    for truth in per_file:
+        fields = truth.get("fields")
+        if isinstance(fields, dict):
+            secrets |= {str(fields[k]) for k in PERSONAL_FIELDS if fields.get(k) not in (None, "")}
+    expected = json.loads((sample_packet / "truth" / "expected_claims.json").read_text(encoding="utf-8"))
+    for claim in expected["claims"]:
+        secrets |= {str(claim[k]) for k in ("claim_number", "policy_number", "payout") if claim.get(k)}
+    secrets = {s for s in secrets if len(s) >= 5}
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(limit=200)
+    keys = {a.key for a in artifacts if a.key}
+    assert set(SUPERVISOR_KEYS) <= keys and {"claims-kpi-report", "claims-reminders", "claims-payments"} <= keys
+    leaks = [(a.key, s) for a in artifacts for s in secrets if s in f"{a.data}{a.description}"]
+    assert secrets and leaks == []
+
 
 def test_task_results_carry_ids_not_field_values(claimflow_env: Path) -> None:
     from flows.tasks import decide_claims_task, process_document_task

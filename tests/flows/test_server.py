@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
+import time
 import urllib.request
 from pathlib import Path
 
@@ -53,16 +55,36 @@ def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path:
         seen["children"] = state.children
         with urllib.request.urlopen(f"{state.review_url}/login", timeout=5) as page:  # the review workstation
             seen["workstation"] = page.read().decode()
+        # the inbox watcher: a dropped file is taken by an `inbox-arrival` run, not by waiting for the 30 s sweep
+        register = settings.home / "samples" / "packet" / "policy_register.xlsx"
+        shutil.copyfile(register, settings.inbox / "dropped again.xlsx")
+        deadline = time.monotonic() + 90
+        arrivals: list[object] = []
+        while not arrivals and time.monotonic() < deadline:
+            time.sleep(0.5)
+            arrivals = http_json(
+                f"{api}/flow_runs/filter",
+                {"flows": {"name": {"any_": ["inbox-arrival"]}},
+                 "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
+            )
+        seen["arrivals"] = arrivals
+        seen["inbox_after"] = [p.name for p in settings.inbox.rglob("*") if p.is_file()]
 
     out = io.StringIO()
     assert run_up(settings, port=port, samples=True, once=True, out=out, on_ready=inspect) == 0
 
-    assert seen["deployments"] == {"inbox-sweep", "nightly-batch"}
+    assert seen["deployments"] == {
+        "inbox-sweep", "nightly-batch", "document-reminders", "review-escalation", "payment-run", "daily-kpi-report"
+    }
+    assert seen["arrivals"] and "dropped again.xlsx" not in seen["inbox_after"]  # type: ignore[operator]
     assert len(seen["completed"]) >= 1  # type: ignore[arg-type]
     [artifact] = seen["summary_artifact"]  # type: ignore[misc]
     assert artifact["type"] == "table"
     stored = json.dumps(seen["artifacts"], ensure_ascii=False)
     assert "claims-batch-report" in stored and "stp_rate" in stored  # the check below is not vacuous
+    from flows.supervisor import KPI_REPORT_KEY, SUPERVISOR_KEYS
+
+    assert [key for key in (*SUPERVISOR_KEYS, KPI_REPORT_KEY) if key not in stored] == []
     names = claimant_names(settings.home / "samples" / "truth")
     assert names, "the sample truth should name claimants"
     assert not [name for name in names if name in stored]
