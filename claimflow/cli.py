@@ -271,7 +271,7 @@ def show(claim_id: str, as_json: bool, replay: bool) -> None:
             )
         if replay:
             _print_replays(replays)
-    if replay and (not replays or not all(r["reproduced"] for r in replays)):
+    if replay and not all(r["reproduced"] for r in replays):
         sys.exit(int(ExitCode.UNEXPECTED))
 
 

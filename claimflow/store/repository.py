@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import event, func, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from claimflow.errors import ConfigError, TransientError
@@ -319,20 +319,26 @@ class Repository:
             return list(s.exec(query.order_by(col(DecisionRow.id))))
 
     def archive_ruleset(self, sha256: str, *, ruleset: str, version: str, source: str, files: dict[str, str]) -> bool:
-        """Keep a rule set version's texts under its hash (once); return True when it was new."""
-        with self.transaction() as s:
-            if s.get(RulesetArchiveRow, sha256) is not None:
-                return False
-            s.add(
-                RulesetArchiveRow(
-                    sha256=sha256,
-                    ruleset=ruleset,
-                    version=version,
-                    source=source,
-                    files_json=json.dumps(files, sort_keys=True),
+        """Keep a rule set version's texts under its hash (once); return True when it was new.
+
+        Two processes starting at once may both try: the second finds the row (or loses the insert) and is fine.
+        """
+        try:
+            with self.transaction() as s:
+                if s.get(RulesetArchiveRow, sha256) is not None:
+                    return False
+                s.add(
+                    RulesetArchiveRow(
+                        sha256=sha256,
+                        ruleset=ruleset,
+                        version=version,
+                        source=source,
+                        files_json=json.dumps(files, sort_keys=True),
+                    )
                 )
-            )
-            return True
+        except IntegrityError:
+            return False
+        return True
 
     def archived_ruleset(self, sha256: str) -> RulesetArchiveRow | None:
         """Return an archived rule set version by its content hash."""

@@ -123,3 +123,16 @@ def test_cli_show_replay_rules_replay_and_diff(home: Path, monkeypatch: pytest.M
         s.add(row)
     failed = runner.invoke(main, ["show", claim_id, "--replay"], catch_exceptions=False)
     assert failed.exit_code == ExitCode.UNEXPECTED and "NOT reproduced" in failed.stdout
+
+
+def test_archiving_a_version_twice_keeps_one_row(tmp_path: Path) -> None:
+    from claimflow.replay import archive_versions
+    from claimflow.rules import load_versions
+
+    versions = load_versions(ROOT / "rules")
+    first = Repository.open(f"sqlite:///{tmp_path / 'a.db'}")
+    second = Repository.open(f"sqlite:///{tmp_path / 'a.db'}")  # another process starting at the same time
+    assert archive_versions(first, versions) == len(versions)
+    assert archive_versions(second, versions) == 0
+    row = second.archived_ruleset(versions[0].sha256)
+    assert row is not None and json.loads(row.files_json) == dict(versions[0].files)
