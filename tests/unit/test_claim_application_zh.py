@@ -242,7 +242,9 @@ class _ScriptEngine:
 
     def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
         self.calls.append((0, "osd"))
-        return Orientation(0, 5.0, self.script, 1.5)
+        return Orientation(0, 5.0, self.osd_script or self.script, 1.5)
+
+    osd_script: str | None = None
 
 
 def _ink_image() -> Image.Image:
@@ -271,6 +273,30 @@ def test_a_tilted_han_page_is_straightened_before_its_chinese_reading() -> None:
     notes = [p.message for p in page.problems if p.code is ReasonCode.PAGE_ROTATED]
     assert any("straightened" in note for note in notes), notes
     assert page.image is not tilted
+
+
+def test_a_junk_reading_is_tried_in_chi_sim_when_osd_misjudges_the_script() -> None:
+    engine = _ScriptEngine("Han")
+    engine.osd_script = "Latin"  # OSD on a blurred, noisy Chinese page
+    page = read_scanned_page(engine, _ink_image(), lambda image: [(lambda: image, 6)], page=1, size=(595, 842))
+    assert page.language == "chi_sim"
+    assert engine.calls.count((6, "chi_sim")) == 2  # the band that decided, then the page
+
+
+def test_a_junk_english_page_pays_one_band_and_stays_english() -> None:
+    class Junk(_ScriptEngine):
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            read = super().ocr_image(image, page=page, psm=psm, lang=lang)
+            if lang != "eng":  # chi_sim reads an English page no better: Latin letters at low confidence
+                read.words = [Word("Tota1", w.bbox, 0.3, w.block, w.line) for w in read.words]
+            return read
+
+    engine = Junk("Han")
+    engine.osd_script = "Latin"
+    image = _ink_image()
+    page = read_scanned_page(engine, image, lambda image: [(lambda: image, 6)], page=1, size=(595, 842))
+    assert page.language == "eng"
+    assert engine.calls.count((6, "chi_sim")) == 1
 
 
 def test_a_latin_page_costs_nothing_extra_and_stays_english() -> None:
