@@ -6,10 +6,12 @@ import json
 import urllib.parse
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlmodel import select
 from web_support import INCONSISTENT_CLAIM, LARGE_CLAIM, PASSWORDS, Desk, csrf_of, links_of
 
@@ -23,6 +25,7 @@ from claimflow.store.users import Role, UserError, add_user, hash_password, set_
 from claimflow.web.app import create_app
 from claimflow.web.auth import CSRF_COOKIE, SESSION_COOKIE, Signer
 from claimflow.web.case import case_document
+from claimflow.web.page_images import PageImageError, render_page
 from claimflow.web.queue import QueueFilter, build_queue, priority_of, sla_state
 
 
@@ -323,3 +326,17 @@ def test_case_document_draws_boxes_on_their_page_and_warns_on_turned_pages() -> 
         extraction_json=json.dumps(extraction_to_json(extraction)),
     )
     assert case_document(sheet, -1, threshold=0.9).pages == []
+
+
+def test_render_page_shows_image_frames_as_png_and_refuses_other_kinds(tmp_path: Path) -> None:
+    tiff = tmp_path / "two-pages.tiff"
+    frames = [Image.new("L", (400, 300), 255), Image.new("L", (200, 500), 0)]
+    frames[0].save(tiff, save_all=True, append_images=frames[1:])
+    second = render_page(tiff, "tiff", 2)
+    assert second.png[:8] == b"\x89PNG\r\n\x1a\n" and (second.width, second.height) == (200, 500)
+    with pytest.raises(PageImageError, match="page 3 does not exist"):
+        render_page(tiff, "tiff", 3)
+    with pytest.raises(PageImageError, match="no page images"):
+        render_page(tiff, "xlsx", 1)
+    with pytest.raises(PageImageError, match="is missing"):
+        render_page(tmp_path / "gone.pdf", "pdf", 1)
