@@ -18,6 +18,7 @@ from decimal import Decimal
 from claimflow.errors import ReasonCode
 from claimflow.facts import ClaimFacts
 from claimflow.models import Extraction, Field, Money, Problem
+from claimflow.policy_checks import policy_checks
 
 CLAIM_FORMS: dict[str, str] = {"motor_claim_form": "motor", "cms1500": "health", "claim_application_zh": "motor_cn"}
 """Claim forms and the claim type they open (`motor_cn`: a motor claim filed on the Chinese 理赔申请书, in CNY)."""
@@ -79,6 +80,9 @@ class PolicyInfo:
     limit: Decimal | None
     deductible: Decimal | None
     currency: str | None
+    product: str | None = None
+    covered_losses: tuple[str, ...] | None = None
+    waiting_period_days: int | None = None
 
 
 @dataclass(slots=True)
@@ -229,6 +233,18 @@ def _amount_problems(view: ClaimView, supporting: Sequence[ClaimDocument]) -> li
     return problems
 
 
+HEALTH_LOSS_TYPE = "medical"
+"""The loss type of a health claim (a CMS-1500 has no loss-type box: every such claim is a medical one)."""
+
+
+def loss_type_of(view: ClaimView) -> str | None:
+    """Return the claim's loss type as read (motor form, bordereau), 'medical' for health claims, else None."""
+    text = _text(view.fields, "loss_type")
+    if text:
+        return text.lower()
+    return HEALTH_LOSS_TYPE if view.claim_type == "health" else None
+
+
 def build_facts(
     view: ClaimView,
     *,
@@ -238,8 +254,10 @@ def build_facts(
     confidence_threshold: float,
     small_claim_limit: Decimal,
     processing_date: date,
+    prior_claims_12m_total: Decimal = Decimal("0"),
+    near_duplicate: tuple[str, float] | None = None,
 ) -> ClaimFacts:
-    """Turn a claim view plus what the database knows into the facts the rules read."""
+    """Turn a claim view plus what the database knows into the facts the rules read (policy checks included)."""
     required = REQUIRED_FIELDS.get(view.primary_type or "", ())
     if view.primary_type is None:
         required = ("claim_form",)  # a claim with no claim form can never be settled
@@ -249,6 +267,20 @@ def build_facts(
     claimed = _money(view.fields.get("amount_claimed"))
     currency = _text(view.fields, "currency") or (claimed.currency if claimed else None)
     loss = view.fields.get("date_of_loss")
+    loss_date = loss.value if loss is not None and isinstance(loss.value, date) else None
+    loss_type = loss_type_of(view)
+    checks = policy_checks(
+        status=policy.status if policy else None,
+        start=policy.start_date if policy else None,
+        end=policy.end_date if policy else None,
+        loss=loss_date,
+        loss_type=loss_type,
+        covered_losses=policy.covered_losses if policy else None,
+        waiting_period_days=policy.waiting_period_days if policy else None,
+        amount_claimed=claimed.amount if claimed else None,
+        deductible=policy.deductible if policy else None,
+        limit=policy.limit if policy else None,
+    )
     return ClaimFacts(
         claim_id=view.claim_id,
         claim_type=view.claim_type,
@@ -261,7 +293,7 @@ def build_facts(
         coverage_limit=policy.limit if policy else None,
         deductible=policy.deductible if policy else None,
         policy_currency=policy.currency if policy else None,
-        date_of_loss=loss.value if loss is not None and isinstance(loss.value, date) else None,
+        date_of_loss=loss_date,
         amount_claimed=claimed.amount if claimed else None,
         currency=currency.upper() if currency else None,
         min_field_confidence=min((f.confidence for f in present), default=1.0 if not missing else 0.0),
@@ -275,6 +307,17 @@ def build_facts(
         confidence_threshold=confidence_threshold,
         small_claim_limit=small_claim_limit,
         processing_date=processing_date,
+        loss_type=loss_type,
+        policy_product=policy.product if policy else None,
+        covered_losses=policy.covered_losses if policy else None,
+        waiting_period_days=policy.waiting_period_days if policy else None,
+        policy_active_on_loss=checks.policy_active_on_loss,
+        loss_covered=checks.loss_covered,
+        in_waiting_period=checks.in_waiting_period,
+        payout_due=checks.payout_due,
+        prior_claims_12m_total=prior_claims_12m_total,
+        near_duplicate_of=near_duplicate[0] if near_duplicate else None,
+        near_duplicate_similarity=near_duplicate[1] if near_duplicate else None,
     )
 
 

@@ -313,6 +313,12 @@ def _blockers(facts: ClaimFacts) -> list[Reason]:
         blockers.append(Reason(ReasonCode.POLICY_NOT_FOUND, "No matching policy was found in the register"))
     elif facts.policy_status != "active":
         blockers.append(Reason(ReasonCode.POLICY_INACTIVE, f"Policy status is {facts.policy_status or 'unknown'}"))
+    if facts.policy_found and facts.policy_status == "active" and facts.policy_active_on_loss is False:
+        blockers.append(Reason(ReasonCode.LOSS_OUTSIDE_COVER, "The policy was not in force on the date of loss"))
+    if facts.loss_covered is False:
+        blockers.append(Reason(ReasonCode.LOSS_NOT_COVERED, f"Loss type {facts.loss_type} is not covered"))
+    if facts.in_waiting_period is True:
+        blockers.append(Reason(ReasonCode.WAITING_PERIOD, "The loss happened within the waiting period"))
     if facts.missing_fields:
         fields = ", ".join(facts.missing_fields)
         blockers.append(Reason(ReasonCode.FIELD_MISSING, f"Required fields missing: {fields}"))
@@ -337,6 +343,15 @@ def _guardrail(facts: ClaimFacts, payout: Decimal) -> list[Reason]:
             Reason(
                 ReasonCode.PAYOUT_GUARDRAIL,
                 f"Computed payout {payout} is outside the allowed range (0, {limit if limit is not None else '?'}]",
+            )
+        )
+    due = facts.payout_due
+    if limit is not None and Decimal(0) < payout <= limit and (due is None or payout > due):
+        problems.append(
+            Reason(
+                ReasonCode.PAYOUT_GUARDRAIL,
+                f"Computed payout {payout} is more than the policy allows "
+                f"({due if due is not None else '?'}: the amount claimed less the deductible, at most the limit)",
             )
         )
     if facts.currency is None or facts.policy_currency is None or facts.currency != facts.policy_currency:

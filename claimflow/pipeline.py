@@ -25,6 +25,7 @@ from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
 from claimflow.extract_reread import read_again
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
+from claimflow.near_duplicates import page_signatures
 from claimflow.readers import read_document, reread_page
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.replay import archive_versions, shadow_decide
@@ -329,7 +330,10 @@ class Engine:
         """Store the extraction(s) of a document, load policies, link claims, mark it processed (one transaction)."""
         first = parts[0]  # reading problems (file and pages) are kept with the first document of the file
         first.problems = [*read.problems, *(p for page in read.pages for p in page.problems), *first.problems]
+        signatures = page_signatures(read.pages)
         with self.repo.transaction() as s:
+            for sig in signatures:
+                self.repo.add_page_signature(s, document_id, sig.page, sig.shingles, sig.minhash, sig.bands)
             row = s.get(DocumentRow, document_id)
             if row is None:  # pragma: no cover
                 raise ClaimFlowError(f"document {document_id} vanished")

@@ -31,9 +31,11 @@ from claimflow.models import (
     Reason,
     Route,
 )
+from claimflow.near_duplicates import SIMILAR, PageSignature, similarity
+from claimflow.policy_checks import parse_covered_losses
 from claimflow.serialise import public_field, stored_extractions
 from claimflow.settings import Settings
-from claimflow.store.repository import Repository
+from claimflow.store.repository import Repository, as_datetime
 from claimflow.store.tables import (
     ClaimRow,
     DecisionRow,
@@ -138,6 +140,8 @@ def load_policies(repo: Repository, s: Any, ex: Extraction, document_id: int) ->
             deductible=_amount(record, "deductible"),
             currency=(_str(record, "currency") or _money_currency(record, "limit") or "").upper() or None,
             status=(_str(record, "status") or "").lower() or None,
+            covered_losses=_str(record, "covered_losses") or None,
+            waiting_period_days=_int(record, "waiting_period_days"),
             source_document_id=document_id,
         )
         if repo.upsert_policy(s, row):
@@ -157,6 +161,11 @@ def load_policies(repo: Repository, s: Any, ex: Extraction, document_id: int) ->
 def _str(record: dict[str, Any], name: str) -> str | None:
     f = record.get(name)
     return f.value.strip() if f is not None and isinstance(f.value, str) else None
+
+
+def _int(record: dict[str, Any], name: str) -> int | None:
+    f = record.get(name)
+    return f.value if f is not None and isinstance(f.value, int) and not isinstance(f.value, bool) else None
 
 
 def _date(record: dict[str, Any], name: str) -> date | None:
@@ -192,6 +201,9 @@ def policy_info(row: PolicyRow | None) -> assemble.PolicyInfo | None:
         limit=Decimal(row.limit_amount) if row.limit_amount is not None else None,
         deductible=Decimal(row.deductible) if row.deductible is not None else None,
         currency=row.currency,
+        product=row.product,
+        covered_losses=parse_covered_losses(row.covered_losses),
+        waiting_period_days=row.waiting_period_days,
     )
 
 
@@ -307,19 +319,57 @@ def claim_facts(
             ):
                 duplicate_of = other
                 break
+    rescan = near_duplicate(repo, s, claim)
     loss = view.fields.get("date_of_loss")
     prior = 0
+    prior_total = Decimal("0")
     if policy is not None and loss is not None and isinstance(loss.value, date):
-        prior = repo.prior_claims(s, policy.policy_number, loss.value, 365, exclude=claim.claim_id)
+        amounts = repo.prior_claim_amounts(s, policy.policy_number, loss.value, 365, exclude=claim.claim_id)
+        prior = len(amounts)
+        prior_total = sum((Decimal(a) for a in amounts if a), Decimal("0"))
     return assemble.build_facts(
         view,
         policy=policy,
         duplicate_of=duplicate_of,
         prior_claims_12m=prior,
+        prior_claims_12m_total=prior_total,
         confidence_threshold=settings.confidence_threshold,
         small_claim_limit=settings.small_claim_limit,
         processing_date=processing_date,
+        near_duplicate=rescan,
     )
+
+
+def _earlier(first: ClaimRow, second: ClaimRow) -> bool:
+    """Return whether `first` was opened before `second` (the claim id breaks ties)."""
+    return (as_datetime(first.created_at), first.claim_id) < (as_datetime(second.created_at), second.claim_id)
+
+
+def near_duplicate(repo: Repository, s: Any, claim: ClaimRow) -> tuple[str, float] | None:
+    """Return (earlier claim, similarity) when a page of this claim re-scans a page of an earlier claim's document.
+
+    Candidates come from shared LSH band keys; the MinHash estimate must reach `near_duplicates.SIMILAR`.
+    Documents of this claim itself are never compared with each other.
+    """
+    own = [doc.id or 0 for doc, _ in repo.documents_of_claim(s, claim.claim_id)]
+    found: tuple[str, float] | None = None
+    for row in repo.page_signatures(s, own):
+        signature = PageSignature(row.page, row.shingles, tuple(json.loads(row.minhash_json)))
+        candidates = repo.pages_sharing_bands(s, signature.bands, exclude=own)
+        stored = {(r.document_id, r.page): r for r in repo.page_signatures(s, sorted({d for d, _ in candidates}))}
+        for key in candidates:
+            other_row = stored.get(key)
+            if other_row is None:
+                continue
+            score = similarity(signature.minhash, tuple(json.loads(other_row.minhash_json)))
+            if score < SIMILAR or (found is not None and score <= found[1]):
+                continue
+            for other_id in repo.claim_ids_of_document(s, key[0]):
+                other = s.get(ClaimRow, other_id)
+                if other is not None and other_id != claim.claim_id and _earlier(other, claim):
+                    found = (other_id, round(score, 2))
+                    break
+    return found
 
 
 def facts_to_json(facts: ClaimFacts) -> dict[str, Any]:

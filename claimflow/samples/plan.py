@@ -18,6 +18,7 @@ CENT = Decimal("0.01")
 SMALL_CLAIM_MAX = Decimal("5000")
 
 LOSS_TYPES = ("collision", "theft", "fire", "vandalism", "glass", "weather")
+WAITING_PERIOD_DAYS = 14
 
 FIRST_NAMES = (
     "Zoë", "Liam", "Amélie", "Jonas", "Siobhan", "Mateo", "Ingrid", "Kwame", "Léa", "Tomasz", "Priya",
@@ -130,6 +131,8 @@ class Policy:
     deductible: Decimal
     currency: str
     status: str
+    covered_losses: tuple[str, ...] = ("all risks",)
+    waiting_period_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +264,9 @@ def _policy_for(rng: random.Random, number: str, holder: str, loss: date, curren
     if scenario == "below_deductible":
         deductible = Decimal(50 * rng.randint(6, 10))
     limit = Decimal(1000 * rng.randint(5, 50))
-    return Policy(number, holder, "Motor Private", start, end, limit, deductible, currency, status)
+    waiting = WAITING_PERIOD_DAYS if (loss - start).days >= WAITING_PERIOD_DAYS else 0  # no rng: the packet stays put
+    return Policy(number, holder, "Motor Private", start, end, limit, deductible, currency, status,
+                  LOSS_TYPES, waiting)
 
 
 def make_claim(rng: random.Random, index: int, variant: str, scenario: str,
@@ -303,13 +308,17 @@ def expect_route(claim: MotorClaim, policy: Policy | None) -> Expectation:
         return result("review", "policy_inactive")
     if not policy.start <= claim.date_of_loss <= policy.end:
         return result("review", "loss_outside_cover")
+    if claim.loss_type not in policy.covered_losses and "all risks" not in policy.covered_losses:
+        return result("review", "loss_not_covered")
+    if claim.date_of_loss < policy.start + timedelta(days=policy.waiting_period_days):
+        return result("review", "waiting_period")
     if claim.invoice is None:
         return result("request_documents", "documents_missing")
     if claim.invoice.total != claim.amount_claimed:
         return result("review", "amounts_inconsistent")
     if claim.amount_claimed > SMALL_CLAIM_MAX:
         return result("review", "amount_over_limit")
-    payout = min(claim.amount_claimed, policy.limit) - policy.deductible
+    payout = min(claim.amount_claimed - policy.deductible, policy.limit)
     if payout <= 0:
         return result("review", "amount_below_deductible")
     return result("settle", "small_clean_claim", money(payout))

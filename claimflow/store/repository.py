@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import event, func, text
+from sqlalchemy import event, func, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -31,6 +31,8 @@ from claimflow.store.tables import (
     DocumentRequestRow,
     DocumentRow,
     FieldCorrectionRow,
+    PageBandRow,
+    PageSignatureRow,
     PolicyRow,
     ReviewTaskRow,
     RulesetArchiveRow,
@@ -98,6 +100,7 @@ class Repository:
             else:
                 engine = create_engine(url, pool_pre_ping=True)
             SQLModel.metadata.create_all(engine)
+            _add_missing_columns(engine)
         except OperationalError as exc:
             raise TransientError(f"database not reachable ({engine_name(url)}): {exc.orig}") from exc
         except (SQLAlchemyError, ValueError, ModuleNotFoundError) as exc:
@@ -223,6 +226,47 @@ class Repository:
         rows = session.exec(select(ClaimDocumentRow.claim_id).where(ClaimDocumentRow.document_id == document_id))
         return sorted(set(rows))
 
+    @staticmethod
+    def add_page_signature(
+        session: Session, document_id: int, page: int, shingles: int, minhash: Sequence[int], bands: Sequence[str]
+    ) -> None:
+        """Store a page's fingerprint and its band keys (once per document page)."""
+        exists = session.exec(
+            select(PageSignatureRow.id).where(
+                PageSignatureRow.document_id == document_id, PageSignatureRow.page == page
+            )
+        ).first()
+        if exists is not None:
+            return
+        session.add(
+            PageSignatureRow(
+                document_id=document_id, page=page, shingles=shingles, minhash_json=json.dumps(list(minhash))
+            )
+        )
+        for key in bands:
+            session.add(PageBandRow(band_key=key, document_id=document_id, page=page))
+        session.flush()
+
+    @staticmethod
+    def page_signatures(session: Session, document_ids: Sequence[int]) -> list[PageSignatureRow]:
+        """Return the stored page fingerprints of some documents."""
+        if not document_ids:
+            return []
+        query = select(PageSignatureRow).where(col(PageSignatureRow.document_id).in_(list(document_ids)))
+        return list(session.exec(query.order_by(col(PageSignatureRow.document_id), col(PageSignatureRow.page))))
+
+    @staticmethod
+    def pages_sharing_bands(session: Session, bands: Sequence[str], exclude: Sequence[int]) -> list[tuple[int, int]]:
+        """Return (document id, page) of pages with at least one of these band keys, other documents only."""
+        if not bands:
+            return []
+        rows = session.exec(
+            select(PageBandRow.document_id, PageBandRow.page)
+            .where(col(PageBandRow.band_key).in_(list(bands)), col(PageBandRow.document_id).not_in(list(exclude)))
+            .distinct()
+        )
+        return sorted((doc, page) for doc, page in rows)
+
     # --------------------------------------------------------------- claims
     @staticmethod
     def link(session: Session, claim_id: str, document_id: int, record: int = -1) -> None:
@@ -266,6 +310,23 @@ class Repository:
         ).one()
         return int(count)
 
+    @staticmethod
+    def prior_claim_amounts(session: Session, policy_number: str, before: date, days: int, exclude: str) -> list[str]:
+        """Return the amounts claimed (decimal text, '' when not read) of other claims on a policy in the window.
+
+        The window is the same as `prior_claims`: a loss in the `days` before `before`.
+        """
+        start = date.fromordinal(before.toordinal() - days)
+        rows = session.exec(
+            select(ClaimRow.amount_claimed).where(
+                ClaimRow.policy_number == policy_number,
+                ClaimRow.claim_id != exclude,
+                col(ClaimRow.date_of_loss) >= start,
+                col(ClaimRow.date_of_loss) < before,
+            )
+        )
+        return [amount or "" for amount in rows]
+
     # ------------------------------------------------------------- policies
     @staticmethod
     def policy(session: Session, policy_number: str) -> PolicyRow | None:
@@ -280,7 +341,10 @@ class Repository:
             session.add(row)
             session.flush()
             return True
-        fields = ("holder", "product", "start_date", "end_date", "limit_amount", "deductible", "currency", "status")
+        fields = (
+            "holder", "product", "start_date", "end_date", "limit_amount", "deductible", "currency", "status",
+            "covered_losses", "waiting_period_days",
+        )
         if all(getattr(existing, f) == getattr(row, f) for f in fields):
             return False
         for f in fields:
@@ -420,6 +484,21 @@ class Repository:
                 ).all()
             )
         return {"documents": docs, "claims": claims, "review_backlog": reviews}
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add nullable columns that newer tables declare to a database created by an older version (additive only)."""
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable or column.primary_key:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
 
 def engine_name(url: str) -> str:

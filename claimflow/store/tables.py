@@ -88,6 +88,8 @@ class PolicyRow(SQLModel, table=True):
     deductible: str | None = None
     currency: str | None = None
     status: str | None = None
+    covered_losses: str | None = None  # "collision; theft" as in the register; None: the register has no column
+    waiting_period_days: int | None = None
     source_document_id: int | None = None
     loaded_at: datetime = Field(default_factory=utcnow)
 
@@ -229,3 +231,27 @@ class ShadowDecisionRow(SQLModel, table=True):
     engine: str
     trace_json: str = "{}"
     decided_at: datetime = Field(default_factory=utcnow)
+
+
+class PageSignatureRow(SQLModel, table=True):
+    """The MinHash fingerprint of one read page (claimflow.near_duplicates), to find re-scans of it."""
+
+    __tablename__ = "page_signature"
+    __table_args__ = (UniqueConstraint("document_id", "page", name="uq_page_signature"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(index=True, foreign_key="document.id")
+    page: int
+    shingles: int
+    minhash_json: str
+
+
+class PageBandRow(SQLModel, table=True):
+    """One LSH band key of a page signature; pages sharing a key are compared."""
+
+    __tablename__ = "page_band"
+
+    id: int | None = Field(default=None, primary_key=True)
+    band_key: str = Field(index=True, max_length=40)
+    document_id: int = Field(index=True, foreign_key="document.id")
+    page: int

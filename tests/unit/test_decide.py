@@ -37,6 +37,9 @@ CLEAN: dict[str, Any] = {
     "currency": "EUR",
     "min_field_confidence": 0.97,
     "documents": ["motor_claim_form", "invoice"],
+    "loss_type": "collision",
+    "covered_losses": ["collision", "theft"],
+    "waiting_period_days": 14,
 }
 
 
@@ -80,6 +83,10 @@ HIT_AND_NEAR_MISS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ABOVE_AUTHORITY": ({"amount_claimed": "5000.01"}, {"amount_claimed": "5000"}),
     "CURRENCY_MISMATCH": ({"currency": "USD"}, {"currency": "EUR"}),
     "SMALL_CLEAN_CLAIM": ({"amount_claimed": "250.01"}, {"amount_claimed": "250"}),
+    "LOSS_NOT_COVERED": ({"loss_type": "fire"}, {"loss_type": "rear collision"}),
+    "IN_WAITING_PERIOD": ({"date_of_loss": date(2026, 1, 14)}, {"date_of_loss": date(2026, 1, 15)}),
+    "POLICY_DATA_MISSING": ({"covered_losses": None}, {"covered_losses": ["all risks"]}),
+    "NEAR_DUPLICATE": ({"near_duplicate_of": "C0", "near_duplicate_similarity": 0.9}, {"near_duplicate_of": None}),
 }
 
 
@@ -119,10 +126,14 @@ def test_clean_claim_settles_with_payout_and_trace(shipped: CompiledRuleSet) -> 
             "inputs": {
                 "policy_found": True,
                 "policy_status": "active",
+                "policy_active_on_loss": True,
+                "loss_covered": True,
+                "in_waiting_period": False,
                 "amount_claimed": 3200.5,
                 "coverage_limit": 10000.0,
                 "deductible": 250.0,
                 "small_claim_limit": 5000.0,
+                "payout_due": 2950.5,
             },
         }
     ]
@@ -222,6 +233,9 @@ def test_non_boolean_condition_is_a_rule_error(tmp_path: Path) -> None:
         ({"policy_found": False}, ReasonCode.POLICY_NOT_FOUND),
         ({"policy_status": "lapsed"}, ReasonCode.POLICY_INACTIVE),
         ({"policy_status": None}, ReasonCode.POLICY_INACTIVE),
+        ({"date_of_loss": date(2027, 1, 1)}, ReasonCode.LOSS_OUTSIDE_COVER),
+        ({"loss_type": "fire"}, ReasonCode.LOSS_NOT_COVERED),
+        ({"date_of_loss": date(2026, 1, 3)}, ReasonCode.WAITING_PERIOD),
     ],
 )
 def test_code_never_settles_doubtful_claims_even_if_rules_would(
@@ -258,14 +272,22 @@ def test_guardrail_forces_review(tmp_path: Path, payout: str, changes: dict[str,
 
 
 def test_payout_at_the_limit_is_allowed(tmp_path: Path) -> None:
-    decision = decide_claim(facts(), compile_text(tmp_path, ALWAYS_SETTLE % "coverage_limit"))
-    assert decision.route is Route.SETTLE and decision.payout == Decimal("10000.00")
+    decision = decide_claim(facts(coverage_limit="2000"), compile_text(tmp_path, ALWAYS_SETTLE % "coverage_limit"))
+    assert decision.route is Route.SETTLE and decision.payout == Decimal("2000.00")
+
+
+def test_payout_above_claimed_less_deductible_is_never_paid(tmp_path: Path) -> None:
+    compiled = compile_text(tmp_path, ALWAYS_SETTLE % "coverage_limit")  # 10000 > 3200.50 - 250
+    decision = decide_claim(facts(), compiled)
+    assert decision.route is Route.REVIEW and decision.payout is None
+    assert [r.code for r in decision.reasons] == [ReasonCode.PAYOUT_GUARDRAIL]
+    assert "2950.50" in decision.reasons[0].message
 
 
 @pytest.mark.parametrize(("amount", "expected"), [("0.05", "0.03"), ("2.01", "1.01"), ("0.01", "0.01")])
 def test_payout_is_rounded_half_up_to_cents(tmp_path: Path, amount: str, expected: str) -> None:
     compiled = compile_text(tmp_path, ALWAYS_SETTLE % "amount_claimed * 0.5")
-    decision = decide_claim(facts(amount_claimed=amount), compiled)
+    decision = decide_claim(facts(amount_claimed=amount, deductible="0"), compiled)
     assert decision.payout == Decimal(expected)
     assert decision.payout.as_tuple().exponent == -2
 

@@ -142,7 +142,7 @@ def test_settled_shipped_claims_pay_the_formula(facts: ClaimFacts) -> None:
     decision = decide_claim(facts, shipped())
     if decision.route is Route.SETTLE:
         assert facts.amount_claimed is not None and facts.coverage_limit is not None and facts.deductible is not None
-        expected = min(facts.amount_claimed, facts.coverage_limit) - facts.deductible
+        expected = min(facts.amount_claimed - facts.deductible, facts.coverage_limit)
         assert decision.payout == expected.quantize(Decimal("0.01"))
         assert facts.amount_claimed <= facts.small_claim_limit
         assert not facts.duplicate_of and not facts.amount_problems

@@ -6,7 +6,7 @@ import hashlib
 import json
 import random
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -157,7 +157,7 @@ def _register(out: Path) -> dict[str, tuple[object, ...]]:
     workbook = openpyxl.load_workbook(out / "packet" / "policy_register.xlsx")
     rows = list(workbook["Policies"].iter_rows(values_only=True))
     assert rows[0] == ("Policy Number", "Policy Holder", "Product", "Start Date", "End Date", "Limit",
-                       "Deductible", "Currency", "Status")
+                       "Deductible", "Currency", "Status", "Covered Losses", "Waiting Period (days)")
     return {str(row[0]): row for row in rows[1:]}
 
 
@@ -183,14 +183,17 @@ def test_expected_routes_follow_the_business_rules(packet_dir: tuple[Path, Packe
         payout = None
         covered = (policy is not None and policy[8] == "active" and isinstance(policy[3], datetime)
                    and isinstance(policy[4], datetime) and policy[3].date() <= loss <= policy[4].date())
-        if policy is None or not covered:
+        cover = [item.strip() for item in str(policy[9]).split(";")] if policy is not None else []
+        waiting_ends = policy[3].date() + timedelta(days=int(str(policy[10]))) if covered and policy else loss
+        not_covered = form["loss_type"] not in cover and "all risks" not in cover
+        if policy is None or not covered or not_covered or loss < waiting_ends:
             route = "review"
         elif invoice is None:
             route = "request_documents"
         elif Decimal(invoice["total_amount"]) != amount or amount > 5000:
             route = "review"
         else:
-            payout = min(amount, Decimal(str(policy[5]))) - Decimal(str(policy[6]))
+            payout = min(amount - Decimal(str(policy[6])), Decimal(str(policy[5])))
             route = "settle" if payout > 0 else "review"
         assert claim["route"] == route, claim
         if route == "settle":
