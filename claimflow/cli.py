@@ -92,6 +92,7 @@ def main(verbose: bool) -> None:
 @handle_errors
 def up(port: int, no_samples: bool, once: bool) -> None:
     """Start the local Prefect server, serve the deployments, process the inbox, print the dashboard URL."""
+    from claimflow.enrich import load_enrichment_config
     from claimflow.readers.ocr import check_tesseract
     from claimflow.rules import load_ruleset
     from claimflow.specs import load_specs
@@ -100,6 +101,7 @@ def up(port: int, no_samples: bool, once: bool) -> None:
     settings = _settings()
     load_specs(settings.extractors)  # a broken spec or rule set stops here with file:line, before any server starts
     load_ruleset(settings.rules)
+    load_enrichment_config(settings.enrichment)
     check_tesseract()
     sys.exit(run_up(settings, port=port, samples=not no_samples, once=once))
 
@@ -161,7 +163,9 @@ def _print_batch(data: dict[str, Any]) -> None:
     metavar="FIELD=VALUE",
     help="Correct an extracted field (repeatable); alone, or with a decision.",
 )
-@click.option("--reviewer", envvar="CLAIMFLOW_REVIEWER", help="Who decides (or CLAIMFLOW_REVIEWER).")
+@click.option(
+    "--reviewer", "--as", "reviewer", envvar="CLAIMFLOW_REVIEWER", help="Who decides (or CLAIMFLOW_REVIEWER)."
+)
 @click.option("--queue", help="Only list this queue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @handle_errors
@@ -228,7 +232,11 @@ def review(
         note=note,
         documents=list(documents),
         corrections=fixes,
+        authority_limit=settings.authority_limit,
     )
+    if outcome.pending_approval:
+        click.echo(f"claim {outcome.claim_id}: {outcome.status}; {outcome.pending_approval}")
+        return
     click.echo(f"claim {outcome.claim_id}: {outcome.status}" + (f", payout {outcome.payout}" if outcome.payout else ""))
 
 
@@ -309,6 +317,7 @@ def _print_replays(replays: list[dict[str, Any]]) -> None:
 @handle_errors
 def check(directory: Path | None) -> None:
     """Validate the extractor specs and rule sets (DIR/extractors, DIR/rules; default: the configured ones)."""
+    from claimflow.enrich import load_enrichment_config
     from claimflow.rules import check_report, version_changes
     from claimflow.specs import load_specs
 
@@ -323,12 +332,22 @@ def check(directory: Path | None) -> None:
         problems.extend(exc.problems)
     rule_problems, versions = check_report(rules)
     problems.extend(rule_problems)
+    enrichment = settings.enrichment
+    if directory and (directory / "config" / "enrichment.yml").exists():
+        enrichment = directory / "config" / "enrichment.yml"
+    try:
+        load_enrichment_config(enrichment)
+    except SpecError as exc:
+        problems.extend(exc.problems)
     if problems:
         for p in problems:
             click.echo(p, err=True)
         click.echo(f"{len(problems)} problem(s); nothing runs until they are fixed", err=True)
         sys.exit(int(ExitCode.BAD_RULESET))
-    click.echo(f"ok: {n_specs} extractor specs in {extractors}, rules in {rules} load and their examples pass")
+    click.echo(
+        f"ok: {n_specs} extractor specs in {extractors}, rules in {rules} load and their examples pass, "
+        f"{enrichment.name} is valid"
+    )
     for version in versions:
         tables = len({table for table, _policy in version.tables.values()})
         fired = len(version.rules) - len(version.uncovered)

@@ -73,6 +73,11 @@ class ReasonCode(StrEnum):
     RULE_ERROR = "rule_error"
     PAYOUT_GUARDRAIL = "payout_guardrail"
     NO_RULE_MATCHED = "no_rule_matched"
+    # review selection beyond the rules
+    QA_SAMPLE = "qa_sample"
+    AMOUNT_OUTLIER = "amount_outlier"
+    AUTHORITY_LIMIT = "authority_limit"
+    HIGH_RISK = "high_risk"
     UNEXPECTED_ERROR = "unexpected_error"
     # operations: reminders, escalation, payments
     DOCUMENTS_OVERDUE = "documents_overdue"

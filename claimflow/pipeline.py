@@ -21,6 +21,7 @@ from typing import Any
 
 from claimflow import assemble, intake, routing
 from claimflow.decide import CompiledRuleSet, compile_ruleset
+from claimflow.enrich import AmountHistory, EnrichmentConfig, load_enrichment_config
 from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
 from claimflow.extract_reread import read_again
@@ -114,7 +115,13 @@ class Engine:
     """The claims engine with its resources; build with `Engine.open(settings)`."""
 
     def __init__(
-        self, settings: Settings, repo: Repository, specs: SpecSet, ruleset: RuleSet, compiled: CompiledRuleSet
+        self,
+        settings: Settings,
+        repo: Repository,
+        specs: SpecSet,
+        ruleset: RuleSet,
+        compiled: CompiledRuleSet,
+        enrichment: EnrichmentConfig | None = None,
     ) -> None:
         self.settings = settings
         self.repo = repo
@@ -124,6 +131,7 @@ class Engine:
         self.versions: list[RuleSet] = [ruleset]
         self._by_sha: dict[str, CompiledRuleSet] = {ruleset.sha256: compiled}
         self.shadow: CompiledRuleSet | None = None
+        self.enrichment = enrichment or load_enrichment_config(settings.enrichment)
         self.ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
 
     @classmethod
@@ -134,11 +142,12 @@ class Engine:
         ruleset = pick_version(versions, settings.rules, on=date.today())
         compiled = compile_ruleset(ruleset)
         shadow = compile_ruleset(load_candidate(settings.shadow_rules)) if settings.shadow_rules else None
+        enrichment = load_enrichment_config(settings.enrichment)
         if check_ocr:
             check_tesseract()
         settings.home.mkdir(parents=True, exist_ok=True)
         repo = Repository.open(settings.db_url)
-        engine = cls(settings, repo, specs, ruleset, compiled)
+        engine = cls(settings, repo, specs, ruleset, compiled, enrichment)
         engine.versions = versions
         engine.shadow = shadow
         # every version that may decide stays loadable by its hash, whatever happens to the files later
@@ -388,11 +397,19 @@ class Engine:
         today = on or datetime.now(UTC).date()
         compiled = self.compiled_for(today)
         cache: dict[int, list[Extraction]] = {}
+        histories: dict[str, AmountHistory] = {}
         outcomes = []
         for claim_id in claim_ids:
             outcomes.append(
                 routing.decide_and_route(
-                    self.repo, claim_id, compiled, settings=self.settings, processing_date=today, cache=cache
+                    self.repo,
+                    claim_id,
+                    compiled,
+                    settings=self.settings,
+                    processing_date=today,
+                    cache=cache,
+                    enrichment=self.enrichment,
+                    histories=histories,
                 )
             )
             if self.shadow is not None:  # stored next to the live decision, never acted on

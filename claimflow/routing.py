@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from claimflow import assemble
-from claimflow.decide import CompiledRuleSet, decide_claim
+from claimflow.decide import CompiledRuleSet, decide_claim, missing_documents
+from claimflow.enrich import AmountHistory, EnrichmentConfig, OutlierConfig, enrich_facts, load_enrichment_config
 from claimflow.errors import ClaimFlowError, ExitCode, ReasonCode
 from claimflow.facts import ClaimFacts
 from claimflow.models import (
@@ -37,6 +38,7 @@ from claimflow.serialise import public_field, stored_extractions
 from claimflow.settings import Settings
 from claimflow.store.repository import Repository, as_datetime
 from claimflow.store.tables import (
+    ApprovalRow,
     ClaimRow,
     DecisionRow,
     DocumentRequestRow,
@@ -47,6 +49,8 @@ from claimflow.store.tables import (
     utcnow,
 )
 
+DEFAULT_AUTHORITY_LIMIT = Decimal("10000")
+"""Payouts above this need two reviewers unless the caller passes its own limit (CLAIMFLOW_AUTHORITY_LIMIT)."""
 FINAL_OR_HELD = {ClaimStatus.SETTLED.value, ClaimStatus.IN_REVIEW.value, ClaimStatus.REJECTED.value}
 STATUS_OF_ROUTE = {
     Route.SETTLE: ClaimStatus.SETTLED,
@@ -75,6 +79,7 @@ class ClaimOutcome:
     missing_documents: list[str] = field(default_factory=list)
     documents: list[int] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)
+    pending_approval: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the public `--json` form."""
@@ -393,8 +398,15 @@ def decide_and_route(
     settings: Settings,
     processing_date: date,
     cache: dict[int, list[Extraction]] | None = None,
+    enrichment: EnrichmentConfig | None = None,
+    histories: dict[str, AmountHistory] | None = None,
 ) -> ClaimOutcome:
-    """Decide a claim (unless a person holds it or it is final) and write the route."""
+    """Decide a claim (unless a person holds it or it is final) and write the route.
+
+    `enrichment` defaults to the configured file; `histories` memoises the settled amounts per claim type
+    across a batch.
+    """
+    config = enrichment or load_enrichment_config(settings.enrichment)
     with repo.transaction() as s:
         claim = s.get(ClaimRow, claim_id)
         if claim is None:
@@ -404,12 +416,24 @@ def decide_and_route(
         if claim.status in FINAL_OR_HELD:
             return _current_outcome(repo, s, claim, doc_ids, fields)
         facts = claim_facts(repo, s, claim, view, settings=settings, processing_date=processing_date)
+        history = _history(repo, s, facts.claim_type, claim_id, histories)
+        facts = enrich_facts(
+            facts,
+            config,
+            missing_documents=missing_documents(facts, compiled.ruleset),
+            history=history,
+            qa_sample_rate=settings.qa_sample_rate,
+        )
         decision = decide_claim(facts, compiled)
         if "unknown" in view.documents and decision.route is not Route.SETTLE:
             decision.reasons.append(
                 Reason(ReasonCode.UNKNOWN_DOCUMENT_TYPE.value, "a document could not be classified; a person decides")
             )
         _hold_for_page_problems(decision, view)
+        select_for_review(
+            decision, facts, authority_limit=settings.authority_limit, queue=config.quality_review.queue,
+            history=history, outliers=config.outliers,
+        )
         _update_claim(claim, view, facts, decision)
         latest = repo.latest_decision(s, claim_id)
         if latest is None or not _same_decision(latest, decision):
@@ -440,6 +464,71 @@ def _hold_for_page_problems(decision: Decision, view: assemble.ClaimView) -> Non
         decision.trace["overridden"] = {"route": decision.route.value, "payout": str(decision.payout)}
         decision.route, decision.payout = Route.REVIEW, None
         decision.decided_by = view.page_problems[0].code.value
+
+
+def _history(
+    repo: Repository, s: Any, claim_type: str, claim_id: str, memo: dict[str, AmountHistory] | None
+) -> AmountHistory:
+    """Return the settled-amount history of a claim type (memoised per batch in `memo`)."""
+    if memo is not None and claim_type in memo:
+        return memo[claim_type]
+    amounts = [Decimal(a) for a in repo.settled_amounts(s, claim_type, exclude=claim_id)]
+    history = AmountHistory.of(amounts)
+    if memo is not None:
+        memo[claim_type] = history
+    return history
+
+
+def select_for_review(
+    decision: Decision,
+    facts: ClaimFacts,
+    *,
+    authority_limit: Decimal,
+    queue: str,
+    history: AmountHistory | None = None,
+    outliers: OutlierConfig | None = None,
+) -> None:
+    """Send a settlement the rules allow to quality review instead: QA sample, outlier, above the authority limit.
+
+    Deterministic in the facts (the sample is a hash of the claim id), so a replay picks the same claims. The
+    proposed settlement is kept in the trace and the reason, for the reviewer to confirm or correct.
+    """
+    if decision.route is not Route.SETTLE or decision.payout is None:
+        return
+    proposal = f"the rules would settle {decision.payout} {decision.currency or ''}".rstrip()
+    holds: list[Reason] = []
+    if decision.payout > authority_limit:
+        holds.append(
+            Reason(
+                ReasonCode.AUTHORITY_LIMIT,
+                f"Payout {decision.payout} is above the authority limit {authority_limit}: two reviewers approve it "
+                f"({proposal})",
+            )
+        )
+    if facts.amount_outlier:
+        detail = ""
+        if history is not None and outliers is not None and history.threshold(outliers) is not None:
+            detail = (
+                f" (mean {history.mean:.2f}, sd {history.sd:.2f} over {history.count} settled {facts.claim_type} "
+                f"claims; limit mean + {outliers.sd_factor:g} sd = {history.threshold(outliers):.2f})"
+            )
+        holds.append(
+            Reason(
+                ReasonCode.AMOUNT_OUTLIER,
+                f"Amount {facts.amount_claimed} is far above the settled {facts.claim_type} claims{detail}; "
+                f"{proposal}",
+            )
+        )
+    if facts.qa_sample:
+        holds.append(Reason(ReasonCode.QA_SAMPLE, f"Picked for quality review (random sample); {proposal}"))
+    if not holds:
+        return
+    decision.trace["overridden"] = {"route": decision.route.value, "payout": str(decision.payout)}
+    decision.trace["review_selection"] = [{"code": r.code, "message": r.message} for r in holds]
+    decision.trace["queue"] = queue
+    decision.reasons.extend(holds)
+    decision.route, decision.payout = Route.REVIEW, None
+    decision.decided_by = str(holds[0].code)
 
 
 def _same_decision(row: DecisionRow, decision: Decision) -> bool:
@@ -575,11 +664,14 @@ def review_action(
     note: str | None = None,
     documents: list[str] | None = None,
     corrections: dict[str, str] | None = None,
+    authority_limit: Decimal = DEFAULT_AUTHORITY_LIMIT,
 ) -> ClaimOutcome:
     """Apply a reviewer's corrections and decision to an open task; audited.
 
     Actions: approve (with payout), reject, request_documents, or only `correct`. Corrections are kept for the
-    learning loop.
+    learning loop. Four eyes: nobody approves a claim whose fields they corrected; a payout above
+    `authority_limit` is settled only when a second, different reviewer approves the same payout (the first
+    approval is recorded as pending and the task stays open).
     """
     if not reviewer.strip():
         raise ReviewActionError("a reviewer name is required (--reviewer)")
@@ -610,6 +702,16 @@ def review_action(
         reasons = [Reason("reviewer_decision", f"decided by a person: {action}" + (f" ({note})" if note else ""))]
         if action == "approve":
             amount = _checked_payout(repo, s, claim, payout)
+            _check_not_own_correction(repo, s, claim.claim_id, reviewer)
+            if amount > authority_limit:
+                first = _four_eyes(repo, s, task, claim, reviewer, amount, authority_limit)
+                if first is not None:
+                    return first
+                reasons[0] = Reason(
+                    "reviewer_decision",
+                    f"decided by two people: approve above the authority limit {authority_limit}"
+                    + (f" ({note})" if note else ""),
+                )
             route, status = Route.SETTLE, ClaimStatus.SETTLED
         elif action == "reject":
             if not note:
@@ -662,6 +764,60 @@ def review_action(
             data={"task_id": task_id, "payout": task.payout, "documents": documents or []},
         )
         return _current_outcome(repo, s, claim, [], {})
+
+
+def _check_not_own_correction(repo: Repository, s: Any, claim_id: str, reviewer: str) -> None:
+    """Refuse an approval by someone who corrected the claim's fields (four eyes on every correction)."""
+    own = sorted({c.field for c in repo.corrections_of_claim(s, claim_id) if c.reviewer == reviewer})
+    if own:
+        raise ReviewActionError(
+            f"{reviewer} corrected {', '.join(own)} on claim {claim_id}; another reviewer approves it (four eyes)"
+        )
+
+
+def _four_eyes(
+    repo: Repository,
+    s: Any,
+    task: ReviewTaskRow,
+    claim: ClaimRow,
+    reviewer: str,
+    amount: Decimal,
+    authority_limit: Decimal,
+) -> ClaimOutcome | None:
+    """Record a first approval above the authority limit (returns the outcome), or accept a valid second one (None)."""
+    pending = repo.pending_approval(s, task.id or 0)
+    if pending is None:
+        s.add(ApprovalRow(task_id=task.id or 0, claim_id=claim.claim_id, reviewer=reviewer, payout=str(amount)))
+        repo.audit(
+            s,
+            actor=reviewer,
+            action="review_approve_pending",
+            entity="claim",
+            entity_id=claim.claim_id,
+            reason=ReasonCode.AUTHORITY_LIMIT.value,
+            data={"task_id": task.id, "payout": str(amount), "authority_limit": str(authority_limit)},
+        )
+        outcome = _current_outcome(repo, s, claim, [], {})
+        outcome.pending_approval = (
+            f"approval of {amount} by {reviewer} recorded; it is above the authority limit {authority_limit}, "
+            "so a second, different reviewer must approve the same payout"
+        )
+        return outcome
+    if pending.reviewer == reviewer:
+        raise ReviewActionError(
+            f"{reviewer} already approved {pending.payout} on task {task.id}; above the authority limit "
+            f"{authority_limit} a second, different reviewer completes it (four eyes)"
+        )
+    if Decimal(pending.payout) != amount:
+        raise ReviewActionError(
+            f"the pending approval by {pending.reviewer} is for {pending.payout}, not {amount}: approve the same "
+            "payout, or reject / request documents"
+        )
+    pending.status = "completed"
+    pending.completed_by = reviewer
+    pending.completed_at = utcnow()
+    s.add(pending)
+    return None
 
 
 def _checked_payout(repo: Repository, s: Any, claim: ClaimRow, payout: str | None) -> Decimal:

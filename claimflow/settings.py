@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     payer_name: str = "ClaimFlow Insurance"
     payer_iban: str | None = None
     payer_bic: str | None = None
+    enrichment: Path = PydanticField(default_factory=lambda: _project_folder("config") / "enrichment.yml")
+    qa_sample_rate: float = PydanticField(default=0.05, ge=0.0, le=1.0)
+    authority_limit: Decimal = PydanticField(default=Decimal("10000"), gt=0)
 
     @property
     def db_url(self) -> str:

@@ -24,6 +24,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from claimflow.errors import ConfigError, TransientError
 from claimflow.store import ops_tables  # noqa: F401 - registers the outbox and payment tables for create_all
 from claimflow.store.tables import (
+    ApprovalRow,
     AuditEventRow,
     ClaimDocumentRow,
     ClaimRow,
@@ -327,6 +328,19 @@ class Repository:
         )
         return [amount or "" for amount in rows]
 
+    @staticmethod
+    def settled_amounts(session: Session, claim_type: str, exclude: str) -> list[str]:
+        """Return the amounts claimed (decimal text) of settled claims of one type, other claims only."""
+        rows = session.exec(
+            select(ClaimRow.amount_claimed).where(
+                ClaimRow.claim_type == claim_type,
+                ClaimRow.status == "settled",
+                ClaimRow.claim_id != exclude,
+                col(ClaimRow.amount_claimed).is_not(None),
+            )
+        )
+        return [amount for amount in rows if amount]
+
     # ------------------------------------------------------------- policies
     @staticmethod
     def policy(session: Session, policy_number: str) -> PolicyRow | None:
@@ -448,6 +462,19 @@ class Repository:
                 DocumentRequestRow.claim_id == claim_id, DocumentRequestRow.status == "open"
             )
         ).first()
+
+    @staticmethod
+    def pending_approval(session: Session, task_id: int) -> ApprovalRow | None:
+        """Return the first approval of a review task that waits for a second reviewer, if any."""
+        return session.exec(
+            select(ApprovalRow).where(ApprovalRow.task_id == task_id, ApprovalRow.status == "pending")
+        ).first()
+
+    def approvals(self, claim_id: str) -> list[ApprovalRow]:
+        """Return every four-eyes approval of a claim, oldest first."""
+        with self.reading() as s:
+            query = select(ApprovalRow).where(ApprovalRow.claim_id == claim_id).order_by(col(ApprovalRow.id))
+            return list(s.exec(query))
 
     @staticmethod
     def corrections_of_claim(session: Session, claim_id: str) -> list[FieldCorrectionRow]:

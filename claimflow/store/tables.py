@@ -255,3 +255,19 @@ class PageBandRow(SQLModel, table=True):
     band_key: str = Field(index=True, max_length=40)
     document_id: int = Field(index=True, foreign_key="document.id")
     page: int
+
+
+class ApprovalRow(SQLModel, table=True):
+    """A reviewer's approval of a payout above the authority limit, waiting for a second, different reviewer."""
+
+    __tablename__ = "approval"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(index=True, foreign_key="review_task.id")
+    claim_id: str = Field(index=True, foreign_key="claim.claim_id", max_length=80)
+    reviewer: str
+    payout: str
+    status: str = Field(default="pending", index=True)  # pending | completed | withdrawn
+    completed_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None

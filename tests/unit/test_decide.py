@@ -87,6 +87,7 @@ HIT_AND_NEAR_MISS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "IN_WAITING_PERIOD": ({"date_of_loss": date(2026, 1, 14)}, {"date_of_loss": date(2026, 1, 15)}),
     "POLICY_DATA_MISSING": ({"covered_losses": None}, {"covered_losses": ["all risks"]}),
     "NEAR_DUPLICATE": ({"near_duplicate_of": "C0", "near_duplicate_similarity": 0.9}, {"near_duplicate_of": None}),
+    "HIGH_RISK": ({"risk_score": 0.25}, {"risk_score": 0.2499}),
 }
 
 
