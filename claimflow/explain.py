@@ -56,6 +56,7 @@ def explain_claim(repo: Repository, claim_id: str, *, confidence_threshold: floa
         "enrichment": {name: facts.get(name) for name in ENRICHMENT_FACTS if name in facts},
         "review_selection": (json.loads(machine.trace_json).get("review_selection") or []) if machine else [],
         "proposed": (json.loads(machine.trace_json).get("overridden") or None) if machine else None,
+        "outlier_history": (json.loads(machine.trace_json).get("outlier_history") or None) if machine else None,
         "approvals": [
             {"reviewer": a.reviewer, "payout": a.payout, "status": a.status, "completed_by": a.completed_by}
             for a in repo.approvals(claim_id)
@@ -178,6 +179,12 @@ def render_explanation(data: dict[str, Any]) -> str:
             + ":"
         )
         lines.extend(f"  - [{h['code']}] {h['message']}" for h in data["review_selection"])
+        history = data.get("outlier_history")
+        if history:
+            lines.append(
+                f"    (settled {history['claim_type']} claims: {history['settled_claims']}, mean {history['mean']}, "
+                f"sd {history['sd']}; outlier above mean + {history['sd_factor']} sd = {history['limit']})"
+            )
     for approval in data.get("approvals") or []:
         if approval["status"] == "pending":
             lines.append(

@@ -490,8 +490,9 @@ def select_for_review(
 ) -> None:
     """Send a settlement the rules allow to quality review instead: QA sample, outlier, above the authority limit.
 
-    Deterministic in the facts (the sample is a hash of the claim id), so a replay picks the same claims. The
-    proposed settlement is kept in the trace and the reason, for the reviewer to confirm or correct.
+    Route and reasons depend only on the facts and the limit (the sample is a hash of the claim id), so a replay
+    from the stored facts picks the same claims; the outlier's history goes to the trace. The proposed
+    settlement is kept in the trace and the reason, for the reviewer to confirm or correct.
     """
     if decision.route is not Route.SETTLE or decision.payout is None:
         return
@@ -506,19 +507,22 @@ def select_for_review(
             )
         )
     if facts.amount_outlier:
-        detail = ""
-        if history is not None and outliers is not None and history.threshold(outliers) is not None:
-            detail = (
-                f" (mean {history.mean:.2f}, sd {history.sd:.2f} over {history.count} settled {facts.claim_type} "
-                f"claims; limit mean + {outliers.sd_factor:g} sd = {history.threshold(outliers):.2f})"
-            )
         holds.append(
             Reason(
                 ReasonCode.AMOUNT_OUTLIER,
-                f"Amount {facts.amount_claimed} is far above the settled {facts.claim_type} claims{detail}; "
-                f"{proposal}",
+                f"Amount {facts.amount_claimed} is far above the settled {facts.claim_type} claims; {proposal}",
             )
         )
+        threshold = history.threshold(outliers) if history is not None and outliers is not None else None
+        if history is not None and outliers is not None and threshold is not None:
+            decision.trace["outlier_history"] = {
+                "claim_type": facts.claim_type,
+                "settled_claims": history.count,
+                "mean": round(history.mean, 2),
+                "sd": round(history.sd, 2),
+                "sd_factor": outliers.sd_factor,
+                "limit": round(threshold, 2),
+            }
     if facts.qa_sample:
         holds.append(Reason(ReasonCode.QA_SAMPLE, f"Picked for quality review (random sample); {proposal}"))
     if not holds:

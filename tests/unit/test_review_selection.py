@@ -48,7 +48,8 @@ def test_an_outlier_names_the_history_it_was_measured_against() -> None:
     select_for_review(decision, _facts(amount_outlier=True), authority_limit=Decimal("10000"),
                       queue="quality_review", history=history, outliers=CONFIG.outliers)
     assert decision.route is Route.REVIEW and decision.decided_by == ReasonCode.AMOUNT_OUTLIER
-    assert "over 40 settled motor claims" in decision.reasons[-1].message
+    assert "far above the settled motor claims; the rules would settle 950.00 EUR" in decision.reasons[-1].message
+    assert decision.trace["outlier_history"]["settled_claims"] == 40
 
 
 def test_the_machine_never_settles_above_the_authority_limit() -> None:
