@@ -30,6 +30,7 @@ def explain_claim(repo: Repository, claim_id: str, *, confidence_threshold: floa
     trace = json.loads(latest.trace_json) if latest else {}
     machine = next((d for d in reversed(decisions) if d.actor == "system"), None)
     facts = json.loads(machine.facts_json) if machine else {}
+    held = (json.loads(machine.trace_json).get("overridden") or {}) if machine else {}
     fields = {n: public_field(f) for n, f in sorted(view.fields.items())}
     return {
         "claim_id": claim_id,
@@ -54,9 +55,9 @@ def explain_claim(repo: Repository, claim_id: str, *, confidence_threshold: floa
         "low_confidence": {n: f for n, f in fields.items() if f["confidence"] < confidence_threshold},
         "amount_problems": view.amount_problems,
         "enrichment": {name: facts.get(name) for name in ENRICHMENT_FACTS if name in facts},
-        "review_selection": (json.loads(machine.trace_json).get("review_selection") or []) if machine else [],
-        "proposed": (json.loads(machine.trace_json).get("overridden") or None) if machine else None,
-        "outlier_history": (json.loads(machine.trace_json).get("outlier_history") or None) if machine else None,
+        "review_selection": held.get("holds") or [],
+        "proposed": held or None,
+        "outlier_history": held.get("outlier_history"),
         "approvals": [
             {"reviewer": a.reviewer, "payout": a.payout, "status": a.status, "completed_by": a.completed_by}
             for a in repo.approvals(claim_id)

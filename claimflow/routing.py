@@ -498,6 +498,7 @@ def select_for_review(
         return
     proposal = f"the rules would settle {decision.payout} {decision.currency or ''}".rstrip()
     holds: list[Reason] = []
+    outlier_history: dict[str, object] | None = None
     if decision.payout > authority_limit:
         holds.append(
             Reason(
@@ -515,7 +516,7 @@ def select_for_review(
         )
         threshold = history.threshold(outliers) if history is not None and outliers is not None else None
         if history is not None and outliers is not None and threshold is not None:
-            decision.trace["outlier_history"] = {
+            outlier_history = {
                 "claim_type": facts.claim_type,
                 "settled_claims": history.count,
                 "mean": round(history.mean, 2),
@@ -527,9 +528,15 @@ def select_for_review(
         holds.append(Reason(ReasonCode.QA_SAMPLE, f"Picked for quality review (random sample); {proposal}"))
     if not holds:
         return
-    decision.trace["overridden"] = {"route": decision.route.value, "payout": str(decision.payout)}
-    decision.trace["review_selection"] = [{"code": r.code, "message": r.message} for r in holds]
-    decision.trace["queue"] = queue
+    # everything written after the rules ran goes under "overridden", which a replay of the rules leaves out
+    decision.trace["overridden"] = {
+        "route": decision.route.value,
+        "payout": str(decision.payout),
+        "by": "review_selection",
+        "holds": [{"code": str(r.code), "message": r.message} for r in holds],
+        "queue": queue,
+        "outlier_history": outlier_history,
+    }
     decision.reasons.extend(holds)
     decision.route, decision.payout = Route.REVIEW, None
     decision.decided_by = str(holds[0].code)
@@ -592,7 +599,9 @@ def _route(repo: Repository, s: Any, claim: ClaimRow, decision: Decision, decisi
         s.add(request)
     else:
         task = repo.open_review(s, claim.claim_id) or ReviewTaskRow(claim_id=claim.claim_id)
-        task.queue = str(decision.trace.get("queue") or "claims")
+        overridden = decision.trace.get("overridden")
+        held_queue = overridden.get("queue") if isinstance(overridden, dict) else None
+        task.queue = str(held_queue or decision.trace.get("queue") or "claims")
         task.reasons_json = json.dumps([dataclasses.asdict(r) for r in decision.reasons])
         task.recommendation = decision.recommendation
         s.add(task)

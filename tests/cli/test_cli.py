@@ -143,7 +143,7 @@ def test_check_exits_5_with_one_located_message_for_every_broken_fixture(env: Pa
 def test_check_prints_rule_coverage(env: Path) -> None:
     code, out, _ = _run("check", str(PROJECT_ROOT))
     assert code == 0
-    assert "claims_routing 2026.1.2" in out and "rule coverage 12/12" in out
+    assert "claims_routing 2026.1.3" in out and "rule coverage 17/17" in out
 
 
 def test_rules_export_rewrites_a_stale_export(env: Path) -> None:

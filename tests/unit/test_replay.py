@@ -68,7 +68,7 @@ def test_an_edited_rule_file_still_replays_from_the_archive(home: Path, tmp_path
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     live = rules / "claims_routing.yml"
-    live.write_text(live.read_text().replace("version: 2026.1.2", "version: 2026.1.3"))
+    live.write_text(live.read_text().replace("version: 2026.1.3", "version: 2026.1.4"))
     replays = replay_all(_repo(home), rules)
     assert replays and all(r.reproduced for r in replays)
     assert {r.note for r in replays} == {"version loaded from the archive (no longer in the rules folder)"}

@@ -37,8 +37,9 @@ def test_a_sampled_settlement_goes_to_quality_review_with_the_proposal() -> None
     select_for_review(decision, _facts(qa_sample=True), authority_limit=Decimal("10000"), queue="quality_review")
     assert decision.route is Route.REVIEW and decision.payout is None
     assert decision.decided_by == ReasonCode.QA_SAMPLE
-    assert decision.trace["overridden"] == {"route": "settle", "payout": "950.00"}
-    assert decision.trace["queue"] == "quality_review"
+    held = decision.trace["overridden"]
+    assert (held["route"], held["payout"], held["queue"]) == ("settle", "950.00", "quality_review")
+    assert [h["code"] for h in held["holds"]] == ["qa_sample"]
     assert "950.00" in decision.reasons[-1].message
 
 
@@ -49,7 +50,7 @@ def test_an_outlier_names_the_history_it_was_measured_against() -> None:
                       queue="quality_review", history=history, outliers=CONFIG.outliers)
     assert decision.route is Route.REVIEW and decision.decided_by == ReasonCode.AMOUNT_OUTLIER
     assert "far above the settled motor claims; the rules would settle 950.00 EUR" in decision.reasons[-1].message
-    assert decision.trace["outlier_history"]["settled_claims"] == 40
+    assert decision.trace["overridden"]["outlier_history"]["settled_claims"] == 40
 
 
 def test_the_machine_never_settles_above_the_authority_limit() -> None:
@@ -144,8 +145,8 @@ def test_show_explains_enrichments_and_holds_in_plain_words(home: Path) -> None:
                    risk_signals=["early_claim", "near_duplicate"], compliance_risk_index=0.21,
                    compliance_signals=["loss_not_covered", "waiting_period"], qa_sample=True)
     trace = {"fired": [{"rule": "LOSS_NOT_COVERED", "decision": "review", "inputs": {"loss_covered": False}}],
-             "review_selection": [{"code": "qa_sample", "message": "Picked for quality review"}],
-             "overridden": {"route": "settle", "payout": "1200.00"}}
+             "overridden": {"route": "settle", "payout": "1200.00", "by": "review_selection", "queue": "quality_review",
+                            "holds": [{"code": "qa_sample", "message": "Picked for quality review"}]}}
     repo = _repo(home)
     with repo.transaction() as s:
         s.add(DecisionRow(claim_id="BIG", route="review", ruleset="claims_routing", ruleset_version="1",

@@ -268,7 +268,7 @@ def test_archived_texts_load_without_the_workbook_and_hash_the_same() -> None:
 
 
 def test_version_in_force_follows_the_processing_date() -> None:
-    assert load_ruleset(RULES, on=date(2026, 12, 31)).version == "2026.1.2"
+    assert load_ruleset(RULES, on=date(2026, 12, 31)).version == "2026.1.3"
     assert load_ruleset(RULES, on=date(2027, 1, 1)).version == "2027.1.1"
 
 
