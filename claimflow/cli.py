@@ -189,6 +189,7 @@ def review(
     repo = Repository.open(settings.db_url)
     if task_id is None:
         tasks = repo.open_reviews(queue)
+        pending = repo.pending_approvals()
         rows = [
             {
                 "task_id": t.id,
@@ -197,6 +198,9 @@ def review(
                 "age_hours": _age_hours(t.created_at),
                 "recommendation": t.recommendation,
                 "reasons": json.loads(t.reasons_json),
+                "pending_approval": (
+                    {"reviewer": pending[t.id].reviewer, "payout": pending[t.id].payout} if t.id in pending else None
+                ),
             }
             for t in tasks
         ]
@@ -207,6 +211,9 @@ def review(
         for r in rows:
             codes = ", ".join(x["code"] for x in r["reasons"])
             rec = f" (recommend {r['recommendation']})" if r["recommendation"] else ""
+            if r["pending_approval"]:
+                first = r["pending_approval"]
+                rec += f" (approved {first['payout']} by {first['reviewer']}; needs a second reviewer)"
             click.echo(f"#{r['task_id']:<5} {r['claim_id']:<24} {r['queue']:<12} {codes}{rec}")
         return
     fixes: dict[str, str] = {}

@@ -470,6 +470,12 @@ class Repository:
             select(ApprovalRow).where(ApprovalRow.task_id == task_id, ApprovalRow.status == "pending")
         ).first()
 
+    def pending_approvals(self) -> dict[int, ApprovalRow]:
+        """Return the approvals waiting for a second reviewer, by review task id."""
+        with self.reading() as s:
+            rows = s.exec(select(ApprovalRow).where(ApprovalRow.status == "pending"))
+            return {row.task_id: row for row in rows}
+
     def approvals(self, claim_id: str) -> list[ApprovalRow]:
         """Return every four-eyes approval of a claim, oldest first."""
         with self.reading() as s:

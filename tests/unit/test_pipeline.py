@@ -209,3 +209,21 @@ def test_real_cms1500_forms(tmp_path: Path) -> None:
     assert blank.fields == {}
     blank_claims = [c for c in result.claims if set(c.documents) == {blank.document_id}]
     assert blank_claims and all(c.route != "settle" for c in blank_claims)
+
+
+def test_a_full_qa_sample_holds_every_settlement_for_quality_review(tmp_path: Path, text_packet: Path) -> None:
+    from claimflow.replay import replay_all
+
+    truth = json.loads((text_packet / "truth" / "expected_claims.json").read_text())["claims"]
+    settle = {e["claim_number"]: e["payout"] for e in truth if e["route"] == "settle"}
+    with _engine(tmp_path, qa_sample_rate=1.0) as engine:
+        result = engine.run([text_packet / "packet"], consume=False)
+        held = {c.claim_id: c for c in result.claims if "qa_sample" in [r.code for r in c.reasons]}
+        assert held and set(held) <= set(settle)
+        assert not [c for c in result.claims if c.route == "settle"]  # nothing is paid unseen
+        tasks = {t.claim_id: t for t in engine.repo.open_reviews()}
+        for claim_id, outcome in held.items():
+            assert outcome.route == "review" and tasks[claim_id].queue == "quality_review"
+            assert f"the rules would settle {settle[claim_id]}" in outcome.reasons[-1].message
+        replays = replay_all(engine.repo, engine.settings.rules)
+        assert replays and all(r.reproduced for r in replays), [r.differences for r in replays if not r.reproduced]

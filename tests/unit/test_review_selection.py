@@ -106,6 +106,8 @@ def test_one_person_cannot_settle_above_the_authority_limit(home: Path) -> None:
     assert repo.claim("BIG").status == "in_review"  # type: ignore[union-attr]
     with repo.reading() as s:
         assert repo.settlement(s, "BIG") is None
+    listing = _cli("review")[1]
+    assert "approved 12000.00 by alice; needs a second reviewer" in listing
     code, _, err = _cli("review", "1", "--approve", "--payout", "12000", "--as", "alice")
     assert code == ExitCode.USAGE and "second, different reviewer" in err
     code, _, err = _cli("review", "1", "--approve", "--payout", "11000", "--as", "bob")
