@@ -25,6 +25,7 @@ import zen  # the baseline needs the bare engine; claimflow itself imports zen o
 
 from claimflow.decide import CompiledRuleSet, compile_ruleset, decide_claim, missing_documents, to_context
 from claimflow.facts import ClaimFacts
+from claimflow.policy_checks import policy_checks
 from claimflow.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,19 +40,29 @@ def random_facts(rng: random.Random, i: int) -> ClaimFacts:
     if rng.random() < 0.1 and docs:
         docs = docs[:-1]
     amount = None if rng.random() < 0.02 else Decimal(rng.randint(1000, 900000)) / 100
+    loss = start + timedelta(days=rng.randint(-10, 380))
+    limit = Decimal(rng.choice([2000, 5000, 10000, 50000]))
+    deductible = Decimal(rng.choice([0, 100, 250, 500]))
+    status = rng.choice(["active"] * 9 + ["lapsed"])
+    loss_type = rng.choice(["collision", "theft", "glass", "fire"])
+    covered = None if rng.random() < 0.02 else ("collision", "theft", "glass")
+    waiting = None if rng.random() < 0.02 else 14
+    checks = policy_checks(status=status, start=start, end=start + timedelta(days=365), loss=loss,
+                           loss_type=loss_type, covered_losses=covered, waiting_period_days=waiting,
+                           amount_claimed=amount, deductible=deductible, limit=limit)
     return ClaimFacts(
         claim_id=f"C{i}",
         claim_type=claim_type,
         source="bordereau" if rng.random() < 0.2 else "documents",
         policy_number=f"POL-{rng.randint(1, 9999)}",
         policy_found=rng.random() < 0.95,
-        policy_status=rng.choice(["active"] * 9 + ["lapsed"]),
+        policy_status=status,
         policy_start=start,
         policy_end=start + timedelta(days=365),
-        coverage_limit=Decimal(rng.choice([2000, 5000, 10000, 50000])),
-        deductible=Decimal(rng.choice([0, 100, 250, 500])),
+        coverage_limit=limit,
+        deductible=deductible,
         policy_currency="EUR",
-        date_of_loss=start + timedelta(days=rng.randint(-10, 380)),
+        date_of_loss=loss,
         amount_claimed=amount,
         currency=rng.choice(["EUR"] * 19 + ["USD"]),
         min_field_confidence=rng.choice([0.99, 0.97, 0.95, 0.93, 0.8]),
@@ -65,6 +76,14 @@ def random_facts(rng: random.Random, i: int) -> ClaimFacts:
         confidence_threshold=0.90,
         small_claim_limit=Decimal("5000"),
         processing_date=TODAY,
+        loss_type=loss_type,
+        covered_losses=covered,
+        waiting_period_days=waiting,
+        policy_active_on_loss=checks.policy_active_on_loss,
+        loss_covered=checks.loss_covered,
+        in_waiting_period=checks.in_waiting_period,
+        payout_due=checks.payout_due,
+        risk_score=round(rng.random() * 0.3, 4),
     )
 
 
