@@ -171,7 +171,7 @@ def to_context(facts: ClaimFacts, missing: tuple[str, ...]) -> dict[str, object]
     for name, value in zip(_DATES, _GET_DATES(facts), strict=True):
         context[name] = None if value is None else value.isoformat()
     for name, value in zip(_LISTS, _GET_LISTS(facts), strict=True):
-        context[name] = list(value)
+        context[name] = None if value is None else list(value)  # covered_losses may be unknown
     context["missing_documents"] = list(missing)
     return context
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from claimflow.routing import ClaimOutcome, ReviewActionError, review_action
+from claimflow.routing import DEFAULT_AUTHORITY_LIMIT, ClaimOutcome, ReviewActionError, review_action
 from claimflow.store.repository import Repository
 from claimflow.web.auth import Identity
 
@@ -64,7 +65,14 @@ def parse_action_form(form: Mapping[str, Sequence[str]], current: Mapping[str, s
     return ActionForm(action, _one(form, "payout"), _one(form, "note"), documents, corrections)
 
 
-def apply_action(repo: Repository, who: Identity, task_id: int, form: ActionForm) -> ClaimOutcome:
+def apply_action(
+    repo: Repository,
+    who: Identity,
+    task_id: int,
+    form: ActionForm,
+    *,
+    authority_limit: Decimal = DEFAULT_AUTHORITY_LIMIT,
+) -> ClaimOutcome:
     """Apply the form through the one code path shared with the command line; audited with the person's name."""
     if form.action == "correct" and not form.corrections:
         raise ReviewActionError("change at least one field value before saving corrections")
@@ -77,4 +85,5 @@ def apply_action(repo: Repository, who: Identity, task_id: int, form: ActionForm
         note=form.note,
         documents=form.documents if form.action == "request_documents" else None,
         corrections=form.corrections if form.action == "correct" else None,
+        authority_limit=authority_limit,
     )

@@ -225,7 +225,9 @@ def create_app(
             )
             current = {f["name"]: f["value"] for f in case.fields if f["editable"]}
             parsed = parse_action_form(form, current)
-            outcome = await run_in_threadpool(apply_action, repo, who, task_id, parsed)
+            outcome = await run_in_threadpool(
+                apply_action, repo, who, task_id, parsed, authority_limit=settings.authority_limit
+            )
         except NotFoundError:
             raise
         except ClaimFlowError as exc:
@@ -233,6 +235,8 @@ def create_app(
         message = f"Claim {outcome.claim_id}: {outcome.status.replace('_', ' ')}"
         if outcome.payout is not None:
             message += f", payout {outcome.payout} {outcome.currency or ''}".rstrip()
+        if outcome.pending_approval:
+            message += f"; {outcome.pending_approval}"
         still_open = await run_in_threadpool(_task_is_open, repo, task_id)
         target = f"/tasks/{task_id}" if still_open else "/queue"
         response = RedirectResponse(target, status_code=303)
