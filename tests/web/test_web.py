@@ -22,7 +22,7 @@ from claimflow.serialise import extraction_to_json
 from claimflow.store.repository import Repository
 from claimflow.store.tables import DocumentRow, FieldCorrectionRow, ReviewTaskRow, SettlementRow, utcnow
 from claimflow.store.users import Role, UserError, add_user, hash_password, set_active, verify_password
-from claimflow.web.app import create_app
+from claimflow.web.app import FLASH_COOKIE, create_app
 from claimflow.web.auth import CSRF_COOKIE, SESSION_COOKIE, Signer
 from claimflow.web.case import case_document
 from claimflow.web.page_images import PageImageError, render_page
@@ -187,6 +187,27 @@ def test_corrections_are_stored_for_learning_and_approval_settles(desk: Desk) ->
     actions = [(e.actor, e.action) for e in desk.repo.audit_events("claim", LARGE_CLAIM)]
     assert ("bob", "fields_corrected") in actions and ("carol", "review_approve") in actions
     assert desk.repo.verify_audit() == []
+
+
+def test_above_the_authority_limit_two_different_people_approve(desk: Desk) -> None:
+    task = desk.task_of[LARGE_CLAIM]
+    first = _client(desk, authority_limit=Decimal("500"))
+    _sign_in(first, "alice")
+    pending = _post(first, task, {"action": "approve", "payout": "900.00"})
+    assert pending.status_code == 303 and pending.headers["location"] == f"/tasks/{task}"  # type: ignore[attr-defined]
+    assert "second, different reviewer" in urllib.parse.unquote(pending.cookies.get(FLASH_COOKIE) or "")  # type: ignore[attr-defined]
+    assert _task(desk.repo, task).status == "open"
+    again = _post(first, task, {"action": "approve", "payout": "900.00"})
+    assert again.status_code == 400 and "second, different reviewer" in again.text  # type: ignore[attr-defined]
+    second = _client(desk, authority_limit=Decimal("500"))
+    _sign_in(second, "carol")
+    settled = _post(second, task, {"action": "approve", "payout": "900.00"})
+    assert settled.status_code == 303, settled.text  # type: ignore[attr-defined]
+    with desk.repo.reading() as s:
+        settlement = s.exec(select(SettlementRow)).one()
+    assert (settlement.amount, settlement.actor) == ("900.00", "carol")
+    actions = [(e.actor, e.action) for e in desk.repo.audit_events("claim", LARGE_CLAIM)]
+    assert ("alice", "review_approve_pending") in actions and ("carol", "review_approve") in actions
 
 
 def test_request_documents_keeps_only_known_or_typed_documents(desk: Desk) -> None:
