@@ -357,8 +357,9 @@ def test_cny_claims_flow_through_the_engine(tmp_path: Path, caplog: pytest.LogCa
     (inbox / "application.pdf").write_bytes(zh.render_application_pdf(app))
     (inbox / "unknown_policy.pdf").write_bytes(zh.render_application_pdf(unknown))
     (inbox / "register.csv").write_text(
-        "Policy Number,Policy Holder,Product,Start Date,End Date,Limit,Deductible,Currency,Status\n"
-        f"{app.policy_number},Holder,Motor Private,2026-01-01,2026-12-31,50000.00,500.00,CNY,active\n",
+        "Policy Number,Policy Holder,Product,Start Date,End Date,Limit,Deductible,Currency,Status,"
+        "Covered Losses,Waiting Period (days)\n"  # without these two the cover cannot be checked: review
+        f"{app.policy_number},Holder,Motor Private,2026-01-01,2026-12-31,50000.00,500.00,CNY,active,all risks,0\n",
         encoding="utf-8",
     )
     settings = load_settings(home=tmp_path / "home", inbox=tmp_path / "inbox", stable_seconds=0)
