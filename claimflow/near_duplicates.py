@@ -22,8 +22,12 @@ NUM_HASHES = 128
 BAND_ROWS = 4
 SHINGLE_WORDS = 3
 MIN_SHINGLES = 20
-SIMILAR = 0.80
-"""Estimated Jaccard similarity from which a page counts as a re-scan of another."""
+SIMILAR = 0.70
+"""Estimated Jaccard similarity from which a page counts as a re-scan of another.
+
+Measured on the generated motor form: a re-scan scores 0.94-1.0; a re-scan with the claim number and the amount
+changed and the title line lost by OCR 0.79; different claims on the same printed form 0.14-0.22.
+"""
 
 _PRIME = (1 << 61) - 1
 _WORD = re.compile(r"[^\W_]+")
