@@ -296,6 +296,6 @@ def test_check_says_what_a_later_version_adds_and_drops() -> None:
 
     lines = version_changes(check_report(RULES)[1])
     assert lines == [
-        "claims_routing 2027.1.1 against 2026.1.2: adds SMALL_MOTOR, FREQUENT_MOTOR, SMALL_HEALTH, "
+        "claims_routing 2027.1.1 against 2026.1.3: adds SMALL_MOTOR, FREQUENT_MOTOR, SMALL_HEALTH, "
         "HEALTH_ABOVE_TABLE, SMALL_OTHER; drops SMALL_CLEAN_CLAIM"
     ]
