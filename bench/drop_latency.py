@@ -76,7 +76,10 @@ def decision_time(repo: Repository, sha: str) -> tuple[str, float] | None:
         doc = s.exec(select(DocumentRow).where(DocumentRow.sha256 == sha)).first()
         if doc is None or doc.status == "received":
             return None
-        if doc.status != "processed":
+        linked = s.exec(
+            select(func.count()).select_from(ClaimDocumentRow).where(ClaimDocumentRow.document_id == doc.id)
+        )
+        if doc.status != "processed" or linked.one() == 0:  # quarantined, duplicate, or a register (no claim)
             return doc.status, as_datetime(doc.updated_at).timestamp()
         decided = s.exec(
             select(func.min(DecisionRow.decided_at))

@@ -148,3 +148,52 @@ def sweep_lock(home: Path, *, timeout: float = 600.0, poll: float = 0.05) -> Ite
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class SweepRunner:
+    """Run `sweep` on worker threads when asked; every request is served by a sweep that starts after it.
+
+    With two workers the next sweep starts (and waits for the inbox lock) while the previous one still publishes
+    its reports and closes its run, so a file dropped right after another is not held up by that tail.
+    """
+
+    def __init__(self, sweep: Callable[[], object], *, workers: int = 2) -> None:
+        self.sweep = sweep
+        self._cond = threading.Condition()
+        self._pending = 0
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"sweep-runner-{i}", daemon=True) for i in range(workers)
+        ]
+
+    def start(self) -> SweepRunner:
+        """Start the worker threads."""
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def request(self, _paths: Sequence[Path] = ()) -> None:
+        """Ask for a sweep (files landed)."""
+        with self._cond:
+            self._pending += 1
+            self._cond.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending > 0 or self._stopping)
+                if self._stopping:
+                    return
+                self._pending = 0  # one sweep takes every file that landed up to now
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - a failed sweep must not stop the runner; the periodic sweep retries
+                log.exception("inbox watcher: the sweep it started failed; the periodic sweep will retry")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking requests and wait for running sweeps."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)

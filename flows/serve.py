@@ -173,8 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from claimflow.settings import load_settings
         from flows.watch import start_watcher
 
-        watcher, engines = start_watcher(load_settings())
-        stops += [watcher.stop, engines.close]
+        stops.append(start_watcher(load_settings()).stop)
     try:
         serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
     finally:

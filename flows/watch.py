@@ -16,6 +16,7 @@ import logging
 import signal
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from prefect.events import emit_event
 
 from claimflow.pipeline import Engine
 from claimflow.settings import Settings, load_settings
-from claimflow.watch import InboxWatcher, folder_signature
+from claimflow.watch import InboxWatcher, SweepRunner, folder_signature
 from flows.supervisor import publish_supervisor_artifacts
 from flows.sweep import BATCH_REPORT_KEY, BATCH_SUMMARY_KEY, finish, sweep_once
 
@@ -109,18 +110,35 @@ def make_arrival_flow(engines: EngineHolder, settings: Settings) -> Flow[[], dic
     return inbox_arrival
 
 
-def start_watcher(settings: Settings, *, poll_seconds: float = 0.2) -> tuple[InboxWatcher, EngineHolder]:
-    """Open the engine, start the watcher thread; each batch of landed files emits events and runs the flow."""
+@dataclass
+class RunningWatcher:
+    """The watcher thread, the sweep runner and the engine of the flow server; `stop()` ends all three."""
+
+    watcher: InboxWatcher
+    runner: SweepRunner | None
+    engines: EngineHolder | None
+
+    def stop(self) -> None:
+        """Stop watching, let running sweeps finish, close the engine."""
+        self.watcher.stop()
+        if self.runner is not None:
+            self.runner.stop()
+        if self.engines is not None:
+            self.engines.close()
+
+
+def start_watcher(settings: Settings, *, poll_seconds: float = 0.2) -> RunningWatcher:
+    """Open the engine, start the watcher and two sweep runners; landed files emit events and start a sweep."""
     engines = EngineHolder(settings)
     engines.get()  # open now: a broken spec stops the flow server at start, and the first drop is fast
-    arrival = make_arrival_flow(engines, settings)
+    runner = SweepRunner(make_arrival_flow(engines, settings)).start()
 
     def on_files(paths: list[Path]) -> None:
+        runner.request(paths)
         emit_arrivals(paths)
-        arrival()
 
     watcher = InboxWatcher(settings.inbox, on_files, poll_seconds=poll_seconds, stable_seconds=settings.stable_seconds)
-    return watcher.start(), engines
+    return RunningWatcher(watcher.start(), runner, engines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,20 +154,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
-    engines: EngineHolder | None = None
     if args.emit_only:
 
         def emit(paths: list[Path]) -> None:
             emit_arrivals(paths)
 
-        watcher = InboxWatcher(settings.inbox, emit, stable_seconds=settings.stable_seconds).start()
+        running = RunningWatcher(
+            InboxWatcher(settings.inbox, emit, stable_seconds=settings.stable_seconds).start(), None, None
+        )
     else:
-        watcher, engines = start_watcher(settings)
+        running = start_watcher(settings)
     while not stop.wait(1.0):
         pass
-    watcher.stop()
-    if engines is not None:
-        engines.close()
+    running.stop()
     return 0
 
 

@@ -94,3 +94,27 @@ def test_folder_signature_changes_with_any_file(tmp_path: Path) -> None:
     _touch(tmp_path / "rules" / "a.yml", b"a", 2000)
     assert folder_signature(tmp_path / "rules") != before
     assert folder_signature(tmp_path / "missing") == ()
+
+
+def test_sweep_runner_serves_every_request_with_a_later_sweep() -> None:
+    from claimflow.watch import SweepRunner
+
+    started: list[float] = []
+    gate = threading.Event()
+
+    def sweep() -> None:
+        started.append(time.monotonic())
+        gate.wait(5)
+
+    runner = SweepRunner(sweep, workers=2).start()
+    runner.request()
+    deadline = time.monotonic() + 5
+    while len(started) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    asked = time.monotonic()
+    runner.request()  # while the first sweep runs: the second worker starts a sweep at once
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.set()
+    runner.stop()
+    assert len(started) == 2 and started[1] >= asked
