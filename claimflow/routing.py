@@ -678,6 +678,7 @@ def review_action(
     documents: list[str] | None = None,
     corrections: dict[str, str] | None = None,
     authority_limit: Decimal = DEFAULT_AUTHORITY_LIMIT,
+    may_approve_second: bool = True,
 ) -> ClaimOutcome:
     """Apply a reviewer's corrections and decision to an open task; audited.
 
@@ -717,7 +718,7 @@ def review_action(
             amount = _checked_payout(repo, s, claim, payout)
             _check_not_own_correction(repo, s, claim.claim_id, reviewer)
             if amount > authority_limit:
-                first = _four_eyes(repo, s, task, claim, reviewer, amount, authority_limit)
+                first = _four_eyes(repo, s, task, claim, reviewer, amount, authority_limit, may_approve_second)
                 if first is not None:
                     return first
                 reasons[0] = Reason(
@@ -796,8 +797,13 @@ def _four_eyes(
     reviewer: str,
     amount: Decimal,
     authority_limit: Decimal,
+    may_approve_second: bool = True,
 ) -> ClaimOutcome | None:
-    """Record a first approval above the authority limit (returns the outcome), or accept a valid second one (None)."""
+    """Record a first approval above the authority limit (returns the outcome), or accept a valid second one (None).
+
+    `may_approve_second` is False for someone whose role may not give the second approval (the workstation's
+    reviewers: only a senior or a supervisor completes four eyes).
+    """
     pending = repo.pending_approval(s, task.id or 0)
     if pending is None:
         s.add(ApprovalRow(task_id=task.id or 0, claim_id=claim.claim_id, reviewer=reviewer, payout=str(amount)))
@@ -820,6 +826,11 @@ def _four_eyes(
         raise ReviewActionError(
             f"{reviewer} already approved {pending.payout} on task {task.id}; above the authority limit "
             f"{authority_limit} a second, different reviewer completes it (four eyes)"
+        )
+    if not may_approve_second:
+        raise ReviewActionError(
+            f"{pending.reviewer} approved {pending.payout}, above the authority limit {authority_limit}: the second "
+            f"approval needs a senior or a supervisor (four eyes); {reviewer} may reject or ask for documents"
         )
     if Decimal(pending.payout) != amount:
         raise ReviewActionError(

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from claimflow.routing import DEFAULT_AUTHORITY_LIMIT, ClaimOutcome, ReviewActionError, review_action
+from claimflow.routing import ClaimOutcome, ReviewActionError, review_action
 from claimflow.store.repository import Repository
+from claimflow.store.users import SECOND_APPROVERS
 from claimflow.web.auth import Identity
 
 ACTIONS = ("approve", "reject", "request_documents", "correct")
@@ -66,14 +67,12 @@ def parse_action_form(form: Mapping[str, Sequence[str]], current: Mapping[str, s
 
 
 def apply_action(
-    repo: Repository,
-    who: Identity,
-    task_id: int,
-    form: ActionForm,
-    *,
-    authority_limit: Decimal = DEFAULT_AUTHORITY_LIMIT,
+    repo: Repository, who: Identity, task_id: int, form: ActionForm, *, authority_limit: Decimal
 ) -> ClaimOutcome:
-    """Apply the form through the one code path shared with the command line; audited with the person's name."""
+    """Apply the form through the one code path shared with the command line; audited with the person's name.
+
+    Above the authority limit a payout needs two different people; the second must be a senior or a supervisor.
+    """
     if form.action == "correct" and not form.corrections:
         raise ReviewActionError("change at least one field value before saving corrections")
     return review_action(
@@ -86,4 +85,5 @@ def apply_action(
         documents=form.documents if form.action == "request_documents" else None,
         corrections=form.corrections if form.action == "correct" else None,
         authority_limit=authority_limit,
+        may_approve_second=who.role in SECOND_APPROVERS,
     )

@@ -189,7 +189,13 @@ def create_app(
         wanted = QueueFilter(
             queue, priority if priority in PRIORITIES else "", reason, age if age in AGE_FILTERS else ""
         )
-        shown = build_queue(repo.open_reviews(), wanted, now=clock(), sla_hours=settings.review_sla_hours)
+        shown = build_queue(
+            repo.open_reviews(),
+            wanted,
+            now=clock(),
+            sla_hours=settings.review_sla_hours,
+            awaiting_second=set(repo.pending_approvals()),
+        )
         context = {"q": shown, "wanted": wanted, "ages": AGE_FILTERS, "priorities": PRIORITIES}
         context["sla_hours"] = settings.review_sla_hours
         return page(request, "queue.html", context)
@@ -233,10 +239,10 @@ def create_app(
         except ClaimFlowError as exc:
             return await run_in_threadpool(case_page, request, task_id, exc.message, 400)
         message = f"Claim {outcome.claim_id}: {outcome.status.replace('_', ' ')}"
-        if outcome.payout is not None:
-            message += f", payout {outcome.payout} {outcome.currency or ''}".rstrip()
         if outcome.pending_approval:
             message += f"; {outcome.pending_approval}"
+        elif outcome.payout is not None:
+            message += f", payout {outcome.payout} {outcome.currency or ''}".rstrip()
         still_open = await run_in_threadpool(_task_is_open, repo, task_id)
         target = f"/tasks/{task_id}" if still_open else "/queue"
         response = RedirectResponse(target, status_code=303)

@@ -69,6 +69,7 @@ class CaseView:
     fields: list[dict[str, Any]]
     documents: list[CaseDocument]
     threshold: float
+    pending: dict[str, str] | None = None
 
 
 def show_value(value: Any) -> str:
@@ -85,6 +86,8 @@ def build_case(repo: Repository, task_id: int, *, now: datetime, sla_hours: floa
         if task is None:
             raise NotFoundError(f"no review task {task_id}")
         linked = repo.documents_of_claim(s, task.claim_id)
+        first = repo.pending_approval(s, task_id)
+        pending = {"reviewer": first.reviewer, "payout": first.payout} if first is not None else None
     explanation = explain_claim(repo, task.claim_id, confidence_threshold=threshold)
     fields = [
         {
@@ -100,8 +103,8 @@ def build_case(repo: Repository, task_id: int, *, now: datetime, sla_hours: floa
         for name, f in explanation["fields"].items()
     ]
     documents = [case_document(doc, record, threshold) for doc, record in linked]
-    row = queue_row(task, now=now, sla_hours=sla_hours) if task.status == "open" else None
-    return CaseView(task, row, explanation, fields, documents, threshold)
+    row = queue_row(task, now=now, sla_hours=sla_hours, awaiting_second=pending is not None)
+    return CaseView(task, row if task.status == "open" else None, explanation, fields, documents, threshold, pending)
 
 
 def case_document(doc: DocumentRow, record: int, threshold: float) -> CaseDocument:

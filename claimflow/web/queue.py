@@ -7,7 +7,7 @@ code only, so the queue page's links never carry a name, policy number or amount
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +36,7 @@ class QueueRow:
     due_in_hours: float
     reasons: tuple[str, ...]
     recommendation: str | None
+    awaiting_second: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ def sla_state(age_hours: float, sla_hours: float) -> str:
     return "ok"
 
 
-def queue_row(task: ReviewTaskRow, *, now: datetime, sla_hours: float) -> QueueRow:
+def queue_row(task: ReviewTaskRow, *, now: datetime, sla_hours: float, awaiting_second: bool = False) -> QueueRow:
     """Return the queue row of one open task."""
     age = max((now - as_datetime(task.created_at)).total_seconds() / 3600, 0.0)
     codes = tuple(str(r.get("code", "")) for r in json.loads(task.reasons_json or "[]") if isinstance(r, dict))
@@ -89,6 +90,7 @@ def queue_row(task: ReviewTaskRow, *, now: datetime, sla_hours: float) -> QueueR
         due_in_hours=round(sla_hours - age, 1),
         reasons=codes,
         recommendation=task.recommendation,
+        awaiting_second=awaiting_second,
     )
 
 
@@ -109,9 +111,19 @@ def matches(row: QueueRow, wanted: QueueFilter, sla_hours: float) -> bool:
     return True
 
 
-def build_queue(tasks: Sequence[ReviewTaskRow], wanted: QueueFilter, *, now: datetime, sla_hours: float) -> QueuePage:
-    """Return the filtered queue, most urgent first: SLA breached, then high priority, then oldest."""
-    rows = [queue_row(t, now=now, sla_hours=sla_hours) for t in tasks]
+def build_queue(
+    tasks: Sequence[ReviewTaskRow],
+    wanted: QueueFilter,
+    *,
+    now: datetime,
+    sla_hours: float,
+    awaiting_second: Set[int] = frozenset(),
+) -> QueuePage:
+    """Return the filtered queue, most urgent first: SLA breached, then high priority, then oldest.
+
+    `awaiting_second` holds the tasks whose payout has a first approval and waits for a second person.
+    """
+    rows = [queue_row(t, now=now, sla_hours=sla_hours, awaiting_second=t.id in awaiting_second) for t in tasks]
     urgency = {"breached": 0, "due_soon": 1, "ok": 2}
     shown = sorted(
         (r for r in rows if matches(r, wanted, sla_hours)),

@@ -1,7 +1,8 @@
-"""End to end in headless Chromium: sign in, pick the case from the queue, look at it, approve, see it settled.
+"""End to end in headless Chromium: from the queue to a settled claim, with four eyes above the authority limit.
 
 The workstation runs in uvicorn on a free port in this process; Debian's `chromium` is driven over the Chrome
-DevTools protocol (tests/web/chromium_cdp.py). A screenshot of the case page goes to
+DevTools protocol (tests/web/chromium_cdp.py). Alice (reviewer) approves a payout above the authority limit,
+Bob (senior) gives the second approval and the claim is settled. A screenshot of the case page goes to
 test-artifacts/review-page.png. The audit log must show who did what.
 """
 
@@ -12,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from claimflow.web.app import create_app
 
 pytestmark = [pytest.mark.slow]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+LIMIT = Decimal("5000")  # the claim asks 6856.64: a payout of 6000.00 needs two people
 
 
 def _free_port() -> int:
@@ -38,7 +41,12 @@ def _free_port() -> int:
 def served(desk: Desk) -> Iterator[str]:
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(desk.settings, desk.repo), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(desk.settings.model_copy(update={"authority_limit": LIMIT}), desk.repo),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -96,7 +104,18 @@ def test_a_review_from_the_queue_to_a_settled_claim(desk: Desk, served: str, bro
     browser.screenshot(ARTIFACTS / "review-page.png")
     assert (ARTIFACTS / "review-page.png").stat().st_size > 20_000
 
-    _fill_and_submit(browser, "approve-form", {"payout": "950.00", "note": "checked against the invoice"})
+    _fill_and_submit(browser, "approve-form", {"payout": "6000.00", "note": "checked against the invoice"})
+    assert browser.evaluate("location.pathname") == f"/tasks/{task}"  # one person cannot settle it
+    assert "second" in browser.evaluate("document.getElementById('flash').textContent")
+    assert "alice" in browser.evaluate("document.getElementById('pending-approval').textContent")
+
+    browser.submit("document.querySelector('form[action=\"/logout\"]').submit()")
+    assert browser.evaluate("location.pathname") == "/login"
+    _fill_and_submit(browser, "login-form", {"name": "bob", "password": PASSWORDS["bob"]})
+    assert "awaiting 2nd approval" in browser.evaluate("document.getElementById('queue').textContent")
+    browser.submit(f"[...document.querySelectorAll('a.open-task')].find(a => a.textContent === '#{task}').click()")
+    assert browser.evaluate("document.querySelector('#approve-form [name=payout]').value") == "6000.00"
+    browser.submit("document.getElementById('approve-form').submit()")
     assert browser.evaluate("location.pathname") == "/queue"
     flash = browser.evaluate("document.getElementById('flash').textContent")
     assert LARGE_CLAIM in flash and "settled" in flash
@@ -106,8 +125,14 @@ def test_a_review_from_the_queue_to_a_settled_claim(desk: Desk, served: str, bro
         claim = s.get(ClaimRow, LARGE_CLAIM)
         settlement = s.exec(select(SettlementRow).where(SettlementRow.claim_id == LARGE_CLAIM)).one()
     assert claim is not None and claim.status == "settled"
-    assert (settlement.amount, settlement.actor) == ("950.00", "alice")
+    assert (settlement.amount, settlement.actor) == ("6000.00", "bob")
     who_did_what = [(e.actor, e.action) for e in desk.repo.audit_events()]
-    assert ("alice", "signed_in") in who_did_what and ("alice", "review_approve") in who_did_what
+    for expected in (
+        ("alice", "signed_in"),
+        ("alice", "review_approve_pending"),
+        ("bob", "signed_in"),
+        ("bob", "review_approve"),
+    ):
+        assert expected in who_did_what
     assert desk.repo.verify_audit() == []
     assert time.monotonic() - started < 60

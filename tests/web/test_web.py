@@ -361,3 +361,48 @@ def test_render_page_shows_image_frames_as_png_and_refuses_other_kinds(tmp_path:
         render_page(tiff, "xlsx", 1)
     with pytest.raises(PageImageError, match="is missing"):
         render_page(tmp_path / "gone.pdf", "pdf", 1)
+
+
+# ------------------------------------------------------------------------------------------------ four eyes
+def test_four_eyes_above_the_authority_limit_through_the_web(desk: Desk) -> None:
+    add_user(desk.repo, "dave", Role.REVIEWER, "dave-password-44")
+    task = desk.task_of[LARGE_CLAIM]
+    limit = {"authority_limit": Decimal("5000")}
+    alice, dave, bob = _client(desk, **limit), _client(desk, **limit), _client(desk, **limit)
+    _sign_in(alice, "alice")
+    _sign_in(dave, "dave", "dave-password-44")
+    _sign_in(bob, "bob")
+
+    first = _post(alice, task, {"action": "approve", "payout": "6000.00"})
+    assert first.status_code == 303 and first.headers["location"] == f"/tasks/{task}"
+    page = alice.get(f"/tasks/{task}").text
+    assert 'id="pending-approval"' in page and 'value="6000.00"' in page and "second" in page
+    assert "awaiting 2nd approval" in alice.get("/queue").text
+    assert _task(desk.repo, task).status == "open"
+
+    again = _post(alice, task, {"action": "approve", "payout": "6000.00"})
+    assert again.status_code == 400 and "already approved" in again.text
+    by_a_reviewer = _post(dave, task, {"action": "approve", "payout": "6000.00"})
+    assert by_a_reviewer.status_code == 400 and "senior or a supervisor" in by_a_reviewer.text
+    other_amount = _post(bob, task, {"action": "approve", "payout": "5999.00"})
+    assert other_amount.status_code == 400
+    with desk.repo.reading() as s:
+        assert s.exec(select(SettlementRow)).first() is None  # nobody has settled it alone
+
+    second = _post(bob, task, {"action": "approve", "payout": "6000.00"})
+    assert second.status_code == 303 and second.headers["location"] == "/queue"
+    with desk.repo.reading() as s:
+        settlement = s.exec(select(SettlementRow)).one()
+    assert (settlement.amount, settlement.actor) == ("6000.00", "bob")
+    actions = [(e.actor, e.action) for e in desk.repo.audit_events("claim", LARGE_CLAIM)]
+    assert ("alice", "review_approve_pending") in actions and ("bob", "review_approve") in actions
+
+
+def test_nobody_approves_their_own_correction_through_the_web(desk: Desk) -> None:
+    client = _client(desk)
+    _sign_in(client, "carol")
+    task = desk.task_of[LARGE_CLAIM]
+    assert _post(client, task, {"action": "correct", "fix.loss_type": "theft"}).status_code == 303
+    refused = _post(client, task, {"action": "approve", "payout": "100.00"})
+    assert refused.status_code == 400 and "corrected" in refused.text
+    assert _task(desk.repo, task).status == "open"
