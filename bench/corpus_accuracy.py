@@ -34,7 +34,7 @@ from typing import Any
 from claimflow.models import Extraction, Field, Money
 from claimflow.pipeline import read_and_extract
 from claimflow.readers.ocr import TesseractOcr
-from claimflow.samples.corpus import write_corpus
+from claimflow.samples.corpus import KINDS, write_corpus
 from claimflow.settings import Settings
 from claimflow.specs import load_specs
 
@@ -127,7 +127,11 @@ def main() -> int:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     out = args.out or Path(tempfile.mkdtemp(prefix="claimflow-corpus-"))
     started = time.perf_counter()
-    summary = write_corpus(out, seed=args.seed, size=args.size)
+    kinds = None
+    if args.types:  # write only what is read; CMS-1500 includes the forms filled by third-party software
+        wanted_kinds = args.types.split(",")
+        kinds = [k for k in wanted_kinds if k in KINDS] + (["cms1500_thirdparty"] if "cms1500" in wanted_kinds else [])
+    summary = write_corpus(out, seed=args.seed, size=args.size, types=kinds)
     print(f"corpus: {summary} in {time.perf_counter() - started:.1f} s at {out}")
     truths = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "truth").rglob("*.json"))]
     if args.types:
@@ -153,19 +157,21 @@ def main() -> int:
             found = _extraction_for(extractions, page)
             got_fields = found["fields"] if found and found["document_type"] == document_type else {}
             where = f"{truth['file']}" + (f" page {page} ({document_type})" if page is not None else "")
+            # CMS-1500s filled by other software are their own rows: cms1500/acroform, cms1500/preprinted
+            group = f"{document_type}/{truth['filler']}" if truth.get("filler") else document_type
             for name, expected in fields.items():
                 got = got_fields.get(name)
                 ok = got is not None and same(name, got["value"], expected)
                 confident = got is not None and got["confidence"] >= CONFIDENT
-                cell = cells[(document_type, family)]
+                cell = cells[(group, family)]
                 if name in illegible:
                     cell[4] += 1
                     cell[5] += not confident or ok  # a person looks, or it was read right after all
                     continue
                 for index, flag in enumerate((True, ok, confident, confident and ok)):
                     cell[index] += flag
-                per_field[(document_type, name)][0] += 1
-                per_field[(document_type, name)][1] += ok
+                per_field[(group, name)][0] += 1
+                per_field[(group, name)][1] += ok
                 if not ok:
                     kind = found["document_type"] if found else "nothing"
                     shown = got["value"] if got else f"(none; read as {kind})"
@@ -179,7 +185,7 @@ def main() -> int:
     _print_cells(cells)
     print("\nper field (all families):")
     for (document_type, name), (total, right) in sorted(per_field.items()):
-        print(f"  {document_type:<18}{name:<22}{right:>4}/{total:<4}{right / total:7.1%}")
+        print(f"  {document_type:<22}{name:<22}{right:>4}/{total:<4}{right / total:7.1%}")
     if misses:
         misses.sort(key=lambda line: not line.startswith("CONFIDENT-WRONG"))
         print(f"\nmisses ({len(misses)}, confident ones first, first {args.misses}):")
@@ -192,7 +198,7 @@ def _row(document_type: str, family: str, counts: list[int]) -> str:
     total, right, confident, confident_right, illegible, handled = counts
     among = f"{confident_right / confident:.1%}" if confident else "-"
     handled_text = f"{handled}/{illegible}" if illegible else "-"
-    return (f"{document_type:<18}{FAMILIES.get(family, family):<16}{total:>7}{right / max(total, 1):>10.1%}"
+    return (f"{document_type:<22}{FAMILIES.get(family, family):<16}{total:>7}{right / max(total, 1):>10.1%}"
             f"{confident / max(total, 1):>11.1%}{among:>10}{handled_text:>12}")
 
 

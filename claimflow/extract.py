@@ -32,7 +32,7 @@ from claimflow.extract_layout import (
 from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table
 from claimflow.extract_values import TypedValue, parse_value
-from claimflow.models import Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.specs import FieldSpec, Spec, SpecSet
 
 LOW_CONFIDENCE = 0.5
@@ -47,6 +47,7 @@ CONTEXT_BASE = 0.85
 UNCONFIRMED_CAP = 0.85
 GARBLED_WORD = 0.5
 GARBLED_NEIGHBOUR_FACTOR = 0.8
+UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
 ROW_GAP = 0.05  # side-by-side pieces further apart are separate blocks (sender | recipient)
 
 
@@ -134,6 +135,46 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
             )
     problems.extend(apply_checks(fields, spec))
     return Extraction(document_type, confidence, fields=fields, problems=problems)
+
+
+def field_boxes(page: Page, spec: Spec, name: str) -> list[BBox]:
+    """Return where a region field or a table is read on a page (page fractions), from its best anchor.
+
+    A region field: its region placed at the best-matching anchor. A table: the full width from the line
+    under its anchor to its first end anchor. Used to read those places again, enlarged.
+    """
+    lines = build_lines(page)
+    if name in spec.fields:
+        field_spec = spec.fields[name]
+        if field_spec.direction != "region" or field_spec.region is None:
+            return []
+        hits = [
+            hit
+            for anchor in field_spec.anchors
+            for hit in find_anchors(lines, anchor, field_spec.fuzzy)
+            if not any(contains_phrase(lines[hit.line_index], p, EXCLUDE_MATCH) for p in field_spec.exclude)
+        ]
+        if not hits:
+            return []
+        best = max(hits, key=lambda hit: hit.score)
+        box = field_spec.region
+        return [(best.bbox[0] + box.x0, best.bbox[1] + box.y0, best.bbox[0] + box.x1, best.bbox[1] + box.y1)]
+    table = spec.tables.get(name)
+    if table is None:
+        return []
+    hits = find_anchors(lines, table.anchor, table.fuzzy)
+    if not hits:
+        return []
+    start = hits[0].line_index + 1
+    ends = [
+        start + hit.line_index
+        for anchor in table.end_anchors
+        for hit in find_anchors(lines[start:], anchor, table.fuzzy)
+    ]
+    if start >= len(lines):
+        return []
+    bottom = lines[min(ends)].top if ends else 1.0
+    return [(0.0, lines[start].top - 0.004, 1.0, bottom)]
 
 
 def _label_words(spec: Spec, lines: list[Line]) -> list[Word]:
@@ -325,14 +366,17 @@ def _match_tiers(
     for tier, pattern in enumerate(patterns):
         found = _match(field_spec, pattern, region, labels)
         if found:
-            return [(raw, used, FALLBACK_FACTOR**tier) for raw, used in found]
+            return [(raw, used, FALLBACK_FACTOR**tier * factor) for raw, used, factor in found]
     return []
 
 
 def _match(
     field_spec: FieldSpec, pattern: str | None, region: list[Line], labels: set[int]
-) -> list[tuple[str, tuple[Word, ...]]]:
-    """Apply the field's pattern to the region text; return (raw text, words used) per match."""
+) -> list[tuple[str, tuple[Word, ...], float]]:
+    """Apply the field's pattern to the region text; return (raw text, words used, factor) per match.
+
+    The factor is below 1 only for a list whose printed order could not be told from its item markers.
+    """
     text, spans = "", []
     for line in region:
         for word in line.words:
@@ -348,14 +392,22 @@ def _match(
     if not text.strip():
         return []
     if pattern is None:
-        return [(text.replace("\n", field_spec.join), tuple(w for _, _, w in spans))]
+        return [(text.replace("\n", field_spec.join), tuple(w for _, _, w in spans), 1.0)]
     flags = re.MULTILINE | (re.IGNORECASE if field_spec.ignore_case else 0)
     matches = list(re.finditer(pattern, text, flags))
     if field_spec.type == "list":
         if not matches:
             return []
         used = tuple(w for start, end, w in spans if any(m.start() < end and start < m.end() for m in matches))
-        return [("\n".join(_group(m) for m in matches), used)]
+        items = [
+            (_group(m), tuple(w for start, end, w in spans if m.start() < end and start < m.end())) for m in matches
+        ]
+        factor = 1.0
+        if field_spec.markers:
+            items, ordered = order_by_markers(items, [w for _, _, w in spans], field_spec.markers)
+            factor = 1.0 if ordered else UNORDERED_FACTOR
+        texts = [icd10_with_dot(text) if field_spec.icd10_dot else text for text, _ in items]
+        return [("\n".join(texts), used, factor)]
     if field_spec.match == "first":
         matches = matches[:1]
     elif field_spec.match == "last":
@@ -366,12 +418,65 @@ def _match(
         start_at, end_at = found.span(group)
         used = tuple(w for start, end, w in spans if start < end_at and start_at < end)
         if used:
-            out.append((_group(found), used))
+            out.append((_group(found), used, 1.0))
     return out
 
 
 _CJK_END = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]$")
 _CJK_START = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+
+
+ICD10_BARE = re.compile(r"([A-TV-Z]\d[0-9A-Z])([0-9A-Z]{1,4})")
+"""An ICD-10-CM code printed without its dot, as claims print them (M5450, S83511A)."""
+
+
+def icd10_with_dot(code: str) -> str:
+    """Return an ICD code with its dot: after ICD-10's third character (`M5450` -> `M54.50`), or for a comma."""
+    code = code.strip().replace(",", ".")  # OCR reads the dot as a comma
+    found = ICD10_BARE.fullmatch(code)
+    return f"{found.group(1)}.{found.group(2)}" if found else code
+
+
+def _marker_key(text: str) -> str:
+    """Return a word as a possible item marker: without punctuation around it (`A.`, `1.`, `|B` -> `A`, `1`, `B`)."""
+    return text.strip(".,:;|()[]{}'\"!_-")
+
+
+def order_by_markers(
+    items: list[tuple[str, tuple[Word, ...]]], words: list[Word], markers: list[str]
+) -> tuple[list[tuple[str, tuple[Word, ...]]], bool]:
+    """Order list items by the marker printed left of each (A..L, 1..4); return (items, whether all were tied).
+
+    Each item takes the nearest marker word left of it on its row (allowing a row's drift of one text
+    height, as a misaligned print leaves it). When an item has no marker or two items claim one marker,
+    the printed order is unknown: the items come back in reading order and the caller lowers confidence.
+    """
+    rank = {marker: index for index, marker in enumerate(markers)}
+    found = [w for w in words if _marker_key(w.text) in rank]
+    tied: list[tuple[int, int]] = []
+    for position, (_, item_words) in enumerate(items):
+        if not item_words:
+            return items, False
+        box = union_box(item_words)
+        height = box[3] - box[1]
+        centre = (box[1] + box[3]) / 2
+        best: tuple[float, Word] | None = None
+        for marker in found:
+            if any(marker is w for w in item_words):
+                continue
+            dx = box[0] - marker.bbox[2]
+            dy = abs((marker.bbox[1] + marker.bbox[3]) / 2 - centre)
+            if dx < -0.25 * height or dy > 1.5 * height:
+                continue
+            distance = max(dx, 0.0) + 4.0 * dy
+            if best is None or distance < best[0]:
+                best = (distance, marker)
+        if best is None:
+            return items, False
+        tied.append((rank[_marker_key(best[1].text)], position))
+    if len({marker for marker, _ in tied}) != len(tied):
+        return items, False
+    return [items[position] for _, position in sorted(tied)], True
 
 
 def _group(found: re.Match[str]) -> str:

@@ -22,6 +22,8 @@ AGREE_CAP = 0.99
 """Two readings that agree are at most this confident together."""
 DISAGREE_CAP = 0.5
 """Readings of one value that disagree are at most this confident: a person must look."""
+AGREE_PART_SHARE = 0.3
+"""A table whose amounts add up to its total gains this share of its doubt times the total's confidence."""
 
 _AMOUNT = re.compile(r"(?<![\d.,])-?\d{1,3}(?:,\d{3})*\.\s?\d{2}(?!\d)")
 _OCR_ZERO = re.compile(r"(?<=RM)[Oo]|(?<![A-Za-z])[Oo](?=[.,]\d{2}(?!\d))")
@@ -103,6 +105,29 @@ def _lower(fields: dict[str, Field], names: list[str]) -> None:
             fields[name] = dataclasses.replace(field, confidence=round(field.confidence * CHECK_FAILED_FACTOR, 4))
 
 
+def _raise(fields: dict[str, Field], check: SumCheck) -> None:
+    """Raise the confidence of a total its parts add up to, and (less) of the parts.
+
+    The total and the parts are separate readings of separate words; both being wrong yet agreeing to the cent
+    is unlikely, so the total becomes as sure as either reading leaves it (1 - (1-a)(1-b), capped). A part that
+    is a table gains less: the sum vouches only for its amounts, not for its codes and dates.
+    """
+    total_name = check.total.partition(".")[0]
+    part_names = [part.partition(".")[0] for part in check.parts]
+    total = fields.get(total_name)
+    parts = [fields[name] for name in part_names if name in fields]
+    if total is None or not parts:
+        return
+    weakest = min(part.confidence for part in parts)
+    agreed = min(AGREE_CAP, 1.0 - (1.0 - total.confidence) * (1.0 - weakest))
+    fields[total_name] = dataclasses.replace(total, confidence=round(max(total.confidence, agreed), 4))
+    for name in part_names:
+        part = fields[name]
+        share = AGREE_PART_SHARE if isinstance(part.value, list) else 1.0
+        gained = part.confidence + share * (1.0 - part.confidence) * total.confidence
+        fields[name] = dataclasses.replace(part, confidence=round(min(AGREE_CAP, max(part.confidence, gained)), 4))
+
+
 def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
     """Parts must add up to the total within the tolerance."""
     total = _amounts(fields, check.total)
@@ -111,6 +136,8 @@ def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
         return None
     parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
     if abs(parts_sum - total[0]) <= Decimal(str(check.tolerance)):
+        if check.corroborates:
+            _raise(fields, check)
         return None
     _lower(fields, [*check.parts, check.total])
     return Problem(

@@ -14,12 +14,20 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
-from claimflow.extract import extract_document
-from claimflow.models import Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod
+from claimflow.extract import DISAGREE_FACTOR, extract_document, field_boxes
+from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word
 from claimflow.specs import SpecSet
 
 SECOND_PSMS: tuple[int, ...] = (4, 11)
 """Segmentations tried after the first pass (psm 6 on scans): columns (4) and sparse text (11)."""
+
+
+class RegionRereader(Protocol):
+    """Reads one region of an OCR'd page again, enlarged (None when it cannot)."""
+
+    def __call__(self, page: Page, box: BBox) -> list[Word] | None:
+        """Return the words read in `box` (page fractions)."""
+        ...
 
 
 class PageRereader(Protocol):
@@ -109,3 +117,93 @@ def vote(name: str, candidates: Sequence[Field], readings: int) -> tuple[Field, 
         field=name,
     )
     return Field(best.name, best.value, confidence, best.provenance, best.raw), problem
+
+
+def weak_regions(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
+    """Return the `reread_region` fields and tables that are missing or below the auto-accept threshold."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    flagged = [name for name, f in spec.fields.items() if f.reread_region]
+    flagged += [name for name, t in spec.tables.items() if t.reread_region]
+    return [name for name in flagged if name not in part.fields or part.fields[name].confidence < threshold]
+
+
+def read_regions_again(
+    read: ReadDocument, parts: list[Extraction], specs: SpecSet, reread: RegionRereader, *, threshold: float
+) -> int:
+    """Read the boxes of weak region fields again, enlarged, and take what that reading finds; return regions read.
+
+    The words inside each weak field's box are replaced by the enlarged reading and the document is extracted
+    again. A field the first reading missed takes the new value; where both readings found one, agreement keeps
+    the better confidence and disagreement keeps the more confident value at lower confidence, flagged. Only
+    single-document files are read this way (the boxes are found per page of the one document).
+    """
+    if len(parts) != 1:
+        return 0
+    part = parts[0]
+    spec = specs.specs.get(part.document_type)
+    weak = weak_regions(part, specs, threshold)
+    if spec is None or not weak:
+        return 0
+    regions = 0
+    pages: list[Page] = []
+    for page in read.pages:
+        if page.method is not ReadMethod.OCR or page.image is None:
+            pages.append(page)
+            continue
+        boxes = [box for name in weak for box in field_boxes(page, spec, name)]
+        replaced: list[tuple[BBox, list[Word]]] = []
+        for box in boxes:
+            words = reread(page, box)
+            if words is not None:
+                replaced.append((box, words))
+                regions += 1
+        pages.append(_with_words(page, replaced))
+    if not regions:
+        return 0
+    again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
+    for name in weak:
+        _merge(part, name, again.fields.get(name))
+    return regions
+
+
+def _with_words(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
+    """Return a copy of the page whose words inside each box are the new reading's (earlier boxes win overlaps)."""
+    if not replaced:
+        return page
+
+    def inside(word: Word, box: BBox) -> bool:
+        x, y = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
+        return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+    words = [w for w in page.words if not any(inside(w, box) for box, _ in replaced)]
+    for index, (_, read) in enumerate(replaced):
+        earlier = [box for box, _ in replaced[:index]]
+        words += [w for w in read if not any(inside(w, box) for box in earlier)]
+    return Page(page.number, page.width, page.height, page.method, words, list(page.problems), page.image)
+
+
+def _merge(part: Extraction, name: str, new: Field | None) -> None:
+    """Take the enlarged reading's value of one field into the extraction (see read_regions_again)."""
+    if new is None:
+        return
+    old = part.fields.get(name)
+    if old is None:
+        part.fields[name] = new
+        part.problems = [p for p in part.problems if not (p.field == name and p.code is ReasonCode.FIELD_MISSING)]
+        return
+    if _key(old) == _key(new):
+        part.fields[name] = max((old, new), key=lambda f: f.confidence)
+        return
+    best = max((old, new), key=lambda f: f.confidence)
+    part.fields[name] = Field(best.name, best.value, round(best.confidence * DISAGREE_FACTOR, 4), best.provenance,
+                              best.raw)
+    part.problems.append(
+        Problem(
+            ReasonCode.FIELD_AMBIGUOUS,
+            f"{name}: a closer reading of its box disagrees with the first; check it",
+            page=best.provenance.page,
+            field=name,
+        )
+    )

@@ -11,13 +11,20 @@ import re
 
 from claimflow.errors import ReasonCode
 from claimflow.extract_layout import Line, find_anchors, union_box
-from claimflow.models import Field, FieldScalar, Money, Page, Problem, Provenance
-from claimflow.normalise import normalise_code, normalise_text, parse_date, parse_money
+from claimflow.models import Field, FieldScalar, Money, Page, Problem, Provenance, Word
+from claimflow.normalise import normalise_code, normalise_text, parse_boxed_date, parse_date, parse_money
 from claimflow.specs import Spec, TableSpec
 
 MISSING_ROWS_FACTOR = 0.7
+DOUBTFUL_CELL_FACTOR = 0.75
+HEADER_LINES = 4
+"""Column captions are looked for this many lines above and below the table anchor."""
 SPACED_DATE = re.compile(r"(\d{2})(?=\W*\s)\W+(\d{2})\W+(\d{2,4})")
 """A date printed in boxes (`08 23 26`) that OCR read with the boxes' rules as punctuation (`08) 23; 26`)."""
+JOINED_DATE = re.compile(r"(\d{2})(\d{2})\W+(\d{2}|\d{4})")
+"""A boxed date whose month and day were printed without a gap (`0122 26`)."""
+SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[.,:;|'/]\s*|\s(?:[|!lIiH1:;]\s)?)(\d{2})")
+"""An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00` (the rule read as a letter)."""
 
 
 def extract_table(
@@ -33,11 +40,16 @@ def extract_table(
         for end_anchor in table.end_anchors:
             for hit in find_anchors(lines[start:], end_anchor, table.fuzzy):
                 end = min(end, start + hit.line_index)
-        rows, used = _rows(name, table, spec, page, _bands(lines[start:end], table.row_gap), problems)
+        columns = _header_centres(table, lines, hits[0].line_index)
+        rows, used, doubtful = _rows(
+            name, table, spec, page, _bands(lines[start:end], table.row_gap), problems, columns
+        )
         if not rows:
             continue
         confidences = [w.confidence for line in used for w in line.words]
         confidence = 0.5 * min(confidences) + 0.5 * sum(confidences) / len(confidences)
+        if doubtful:
+            confidence *= DOUBTFUL_CELL_FACTOR
         if len(rows) < table.min_rows:
             confidence *= MISSING_ROWS_FACTOR
             problems.append(
@@ -68,13 +80,85 @@ def _bands(lines: list[Line], gap: float) -> list[Line]:
     return [Line(tuple(sorted((w for part in band for w in part.words), key=lambda w: w.bbox[0]))) for band in bands]
 
 
+def _header_centres(table: TableSpec, lines: list[Line], anchor_line: int) -> dict[str, float]:
+    """Return the x centre of each column caption found near the table anchor (the table's header rows)."""
+    window = lines[max(0, anchor_line - HEADER_LINES) : anchor_line + HEADER_LINES + 1]
+    centres: dict[str, float] = {}
+    for header in table.headers:
+        hits = [hit for synonym in header.split("|") for hit in find_anchors(window, synonym, table.fuzzy)]
+        if hits:
+            # the same caption elsewhere on the form (box 20's `$ CHARGES`) is further from the table's anchor
+            offset = anchor_line - max(0, anchor_line - HEADER_LINES)
+            best = max(hits, key=lambda hit: (round(hit.score), -abs(hit.line_index - offset)))
+            centres[header] = (best.bbox[0] + best.bbox[2]) / 2
+    return centres
+
+
+def _bracketed(header: str, headers: list[str], centres: dict[str, float]) -> bool:
+    """Return True when the header and a caption on each side of it were found, in the spec's left-to-right order.
+
+    Without a neighbour on both sides a column has no bounds, and captions found out of order were misread.
+    """
+    found = [h for h in headers if h in centres]
+    if header not in found or found.index(header) in (0, len(found) - 1):
+        return False
+    xs = [centres[h] for h in found]
+    return all(a < b for a, b in zip(xs, xs[1:], strict=False))
+
+
+def _cell_words(line: Line, header: str, centres: dict[str, float], *, money: bool) -> list[Word]:
+    """Return the words of a row whose nearest column caption (by x centre) is `header`.
+
+    For an amount whose cents were printed past the middle between two captions (a form fed a few
+    millimetres off), the two-digit word right after the dollars, closer than a word's height, is its cents.
+    """
+    out: list[Word] = []
+    for word in line.words:
+        centre = (word.bbox[0] + word.bbox[2]) / 2
+        nearest = min(centres, key=lambda h: abs(centres[h] - centre))
+        if nearest == header:
+            out.append(word)
+    if money and out and " " not in " ".join(w.text for w in out).strip() and re.fullmatch(r"\d+", out[-1].text):
+        after = [w for w in line.words if w.bbox[0] >= out[-1].bbox[2]]
+        height = out[-1].bbox[3] - out[-1].bbox[1]
+        if after and re.fullmatch(r"\d{2}", after[0].text) and after[0].bbox[0] - out[-1].bbox[2] < 1.5 * height:
+            out.append(after[0])
+    return out
+
+
+def split_amount(raw: str) -> tuple[str, bool] | None:
+    """Return an amount printed in dollars | cents columns as `123.45`, and whether the split was a guess.
+
+    `114 00`, `114|00` and `114.00` are certain; `11400` (the two columns read as one word) is taken as
+    114.00 but flagged, since the gap between dollars and cents was not seen.
+    """
+    text = raw.strip().lstrip("$").strip()
+    found = SPLIT_AMOUNT.fullmatch(text)
+    if found:
+        return f"{found.group(1)}.{found.group(2)}", False
+    if re.fullmatch(r"\d{3,7}", text):
+        return f"{text[:-2]}.{text[-2:]}", True
+    return None
+
+
 def _rows(
-    name: str, table: TableSpec, spec: Spec, page: Page, lines: list[Line], problems: list[Problem]
-) -> tuple[list[dict[str, FieldScalar | None]], list[Line]]:
-    """Match each line against the row pattern and type its columns."""
+    name: str,
+    table: TableSpec,
+    spec: Spec,
+    page: Page,
+    lines: list[Line],
+    problems: list[Problem],
+    centres: dict[str, float],
+) -> tuple[list[dict[str, FieldScalar | None]], list[Line], bool]:
+    """Match each line against the row pattern and type its columns; cells by position where the spec says.
+
+    Returns the rows, the lines used and whether any cell's reading was a guess (an amount whose dollars
+    and cents were read as one word).
+    """
     pattern = re.compile(table.row_pattern, re.IGNORECASE)
     rows: list[dict[str, FieldScalar | None]] = []
     used: list[Line] = []
+    doubtful = False
     for line in lines:
         found = pattern.search(line.text)
         if found is None:
@@ -82,6 +166,20 @@ def _rows(
         row: dict[str, FieldScalar | None] = {}
         for column, kind in table.columns.items():
             raw = found.group(column)
+            header = table.cells.get(column)
+            if header is not None and _bracketed(header, table.headers, centres):
+                raw = " ".join(w.text for w in _cell_words(line, header, centres, money=kind == "money")) or None
+                if raw and kind == "money":
+                    split = split_amount(raw)
+                    if split is not None:
+                        raw, guessed = split
+                        doubtful = doubtful or guessed
+            if raw and kind == "date" and spec.locale.month_first_spaced:
+                boxed = parse_boxed_date(raw)
+                if boxed is not None:
+                    doubtful = doubtful or boxed.ambiguous
+                    row[column] = boxed.value
+                    continue
             row[column] = _cell(raw, kind, spec) if raw else None
             if raw and row[column] is None:
                 problems.append(
@@ -94,7 +192,7 @@ def _rows(
                 )
         rows.append(row)
         used.append(line)
-    return rows, used
+    return rows, used, doubtful
 
 
 def _cell(raw: str, kind: str, spec: Spec) -> FieldScalar | None:
@@ -116,5 +214,5 @@ def _cell(raw: str, kind: str, spec: Spec) -> FieldScalar | None:
 
 def _spaced_date(raw: str) -> str:
     """Return a boxed date read with stray punctuation between its parts as `MM DD YY`; others unchanged."""
-    found = SPACED_DATE.fullmatch(raw.strip())
+    found = SPACED_DATE.fullmatch(raw.strip()) or JOINED_DATE.fullmatch(raw.strip())
     return " ".join(found.groups()) if found else raw

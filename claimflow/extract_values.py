@@ -22,6 +22,7 @@ from claimflow.normalise import (
     normalise_code,
     normalise_currency,
     normalise_text,
+    parse_boxed_date,
     parse_date,
     parse_money,
     search_iban_repairs,
@@ -119,8 +120,15 @@ def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
         note = "amount like 1.234 could be thousands or decimals" if money.ambiguous else None
         return TypedValue(Money(money.amount, money.currency), money.ambiguous, note=note)
     if kind == "date":
+        boxed = parse_boxed_date(text) if spec.locale.month_first_spaced and not BOXLESS.search(text) else None
+        if boxed is not None:
+            note = "the date's boxes can be read two ways; check it" if boxed.ambiguous else None
+            typed = TypedValue(boxed.value, boxed.ambiguous, note=note)
+            return typed if FOUR_DIGIT_YEAR.search(text) else _century(typed, field_spec.validators)
         parsed = parse_date(text, day_first=spec.locale.day_first, month_first_spaced=spec.locale.month_first_spaced)
         note = "day and month can be swapped and the document has no locale" if parsed.ambiguous else None
+        if TWO_DIGIT_YEAR.search(text):
+            return _century(TypedValue(parsed.value, parsed.ambiguous, note=note), field_spec.validators)
         return TypedValue(parsed.value, parsed.ambiguous, note=note)
     if kind == "iban":
         compact = re.sub(r"[\s\-]", "", text).upper()
@@ -154,6 +162,47 @@ def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
     return TypedValue(value)
 
 
+FOUR_DIGIT_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}\D*$")
+BOXLESS = re.compile(r"[/\-]|[A-Za-z]{3}")
+"""A date written with slashes, dashes or a month name is not a boxed date."""
+TWO_DIGIT_YEAR = re.compile(r"(?<!\d)\d{1,2}\W+\d{1,2}\W+\d{2}\W*$")
+"""A date ending in a two-digit year (`10 16 66`, `02/28/17`): its century is a reading, not a fact."""
+
+
+def _bound(value: float | str | None) -> date | None:
+    """Return a date_range bound as a date; `today` is the current date."""
+    if value is None:
+        return None
+    return date.today() if str(value) == "today" else date.fromisoformat(str(value))
+
+
+def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
+    """Choose the century of a two-digit year from the field's date range (a birth date is not in the future).
+
+    The year was expanded with a 1950 pivot. When only the other century's date lies in the range, that one is
+    taken; when both do (a birth year `10`: 1910 or 2010), the value is kept and flagged ambiguous.
+    """
+    value = typed.value
+    ranges = [v for v in validators if v.kind == "date_range"]
+    if not isinstance(value, date) or not ranges:
+        return typed
+    low, high = _bound(ranges[0].min), _bound(ranges[0].max)
+
+    def inside(day: date) -> bool:
+        return (low is None or day >= low) and (high is None or day <= high)
+
+    other_year = value.year - 100 if value.year >= 2000 else value.year + 100
+    try:
+        other = value.replace(year=other_year)
+    except ValueError:  # 29 February
+        return typed
+    if inside(other) and not inside(value):
+        return TypedValue(other, typed.ambiguous, note=typed.note)
+    if inside(other) and inside(value):
+        return TypedValue(value, True, note="a two-digit year fits two centuries; check the year")
+    return typed
+
+
 def _validate(value: FieldValueType, validators: list[Validator]) -> str | None:
     """Run the field's validators; return the first failure message, else None."""
     for validator in validators:
@@ -169,8 +218,7 @@ def _validate(value: FieldValueType, validators: list[Validator]) -> str | None:
             if (low is not None and value.amount < low) or (high is not None and value.amount > high):
                 return f"amount outside the expected range {validator.min}..{validator.max}"
         if validator.kind == "date_range" and isinstance(value, date):
-            low_date = date.fromisoformat(str(validator.min)) if validator.min is not None else None
-            high_date = date.fromisoformat(str(validator.max)) if validator.max is not None else None
+            low_date, high_date = _bound(validator.min), _bound(validator.max)
             if (low_date is not None and value < low_date) or (high_date is not None and value > high_date):
                 return f"date outside the expected range {validator.min}..{validator.max}"
         if validator.kind == "length" and isinstance(value, str):

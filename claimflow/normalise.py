@@ -182,6 +182,46 @@ def parse_date(raw: str, *, day_first: bool | None = None, month_first_spaced: b
     raise ValueError(f"no date in {raw!r}")
 
 
+def parse_boxed_date(raw: str) -> ParsedDate | None:
+    """Read a month-first date printed in boxes (`MM | DD | YY`) whose box rules OCR read as characters.
+
+    The dashed rules between the boxes come back as `1`, `|` or `(`, alone (`01 1 17`) or glued to a part
+    (`118` for `| 18`, `021` for `02 |`). Every part of such a date has two digits (the year two or four),
+    so lone digits are rules and a three-digit part loses a `1` at one end. Month and day printed without
+    a gap (`0122 26`) are split. None when no reading gives a calendar date; ambiguous when two readings
+    give different dates (`131`: 13 or 31 where both exist).
+    """
+    tokens = [t for t in re.findall(r"\d+", raw) if len(t) > 1]
+    options: list[list[list[str]]] = []
+    for index, token in enumerate(tokens):
+        last = index == len(tokens) - 1
+        choices: list[list[str]] = []
+        if len(token) == 2 or (last and len(token) == 4):
+            choices.append([token])
+        if len(token) == 4 and not last:
+            choices.append([token[:2], token[2:]])
+        if len(token) in (3, 5):
+            choices += [[token[1:]]] if token[0] == "1" else []
+            choices += [[token[:-1]]] if token[-1] == "1" else []
+        if len(token) == 6 and last:  # MMDDYY in one word
+            choices.append([token[:2], token[2:4], token[4:]])
+        if not choices:
+            return None
+        options.append(choices)
+    found: set[date] = set()
+    for combination in itertools.product(*options):
+        parts = [part for choice in combination for part in choice]
+        if len(parts) != 3 or len(parts[2]) not in (2, 4):
+            continue
+        try:
+            found.add(date(_year(parts[2]), int(parts[0]), int(parts[1])))
+        except ValueError:
+            continue
+    if not found:
+        return None
+    return ParsedDate(min(found), len(found) > 1)
+
+
 def _named(match: re.Match[str], *, us: bool) -> date | None:
     """Build a date from a match with a month name, or None if the word is not a month."""
     day_text, month_text, year_text = (match.group(2), match.group(1), match.group(3)) if us else match.groups()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic import Field as PydanticField
 from pydantic_core import ErrorDetails
 
@@ -120,6 +120,19 @@ class FieldSpec(_Model):
     )
     default: str | None = None
     missing_values: list[str] = []
+    markers: list[str] = PydanticField(
+        default=[],
+        description="list fields: the item markers printed left of each item, in order (A..L, 1..4); items are "
+        "ordered by their markers, and a list whose items cannot each be tied to its own marker loses confidence.",
+    )
+    reread_region: bool = PydanticField(
+        default=False,
+        description="OCR pages: when this region field is missing or below the threshold, its box is read again "
+        "enlarged and the field is extracted from that reading (disagreement lowers confidence).",
+    )
+    icd10_dot: bool = PydanticField(
+        default=False, description="list fields: ICD-10 codes printed without their dot get it back (M5450 -> M54.50)."
+    )
 
     _pattern = field_validator("pattern")(_check_regex)
 
@@ -142,8 +155,31 @@ class TableSpec(_Model):
     min_rows: int = PydanticField(default=0, ge=0)
     fuzzy: float = PydanticField(default=80.0, ge=50, le=100)
     row_gap: float = PydanticField(default=0.0, ge=0, le=0.1)
+    headers: list[str] = PydanticField(
+        default=[],
+        description="captions of neighbouring columns (fuzzy); each word of a row belongs to the caption nearest "
+        "it left to right, so `cells` can read a column by position.",
+    )
+    reread_region: bool = PydanticField(
+        default=False, description="OCR pages: read the table's rows again enlarged when the table is weak or missing."
+    )
+    cells: dict[str, str] = PydanticField(
+        default={},
+        description="columns read by position instead of the row pattern: column -> one of `headers`; a money "
+        "cell printed as dollars | cents (`114 00`) is read as 114.00.",
+    )
 
     _row_pattern = field_validator("row_pattern")(_check_regex)
+
+    @model_validator(mode="after")
+    def _check_cells(self) -> TableSpec:
+        """Every cell names one of the headers and one of the columns."""
+        for column, header in self.cells.items():
+            if header not in self.headers:
+                raise ValueError(f"cells.{column}: header {header!r} is not one of headers {self.headers}")
+            if column not in self.columns:
+                raise ValueError(f"cells.{column}: not one of columns {sorted(self.columns)}")
+        return self
 
 
 class SumCheck(_Model):
@@ -153,6 +189,10 @@ class SumCheck(_Model):
     parts: list[str] = PydanticField(min_length=1)
     total: str
     tolerance: float = 0.01
+    corroborates: bool = PydanticField(
+        default=False,
+        description="when the parts add up, the total and the parts gain confidence (two readings agree)",
+    )
 
 
 class OrderCheck(_Model):

@@ -15,15 +15,17 @@ import json
 import random
 import shutil
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image
 
-from claimflow.samples import claim_application_zh, cms1500, forms, invoices, receipts
+from claimflow.samples import claim_application_zh, cms1500, cms1500_thirdparty, forms, invoices, receipts
 from claimflow.samples.degrade import (
     ROTATIONS,
     Degradation,
+    PageRenderer,
     draw_degradation,
     scan_document,
     text_pdf_degradation,
@@ -37,6 +39,7 @@ SIZES: dict[str, dict[str, int]] = {
     "full": {"per_type": 22, "rotated": 5, "two_page": 5, "multi": 5},
 }
 TYPES = ("motor_claim_form", "invoice", "receipt", "cms1500", "claim_application_zh")
+KINDS = (*TYPES, "cms1500_thirdparty", "bundles")
 MARKABLE = {  # fields a stamp or handwriting may cover, per type (single strings printed verbatim)
     "motor_claim_form": ("claim_number", "policy_number", "claimant_name", "date_of_loss", "amount_claimed",
                          "vehicle_registration"),
@@ -45,6 +48,7 @@ MARKABLE = {  # fields a stamp or handwriting may cover, per type (single string
     "cms1500": ("patient_name", "insured_id", "policy_group", "federal_tax_id", "total_charge"),
     "claim_application_zh": ("policy_number", "claim_number", "id_number", "amount_claimed", "payee_account"),
 }
+FLATTEN_DPIS = (120, 150, 200)
 SUFFIXES = {"clean": ("png", "pdf"), "degraded": ("jpg", "pdf", "tif"), "rotated": ("jpg", "png")}
 
 
@@ -76,6 +80,7 @@ class Source:
     fields: dict[str, object]
     printed: dict[str, str]
     extra: dict[str, object] = field(default_factory=dict)
+    render: PageRenderer | None = None  # how the sheet looks when scanned (default: the PDF as drawn)
 
 
 def _rng(seed: int, name: str) -> random.Random:
@@ -137,6 +142,22 @@ def _application_zh_source(seed: int, index: int) -> Source:
     return Source("claim_application_zh", name, claim_application_zh.render_application_pdf(app),
                   dict(claim_application_zh.truth_fields(app)), _printed_subset(markable, "claim_application_zh"),
                   {"bilingual": app.bilingual, "cjk_dates": app.cjk_dates})
+
+
+def _thirdparty_source(seed: int, index: int, filler: str, blank: bytes) -> Source:
+    """A CMS-1500 filled by other software (cms1500_thirdparty): only ever seen as an image."""
+    name = f"cms1500_{filler}_{index:03d}"
+    form = cms1500_thirdparty.make_thirdparty_form(_rng(seed, name), filler)
+    if filler == "acroform":
+        pdf = cms1500_thirdparty.render_acroform_pdf(form, blank)
+        render = cms1500_thirdparty.acroform_renderer()
+    else:
+        pdf = cms1500_thirdparty.render_preprinted_pdf(form, blank)
+        render = cms1500_thirdparty.preprinted_renderer(form, blank)
+    # a flattened AcroForm keeps its values in widget appearances, not in the page's text: no stamp or
+    # handwriting can be placed on a value there, so its scans carry none
+    printed = form.printed() if filler == "preprinted" else {}
+    return Source("cms1500", name, pdf, form.truth(), printed, form.record(), render)
 
 
 def _two_page_source(seed: int, index: int) -> Source:
@@ -205,11 +226,15 @@ class _Writer:
     def scan(self, source: Source, family: str, salt: int, rotation: int | None = None) -> None:
         rng = _rng(self.seed, f"{source.name}/{family}")
         degradation = draw_degradation(rng, family, sorted(source.printed), rotation)
+        if source.extra.get("filler") == "acroform" and family == "clean":
+            # flattened by software to an image, at the modest resolutions such exports use
+            degradation = replace(degradation, dpi=rng.choice(FLATTEN_DPIS))
         pages = page_count(source.pdf)
         suffix = "pdf" if pages > 1 else rng.choice(SUFFIXES[family])
         if suffix in ("jpg", "pdf") and degradation.jpeg_quality is None:
             degradation = replace(degradation, jpeg_quality=90)
-        images = scan_document(source.pdf, degradation, source.printed, seed=self.seed * 1_000_003 + salt)
+        images = scan_document(source.pdf, degradation, source.printed, seed=self.seed * 1_000_003 + salt,
+                               render=source.render)
         relative = f"{source.document_type}/{source.name}_scan_{family}.{suffix}"
         write_scan(images, self._target(relative), degradation)
         self._record(relative, source, f"scan_{family}", _degradation_record(degradation, images), pages)
@@ -235,8 +260,14 @@ def _sources(seed: int, counts: dict[str, int], cms_blank: Path) -> dict[str, li
 
 
 def write_corpus(out_dir: Path, *, seed: int = 11, size: str = "small",
-                 cms_blank: Path = cms1500.BLANK_FORM) -> CorpusSummary:
-    """Write out_dir/docs/** and out_dir/truth/** for `seed` and `size` ("small" or "full"); replaces both."""
+                 cms_blank: Path = cms1500.BLANK_FORM, types: Collection[str] | None = None) -> CorpusSummary:
+    """Write out_dir/docs/** and out_dir/truth/** for `seed` and `size` ("small" or "full"); replaces both.
+
+    `types` limits the corpus to some kinds (document types, `cms1500_thirdparty`, `bundles` for the two-page
+    and multi-document files); None writes them all. A kind keeps its files whatever else is selected.
+    """
+    if types is not None and (unknown := set(types) - set(KINDS)):
+        raise ValueError(f"unknown corpus kinds {sorted(unknown)}; use some of {list(KINDS)}")
     if size not in SIZES:
         raise ValueError(f"unknown corpus size {size!r}; use one of {sorted(SIZES)}")
     counts = SIZES[size]
@@ -245,9 +276,11 @@ def write_corpus(out_dir: Path, *, seed: int = 11, size: str = "small",
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-    salt = 0
+    salt = 0  # third-party forms take stable salts so a selection of kinds writes the same bytes as the whole
     rotated = 0
-    for sources in _sources(seed, counts, cms_blank).values():
+    selected = {kind: sources for kind, sources in _sources(seed, counts, cms_blank).items()
+                if types is None or kind in types}
+    for sources in selected.values():
         for number, source in enumerate(sources):
             writer.text_pdf(source)
             salt += 2
@@ -256,8 +289,18 @@ def write_corpus(out_dir: Path, *, seed: int = 11, size: str = "small",
             if number < counts["rotated"]:
                 rotated += 1
                 writer.scan(source, "rotated", salt + 1_000, rotation=ROTATIONS[rotated % 2])
+    if types is None or "cms1500_thirdparty" in types:
+        blank = cms1500.load_blank(cms_blank)
+        for filler in cms1500_thirdparty.FILLERS:
+            for index in range(1, counts["per_type"] + 1):
+                source = _thirdparty_source(seed, index, filler, blank)
+                stable = 10_000 + 2 * (index + 100 * cms1500_thirdparty.FILLERS.index(filler))
+                writer.scan(source, "clean", stable)
+                writer.scan(source, "degraded", stable + 1)
     extras = [_two_page_source(seed, index) for index in range(1, counts["two_page"] + 1)]
     extras += [_multi_source(seed, index) for index in range(1, counts["multi"] + 1)]
+    if types is not None:
+        extras = [source for source in extras if "bundles" in types]
     for source in extras:
         writer.text_pdf(source)
         salt += 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,15 +261,25 @@ def _scanner(image: Image.Image, degradation: Degradation, noise: np.random.Gene
     return image
 
 
+PageRenderer = Callable[[bytes, int, int], Image.Image]
+"""Renders page `index` of a PDF at `dpi` (pdf bytes, index, dpi): how the sheet looked before it was scanned."""
+
+
 def scan_document(pdf_bytes: bytes, degradation: Degradation, printed: Mapping[str, str],
-                  seed: int) -> list[Image.Image]:
-    """Return a scan of every page of `pdf_bytes` degraded as `degradation` says (deterministic by `seed`)."""
+                  seed: int, render: PageRenderer | None = None) -> list[Image.Image]:
+    """Return a scan of every page of `pdf_bytes` degraded as `degradation` says (deterministic by `seed`).
+
+    `render` draws the sheet (default: the PDF in grayscale); marks are still placed from the PDF's text layer.
+    """
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
     pages: list[Image.Image] = []
     sizes: list[tuple[int, int]] = []
     for index in range(page_count(pdf_bytes)):
-        image = render_page(pdf_bytes, index, dpi=degradation.dpi)
+        if render is not None:
+            image = render(pdf_bytes, index, degradation.dpi)
+        else:
+            image = render_page(pdf_bytes, index, dpi=degradation.dpi)
         sizes.append(image.size)
         image = _mark_page(image, pdf_bytes, index, degradation, printed, rng)
         pages.append(_scanner(image, degradation, noise))

@@ -22,11 +22,13 @@ BLUR_RADIUS = 0.5
 JPEG_QUALITY = 75
 
 
-def render_page(pdf_bytes: bytes, page_index: int = 0, dpi: int = SCAN_DPI) -> Image.Image:
-    """Render one page of a PDF (given as bytes) to a grayscale image at `dpi`."""
+def render_page(pdf_bytes: bytes, page_index: int = 0, dpi: int = SCAN_DPI, *, forms: bool = False) -> Image.Image:
+    """Render one page of a PDF (given as bytes) to a grayscale image at `dpi`; `forms` draws filled form fields."""
     document = pdfium.PdfDocument(pdf_bytes)
     try:
-        bitmap = document[page_index].render(scale=dpi / 72, grayscale=True)
+        if forms:
+            document.init_forms()
+        bitmap = document[page_index].render(scale=dpi / 72, grayscale=True, may_draw_forms=forms)
         image: Image.Image = bitmap.to_pil().convert("L")
     finally:
         document.close()

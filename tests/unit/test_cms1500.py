@@ -51,6 +51,7 @@ CAPTIONS_0212: list[Placed] = [
     (0.03, 0.27, "9. OTHER INSURED'S NAME (Last Name, First Name, Middle Initial)"),
     (0.59, 0.27, "11. INSURED'S POLICY GROUP OR FECA NUMBER"),
     (0.03, 0.57, "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY Relate A-L to service line below (24E)"),
+    (0.035, 0.59, "A."), (0.165, 0.59, "B."), (0.295, 0.59, "C."), (0.425, 0.59, "D."),  # the slots' letters
     (0.03, 0.64, "24. A. DATE(S) OF SERVICE B. C. D. PROCEDURES, SERVICES, OR SUPPLIES E. F. $ CHARGES"),
     (0.03, 0.85, "25. FEDERAL TAX I.D. NUMBER SSN EIN"),
     (0.28, 0.85, "26. PATIENT'S ACCOUNT NO."),
@@ -120,9 +121,13 @@ def test_a_blank_form_yields_no_values(specs: SpecSet) -> None:
 
 def test_total_found_only_through_the_neighbouring_caption_is_not_confident(specs: SpecSet) -> None:
     captions = [item for item in CAPTIONS_0212 if "TOTAL CHARGE" not in item[2]]
-    result = extract_document(_page(captions + VALUES_0212), specs)
+    no_lines = [item for item in VALUES_0212 if not item[2].startswith("02 1")]
+    result = extract_document(_page(captions + no_lines), specs)
     assert result.fields["total_charge"].value == Money(Decimal("180.00"), "USD")
     assert result.fields["total_charge"].confidence < 0.9
+    # the service lines adding up to it are a second, independent reading of the same amount
+    confirmed = extract_document(_page(captions + VALUES_0212), specs)
+    assert confirmed.fields["total_charge"].confidence >= 0.9
 
 
 def test_letter_spaced_caption_is_found() -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from claimflow.samples import degrade
 from claimflow.samples.cms1500 import BLANK_FORM
-from claimflow.samples.corpus import CorpusSummary, write_corpus
+from claimflow.samples.corpus import FLATTEN_DPIS, CorpusSummary, write_corpus
 from claimflow.samples.scans import render_page
 
 Record = dict[str, object]
@@ -55,7 +55,7 @@ def test_same_seed_gives_byte_identical_files(corpus: tuple[Path, CorpusSummary]
 
 def test_summary_counts_a_small_corpus_of_every_kind(corpus: tuple[Path, CorpusSummary]) -> None:
     _, summary = corpus
-    assert 35 <= summary.documents <= 65
+    assert 45 <= summary.documents <= 80  # with 12 CMS-1500s filled by third-party software
     assert set(summary.by_type) == {"motor_claim_form", "invoice", "receipt", "cms1500", "claim_application_zh"}
     assert set(summary.by_family) == {"text", "clean", "degraded", "rotated"}
     assert summary.pages > summary.documents  # two-page and multi-document files
@@ -80,7 +80,8 @@ def test_degradations_are_recorded_and_within_bounds(corpus: tuple[Path, CorpusS
         fields = record["fields"]
         assert isinstance(fields, dict)
         assert d["family"] == str(record["variant"]).removeprefix("scan_")
-        assert d["dpi"] in degrade.DPIS
+        flattened = record.get("filler") == "acroform" and d["family"] == "clean"
+        assert d["dpi"] in (FLATTEN_DPIS if flattened else degrade.DPIS)
         assert abs(float(str(d["skew_degrees"]))) <= degrade.MAX_SKEW
         assert d["rotation"] in ((0,) if d["family"] != "rotated" else degrade.ROTATIONS)
         assert degrade.BLUR_RANGE[0] <= float(str(d["blur_radius"])) <= degrade.BLUR_RANGE[1]
@@ -120,7 +121,8 @@ def test_scan_images_have_the_recorded_resolution(corpus: tuple[Path, CorpusSumm
         d = _degradation(record)
         if path.suffix == ".pdf" or d["family"] == "text":
             continue
-        with pdfplumber.open(_text_twin(out, record)) as pdf:
+        twin = BLANK_FORM if record.get("filler") else _text_twin(out, record)  # third-party fills have no text PDF
+        with pdfplumber.open(twin) as pdf:
             page_width, page_height = float(pdf.pages[0].width), float(pdf.pages[0].height)
         dpi = int(str(d["dpi"]))
         with Image.open(path) as image:
@@ -286,3 +288,30 @@ def test_skew_pushing_text_off_the_page_is_recorded_as_illegible() -> None:
     assert degrade._cut_off((20, 10, 300, 40), size, 5.0)  # top-left corner: turned out of the frame
     assert not degrade._cut_off((400, 600, 600, 640), size, 5.0)  # the middle stays
     assert not degrade._cut_off((20, 10, 300, 40), size, 0.0)
+
+
+def test_third_party_cms_forms_come_in_both_fillers_as_images_only(corpus: tuple[Path, CorpusSummary]) -> None:
+    out, _ = corpus
+    records = [r for r in _truth(out) if r.get("filler")]
+    assert {r["filler"] for r in records} == {"acroform", "preprinted"}
+    assert {str(r["variant"]) for r in records} == {"scan_clean", "scan_degraded"}
+    for record in records:
+        fields = record["fields"]
+        assert isinstance(fields, dict) and record["document_type"] == "cms1500"
+        assert all("." in code or len(code) == 3 for code in fields["diagnosis_codes"])  # canonical, dotted
+        path = out / "docs" / str(record["file"])
+        if path.suffix == ".pdf":  # an image-only PDF: the values are pixels, not text
+            with pdfplumber.open(path) as pdf:
+                assert not pdf.pages[0].extract_words()
+    printed = [r for r in records if r["filler"] == "preprinted"]
+    assert any(abs(float(str(v))) > 1.0 for r in printed for v in r["print_offset_pt"])  # type: ignore[attr-defined]
+
+
+def test_selected_kinds_write_the_same_bytes_as_the_whole(corpus: tuple[Path, CorpusSummary], tmp_path: Path) -> None:
+    out, _ = corpus
+    write_corpus(tmp_path, seed=11, size="small", types=["cms1500_thirdparty"])
+    selected = _hashes(tmp_path / "docs")
+    whole = _hashes(out / "docs")
+    assert selected and all(whole[name] == digest for name, digest in selected.items())
+    with pytest.raises(ValueError, match="unknown corpus kinds"):
+        write_corpus(tmp_path, seed=11, size="small", types=["cms1501"])
