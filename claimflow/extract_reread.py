@@ -10,6 +10,7 @@ person sees a value the readings disputed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -120,13 +121,16 @@ def vote(name: str, candidates: Sequence[Field], readings: int) -> tuple[Field, 
 
 
 def weak_regions(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
-    """Return the `reread_region` fields and tables that are missing or below the auto-accept threshold."""
+    """Return the `reread_region` fields missing or below the threshold, tables not read, and `always` fields."""
     spec = specs.specs.get(part.document_type)
     if spec is None:
         return []
-    flagged = [name for name, f in spec.fields.items() if f.reread_region]
-    flagged += [name for name, t in spec.tables.items() if t.reread_region]
-    return [name for name in flagged if name not in part.fields or part.fields[name].confidence < threshold]
+    always = [name for name, f in spec.fields.items() if f.reread_region == "always"]
+    flagged = [name for name, f in spec.fields.items() if f.reread_region is True]
+    weak = [name for name in flagged if name not in part.fields or part.fields[name].confidence < threshold]
+    # a table is read again only when no row was read: a closer reading of weak rows lost rows on a 96-dpi scan
+    weak += [name for name, t in spec.tables.items() if t.reread_region and name not in part.fields]
+    return always + weak
 
 
 def read_regions_again(
@@ -181,7 +185,7 @@ def _with_words(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
     for index, (_, read) in enumerate(replaced):
         earlier = [box for box, _ in replaced[:index]]
         words += [w for w in read if not any(inside(w, box) for box in earlier)]
-    return Page(page.number, page.width, page.height, page.method, words, list(page.problems), page.image)
+    return dataclasses.replace(page, words=words, problems=list(page.problems))
 
 
 def _merge(part: Extraction, name: str, new: Field | None) -> None:

@@ -125,10 +125,11 @@ class FieldSpec(_Model):
         description="list fields: the item markers printed left of each item, in order (A..L, 1..4); items are "
         "ordered by their markers, and a list whose items cannot each be tied to its own marker loses confidence.",
     )
-    reread_region: bool = PydanticField(
+    reread_region: bool | Literal["always"] = PydanticField(
         default=False,
         description="OCR pages: when this region field is missing or below the threshold, its box is read again "
-        "enlarged and the field is extracted from that reading (disagreement lowers confidence).",
+        "enlarged and the field is extracted from that reading (disagreement lowers confidence); `always` reads "
+        "it again even when confident, to confirm it (a dropped middle initial reads as a confident name).",
     )
     icd10_dot: bool = PydanticField(
         default=False, description="list fields: ICD-10 codes printed without their dot get it back (M5450 -> M54.50)."
@@ -161,7 +162,7 @@ class TableSpec(_Model):
         "it left to right, so `cells` can read a column by position.",
     )
     reread_region: bool = PydanticField(
-        default=False, description="OCR pages: read the table's rows again enlarged when the table is weak or missing."
+        default=False, description="OCR pages: read the table's rows again enlarged when no row was read."
     )
     cells: dict[str, str] = PydanticField(
         default={},
