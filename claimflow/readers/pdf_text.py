@@ -38,6 +38,7 @@ from claimflow.readers.ocr import (
     ocr_page,
     to_grey,
 )
+from claimflow.readers.pdfium_lock import PDFIUM_LOCK
 from claimflow.readers.preflight import is_blank, read_scanned_page
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,8 @@ class _Renderer:
     def _open(self) -> Any:
         if self._doc is None:
             try:
-                self._doc = pdfium.PdfDocument(str(self.path))
+                with PDFIUM_LOCK:
+                    self._doc = pdfium.PdfDocument(str(self.path))
             except pdfium.PdfiumError as exc:
                 raise _corrupt(self.path) from exc
         return self._doc
@@ -170,29 +172,35 @@ class _Renderer:
     def page_count(self) -> int:
         """Return pdfium's page count (used when pdfplumber finds none); 0 when pdfium cannot open it either."""
         try:
-            return len(self._open())
+            document = self._open()
+            with PDFIUM_LOCK:
+                return len(document)
         except DocumentError:
             return 0
 
     def render(self, number: int) -> tuple[Any, float, float]:
         """Return page `number` rendered near RENDER_DPI, in grey with stamps dropped out, with its size in points."""
-        page = self._open()[number - 1]
-        try:
-            width, height = page.get_size()
-            longest = max(width, height, 1.0)
-            scale = RENDER_DPI / 72
-            scale = min(max(scale, MIN_RENDER_PX / longest), MAX_RENDER_PX / longest)
-            # in colour, so that a translucent stamp over a value can be dropped out (ocr.to_grey)
-            image = to_grey(page.render(scale=scale).to_pil())
-            image.info["dpi"] = (scale * 72, scale * 72)
-        finally:
-            page.close()
+        document = self._open()
+        with PDFIUM_LOCK:
+            page = document[number - 1]
+            try:
+                width, height = page.get_size()
+                longest = max(width, height, 1.0)
+                scale = RENDER_DPI / 72
+                scale = min(max(scale, MIN_RENDER_PX / longest), MAX_RENDER_PX / longest)
+                # in colour, so that a translucent stamp over a value can be dropped out (ocr.to_grey)
+                colour = page.render(scale=scale).to_pil()
+            finally:
+                page.close()
+        image = to_grey(colour)
+        image.info["dpi"] = (scale * 72, scale * 72)
         return image, float(width), float(height)
 
     def close(self) -> None:
         """Release the pdfium document."""
         if self._doc is not None:
-            self._doc.close()
+            with PDFIUM_LOCK:
+                self._doc.close()
 
 
 def _read_page(

@@ -9,7 +9,6 @@ fractions of the page, so they fit the image at any size.
 from __future__ import annotations
 
 import io
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +16,13 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from claimflow.errors import ClaimFlowError, ExitCode
+from claimflow.readers.pdfium_lock import PDFIUM_LOCK
 
 DISPLAY_DPI = 110
 MAX_DISPLAY_PX = 1600
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff"})
-# pdfium is not thread-safe and the server renders in a thread pool: one page at a time
-_PDFIUM_LOCK = threading.Lock()
+# pdfium is not thread-safe and the server renders in a thread pool: one pdfium call at a time, process-wide
+_PDFIUM_LOCK = PDFIUM_LOCK
 
 
 class PageImageError(ClaimFlowError):
