@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from claimflow.classify import UNKNOWN, classify_document
 from claimflow.errors import ReasonCode
-from claimflow.extract_checks import apply_checks, fill_currencies, paid_amount
+from claimflow.extract_checks import PageSums, apply_checks, fill_currencies, page_sums
 from claimflow.extract_layout import (
     AnchorHit,
     Line,
@@ -33,7 +33,7 @@ from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table
 from claimflow.extract_values import TypedValue, parse_value
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
-from claimflow.specs import FieldSpec, Spec, SpecSet
+from claimflow.specs import FieldSpec, Spec, SpecSet, SumCheck
 
 LOW_CONFIDENCE = 0.5
 PAGE_SEARCH_FACTOR = 0.92
@@ -48,6 +48,7 @@ UNCONFIRMED_CAP = 0.85
 GARBLED_WORD = 0.5
 GARBLED_NEIGHBOUR_FACTOR = 0.8
 UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
+REPAIRED_CAP = 0.6
 ROW_GAP = 0.05  # side-by-side pieces further apart are separate blocks (sender | recipient)
 
 
@@ -103,14 +104,16 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
     fields: dict[str, Field] = {}
     problems = []
     pages = [(page, build_lines(page)) for page in read.pages]
-    paid = {page.number: paid_amount([line.text for line in lines]) for page, lines in pages}
+    sums = {page.number: page_sums([line.text for line in lines]) for page, lines in pages}
     labels = {id(word) for page, lines in pages for word in _label_words(spec, lines)}
     for name, field_spec in spec.fields.items():
         candidates: list[Candidate] = []
         unreadable: list[Problem] = []
         for page, lines in pages:
             candidates.extend(_candidates(name, field_spec, spec, page, lines, labels, unreadable, fields))
-        chosen = _choose(name, field_spec, candidates, problems, paid)
+        # a spec that checks this total against its own parts keeps the total as read and flags it instead
+        checked = any(isinstance(c, SumCheck) and c.total.partition(".")[0] == name for c in spec.checks)
+        chosen = _choose(name, field_spec, candidates, problems, sums, repair=not checked)
         if chosen is not None:
             fields[name] = chosen
         elif unreadable:
@@ -418,7 +421,7 @@ def _match(
         start_at, end_at = found.span(group)
         used = tuple(w for start, end, w in spans if start < end_at and start_at < end)
         if used:
-            out.append((_group(found), used, 1.0))
+            out.append((_joined(_group(found), field_spec.join), used, 1.0))
     return out
 
 
@@ -479,6 +482,13 @@ def order_by_markers(
     return [items[position] for _, position in sorted(tied)], True
 
 
+def _joined(text: str, join: str) -> str:
+    """Return a value matched across lines with its line breaks replaced by the spec's `join` (`, ` for addresses)."""
+    if join == " " or "\n" not in text:
+        return text  # whitespace is collapsed later anyway
+    return re.sub(r"[\s,;]*\n\s*", join, text)
+
+
 def _group(found: re.Match[str]) -> str:
     """Return the `value` group, else the first group, else the whole match."""
     if "value" in found.re.groupindex:
@@ -501,9 +511,18 @@ def _confidence(words: tuple[Word, ...], anchor_factor: float, field_spec: Field
 
 
 def _corroborate(
-    chosen: Candidate, candidates: list[Candidate], paid: dict[int, Decimal | None]
-) -> tuple[Candidate, float]:
-    """Prefer the amount that equals cash minus change; cap an unconfirmed pick among differing amounts."""
+    chosen: Candidate, candidates: list[Candidate], sums: dict[int, PageSums], *, repair: bool = True
+) -> tuple[Candidate, float, Problem | None]:
+    """Prefer the amount the receipt's own arithmetic confirms; cap an unconfirmed pick among differing amounts.
+
+    Cash minus change confirms a total at its own confidence (the customer paid it), and so does subtotal + tax
+    (+ rounding) or the last total above the rounding line plus the adjustment when it gives exactly the chosen
+    total. When the arithmetic instead gives an amount one OCR slip away from the chosen one (`9.60` for
+    `9.00`, `2.25` for `22.25`), that amount is taken: another total that reads it wins below auto-accept;
+    if none does, the arithmetic's amount is used well below auto-accept, with a problem saying what was read.
+    A far-off amount is not a slip: a partial total (`Total 6% supplies (Inc. GST)`) must not replace
+    `Total Payable`.
+    """
     # the largest amount of each labelled line: a row `Total 24.99 5.00 29.99` (net, tax, gross) is one reading
     per_line: dict[tuple[int, float], Decimal] = {}
     for c in candidates:
@@ -511,15 +530,48 @@ def _corroborate(
             key = (c.page.number, round(union_box(c.words)[1], 2))
             per_line[key] = max(per_line.get(key, c.typed.value.amount), c.typed.value.amount)
     amounts = set(per_line.values())
-    confirmed = [
-        c for c in candidates if isinstance(c.typed.value, Money) and c.typed.value.amount == paid.get(c.page.number)
-    ]
+    money = [c for c in candidates if isinstance(c.typed.value, Money)]
+    confirmed = [c for c in money if _amount(c) == sums[c.page.number].paid]
     if confirmed:
         best = max(confirmed, key=lambda c: c.confidence)
-        return best, best.confidence
+        return best, best.confidence, None
+    implied = sums[chosen.page.number].implied if isinstance(chosen.typed.value, Money) else frozenset()
+    if _amount(chosen) in implied:
+        return chosen, chosen.confidence, None  # subtotal + tax (+ rounding) give exactly this total
+    slips = [a for a in implied if _one_slip(_amount(chosen), a)]
+    if len(slips) == 1 and isinstance(chosen.typed.value, Money):
+        consistent = [c for c in money if _amount(c) == slips[0]]
+        if consistent:  # `Total 9.00`, rounding 0.00, `Rounded Total 9.60`: the 9.60 is the misread
+            best = max(consistent, key=lambda c: c.confidence)
+            return best, min(best.confidence, UNCONFIRMED_CAP), None
+    if len(slips) == 1 and isinstance(chosen.typed.value, Money) and repair:
+        value = dataclasses.replace(chosen.typed.value, amount=slips[0])
+        repaired = dataclasses.replace(chosen, typed=dataclasses.replace(chosen.typed, value=value))
+        problem = Problem(
+            ReasonCode.AMOUNTS_INCONSISTENT,
+            f"total read as {_amount(chosen)} but the receipt's own sums give {slips[0]}; check it",
+            page=chosen.page.number,
+        )
+        return repaired, min(chosen.confidence, REPAIRED_CAP), problem
     if len(amounts) > 1:
-        return chosen, min(chosen.confidence, UNCONFIRMED_CAP)
-    return chosen, chosen.confidence
+        return chosen, min(chosen.confidence, UNCONFIRMED_CAP), None
+    return chosen, chosen.confidence, None
+
+
+def _amount(candidate: Candidate) -> Decimal:
+    """Return a money candidate's amount (0 for anything else)."""
+    return candidate.typed.sort_key
+
+
+def _one_slip(read: Decimal, other: Decimal) -> bool:
+    """Return True when two amounts' digits differ by one substituted, dropped or added digit."""
+    a, b = f"{read:.2f}".replace(".", ""), f"{other:.2f}".replace(".", "")
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _choose(
@@ -527,7 +579,9 @@ def _choose(
     field_spec: FieldSpec,
     candidates: list[Candidate],
     problems: list[Problem],
-    paid: dict[int, Decimal | None],
+    sums: dict[int, PageSums],
+    *,
+    repair: bool = True,
 ) -> Field | None:
     """Pick the field's value among its candidates by the spec's `select` rule.
 
@@ -548,7 +602,9 @@ def _choose(
         chosen = max(ordered, key=lambda c: c.confidence)
     confidence = chosen.confidence
     if field_spec.select == "largest" and isinstance(chosen.typed.value, Money):
-        chosen, confidence = _corroborate(chosen, candidates, paid)
+        chosen, confidence, repaired = _corroborate(chosen, candidates, sums, repair=repair)
+        if repaired is not None:
+            problems.append(dataclasses.replace(repaired, field=name))
     rivals = [c for c in candidates if c.typed.value != chosen.typed.value and c.confidence >= confidence - 0.05]
     if rivals and field_spec.select == "best":
         confidence *= DISAGREE_FACTOR

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from claimflow.errors import ReasonCode
 from claimflow.models import Field, FieldValueType, Money, Problem
@@ -29,6 +30,77 @@ _AMOUNT = re.compile(r"(?<![\d.,])-?\d{1,3}(?:,\d{3})*\.\s?\d{2}(?!\d)")
 _OCR_ZERO = re.compile(r"(?<=RM)[Oo]|(?<![A-Za-z])[Oo](?=[.,]\d{2}(?!\d))")
 _TENDERED = re.compile(r"^\W*(?:CASH|TENDERED|AMOUNT TENDERED|PAID|TUNAI)\b", re.IGNORECASE)
 _CHANGE = re.compile(r"^\W*(?:CHANGE|CHANGE DUE|BAKI)\b", re.IGNORECASE)
+
+
+_SIGNED_AMOUNT = re.compile(r"(-)?\s*(?:RM|\$)?\s*(?<![\d.,])(\d{1,3}(?:,\d{3})*\.\s?\d{2})(?!\d)(?!\s*%)")
+_SUBTOTAL = re.compile(
+    r"\bSUB\s?-?\s?TOTAL\b|\bEXCL(?:UDING|USIVE|\.)?\b.*\b(?:GST|SST|TAX)\b|\b(?:BEFORE|EXCL\.?)\s+(?:GST|SST|TAX)\b",
+    re.IGNORECASE,
+)
+_TAX = re.compile(r"^\W*(?:TOTAL\s+)?(?:GST|SST|TAX|SERVICE\s+TAX|SALES\s+TAX|VAT)\b", re.IGNORECASE)
+_NOT_TAX = re.compile(r"\b(?:ID|REG|NO|INVOICE|SUMMARY|CODE|INCL\w*|EXCL\w*|INCLUSIVE|EXCLUSIVE)\b", re.IGNORECASE)
+_RATE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d{1,2})?)\s?%")
+# `ROUNDING`, `Rour ding Adjustment`, `ROUNDING ADJ`; not `Rounded Total`
+_ROUNDING = re.compile(r"\bRO?U\w{0,3}\s?D\w{0,3}NG\b|\bADJ(?:USTMENT)?\b", re.IGNORECASE)
+_TOTAL = re.compile(r"\bTOTAL\b(?!\s*(?:QTY|QUANTITY|ITEMS?|DISCOUNT|SAVINGS?)\b)", re.IGNORECASE)
+CENT = Decimal("0.01")
+MAX_RATE = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PageSums:
+    """What a receipt's own arithmetic says about its total, from its labelled lines.
+
+    `paid` is cash tendered minus change; `implied` holds subtotal + tax (with and without the rounding
+    adjustment), where a tax printed only as a rate (`GST 6%`) is computed from the subtotal, and the last
+    total printed above the rounding line plus the adjustment (the rounded total).
+    """
+
+    paid: Decimal | None = None
+    implied: frozenset[Decimal] = frozenset()
+
+
+def page_sums(lines: Sequence[str]) -> PageSums:
+    """Return the arithmetic of one page from its lines of text, top to bottom."""
+    subtotal = tax = rate = rounding = before_rounding = None
+    for text in lines:
+        amount = _last_signed_amount(text)
+        if _ROUNDING.search(text):
+            if rounding is None and amount is not None and abs(amount) < 1:
+                rounding = amount
+        elif _SUBTOTAL.search(text):
+            subtotal = amount if subtotal is None else subtotal
+        elif _TAX.search(text):
+            if _NOT_TAX.search(text) or tax is not None:
+                continue
+            found = _RATE.search(text)
+            if amount is not None:
+                tax = amount
+            elif found and rate is None:
+                rate = Decimal(found.group(1))
+        elif _TOTAL.search(text) and rounding is None and amount is not None and amount > 0:
+            before_rounding = amount  # the last total above the rounding line is the one being rounded
+    implied: set[Decimal] = set()
+    if subtotal is not None and subtotal > 0:
+        if tax is None and rate is not None and rate < MAX_RATE:
+            tax = (subtotal * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        if tax is not None and 0 <= tax < subtotal:
+            implied.add(subtotal + tax)
+            if rounding is not None:
+                implied.add(subtotal + tax + rounding)
+    if before_rounding is not None and rounding is not None:
+        implied.add(before_rounding + rounding)
+    return PageSums(paid_amount(lines), frozenset(implied))
+
+
+def _last_signed_amount(text: str) -> Decimal | None:
+    """Return the last amount of a line with its sign (`-0.02`, `-RM0.02`), None when it holds none."""
+    found = _SIGNED_AMOUNT.findall(_OCR_ZERO.sub("0", text))
+    if not found:
+        return None
+    sign, digits = found[-1]
+    amount = Decimal(re.sub(r"[\s,]", "", digits))
+    return -amount if sign else amount
 
 
 def paid_amount(lines: Sequence[str]) -> Decimal | None:

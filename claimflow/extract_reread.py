@@ -23,6 +23,20 @@ SECOND_PSMS: tuple[int, ...] = (4, 11)
 """Segmentations tried after the first pass (psm 6 on scans): columns (4) and sparse text (11)."""
 
 
+BAND_SCALES: tuple[int, ...] = (2, 3)
+"""Enlargements a weak field's line is read again at: the second only when the first disagrees."""
+BAND_MARGIN = 0.3
+"""A weak field's band reaches this share of its height above and below the value's box (not into the next line)."""
+
+
+class BandRereader(Protocol):
+    """Reads horizontal bands (top, bottom) of an OCR'd page again, enlarged (None when it cannot)."""
+
+    def __call__(self, page: Page, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
+        """Return the page with the words in `bands` replaced by a reading at `scale` times the size."""
+        ...
+
+
 class RegionRereader(Protocol):
     """Reads one region of an OCR'd page again, enlarged (None when it cannot)."""
 
@@ -49,7 +63,7 @@ def weak_fields(part: Extraction, specs: SpecSet, threshold: float) -> list[str]
     spec = specs.specs.get(part.document_type)
     if spec is None:
         return []
-    return [name for name, field_spec in spec.fields.items() if field_spec.reread and name not in part.fields]
+    return [name for name, field_spec in spec.fields.items() if field_spec.reread is True and name not in part.fields]
 
 
 def read_again(
@@ -211,3 +225,82 @@ def _merge(part: Extraction, name: str, new: Field | None) -> None:
             field=name,
         )
     )
+
+
+def weak_values(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
+    """Return the `reread` fields the first reading found on an OCR'd page below the auto-accept threshold."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    return [
+        name
+        for name, field_spec in spec.fields.items()
+        if field_spec.reread
+        and name in part.fields
+        and part.fields[name].confidence < threshold
+        and part.fields[name].provenance.bbox is not None
+        and part.fields[name].provenance.method is ReadMethod.OCR
+    ]
+
+
+def read_lines_again(
+    read: ReadDocument, parts: list[Extraction], specs: SpecSet, reread: BandRereader, *, threshold: float
+) -> int:
+    """Read the lines of weak values again enlarged (2x, then 3x on disagreement) and vote; return the OCR calls.
+
+    The first pass's weak total or date is often one misread glyph (`2014` for `2016`); the same line read
+    larger reads it differently. All weak lines of a page go into one OCR call. A value changes only when
+    two enlarged readings agree against the first; the winner then stays below auto-accept (`vote`). A file
+    holding several documents is left alone (its parts cover different pages).
+    """
+    if len(parts) != 1:
+        return 0
+    part = parts[0]
+    weak = weak_values(part, specs, threshold)
+    if not weak:
+        return 0
+    bands: dict[int, list[tuple[float, float]]] = {}
+    for name in weak:
+        provenance = part.fields[name].provenance
+        if provenance.bbox is None or provenance.page is None:
+            continue
+        _, top, _, bottom = provenance.bbox
+        margin = BAND_MARGIN * (bottom - top)
+        bands.setdefault(provenance.page, []).append((top - margin, bottom + margin))
+    calls = 0
+    readings = [part]
+    for scale in BAND_SCALES:
+        again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
+        calls += sum(1 for page in again if page is not None)
+        if not any(again):
+            return calls
+        pages = [new if new is not None else old for new, old in zip(again, read.pages, strict=True)]
+        reading = extract_document(ReadDocument(pages=pages), specs, part.document_type)
+        # only a value read from the enlarged line counts: another line winning says nothing about this one
+        reading.fields = {n: f for n, f in reading.fields.items() if _inside(f, bands)}
+        readings.append(reading)
+        if all(_agree(readings, name) for name in weak):
+            return calls  # the enlarged line reads the same: the first reading stands
+    for name in weak:
+        found = [r.fields[name] for r in readings if name in r.fields]
+        groups = {_key(f) for f in found}
+        if len(groups) < 2:
+            continue
+        chosen = vote(name, found, len(readings))
+        if chosen is None or _key(chosen[0]) == _key(part.fields[name]):
+            continue
+        if sum(1 for f in found if _key(f) == _key(chosen[0])) < 2:
+            continue  # no two readings agree on another value: the first reading stands
+        part.fields[name] = chosen[0]
+        if chosen[1]:
+            part.problems.append(chosen[1])
+    return calls
+
+
+def _inside(found: Field, bands: dict[int, list[tuple[float, float]]]) -> bool:
+    """Return True when the field's value sits in one of the re-read bands of its page."""
+    box, page = found.provenance.bbox, found.provenance.page
+    if box is None or page is None:
+        return False
+    centre = (box[1] + box[3]) / 2
+    return any(top <= centre <= bottom for top, bottom in bands.get(page, []))

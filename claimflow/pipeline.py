@@ -24,10 +24,10 @@ from claimflow.decide import CompiledRuleSet, compile_ruleset
 from claimflow.enrich import AmountHistory, EnrichmentConfig, load_enrichment_config
 from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
-from claimflow.extract_reread import read_again, read_regions_again
+from claimflow.extract_reread import read_again, read_lines_again, read_regions_again
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.near_duplicates import page_signatures
-from claimflow.readers import read_document, reread_page, reread_region
+from claimflow.readers import read_document, reread_bands, reread_page, reread_region
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.replay import archive_versions, shadow_decide
 from claimflow.rules import RuleSet, load_candidate, load_versions, pick_version
@@ -444,6 +444,9 @@ def read_and_extract(
     parts = extract_documents(read, specs)
     read_again(read, parts, specs, lambda page, psm: reread_page(page, ocr, psm=psm), threshold=threshold)
     read_regions_again(read, parts, specs, lambda page, box: reread_region(page, ocr, box), threshold=threshold)
+    read_lines_again(
+        read, parts, specs, lambda page, bands, scale: reread_bands(page, ocr, bands, scale=scale), threshold=threshold
+    )
     if calibrate and specs.calibration is not None:
         specs.calibration.apply(parts)
     for page in read.pages:

@@ -115,8 +115,12 @@ class FieldSpec(_Model):
     columns: list[str] = []
     validators: list[Validator] = []
     allowed: list[str] = []
-    reread: bool = PydanticField(
-        default=False, description="OCR pages: read the page again (other segmentation) when this field is weak."
+    reread: bool | Literal["lines"] = PydanticField(
+        default=False,
+        description=(
+            "OCR pages: true = read the page again (other segmentations) when the field is missing and its line "
+            "again enlarged when it is weak; lines = only the enlarged line re-read."
+        ),
     )
     default: str | None = None
     missing_values: list[str] = []

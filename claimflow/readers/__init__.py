@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -31,6 +32,7 @@ __all__ = [
     "TesseractOcr",
     "check_tesseract",
     "read_document",
+    "reread_bands",
     "reread_page",
     "reread_region",
 ]
@@ -97,3 +99,73 @@ def reread_region(page: Page, ocr: OcrEngine, box: BBox, *, psm: int = 6) -> lis
         if box[0] <= centre[0] <= box[2] and box[1] <= centre[1] <= box[3]:
             words.append(dataclasses.replace(word, bbox=placed))
     return words
+
+
+BAND_GAP_PX = 24
+"""White space between the bands stacked into one image, so tesseract keeps them apart as lines."""
+BAND_MAX_PX = 3000
+"""Bands are not enlarged past this width (the small phone-size receipts are the ones that gain)."""
+BAND_BLOCK = 1000
+"""Block number given to re-read words (page.text groups by block and line; they must not join old lines)."""
+
+
+def reread_bands(page: Page, ocr: OcrEngine, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
+    """Read horizontal bands of an OCR'd page again, enlarged `scale` times, in one OCR call.
+
+    Each band (top, bottom as page fractions) is cut across the full page width, enlarged, and the bands
+    are stacked into one image with white gaps, so several weak lines cost one tesseract call. Returns a
+    copy of the page whose words in the bands are replaced by the new reading (boxes mapped back to the
+    page), or None when the page's image was not kept or the reading failed.
+    """
+    if page.image is None or not isinstance(page.image, Image.Image) or not bands:
+        return None
+    image = page.image
+    width, height = image.size
+    if width * scale > BAND_MAX_PX:
+        return None  # a 300-dpi page's text is large already; enlarging it costs seconds per call
+    spans: list[tuple[int, int]] = []
+    for top, bottom in sorted(bands):
+        y0, y1 = max(0, math.floor(top * height)), min(height, math.ceil(bottom * height))
+        if y1 <= y0:
+            continue
+        if spans and y0 <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], y1))  # overlapping bands are read once
+        else:
+            spans.append((y0, y1))
+    if not spans:
+        return None
+    canvas_height = sum((y1 - y0) * scale for y0, y1 in spans) + BAND_GAP_PX * (len(spans) + 1)
+    canvas = Image.new("L", (width * scale, canvas_height), 255)
+    offsets: list[tuple[int, int, int]] = []  # (offset in the canvas, y0, y1) per span
+    at = BAND_GAP_PX
+    for y0, y1 in spans:
+        piece = image.crop((0, y0, width, y1)).convert("L")
+        canvas.paste(piece.resize((width * scale, (y1 - y0) * scale), Image.Resampling.BICUBIC), (0, at))
+        offsets.append((at, y0, y1))
+        at += (y1 - y0) * scale + BAND_GAP_PX
+    dpi = image.info.get("dpi")
+    if isinstance(dpi, tuple | list) and len(dpi) == 2:
+        canvas.info["dpi"] = (float(dpi[0]) * scale, float(dpi[1]) * scale)
+    read = ocr.ocr_image(canvas, page=page.number, psm=6, lang=page.language)
+    if read.problems:
+        return None
+    new_words: list[Word] = []
+    for word in read.words:
+        centre = (word.bbox[1] + word.bbox[3]) / 2 * canvas_height
+        for at, y0, y1 in offsets:
+            if at <= centre <= at + (y1 - y0) * scale:
+
+                def back(y: float, at: int = at, y0: int = y0) -> float:
+                    return min(max((y0 + (y * canvas_height - at) / scale) / height, 0.0), 1.0)
+
+                box = (word.bbox[0], back(word.bbox[1]), word.bbox[2], back(word.bbox[3]))
+                new_words.append(Word(word.text, box, word.confidence, block=BAND_BLOCK + word.block, line=word.line))
+                break
+    kept = [
+        word
+        for word in page.words
+        if not any(y0 <= (word.bbox[1] + word.bbox[3]) / 2 * height <= y1 for y0, y1 in spans)
+    ]
+    again = Page(page.number, page.width, page.height, page.method, kept + new_words, list(page.problems), image)
+    again.language = page.language
+    return again

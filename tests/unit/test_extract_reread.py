@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from PIL import Image
+
 from claimflow.errors import ReasonCode
-from claimflow.extract_reread import read_again, vote
+from claimflow.extract import extract_documents
+from claimflow.extract_reread import read_again, read_lines_again, vote, weak_fields
 from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.readers import RecordedOcr, reread_bands
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import load_specs
 
@@ -49,8 +56,6 @@ def _receipt_page(total: str, conf: float) -> Page:
 def test_weak_total_is_read_again_and_the_readings_vote() -> None:
     first = _receipt_page("54.5O", 0.55)  # OCR misread: no total
     read = ReadDocument(pages=[first])
-    from claimflow.extract import extract_documents
-
     parts = extract_documents(read, SPECS)
     assert parts[0].document_type == "receipt" and "total_amount" not in parts[0].fields
     calls: list[int] = []
@@ -75,3 +80,75 @@ def test_text_layer_pages_are_never_read_again(tmp_path: Path) -> None:
         raise AssertionError("no OCR for a text layer")
 
     assert read_again(read, parts, SPECS, reread, threshold=0.9) == 0
+
+
+def _dated_page(date_text: str, conf: float, image: object | None = None) -> Page:
+    page = _receipt_page("12.50", 0.99)
+    page.words = [
+        Word(date_text if w.text == "06/03/2018" else w.text, w.bbox, conf if w.line == 2 else w.confidence, 0, w.line)
+        for w in page.words
+    ]
+    page.image = image if image is not None else object()
+    return page
+
+
+def _band_reader(readings: list[str]) -> tuple[list[int], Callable[..., Page | None]]:
+    calls: list[int] = []
+
+    def reread(page: Page, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
+        calls.append(scale)
+        assert any(top <= 0.215 <= bottom for top, bottom in bands)  # the date's line is in a band
+        return _dated_page(readings[len(calls) - 1], 0.8)
+
+    return calls, reread
+
+
+def test_weak_date_read_larger_twice_alike_is_replaced_below_auto_accept() -> None:
+    read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+    parts = extract_documents(read, SPECS)
+    assert parts[0].fields["document_date"].value == date(2014, 2, 28)
+    calls, reread = _band_reader(["28/02/2016", "28/02/2016"])
+    assert read_lines_again(read, parts, SPECS, reread, threshold=0.9) == 2
+    assert calls == [2, 3]
+    found = parts[0].fields["document_date"]
+    assert found.value == date(2016, 2, 28) and found.confidence < 0.9
+    assert any(p.field == "document_date" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in parts[0].problems)
+
+
+def test_weak_date_read_the_same_larger_stands_after_one_call() -> None:
+    read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+    parts = extract_documents(read, SPECS)
+    before = parts[0].fields["document_date"]
+    calls, reread = _band_reader(["28/02/2014"])
+    read_lines_again(read, parts, SPECS, reread, threshold=0.9)
+    assert calls == [2] and parts[0].fields["document_date"] == before
+
+
+def test_enlarged_readings_that_disagree_with_each_other_leave_the_first() -> None:
+    read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+    parts = extract_documents(read, SPECS)
+    _, reread = _band_reader(["28/02/2016", "28/02/2018"])
+    read_lines_again(read, parts, SPECS, reread, threshold=0.9)
+    assert parts[0].fields["document_date"].value == date(2014, 2, 28)
+
+
+def test_bands_are_read_in_one_call_and_mapped_back_to_the_page() -> None:
+    band_word = ("28/02/2016", (0.1, 24 / 88, 0.3, 64 / 88), 0.9)  # canvas: 24 px gap, 20 px band x2, 24 px gap
+    engine = RecordedOcr(pages={1: [band_word]})
+    image = Image.new("L", (400, 1000), 255)
+    page = _dated_page("28/02/2014", 0.6, image)
+    page.words.append(Word("INSIDE", (0.5, 0.502, 0.6, 0.518), 0.5, 0, 9))
+    again = reread_bands(page, engine, [(0.5, 0.52)], scale=2)
+    assert again is not None and engine.calls == [(1, 6)]
+    texts = [w.text for w in again.words]
+    assert "INSIDE" not in texts and "28/02/2014" in texts  # the band's words replaced, the rest kept
+    (new,) = [w for w in again.words if w.text == "28/02/2016"]
+    assert new.bbox[1] == pytest.approx(0.5) and new.bbox[3] == pytest.approx(0.52)
+    assert reread_bands(page, engine, [(0.5, 0.52)], scale=8) is None  # too wide to enlarge
+
+
+def test_reread_lines_fields_never_cost_a_whole_page() -> None:
+    assert SPECS.get("receipt").fields["issuer"].reread == "lines"
+    missing_all = Extraction("receipt", 1.0)
+    assert "issuer" not in weak_fields(missing_all, SPECS, 0.9)
+    assert {"document_date", "total_amount"} <= set(weak_fields(missing_all, SPECS, 0.9))

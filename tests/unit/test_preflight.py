@@ -214,3 +214,29 @@ def test_turned_receipt_is_read_upright(tmp_path: Path, clockwise: int) -> None:
     assert "GIN KEE" in text and "7.42" in text
     notes = [p.message for p in page.problems if p.code is ReasonCode.PAGE_ROTATED]
     assert notes and f"turned {(360 - clockwise) % 360} degrees" in notes[0]
+
+
+@dataclass
+class InkOcr:
+    """Reads well only when the darkest ink is near black (a faint page reads as junk), like tesseract on SROIE 600."""
+
+    calls: list[int] = field(default_factory=list)
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+        self.calls.append(psm)
+        dark = float(np.percentile(np.asarray(image.convert("L")), 1)) < 60
+        return RecordedOcr(pages={page: GOOD if dark else JUNK}).ocr_image(image, page=page, psm=psm)
+
+
+def test_faint_page_is_reread_with_its_greys_stretched() -> None:
+    faint = Image.fromarray((170 + np.asarray(_ruled_page(), dtype=np.float32) / 255 * 60).astype(np.uint8))
+    engine = InkOcr()
+    page = read_scanned_page(engine, faint, image_attempts, page=1, size=(1200, 1600))
+    assert [w.text for w in page.words] == [w[0] for w in GOOD]
+
+
+def test_page_with_black_ink_is_not_stretched() -> None:
+    engine = InkOcr()
+    page = read_scanned_page(engine, _ruled_page(), image_attempts, page=1, size=(1200, 1600))
+    assert engine.calls == [6]
+    assert len(page.words) == len(GOOD)

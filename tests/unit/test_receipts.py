@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
-from claimflow.extract_checks import paid_amount
+from claimflow.extract_checks import page_sums, paid_amount
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
 from claimflow.normalise import normalise_text
 from claimflow.settings import PROJECT_ROOT
@@ -95,3 +96,75 @@ def test_clean_value_in_a_garbled_line_loses_confidence(specs: SpecSet) -> None:
     assert bad.value == good.value
     assert bad.confidence < good.confidence
     assert bad.confidence < AUTO_ACCEPT
+
+
+def _total(specs: SpecSet, *lines: str) -> tuple[Decimal, float, list[ReasonCode]]:
+    rows = [[("ACME TRADING SDN BHD", 0.2)]] + body("RECEIPT", *lines)
+    extraction = extract_document(receipt(rows), specs, "receipt")
+    total = extraction.fields["total_amount"]
+    assert isinstance(total.value, Money)
+    return total.value.amount, total.confidence, [p.code for p in extraction.problems if p.field == "total_amount"]
+
+
+def test_page_sums_subtotal_tax_rate_and_rounding() -> None:
+    sums = page_sums(["SUB TOTAL 21.00", "GST 6% y f 1226", "ROUNDING ADJ -0.01", "NET TOTAL 2.25"])
+    assert sums.implied == {Decimal("22.26"), Decimal("22.25")}  # 21.00 + 6% (1.26), with and without rounding
+    sums = page_sums(["Total Sales (Excluding GST) 51.42", "GST ID 001", "Total GST 3.08", "Rounding 0.00"])
+    assert Decimal("54.50") in sums.implied
+    assert page_sums(["Total 9.00", "Rour ding Adjustment 0.00", "Rounded Total (RM): 9.60"]).implied == {
+        Decimal("9.00")
+    }
+    assert page_sums(["Total 12.00", "CASH 20.00"]).implied == frozenset()  # nothing to add up
+
+
+def test_rounded_total_one_slip_from_the_sums_loses_to_the_consistent_total(specs: SpecSet) -> None:
+    amount, confidence, _ = _total(specs, "Total 9.00", "Rounding Adjustment 0.00", "Rounded Total (RM): 9.60")
+    assert amount == Decimal("9.00")
+    assert confidence < AUTO_ACCEPT
+
+
+def test_total_with_a_dropped_digit_is_repaired_from_the_sums_and_flagged(specs: SpecSet) -> None:
+    amount, confidence, codes = _total(specs, "SUB TOTAL 21.00", "GST 6%", "ROUNDING ADJ -0.01", "NET TOTAL 2.25")
+    assert amount == Decimal("22.25")
+    assert confidence <= 0.6
+    assert ReasonCode.AMOUNTS_INCONSISTENT in codes
+
+
+def test_partial_total_far_from_the_largest_does_not_replace_it(specs: SpecSet) -> None:
+    amount, _, codes = _total(
+        specs,
+        "Total 0% supplies: 54.31",
+        "Total 6% supplies (excl. GST): 13.30",
+        "GST: 0.80",
+        "Total 6% supplies (Inc. GST): 14.10",
+        "Total Payable: 68.41",
+    )
+    assert amount == Decimal("68.41")
+    assert ReasonCode.AMOUNTS_INCONSISTENT not in codes
+
+
+def test_total_equal_to_subtotal_plus_tax_keeps_its_confidence(specs: SpecSet) -> None:
+    amount, confidence, _ = _total(specs, "Sub Total 20.00", "GST 6% 1.20", "Total 21.20")
+    assert amount == Decimal("21.20")
+    assert confidence >= AUTO_ACCEPT
+
+
+def test_seller_and_address_of_a_european_receipt(specs: SpecSet) -> None:
+    rows = body(
+        "Drogerie Central SARL", "Kerkstraat 90", "1017 GC Amsterdam", "USt-IdNr: DE8100161878", "CASH RECEIPT",
+        "Date: 23.04.2026 08:25", "Subtotal 213.54", "MwSt 19% 40.57", "TOTAL EUR 254.11",
+    )  # fmt: skip
+    fields = extract_document(receipt(rows), specs, "receipt").fields
+    assert fields["issuer"].value == "Drogerie Central SARL"
+    assert fields["issuer_address"].value == "Kerkstraat 90, 1017 GC Amsterdam"  # lines joined up to the tax id
+    assert isinstance(fields["tax_amount"].value, Money) and fields["tax_amount"].value.amount == Decimal("40.57")
+
+
+def test_shop_sign_with_and_co_does_not_beat_the_legal_name(specs: SpecSet) -> None:
+    rows = body("AMPHAWA THAI TEA & CO.", "Dimiliki oleh T PLUS F&B SDN. BHD.", "RECEIPT", "Total 9.45")
+    issuer = extract_document(receipt(rows), specs, "receipt").fields["issuer"]
+    assert issuer.value == "Dimiliki oleh T PLUS F&B SDN. BHD."
+    rows = body("Corner Garage Shop & Co", "Unit 25, 76 Mill Lane", "Bristol BS2 2QX", "VAT Reg No: GB 545", "RECEIPT")
+    fields = extract_document(receipt(rows), specs, "receipt").fields
+    assert fields["issuer"].value == "Corner Garage Shop & Co"
+    assert fields["issuer_address"].value == "Unit 25, 76 Mill Lane, Bristol BS2 2QX"
