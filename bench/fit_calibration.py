@@ -134,9 +134,10 @@ def corpus_pairs(seed: int, size: str, workers: int) -> list[Pair]:
     for truth, path in zip(truths, paths, strict=True):
         family = str(truth["degradation"]["family"])
         extractions = results[path] or []
-        for document_type, fields in corpus_bench._expected_parts(truth):
-            found = next((ex for ex in extractions if ex.document_type == document_type), None)
-            if found is None:
+        for document_type, page, fields in corpus_bench._expected_parts(truth):
+            covering = [ex for ex in extractions if page is None or page in ex.pages]
+            found = covering[0] if covering else None
+            if found is None or found.document_type != document_type:
                 continue
             for name, expected in fields.items():
                 got = found.fields.get(name)

@@ -159,3 +159,14 @@ def test_calibration_file_round_trips_and_bad_files_name_the_problem(tmp_path: P
     with pytest.raises(ValueError, match=r"calibration.json.*probabilities must not decrease"):
         load_calibration(tmp_path)
     assert load_calibration(tmp_path / "none") is None
+
+
+def test_project_calibration_loads_with_the_specs_and_sets_the_default_threshold() -> None:
+    """The shipped curves load, and the settings' default threshold is the one the fit chose."""
+    from claimflow.settings import PROJECT_ROOT, Settings
+    from claimflow.specs import load_specs
+
+    specs = load_specs(PROJECT_ROOT / "extractors")
+    assert specs.calibration is not None, "extractors/calibration.json is missing: run bench/fit_calibration.py"
+    assert specs.calibration.threshold is not None
+    assert Settings.model_fields["confidence_threshold"].default == specs.calibration.threshold
