@@ -278,8 +278,14 @@ def main() -> int:
         f"calibrated, held out ({args.folds}-fold by document)", [(c, p.right) for p, c in held_out]
     )
     scored = [(c, p.right) for p, c in held_out]
-    threshold = choose_threshold(scored, target=TARGET, thresholds=GRID)
-    print(f"\nlowest threshold with confident fields >= {TARGET:.1%} right (held out): {threshold}")
+    overall = choose_threshold(scored, target=TARGET, thresholds=GRID)
+    print(f"\nlowest threshold with confident fields >= {TARGET:.1%} right (held out): {overall}")
+    per_type = [
+        choose_threshold([(c, p.right) for p, c in held_out if p.document_type == kind], target=TARGET, thresholds=GRID)
+        for kind in sorted({p.document_type for p in pairs})
+    ]
+    threshold = None if overall is None or None in per_type else max([overall, *(t for t in per_type if t)])
+    print(f"lowest threshold with confident fields >= {TARGET:.1%} right on every document type: {threshold}")
     print("  threshold  accepted  accuracy  wrong")
     for point in threshold_sweep(scored, GRID):
         if point.accuracy is not None and point.threshold >= 0.8:
