@@ -165,7 +165,7 @@ def _fit(pairs: Sequence[Pair], source: str = "") -> Calibration:
 
 
 def _calibrated(calibration: Calibration, pair: Pair) -> float:
-    curve = calibration.curves.get(f"{pair.group}/{pair.document_type}") or calibration.curves.get(pair.group)
+    curve = calibration.curve_for_group(pair.group, pair.document_type)
     return curve(pair.raw) if curve is not None else pair.raw
 
 

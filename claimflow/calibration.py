@@ -229,8 +229,10 @@ class Calibration:
     def curve_for(self, method: ReadMethod, document_type: str) -> Curve | None:
         """Return the curve for a value read by `method` in a document of `document_type`, if one was fitted."""
         group = method_group(method)
-        if group is None:
-            return None
+        return self.curve_for_group(group, document_type) if group is not None else None
+
+    def curve_for_group(self, group: str, document_type: str) -> Curve | None:
+        """Return the document type's own curve in a method group, else the group's curve (None without either)."""
         return self.curves.get(f"{group}/{document_type}") or self.curves.get(group)
 
     def apply(self, parts: Sequence[Extraction]) -> None:
