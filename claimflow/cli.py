@@ -644,7 +644,8 @@ def users_add(name: str, role: str, no_password: bool) -> None:
     password = None if no_password else _read_password()
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    add_user(Repository.open(settings.db_url), name, parsed, password)
+    with Repository.open(settings.db_url) as repo:
+        add_user(repo, name, parsed, password)
     click.echo(f"added {name} ({parsed.value})")
 
 
@@ -662,7 +663,8 @@ def users_list(as_json: bool) -> None:
     from claimflow.store.repository import Repository
     from claimflow.store.users import list_users
 
-    accounts = list_users(Repository.open(_settings().db_url))
+    with Repository.open(_settings().db_url) as repo:
+        accounts = list_users(repo)
     rows = [{"name": u.name, "role": u.role, "active": u.active} for u in accounts]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -679,7 +681,8 @@ def users_deactivate(name: str) -> None:
     from claimflow.store.repository import Repository
     from claimflow.store.users import set_active
 
-    set_active(Repository.open(_settings().db_url), name, False)
+    with Repository.open(_settings().db_url) as repo:
+        set_active(repo, name, False)
     click.echo(f"deactivated {name}")
 
 
@@ -691,7 +694,8 @@ def users_activate(name: str) -> None:
     from claimflow.store.repository import Repository
     from claimflow.store.users import set_active
 
-    set_active(Repository.open(_settings().db_url), name, True)
+    with Repository.open(_settings().db_url) as repo:
+        set_active(repo, name, True)
     click.echo(f"activated {name}")
 
 

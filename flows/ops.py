@@ -44,11 +44,8 @@ def _open(settings: Settings) -> Repository:
 def send_reminders_task() -> dict[str, int]:
     """Stop, escalate or send the due document reminders; return counts."""
     settings = load_settings()
-    repo = _open(settings)
-    try:
+    with _open(settings) as repo:
         return run_reminders(repo, settings).to_json()
-    finally:
-        repo.close()
 
 
 @task(
@@ -61,11 +58,8 @@ def send_reminders_task() -> dict[str, int]:
 def escalate_reviews_task() -> dict[str, int]:
     """Message supervisors about review tasks past the SLA (once per task); return counts."""
     settings = load_settings()
-    repo = _open(settings)
-    try:
+    with _open(settings) as repo:
         return escalate_reviews(repo, settings).to_json()
-    finally:
-        repo.close()
 
 
 @task(
@@ -78,13 +72,10 @@ def escalate_reviews_task() -> dict[str, int]:
 def instruct_payments_task() -> dict[str, Any]:
     """Write the payment file of the new settlements and today's reconciliation; return counts and file names."""
     settings = load_settings()
-    repo = _open(settings)
-    try:
+    with _open(settings) as repo:
         run = instruct_payments(repo, settings)
         report = reconcile(repo, settings, datetime.now(UTC).date())
         files = write_reconciliation(settings, report)
-    finally:
-        repo.close()
     return {**run.to_json(), **{f"reconciliation_{k}": v for k, v in report.counts().items()},
             "reconciliation_file": files[0].name}
 

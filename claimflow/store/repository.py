@@ -115,6 +115,14 @@ class Repository:
         """Release the connection pool."""
         self.engine.dispose()
 
+    def __enter__(self) -> Repository:
+        """Use the repository in a `with` block; it is closed when the block ends."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the repository."""
+        self.close()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session whose work commits together, or not at all."""
