@@ -164,7 +164,11 @@ def _print_batch(data: dict[str, Any]) -> None:
     help="Correct an extracted field (repeatable); alone, or with a decision.",
 )
 @click.option(
-    "--reviewer", "--as", "reviewer", envvar="CLAIMFLOW_REVIEWER", help="Who decides (or CLAIMFLOW_REVIEWER)."
+    "--as",
+    "--reviewer",
+    "reviewer",
+    envvar="CLAIMFLOW_REVIEWER",
+    help="The account that decides (or CLAIMFLOW_REVIEWER); its role applies as on the workstation.",
 )
 @click.option("--queue", help="Only list this queue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -181,7 +185,7 @@ def review(
     as_json: bool,
 ) -> None:
     """List open review tasks, or decide one: --approve --payout X, --reject --note WHY, --request-documents."""
-    from claimflow.routing import review_action
+    from claimflow.review_desk import ActionForm, apply_action, identity_of, outcome_message
     from claimflow.store.repository import Repository
 
     settings = _settings()
@@ -229,22 +233,11 @@ def review(
             "say what to do: --approve --payout X, --reject --note WHY, --request-documents, or --correct FIELD=VALUE"
         )
     if not reviewer:
-        raise click.UsageError("--reviewer NAME (or CLAIMFLOW_REVIEWER) is required: every decision is audited")
-    outcome = review_action(
-        repo,
-        task_id,
-        reviewer=reviewer,
-        action=action,
-        payout=payout,
-        note=note,
-        documents=list(documents),
-        corrections=fixes,
-        authority_limit=settings.authority_limit,
-    )
-    if outcome.pending_approval:
-        click.echo(f"claim {outcome.claim_id}: {outcome.status}; {outcome.pending_approval}")
-        return
-    click.echo(f"claim {outcome.claim_id}: {outcome.status}" + (f", payout {outcome.payout}" if outcome.payout else ""))
+        raise click.UsageError("--as NAME (or CLAIMFLOW_REVIEWER) is required: every decision is audited")
+    who = identity_of(repo, reviewer)  # an active account; its role decides what the person may do, as on the web
+    form = ActionForm(action, payout, note, list(documents), fixes)
+    outcome = apply_action(repo, who, task_id, form, authority_limit=settings.authority_limit)
+    click.echo(outcome_message(outcome))
 
 
 def _age_hours(created: Any) -> float:
@@ -627,7 +620,7 @@ def web(port: int | None, host: str) -> None:
 
 @main.group(cls=_Group)
 def users() -> None:
-    """Manage the people who work the review queue: add, list, deactivate, activate."""
+    """Manage the people who work the review queue: add, list, deactivate, activate, one-time codes."""
 
 
 @users.command("add")
@@ -653,6 +646,31 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
     return sys.stdin.readline().rstrip("\r\n")
+
+
+@users.command("code")
+@click.argument("name")
+@handle_errors
+def users_code(name: str) -> None:
+    """Print a one-time code (15 minutes, one use) to sign a review answered in the Prefect UI; asks the password."""
+    from claimflow.review_desk import CODE_MINUTES, Identity, issue_review_code
+    from claimflow.routing import ReviewActionError
+    from claimflow.store.repository import Repository
+    from claimflow.store.users import Role, get_user, verify_password
+
+    if sys.stdin.isatty():
+        password = str(click.prompt(f"Password of {name}", hide_input=True))
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with Repository.open(settings.db_url) as repo:
+        user = get_user(repo, name.strip().lower())
+        known = user is not None and user.active and bool(user.password_hash)
+        if user is None or not known or not verify_password(password, user.password_hash):
+            raise ReviewActionError(f"no active account {name!r} with that password: no code issued")
+        code = issue_review_code(repo, Identity(user.name, Role(user.role)))
+    click.echo(f"{code}  (one use, {CODE_MINUTES} minutes; type it with your account name in the Prefect review form)")
 
 
 @users.command("list")

@@ -41,7 +41,7 @@ from claimflow.store.tables import (
     ShadowDecisionRow,
     utcnow,
 )
-from claimflow.store.users import UserRow  # noqa: F401 - registers the accounts table for create_all
+from claimflow.store.users import ReviewCodeRow, UserRow  # noqa: F401 - registers the accounts tables for create_all
 
 GENESIS_HASH = "0" * 64
 

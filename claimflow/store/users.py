@@ -60,6 +60,25 @@ class UserRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ReviewCodeRow(SQLModel, table=True):
+    """A one-time code a person uses to sign a review answer given outside the workstation (the Prefect UI).
+
+    Only the code's sha256 is kept; a code is used once (`used_at`), expires, and is revoked after too many
+    wrong tries (`failures`).
+    """
+
+    __tablename__ = "review_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=40)
+    code_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_for: str | None = None
+    failures: int = 0
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """Return a salted scrypt hash in the self-describing form `scrypt$n$r$p$salt$hash` (base64)."""
     salt = salt if salt is not None else secrets.token_bytes(16)

@@ -1,37 +1,23 @@
-"""What a signed-in person asks the workstation to do with a case, turned into one `routing.review_action` call.
+"""What a signed-in person asks the workstation to do with a case, read from the posted form.
 
-The web, the command line and (later) the Prefect UI share that one code path, so every guard (open task,
-payout within the policy, four eyes, nobody approves their own correction) and the audit event with the
-person's name live there, not here. This module only reads the form: which action, the payout, the note,
-the documents asked for, and the fields the reviewer changed.
+The web, the command line and the Prefect UI share one code path, `claimflow.review_desk.apply_action`, so
+every guard (open task, payout within the policy, four eyes, roles, nobody approves their own correction) and
+the audit event with the person's name live there, not here. This module only reads the form: which action,
+the payout, the note, the documents asked for, and the fields the reviewer changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
 
-from claimflow.routing import ClaimOutcome, ReviewActionError, review_action
-from claimflow.store.repository import Repository
-from claimflow.store.users import SECOND_APPROVERS
-from claimflow.web.auth import Identity
+from claimflow.review_desk import ActionForm, apply_action
+from claimflow.routing import ReviewActionError
 
 ACTIONS = ("approve", "reject", "request_documents", "correct")
 DOCUMENT_CHOICES = ("claim_form", "invoice", "police_report", "photos", "repair_estimate")
 FIX_PREFIX = "fix."
+__all__ = ["ACTIONS", "DOCUMENT_CHOICES", "ActionForm", "apply_action", "parse_action_form"]
 MAX_TEXT = 500
-
-
-@dataclass(slots=True)
-class ActionForm:
-    """A case form, parsed: nothing here is trusted until review_action has checked it."""
-
-    action: str
-    payout: str | None = None
-    note: str | None = None
-    documents: list[str] = field(default_factory=list)
-    corrections: dict[str, str] = field(default_factory=dict)
 
 
 def _one(form: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -65,25 +51,3 @@ def parse_action_form(form: Mapping[str, Sequence[str]], current: Mapping[str, s
             corrections[name] = value
     return ActionForm(action, _one(form, "payout"), _one(form, "note"), documents, corrections)
 
-
-def apply_action(
-    repo: Repository, who: Identity, task_id: int, form: ActionForm, *, authority_limit: Decimal
-) -> ClaimOutcome:
-    """Apply the form through the one code path shared with the command line; audited with the person's name.
-
-    Above the authority limit a payout needs two different people; the second must be a senior or a supervisor.
-    """
-    if form.action == "correct" and not form.corrections:
-        raise ReviewActionError("change at least one field value before saving corrections")
-    return review_action(
-        repo,
-        task_id,
-        reviewer=who.name,
-        action=form.action,
-        payout=form.payout if form.action == "approve" else None,
-        note=form.note,
-        documents=form.documents if form.action == "request_documents" else None,
-        corrections=form.corrections if form.action == "correct" else None,
-        authority_limit=authority_limit,
-        may_approve_second=who.role in SECOND_APPROVERS,
-    )

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import RequestResponseEndpoint
 
 from claimflow.errors import ClaimFlowError, NotFoundError
+from claimflow.review_desk import CODE_MINUTES, issue_review_code
 from claimflow.settings import Settings
 from claimflow.store.repository import Repository
 from claimflow.store.tables import DocumentRow, ReviewTaskRow, utcnow
@@ -248,6 +249,18 @@ def create_app(
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), httponly=True, samesite="strict", path="/")
         return response
+
+    @app.get("/code", response_class=HTMLResponse)
+    def code_page(request: Request) -> Response:
+        require(request)
+        return page(request, "code.html", {"code": None, "minutes": CODE_MINUTES})
+
+    @app.post("/code", response_class=HTMLResponse)
+    async def one_time_code(request: Request) -> Response:
+        await read_form(request)
+        who = require(request)
+        code = await run_in_threadpool(issue_review_code, repo, who)
+        return page(request, "code.html", {"code": code, "minutes": CODE_MINUTES})
 
     @app.get("/tasks/{task_id}/documents/{document_id}/pages/{number}")
     def page_image(request: Request, task_id: int, document_id: int, number: int) -> Response:

@@ -20,12 +20,12 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from starlette.requests import Request
 
+from claimflow.review_desk import Identity as Identity  # re-exported: the web's name for a signed-in person
 from claimflow.settings import Settings
 from claimflow.store.repository import Repository
 from claimflow.store.users import Role, get_user, hash_password, verify_password
@@ -34,14 +34,6 @@ SESSION_COOKIE = "cf_session"
 CSRF_COOKIE = "cf_csrf"
 SESSION_SECONDS = 12 * 3600
 _DUMMY_HASH = hash_password("not a password", salt=b"0" * 16)
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """A signed-in person: the name written to the audit log, and the role."""
-
-    name: str
-    role: Role
 
 
 class Authenticator(Protocol):

@@ -22,8 +22,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+def _run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -90,8 +90,12 @@ def test_process_json_shape(env: Path) -> None:
 
 def test_review_needs_a_reviewer_and_unknown_claims_are_usage_errors(env: Path) -> None:
     code, _, err = _run("review", "1", "--approve", "--payout", "10")
-    assert code == ExitCode.USAGE and "--reviewer" in err
+    assert code == ExitCode.USAGE and "--as NAME" in err
     code, _, err = _run("review", "1", "--approve", "--payout", "10", "--reviewer", "alice")
+    assert code == ExitCode.USAGE and "account 'alice' does not exist" in err  # only accounts decide
+    code, _, err = _run("users", "add", "alice", "--role", "reviewer", input="a long password\n")
+    assert code == 0, err
+    code, _, err = _run("review", "1", "--approve", "--payout", "10", "--as", "alice")
     assert code == ExitCode.USAGE and "not open" in err
     code, _, err = _run("show", "NOPE")
     assert code == ExitCode.USAGE and "no claim" in err

@@ -18,6 +18,7 @@ from claimflow.models import Decision, Reason, Route
 from claimflow.routing import facts_to_json, select_for_review
 from claimflow.store.repository import Repository
 from claimflow.store.tables import ClaimRow, DecisionRow, FieldCorrectionRow, PolicyRow, ReviewTaskRow
+from claimflow.store.users import Role, add_user, set_active
 
 CONFIG = load_enrichment_config(DEFAULT_CONFIG)
 
@@ -86,6 +87,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             s.flush()
             s.add(ReviewTaskRow(claim_id=claim_id, queue="claims"))
         s.add(FieldCorrectionRow(claim_id="FIXED", field="amount_claimed", new_value="12000", reviewer="carol"))
+    for name, role in (("alice", Role.REVIEWER), ("bob", Role.SENIOR), ("carol", Role.REVIEWER),
+                       ("dave", Role.REVIEWER), ("erin", Role.SUPERVISOR)):
+        add_user(repo, name, role, None)
     repo.close()
     return tmp_path / "home"
 
@@ -124,6 +128,27 @@ def test_one_person_cannot_settle_above_the_authority_limit(home: Path) -> None:
     assert [(a.reviewer, a.status, a.completed_by) for a in repo.approvals("BIG")] == [("alice", "completed", "bob")]
     code, out, _ = _cli("show", "BIG")
     assert code == 0 and "Approval of 12000.00 by alice, completed by bob" in out
+
+
+def test_on_the_command_line_roles_decide_who_gives_the_second_approval(home: Path) -> None:
+    code, out, _ = _cli("review", "1", "--approve", "--payout", "12000", "--as", "alice")
+    assert code == ExitCode.OK and "second, different reviewer" in out
+    code, _, err = _cli("review", "1", "--approve", "--payout", "12000", "--as", "dave")  # a reviewer, like alice
+    assert code == ExitCode.USAGE and "needs a senior or a supervisor" in err
+    code, _, err = _cli("review", "1", "--approve", "--payout", "12000", "--as", "mallory")  # no account
+    assert code == ExitCode.USAGE and "account 'mallory' does not exist" in err
+    with _repo(home) as repo:
+        set_active(repo, "erin", False)
+    code, _, err = _cli("review", "1", "--approve", "--payout", "12000", "--as", "erin")
+    assert code == ExitCode.USAGE and "account 'erin' is deactivated" in err
+    with _repo(home) as repo:
+        assert repo.claim("BIG").status == "in_review"  # type: ignore[union-attr]
+        set_active(repo, "erin", True)
+    code, out, _ = _cli("review", "1", "--approve", "--payout", "12000", "--as", "erin")
+    assert code == ExitCode.OK and "settled, payout 12000.00" in out
+    with _repo(home) as repo:
+        actions = [(e.actor, e.action) for e in repo.audit_events("claim", "BIG")]
+    assert actions == [("alice", "review_approve_pending"), ("erin", "review_approve")]
 
 
 def test_nobody_approves_their_own_correction(home: Path) -> None:

@@ -406,3 +406,17 @@ def test_nobody_approves_their_own_correction_through_the_web(desk: Desk) -> Non
     refused = _post(client, task, {"action": "approve", "payout": "100.00"})
     assert refused.status_code == 400 and "corrected" in refused.text
     assert _task(desk.repo, task).status == "open"
+
+
+def test_a_signed_in_person_gets_a_one_time_code_for_the_prefect_ui(desk: Desk) -> None:
+    from claimflow.review_desk import redeem_review_code
+
+    client = _client(desk)
+    assert client.post("/code", data={"csrf": "forged"}).status_code == 403
+    _sign_in(client, "alice")
+    token = csrf_of(client.get("/code").text)
+    page = client.post("/code", data={"csrf": token})
+    assert page.status_code == 200 and "Never type your password into the Prefect UI" in page.text
+    code = page.text.split('id="one-time-code" class="code">')[1].split("<")[0]
+    assert redeem_review_code(desk.repo, "alice", code, used_for="test").name == "alice"
+    assert [e.action for e in desk.repo.audit_events("user", "alice")][-2:] == ["review_code_issued", "review_code_used"]
