@@ -317,3 +317,49 @@ def test_trace_names_the_review_queue_of_the_strongest_rule(shipped: CompiledRul
     duplicate = decide_claim(facts(duplicate_of="CLM-1"), shipped)
     assert duplicate.route is Route.REVIEW and duplicate.trace["queue"] == "fraud"
     assert decide_claim(facts(), shipped).trace["queue"] is None
+
+
+def test_only_the_facts_the_rules_read_go_to_the_engine(tmp_path: Path) -> None:
+    compiled = compile_text(
+        tmp_path,
+        ALWAYS_SETTLE % "amount_claimed - deductible"
+        + "  - {id: LATE, priority: 9, when: \"d(date_of_loss) > d('2027-01-01')\", then: {decision: review, "
+        "reason: 'late {{policy_number}}'}}\n",
+    )
+    assert compiled.reads == ("deductible", "date_of_loss", "amount_claimed")
+    context = compiled.convert(facts(), ())
+    assert context == {"deductible": 250.0, "amount_claimed": 3200.5, "date_of_loss": "2026-03-02"}
+    assert compiled.convert(facts(), ()) == {k: v for k, v in to_context(facts(), ()).items() if k in context}
+
+
+def test_an_expression_reaching_the_input_other_than_by_name_gets_every_fact(tmp_path: Path) -> None:
+    compiled = compile_text(
+        tmp_path,
+        "  - {id: ODD, priority: 1, when: \"$ != null and '$' == '$'\", then: {decision: review, reason: x}}\n"
+    )
+    assert compiled.reads is None
+    assert compiled.convert(facts(), ("invoice",)) == to_context(facts(), ("invoice",))
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        ["0", "-0.00", "0.00"],  # equal keys, but -0 is a different float and text
+        ["100.0", "100", "100.00", "1E+2"],  # equal Decimals written differently: reasons show each as written
+    ],
+)
+def test_remembered_conversions_keep_every_value_as_written(tmp_path: Path, amounts: list[str]) -> None:
+    compiled = compile_text(
+        tmp_path,
+        "  - {id: SHOW, priority: 1, when: 'amount_claimed == amount_claimed', "
+        "then: {decision: review, reason: 'claimed {{amount_claimed}}'}}\n",
+    )
+    reference = dataclasses.replace(compiled, fused=None, reads=None)
+    for amount in amounts:
+        claim = facts(amount_claimed=amount)
+        fast, slow = decide_claim(claim, compiled), decide_claim(claim, reference)
+        assert json.dumps(fast.trace) == json.dumps(slow.trace)
+        assert fast.reasons == slow.reasons
+        assert fast.reasons[0].message == f"claimed {Decimal(amount)}"
+    negative_zero = to_context(facts(amount_claimed="-0.00"), ())["amount_claimed"]
+    assert str(negative_zero) == "-0.0"
