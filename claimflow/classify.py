@@ -8,7 +8,7 @@ when the runner-up scores close to it, so a borderline call goes to review rathe
 
 from __future__ import annotations
 
-from claimflow.extract_layout import Line, build_lines, contains_phrase
+from claimflow.extract_layout import Line, build_lines, find_anchors
 from claimflow.extract_sheets import map_columns
 from claimflow.models import ReadDocument
 from claimflow.specs import Spec, SpecSet
@@ -59,7 +59,7 @@ def _page_score(lines: list[Line], spec: Spec) -> float:
 
 def _found(lines: list[Line], phrase: str) -> bool:
     """Return True when the phrase appears on any line (fuzzy)."""
-    return any(contains_phrase(line, phrase, KEYWORD_MATCH) for line in lines)
+    return bool(find_anchors(lines, phrase, KEYWORD_MATCH))  # one scan of the page, not one call per line
 
 
 def _sheet_score(read: ReadDocument, spec: Spec) -> float:

@@ -8,7 +8,9 @@ OCR labels still match and the match ratio becomes part of the value's confidenc
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -115,9 +117,17 @@ def _overlaps_x_free(group: list[Word], word: Word) -> bool:
     return True
 
 
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def simplify(text: str) -> str:
-    """Lower-case and drop punctuation for fuzzy label comparison (`Date of loss:` -> `date of loss`)."""
-    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+    """Lower-case and drop punctuation for fuzzy label comparison (`Date of loss:` -> `date of loss`).
+
+    Cached: every anchor of every spec is compared with every word of a page, so the same word texts
+    are simplified thousands of times per document.
+    """
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
 def union_box(words: tuple[Word, ...] | list[Word]) -> BBox:
@@ -136,27 +146,33 @@ def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[Ancho
     A label in Chinese (or another CJK script) is compared character by character with the spaces removed:
     OCR splits `保单号` into `保 单 号` or `保单 号`, and a text layer may glue it to its colon.
     """
-    target = simplify(anchor)
+    target, cjk = _target(anchor)
     if not target:
         return []
-    if has_cjk(target):
+    if cjk:
         return _cjk_hits(lines, target.replace(" ", ""), threshold)
     size = len(target.split())
+    target_digits = _digits(target)
     hits: list[AnchorHit] = []
     for index, line in enumerate(lines):
-        simple = [simplify(word.text) for word in line.words]
+        simple, digits = _line_parts(tuple(word.text for word in line.words))
+        # a line shorter than the label can hold no run of words that matches it
+        reachable = _may_reach(sum(map(len, simple)) + len(simple), len(target), threshold, longer_ok=True)
         best: AnchorHit | None = None
-        for start in range(len(line.words)):
+        for start in range(len(line.words) if reachable else 0):
             if not simple[start]:
                 continue
             for length in range(max(1, size - 1), size + 2):
                 end = start + length
                 if end > len(line.words):
                     break
-                candidate = " ".join(part for part in simple[start:end] if part)
-                if _digits(candidate) - _digits(target):
-                    continue  # a value such as `invoice_number_1` or `28 500` is not the label
-                score = fuzz.ratio(candidate, target)
+                parts = [part for part in simple[start:end] if part]
+                if not _may_reach(sum(map(len, parts)) + len(parts) - 1, len(target), threshold):
+                    continue
+                # a word with a digit the label lacks makes the run a value (`invoice_number_1`, `28 500`)
+                if any(not found <= target_digits for found in digits[start:end]):
+                    continue
+                score = fuzz.ratio(" ".join(parts), target, score_cutoff=threshold)
                 if score >= threshold and (best is None or score > best.score):
                     best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
         spaced = _spaced_hit(index, line, simple, target, threshold)
@@ -191,8 +207,12 @@ def _cjk_hits(lines: list[Line], wanted: str, threshold: float) -> list[AnchorHi
     return hits
 
 
-def _spaced_hit(index: int, line: Line, simple: list[str], target: str, threshold: float) -> AnchorHit | None:
+def _spaced_hit(
+    index: int, line: Line, simple: Sequence[str], target: str, threshold: float
+) -> AnchorHit | None:
     """Find the anchor written letter-spaced (one word per letter or two), comparing without spaces."""
+    if sum(1 for part in simple if 0 < len(part) <= SPACED_LETTERS) < 3:
+        return None  # a spaced run needs at least three short words
     wanted = target.replace(" ", "")
     best: AnchorHit | None = None
     for start in range(len(simple)):
@@ -211,9 +231,38 @@ def _spaced_hit(index: int, line: Line, simple: list[str], target: str, threshol
     return best
 
 
-def _digits(text: str) -> set[str]:
+@functools.lru_cache(maxsize=1 << 16)
+def _digits(text: str) -> frozenset[str]:
     """Return the digits used in a text."""
-    return {ch for ch in text if ch.isdigit()}
+    return frozenset(ch for ch in text if ch.isdigit())
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _target(anchor: str) -> tuple[str, bool]:
+    """Return an anchor simplified, and whether it is in a CJK script (cached: specs ask for the same labels)."""
+    target = simplify(anchor)
+    return target, has_cjk(target)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _line_parts(texts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
+    """Return the simplified words of a line and the digits of each (cached: every anchor scans every line)."""
+    simple = tuple(simplify(text) for text in texts)
+    return simple, tuple(_digits(part) for part in simple)
+
+
+def _may_reach(length: int, other: int, threshold: float, *, longer_ok: bool = False) -> bool:
+    """Return False when a text of `length` characters cannot reach `threshold` in fuzz.ratio with one of `other`.
+
+    fuzz.ratio is 100 * (1 - indel distance / total length), and the indel distance is at least the length
+    difference, so a candidate much longer or shorter than the label is skipped without comparing it.
+    `longer_ok`: `length` is only an upper bound of the candidates' lengths (a whole line), so only being
+    too short rules them out.
+    """
+    if longer_ok and length >= other:
+        return True
+    total = length + other
+    return total > 0 and 200.0 * min(length, other) / total >= threshold - 1e-6
 
 
 def contains_phrase(line: Line, phrase: str, threshold: float = 88.0) -> bool:
