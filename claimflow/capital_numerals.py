@@ -11,6 +11,7 @@ were read right. Everyday digits (一二三 ... 十百千, 〇, 两) are accepte
 
 from __future__ import annotations
 
+import itertools
 import re
 from decimal import Decimal
 
@@ -38,14 +39,7 @@ def parse_capital_amount(raw: str) -> Decimal:
 
     Spaces (tesseract puts them between CJK characters) and a leading 人民币 / (大写) / ¥ are ignored.
     """
-    text = re.sub(r"\s+", "", raw)
-    changed = True
-    while changed:
-        changed = False
-        for prefix in PREFIXES:
-            if text.startswith(prefix):
-                text, changed = text[len(prefix) :], True
-    text = text.rstrip("。.,，")
+    text = _bare(raw)
     if text and text[-1] in CLOSERS:
         text = text[:-1]
         closed = True
@@ -72,6 +66,51 @@ def parse_capital_amount(raw: str) -> Decimal:
     if whole == 0 and cents == 0 and not whole_text_is_zero(text):
         raise ValueError("empty amount")
     return (Decimal(whole * 100 + cents) / 100).quantize(Decimal("0.01"))
+
+
+def _bare(raw: str) -> str:
+    """Return the amount text without spaces, a leading 人民币 / (大写) / ¥ and a closing full stop."""
+    text = re.sub(r"\s+", "", raw)
+    changed = True
+    while changed:
+        changed = False
+        for prefix in PREFIXES:
+            if text.startswith(prefix):
+                text, changed = text[len(prefix) :], True
+    return text.rstrip("。.,，")
+
+
+CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+MAX_UNREAD = 4
+"""At most this many characters of a capital amount may be unreadable for it to be checked against figures."""
+
+
+def unread_fits(raw: str, amount: Decimal) -> int | None:
+    """Return how many characters of a partly misread capital amount are unreadable, if it can say `amount`.
+
+    `人民币肆万零壹佰下拾肆元抽角制分` (下, 抽, 制 are not capital numerals) fits 40124.88: each unreadable
+    character is tried as each digit `amount` has, 零, a unit 拾佰仟, or nothing (a digit `amount` does not have
+    cannot make it), and the strict parser decides. Returns None
+    when every character was read (then the strict parser alone decides), when more than MAX_UNREAD or a
+    third of them are unreadable, or when no filling gives `amount`. A character read as another numeral is
+    not unreadable: the figures and the words then disagree.
+    """
+    text = _bare(raw)
+    unread = [index for index, ch in enumerate(text) if ch not in CAPITAL_CHARS]
+    if not unread or len(unread) > MAX_UNREAD or 3 * len(unread) > len(text):
+        return None
+    digits = {CAPITAL_DIGITS[int(ch)] for ch in f"{amount:.2f}" if ch.isdigit()}
+    wildcards = ["", *sorted(digits | {"零"}), "拾", "佰", "仟"]
+    for filling in itertools.product(wildcards, repeat=len(unread)):
+        chars = list(text)
+        for index, ch in zip(unread, filling, strict=True):
+            chars[index] = ch
+        try:
+            if parse_capital_amount("".join(chars)) == amount:
+                return len(unread)
+        except ValueError:
+            continue
+    return None
 
 
 def whole_text_is_zero(text: str) -> bool:

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from claimflow.classify import UNKNOWN, classify_document
 from claimflow.errors import ReasonCode
-from claimflow.extract_checks import PageSums, apply_checks, fill_currencies, page_sums
+from claimflow.extract_checks import PageSums, Unread, apply_checks, fill_currencies, fill_unread, page_sums
 from claimflow.extract_layout import (
     AnchorHit,
     Line,
@@ -33,7 +33,7 @@ from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table
 from claimflow.extract_values import TypedValue, parse_value
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
-from claimflow.specs import FieldSpec, Spec, SpecSet, SumCheck
+from claimflow.specs import AgreeCheck, FieldSpec, Spec, SpecSet, SumCheck
 
 LOW_CONFIDENCE = 0.5
 PAGE_SEARCH_FACTOR = 0.92
@@ -106,6 +106,8 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
     pages = [(page, build_lines(page)) for page in read.pages]
     sums = {page.number: page_sums([line.text for line in lines]) for page, lines in pages}
     labels = {id(word) for page, lines in pages for word in _label_words(spec, lines)}
+    fillable = {n for c in spec.checks if isinstance(c, AgreeCheck) and c.fill_unread for n in c.fields}
+    unread: dict[str, Unread] = {}
     for name, field_spec in spec.fields.items():
         candidates: list[Candidate] = []
         unreadable: list[Problem] = []
@@ -118,6 +120,10 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
             fields[name] = chosen
         elif unreadable:
             problems.append(unreadable[0])  # something was there but could not be read as this type
+        if chosen is None and name in fillable:
+            found = next((u for page, lines in pages if (u := _unread(field_spec, page, lines, labels, fields))), None)
+            if found is not None:
+                unread[name] = found
     for name, table_spec in spec.tables.items():
         table_field = extract_table(name, table_spec, spec, pages, problems)
         if table_field is not None:
@@ -137,7 +143,18 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
                 )
             )
     problems.extend(apply_checks(fields, spec))
+    problems.extend(fill_unread(fields, spec, unread))
     return Extraction(document_type, confidence, fields=fields, problems=problems)
+
+
+def _unread(
+    field_spec: FieldSpec, page: Page, lines: list[Line], labels: set[int], found: dict[str, Field]
+) -> Unread | None:
+    """Return the whole text at the field's first labelled region on a page (for fill_unread), or None."""
+    for region, _, _ in _regions(field_spec, lines, found, ocr=page.method is ReadMethod.OCR):
+        for raw, used, _ in _match(field_spec, None, region, labels):
+            return Unread(raw, Provenance(page.method, page.number, union_box(used)))
+    return None
 
 
 def field_boxes(page: Page, spec: Spec, name: str) -> list[BBox]:

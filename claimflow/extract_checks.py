@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from claimflow.capital_numerals import unread_fits
 from claimflow.errors import ReasonCode
-from claimflow.models import Field, FieldValueType, Money, Problem
+from claimflow.models import Field, FieldValueType, Money, Problem, Provenance
 from claimflow.specs import AgreeCheck, OrderCheck, Spec, SumCheck
 
 CHECK_FAILED_FACTOR = 0.8
@@ -23,6 +24,8 @@ AGREE_CAP = 0.99
 """Two readings that agree are at most this confident together."""
 DISAGREE_CAP = 0.5
 """Readings of one value that disagree are at most this confident: a person must look."""
+UNREAD_FILL_CONFIDENCE = 0.5
+"""A value taken from another reading because its own words fit it only in part: a person must look."""
 AGREE_PART_SHARE = 0.3
 """A table whose amounts add up to its total gains this share of its doubt times the total's confidence."""
 
@@ -267,3 +270,44 @@ def _agree_check(fields: dict[str, Field], check: AgreeCheck) -> Problem | None:
         page=fields[present[0]].provenance.page,
         field=present[0],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """The text found at a field's label that could not be read as its value, and where it was."""
+
+    raw: str
+    provenance: Provenance
+
+
+def fill_unread(fields: dict[str, Field], spec: Spec, unread: dict[str, Unread]) -> list[Problem]:
+    """Give a field read only in part the value of the reading it must agree with, when what was read fits.
+
+    For `agree` checks with `fill_unread`: `人民币肆万零壹佰下拾肆元抽角制分` next to figures of 40,124.88 has
+    three unreadable characters and fits; the words field then holds 40124.88 at UNREAD_FILL_CONFIDENCE with
+    a Problem saying so. It runs after the checks, so a filled value never adds to the other's confidence.
+    """
+    problems: list[Problem] = []
+    for check in spec.checks:
+        if not isinstance(check, AgreeCheck) or not check.fill_unread:
+            continue
+        known = next((fields[n] for n in check.fields if n in fields and isinstance(fields[n].value, Money)), None)
+        if known is None or not isinstance(known.value, Money):
+            continue
+        for name in check.fields:
+            if name in fields or name not in unread:
+                continue
+            missing = unread_fits(unread[name].raw, known.value.amount)
+            if missing is None:
+                continue
+            fields[name] = Field(name, known.value, UNREAD_FILL_CONFIDENCE, unread[name].provenance, unread[name].raw)
+            problems.append(
+                Problem(
+                    ReasonCode.FIELD_AMBIGUOUS,
+                    f"{name}: {missing} character(s) could not be read; the rest fits {known.name} = "
+                    f"{known.value.amount}; check it on the document",
+                    page=unread[name].provenance.page,
+                    field=name,
+                )
+            )
+    return problems

@@ -24,10 +24,12 @@ from claimflow.decide import CompiledRuleSet, compile_ruleset
 from claimflow.enrich import AmountHistory, EnrichmentConfig, load_enrichment_config
 from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
+from claimflow.extract_accents import read_accents_again
 from claimflow.extract_reread import read_again, read_lines_again, read_regions_again
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.near_duplicates import page_signatures
 from claimflow.readers import read_document, reread_bands, reread_page, reread_region
+from claimflow.readers.accents import PageAccents
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.replay import archive_versions, shadow_decide
 from claimflow.rules import RuleSet, load_candidate, load_versions, pick_version
@@ -447,6 +449,7 @@ def read_and_extract(
     read_lines_again(
         read, parts, specs, lambda page, bands, scale: reread_bands(page, ocr, bands, scale=scale), threshold=threshold
     )
+    read_accents_again(read, parts, specs, PageAccents(ocr))
     if calibrate and specs.calibration is not None:
         specs.calibration.apply(parts)
     for page in read.pages:

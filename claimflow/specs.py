@@ -74,6 +74,9 @@ class OcrSpec(_Model):
     """OCR settings for scanned variants of this type."""
 
     languages: list[str] = ["eng"]
+    accents: list[str] = []
+    """Latin-script models (deu, fra, spa, ...) that read again, one by one, the words of text fields whose
+    accents the first model lost (claimflow/extract_accents.py); empty: no such second reading."""
 
 
 class Region(_Model):
@@ -217,6 +220,9 @@ class AgreeCheck(_Model):
 
     kind: Literal["agree"]
     fields: list[str] = PydanticField(min_length=2)
+    fill_unread: bool = False
+    """A field whose words were read only in part (a capital amount with unreadable characters) takes the
+    other reading's value when every character read fits it; never confident, and flagged."""
 
 
 Check = Annotated[SumCheck | OrderCheck | AgreeCheck, PydanticField(discriminator="kind")]
@@ -363,8 +369,10 @@ def _installed_languages() -> frozenset[str] | None:
 def _check_languages(spec: Spec, installed: frozenset[str] | None) -> list[tuple[Path_, str]]:
     """Check the spec's OCR languages: tesseract names, installed (when known), `eng` among them for Latin text."""
     problems: list[tuple[Path_, str]] = []
-    for index, language in enumerate(spec.ocr.languages):
-        loc: Path_ = ("ocr", "languages", index)
+    named = [("languages", index, language) for index, language in enumerate(spec.ocr.languages)]
+    named += [("accents", index, language) for index, language in enumerate(spec.ocr.accents)]
+    for key, index, language in named:
+        loc: Path_ = ("ocr", key, index)
         if not OCR_LANGUAGE.fullmatch(language) or language == "osd":
             hint = difflib.get_close_matches(language.replace("-", "_").lower(), sorted(installed or ()), n=1)
             fix = f"did you mean {hint[0]!r}?" if hint else "use a tesseract language name such as eng or chi_sim"

@@ -25,7 +25,11 @@ import numpy.typing as npt
 
 LOST_MARK_CONFIDENCE = 0.6
 """The most a word with an unexplained mark or an uncertain accent can keep of its confidence."""
-MARKS_ABOVE = {**{c: 1 for c in "ijéèêàâùûôîáíóúåñãõìòýÿ'`´’‘^~*°"}, **{c: 2 for c in "äöüëïÿ\"“”"}}
+MARKS_ABOVE = {
+    **{c: 1 for c in "ijéèêàâùûôîáíóúåñãõìòý'`´’‘^~*°"},
+    **{c: 1 for c in "ÉÈÊÀÂÙÛÔÎÁÍÓÚÅÑÃÕÌÒÝ"},
+    **{c: 2 for c in "äöüëïÿÄÖÜËÏŸ\"“”"},
+}
 """Marks above the x-height each character explains (dots, accents, quotes)."""
 MARKS_BELOW = {c: 1 for c in "çşţęąȩ"}
 """Marks under the baseline, not joined to the letter, each character explains (cedilla, ogonek)."""
@@ -67,20 +71,57 @@ def _latin_letter(ch: str) -> bool:
 
 def lost_marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[bool]:
     """Return, per word of one text line, whether its image shows a mark its text does not explain."""
+    return [
+        seen is not None and (len(seen[0]) > want[0] or len(seen[1]) > want[1] or seen[2])
+        for seen, want in zip(_marks(grey, line), (_expected(text) for text, _ in line), strict=True)
+    ]
+
+
+def marks_agree(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[bool]:
+    """Return, per word of one line, whether the marks its image shows fit its text, above and below.
+
+    Stricter than `not lost_marks`: a text with an accent the image does not show (`Schäfer` on a plain
+    `Schafer`) fails too. Each accented letter needs at least one mark (an umlaut's two dots merge into one
+    on a blurred scan), i and j none (faint dots vanish). False when the line cannot be analysed.
+    """
+    out: list[bool] = []
+    for seen, (text, _) in zip(_marks(grey, line), line, strict=True):
+        if seen is None:
+            out.append(False)
+            continue
+        most_above, most_below = _expected(text)
+        least_above = sum(1 for ch in text if ch in MARKS_ABOVE and ch not in DOTS and ch.isalpha())
+        least_below = sum(1 for ch in text if ch in MARKS_BELOW)
+        above, below, wide = len(seen[0]), len(seen[1]), seen[2]
+        out.append(least_above <= above <= most_above and least_below <= below <= most_below and not wide)
+    return out
+
+
+def _expected(text: str) -> tuple[int, int]:
+    """Return how many marks above and below the text explains."""
+    return sum(MARKS_ABOVE.get(ch, 0) for ch in text), sum(MARKS_BELOW.get(ch, 0) for ch in text)
+
+
+Seen = tuple[list[int], list[int], bool]
+"""Marks found on a word: widths of those above, widths of those below, and an accent where only dots belong."""
+
+
+def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[Seen | None]:
+    """Return the marks found on each word of one line, None for every word when the line cannot be analysed."""
     boxes = [box for _, box in line]
     x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
     y0, y1 = min(b[1] for b in boxes), max(b[3] for b in boxes)
     height = y1 - y0
     if height < MIN_HEIGHT_PX or x1 <= x0:
-        return [False] * len(line)
+        return [None] * len(line)
     top = max(0, int(y0 - MARGIN * height))
     crop = grey[top : min(grey.shape[0], int(y1 + MARGIN * height) + 1), x0:x1]
     if crop.size == 0:
-        return [False] * len(line)
+        return [None] * len(line)
     share = np.cumsum(np.bincount(crop.ravel(), minlength=256)) / crop.size
     paper, ink_level = float(np.searchsorted(share, 0.9)), float(np.searchsorted(share, 0.02))
     if paper - ink_level < MIN_CONTRAST:
-        return [False] * len(line)
+        return [None] * len(line)
     ink = crop < (paper + ink_level) / 2
     rows = ink.sum(axis=1)
     dense = np.nonzero(rows >= 0.4 * rows.max())[0]
@@ -88,23 +129,21 @@ def lost_marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> 
     baseline = int(dense[-1])
     x_line = max(int(dense[0]), int(baseline - X_HEIGHT_SHARE * (baseline - first_ink)))
     if baseline - x_line < 3:
-        return [False] * len(line)
+        return [None] * len(line)
     # Only the slabs above the x-height and below the baseline can hold marks; anything in them joined to the
     # letters crosses the slab's edge row, so each slab is flooded from that row alone (cheaper than the crop).
     marks = np.zeros_like(ink)
     marks[:x_line] = ink[:x_line] & ~_joined(ink[: x_line + 1], seed_row=-1)[:x_line]
     marks[baseline + 1 :] = ink[baseline + 1 :] & ~_joined(ink[baseline:], seed_row=0)[1:]
     stroke = _stroke_width(ink[x_line : baseline + 1])
-    out: list[bool] = []
+    out: list[Seen | None] = []
     for text, (left, _, right, _) in line:
         columns = slice(left - x0, right - x0)
         above = _mark_widths(marks[:x_line, columns].sum(axis=0))
         below = _mark_widths(marks[baseline + 1 :, columns].sum(axis=0))
-        expected_above = sum(MARKS_ABOVE.get(ch, 0) for ch in text)
-        expected_below = sum(MARKS_BELOW.get(ch, 0) for ch in text)
         dots_only = all(ch in DOTS for ch in text if ch in MARKS_ABOVE)
         wide = dots_only and any(width > DOT_WIDTH * stroke for width in above)
-        out.append(len(above) > expected_above or len(below) > expected_below or wide)
+        out.append((above, below, wide))
     return out
 
 

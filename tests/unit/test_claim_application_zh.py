@@ -13,12 +13,12 @@ import pytest
 from PIL import Image
 
 from claimflow.assemble import CLAIM_FORMS, REQUIRED_FIELDS, claim_links
-from claimflow.capital_numerals import parse_capital_amount
+from claimflow.capital_numerals import parse_capital_amount, unread_fits
 from claimflow.errors import ReasonCode, SpecError
 from claimflow.extract import extract_documents
-from claimflow.extract_checks import DISAGREE_CAP, apply_checks
+from claimflow.extract_checks import DISAGREE_CAP, UNREAD_FILL_CONFIDENCE, apply_checks
 from claimflow.extract_layout import build_lines, find_anchors
-from claimflow.models import Field, Money, Page, Provenance, ReadMethod, Word
+from claimflow.models import Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import is_valid_gb11643, is_valid_luhn, join_cjk, normalise_currency, parse_date, parse_money
 from claimflow.readers import read_document
 from claimflow.readers.ocr import Orientation, TesseractOcr, assign_lines, script_languages
@@ -165,6 +165,48 @@ def test_figures_and_words_agreeing_raise_confidence_and_disagreeing_lower_it(sp
     assert [p.code for p in problems] == [ReasonCode.AMOUNTS_INCONSISTENT]
     assert disagreeing["amount_claimed"].confidence <= DISAGREE_CAP
     assert disagreeing["amount_in_words"].confidence <= DISAGREE_CAP
+
+
+@pytest.mark.parametrize(
+    ("amount", "fits"),
+    [
+        ("40124.88", 3),  # 下 抽 制 unreadable, the rest fits
+        ("50124.88", None),  # 肆 was read: 5 does not fit
+        ("4124.88", None),  # 万 was read: the structure does not fit
+        ("40124.00", None),  # 角 and 分 were read: an amount with cents
+    ],
+)
+def test_a_partly_unreadable_capital_amount_fits_only_figures_it_can_say(amount: str, fits: int | None) -> None:
+    assert unread_fits("人 民 币 肆 万 零 壹 佰 下 拾 肆 元 抽 角 制 分", Decimal(amount)) == fits
+
+
+def test_a_fully_read_or_mostly_unreadable_capital_amount_is_not_filled() -> None:
+    assert unread_fits("人民币肆万零壹佰贰拾肆元捌角捌分", Decimal("40124.88")) is None  # the strict parser decides
+    assert unread_fits("人民币肆下下下下下元", Decimal("40000")) is None  # too much unreadable
+    assert unread_fits("人 民 币 吉 万 陆 什 参 佰 业 拾 陆 元 喜 角 陆 分", Decimal("16376.16")) == 4  # 什 for 仟
+
+
+def _zh_page(words_line: str) -> Page:
+    lines = ["理赔 申请 书", "申请金额(小写) Amount: 40,124.88 元", f"申请金额(大写) In Words: {words_line}"]
+    words: list[Word] = []
+    for number, text in enumerate(lines, start=1):
+        for index, token in enumerate(text.split()):
+            top = 0.1 * number
+            words.append(Word(token, (0.05 + 0.06 * index, top, 0.1 + 0.06 * index, top + 0.02), 0.9, 1, number))
+    return Page(1, 1000, 1400, ReadMethod.OCR, words)
+
+
+def test_words_read_in_part_take_the_figures_not_confident_and_flagged(specs) -> None:  # type: ignore[no-untyped-def]
+    page = _zh_page("人 民 币 肆 万 零 壹 佰 下 拾 肆 元 抽 角 制 分")
+    part = extract_documents(ReadDocument(pages=[page]), specs)[0]
+    words = part.fields["amount_in_words"]
+    assert words.value == Money(Decimal("40124.88"), "CNY")
+    assert words.confidence == UNREAD_FILL_CONFIDENCE
+    assert part.fields["amount_claimed"].confidence < 0.95  # a filled value vouches for nothing
+    assert any(p.field == "amount_in_words" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in part.problems)
+    page = _zh_page("人 民 币 伍 万 零 壹 佰 下 拾 肆 元 抽 角 制 分")
+    misread = extract_documents(ReadDocument(pages=[page]), specs)[0]
+    assert "amount_in_words" not in misread.fields
 
 
 def _write_spec(folder: Path, languages: str) -> None:

@@ -1,0 +1,159 @@
+"""Lost accents read again: flagged words of text fields take the accented reading the spec's models agree on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from claimflow.extract_accents import choose_reading, read_accents_again, same_letters, skeleton, trim_edges
+from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.readers import TesseractOcr
+from claimflow.readers.accents import PageAccents
+from claimflow.readers.diacritics import marks_agree
+from claimflow.specs import load_specs
+
+ROOT = Path(__file__).resolve().parents[2]
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def test_skeleton_takes_accents_and_strokes_off() -> None:
+    assert skeleton("García") == "garcia"
+    assert skeleton("Søren") == "soren"
+    assert skeleton("Straße") == "strase"  # one glyph, one letter: OCR reads it as B or R
+    assert skeleton("Zoë") == skeleton("Zoé") == "zoe"
+
+
+def test_same_letters_differ_only_where_the_accents_are() -> None:
+    assert same_letters("Schäfer", "Schafer")
+    assert same_letters("Industriestraße", "IndustriestraRe")  # ß read as R
+    assert same_letters("Søren", "Sgren")
+    assert not same_letters("Köln", "K6in")  # the l was read as i: another letter, not an accent
+    assert not same_letters("Marcía", "Garcia")
+    assert not same_letters("Schäffer", "Schafer")
+
+
+def test_trim_edges_drops_punctuation_the_first_reading_does_not_have() -> None:
+    assert trim_edges("García.", "Garcia") == "García"
+    assert trim_edges("‘Søren", "Seren") == "Søren"
+    assert trim_edges("O'Brien", "O'Brien") == "O'Brien"
+
+
+def test_two_models_agreeing_on_an_explained_accent_win() -> None:
+    readings = ["Schafer", "Schäfer", "Schafer", "Schäfer"]
+    assert choose_reading("Schafer", readings, {"Schäfer": True}, complete=False) == "Schäfer"
+
+
+def test_an_accent_the_image_does_not_show_is_never_taken() -> None:
+    readings = ["Schäfer", "Schäfer", "Schäfer"]
+    assert choose_reading("Schafer", readings, {"Schäfer": False}, complete=True) is None
+
+
+def test_one_model_is_enough_only_after_all_were_asked_and_without_rival() -> None:
+    readings = ["Soren", "Søren", "Soren"]
+    assert choose_reading("Seren", readings, {"Søren": True}, complete=False) is None
+    assert choose_reading("Seren", readings, {"Søren": True}, complete=True) == "Søren"
+    rivals = ["Lefèvre", "Lefêvre"]
+    assert choose_reading("Lefévre", rivals, {"Lefèvre": True, "Lefêvre": True}, complete=True) is None
+
+
+def test_letters_must_be_the_first_reading_or_another_models_plain_reading() -> None:
+    assert choose_reading("K6in", ["Köln", "Köln"], {"Köln": True}, complete=True) is None
+    assert choose_reading("K6in", ["Köln", "Köln", "Koln"], {"Köln": True}, complete=True) == "Köln"
+    assert choose_reading("Garcia", ["Marcía", "Marcía"], {"Marcía": True}, complete=True) is None
+
+
+class FakeAccents:
+    """Flags given words, explains given texts, and answers re-reads from a table per model."""
+
+    def __init__(self, flagged: list[str], answers: dict[str, list[str]], explained: set[str]) -> None:
+        self.flag, self.answers, self.explained = flagged, answers, explained
+        self.models: list[str] = []
+
+    def flagged(self, page: Page, box: BBox) -> list[Word]:
+        return [w for w in page.words if w.text in self.flag]
+
+    def explains(self, page: Page, word: Word, text: str) -> bool:
+        return text in self.explained
+
+    def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
+        self.models.append(lang)
+        return self.answers.get(lang)
+
+
+def _read_and_part(value: str, document_type: str = "motor_claim_form") -> tuple[ReadDocument, Extraction]:
+    words = [Word(text, (0.4 + 0.1 * i, 0.2, 0.48 + 0.1 * i, 0.22), 0.6, block=1, line=1)
+             for i, text in enumerate(value.split())]
+    page = Page(1, 1000, 1400, ReadMethod.OCR, words, image=object())
+    field = Field("claimant_name", value, 0.55, Provenance(ReadMethod.OCR, 1, (0.4, 0.2, 0.7, 0.22)), value)
+    return ReadDocument(pages=[page]), Extraction(document_type, 1.0, fields={"claimant_name": field})
+
+
+def test_the_value_takes_the_agreed_reading_and_keeps_its_confidence() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Marta Schafer")
+    fake = FakeAccents(["Schafer"], {"deu": ["Schäfer"], "fra": ["Schafer"], "spa": ["Schäfer"]}, {"Schäfer"})
+    calls = read_accents_again(read, [part], specs, fake)
+    assert part.fields["claimant_name"].value == "Marta Schäfer"
+    assert part.fields["claimant_name"].confidence == 0.55  # below auto-accept as before: a person checks it
+    assert calls == 3 and fake.models == ["deu", "fra", "spa"]  # stops once two models agree
+
+
+def test_nothing_is_read_again_without_a_flagged_word_or_accent_models() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Luca Rossi")
+    fake = FakeAccents([], {}, set())
+    assert read_accents_again(read, [part], specs, fake) == 0
+    read, part = _read_and_part("Marta Schafer", document_type="receipt")  # receipt.yml names no accent models
+    assert read_accents_again(read, [part], specs, FakeAccents(["Schafer"], {}, set())) == 0
+    assert part.fields["claimant_name"].value == "Marta Schafer"
+
+
+def test_a_word_no_two_models_agree_on_keeps_its_first_reading() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Marta Schafer")
+    answers = {"deu": ["Schäfer"], "fra": ["Schâfer"]}
+    read_accents_again(read, [part], specs, FakeAccents(["Schafer"], answers, {"Schäfer", "Schâfer"}))
+    assert part.fields["claimant_name"].value == "Marta Schafer"
+
+
+def _typed(text: str, dpi: int = 200) -> Image.Image:
+    font = ImageFont.truetype(FONT, int(11 * dpi / 72))
+    image = Image.new("L", (int(dpi * 5), int(dpi * 0.6)), 255)
+    ImageDraw.Draw(image).text((20, int(dpi * 0.15)), text, font=font, fill=20)
+    return image.filter(ImageFilter.GaussianBlur(0.8 * dpi / 200))
+
+
+def _ink_box(grey: np.ndarray, left: int, right: int) -> tuple[int, int, int, int]:
+    ink = np.nonzero(grey[:, left:right] < 128)
+    return (left + int(ink[1].min()), int(ink[0].min()), left + int(ink[1].max()) + 1, int(ink[0].max()) + 1)
+
+
+def test_marks_agree_needs_the_marks_of_the_text() -> None:
+    accented = np.asarray(_typed("Schäfer"))
+    box = _ink_box(accented, 0, accented.shape[1])
+    assert marks_agree(accented, [("Schäfer", box)]) == [True]
+    assert marks_agree(accented, [("Schafer", box)]) == [False]  # two dots unexplained
+    assert marks_agree(accented, [("Schâfer", box)]) == [False]  # two dots seen, one accent
+    plain = np.asarray(_typed("Schafer"))
+    box = _ink_box(plain, 0, plain.shape[1])
+    assert marks_agree(plain, [("Schafer", box)]) == [True]
+    assert marks_agree(plain, [("Schäfer", box)]) == [False]  # an accent the image does not show
+
+
+@pytest.mark.ocr
+@pytest.mark.timeout(120)
+def test_tesseract_reads_a_lost_umlaut_again_with_the_german_model() -> None:
+    image = _typed("Marta Schäfer", dpi=200)
+    ocr = TesseractOcr()
+    page = ocr.ocr_image(image, page=1, psm=7)
+    page.image = image
+    schafer = [w for w in page.words if w.text.startswith("Sch")]
+    assert schafer, "tesseract did not read the surname at all"
+    accents = PageAccents(ocr)
+    texts = accents.reread(page, [schafer[0].bbox], lang="deu")
+    assert texts == ["Schäfer"]
+    assert accents.explains(page, schafer[0], "Schäfer")
