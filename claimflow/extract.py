@@ -48,6 +48,7 @@ UNCONFIRMED_CAP = 0.85
 GARBLED_WORD = 0.5
 GARBLED_NEIGHBOUR_FACTOR = 0.8
 UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
+LEFTOVER_FACTOR = 0.6  # a marked list with code-like text left over in its region: an item may be unread
 REPAIRED_CAP = 0.6
 ROW_GAP = 0.05  # side-by-side pieces further apart are separate blocks (sender | recipient)
 
@@ -426,6 +427,8 @@ def _match(
         if field_spec.markers:
             items, ordered = order_by_markers(items, [w for _, _, w in spans], field_spec.markers)
             factor = 1.0 if ordered else UNORDERED_FACTOR
+            if leftover_items(spans, used, field_spec.markers):
+                factor *= LEFTOVER_FACTOR
         texts = [icd10_with_dot(text) if field_spec.icd10_dot else text for text, _ in items]
         return [("\n".join(texts), used, factor)]
     if field_spec.match == "first":
@@ -440,6 +443,25 @@ def _match(
         if used:
             out.append((_joined(_group(found), field_spec.join), used, 1.0))
     return out
+
+
+_ITEM_LIKE = re.compile(r"(?=.*\d)[A-Za-z0-9]{3,}")
+"""A word that may be a list item read wrong: three letters or digits in a row, one a digit (`#1033`, `H1O33`)."""
+
+
+def leftover_items(spans: list[tuple[int, int, Word]], used: tuple[Word, ...], markers: list[str]) -> bool:
+    """Return True when a list's region holds item-like text no item took (a slot read too garbled to match).
+
+    Two readings that both miss the same slot agree on a short list, so agreement says nothing about a
+    missed item; text left over beside the items does. Markers and words the items took are not left over.
+    """
+    taken = {id(word) for word in used}
+    for _, _, word in spans:
+        if id(word) in taken or _marker_key(word.text) in markers:
+            continue
+        if _ITEM_LIKE.search(word.text):
+            return True
+    return False
 
 
 _CJK_END = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]$")

@@ -198,6 +198,10 @@ def _raise(fields: dict[str, Field], check: SumCheck) -> None:
     fields[total_name] = dataclasses.replace(total, confidence=round(max(total.confidence, agreed), 4))
     for name in part_names:
         part = fields[name]
+        if isinstance(part.value, list) and any(
+            isinstance(row, dict) and any(cell is None for cell in row.values()) for row in part.value
+        ):
+            continue  # rows with an empty cell: the sum vouches for none of the cells that were not read
         share = AGREE_PART_SHARE if isinstance(part.value, list) else 1.0
         gained = part.confidence + share * (1.0 - part.confidence) * total.confidence
         fields[name] = dataclasses.replace(part, confidence=round(min(AGREE_CAP, max(part.confidence, gained)), 4))

@@ -17,6 +17,7 @@ from claimflow.specs import Spec, TableSpec
 
 MISSING_ROWS_FACTOR = 0.7
 DOUBTFUL_CELL_FACTOR = 0.75
+EMPTY_CELL_FACTOR = 0.7
 HEADER_LINES = 4
 """Column captions are looked for this many lines above and below the table anchor."""
 SPACED_DATE = re.compile(r"(\d{2})(?=\W*\s)\W+(\d{2})\W+(\d{2,4})")
@@ -50,6 +51,10 @@ def extract_table(
         confidence = 0.5 * min(confidences) + 0.5 * sum(confidences) / len(confidences)
         if doubtful:
             confidence *= DOUBTFUL_CELL_FACTOR
+        if any(value is None for row in rows for value in row.values()):
+            # a cell left empty (a date read as noise, a charge lost) may be one not read: the rows are not
+            # complete, whatever their sum says
+            confidence *= EMPTY_CELL_FACTOR
         if len(rows) < table.min_rows:
             confidence *= MISSING_ROWS_FACTOR
             problems.append(

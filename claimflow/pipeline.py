@@ -26,10 +26,12 @@ from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_reread import read_again, read_lines_again, read_regions_again
+from claimflow.form_layers import ocr_layer, read_layers_apart
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.near_duplicates import page_signatures
 from claimflow.readers import read_document, reread_bands, reread_page, reread_region
 from claimflow.readers.accents import PageAccents
+from claimflow.readers.dropout import clean_region
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.replay import archive_versions, shadow_decide
 from claimflow.rules import RuleSet, load_candidate, load_versions, pick_version
@@ -444,8 +446,14 @@ def read_and_extract(
     """
     read = read_document(path, sniff_file(path), ocr)
     parts = extract_documents(read, specs)
+    read_layers_apart(read, parts, specs, lambda page, image: ocr_layer(ocr, page, image))
     read_again(read, parts, specs, lambda page, psm: reread_page(page, ocr, psm=psm), threshold=threshold)
-    read_regions_again(read, parts, specs, lambda page, box: reread_region(page, ocr, box), threshold=threshold)
+    # forms printed to be dropped out (CMS-1500) read their regions again without the form's ink and rules
+    dropout = any(p.document_type in specs.specs and specs.specs[p.document_type].ocr.dropout for p in parts)
+    clean = clean_region if dropout else None
+    read_regions_again(
+        read, parts, specs, lambda page, box: reread_region(page, ocr, box, clean=clean), threshold=threshold
+    )
     read_lines_again(
         read, parts, specs, lambda page, bands, scale: reread_bands(page, ocr, bands, scale=scale), threshold=threshold
     )

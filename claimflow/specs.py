@@ -77,6 +77,9 @@ class OcrSpec(_Model):
     accents: list[str] = []
     """Latin-script models (deu, fra, spa, ...) that read again, one by one, the words of text fields whose
     accents the first model lost (claimflow/extract_accents.py); empty: no such second reading."""
+    dropout: bool = False
+    """The form is printed to be dropped out (CMS-1500 red ink): regions read again see only the typed data,
+    the form's lighter ink and its box rules removed (`claimflow.readers.dropout`)."""
 
 
 class Region(_Model):

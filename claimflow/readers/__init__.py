@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -70,11 +70,15 @@ def reread_page(page: Page, ocr: OcrEngine, *, psm: int) -> Page | None:
     return again
 
 
-def reread_region(page: Page, ocr: OcrEngine, box: BBox, *, psm: int = 6) -> list[Word] | None:
+def reread_region(
+    page: Page, ocr: OcrEngine, box: BBox, *, psm: int = 6, clean: Callable[[Image.Image], Image.Image] | None = None
+) -> list[Word] | None:
     """Read one region of an OCR'd page again, enlarged; return its words in page fractions (None without image).
 
     The page image is cropped a little past `box`, scaled up to about REGION_DPI (taking the page as US Letter
-    width when its resolution is unknown) and read with `psm`; only words whose centre lies inside `box` are kept.
+    width when its resolution is unknown), passed through `clean` when given (a form's drop-out:
+    `claimflow.readers.dropout.clean_region`) and read with `psm`; only words whose centre lies inside `box`
+    are kept.
     """
     if page.image is None or not isinstance(page.image, Image.Image):
         return None
@@ -88,6 +92,9 @@ def reread_region(page: Page, ocr: OcrEngine, box: BBox, *, psm: int = 6) -> lis
     scale = min(4.0, max(1.0, REGION_DPI / (width / LETTER_WIDTH_IN)))
     crop = image.crop(pixels)
     crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.Resampling.LANCZOS)
+    if clean is not None:
+        crop.info["dpi"] = (width / LETTER_WIDTH_IN * scale,) * 2
+        crop = clean(crop)
     read = ocr.ocr_image(crop, page=page.number, psm=psm)
     x0, y0 = pixels[0] / width, pixels[1] / height
     span_x, span_y = (pixels[2] - pixels[0]) / width, (pixels[3] - pixels[1]) / height

@@ -161,3 +161,37 @@ def test_sideways_margin_text_does_not_merge_rows() -> None:
 )
 def test_boxed_dates_lose_the_box_rules_read_as_punctuation(raw: str, expected: str) -> None:
     assert _spaced_date(raw) == expected
+
+
+def test_a_diagnosis_slot_read_too_garbled_to_match_keeps_the_list_below_confidence(specs: SpecSet) -> None:
+    complete = extract_document(_page(CAPTIONS_0212 + VALUES_0212), specs)
+    garbled = [(x, y, "H1_033" if text == "R10.9" else text) for x, y, text in VALUES_0212]
+    result = extract_document(_page(CAPTIONS_0212 + garbled), specs)
+    assert result.fields["diagnosis_codes"].value == ["M54.50"]
+    assert result.fields["diagnosis_codes"].confidence < 0.7 * complete.fields["diagnosis_codes"].confidence
+
+
+def test_service_lines_with_an_empty_cell_gain_nothing_from_their_sum(specs: SpecSet) -> None:
+    # row 2's "to" date is lost: the charges still add up to box 28, which vouches for no date
+    lost = [(x, y, "02 11 17 11451 25 5 55.00" if text.startswith("02 11 17") else text) for x, y, text in VALUES_0212]
+    result = extract_document(_page(CAPTIONS_0212 + lost), specs)
+    rows = result.fields["service_lines"].value
+    assert isinstance(rows, list) and rows[1]["date_to"] is None  # type: ignore[index]
+    complete = extract_document(_page(CAPTIONS_0212 + VALUES_0212), specs)
+    assert result.fields["service_lines"].confidence < 0.75 * complete.fields["service_lines"].confidence
+    assert result.fields["service_lines"].confidence < 0.9
+    assert result.fields["total_charge"].confidence >= 0.9  # the total is still vouched for by the charges
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("MAPLE STREET HEALTH CENTER", "MAPLE STREET HEALTH CENTER"), ("& PHONE #", None),
+     ("Lakeview Medical Group", "Lakeview Medical Group")],
+)
+def test_billing_provider_in_capitals_is_read_but_never_its_caption(
+    specs: SpecSet, line: str, expected: str | None
+) -> None:
+    values = [item for item in VALUES_0212 if item[2] != "Lakeview Medical Group"] + [(0.59, 0.895, line)]
+    result = extract_document(_page(CAPTIONS_0212 + values), specs)
+    found = result.fields.get("billing_provider")
+    assert (found.value if found else None) == expected

@@ -1,0 +1,196 @@
+"""Drop-out of a printed form: keep the typed data, remove the form's box rules and its lighter ink.
+
+Forms such as the CMS-1500 are printed in red "drop-out" ink so that a reader can remove the form and read
+only what was typed on it. Scanned in grey, red ink prints lighter than black toner (the generated
+pre-printed forms: form ~125, toner ~0-60); scanned in colour it is red. This module separates the two
+layers of a page image with numpy only:
+
+- `rule_mask`: pixels of long thin horizontal and vertical lines (box rules), found as runs of ink at least
+  `min_run` pixels long (a morphological opening with a line element, done with cumulative sums).
+- `form_ink_level`: the grey level of the form's ink, measured on its rules (the data never draws long
+  lines); None when the page has no rules.
+- `data_layer`: the image with only the ink clearly darker than the form's (None when the form is printed
+  as dark as the data: a black form cannot be dropped by its colour).
+- `clean_region`: what a region's second reading is given: the data layer when the form drops out, else the
+  image with its box rules removed (the fallback for forms printed in black and for faded grey scans).
+
+Nothing here reads text; the OCR of the cleaned image is the caller's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+INK = 200
+"""A pixel darker than this is ink (paper is near 255 even on noisy scans)."""
+RULE_MIN_INCH = 0.2
+"""A box rule is a run of ink at least this long (inches): longer than any typed character (12 pt = 0.17 in),
+shorter than a CMS-1500 box (1/3 in high). Tilted rules break into shorter runs, so pages are deskewed first."""
+DEFAULT_DPI = 400.0
+"""The resolution assumed when an image does not say (region crops are enlarged to about this)."""
+RULE_THICKEN = 1
+"""Rule pixels are widened by this many pixels on each side (their anti-aliased edges)."""
+DROPOUT_MIN_LEVEL = 90
+"""The form's ink must be at least this light (grey 0-255) to be dropped by level: red ink scanned in grey."""
+DROPOUT_GAP = 60
+"""Data ink has pixels at least this much darker than the form's ink level (toner ~0-60, red form ~125-155)."""
+DROPOUT_REACH = 2
+"""Ink within this many pixels of such a dark pixel is data too (its strokes' lighter edges)."""
+DROPOUT_MIN_SEED_PIXELS = 20
+"""Fewer clearly dark pixels than this: nothing typed in the region, or data as light as the form."""
+DROPOUT_MIN_DATA_SHARE = 0.02
+"""... or fewer than this share of all ink: a few dark specks of noise on a faded form are not data."""
+DROPOUT_MIN_RULE_PIXELS = 200
+"""Fewer rule pixels than this do not tell the form's ink level."""
+RED_CHROMA = 60
+"""In colour images, a pixel whose red exceeds its green and blue by this much is red form ink."""
+
+
+def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Return the pixels of `mask` that lie in a run of at least `length` set pixels along `axis`."""
+    if mask.shape[axis] < length:
+        return np.zeros_like(mask)
+    data = mask if axis == 1 else mask.T
+    counts = np.cumsum(data, axis=1, dtype=np.int32)
+    counts = np.concatenate([np.zeros((data.shape[0], 1), dtype=np.int32), counts], axis=1)
+    full = (counts[:, length:] - counts[:, :-length]) == length  # the window starting at column j is all ink
+    # a pixel is covered when a full window starts in [c - length + 1, c]
+    starts = np.concatenate([np.zeros((data.shape[0], 1), dtype=np.int32), np.cumsum(full, axis=1, dtype=np.int32)],
+                            axis=1)
+    columns = np.arange(data.shape[1])
+    high = np.minimum(columns, full.shape[1] - 1) + 1
+    low = np.clip(columns - length + 1, 0, full.shape[1])
+    covered: np.ndarray = (starts[:, high] - starts[:, low]) > 0
+    return covered if axis == 1 else covered.T
+
+
+def _thicken(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Return `mask` grown by `pixels` in every direction (a square dilation)."""
+    out = mask.copy()
+    for _ in range(pixels):
+        grown = out.copy()
+        grown[1:, :] |= out[:-1, :]
+        grown[:-1, :] |= out[1:, :]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        out = grown
+    return out
+
+
+def rule_mask(grey: np.ndarray, *, dpi: float = DEFAULT_DPI) -> np.ndarray:
+    """Return the pixels of long horizontal and vertical lines in a grey image (box rules), not thickened.
+
+    A rule is a run of ink at least RULE_MIN_INCH long at `dpi`. A tilted rule breaks into shorter runs, so
+    pages are read after preflight's deskew.
+    """
+    ink = grey < INK
+    run = max(8, round(RULE_MIN_INCH * dpi))
+    rules: np.ndarray = _runs(ink, run, axis=1) | _runs(ink, run, axis=0)
+    return rules
+
+
+def form_ink_level(grey: np.ndarray, rules: np.ndarray) -> float | None:
+    """Return the grey level of the form's ink, measured on its rules; None when it has no single level.
+
+    The core of a rule (its darkest pixels across its width) is what the ink looks like; anti-aliased edges
+    are lighter, so the median of rule pixels darker than their own upper quartile is taken. None when there
+    are too few rule pixels, or when a tenth of them is much darker than that level: rules of several inks
+    (a black form whose thin rules a low-resolution scan blurred to grey, next to its thick black ones).
+    """
+    values = grey[rules]
+    if values.size < DROPOUT_MIN_RULE_PIXELS:
+        return None
+    core = values[values <= np.percentile(values, 75)]
+    level = float(np.median(core))
+    if float(np.percentile(values, 10)) < level - DROPOUT_GAP / 2:
+        return None
+    return level
+
+
+def data_layer(grey: np.ndarray, level: float | None) -> np.ndarray | None:
+    """Return the grey image with only the ink darker than the form's (paper white elsewhere), or None.
+
+    None when the form's ink is as dark as data (below DROPOUT_MIN_LEVEL: a form printed in black) or
+    unknown (no rules found), or when nothing darker than the form is on the image.
+    """
+    if level is None or level < DROPOUT_MIN_LEVEL:
+        return None
+    seeds = grey < level - DROPOUT_GAP
+    if int(seeds.sum()) < max(DROPOUT_MIN_SEED_PIXELS, DROPOUT_MIN_DATA_SHARE * int((grey < INK).sum())):
+        return None
+    # the data's strokes with their anti-aliased edges: ink within DROPOUT_REACH pixels of a clearly dark pixel;
+    # the form's ink (captions, dashes) has no such pixel near it
+    keep = _thicken(seeds, DROPOUT_REACH) & (grey < INK)
+    out = np.full_like(grey, 255)
+    out[keep] = grey[keep]
+    return out
+
+
+def red_layer(rgb: np.ndarray) -> np.ndarray:
+    """Return the mask of red form ink in an RGB image (red channel well above green and blue)."""
+    red = rgb[..., 0].astype(np.int16)
+    other = np.maximum(rgb[..., 1], rgb[..., 2]).astype(np.int16)
+    red_ink: np.ndarray = (red - other) > RED_CHROMA
+    return red_ink
+
+
+def without_rules(grey: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Return the grey image with its box rules (`rule_mask`, and their edges) painted paper white."""
+    out = grey.copy()
+    out[_thicken(rules, RULE_THICKEN)] = 255
+    return out
+
+
+def clean_region(image: Image.Image) -> Image.Image:
+    """Return a region crop ready for OCR: red or light form ink dropped out, else its box rules removed.
+
+    The crop's `dpi` info gives the length of a rule in pixels (DEFAULT_DPI when it has none).
+
+    Colour crops drop their red pixels first. Grey crops drop the form by its ink level when its rules are
+    clearly lighter than the data; otherwise (a form printed in black, a faded scan where both inks are the
+    same grey) only the long rules are removed, so they are not read as `|`, `1` or `_` glued to values.
+    """
+    if image.mode in ("RGB", "RGBA"):
+        rgb = np.asarray(image.convert("RGB"))
+        grey = np.asarray(image.convert("L")).copy()
+        grey[red_layer(rgb)] = 255
+    else:
+        grey = np.asarray(image.convert("L"))
+    dpi = image.info.get("dpi")
+    resolution = float(dpi[0]) if isinstance(dpi, tuple | list) and dpi and float(dpi[0]) > 0 else DEFAULT_DPI
+    rules = rule_mask(grey, dpi=resolution)
+    dropped = data_layer(grey, form_ink_level(grey, rules))
+    cleaned = without_rules(dropped if dropped is not None else grey, rules)
+    out = Image.fromarray(cleaned.astype(np.uint8), mode="L")
+    if "dpi" in image.info:
+        out.info["dpi"] = image.info["dpi"]
+    return out
+
+
+FORM_INK_OUT = 40
+"""The form layer's ink is redrawn this dark (its light red-as-grey ink reads poorly as it is)."""
+
+
+def page_layers(image: Image.Image) -> tuple[Image.Image, Image.Image] | None:
+    """Return (data layer, form layer) of a whole page image, or None when the form does not drop out.
+
+    The data layer holds only the typed data (the form's ink and rules white); the form layer holds the form's
+    captions and rules redrawn dark, without the data, so neither glues to the other when read. None when the
+    form is printed as dark as the data (a black form, a faded grey scan) or has no rules to measure it on.
+    """
+    grey = np.asarray(image.convert("L"))
+    dpi = image.info.get("dpi")
+    resolution = float(dpi[0]) if isinstance(dpi, tuple | list) and dpi and float(dpi[0]) > 0 else 200.0
+    rules = rule_mask(grey, dpi=resolution)
+    data = data_layer(grey, form_ink_level(grey, rules))
+    if data is None:
+        return None
+    form = np.full_like(grey, 255)
+    form_ink = (grey < INK) & (data == 255)
+    form[form_ink] = np.minimum(grey[form_ink], FORM_INK_OUT)
+    layers = (Image.fromarray(data.astype(np.uint8), mode="L"), Image.fromarray(form.astype(np.uint8), mode="L"))
+    for layer in layers:
+        if dpi is not None:
+            layer.info["dpi"] = dpi
+    return layers

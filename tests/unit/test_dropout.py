@@ -1,0 +1,151 @@
+"""Drop-out of a printed form: box rules removed, the form's lighter ink told from the typed data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from claimflow.models import Page, ReadDocument, ReadMethod, Word
+from claimflow.readers.dropout import (
+    clean_region,
+    data_layer,
+    form_ink_level,
+    page_layers,
+    rule_mask,
+    without_rules,
+)
+
+FORM_GREY = 130  # red ink scanned in grey
+DATA_GREY = 10  # black toner
+
+
+def _form(size: tuple[int, int] = (800, 300), form: int = FORM_GREY, data: int = DATA_GREY) -> Image.Image:
+    """A box with rules and a caption in form ink, a value typed in it in data ink (400 dpi)."""
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(40)
+    draw.rectangle((20, 20, size[0] - 20, size[1] - 20), outline=form, width=4)  # the box's rules
+    draw.text((40, 40), "TOTAL CHARGE", fill=form, font=font)  # its caption
+    draw.text((60, 150), "SMITH 42", fill=data, font=font)  # the typed value
+    image.info["dpi"] = (400, 400)
+    return image
+
+
+def test_rules_are_long_lines_and_text_is_not() -> None:
+    grey = np.asarray(_form())
+    rules = rule_mask(grey, dpi=400)
+    assert rules[20:24, 100:700].all()  # the top rule
+    assert rules[100:200, 20:24].all()  # the left rule
+    assert not rules[150:200, 60:300].any()  # the typed value's strokes are far shorter than a rule
+
+
+def test_the_rule_length_follows_the_resolution() -> None:
+    grey = np.full((200, 200), 255, dtype=np.uint8)
+    grey[100:103, 20:80] = 0  # a 60-pixel line: a rule at 200 dpi (0.3 in), a dash at 400 dpi (0.15 in)
+    assert rule_mask(grey, dpi=200)[101, 50]
+    assert not rule_mask(grey, dpi=400)[101, 50]
+
+
+def test_form_ink_level_is_measured_on_the_rules() -> None:
+    grey = np.asarray(_form())
+    level = form_ink_level(grey, rule_mask(grey, dpi=400))
+    assert level is not None and abs(level - FORM_GREY) < 10
+    blank = np.full((100, 100), 255, dtype=np.uint8)
+    assert form_ink_level(blank, rule_mask(blank)) is None  # no rules, no level
+
+
+def test_data_layer_keeps_the_typed_value_and_drops_the_form() -> None:
+    grey = np.asarray(_form())
+    data = data_layer(grey, form_ink_level(grey, rule_mask(grey, dpi=400)))
+    assert data is not None
+    assert (data[150:200, 60:300] < 100).sum() > 100  # the value is there, dark
+    assert (data[40:90, 40:400] < 200).sum() == 0  # the caption is gone
+    assert (data[18:26, 100:700] < 200).sum() == 0  # and the rule
+
+
+def test_a_form_printed_as_dark_as_the_data_does_not_drop_out() -> None:
+    grey = np.asarray(_form(form=DATA_GREY))
+    assert data_layer(grey, form_ink_level(grey, rule_mask(grey, dpi=400))) is None
+
+
+def test_clean_region_removes_black_rules_when_the_form_cannot_drop_out() -> None:
+    image = _form(form=DATA_GREY)
+    cleaned = np.asarray(clean_region(image))
+    assert (cleaned[18:26, 100:700] < 200).sum() == 0  # the rule is gone
+    assert (cleaned[150:200, 60:300] < 100).sum() > 100  # the value stays
+    assert (cleaned[40:90, 40:400] < 100).sum() > 100  # a black caption stays (only rules go)
+    assert without_rules(np.asarray(image), rule_mask(np.asarray(image), dpi=400)).shape == (300, 800)
+
+
+def test_clean_region_drops_red_ink_in_colour() -> None:
+    image = Image.new("RGB", (800, 300), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 20, 780, 280), outline=(222, 84, 84), width=4)
+    draw.text((40, 40), "TOTAL CHARGE", fill=(222, 84, 84), font=ImageFont.load_default(40))
+    draw.text((60, 150), "SMITH 42", fill=(0, 0, 0), font=ImageFont.load_default(40))
+    before = (np.asarray(image.convert("L"))[40:90, 40:400] < 200).sum()
+    cleaned = np.asarray(clean_region(image))
+    assert (cleaned[40:90, 40:400] < 200).sum() < 0.05 * before  # only faint pink edges may stay
+    assert (cleaned[150:200, 60:300] < 100).sum() > 100
+
+
+def test_page_layers_split_form_and_data() -> None:
+    image = _form()
+    image.info["dpi"] = (400, 400)
+    layers = page_layers(image)
+    assert layers is not None
+    data, form = (np.asarray(layer) for layer in layers)
+    assert (data[40:90, 40:400] < 200).sum() == 0 and (data[150:200, 60:300] < 100).sum() > 100
+    assert (form[150:200, 60:300] < 200).sum() == 0 and (form[40:90, 40:400] < 100).sum() > 100
+    assert page_layers(_form(form=DATA_GREY)) is None
+
+
+def _ocr_page(image: Image.Image, words: list[Word]) -> Page:
+    page = Page(1, 612, 792, ReadMethod.OCR, words)
+    page.image = image
+    return page
+
+
+@pytest.mark.parametrize("dropout", [True, False])
+def test_layers_are_read_apart_only_for_dropout_specs(dropout: bool) -> None:
+    from claimflow.form_layers import read_layers_apart
+    from claimflow.models import Extraction
+    from claimflow.settings import PROJECT_ROOT
+    from claimflow.specs import load_specs
+
+    specs = load_specs(PROJECT_ROOT / "extractors")
+    spec = specs.specs["cms1500"]
+    if not dropout:
+        specs.specs["cms1500"] = spec.model_copy(update={"ocr": spec.ocr.model_copy(update={"dropout": False})})
+    glued = [Word("CHARGESMITH", (0.05, 0.1, 0.4, 0.15), 0.5)]
+    read = ReadDocument(pages=[_ocr_page(_form(), glued)])
+    parts = [Extraction("cms1500", 0.9)]
+    seen: list[int] = []
+
+    def reader(page: Page, image: Image.Image) -> list[Word]:
+        dark = np.asarray(image) < 100
+        seen.append(int(dark.sum()))
+        return [Word("DATA" if dark[150:200, 60:300].any() else "FORM", (0.1, 0.5, 0.3, 0.6), 0.9)]
+
+    pages = read_layers_apart(read, parts, specs, reader)
+    if dropout:
+        assert pages == 1 and len(seen) == 2
+        assert sorted(w.text for w in read.pages[0].words) == ["DATA", "FORM"]  # the glued first reading is gone
+        assert read.pages[0].words[1].block >= 3000  # data words never join the form's OCR lines
+        assert parts[0].type_confidence == 0.9
+    else:
+        assert pages == 0 and not seen
+        assert [w.text for w in read.pages[0].words] == ["CHARGESMITH"]
+
+
+def test_rules_of_several_inks_have_no_form_level() -> None:
+    # a black form scanned at low resolution: thin rules blurred to grey, thick ones black
+    grey = np.full((400, 400), 255, dtype=np.uint8)
+    for top in range(20, 380, 40):
+        grey[top : top + 2, 10:390] = 150  # thin, blurred
+    grey[300:304, 10:390] = 0  # thick, black
+    assert form_ink_level(grey, rule_mask(grey, dpi=400)) is None
+    grey[300:304, 10:390] = 150  # all rules in one light ink: a drop-out form
+    level = form_ink_level(grey, rule_mask(grey, dpi=400))
+    assert level is not None and abs(level - 150) < 5
