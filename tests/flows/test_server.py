@@ -74,7 +74,8 @@ def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path:
     assert run_up(settings, port=port, samples=True, once=True, out=out, on_ready=inspect) == 0
 
     assert seen["deployments"] == {
-        "inbox-sweep", "nightly-batch", "document-reminders", "review-escalation", "payment-run", "daily-kpi-report"
+        "inbox-sweep", "nightly-batch", "document-reminders", "review-escalation", "payment-run", "daily-kpi-report",
+        "review-case",
     }
     assert seen["arrivals"] and "dropped again.xlsx" not in seen["inbox_after"]  # type: ignore[operator]
     assert len(seen["completed"]) >= 1  # type: ignore[arg-type]
