@@ -52,7 +52,8 @@ from claimflow.calibration import choose_threshold, expected_calibration_error, 
 from claimflow.errors import ClaimFlowError
 from claimflow.models import Extraction, Money, ReadMethod
 from claimflow.pipeline import read_and_extract
-from claimflow.readers.ocr import TesseractOcr
+from claimflow.readers.ocr import TesseractOcr, api_available
+from claimflow.readers.tessapi import ThreadApis
 from claimflow.samples import write_packet
 from claimflow.settings import load_settings
 from claimflow.specs import load_specs
@@ -64,6 +65,8 @@ WORKERS = 2
 BASELINE_DPI = 200
 QUICK_SROIE = 8
 ALTERNATE_BATCH = 6
+BARE_API = api_available()
+BARE_NAMES = {"cli": "pytesseract (CLI subprocess)", "api": "libtesseract in-process"}
 
 # How a field's value is compared with the truth, by field name.
 MONEY = {"total_amount", "tax_amount", "amount_claimed", "total_charge", "amount_paid"}
@@ -401,15 +404,38 @@ def _baseline_images(path: Path) -> list[Image.Image | str]:
         pdf.close()
 
 
-def run_baseline(docs: list[Doc], workers: int) -> float:
-    """OCR every page of every document with plain pytesseract (psm 6) on `workers` threads; return wall seconds."""
+_BARE = ThreadApis()
+
+
+def _bare_api_text(image: Image.Image | str) -> str:
+    """Return bare in-process tesseract's text of a page (psm 6, one API per thread: libtesseract's C API)."""
+    if isinstance(image, str):
+        with Image.open(image) as opened:
+            image = opened.convert("L" if opened.mode in ("1", "L") else "RGB")
+    elif image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    depth = 1 if image.mode == "L" else 3
+    dpi = image.info.get("dpi")
+    resolution = round(float(dpi[0])) if isinstance(dpi, tuple) and dpi and float(dpi[0]) > 0 else 300
+    return _BARE.get("eng").read_text(image.tobytes(), image.width, image.height, depth, dpi=resolution, psm=6)
+
+
+def run_baseline(docs: list[Doc], workers: int, reader: str = "cli") -> float:
+    """OCR every page of every document with bare tesseract (psm 6) on `workers` threads; return wall seconds.
+
+    `reader` is `cli` (pytesseract.image_to_string, a subprocess per page) or `api` (the same library in-process
+    through its C API, one API per thread). Both run with OMP_THREAD_LIMIT=1; the texts kept for scoring are the
+    CLI's (the library reads the same words).
+    """
     os.environ["OMP_THREAD_LIMIT"] = "1"
 
     def one(doc: Doc) -> None:
         started = time.perf_counter()
-        doc.baseline_pages = [
-            pytesseract.image_to_string(image, config="--psm 6") for image in _baseline_images(doc.path)
-        ]
+        if reader == "api":
+            texts = [_bare_api_text(image) for image in _baseline_images(doc.path)]
+        else:
+            texts = [pytesseract.image_to_string(image, config="--psm 6") for image in _baseline_images(doc.path)]
+            doc.baseline_pages = texts
         doc.baseline_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -646,12 +672,17 @@ def main() -> int:
         text_docs = [d for d in docs if d not in ocr_docs]
         print(f"{len(docs)} files ({len(ocr_docs)} needing OCR), {sum(len(d.truths) for d in docs)} documents")
         # Engine and baseline alternate over small batches, so a busy neighbour on the box slows both alike.
-        engine_wall = baseline_wall = 0.0
+        engine_wall = 0.0
+        bare = {"cli": 0.0, **({"api": 0.0} if BARE_API else {})}
         for start in range(0, len(ocr_docs), ALTERNATE_BATCH):
             batch = ocr_docs[start : start + ALTERNATE_BATCH]
             engine_wall += run_engine(batch, WORKERS)
-            baseline_wall += run_baseline(batch, WORKERS)
+            for reader in bare:
+                bare[reader] += run_baseline(batch, WORKERS, reader)
         text_wall = run_engine(text_docs, WORKERS)
+        # the speed reference is the faster bare reader: comparing with a slower one would flatter the engine
+        baseline_reader = min(bare, key=lambda reader: bare[reader])
+        baseline_wall = bare[baseline_reader]
 
     failed = [f"{d.path.name}: {d.error}" for d in docs if d.error]
     if failed:
@@ -661,6 +692,10 @@ def main() -> int:
     reliability = print_reliability(scores)
     ocr_pages = sum(d.pages for d in ocr_docs)
     baseline = print_baseline(scores, score_baseline(ocr_docs), engine_wall, baseline_wall, ocr_pages)
+    readers = ", ".join(f"{BARE_NAMES[reader]} {ocr_pages / wall:.2f}" for reader, wall in bare.items())
+    print(f"  bare readers, pages/s (wall, {WORKERS} threads): {readers}; the ratio uses the faster one")
+    baseline["bare_pages_per_second"] = {reader: ocr_pages / wall for reader, wall in bare.items()}
+    baseline["baseline_reader"] = baseline_reader
     wrong = [s for s in scores if not s.right]
     confident_wrong = [s for s in wrong if s.confidence is not None and s.confidence >= threshold]
     if args.misses:

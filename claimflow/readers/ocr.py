@@ -17,6 +17,7 @@ import logging
 import os
 import statistics
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from claimflow.errors import DependencyError, DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Problem, ReadMethod, Word
-from claimflow.readers import diacritics
+from claimflow.readers import diacritics, tessapi
 
 logger = logging.getLogger(__name__)
 
@@ -120,16 +121,48 @@ def check_tesseract() -> str:
         raise DependencyError(f"tesseract is not installed or not on PATH; {TESSERACT_INSTALL_HINT}") from exc
 
 
-class TesseractOcr:
-    """OCR with the tesseract CLI through pytesseract, one subprocess per call with a timeout."""
+OCR_BACKEND_ENV = "CLAIMFLOW_OCR_BACKEND"
+"""`cli` forces the tesseract CLI (pytesseract) even where the library loads in-process; `api` requires the library."""
 
-    def __init__(self, timeout_seconds: float = 120.0, languages: Sequence[str] = (DEFAULT_LANGUAGE,)) -> None:
+
+def api_available() -> bool:
+    """Return True when OCR can run in-process (the system's libtesseract loads with its C API)."""
+    return tessapi.library() is not None
+
+
+class TesseractOcr:
+    """OCR with tesseract: in-process (the system library's C API, one API per worker thread), else the CLI.
+
+    The in-process path (tessapi.py) runs the library the CLI runs, with the same models, so it reads the same
+    words; it saves the CLI's fixed cost per call (process start and model load, ~0.1 s: +50% on a small
+    receipt, notes/ocr.md 1b) and the image hand-over through a file, which dominated the small band and region
+    images of second readings. Both paths give the same TSV columns, turned into words by the same code, and
+    both honour the per-call timeout. CLAIMFLOW_OCR_BACKEND=cli forces the CLI.
+    """
+
+    def __init__(
+        self,
+        timeout_seconds: float = 120.0,
+        languages: Sequence[str] = (DEFAULT_LANGUAGE,),
+        *,
+        backend: str | None = None,
+    ) -> None:
         self.timeout_seconds = timeout_seconds
         self.script_languages = script_languages(languages)
         """Script -> language string for pages whose OSD script is not Latin (empty: every page is read as eng)."""
         # The Debian tesseract is built with OpenMP; on 2 vCPUs it thrashes and runs 3.5-5x slower
         # (notes/ocr.md 1a). pytesseract's subprocess inherits os.environ, so set it there.
         os.environ["OMP_THREAD_LIMIT"] = "1"
+        wanted = (backend or os.environ.get(OCR_BACKEND_ENV) or "auto").strip().lower()
+        if wanted not in ("auto", "api", "cli"):
+            raise DependencyError(f"{OCR_BACKEND_ENV} must be auto, api or cli, not {wanted!r}")
+        if wanted == "api" and not api_available():
+            raise DependencyError(
+                f"the tesseract library (libtesseract.so.5) cannot be loaded in-process; {TESSERACT_INSTALL_HINT}"
+            )
+        self.backend = "api" if wanted != "cli" and api_available() else "cli"
+        """`api` (libtesseract in this process) or `cli` (a tesseract subprocess per call)."""
+        self._apis = tessapi.ThreadApis()
 
     def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
         """Return the words of `image` with tesseract's boxes, confidences and block/line numbers."""
@@ -137,41 +170,73 @@ class TesseractOcr:
         result = Page(number=page, width=float(width), height=float(height), method=ReadMethod.OCR)
         if image.mode not in ("1", "L", "RGB"):
             image = image.convert("RGB")
+        data = (
+            self._api_data(image, page=page, psm=psm, lang=lang, problems=result.problems)
+            if self.backend == "api"
+            else self._cli_data(image, page=page, psm=psm, lang=lang, problems=result.problems)
+        )
+        if data is not None:
+            result.words = check_accents(image, _words_from_tesseract(data, width, height), lang)
+        return result
+
+    def _cli_data(
+        self, image: Image.Image, *, page: int, psm: int, lang: str, problems: list[Problem]
+    ) -> dict[str, list[object]] | None:
+        """Run the tesseract CLI on `image`; return image_to_data's columns, or None with a problem added."""
         try:
             with _as_bmp(image) as source:
-                data = pytesseract.image_to_data(
+                data: dict[str, list[object]] = pytesseract.image_to_data(
                     str(source),
                     lang=lang,
                     config=f"--psm {psm}",
                     timeout=self.timeout_seconds,
                     output_type=pytesseract.Output.DICT,
                 )
+                return data
         except pytesseract.TesseractNotFoundError as exc:
             raise DependencyError(f"tesseract is not installed or not on PATH; {TESSERACT_INSTALL_HINT}") from exc
         except RuntimeError as exc:
             # pytesseract signals its own timeout as a bare RuntimeError; TesseractError is also one.
-            if isinstance(exc, pytesseract.TesseractError):
-                logger.warning("tesseract failed on page %d: %s", page, exc)
-                result.problems.append(
-                    Problem(ReasonCode.OCR_FAILED, f"OCR failed on page {page}; check the scan by eye", page=page)
-                )
-            else:
-                logger.warning("tesseract timed out on page %d after %.0f s", page, self.timeout_seconds)
-                result.problems.append(
-                    Problem(
-                        ReasonCode.OCR_TIMEOUT,
-                        f"OCR timed out on page {page} after {self.timeout_seconds:.0f} s; review the page by eye",
-                        page=page,
-                    )
-                )
-            return result
-        result.words = check_accents(image, _words_from_tesseract(data, width, height), lang)
-        return result
+            problems.append(self._failure(page, timed_out=not isinstance(exc, pytesseract.TesseractError)))
+            return None
+
+    def _api_data(
+        self, image: Image.Image, *, page: int, psm: int, lang: str, problems: list[Problem]
+    ) -> dict[str, list[object]] | None:
+        """Recognise `image` in-process; return image_to_data's columns, or None with a problem added."""
+        try:
+            api = self._apis.get(lang)
+        except tessapi.TessApiError:  # the language's traineddata is missing or unreadable
+            problems.append(self._failure(page, timed_out=False))
+            return None
+        pixels, depth = _raw_pixels(image)
+        started = time.monotonic()
+        dpi = _dpi_of(image)[0]
+        timeout_ms = int(self.timeout_seconds * 1000)
+        tsv = api.read_tsv(pixels, image.width, image.height, depth, dpi=dpi, psm=psm, timeout_ms=timeout_ms)
+        if tsv is None:
+            problems.append(self._failure(page, timed_out=time.monotonic() - started >= self.timeout_seconds))
+            return None
+        return _tsv_columns(tsv)
+
+    def _failure(self, page: int, *, timed_out: bool) -> Problem:
+        """Return the problem of a failed or timed-out OCR call on page `page` (and log it, without content)."""
+        if timed_out:
+            logger.warning("tesseract timed out on page %d after %.0f s", page, self.timeout_seconds)
+            return Problem(
+                ReasonCode.OCR_TIMEOUT,
+                f"OCR timed out on page {page} after {self.timeout_seconds:.0f} s; review the page by eye",
+                page=page,
+            )
+        logger.warning("tesseract failed on page %d", page)
+        return Problem(ReasonCode.OCR_FAILED, f"OCR failed on page {page}; check the scan by eye", page=page)
 
     def detect_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
         """Return tesseract's OSD answer for `image`, or None when OSD finds too little text or fails."""
         if image.mode not in ("1", "L", "RGB"):
             image = image.convert("RGB")
+        if self.backend == "api":
+            return self._api_orientation(image, page=page)
         try:
             with _as_bmp(image) as source:
                 osd = pytesseract.image_to_osd(
@@ -193,6 +258,54 @@ class TesseractOcr:
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+    def _api_orientation(self, image: Image.Image, *, page: int) -> Orientation | None:
+        """Return the in-process OSD answer (the library gives the text's turn; the fix is the opposite turn)."""
+        try:
+            api = self._apis.get("osd")
+        except tessapi.TessApiError:
+            logger.info("orientation detection unavailable (no osd model) for page %d", page)
+            return None
+        pixels, depth = _raw_pixels(image)
+        found = api.orientation(pixels, image.width, image.height, depth, dpi=_dpi_of(image)[0])
+        if found is None:
+            logger.info("orientation detection gave no answer on page %d", page)
+            return None
+        return Orientation((360 - found.degrees) % 360, found.confidence, found.script, found.script_confidence)
+
+
+def _raw_pixels(image: Image.Image) -> tuple[bytes, int]:
+    """Return the 8-bit grey or 24-bit RGB pixel rows of `image` for the library, and the bytes per pixel."""
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("L" if image.mode == "1" else "RGB")
+    return image.tobytes(), 1 if image.mode == "L" else 3
+
+
+TSV_COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left", "top", "width",
+               "height", "conf", "text")  # fmt: skip
+
+
+def _tsv_columns(tsv: str) -> dict[str, list[object]]:
+    """Return tesseract's TSV (the library's, without the CLI's header line) as image_to_data's columns.
+
+    Numbers are truncated to integers as pytesseract does (a confidence of 96.54 is 96), so both paths give
+    the same words with the same confidences, and calibrated curves and golden files hold for both.
+    """
+    columns: dict[str, list[object]] = {name: [] for name in TSV_COLUMNS}
+    for row in tsv.splitlines():
+        cells = row.split("\t", len(TSV_COLUMNS) - 1)
+        if len(cells) < len(TSV_COLUMNS) - 1:
+            continue
+        cells += [""] * (len(TSV_COLUMNS) - len(cells))
+        for name, cell in zip(TSV_COLUMNS, cells, strict=True):
+            if name == "text":
+                columns[name].append(cell)
+                continue
+            try:
+                columns[name].append(int(float(cell)))
+            except ValueError:
+                columns[name].append(cell)
+    return columns
 
 
 @contextlib.contextmanager

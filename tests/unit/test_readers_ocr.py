@@ -14,7 +14,15 @@ from PIL import Image
 from claimflow.errors import DependencyError, DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Word
 from claimflow.readers import RecordedOcr, TesseractOcr, check_tesseract, read_document
-from claimflow.readers.ocr import assign_lines, image_attempts, ocr_page, prepare_image, upscale_small
+from claimflow.readers import ocr as ocr_module
+from claimflow.readers.ocr import (
+    OCR_BACKEND_ENV,
+    assign_lines,
+    image_attempts,
+    ocr_page,
+    prepare_image,
+    upscale_small,
+)
 from claimflow.sniff import FileKind
 
 SROIE = Path("/work/shared/realdocs/sroie")
@@ -167,7 +175,26 @@ def test_missing_tesseract_is_a_dependency_error(monkeypatch: pytest.MonkeyPatch
     page = RecordedOcr().ocr_image(Image.new("L", (5, 5)), page=1)  # the fake engine needs no binary
     assert page.words == []
     with pytest.raises(DependencyError):
-        TesseractOcr().ocr_image(Image.new("L", (50, 20), 255), page=1)
+        TesseractOcr(backend="cli").ocr_image(Image.new("L", (50, 20), 255), page=1)
+
+
+def test_without_the_library_the_engine_falls_back_to_the_cli_or_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ocr_module, "api_available", lambda: False)
+    assert TesseractOcr().backend == "cli"
+    with pytest.raises(DependencyError) as info:
+        TesseractOcr(backend="api")
+    assert "apt-get install" in info.value.message
+    monkeypatch.setenv(OCR_BACKEND_ENV, "fast")
+    with pytest.raises(DependencyError) as bad:
+        TesseractOcr()
+    assert OCR_BACKEND_ENV in bad.value.message
+
+
+def test_backend_setting_forces_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(OCR_BACKEND_ENV, "cli")
+    assert TesseractOcr().backend == "cli"
 
 
 @pytest.mark.ocr
@@ -176,11 +203,37 @@ def test_check_tesseract_returns_a_version() -> None:
 
 
 @pytest.mark.ocr
-def test_tesseract_timeout_is_a_problem_on_the_page() -> None:
+@pytest.mark.parametrize("backend", ["api", "cli"])
+def test_tesseract_timeout_is_a_problem_on_the_page(backend: str) -> None:
     image = prepare_image(Image.open(SROIE / "img/000.jpg"))
-    page = TesseractOcr(timeout_seconds=0.01).ocr_image(image, page=4)
+    page = TesseractOcr(timeout_seconds=0.01, backend=backend).ocr_image(image, page=4)
     assert page.words == []
     assert [(p.code, p.page) for p in page.problems] == [(ReasonCode.OCR_TIMEOUT, 4)]
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize(("name", "psm"), [("020", 6), ("100", 11), ("340", 4)])
+def test_in_process_library_reads_what_the_cli_reads(name: str, psm: int) -> None:
+    image = prepare_image(Image.open(SROIE / f"img/{name}.jpg"))
+    api = TesseractOcr(backend="api").ocr_image(image, page=1, psm=psm)
+    cli = TesseractOcr(backend="cli").ocr_image(image, page=1, psm=psm)
+    assert api.words and api.words == cli.words  # texts, boxes, confidences, block and line numbers
+
+
+@pytest.mark.ocr
+def test_in_process_orientation_matches_the_cli() -> None:
+    image = prepare_image(Image.open(SROIE / "img/100.jpg")).transpose(Image.Transpose.ROTATE_90)
+    api = TesseractOcr(backend="api").detect_orientation(image, page=1)
+    cli = TesseractOcr(backend="cli").detect_orientation(image, page=1)
+    assert api is not None and cli is not None
+    assert (api.rotate, api.script) == (cli.rotate, cli.script) == (90, cli.script)
+    assert api.confidence == pytest.approx(cli.confidence, abs=0.01)
+
+
+@pytest.mark.ocr
+def test_missing_language_is_a_failed_page_not_a_crash() -> None:
+    page = TesseractOcr(backend="api").ocr_image(Image.new("L", (80, 40), 255), page=2, lang="xxx_missing")
+    assert [(p.code, p.page) for p in page.problems] == [(ReasonCode.OCR_FAILED, 2)]
 
 
 SAMPLE_RECEIPTS = ["000", "080", "160", "240", "320", "400", "480", "560"]

@@ -1,0 +1,208 @@
+"""Tesseract in this process, through the C API of the system's libtesseract (ctypes): the CLI's engine, no process.
+
+The `tesseract` command and this module run the same library with the same models, so a page reads the same
+words either way (the CLI gets the image as a BMP file, this module as raw grey or RGB rows: leptonica makes the
+same pixels of both). What goes away is the CLI's fixed cost per call, ~0.1 s to start a process and load the
+model (notes/ocr.md 1b): +50% on a small receipt, and most of the cost of the small band and region images that
+second readings hand over. ctypes releases the GIL during each foreign call, so worker threads OCR in parallel.
+
+An API is not thread-safe, so each thread keeps its own per language (`ThreadApis`); loading a model costs
+~60 ms once per thread. The library is loaded after OMP_THREAD_LIMIT=1 is set: the Debian build uses OpenMP,
+which thrashes on 2 vCPUs (notes/ocr.md 1a), and libgomp reads the limit when it is loaded.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+LIBRARY_NAMES = ("libtesseract.so.5", "libtesseract.so")
+"""Shared library names tried in order (then whatever ctypes.util.find_library finds)."""
+PSM_OSD_ONLY = 0
+
+
+class TessApiError(RuntimeError):
+    """The library could not load a language or read an image."""
+
+
+@functools.cache
+def library() -> ctypes.CDLL | None:
+    """Return the system's libtesseract with its C functions declared, or None when it is not installed."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"  # before libgomp is loaded with the library (see the module doc)
+    found = ctypes.util.find_library("tesseract")
+    for name in (*LIBRARY_NAMES, *([found] if found else [])):
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        try:
+            _declare(lib)
+        except AttributeError:  # an old library without the C API functions used here
+            logger.info("%s lacks the tesseract C API functions; the CLI is used", name)
+            continue
+        return lib
+    return None
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    """Declare the argument and result types of the C functions used (AttributeError when one is missing)."""
+    handle, text = ctypes.c_void_p, ctypes.c_char_p
+    signatures: dict[str, tuple[list[object], object]] = {
+        "TessVersion": ([], text),
+        "TessBaseAPICreate": ([], handle),
+        "TessBaseAPIDelete": ([handle], None),
+        "TessBaseAPIInit3": ([handle, text, text], ctypes.c_int),
+        "TessBaseAPISetPageSegMode": ([handle, ctypes.c_int], None),
+        "TessBaseAPISetImage": (
+            [handle, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int],
+            None,
+        ),
+        "TessBaseAPISetSourceResolution": ([handle, ctypes.c_int], None),
+        "TessBaseAPISetVariable": ([handle, text, text], ctypes.c_int),
+        "TessBaseAPIRecognize": ([handle, handle], ctypes.c_int),
+        "TessBaseAPIGetTsvText": ([handle, ctypes.c_int], handle),
+        "TessBaseAPIGetUTF8Text": ([handle], handle),
+        "TessDeleteText": ([handle], None),
+        "TessBaseAPIClear": ([handle], None),
+        "TessMonitorCreate": ([], handle),
+        "TessMonitorDelete": ([handle], None),
+        "TessMonitorSetDeadlineMSecs": ([handle, ctypes.c_int], None),
+        "TessBaseAPIDetectOrientationScript": (
+            [
+                handle,
+                ctypes.POINTER(ctypes.c_int),
+                ctypes.POINTER(ctypes.c_float),
+                ctypes.POINTER(ctypes.c_char_p),
+                ctypes.POINTER(ctypes.c_float),
+            ],
+            ctypes.c_int,
+        ),
+    }
+    for name, (args, result) in signatures.items():
+        function = getattr(lib, name)
+        function.argtypes = args
+        function.restype = result
+
+
+def version() -> str | None:
+    """Return the library's version (`5.3.0`), or None when it is not installed."""
+    lib = library()
+    return lib.TessVersion().decode() if lib is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class OsdAnswer:
+    """The library's orientation answer: the text is turned `degrees` clockwise; the script it saw."""
+
+    degrees: int
+    confidence: float
+    script: str | None
+    script_confidence: float
+
+
+class TessApi:
+    """One initialised tesseract API for one language (`osd`: orientation and script only); one thread at a time."""
+
+    def __init__(self, language: str) -> None:
+        lib = library()
+        if lib is None:
+            raise TessApiError("libtesseract is not installed")
+        self._lib = lib
+        self._handle = lib.TessBaseAPICreate()
+        if lib.TessBaseAPIInit3(self._handle, None, language.encode()) != 0:
+            lib.TessBaseAPIDelete(self._handle)
+            self._handle = None
+            raise TessApiError(f"tesseract could not load language {language!r}")
+        if language == "osd":
+            lib.TessBaseAPISetPageSegMode(self._handle, PSM_OSD_ONLY)
+        # tesseract's own messages (`Image too small to scale!!`, resolution guesses) went to the CLI's stderr,
+        # which pytesseract dropped; in-process they would reach the engine's stderr, so they are dropped too
+        lib.TessBaseAPISetVariable(self._handle, b"debug_file", os.devnull.encode())
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None):
+            self._lib.TessBaseAPIDelete(self._handle)
+            self._handle = None
+
+    def _set_image(self, pixels: bytes, width: int, height: int, depth: int, dpi: int) -> None:
+        """Hand over raw rows (`depth` bytes per pixel: 1 grey, 3 RGB); the caller keeps `pixels` alive."""
+        self._lib.TessBaseAPISetImage(self._handle, pixels, width, height, depth, width * depth)
+        self._lib.TessBaseAPISetSourceResolution(self._handle, dpi)
+
+    def _text(self, pointer: int | None) -> str:
+        """Return and free a string the library allocated."""
+        if not pointer:
+            return ""
+        try:
+            return ctypes.string_at(pointer).decode("utf-8", errors="replace")
+        finally:
+            self._lib.TessDeleteText(pointer)
+
+    def read_tsv(
+        self, pixels: bytes, width: int, height: int, depth: int, *, dpi: int, psm: int, timeout_ms: int
+    ) -> str | None:
+        """Recognise an image with `psm`; return tesseract's TSV (no header), or None when it failed or timed out."""
+        monitor = self._lib.TessMonitorCreate()
+        try:
+            self._lib.TessBaseAPISetPageSegMode(self._handle, psm)
+            self._set_image(pixels, width, height, depth, dpi)
+            self._lib.TessMonitorSetDeadlineMSecs(monitor, max(1, timeout_ms))
+            if self._lib.TessBaseAPIRecognize(self._handle, monitor) != 0:
+                return None
+            return self._text(self._lib.TessBaseAPIGetTsvText(self._handle, 0))
+        finally:
+            self._lib.TessBaseAPIClear(self._handle)
+            self._lib.TessMonitorDelete(monitor)
+
+    def read_text(self, pixels: bytes, width: int, height: int, depth: int, *, dpi: int, psm: int) -> str:
+        """Return the plain text of an image read with `psm` (what `tesseract image out` writes)."""
+        try:
+            self._lib.TessBaseAPISetPageSegMode(self._handle, psm)
+            self._set_image(pixels, width, height, depth, dpi)
+            return self._text(self._lib.TessBaseAPIGetUTF8Text(self._handle))
+        finally:
+            self._lib.TessBaseAPIClear(self._handle)
+
+    def orientation(self, pixels: bytes, width: int, height: int, depth: int, *, dpi: int) -> OsdAnswer | None:
+        """Return the orientation and script of an image (an `osd` API), or None when it cannot tell."""
+        degrees, confidence = ctypes.c_int(0), ctypes.c_float(0.0)
+        script, script_confidence = ctypes.c_char_p(), ctypes.c_float(0.0)
+        try:
+            # OSD takes the resolution from the image itself, which raw rows do not carry (the CLI's BMP does)
+            self._lib.TessBaseAPISetVariable(self._handle, b"user_defined_dpi", str(dpi).encode())
+            self._set_image(pixels, width, height, depth, dpi)
+            found = self._lib.TessBaseAPIDetectOrientationScript(
+                self._handle,
+                ctypes.byref(degrees),
+                ctypes.byref(confidence),
+                ctypes.byref(script),
+                ctypes.byref(script_confidence),
+            )
+        finally:
+            self._lib.TessBaseAPIClear(self._handle)
+        if not found:
+            return None
+        name = script.value.decode(errors="replace") if script.value else None
+        return OsdAnswer(int(degrees.value), float(confidence.value), name, float(script_confidence.value))
+
+
+class ThreadApis(threading.local):
+    """The calling thread's APIs by language, made on first use."""
+
+    def __init__(self) -> None:
+        self.by_language: dict[str, TessApi] = {}
+
+    def get(self, language: str) -> TessApi:
+        """Return this thread's API for `language`; raise TessApiError when the language cannot be loaded."""
+        api = self.by_language.get(language)
+        if api is None:
+            api = TessApi(language)
+            self.by_language[language] = api
+        return api
