@@ -29,6 +29,8 @@ from claimflow.specs import SpecSet
 
 MIN_VOTES = 2
 """An accented reading is taken only when at least this many models read it."""
+KEEP_VOTES = 3
+"""A first reading that fits its marks exactly is kept, and no more models asked, once this many read it so."""
 EDGE_PUNCTUATION = ".,;:!?'\"`‘’“”|()[]"
 """Characters a cut-out word gains at its edges from its neighbours (an apostrophe, a full stop)."""
 FOLDED = {"ß": "s", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE", "ı": "i",
@@ -38,14 +40,14 @@ FOLDED = {"ß": "s", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ"
 
 
 class AccentReader(Protocol):
-    """The image side (claimflow.readers.accents.PageAccents): flag words, check marks, read words again."""
+    """The image side (claimflow.readers.marks.PageMarks): flag words, check marks, read words again."""
 
     def flagged(self, page: Page, box: BBox) -> list[Word]:
         """Return the words inside `box` that lost an accent (marks unexplained, or an uncertain accent)."""
         ...
 
-    def explains(self, page: Page, word: Word, text: str) -> bool:
-        """Return True when `text` in place of `word` explains every mark the image shows on it."""
+    def explains(self, page: Page, word: Word, text: str) -> float:
+        """Return how well `text` in place of `word` fits the marks on the image: 1 exactly, 0.5 loosely, 0 not."""
         ...
 
     def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
@@ -84,14 +86,14 @@ def same_letters(new: str, old: str) -> bool:
     return all(a.casefold() == b.casefold() or (ord(a) > 127 and has_accent(a)) for a, b in zip(new, old, strict=True))
 
 
-def choose_reading(old: str, readings: Sequence[str], explains: dict[str, bool], *, complete: bool) -> str | None:
+def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *, complete: bool) -> str | None:
     """Return the accented reading of a flagged word that enough models agree on, or None to keep `old`.
 
-    `readings` are the texts the models read (edge punctuation already trimmed); `explains` says, per
-    candidate text, whether its accents are exactly the marks on the image. A candidate has the first
-    reading's letters, or letters another model read without accents (`K6in`: `Köln` by deu, `Koln` by dan).
-    Two models agreeing suffice; once every model was asked (`complete`), one suffices when no other accented
-    reading qualifies: only `dan` knows ø and only `deu` ß, while the others read those words without it.
+    `readings` are the texts the models read (edge punctuation already trimmed); `fits` says, per candidate
+    text, how well its accents fit the marks on the image (1 exactly, 0.5 loosely, 0 not). A candidate has the
+    first reading's letters, or letters another model read without accents (`K6in`: `Köln` by deu, `Koln` by
+    dan). The most votes win, a closer fit breaks a tie, a tie on both keeps `old`. Two votes suffice; once
+    every model was asked (`complete`), one does: only `dan` knows ø and only `deu` ß.
     """
     plain = {skeleton(text) for text in readings if text and not has_accent(text)}
     votes = Counter(
@@ -99,16 +101,16 @@ def choose_reading(old: str, readings: Sequence[str], explains: dict[str, bool],
         for text in readings
         if text != old
         and has_accent(text)
-        and explains.get(text)
+        and fits.get(text, 0.0) > 0
         and (same_letters(text, old) or skeleton(text) in plain)
     )
     if not votes:
         return None
-    ranked = votes.most_common()
+    ranked = sorted(votes.items(), key=lambda item: (item[1], fits[item[0]]), reverse=True)
     best, count = ranked[0]
-    if len(ranked) > 1 and ranked[1][1] == count:
+    if len(ranked) > 1 and (ranked[1][1], fits[ranked[1][0]]) == (count, fits[best]):
         return None
-    if count < MIN_VOTES and not (complete and len(ranked) == 1):
+    if count < MIN_VOTES and not complete:
         return None
     return best
 
@@ -144,7 +146,10 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
     readings: list[list[str]] = [[] for _ in words]
     chosen: list[str | None] = [None] * len(words)
     calls = 0
-    explains: list[dict[str, bool]] = [{} for _ in words]
+    explains: list[dict[str, float]] = [{} for _ in words]
+    # a word whose first reading fits its marks exactly (an é that eng may have read for è) is settled once
+    # KEEP_VOTES models read it the same and no model read an accented rival that fits (ß and ø show no marks)
+    fits_first = [reader.explains(page, word, word.text) == 1.0 for word in words]
     for number, model in enumerate(models, start=1):
         texts = reader.reread(page, [w.bbox for w in words], lang=model)
         calls += 1
@@ -155,7 +160,11 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
                 explains[index][reading] = reader.explains(page, word, reading)
             complete = number == len(models)
             chosen[index] = choose_reading(word.text, readings[index], explains[index], complete=complete)
-        if all(choice is not None for choice in chosen):
+        settled = [
+            choice is not None or (fits and reading.count(word.text) >= KEEP_VOTES and not _rivals(rivals, word.text))
+            for choice, fits, reading, word, rivals in zip(chosen, fits_first, readings, words, explains, strict=True)
+        ]
+        if all(settled):
             break
     replacements = {w.text: c for w, c in zip(words, chosen, strict=True) if c is not None}
     if replacements:
@@ -163,6 +172,11 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
             if part.fields[name].provenance.page == page.number:
                 part.fields[name] = _rewritten(part.fields[name], replacements)
     return calls
+
+
+def _rivals(fits: dict[str, float], old: str) -> bool:
+    """Return True when a model read an accented text other than `old` that fits the marks on the image."""
+    return any(fit > 0 for text, fit in fits.items() if text != old)
 
 
 def _rewritten(field: Field, replacements: dict[str, str]) -> Field:

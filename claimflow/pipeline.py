@@ -25,13 +25,14 @@ from claimflow.enrich import AmountHistory, EnrichmentConfig, load_enrichment_co
 from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
 from claimflow.extract_accents import read_accents_again
+from claimflow.extract_confirm import confirm_values
 from claimflow.extract_reread import read_again, read_lines_again, read_regions_again
 from claimflow.form_layers import ocr_layer, read_layers_apart
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.near_duplicates import page_signatures
 from claimflow.readers import read_document, reread_bands, reread_page, reread_region
-from claimflow.readers.accents import PageAccents
 from claimflow.readers.dropout import clean_region
+from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.replay import archive_versions, shadow_decide
 from claimflow.rules import RuleSet, load_candidate, load_versions, pick_version
@@ -457,7 +458,9 @@ def read_and_extract(
     read_lines_again(
         read, parts, specs, lambda page, bands, scale: reread_bands(page, ocr, bands, scale=scale), threshold=threshold
     )
-    read_accents_again(read, parts, specs, PageAccents(ocr))
+    marks = PageMarks(ocr)
+    read_accents_again(read, parts, specs, marks)
+    confirm_values(read, parts, specs, marks)
     if calibrate and specs.calibration is not None:
         specs.calibration.apply(parts)
     for page in read.pages:

@@ -144,6 +144,11 @@ class FieldSpec(_Model):
     icd10_dot: bool = PydanticField(
         default=False, description="list fields: ICD-10 codes printed without their dot get it back (M5450 -> M54.50)."
     )
+    confirm: list[str] = PydanticField(
+        default=[],
+        description="OCR pages read with another model (a Latin code on a chi_sim page): the value's box is read "
+        "again with these tesseract models; a reading that differs takes the value below auto-accept.",
+    )
 
     _pattern = field_validator("pattern")(_check_regex)
 
@@ -372,10 +377,14 @@ def _installed_languages() -> frozenset[str] | None:
 def _check_languages(spec: Spec, installed: frozenset[str] | None) -> list[tuple[Path_, str]]:
     """Check the spec's OCR languages: tesseract names, installed (when known), `eng` among them for Latin text."""
     problems: list[tuple[Path_, str]] = []
-    named = [("languages", index, language) for index, language in enumerate(spec.ocr.languages)]
-    named += [("accents", index, language) for index, language in enumerate(spec.ocr.accents)]
-    for key, index, language in named:
-        loc: Path_ = ("ocr", key, index)
+    named: list[tuple[Path_, str]] = [(("ocr", "languages", i), lang) for i, lang in enumerate(spec.ocr.languages)]
+    named += [(("ocr", "accents", i), lang) for i, lang in enumerate(spec.ocr.accents)]
+    named += [
+        (("fields", name, "confirm", i), lang)
+        for name, field_spec in spec.fields.items()
+        for i, lang in enumerate(field_spec.confirm)
+    ]
+    for loc, language in named:
         if not OCR_LANGUAGE.fullmatch(language) or language == "osd":
             hint = difflib.get_close_matches(language.replace("-", "_").lower(), sorted(installed or ()), n=1)
             fix = f"did you mean {hint[0]!r}?" if hint else "use a tesseract language name such as eng or chi_sim"

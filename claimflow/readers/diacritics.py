@@ -77,23 +77,33 @@ def lost_marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> 
     ]
 
 
-def marks_agree(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[bool]:
-    """Return, per word of one line, whether the marks its image shows fit its text, above and below.
+MARKS_EXACT = 1.0
+MARKS_LOOSE = 0.5
 
-    Stricter than `not lost_marks`: a text with an accent the image does not show (`Schäfer` on a plain
-    `Schafer`) fails too. Each accented letter needs at least one mark (an umlaut's two dots merge into one
-    on a blurred scan), i and j none (faint dots vanish). False when the line cannot be analysed.
+
+def marks_fit(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[float]:
+    """Return, per word of one line, how well the marks its image shows fit its text, above and below.
+
+    MARKS_EXACT: as many marks as the text has. MARKS_LOOSE: fewer, but at least one per accented letter (an
+    umlaut's two dots merge into one on a blurred scan, a faint i-dot vanishes). 0.0: a mark the text does
+    not explain, or an accent the image does not show (`Schäfer` on a plain `Schafer`), or the line cannot be
+    analysed. Stricter than `not lost_marks`, which only looks for marks too many.
     """
-    out: list[bool] = []
+    out: list[float] = []
     for seen, (text, _) in zip(_marks(grey, line), line, strict=True):
-        if seen is None:
-            out.append(False)
+        if seen is None or seen[2]:
+            out.append(0.0)
             continue
         most_above, most_below = _expected(text)
         least_above = sum(1 for ch in text if ch in MARKS_ABOVE and ch not in DOTS and ch.isalpha())
         least_below = sum(1 for ch in text if ch in MARKS_BELOW)
-        above, below, wide = len(seen[0]), len(seen[1]), seen[2]
-        out.append(least_above <= above <= most_above and least_below <= below <= most_below and not wide)
+        above, below = len(seen[0]), len(seen[1])
+        if (above, below) == (most_above, most_below):
+            out.append(MARKS_EXACT)
+        elif least_above <= above <= most_above and least_below <= below <= most_below:
+            out.append(MARKS_LOOSE)
+        else:
+            out.append(0.0)
     return out
 
 

@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from claimflow.extract_accents import choose_reading, read_accents_again, same_letters, skeleton, trim_edges
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import TesseractOcr
-from claimflow.readers.accents import PageAccents
-from claimflow.readers.diacritics import marks_agree
+from claimflow.readers.diacritics import MARKS_EXACT, MARKS_LOOSE, marks_fit
+from claimflow.readers.marks import PageMarks
 from claimflow.specs import load_specs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,14 @@ def test_one_model_is_enough_only_after_all_were_asked_and_without_rival() -> No
     assert choose_reading("Lefévre", rivals, {"Lefèvre": True, "Lefêvre": True}, complete=True) is None
 
 
+def test_a_closer_fit_to_the_marks_breaks_a_tie() -> None:
+    readings = ["Industriestraße", "IndustriestraRe", "Industriestrañe"]
+    fits = {"Industriestraße": MARKS_EXACT, "Industriestrañe": MARKS_LOOSE}
+    assert choose_reading("IndustriestraBe", readings, fits, complete=True) == "Industriestraße"
+    fits = {"Industriestraße": MARKS_LOOSE, "Industriestrañe": MARKS_LOOSE}
+    assert choose_reading("IndustriestraBe", readings, fits, complete=True) is None
+
+
 def test_letters_must_be_the_first_reading_or_another_models_plain_reading() -> None:
     assert choose_reading("K6in", ["Köln", "Köln"], {"Köln": True}, complete=True) is None
     assert choose_reading("K6in", ["Köln", "Köln", "Koln"], {"Köln": True}, complete=True) == "Köln"
@@ -76,8 +84,8 @@ class FakeAccents:
     def flagged(self, page: Page, box: BBox) -> list[Word]:
         return [w for w in page.words if w.text in self.flag]
 
-    def explains(self, page: Page, word: Word, text: str) -> bool:
-        return text in self.explained
+    def explains(self, page: Page, word: Word, text: str) -> float:
+        return 1.0 if text in self.explained else 0.0
 
     def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
         self.models.append(lang)
@@ -100,6 +108,23 @@ def test_the_value_takes_the_agreed_reading_and_keeps_its_confidence() -> None:
     assert part.fields["claimant_name"].value == "Marta Schäfer"
     assert part.fields["claimant_name"].confidence == 0.55  # below auto-accept as before: a person checks it
     assert calls == 3 and fake.models == ["deu", "fra", "spa"]  # stops once two models agree
+
+
+def test_a_first_reading_that_fits_its_marks_stops_after_three_models_read_it_so() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Noémie Roux")
+    answers = {model: ["Noémie"] for model in ("deu", "fra", "spa", "ita")}
+    fake = FakeAccents(["Noémie"], answers, {"Noémie"})
+    assert read_accents_again(read, [part], specs, fake) == 3
+    assert part.fields["claimant_name"].value == "Noémie Roux"
+    answers = {"deu": ["Industriestraße"], **{m: ["IndustriestraBe"] for m in ("fra", "spa", "ita", "por")}}
+    rival = FakeAccents(["IndustriestraBe"], answers, {"Industriestraße", "IndustriestraBe"})
+    read, part = _read_and_part("IndustriestraBe 14")
+    assert read_accents_again(read, [part], specs, rival) == 10  # deu read an accented rival: all are asked
+    assert part.fields["claimant_name"].value == "Industriestraße 14"
+    lost = FakeAccents(["Schafer"], {m: ["Schafer"] for m in ("deu", "fra", "spa", "ita")}, set())
+    read, part = _read_and_part("Marta Schafer")
+    assert read_accents_again(read, [part], specs, lost) == 10  # its marks are unexplained: every model is asked
 
 
 def test_nothing_is_read_again_without_a_flagged_word_or_accent_models() -> None:
@@ -132,16 +157,17 @@ def _ink_box(grey: np.ndarray, left: int, right: int) -> tuple[int, int, int, in
     return (left + int(ink[1].min()), int(ink[0].min()), left + int(ink[1].max()) + 1, int(ink[0].max()) + 1)
 
 
-def test_marks_agree_needs_the_marks_of_the_text() -> None:
+def test_marks_fit_needs_the_marks_of_the_text() -> None:
     accented = np.asarray(_typed("Schäfer"))
     box = _ink_box(accented, 0, accented.shape[1])
-    assert marks_agree(accented, [("Schäfer", box)]) == [True]
-    assert marks_agree(accented, [("Schafer", box)]) == [False]  # two dots unexplained
-    assert marks_agree(accented, [("Schâfer", box)]) == [False]  # two dots seen, one accent
+    assert marks_fit(accented, [("Schäfer", box)]) == [MARKS_EXACT]
+    assert marks_fit(accented, [("Schafer", box)]) == [0.0]  # two dots unexplained
+    assert marks_fit(accented, [("Schâfer", box)]) == [0.0]  # two dots seen, one accent
+    assert marks_fit(accented, [("Schäfeñ", box)]) == [MARKS_LOOSE]  # one accent more than the marks seen
     plain = np.asarray(_typed("Schafer"))
     box = _ink_box(plain, 0, plain.shape[1])
-    assert marks_agree(plain, [("Schafer", box)]) == [True]
-    assert marks_agree(plain, [("Schäfer", box)]) == [False]  # an accent the image does not show
+    assert marks_fit(plain, [("Schafer", box)]) == [MARKS_EXACT]
+    assert marks_fit(plain, [("Schäfer", box)]) == [0.0]  # an accent the image does not show
 
 
 @pytest.mark.ocr
@@ -153,7 +179,7 @@ def test_tesseract_reads_a_lost_umlaut_again_with_the_german_model() -> None:
     page.image = image
     schafer = [w for w in page.words if w.text.startswith("Sch")]
     assert schafer, "tesseract did not read the surname at all"
-    accents = PageAccents(ocr)
+    accents = PageMarks(ocr)
     texts = accents.reread(page, [schafer[0].bbox], lang="deu")
     assert texts == ["Schäfer"]
-    assert accents.explains(page, schafer[0], "Schäfer")
+    assert accents.explains(page, schafer[0], "Schäfer") > 0

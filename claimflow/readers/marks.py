@@ -1,8 +1,9 @@
-"""The image side of reading lost accents again (claimflow/extract_accents.py decides what to take).
+"""Marks on a page image that its OCR text does not explain, and reading single words or lines again.
 
-Which words of a value lost an accent, whether a new text explains the marks on the image, and reading
-single words again with another tesseract model. Kept under readers/ because it needs the page image (PIL,
-numpy); the extraction stage sees only words and texts.
+The image side of the extraction's second looks (claimflow/extract_accents.py, claimflow/extract_confirm.py
+decide what to take): which words of a value lost an accent, whether a new text has the marks the image
+shows, whether a small mark (a full stop) sits after a word that no word covers, and reading boxes again
+with any tesseract model. Kept under readers/ because it needs the page image (PIL, numpy).
 """
 
 from __future__ import annotations
@@ -25,11 +26,17 @@ WORD_MIN_PX = 28
 DOUBT = 0.7
 """Below this OCR confidence, a word with a capital inside lower case (`IndustriestraRe`) is taken to have lost
 a letter the model does not know (ß read as B or R) and is read again too."""
+TRAIL_REACH = 0.6
+"""How far past a word's right edge (share of its height) a dropped mark is looked for."""
+TRAIL_MAX = 0.45
+"""A dropped mark is at most this share of the word's height wide and high (a full stop, a comma, 。)."""
+TRAIL_MIN_PIXELS = 6
+"""... and has at least this many ink pixels (scanner noise leaves smaller specks)."""
 ROW_GAP_PX = 24
 """White space between the words stacked into one image, so tesseract keeps them apart as lines."""
 
 
-class PageAccents:
+class PageMarks:
     """Accent checks and word re-reads on the images of OCR'd pages, with the grey image kept per page."""
 
     def __init__(self, ocr: OcrEngine) -> None:
@@ -58,19 +65,19 @@ class PageAccents:
             out += [w for w, flag, doubt in zip(words, lost, unsure, strict=True) if flag or doubt]
         return out
 
-    def explains(self, page: Page, word: Word, text: str) -> bool:
-        """Return True when `text` in place of `word` has exactly the marks the image shows on it."""
+    def explains(self, page: Page, word: Word, text: str) -> float:
+        """Return how well `text` in place of `word` fits the marks the image shows (diacritics.marks_fit)."""
         grey = self._grey_of(page)
         if grey is None:
-            return False
+            return 0.0
         key = (word.block, word.line)
         line = self._lines.get(id(word)) or [
             w for w in page.words if (w.block, w.line) == key and diacritics.is_candidate(w.text)
         ]
         if word not in line:
             line = [*line, word]
-        agree = diacritics.marks_agree(grey, [(text if w is word else w.text, _pixels(w.bbox, grey)) for w in line])
-        return agree[line.index(word)]
+        fit = diacritics.marks_fit(grey, [(text if w is word else w.text, _pixels(w.bbox, grey)) for w in line])
+        return fit[line.index(word)]
 
     def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
         """Read single words again with the model `lang` in one OCR call; one text per box ('' for none read).
@@ -106,6 +113,39 @@ class PageAccents:
             if row is not None:
                 found[row].append(word)
         return [" ".join(w.text for w in sorted(row, key=lambda w: w.bbox[0])) for row in found]
+
+    def ink_after(self, page: Page, word: Word) -> bool:
+        """Return True when a small mark sits right after `word`, in the lower half of its line, and no word covers it.
+
+        Tesseract's page reading drops a final full stop now and then (`lorry` for `lorry.`) at high confidence;
+        the mark is still on the image. Ink reaching higher, wider or further than a punctuation mark (the
+        next word, a table rule) does not count.
+        """
+        grey = self._grey_of(page)
+        if grey is None:
+            return False
+        x0, y0, x1, y1 = _pixels(word.bbox, grey)
+        height = y1 - y0
+        if height < 8:
+            return False
+        right = min(grey.shape[1], x1 + int(TRAIL_REACH * height))
+        if any(w is not word and w.bbox[0] * grey.shape[1] < right and w.bbox[2] * grey.shape[1] > x1
+               and w.bbox[1] * grey.shape[0] < y1 and w.bbox[3] * grey.shape[0] > y0 for w in page.words):
+            return False  # another word sits there: it is read
+        body = grey[y0:y1, x0:x1]
+        paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
+        if paper - ink_level < 40:
+            return False
+        window = grey[y0 : min(grey.shape[0], y1 + int(0.2 * height)), x1:right] < (paper + ink_level) / 2
+        if window.size == 0 or not window.any():
+            return False
+        columns = np.nonzero(window.any(axis=0))[0]
+        runs = np.split(columns, np.nonzero(np.diff(columns) > 2)[0] + 1)
+        first = window[:, runs[0][0] : runs[0][-1] + 1]
+        rows = np.nonzero(first.any(axis=1))[0]
+        wide, high = runs[0][-1] - runs[0][0] + 1, rows[-1] - rows[0] + 1
+        small = wide <= TRAIL_MAX * height and high <= TRAIL_MAX * height and int(first.sum()) >= TRAIL_MIN_PIXELS
+        return bool(small and rows[0] >= 0.45 * height and len(runs) == 1)
 
     def _grey_of(self, page: Page) -> npt.NDArray[np.uint8] | None:
         if not isinstance(page.image, Image.Image):

@@ -1,0 +1,133 @@
+"""Second readings that confirm a value or take its confidence away: another model, or ink left unread.
+
+Two cases where one OCR reading is confidently wrong and nothing else on the page would say so:
+
+- `confirm: [eng]` on a field: a code on a page read with a non-Latin model (chi_sim reads the Latin policy
+  number of a 理赔申请书 and, in a handwriting-like font, read `PDCA4202679447034` for `PDCA202679447034` at
+  0.89) is read again in its box with the named models. Agreement keeps the value; a disagreement keeps the
+  first reading but takes it below auto-accept with a Problem naming the other reading.
+- Text fields: a small mark right after the value's last word that no word covers (tesseract's page
+  reading dropped the full stop of `... thrown up by a lorry.`) means the value lost a character. Its line is
+  read again on its own; when that reading is the value plus the mark (`.`, `。`), the value takes it,
+  otherwise the value stays as read but below auto-accept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from claimflow.errors import ReasonCode
+from claimflow.models import BBox, Extraction, Field, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.specs import SpecSet
+
+DOUBT_CAP = 0.75
+"""The most a value keeps when a second look doubts it (a disagreeing model, ink after it left unread)."""
+CLOSING_MARKS = ".。!！?？;；,，"
+"""Marks that end a value and that a page reading drops: what a line read again may add at the end."""
+SCRIPT_FREE = re.compile(r"[\s\-_/.:]")
+
+
+class SecondLook(Protocol):
+    """The image side (claimflow.readers.marks.PageMarks): read boxes again, find ink after a word."""
+
+    def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
+        """Return one text per box, read again with the tesseract model `lang` (None when it cannot)."""
+        ...
+
+    def ink_after(self, page: Page, word: Word) -> bool:
+        """Return True when a small mark sits right after `word` on its line, covered by no word."""
+        ...
+
+
+def confirm_values(read: ReadDocument, parts: list[Extraction], specs: SpecSet, look: SecondLook) -> int:
+    """Run both second looks over every part (see the module docstring); return the OCR calls made."""
+    calls = 0
+    pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
+    for part in parts:
+        spec = specs.specs.get(part.document_type)
+        if spec is None:
+            continue
+        to_confirm: dict[tuple[int, str], list[Field]] = {}  # (page, model) -> fields: one OCR call each
+        for name, field_spec in spec.fields.items():
+            field = part.fields.get(name)
+            if field is None or field.provenance.page not in pages or field.provenance.bbox is None:
+                continue
+            page = pages[field.provenance.page]
+            models = [model for model in field_spec.confirm if model not in page.language.split("+")]
+            for model in models:
+                to_confirm.setdefault((page.number, model), []).append(field)
+            if not models and field_spec.type == "text" and isinstance(field.value, str):
+                calls += _ink_after(part, field, page, look)
+        for (number, model), fields in to_confirm.items():
+            calls += _confirm(part, fields, pages[number], model, look)
+    return calls
+
+
+def same_code(one: str, other: str) -> bool:
+    """Return True when two readings of a code are the same once spaces and separators are ignored."""
+    return SCRIPT_FREE.sub("", one).upper() == SCRIPT_FREE.sub("", other).upper()
+
+
+def _confirm(part: Extraction, fields: list[Field], page: Page, model: str, look: SecondLook) -> int:
+    """Read the fields' boxes with `model` in one call; a field read otherwise goes below auto-accept."""
+    boxes = [field.provenance.bbox for field in fields if field.provenance.bbox is not None]
+    texts = look.reread(page, boxes, lang=model) if len(boxes) == len(fields) else None
+    if texts is None:
+        return 0
+    for field, text in zip(fields, texts, strict=True):
+        if same_code(text, str(field.value)):
+            continue
+        current = part.fields[field.name]
+        part.fields[field.name] = dataclasses.replace(current, confidence=min(current.confidence, DOUBT_CAP))
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{field.name}: a second reading with {model} gave {text or 'nothing'!r}; check it",
+                page=page.number,
+                field=field.name,
+            )
+        )
+    return 1
+
+
+def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> int:
+    """When unread ink follows the value's last word, read its line again; take the mark or doubt the value."""
+    box = field.provenance.bbox
+    if box is None or not isinstance(field.value, str):
+        return 0
+    words = [w for w in page.words if _centre_in(w.bbox, box)]
+    if not words:
+        return 0
+    lines: dict[tuple[int, int], list[Word]] = {}
+    for word in words:
+        lines.setdefault((word.block, word.line), []).append(word)
+    line = max(lines.values(), key=lambda ws: sum(w.bbox[1] + w.bbox[3] for w in ws) / len(ws))
+    last = max(line, key=lambda w: w.bbox[2])
+    if not field.value.endswith(last.text) or not look.ink_after(page, last):
+        return 0
+    band = (min(w.bbox[0] for w in line), min(w.bbox[1] for w in line), last.bbox[2], max(w.bbox[3] for w in line))
+    texts = look.reread(page, [band], lang=page.language)
+    old = "".join(w.text for w in line)
+    new = "".join((texts or [""])[0].split())
+    mark = new[len(old) :] if new.startswith(old) else ""
+    if len(mark) == 1 and mark in CLOSING_MARKS:
+        part.fields[field.name] = dataclasses.replace(field, value=field.value + mark, raw=field.raw + mark)
+    else:
+        part.fields[field.name] = dataclasses.replace(field, confidence=min(field.confidence, DOUBT_CAP))
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_LOW_CONFIDENCE,
+                f"{field.name}: a mark after the value was not read; check its end on the page",
+                page=page.number,
+                field=field.name,
+            )
+        )
+    return 1
+
+
+def _centre_in(bbox: BBox, box: BBox) -> bool:
+    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
