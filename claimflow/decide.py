@@ -245,8 +245,8 @@ Converter = Callable[[ClaimFacts, tuple[str, ...]], dict[str, object]]
 
 _FLOATS: dict[Decimal, float] = {}
 _ISO: dict[date, str] = {}
-_MEMO_LIMIT = 100_000
-"""Entries per memo before it is emptied (a few MB at most)."""
+_MEMO_LIMIT = 20_000
+"""Entries per memo before it is emptied (about 4 MB at most; limits, deductibles and dates keep coming back)."""
 
 
 def _float_of(value: Decimal) -> float:
@@ -608,7 +608,7 @@ def _renderer(parts: tuple[str, ...]) -> Renderer:
 
     def render(facts: ClaimFacts, missing: tuple[str, ...], payout: Decimal | None) -> str:
         out: list[str] = []
-        for literal, value in zip(literals, get_all(facts), strict=True):
+        for literal, value in zip(literals, get_all(facts), strict=False):  # one literal before each value
             out.append(literal)
             out.append(_shown(value))
         out.append(last)
@@ -631,7 +631,7 @@ def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
     results = _fused_results(compiled, context)
     if results is not None and compiled.plain:  # the common case, inline
         fired: list[CompiledRule] = []
-        for rule, result in zip(compiled.rules, results, strict=True):
+        for rule, result in zip(compiled.rules, results, strict=False):  # same length: _fused_results checks it
             if result is True:
                 fired.append(rule)
             elif result is not False:  # 0, null, a text: an error, recorded by _evaluate
@@ -674,7 +674,7 @@ def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
                 "priority": rule.priority,
                 "decision": rule.decision,
                 "reason": reason.message,
-                "inputs": dict(zip(rule.inputs, map(value, rule.inputs), strict=True)),
+                "inputs": {name: value(name) for name in rule.inputs},
             }
         )
         if rule.route is not Route.SETTLE:

@@ -363,3 +363,17 @@ def test_remembered_conversions_keep_every_value_as_written(tmp_path: Path, amou
         assert fast.reasons[0].message == f"claimed {Decimal(amount)}"
     negative_zero = to_context(facts(amount_claimed="-0.00"), ())["amount_claimed"]
     assert str(negative_zero) == "-0.0"
+
+
+def test_reason_values_look_up_shows_what_display_shows() -> None:
+    from datetime import datetime
+
+    from claimflow.decide import _display, _shown
+
+    values: list[object] = [
+        "text", "", None, (), ("a", "b"), ["x"], date(2026, 3, 2), datetime(2026, 3, 2, 10, 30), True, 0, 7,
+        0.1, -0.0, 1e22, Decimal("3200.50"), Decimal("-0.00"), Decimal("1E+3"), Decimal("NaN"), Route.SETTLE,
+        ReasonCode.RULE_ERROR,
+    ]
+    for value in values:
+        assert _shown(value) == _display(value), value
