@@ -143,7 +143,13 @@ def weak_regions(part: Extraction, specs: SpecSet, threshold: float) -> list[str
     flagged = [name for name, f in spec.fields.items() if f.reread_region is True]
     weak = [name for name in flagged if name not in part.fields or part.fields[name].confidence < threshold]
     # a table is read again only when no row was read: a closer reading of weak rows lost rows on a 96-dpi scan
-    weak += [name for name, t in spec.tables.items() if t.reread_region and name not in part.fields]
+    # a drop-out form's table is read cleaned (rules and dashed separators removed): weak rows are read again too
+    weak += [
+        name
+        for name, t in spec.tables.items()
+        if t.reread_region
+        and (name not in part.fields or (spec.ocr.dropout and part.fields[name].confidence < threshold))
+    ]
     return always + weak
 
 

@@ -191,6 +191,8 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     a gap (`0122 26`) are split. None when no reading gives a calendar date; ambiguous when two readings
     give different dates (`131`: 13 or 31 where both exist).
     """
+    # the boxes hold digits only: a letter O beside a digit is a zero read as a letter (`o9` for `09`)
+    raw = re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", raw)
     tokens = [t for t in re.findall(r"\d+", raw) if len(t) > 1]
     options: list[list[list[str]]] = []
     for index, token in enumerate(tokens):

@@ -27,6 +27,12 @@ INK = 200
 RULE_MIN_INCH = 0.2
 """A box rule is a run of ink at least this long (inches): longer than any typed character (12 pt = 0.17 in),
 shorter than a CMS-1500 box (1/3 in high). Tilted rules break into shorter runs, so pages are deskewed first."""
+DASH_GAP_INCH = 0.02
+"""A dashed rule's gaps are at most this long (inches); lines of text stacked in a box are further apart."""
+DASH_MIN_INCH = 0.1
+"""A dashed rule (bridged) is at least this long: the CMS-1500's separators span most of a box's height."""
+DASH_COVERAGE = 0.85
+"""... and its ink covers at most this share of it (a typed character's stroke is solid)."""
 DEFAULT_DPI = 400.0
 """The resolution assumed when an image does not say (region crops are enlarged to about this)."""
 RULE_THICKEN = 1
@@ -78,16 +84,49 @@ def _thicken(mask: np.ndarray, pixels: int) -> np.ndarray:
     return out
 
 
-def rule_mask(grey: np.ndarray, *, dpi: float = DEFAULT_DPI) -> np.ndarray:
+def _bridged(mask: np.ndarray, gap: int, axis: int) -> np.ndarray:
+    """Return `mask` with gaps of up to `gap` pixels along `axis` filled (ink within `gap` on both sides)."""
+    data = mask if axis == 0 else mask.T
+    counts = np.concatenate([np.zeros((1, data.shape[1]), dtype=np.int32), np.cumsum(data, axis=0, dtype=np.int32)])
+    rows = np.arange(data.shape[0])
+    above = counts[rows + 1] - counts[np.clip(rows - gap, 0, None)] > 0
+    below = counts[np.clip(rows + gap + 1, None, data.shape[0])] - counts[rows] > 0
+    bridged: np.ndarray = data | (above & below)
+    return bridged if axis == 0 else bridged.T
+
+
+def rule_mask(grey: np.ndarray, *, dpi: float = DEFAULT_DPI, dashed: bool = False) -> np.ndarray:
     """Return the pixels of long horizontal and vertical lines in a grey image (box rules), not thickened.
 
-    A rule is a run of ink at least RULE_MIN_INCH long at `dpi`. A tilted rule breaks into shorter runs, so
-    pages are read after preflight's deskew.
+    A rule is a run of ink at least RULE_MIN_INCH long at `dpi`. With `dashed`, vertical dashed rules count
+    too (the form's dollars | cents and MM | DD | YY separators, read as `1`, `!`, `|` glued to the digits):
+    gaps of up to DASH_GAP_INCH are bridged before runs are measured, and only the ink under them is taken.
+    A tilted rule breaks into shorter runs, so pages are read after preflight's deskew.
     """
     ink = grey < INK
     run = max(8, round(RULE_MIN_INCH * dpi))
     rules: np.ndarray = _runs(ink, run, axis=1) | _runs(ink, run, axis=0)
+    if dashed:  # vertical only: the separators inside money and date boxes
+        rules |= _dashed_columns(ink, max(1, round(DASH_GAP_INCH * dpi)), max(8, round(DASH_MIN_INCH * dpi)))
     return rules
+
+
+def _dashed_columns(ink: np.ndarray, gap: int, run: int) -> np.ndarray:
+    """Return the ink of vertical dashed rules: bridged runs at least `run` long that are not solid strokes.
+
+    Gaps of up to `gap` pixels are bridged; a bridged run counts when its ink covers at most DASH_COVERAGE of
+    it (a character's stroke is solid, a dashed rule is not).
+    """
+    bridged = _bridged(ink, gap, axis=0)
+    out = np.zeros_like(ink)
+    long_columns = np.flatnonzero(_runs(bridged, run, axis=0).any(axis=0))
+    for x in long_columns:
+        column = np.concatenate([[False], bridged[:, x], [False]]).astype(np.int8)
+        edges = np.diff(column)
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            if end - start >= run and ink[start:end, x].mean() <= DASH_COVERAGE:
+                out[start:end, x] = ink[start:end, x]
+    return out
 
 
 def form_ink_level(grey: np.ndarray, rules: np.ndarray) -> float | None:
@@ -161,7 +200,7 @@ def clean_region(image: Image.Image) -> Image.Image:
     resolution = float(dpi[0]) if isinstance(dpi, tuple | list) and dpi and float(dpi[0]) > 0 else DEFAULT_DPI
     rules = rule_mask(grey, dpi=resolution)
     dropped = data_layer(grey, form_ink_level(grey, rules))
-    cleaned = without_rules(dropped if dropped is not None else grey, rules)
+    cleaned = without_rules(dropped if dropped is not None else grey, rule_mask(grey, dpi=resolution, dashed=True))
     out = Image.fromarray(cleaned.astype(np.uint8), mode="L")
     if "dpi" in image.info:
         out.info["dpi"] = image.info["dpi"]

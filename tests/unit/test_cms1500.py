@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -195,3 +196,28 @@ def test_billing_provider_in_capitals_is_read_but_never_its_caption(
     result = extract_document(_page(CAPTIONS_0212 + values), specs)
     found = result.fields.get("billing_provider")
     assert (found.value if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("04 o9 1975", date(1975, 4, 9)), ("O4 09 1975", date(1975, 4, 9)), ("04 x9 1975", None)]
+)
+def test_a_boxed_date_reads_the_letter_o_beside_digits_as_zero(raw: str, expected: date | None) -> None:
+    from claimflow.normalise import parse_boxed_date
+
+    parsed = parse_boxed_date(raw)
+    assert (parsed.value if parsed else None) == expected
+
+
+def test_a_weak_table_of_a_dropout_form_is_read_again(specs: SpecSet) -> None:
+    from claimflow.extract_reread import weak_regions
+    from claimflow.models import Extraction, Field, Provenance
+
+    table = Field("service_lines", [{"procedure_code": "99213"}], 0.5, Provenance(method=ReadMethod.OCR, page=1))
+    part = Extraction("cms1500", 1.0, fields={"service_lines": table})
+    assert "service_lines" in weak_regions(part, specs, 0.9)
+    sure = Extraction("cms1500", 1.0, fields={"service_lines": dataclasses.replace(table, confidence=0.95)})
+    assert "service_lines" not in weak_regions(sure, specs, 0.9)
+    spec = specs.specs["cms1500"]
+    plain = dataclasses.replace(specs, specs={**specs.specs, "cms1500": spec.model_copy(
+        update={"ocr": spec.ocr.model_copy(update={"dropout": False})})})
+    assert "service_lines" not in weak_regions(part, plain, 0.9)  # other forms: only when no row was read

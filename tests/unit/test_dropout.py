@@ -149,3 +149,14 @@ def test_rules_of_several_inks_have_no_form_level() -> None:
     grey[300:304, 10:390] = 150  # all rules in one light ink: a drop-out form
     level = form_ink_level(grey, rule_mask(grey, dpi=400))
     assert level is not None and abs(level - 150) < 5
+
+
+def test_dashed_separators_are_rules_and_solid_strokes_are_not() -> None:
+    grey = np.full((200, 300), 255, dtype=np.uint8)
+    for top in range(40, 160, 12):
+        grey[top : top + 6, 100:103] = 0  # a dashed vertical rule 0.3 in long at 400 dpi: 6 on, 6 off
+    grey[60:110, 200:206] = 0  # a digit's solid stem, 50 px (0.125 in)
+    dashed = rule_mask(grey, dpi=400, dashed=True)
+    assert dashed[40:46, 100:103].all() and dashed[148:154, 100:103].all()
+    assert not dashed[60:110, 200:206].any()
+    assert not rule_mask(grey, dpi=400)[40:46, 100:103].any()  # without `dashed`, only solid long rules
