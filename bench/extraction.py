@@ -17,7 +17,9 @@ Baseline, in the same run, on the same OCR'd documents: pytesseract.image_to_str
 OMP_THREAD_LIMIT=1) per page (PDFs rendered with pypdfium2 at 200 dpi), plus plain regular expressions:
 total = the last amount after a 'total' word, date = the first date-like token, issuer = the first non-empty
 line. Printed: baseline accuracy per field, and the engine/baseline ratios of accuracy (on the same
-document-field pairs) and of pages/s (wall clock over the OCR'd documents, 2 threads each).
+document-field pairs) and of pages/s (wall clock over the OCR'd documents, 2 threads each). Speed is timed for
+two bare readers, the CLI (pytesseract) and the same library in-process (libtesseract's C API, as the engine
+uses it), and the ratio is taken against the faster one.
 
 --quick: 8 SROIE receipts + the packet's text PDFs (text_pdf and acroform variants).
 Writes a machine-readable summary to bench/out/extraction.json.

@@ -32,6 +32,12 @@ class TessApiError(RuntimeError):
     """The library could not load a language or read an image."""
 
 
+LEPTONICA_NAMES = ("liblept.so.5", "libleptonica.so.6", "libleptonica.so")
+"""Leptonica (tesseract's image library), loaded with it; only its message level is set from here."""
+LEPTONICA_QUIET = 6
+"""L_SEVERITY_NONE: leptonica prints nothing (`Error in boxClipToRectangle` on boxes at a page edge)."""
+
+
 @functools.cache
 def library() -> ctypes.CDLL | None:
     """Return the system's libtesseract with its C functions declared, or None when it is not installed."""
@@ -47,8 +53,21 @@ def library() -> ctypes.CDLL | None:
         except AttributeError:  # an old library without the C API functions used here
             logger.info("%s lacks the tesseract C API functions; the CLI is used", name)
             continue
+        _quiet_leptonica()
         return lib
     return None
+
+
+def _quiet_leptonica() -> None:
+    """Silence leptonica's stderr messages, as the CLI's were (pytesseract dropped its stderr)."""
+    for name in LEPTONICA_NAMES:
+        try:
+            leptonica = ctypes.CDLL(name)
+            leptonica.setMsgSeverity.argtypes = [ctypes.c_int]
+            leptonica.setMsgSeverity(LEPTONICA_QUIET)
+            return
+        except (OSError, AttributeError):
+            continue
 
 
 def _declare(lib: ctypes.CDLL) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from claimflow.calibration import Calibration, Curve
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_documents
 from claimflow.extract_reread import read_again, read_lines_again, vote, weak_fields
@@ -152,3 +154,15 @@ def test_reread_lines_fields_never_cost_a_whole_page() -> None:
     missing_all = Extraction("receipt", 1.0)
     assert "issuer" not in weak_fields(missing_all, SPECS, 0.9)
     assert {"document_date", "total_amount"} <= set(weak_fields(missing_all, SPECS, 0.9))
+
+
+def test_a_value_calibrated_above_the_threshold_is_not_read_again() -> None:
+    read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+    sure = dataclasses.replace(SPECS, calibration=Calibration({"ocr": Curve(((0.0, 0.99), (1.0, 0.99)), 50)}))
+    parts = extract_documents(read, sure)
+    assert parts[0].fields["document_date"].confidence < 0.9  # raw score: below the threshold
+    calls, reread = _band_reader(["28/02/2016", "28/02/2016"])
+    assert read_lines_again(read, parts, sure, reread, threshold=0.9) == 0
+    assert calls == [] and parts[0].fields["document_date"].value == date(2014, 2, 28)
+    unsure = dataclasses.replace(SPECS, calibration=Calibration({"ocr": Curve(((0.0, 0.5), (1.0, 0.5)), 50)}))
+    assert read_lines_again(read, extract_documents(read, unsure), unsure, reread, threshold=0.9) == 2
