@@ -109,8 +109,9 @@ def ocr_seconds(path: Path) -> float:
 
     settings = load_settings()
     specs = load_specs(settings.extractors)
+    ocr = TesseractOcr(timeout_seconds=120, languages=specs.ocr_languages())
     started = time.perf_counter()
-    read_and_extract(path, TesseractOcr(timeout_seconds=120), specs, threshold=settings.confidence_threshold)
+    read_and_extract(path, ocr, specs, threshold=settings.confidence_threshold)
     return time.perf_counter() - started
 
 

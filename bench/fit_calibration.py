@@ -79,7 +79,8 @@ class Pair:
 def _read_all(paths: Sequence[Path], workers: int) -> dict[Path, list[Extraction] | None]:
     settings = load_settings()
     specs = load_specs(ROOT / "extractors")
-    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds)
+    # the engine's OCR: every language the specs name (without them Chinese scans are read as eng and not classified)
+    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
 
     def one(path: Path) -> list[Extraction] | None:
         try:
