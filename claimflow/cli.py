@@ -391,7 +391,9 @@ def rules_diff(candidate: Path, as_json: bool) -> None:
     from claimflow.store.repository import Repository
 
     settings = _settings()
-    report = diff_candidate(Repository.open(settings.db_url), settings.rules, load_candidate(candidate))
+    candidate_set = load_candidate(candidate)
+    with Repository.open(settings.db_url) as repo:
+        report = diff_candidate(repo, settings.rules, candidate_set)
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else render_diff(report))
 
 
@@ -404,7 +406,8 @@ def rules_replay(as_json: bool) -> None:
     from claimflow.store.repository import Repository
 
     settings = _settings()
-    replays = replay_all(Repository.open(settings.db_url), settings.rules)
+    with Repository.open(settings.db_url) as repo:
+        replays = replay_all(repo, settings.rules)
     failed = [r for r in replays if not r.reproduced]
     if as_json:
         click.echo(json.dumps([r.to_json() for r in replays], indent=2))
@@ -596,7 +599,8 @@ def verify() -> None:
     """Check that the audit log's hash chain is intact (no event edited or deleted)."""
     from claimflow.store.repository import Repository
 
-    problems = Repository.open(_settings().db_url).verify_audit()
+    with Repository.open(_settings().db_url) as repo:
+        problems = repo.verify_audit()
     if problems:
         for p in problems:
             click.echo(p, err=True)
