@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from claimflow.models import Extraction, Field, Money
-from claimflow.pipeline import read_and_extract
-from claimflow.readers.ocr import TesseractOcr
+from claimflow.pipeline import engine_ocr, read_and_extract
 from claimflow.samples.corpus import KINDS, write_corpus
-from claimflow.settings import Settings
+from claimflow.settings import Settings, load_settings
 from claimflow.specs import load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +78,7 @@ def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int]:
     path = Path(path_text)
     specs = load_specs(ROOT / "extractors")
     started = time.perf_counter()
-    ocr = TesseractOcr(languages=specs.ocr_languages())
+    ocr = engine_ocr(load_settings(), specs)
     read, extractions = read_and_extract(path, ocr, specs, threshold=Settings().confidence_threshold)
     elapsed = time.perf_counter() - started
     return [_plain_extraction(ex) for ex in extractions], elapsed, len(read.pages)

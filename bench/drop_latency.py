@@ -103,13 +103,12 @@ def wait_decided(repo: Repository, sha: str, timeout: float = DECISION_TIMEOUT_S
 
 def ocr_seconds(path: Path) -> float:
     """Time reading + extracting the file alone (what OCR costs for it), in this process."""
-    from claimflow.pipeline import read_and_extract
-    from claimflow.readers.ocr import TesseractOcr
+    from claimflow.pipeline import engine_ocr, read_and_extract
     from claimflow.specs import load_specs
 
     settings = load_settings()
     specs = load_specs(settings.extractors)
-    ocr = TesseractOcr(timeout_seconds=120, languages=specs.ocr_languages())
+    ocr = engine_ocr(settings, specs)
     started = time.perf_counter()
     read_and_extract(path, ocr, specs, threshold=settings.confidence_threshold)
     return time.perf_counter() - started

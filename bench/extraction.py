@@ -53,8 +53,8 @@ from PIL import Image
 from claimflow.calibration import choose_threshold, expected_calibration_error, reliability_table, threshold_sweep
 from claimflow.errors import ClaimFlowError
 from claimflow.models import Extraction, Money, ReadMethod
-from claimflow.pipeline import read_and_extract
-from claimflow.readers.ocr import TesseractOcr, api_available
+from claimflow.pipeline import engine_ocr, read_and_extract
+from claimflow.readers.ocr import api_available
 from claimflow.readers.tessapi import ThreadApis
 from claimflow.samples import write_packet
 from claimflow.settings import load_settings
@@ -367,7 +367,7 @@ def run_engine(docs: list[Doc], workers: int) -> float:
     """Read and extract every document on `workers` threads; return the wall-clock seconds."""
     settings = load_settings()
     specs = load_specs(ROOT / "extractors")
-    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
+    ocr = engine_ocr(settings, specs)
 
     def one(doc: Doc) -> None:
         started = time.perf_counter()

@@ -50,8 +50,7 @@ from claimflow.calibration import (  # noqa: E402
 )
 from claimflow.errors import ClaimFlowError  # noqa: E402
 from claimflow.models import Extraction  # noqa: E402
-from claimflow.pipeline import read_and_extract  # noqa: E402
-from claimflow.readers.ocr import TesseractOcr  # noqa: E402
+from claimflow.pipeline import engine_ocr, read_and_extract  # noqa: E402
 from claimflow.samples.corpus import write_corpus  # noqa: E402
 from claimflow.settings import load_settings  # noqa: E402
 from claimflow.specs import load_specs  # noqa: E402
@@ -79,8 +78,7 @@ class Pair:
 def _read_all(paths: Sequence[Path], workers: int) -> dict[Path, list[Extraction] | None]:
     settings = load_settings()
     specs = load_specs(ROOT / "extractors")
-    # the engine's OCR: every language the specs name (without them Chinese scans are read as eng and not classified)
-    ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
+    ocr = engine_ocr(settings, specs)
 
     def one(path: Path) -> list[Extraction] | None:
         try:

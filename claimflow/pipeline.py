@@ -137,7 +137,7 @@ class Engine:
         self._by_sha: dict[str, CompiledRuleSet] = {ruleset.sha256: compiled}
         self.shadow: CompiledRuleSet | None = None
         self.enrichment = enrichment or load_enrichment_config(settings.enrichment)
-        self.ocr = TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
+        self.ocr = engine_ocr(settings, specs)
 
     @classmethod
     def open(cls, settings: Settings, *, check_ocr: bool = True) -> Engine:
@@ -435,6 +435,15 @@ class Engine:
         if row is None or not row.extraction_json:
             return None
         return stored_extractions(json.loads(row.extraction_json))[0]
+
+
+def engine_ocr(settings: Settings, specs: SpecSet) -> TesseractOcr:
+    """Return the engine's OCR reader: the settings' time-out and every language the specs name.
+
+    Benches build their reader here too: one built without the specs' languages reads Chinese scans as eng,
+    and they are then not classified.
+    """
+    return TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
 
 
 def read_and_extract(
