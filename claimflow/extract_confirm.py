@@ -80,15 +80,12 @@ def _confirm(part: Extraction, fields: list[Field], page: Page, model: str, look
     for field, text in zip(fields, texts, strict=True):
         if same_code(text, str(field.value)):
             continue
-        current = part.fields[field.name]
-        part.fields[field.name] = dataclasses.replace(current, confidence=min(current.confidence, DOUBT_CAP))
-        part.problems.append(
-            Problem(
-                ReasonCode.FIELD_AMBIGUOUS,
-                f"{field.name}: a second reading with {model} gave {text or 'nothing'!r}; check it",
-                page=page.number,
-                field=field.name,
-            )
+        _doubt(
+            part,
+            field.name,
+            page,
+            ReasonCode.FIELD_AMBIGUOUS,
+            f"{field.name}: a second reading with {model} gave {text or 'nothing'!r}; check it",
         )
     return 1
 
@@ -116,14 +113,12 @@ def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> 
     if len(mark) == 1 and mark in CLOSING_MARKS:
         part.fields[field.name] = dataclasses.replace(field, value=field.value + mark, raw=field.raw + mark)
     else:
-        part.fields[field.name] = dataclasses.replace(field, confidence=min(field.confidence, DOUBT_CAP))
-        part.problems.append(
-            Problem(
-                ReasonCode.FIELD_LOW_CONFIDENCE,
-                f"{field.name}: a mark after the value was not read; check its end on the page",
-                page=page.number,
-                field=field.name,
-            )
+        _doubt(
+            part,
+            field.name,
+            page,
+            ReasonCode.FIELD_LOW_CONFIDENCE,
+            f"{field.name}: a mark after the value was not read; check its end on the page",
         )
     return 1
 
@@ -131,3 +126,10 @@ def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> 
 def _centre_in(bbox: BBox, box: BBox) -> bool:
     x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _doubt(part: Extraction, name: str, page: Page, code: ReasonCode, message: str) -> None:
+    """Cap the field below auto-accept (at most DOUBT_CAP) and say why, with its page."""
+    current = part.fields[name]
+    part.fields[name] = dataclasses.replace(current, confidence=min(current.confidence, DOUBT_CAP))
+    part.problems.append(Problem(code, message, page=page.number, field=name))
