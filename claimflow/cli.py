@@ -191,6 +191,7 @@ def review(
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     repo = Repository.open(settings.db_url)
+    click.get_current_context().call_on_close(repo.close)
     if task_id is None:
         tasks = repo.open_reviews(queue)
         pending = repo.pending_approvals()
@@ -259,6 +260,7 @@ def show(claim_id: str, as_json: bool, replay: bool) -> None:
 
     settings = _settings()
     repo = Repository.open(settings.db_url)
+    click.get_current_context().call_on_close(repo.close)
     data = explain_claim(repo, claim_id, confidence_threshold=settings.confidence_threshold)
     shadows = [_shadow_json(row) for row in repo.shadow_decisions(claim_id)]
     replays: list[dict[str, Any]] = []
@@ -568,6 +570,7 @@ def learn(apply_index: int | None) -> None:
 
     settings = _settings()
     repo = Repository.open(settings.db_url)
+    click.get_current_context().call_on_close(repo.close)
     specs = load_specs(settings.extractors)
     corrections, documents, reads = load_learning_inputs(repo, settings.reads_dir)
     proposals = propose_from_corrections(corrections, documents, reads, specs)

@@ -79,3 +79,41 @@ def test_report_writes_html_and_pdf_with_every_chart(env: Path) -> None:
     assert "no data: no claim has been reviewed yet" in page  # honest: nothing to calibrate against
     assert "Zoë" not in page and "CLM-A" not in page  # aggregates only
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status",),
+        ("reminders",),
+        ("review",),
+        ("show", "CLM-A"),
+        ("learn",),
+        ("verify",),
+        ("payments",),
+    ],
+)
+def test_every_command_closes_the_database_it_opens(
+    env: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    """A command that leaves its connection pool open leaks SQLite handles in a long-lived caller (the flows)."""
+    from claimflow.store.repository import Repository
+
+    opened: list[Repository] = []
+    closed: list[Repository] = []
+    real_open, real_close = Repository.open.__func__, Repository.close  # type: ignore[attr-defined]
+
+    def tracking_open(cls: type[Repository], url: str) -> Repository:
+        repo = real_open(cls, url)
+        opened.append(repo)
+        return repo
+
+    def tracking_close(self: Repository) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(Repository, "open", classmethod(tracking_open))
+    monkeypatch.setattr(Repository, "close", tracking_close)
+    CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert opened, f"{args[0]} opened no database"
+    assert all(any(c is o for c in closed) for o in opened), f"{args[0]} left a database open"
