@@ -146,7 +146,8 @@ def row_truth(row: BordereauRow, policies: dict[str, Policy]) -> dict[str, str |
     if row.expect != "ok" or policy is None or not isinstance(total, int | float):
         return record
     amount = Decimal(str(total))
-    payout = min(amount, policy.limit) - policy.deductible
+    # The policy wording the rules follow (and plan.py): the deductible comes off the claim, then the limit caps it.
+    payout = min(amount - policy.deductible, policy.limit)
     if amount > SMALL_CLAIM_MAX:
         record["reason"] = "amount_over_limit"
     elif payout <= 0:
