@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
@@ -89,48 +90,97 @@ def _overconfident(n: int, seed: int = 2) -> list[tuple[float, bool]]:
     return [(s, rng.random() < s**3) for s in (rng.random() for _ in range(n))]
 
 
-def test_fit_curve_makes_overconfident_scores_calibrated_on_fresh_data() -> None:
-    from claimflow.calibration import fit_curve
+def _logistic_pairs(n: int, intercept: float, slope: float, seed: int) -> list[tuple[float, bool]]:
+    """Raw scores uniform in (0, 1), right with probability sigmoid(intercept + slope x logit(raw))."""
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(n):
+        raw = rng.uniform(0.01, 0.99)
+        p = 1 / (1 + math.exp(-(intercept + slope * math.log(raw / (1 - raw)))))
+        pairs.append((raw, rng.random() < p))
+    return pairs
 
-    curve = fit_curve(_overconfident(20_000, seed=3))
+
+def test_fit_logistic_recovers_the_map_that_made_the_data() -> None:
+    from claimflow.calibration import fit_logistic
+
+    intercept, slope = fit_logistic(_logistic_pairs(20_000, 1.0, 2.0, seed=5))
+    assert intercept == pytest.approx(1.0, abs=0.1)
+    assert slope == pytest.approx(2.0, abs=0.1)
+
+
+def test_fitted_calibration_makes_overconfident_scores_calibrated_on_fresh_data() -> None:
+    from claimflow.calibration import fit_calibration
+    from claimflow.models import ReadMethod
+
+    calibration = fit_calibration(("ocr", "receipt", s, r) for s, r in _overconfident(20_000, seed=3))
+    curve = calibration.curve_for(ReadMethod.OCR, "receipt")
+    assert curve is not None
     fresh = _overconfident(20_000, seed=4)
     assert expected_calibration_error(fresh) > 0.15  # the raw scores are far off ...
     assert expected_calibration_error([(curve(s), r) for s, r in fresh]) < 0.03  # ... the fitted map is not
 
 
-def test_fit_curve_is_monotone_and_never_claims_certainty_it_did_not_measure() -> None:
-    from claimflow.calibration import fit_curve
+def test_curves_are_monotone_and_never_claim_certainty_they_did_not_measure() -> None:
+    from claimflow.calibration import fit_calibration
 
-    curve = fit_curve([(0.99, True)] * 40 + [(0.5, False)] * 40)
-    ys = [y for _, y in curve.knots]
-    assert ys == sorted(ys)
-    assert curve(0.99) == pytest.approx(41 / 42, abs=1e-4)  # 40 of 40 right is not proof of 0.995
-    assert curve(1.0) < 0.99
-    assert curve(0.0) == 0.0
-    assert curve(0.5) < 0.05
+    pairs = [("text", "invoice", 0.99, True)] * 40 + [("text", "invoice", 0.5, False)] * 40
+    calibration = fit_calibration(pairs)
+    for curve in calibration.curves.values():
+        ys = [y for _, y in curve.knots]
+        assert ys == sorted(ys)
+        assert curve(1.0) <= 81 / 82  # 80 pairs in the method: 40 of 40 right is not proof of 0.995
+        assert curve(1.0) > 0.95
+        assert curve(0.5) < 0.1
 
 
-def test_fit_curve_refuses_no_data() -> None:
-    from claimflow.calibration import fit_curve
+def test_a_score_that_predicts_the_wrong_way_gets_a_flat_curve_not_a_falling_one() -> None:
+    from claimflow.calibration import fit_logistic
+
+    pairs = [(0.9, i % 10 < 3) for i in range(200)] + [(0.3, i % 10 < 7) for i in range(200)]
+    intercept, slope = fit_logistic(pairs, prior=(0.0, 0.0), strength=1.0)
+    assert slope == 0.0
+    assert 1 / (1 + math.exp(-intercept)) == pytest.approx(0.5, abs=0.02)
+
+
+def test_fit_refuses_no_data_and_a_zero_strength() -> None:
+    from claimflow.calibration import fit_logistic
 
     with pytest.raises(ValueError, match="no pairs"):
-        fit_curve([])
+        fit_logistic([])
+    with pytest.raises(ValueError, match="strength"):
+        fit_logistic([(0.5, True)], strength=0.0)
 
 
-def test_type_curve_needs_enough_data_and_falls_back_to_method_curve() -> None:
+def test_a_thin_type_borrows_its_methods_curve_and_a_thick_type_follows_its_data() -> None:
     from claimflow.calibration import fit_calibration
     from claimflow.models import ReadMethod
 
-    pairs = [("ocr", "receipt", 0.9, i % 2 == 0) for i in range(150)]
-    pairs += [("ocr", "invoice", 0.9, True) for _ in range(30)]
+    rng = random.Random(6)
+    pairs = [("ocr", "claim_form", 0.9, rng.random() < 0.97) for _ in range(1000)]
+    pairs += [("ocr", "invoice", 0.9, i < 2) for i in range(10)]  # 2 of 10 right: too few to trust
+    pairs += [("ocr", "receipt", 0.9, i % 2 == 0) for i in range(600)]  # 300 of 600: enough to trust
     calibration = fit_calibration(pairs)
-    assert "ocr/receipt" in calibration.curves and "ocr/invoice" not in calibration.curves
-    receipt = calibration.curve_for(ReadMethod.OCR, "receipt")
+    method = calibration.curves["ocr"]
     invoice = calibration.curve_for(ReadMethod.OCR, "invoice")
-    assert receipt is not None and invoice is not None
-    assert receipt(0.9) == pytest.approx(76 / 152, abs=1e-3)
-    assert invoice is calibration.curves["ocr"]
+    receipt = calibration.curve_for(ReadMethod.OCR, "receipt")
+    assert invoice is not None and receipt is not None
+    assert invoice(0.9) < method(0.9)  # it leans towards its own data ...
+    assert invoice(0.9) - 0.2 > method(0.9) - invoice(0.9)  # ... but stays nearer its method's curve than 0.2
+    assert receipt(0.9) == pytest.approx(0.5, abs=0.03)
+    assert calibration.curve_for(ReadMethod.OCR, "unseen_type") is method
     assert calibration.curve_for(ReadMethod.SPREADSHEET, "claims_bordereau") is None  # sheets are not calibrated
+
+
+def test_threshold_must_hold_on_every_document_type() -> None:
+    from claimflow.calibration import choose_threshold, choose_threshold_by_type
+
+    scored = [("claim_form", 0.99, True)] * 600 + [("receipt", 0.96, True)] * 99 + [("receipt", 0.965, False)]
+    scored += [("receipt", 0.9, False)] * 20
+    everything = [(c, r) for _, c, r in scored]
+    assert choose_threshold(everything, thresholds=[0.9, 0.95, 0.97]) == 0.95  # 1 wrong in 700: 99.86% overall
+    assert choose_threshold_by_type(scored, thresholds=[0.9, 0.95, 0.97]) == 0.97  # but receipts are only 99.0%
+    assert choose_threshold_by_type([("receipt", 0.9, False)], thresholds=[0.9, 0.95]) is None
 
 
 def test_apply_replaces_confidences_of_fields_and_records() -> None:
@@ -148,11 +198,13 @@ def test_apply_replaces_confidences_of_fields_and_records() -> None:
 
 
 def test_calibration_file_round_trips_and_bad_files_name_the_problem(tmp_path: Path) -> None:
-    from claimflow.calibration import Calibration, Curve, load_calibration
+    from claimflow.calibration import Calibration, Curve, calibration_text, load_calibration
 
-    original = Calibration({"ocr": Curve(((0.5, 0.2), (0.9, 0.95)), n=100)}, threshold=0.97, source="test")
-    (tmp_path / "calibration.json").write_text(json.dumps(original.to_json()))
+    curve = Curve(((0.5, 0.2), (0.9, 0.95)), n=100, logistic=(0.5, 1.5))
+    original = Calibration({"ocr": curve, "text": Curve(((1.0, 0.99),), n=3)}, threshold=0.97, source="test")
+    (tmp_path / "calibration.json").write_text(calibration_text(original), encoding="utf-8")
     assert load_calibration(tmp_path) == original
+    assert "[0.5, 0.2]," in (tmp_path / "calibration.json").read_text(encoding="utf-8")  # one knot a line
     bad = original.to_json()
     bad["curves"] = {"ocr": {"n": 3, "knots": [[0.5, 0.9], [0.9, 0.2]]}}
     (tmp_path / "calibration.json").write_text(json.dumps(bad))
@@ -170,3 +222,15 @@ def test_project_calibration_loads_with_the_specs_and_sets_the_default_threshold
     assert specs.calibration is not None, "extractors/calibration.json is missing: run bench/fit_calibration.py"
     assert specs.calibration.threshold is not None
     assert Settings.model_fields["confidence_threshold"].default == specs.calibration.threshold
+
+
+def test_project_curves_keep_a_doubted_field_below_the_threshold() -> None:
+    """A field the confirm step doubts is capped at DOUBT_CAP raw: no shipped curve may lift that to auto-accept."""
+    from claimflow.extract_confirm import DOUBT_CAP
+    from claimflow.settings import PROJECT_ROOT
+    from claimflow.specs import load_specs
+
+    calibration = load_specs(PROJECT_ROOT / "extractors").calibration
+    assert calibration is not None and calibration.threshold is not None
+    for key, curve in calibration.curves.items():
+        assert curve(DOUBT_CAP) < calibration.threshold, key
