@@ -46,6 +46,7 @@ import extraction as extraction_bench  # noqa: E402
 from claimflow.calibration import (  # noqa: E402
     CALIBRATION_FILE,
     Calibration,
+    adaptive_calibration_error,
     calibration_text,
     choose_threshold,
     choose_threshold_by_type,
@@ -237,7 +238,8 @@ def best_threshold(scored: Sequence[tuple[float, bool]]) -> float:
 def print_reliability(title: str, scored: Sequence[tuple[float, bool]]) -> float:
     """Print a reliability table and return the ECE."""
     ece = expected_calibration_error(scored)
-    print(f"\n{title}: {len(scored)} fields, ECE {ece:.3f}")
+    adaptive = adaptive_calibration_error(scored)
+    print(f"\n{title}: {len(scored)} fields, ECE {ece:.3f} (10 equal-count bins, for information: {adaptive:.3f})")
     print(f"  {'bin':<11} {'n':>5} {'mean conf':>10} {'accuracy':>9}")
     for b in reliability_table(scored):
         if b.n:

@@ -55,6 +55,18 @@ def test_empty_input() -> None:
     assert expected_calibration_error([]) == 0.0
 
 
+def test_adaptive_bins_see_inside_the_top_bin() -> None:
+    from claimflow.calibration import adaptive_calibration_error
+
+    # Equal-width: one bin 0.9-1.0 at mean 0.95, 95% right, no gap. Equal-count: 0.91 all wrong-ish vs 0.99 all right.
+    pairs = [(0.91, i < 45) for i in range(50)] + [(0.99, True)] * 50
+    assert expected_calibration_error(pairs) == pytest.approx(0.0, abs=1e-9)
+    assert adaptive_calibration_error(pairs, bins=2) == pytest.approx(0.5 * 0.01 + 0.5 * 0.01)
+    assert adaptive_calibration_error(_calibrated(50_000)) < 0.01
+    assert adaptive_calibration_error([]) == 0.0
+    assert adaptive_calibration_error([(0.5, True)] * 10, bins=3) == pytest.approx(0.5)  # equal values, one bin
+
+
 def test_boundaries_go_to_the_upper_bin_and_one_goes_into_the_last() -> None:
     table = reliability_table([(1.0, True), (0.0, False), (0.1, True), (0.9, True)])
     assert [b.n for b in table] == [1, 1, 0, 0, 0, 0, 0, 0, 0, 2]
