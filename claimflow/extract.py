@@ -335,7 +335,10 @@ def _candidates(
             searched = page.method is ReadMethod.OCR and field_spec.direction == "page"
             context = _context_factor(region, used) if searched else 1.0
             if page.method is ReadMethod.OCR:
-                context *= _neighbour_factor(region, used, code=field_spec.type == "code")
+                context *= _neighbour_factor(
+                    region, used, code=field_spec.type == "code",
+                    initial=field_spec.type == "text" and field_spec.pattern is not None,
+                )
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
@@ -356,13 +359,15 @@ def _context_factor(region: list[Line], used: tuple[Word, ...]) -> float:
     return CONTEXT_BASE + (1.0 - CONTEXT_BASE) * sum(others) / len(others)
 
 
-def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool) -> float:
+def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool, initial: bool = False) -> float:
     """Return GARBLED_NEIGHBOUR_FACTOR when the value may be cut short on its line, else 1.
 
     OCR that garbles part of a value splits it: `CLM-2026-669001` read as `CLw-2026` (0.07) + `660001` (0.90)
     gives a clean-looking code from the second piece alone. A word next to the value (closer than two line
     heights) that the pattern did not take and that OCR read at under 0.5 says the value may be cut. A code
     has no spaces, so for a code any word a space away (`MP-2026-891` `467`: OCR saw a gap) says the same.
+    With `initial` (text read by a pattern, such as `Last, First M`), a one- or two-character word right after
+    the value that the pattern did not take says the same: a middle initial misread (`AHMED a` for `AHMED E`).
     """
     ids = {id(word) for word in used}
     for line in region:
@@ -375,6 +380,9 @@ def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool)
             garbled = word.confidence < GARBLED_WORD
             reach = (2.0 if garbled else 1.0) * line.height
             if (garbled or code) and span[0] - reach <= word.bbox[2] and word.bbox[0] <= span[2] + reach:
+                return GARBLED_NEIGHBOUR_FACTOR
+            short = sum(ch.isalnum() for ch in word.text) <= 2
+            if initial and short and span[2] <= word.bbox[0] <= span[2] + line.height:
                 return GARBLED_NEIGHBOUR_FACTOR
     return 1.0
 

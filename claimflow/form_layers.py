@@ -14,13 +14,15 @@ scans) keep their first reading (their regions are still read again cleaned, see
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 from PIL import Image
 
 from claimflow.extract import extract_document
 from claimflow.models import Extraction, Page, ReadDocument, ReadMethod, Word
-from claimflow.readers.dropout import page_layers
+from claimflow.readers.dropout import clean_region, page_layers
 from claimflow.readers.ocr import OcrEngine
 from claimflow.specs import SpecSet
 
@@ -91,3 +93,17 @@ def ocr_layer(ocr: OcrEngine, page: Page, image: Image.Image) -> list[Word] | No
     """Return the words of one layer image of `page` (None when the OCR reported a problem with it)."""
     read = ocr.ocr_image(image, page=page.number, psm=LAYER_PSM, lang=page.language)
     return None if read.problems else read.words
+
+
+def read_as_layers(page: Page) -> bool:
+    """Return True when `page` was read as two layers (its form drops out): it holds data-layer words."""
+    return any(word.block >= DATA_BLOCK for word in page.words)
+
+
+def region_cleaner(page: Page) -> Callable[[Image.Image], Image.Image]:
+    """Return how a region crop of a drop-out form's `page` is cleaned before it is read again.
+
+    The form's ink is dropped by its level only on a page read as layers (`read_layers_apart` found its form
+    lighter than the data); on other pages (a form printed in black, a faded scan) only rules are removed.
+    """
+    return partial(clean_region, by_level=read_as_layers(page))

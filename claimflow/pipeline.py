@@ -27,11 +27,10 @@ from claimflow.extract import extract_documents
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_reread import read_again, read_lines_again, read_regions_again
-from claimflow.form_layers import ocr_layer, read_layers_apart
+from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
 from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
 from claimflow.near_duplicates import page_signatures
 from claimflow.readers import read_document, reread_bands, reread_page, reread_region
-from claimflow.readers.dropout import clean_region
 from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import TesseractOcr, check_tesseract
 from claimflow.replay import archive_versions, shadow_decide
@@ -460,9 +459,12 @@ def read_and_extract(
     read_again(read, parts, specs, lambda page, psm: reread_page(page, ocr, psm=psm), threshold=threshold)
     # forms printed to be dropped out (CMS-1500) read their regions again without the form's ink and rules
     dropout = any(p.document_type in specs.specs and specs.specs[p.document_type].ocr.dropout for p in parts)
-    clean = clean_region if dropout else None
     read_regions_again(
-        read, parts, specs, lambda page, box: reread_region(page, ocr, box, clean=clean), threshold=threshold
+        read,
+        parts,
+        specs,
+        lambda page, box: reread_region(page, ocr, box, clean=region_cleaner(page) if dropout else None),
+        threshold=threshold,
     )
     read_lines_again(
         read, parts, specs, lambda page, bands, scale: reread_bands(page, ocr, bands, scale=scale), threshold=threshold

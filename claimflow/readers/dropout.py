@@ -31,8 +31,16 @@ DASH_GAP_INCH = 0.02
 """A dashed rule's gaps are at most this long (inches); lines of text stacked in a box are further apart."""
 DASH_MIN_INCH = 0.1
 """A dashed rule (bridged) is at least this long: the CMS-1500's separators span most of a box's height."""
-DASH_COVERAGE = 0.85
-"""... and its ink covers at most this share of it (a typed character's stroke is solid)."""
+DASH_COVERAGE = 0.9
+"""... and its ink covers at most this share of it (a typed character's stroke is solid; scanned at 120 dpi,
+the CMS-1500's 0.055 in dashes keep gaps of only ~0.012 in: 0.85 missed them)."""
+DASH_MIN_COUNT = 3
+"""... and it is made of at least this many dashes (solid box rules taken out first): a caption's stroke bridged
+to the stem of a digit typed under it (`YY` over `2000`, 0.02 in apart) is two pieces, and removing them as a
+rule erased the digits."""
+DASH_PIECE_INCH = (0.012, 0.08)
+"""A dash is this long (inches): the CMS-1500's are 0.02-0.055 in; a column crossing a glyph's horizontal
+strokes gives pieces as short as the stroke is thick (~0.01 in)."""
 DEFAULT_DPI = 400.0
 """The resolution assumed when an image does not say (region crops are enlarged to about this)."""
 RULE_THICKEN = 1
@@ -107,15 +115,18 @@ def rule_mask(grey: np.ndarray, *, dpi: float = DEFAULT_DPI, dashed: bool = Fals
     run = max(8, round(RULE_MIN_INCH * dpi))
     rules: np.ndarray = _runs(ink, run, axis=1) | _runs(ink, run, axis=0)
     if dashed:  # vertical only: the separators inside money and date boxes
-        rules |= _dashed_columns(ink, max(1, round(DASH_GAP_INCH * dpi)), max(8, round(DASH_MIN_INCH * dpi)))
+        pieces = (max(2, round(DASH_PIECE_INCH[0] * dpi)), max(3, round(DASH_PIECE_INCH[1] * dpi)))
+        rules |= _dashed_columns(ink & ~rules, max(1, round(DASH_GAP_INCH * dpi)), max(8, round(DASH_MIN_INCH * dpi)),
+                                 pieces)
     return rules
 
 
-def _dashed_columns(ink: np.ndarray, gap: int, run: int) -> np.ndarray:
+def _dashed_columns(ink: np.ndarray, gap: int, run: int, dash: tuple[int, int]) -> np.ndarray:
     """Return the ink of vertical dashed rules: bridged runs at least `run` long that are not solid strokes.
 
     Gaps of up to `gap` pixels are bridged; a bridged run counts when its ink covers at most DASH_COVERAGE of
-    it (a character's stroke is solid, a dashed rule is not).
+    it (a character's stroke is solid, a dashed rule is not) and is at least DASH_MIN_COUNT dashes whose lengths
+    lie in `dash` (pixels; strokes of a caption and of the value under it, bridged, are two pieces).
     """
     bridged = _bridged(ink, gap, axis=0)
     out = np.zeros_like(ink)
@@ -124,9 +135,18 @@ def _dashed_columns(ink: np.ndarray, gap: int, run: int) -> np.ndarray:
         column = np.concatenate([[False], bridged[:, x], [False]]).astype(np.int8)
         edges = np.diff(column)
         for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-            if end - start >= run and ink[start:end, x].mean() <= DASH_COVERAGE:
+            if end - start >= run and ink[start:end, x].mean() <= DASH_COVERAGE and _dashes(ink[start:end, x], dash):
                 out[start:end, x] = ink[start:end, x]
     return out
+
+
+def _dashes(column: np.ndarray, dash: tuple[int, int]) -> bool:
+    """Return True when a bridged run of one pixel column holds DASH_MIN_COUNT dashes and no longer piece."""
+    edges = np.diff(np.concatenate([[0], column.astype(np.int8), [0]]))
+    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    if len(lengths) == 0 or int(lengths.max()) > dash[1]:
+        return False
+    return int(np.count_nonzero(lengths >= dash[0])) >= DASH_MIN_COUNT
 
 
 def form_ink_level(grey: np.ndarray, rules: np.ndarray) -> float | None:
@@ -181,14 +201,17 @@ def without_rules(grey: np.ndarray, rules: np.ndarray) -> np.ndarray:
     return out
 
 
-def clean_region(image: Image.Image) -> Image.Image:
+def clean_region(image: Image.Image, *, by_level: bool = True) -> Image.Image:
     """Return a region crop ready for OCR: red or light form ink dropped out, else its box rules removed.
 
     The crop's `dpi` info gives the length of a rule in pixels (DEFAULT_DPI when it has none).
 
     Colour crops drop their red pixels first. Grey crops drop the form by its ink level when its rules are
-    clearly lighter than the data; otherwise (a form printed in black, a faded scan where both inks are the
-    same grey) only the long rules are removed, so they are not read as `|`, `1` or `_` glued to values.
+    clearly lighter than the data and `by_level` allows it; otherwise (a form printed in black, a faded scan
+    where both inks are the same grey) only the long rules are removed, so they are not read as `|`, `1` or
+    `_` glued to values. `by_level=False` is for crops of a page whose form was found not to drop out: a crop
+    alone cannot tell a black form's thin rules, blurred grey by a low-resolution scan, from red ink, and
+    dropping by that level erased the thin strokes of the typed values too (Courier scanned at 120 dpi).
     """
     if image.mode in ("RGB", "RGBA"):
         rgb = np.asarray(image.convert("RGB"))
@@ -199,7 +222,7 @@ def clean_region(image: Image.Image) -> Image.Image:
     dpi = image.info.get("dpi")
     resolution = float(dpi[0]) if isinstance(dpi, tuple | list) and dpi and float(dpi[0]) > 0 else DEFAULT_DPI
     rules = rule_mask(grey, dpi=resolution)
-    dropped = data_layer(grey, form_ink_level(grey, rules))
+    dropped = data_layer(grey, form_ink_level(grey, rules)) if by_level else None
     cleaned = without_rules(dropped if dropped is not None else grey, rule_mask(grey, dpi=resolution, dashed=True))
     out = Image.fromarray(cleaned.astype(np.uint8), mode="L")
     if "dpi" in image.info:

@@ -221,3 +221,17 @@ def test_a_weak_table_of_a_dropout_form_is_read_again(specs: SpecSet) -> None:
     plain = dataclasses.replace(specs, specs={**specs.specs, "cms1500": spec.model_copy(
         update={"ocr": spec.ocr.model_copy(update={"dropout": False})})})
     assert "service_lines" not in weak_regions(part, plain, 0.9)  # other forms: only when no row was read
+
+
+def test_a_name_whose_middle_initial_was_misread_is_not_confident(specs: SpecSet) -> None:
+    def scanned(name: str) -> ReadDocument:
+        values = [(x, y, name if text == "Salemy, Cheryl A" else text) for x, y, text in VALUES_0212]
+        words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text, 0.95)]
+        return ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+
+    whole = extract_document(scanned("Salemy, Cheryl A"), specs, "cms1500")
+    assert whole.fields["patient_name"].value == "Salemy, Cheryl A"
+    # `A` read as `a`: the pattern stops before it, and the name without its initial must not look sure
+    cut = extract_document(scanned("Salemy, Cheryl a"), specs, "cms1500")
+    assert cut.fields["patient_name"].value == "Salemy, Cheryl"
+    assert cut.fields["patient_name"].confidence < 0.85 * whole.fields["patient_name"].confidence

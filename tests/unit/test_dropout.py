@@ -160,3 +160,26 @@ def test_dashed_separators_are_rules_and_solid_strokes_are_not() -> None:
     assert dashed[40:46, 100:103].all() and dashed[148:154, 100:103].all()
     assert not dashed[60:110, 200:206].any()
     assert not rule_mask(grey, dpi=400)[40:46, 100:103].any()  # without `dashed`, only solid long rules
+
+
+def test_a_caption_stroke_over_a_digit_stem_is_not_a_dashed_rule() -> None:
+    grey = np.full((200, 300), 255, dtype=np.uint8)
+    grey[40:62, 100:104] = 0  # a caption's stroke (`YY`), 22 px
+    grey[68:100, 100:104] = 0  # 6 px under it, the stem of a typed digit (`2000`), 32 px: bridged, one 60 px run
+    grey[40:62, 200:203] = 0  # a dashed separator of three 0.055 in dashes with 5 px gaps, as scanned
+    grey[67:89, 200:203] = 0
+    grey[94:116, 200:203] = 0
+    dashed = rule_mask(grey, dpi=400, dashed=True)
+    assert not dashed[40:100, 100:104].any()  # the digit keeps its stem
+    assert dashed[40:62, 200:203].all() and dashed[94:116, 200:203].all()
+
+
+def test_clean_region_keeps_grey_values_when_told_the_form_does_not_drop_out() -> None:
+    # a black form scanned at low resolution: thin rules blurred to grey, and a value typed in a thin grey stroke
+    image = _form(form=150, data=120)
+    ImageDraw.Draw(image).rectangle((650, 150, 680, 180), fill=10)  # a heavier mark elsewhere in the crop
+    by_level = np.asarray(clean_region(image))
+    rules_only = np.asarray(clean_region(image, by_level=False))
+    assert (by_level[150:200, 60:300] < 200).sum() < (rules_only[150:200, 60:300] < 200).sum() / 2
+    assert (rules_only[150:200, 60:300] < 200).sum() > 100  # the value stays whole
+    assert (rules_only[18:26, 100:700] < 200).sum() == 0  # the rules still go
