@@ -148,6 +148,10 @@ class CompiledRuleSet:
     """The documents required by source and claim type."""
     plain: bool = field(init=False, repr=False, compare=False)
     """No decision tables and no hit policy unique: nothing to check after the conditions."""
+    fires: dict[int, Fire] = field(init=False, repr=False, compare=False)
+    """Each rule's generated reason and trace entry builder (`_make_fire`), by the rule's file order."""
+    plans: dict[tuple[bool, ...], _Plan] = field(init=False, repr=False, compare=False)
+    """What follows from each combination of condition results seen so far (`_plan`)."""
 
     def __post_init__(self) -> None:
         ruleset = self.ruleset
@@ -160,6 +164,9 @@ class CompiledRuleSet:
         }
         object.__setattr__(self, "required", required)
         object.__setattr__(self, "plain", not self.has_tables and ruleset.hit_policy != "unique")
+        keys = frozenset(FACT_FIELDS if self.reads is None else self.reads)  # what zen's input always holds
+        object.__setattr__(self, "fires", {rule.order: _make_fire(rule, keys) for rule in self.rules})
+        object.__setattr__(self, "plans", {})
 
 
 def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
@@ -543,8 +550,26 @@ def _display(value: object) -> str:
     return str(value)
 
 
+def _display_sequence(value: tuple[object, ...] | list[object]) -> str:
+    """`_display` of a tuple or list."""
+    return "; ".join(map(str, value)) if value else "(none)"
+
+
+def _display_none(value: None) -> str:
+    """`_display` of None."""
+    return "(not read)"
+
+
 _SHOW: dict[type, Callable[[Any], str]] = {
-    str: str, Decimal: str, float: str, int: str, bool: str, date: date.isoformat
+    str: str,
+    Decimal: str,
+    float: str,
+    int: str,
+    bool: str,
+    date: date.isoformat,
+    type(None): _display_none,
+    tuple: _display_sequence,
+    list: _display_sequence,
 }
 """`_display` of the common types, by exact type (str() of a str is the str itself)."""
 
@@ -617,11 +642,263 @@ def _renderer(parts: tuple[str, ...]) -> Renderer:
     return render
 
 
+Fire = Callable[
+    [ClaimFacts, tuple[str, ...], Decimal | None, dict[str, object]], tuple[Reason, dict[str, object]]
+]
+"""Builds a fired rule's reason and trace entry from the facts, missing documents, payout and zen's input."""
+
+_NEW = object.__new__
+_REASON_SLOTS: Any = Reason
+_SET_CODE: Callable[[Reason, str], None] = _REASON_SLOTS.code.__set__
+_SET_MESSAGE: Callable[[Reason, str], None] = _REASON_SLOTS.message.__set__
+
+
+def _reason(code: str, message: str) -> Reason:
+    """Return `Reason(code, message)` without the frozen dataclass's __init__.
+
+    Reason is frozen and slotted: its __init__ sets each field through object.__setattr__, which costs twice as
+    much as setting the two slots directly (measured 1.5 us against 0.85 us). The object is the same: equal, same
+    hash, same fields, still frozen afterwards.
+    """
+    reason = _NEW(Reason)
+    _SET_CODE(reason, code)
+    _SET_MESSAGE(reason, message)
+    return reason
+
+
+def _make_fire(rule: CompiledRule, keys: frozenset[str]) -> Fire:
+    """Generate the function building this rule's reason and trace entry when it fired.
+
+    The result is exactly what the reference path builds (`_decide_reference`: `Reason(code, render(...))` and the
+    entry `{"rule", "priority", "decision", "reason", "inputs"}` with the values zen read), generated once per rule
+    as straight-line code from the rule's parts: the template's literals pre-joined into one %-format, each
+    placeholder read by attribute (`payout` and `missing_documents` as `_render` shows them, a name that is no fact
+    as null), a text value used as is and other values shown as `_shown` shows them, the inputs as a dict display
+    (subscripts for the names in `keys`, the names zen's input always holds; `get` for any other). Only fact names
+    and repr() of the rule's input names go into the source; the rule's texts and values are passed in the
+    namespace. The property tests and bench/decide.py compare the result with the reference path.
+    """
+    parts = _template(rule.rule.then.reason)
+    literals, names = parts[0::2], parts[1::2]
+    namespace: dict[str, object] = {
+        "_NEW": _NEW,
+        "_Reason": Reason,
+        "_SET_CODE": _SET_CODE,
+        "_SET_MESSAGE": _SET_MESSAGE,
+        "_show": _SHOW.get,
+        "_display": _display,
+        "_code": rule.code,
+        "_rule": rule.rule_id,
+        "_priority": rule.priority,
+        "_decision": rule.decision,
+        "_format": "%s".join(literal.replace("%", "%%") for literal in literals),
+        "_text": parts[0],
+    }
+    lines = ["def fire(facts, missing, payout, context):"]
+    shown: list[str] = []
+    for i, name in enumerate(names):
+        if name == "payout":
+            lines.append(f"    s{i} = 'n/a' if payout is None else str(payout)")
+        elif name == "missing_documents":
+            lines.append(f"    s{i} = _display(missing)")
+        else:
+            if name in FACT_FIELDS and name.isidentifier():
+                lines.append(f"    v = facts.{name}")
+            else:  # not a fact: shown as null, as getattr(facts, name, None) gives it
+                namespace[f"_name{i}"] = name
+                lines.append(f"    v = getattr(facts, _name{i}, None)")
+            lines.append(f"    s{i} = v if type(v) is str else _show(type(v), _display)(v)")
+        shown.append(f"s{i}")
+    if shown:
+        lines += [
+            f"    message = _format % ({', '.join(shown)},)",
+            "    reason = _NEW(_Reason)",
+            "    _SET_CODE(reason, _code)",
+            "    _SET_MESSAGE(reason, message)",
+        ]
+    else:  # a fixed message: one Reason for every claim (it is frozen)
+        namespace["_fixed"] = _reason(rule.code, parts[0])
+        lines += ["    message = _text", "    reason = _fixed"]
+    inputs = ", ".join(
+        f"{name!r}: context[{name!r}]" if name in keys else f"{name!r}: context.get({name!r})" for name in rule.inputs
+    )
+    lines.append(
+        "    return reason, {'rule': _rule, 'priority': _priority, 'decision': _decision, 'reason': message, "
+        f"'inputs': {{{inputs}}}}}"
+    )
+    exec("\n".join(lines), namespace)  # noqa: S102 - the source holds only fact names and repr() of input names
+    return cast(Fire, namespace["fire"])
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What follows from one combination of condition results, whatever the claim: worked out once, then looked up.
+
+    The deciding rule (hit policy), route, review queue, recommendation and requested documents depend only on which
+    rules fired (`_decide_reference` derives them the same way per claim); what depends on the claim (reasons,
+    trace values, payout, code checks before settling) is still computed per claim.
+    """
+
+    results: tuple[bool, ...]
+    """The conditions' results this plan is for (each True or False: a look-up that matched 0 or 1 is not it)."""
+    reference: bool
+    """The decision table hit policies report an overlap for these results: `_decide_reference` decides."""
+    fires: tuple[Fire, ...]
+    """The fired rules' `fire` functions, in evaluation order."""
+    shown: tuple[int, ...]
+    """Positions in `fires` of the fired rules that do not settle: their reasons are shown unless the claim settles."""
+    all_shown: bool
+    """No fired rule settles: every fired rule's reason is shown unless the claim settles."""
+    winner: CompiledRule | None
+    winner_index: int
+    route: Route
+    decided_by: str
+    queue: str | None
+    recommendation: str | None
+    """The first fired recommendation: proposed only if the claim goes to review."""
+    asks: tuple[str, ...]
+    """The documents the fired rules ask for, in order, each once."""
+
+
+_PLANS_LIMIT = 4096
+"""Combinations of condition results remembered per rule set (1,348 on 100,000 random claims, 2,323 with tables)."""
+
+
+def _plan(compiled: CompiledRuleSet, results: tuple[object, ...], context: dict[str, object]) -> _Plan | None:
+    """Work out and remember the plan for these condition results; None unless each is True or False."""
+    if len(results) != len(compiled.rules) or not all(result is True or result is False for result in results):
+        return None
+    run = _evaluate(compiled, context, list(results))  # the hit policies of decision tables and of unique
+    fired = run.fired
+    winner = fired[0] if len(fired) == 1 else _pick(fired, compiled.ruleset.hit_policy)
+    if winner is not None:
+        route, decided_by = winner.route, winner.rule_id
+    else:
+        route, decided_by = compiled.default_route, "default"
+    shown = tuple(i for i, rule in enumerate(fired) if rule.route is not Route.SETTLE)
+    plan = _Plan(
+        results=cast(tuple[bool, ...], results),
+        reference=bool(run.errors),
+        fires=tuple(compiled.fires[rule.order] for rule in fired),
+        shown=shown,
+        all_shown=len(shown) == len(fired),
+        winner=winner,
+        winner_index=fired.index(winner) if winner is not None else -1,
+        route=route,
+        decided_by=decided_by,
+        queue=next((rule.queue for rule in fired if rule.queue is not None), None),
+        recommendation=next((rule.recommendation for rule in fired if rule.recommendation is not None), None),
+        asks=tuple(dict.fromkeys(doc for rule in fired for doc in rule.asks)),
+    )
+    if len(compiled.plans) >= _PLANS_LIMIT:
+        compiled.plans.clear()
+    compiled.plans[plan.results] = plan
+    return plan
+
+
 def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
     """Run the rule set on one claim and return the decision with its trace; never settles unsafely.
 
-    Written as one function on purpose: this runs once per claim (100,000 in a batch), and the fired rules' reasons,
-    trace entries, shown reasons, queue, recommendation and requested documents are all gathered in one pass.
+    The common case in few steps: one engine call for every condition (`compiled.fused`, on only the facts the rules
+    read), the plan for those results (`_plan`: deciding rule, route, queue, recommendation, documents asked,
+    remembered per combination of results), the code checks and payout if it settles, and the fired rules' reasons
+    and trace entries from their generated `fire` functions. Anything else (no fused expression, a condition that
+    fails or is not true or false, an overlap in a decision table) takes `_decide_reference`, which gives the same
+    decision for every claim (compared by the property tests and on every 20th claim of bench/decide.py).
+    """
+    fused = compiled.fused
+    if fused is None:
+        return _decide_reference(facts, compiled)
+    required = compiled.required.get((facts.source, facts.claim_type))
+    absent = [doc for doc in required if doc not in facts.documents] if required else []
+    missing = tuple(dict.fromkeys([*facts.missing_documents, *absent])) if absent or facts.missing_documents else ()
+    context = compiled.convert(facts, missing)
+    try:
+        results = fused.evaluate(context)
+    except RuntimeError:
+        return _decide_reference(facts, compiled)
+    if type(results) is not list:
+        return _decide_reference(facts, compiled)
+    key = tuple(results)
+    plan = compiled.plans.get(key)
+    # the look-up compares with ==: 0 and 1 (and 0.0, 1.0) would match False and True, so check it is these
+    if plan is None or not all(map(operator.is_, key, plan.results)):
+        plan = _plan(compiled, key, context)
+        if plan is None:
+            return _decide_reference(facts, compiled)
+    if plan.reference:
+        return _decide_reference(facts, compiled)
+
+    route, decided_by = plan.route, plan.decided_by
+    errors: list[dict[str, object]] = []
+    overrides: list[Reason] = []
+    payout: Decimal | None = None
+    if route is Route.SETTLE:
+        payout = _settle_checks(facts, plan.winner, context, errors, overrides)
+        if overrides:
+            route, payout, decided_by = Route.REVIEW, None, str(overrides[0].code)
+    fired_reasons: list[Reason] = []
+    entries: list[dict[str, object]] = []
+    for fire in plan.fires:
+        reason, entry = fire(facts, missing, payout, context)
+        fired_reasons.append(reason)
+        entries.append(entry)
+    if route is Route.SETTLE:
+        reasons = [fired_reasons[plan.winner_index]]  # the settling rule alone
+    else:
+        reasons = fired_reasons if plan.all_shown else [fired_reasons[i] for i in plan.shown]
+        if overrides:
+            reasons.extend(overrides)
+        if not reasons:
+            default = compiled.ruleset.default
+            reasons.append(
+                Reason(default.code or ReasonCode.NO_RULE_MATCHED, render_reason(default.reason, facts, missing, None))
+            )
+    documents = list(missing)
+    for doc in plan.asks:
+        if doc not in documents:
+            documents.append(doc)
+    ruleset = compiled.ruleset
+    trace: dict[str, object] = {
+        "claim_id": facts.claim_id,
+        "ruleset": ruleset.name,
+        "version": ruleset.version,
+        "sha256": ruleset.sha256,
+        "engine": compiled.engine,
+        "hit_policy": ruleset.hit_policy,
+        "processing_date": _ISO.get(facts.processing_date) or _iso_of(facts.processing_date),
+        "missing_documents": list(missing),
+        "fired": entries,
+        "errors": errors,
+        "overrides": [{"code": str(r.code), "message": r.message} for r in overrides] if overrides else [],
+        "decided_by": decided_by,
+        "route": _ROUTE_VALUE[route],
+        "payout": None if payout is None else str(payout),
+        "queue": plan.queue,
+    }
+    return Decision(
+        route=route,
+        payout=payout,
+        currency=facts.policy_currency if payout is not None else facts.currency,
+        reasons=reasons,
+        recommendation=plan.recommendation if route is Route.REVIEW else None,
+        missing_documents=documents,
+        decided_by=decided_by,
+        ruleset=ruleset.name,
+        ruleset_version=ruleset.version,
+        ruleset_sha256=ruleset.sha256,
+        engine=compiled.engine,
+        trace=trace,
+    )
+
+
+def _decide_reference(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
+    """Decide one claim the general way: the reference `decide_claim` is compared with, and its path for the rare cases.
+
+    `decide_claim` takes this path when the rule set has no fused expression (the reference in tests and the bench:
+    one engine call per rule), when a condition fails or gives something other than true or false, and when a
+    decision table's hit policy reports an overlap. Every fired rule's reason and trace entry are built here from
+    the rule's template and inputs (`render`, `Reason(...)`), not by the generated `fire` functions.
     """
     ruleset = compiled.ruleset
     required = compiled.required.get((facts.source, facts.claim_type))
@@ -653,7 +930,7 @@ def decide_claim(facts: ClaimFacts, compiled: CompiledRuleSet) -> Decision:
     ]
     payout: Decimal | None = None
     if route is Route.SETTLE and not overrides:
-        payout = _settle_checks(facts, winner, context, run, overrides)
+        payout = _settle_checks(facts, winner, context, run.errors, overrides)
     if overrides and route is not Route.REVIEW:
         route, payout, decided_by = Route.REVIEW, None, str(overrides[0].code)
     if route is not Route.SETTLE:
@@ -733,10 +1010,13 @@ def _settle_checks(
     facts: ClaimFacts,
     winner: CompiledRule | None,
     context: dict[str, object],
-    run: _Run,
+    errors: list[dict[str, object]],
     overrides: list[Reason],
 ) -> Decimal | None:
-    """Before settling: code blockers, then the payout (Decimal, cents) and its guardrail; append overrides."""
+    """Before settling: code blockers, then the payout (Decimal, cents) and its guardrail; append overrides.
+
+    A payout formula that fails is appended to `errors` (the trace's rule errors) as well.
+    """
     if winner is None:
         overrides.append(Reason(ReasonCode.NO_RULE_MATCHED, "The default outcome may not settle a claim"))
         return None
@@ -745,7 +1025,7 @@ def _settle_checks(
         return None
     payout, error = _compute_payout(winner, context)
     if error is not None or payout is None:
-        run.errors.append(_error(winner, f"payout: {error}", context))
+        errors.append(_error(winner, f"payout: {error}", context))
         overrides.append(Reason(ReasonCode.RULE_ERROR, f"Rule {winner.rule.id} payout failed: {error}"))
         return None
     overrides.extend(_guardrail(facts, payout))

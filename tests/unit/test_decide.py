@@ -377,3 +377,84 @@ def test_reason_values_look_up_shows_what_display_shows() -> None:
     ]
     for value in values:
         assert _shown(value) == _display(value), value
+
+
+def test_fast_reason_is_the_frozen_reason() -> None:
+    from claimflow.decide import _reason
+    from claimflow.models import Reason
+
+    fast, slow = _reason("documents_missing", "Documents still needed: invoice"), Reason(
+        "documents_missing", "Documents still needed: invoice"
+    )
+    assert type(fast) is Reason
+    assert (fast, hash(fast), repr(fast)) == (slow, hash(slow), repr(slow))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.message = "changed"  # type: ignore[misc]
+
+
+ODD_REASONS = """\
+  - id: PERCENT
+    priority: 9
+    when: "amount_claimed > 100"
+    then: {decision: review, reason: "100% of {{amount_claimed}} {braces} \\\\ 'quotes' %s %(x)s {{ currency }}"}
+  - id: EVERY_KIND
+    priority: 8
+    when: "amount_claimed > 100 and deductible != null"
+    then:
+      decision: review
+      queue: desk
+      reason: "{{policy_start}} {{covered_losses}} {{missing_documents}} {{policy_found}} {{duplicate_of}} {{payout}}"
+  - id: FIXED
+    priority: 7
+    when: "len(missing_documents) > 0"
+    then: {decision: request_documents, documents: [police_report, invoice], reason: "Send the rest"}
+  - id: PAY
+    priority: 1
+    when: "true"
+    then: {decision: settle, payout: "amount_claimed - deductible", reason: "Pay {{payout}} of {{amount_claimed}}"}
+"""
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"amount_claimed": "50"},
+        {"amount_claimed": "50", "documents": []},
+        {"documents": [], "covered_losses": None, "policy_start": None},
+        {"currency": None, "amount_claimed": "-0.00"},
+        {"amount_claimed": "1E+3", "missing_fields": ["date_of_loss"]},
+    ],
+)
+def test_generated_reasons_and_trace_are_the_reference_ones(tmp_path: Path, changes: dict[str, Any]) -> None:
+    """The generated fire functions and remembered plans against `_decide_reference` (templates, reasons, trace)."""
+    from claimflow.decide import _decide_reference
+
+    compiled = compile_text(tmp_path, ODD_REASONS)
+    claim = facts(**changes)
+    for _ in range(2):  # the second time from the remembered plan
+        fast, slow = decide_claim(claim, compiled), _decide_reference(claim, compiled)
+        assert as_json(fast) == as_json(slow)
+        assert fast.reasons == slow.reasons and fast.trace == slow.trace
+    if changes == {}:
+        assert fast.reasons[0].message == "100% of 3200.50 {braces} \\ 'quotes' %s %(x)s EUR"
+
+
+def test_a_remembered_plan_never_takes_1_for_true(tmp_path: Path) -> None:
+    """Plans are looked up by the conditions' results, where 1 == True: a 1 must still be a rule error."""
+    compiled = compile_text(
+        tmp_path,
+        "  - {id: ODD, priority: 9, when: 'amount_claimed > 5000 ? 1 : amount_claimed > 3000', "
+        "then: {decision: review, reason: odd}}\n",
+    )
+    assert fired(decide_claim(facts(amount_claimed="4000"), compiled)) == ["ODD"]  # true: its plan is remembered
+    decision = decide_claim(facts(amount_claimed="6000"), compiled)  # 1.0, which == True
+    assert fired(decision) == [] and decision.route is Route.REVIEW
+    assert decision.trace["errors"] == [
+        {"rule": "ODD", "error": "condition gave 1.0, not true or false", "inputs": {"amount_claimed": 6000.0}}
+    ]
+    assert decision.reasons[0].code == ReasonCode.RULE_ERROR
+
+
+def as_json(decision: Any) -> str:
+    return json.dumps(dataclasses.asdict(decision), default=str, sort_keys=True)
