@@ -57,6 +57,7 @@ from claimflow.pipeline import engine_ocr, read_and_extract
 from claimflow.readers.ocr import api_available
 from claimflow.readers.tessapi import ThreadApis
 from claimflow.samples import write_packet
+from claimflow.second_looks import LookRecord
 from claimflow.settings import load_settings
 from claimflow.specs import load_specs
 
@@ -116,6 +117,7 @@ class Doc:
     seconds: float = 0.0
     baseline_pages: list[str] = field(default_factory=list)
     baseline_seconds: float = 0.0
+    looks: list[LookRecord] = field(default_factory=list)
 
 
 def parse_day_first(text: str) -> date | None:
@@ -363,16 +365,22 @@ def score_engine(docs: Iterable[Doc]) -> list[Score]:
 
 
 # ---------------------------------------------------------------------------------------------- running
-def run_engine(docs: list[Doc], workers: int) -> float:
-    """Read and extract every document on `workers` threads; return the wall-clock seconds."""
+def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> float:
+    """Read and extract every document on `workers` threads; return the wall-clock seconds.
+
+    `budget`: OCR calls the second looks may spend per document (None: the settings' default).
+    """
     settings = load_settings()
     specs = load_specs(ROOT / "extractors")
     ocr = engine_ocr(settings, specs)
+    budget = settings.second_look_budget if budget is None else budget
 
     def one(doc: Doc) -> None:
         started = time.perf_counter()
         try:
-            read, extractions = read_and_extract(doc.path, ocr, specs, threshold=settings.confidence_threshold)
+            read, extractions = read_and_extract(
+                doc.path, ocr, specs, threshold=settings.confidence_threshold, budget=budget, looks=doc.looks
+            )
             doc.pages = len(read.pages)
             doc.scanned = any(page.method is ReadMethod.OCR for page in read.pages)
             doc.extractions = extractions
@@ -626,6 +634,35 @@ def print_baseline(
     }
 
 
+def print_looks(docs: list[Doc]) -> dict[str, Any]:
+    """Print where the second looks went on the OCR'd documents: calls, seconds and fields per step; return them."""
+    steps: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        for record in doc.looks:
+            step = steps.setdefault(
+                record.step, {"documents": 0, "calls": 0, "seconds": 0.0, "fields": {}, "skipped": {}}
+            )
+            step["documents"] += 1
+            step["calls"] += record.calls
+            step["seconds"] += record.seconds
+            for name in record.fields:
+                step["fields"][name] = step["fields"].get(name, 0) + 1
+            for name in record.skipped:
+                step["skipped"][name] = step["skipped"].get(name, 0) + 1
+    spent = [sum(r.calls for r in doc.looks) for doc in docs]
+    print(
+        f"\nSECOND LOOKS on {len(docs)} OCR'd documents: {sum(spent)} OCR calls, at most {max(spent, default=0)}"
+        " on one document"
+    )
+    for name, step in steps.items():
+        fields = ", ".join(f"{f} {n}" for f, n in sorted(step["fields"].items(), key=lambda kv: -kv[1]))
+        skipped = ", ".join(f"{f} {n}" for f, n in step["skipped"].items())
+        over = f"  over budget: {skipped}" if skipped else ""
+        line = f"  {name:<8} docs {step['documents']:>3}  calls {step['calls']:>4}  {step['seconds']:6.1f} s"
+        print(f"{line}  for: {fields}{over}")
+    return {"calls": sum(spent), "max_per_document": max(spent, default=0), "steps": steps}
+
+
 def _ratio(a: float, b: float) -> str:
     if not b:
         return "inf" if a else "-"
@@ -661,6 +698,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="8 SROIE receipts + the packet's text PDFs")
     parser.add_argument("--misses", action="store_true", help="print every wrong field")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="OCR calls the second looks may spend per document (default: CLAIMFLOW_SECOND_LOOK_BUDGET, 24)",
+    )
     args = parser.parse_args()
     threshold = load_settings().confidence_threshold
     started = time.perf_counter()
@@ -678,10 +721,10 @@ def main() -> int:
         bare = {"cli": 0.0, **({"api": 0.0} if BARE_API else {})}
         for start in range(0, len(ocr_docs), ALTERNATE_BATCH):
             batch = ocr_docs[start : start + ALTERNATE_BATCH]
-            engine_wall += run_engine(batch, WORKERS)
+            engine_wall += run_engine(batch, WORKERS, args.budget)
             for reader in bare:
                 bare[reader] += run_baseline(batch, WORKERS, reader)
-        text_wall = run_engine(text_docs, WORKERS)
+        text_wall = run_engine(text_docs, WORKERS, args.budget)
         # the speed reference is the faster bare reader: comparing with a slower one would flatter the engine
         baseline_reader = min(bare, key=lambda reader: bare[reader])
         baseline_wall = bare[baseline_reader]
@@ -698,6 +741,7 @@ def main() -> int:
     print(f"  bare readers, pages/s (wall, {WORKERS} threads): {readers}; the ratio uses the faster one")
     baseline["bare_pages_per_second"] = {reader: ocr_pages / wall for reader, wall in bare.items()}
     baseline["baseline_reader"] = baseline_reader
+    looks = print_looks(ocr_docs)
     wrong = [s for s in scores if not s.right]
     confident_wrong = [s for s in wrong if s.confidence is not None and s.confidence >= threshold]
     if args.misses:
@@ -720,6 +764,7 @@ def main() -> int:
         "engine": report,
         "reliability": reliability,
         "baseline": baseline,
+        "second_looks": looks,
         "seconds": {
             "engine_ocr": engine_wall,
             "baseline_ocr": baseline_wall,

@@ -151,36 +151,48 @@ def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[Ancho
         return []
     if cjk:
         return _cjk_hits(lines, target.replace(" ", ""), threshold)
-    size = len(target.split())
-    target_digits = _digits(target)
     hits: list[AnchorHit] = []
     for index, line in enumerate(lines):
-        simple, digits = _line_parts(tuple(word.text for word in line.words))
-        # a line shorter than the label can hold no run of words that matches it
-        reachable = _may_reach(sum(map(len, simple)) + len(simple), len(target), threshold, longer_ok=True)
-        best: AnchorHit | None = None
-        for start in range(len(line.words) if reachable else 0):
-            if not simple[start]:
-                continue
-            for length in range(max(1, size - 1), size + 2):
-                end = start + length
-                if end > len(line.words):
-                    break
-                parts = [part for part in simple[start:end] if part]
-                if not _may_reach(sum(map(len, parts)) + len(parts) - 1, len(target), threshold):
-                    continue
-                # a word with a digit the label lacks makes the run a value (`invoice_number_1`, `28 500`)
-                if any(not found <= target_digits for found in digits[start:end]):
-                    continue
-                score = fuzz.ratio(" ".join(parts), target, score_cutoff=threshold)
-                if score >= threshold and (best is None or score > best.score):
-                    best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
-        spaced = _spaced_hit(index, line, simple, target, threshold)
-        if spaced is not None and (best is None or spaced.score > best.score):
-            best = spaced
-        if best is not None:
-            hits.append(best)
+        found = _line_hit(tuple(word.text for word in line.words), target, threshold)
+        if found is not None:
+            start, end, score = found
+            hits.append(AnchorHit(index, start, end, score, union_box(line.words[start:end])))
     return hits
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _line_hit(texts: tuple[str, ...], target: str, threshold: float) -> tuple[int, int, float] | None:
+    """Return the best run (start, end, score) of a line's words matching a Latin `target`, or None.
+
+    It depends on the words' texts only, so it is cached: every label is looked for on every line, and a
+    document is extracted again after each second reading with most of its lines unchanged.
+    """
+    size = len(target.split())
+    target_digits = _digits(target)
+    simple, digits = _line_parts(texts)
+    # a line shorter than the label can hold no run of words that matches it
+    reachable = _may_reach(sum(map(len, simple)) + len(simple), len(target), threshold, longer_ok=True)
+    best: tuple[int, int, float] | None = None
+    for start in range(len(texts) if reachable else 0):
+        if not simple[start]:
+            continue
+        for length in range(max(1, size - 1), size + 2):
+            end = start + length
+            if end > len(texts):
+                break
+            parts = [part for part in simple[start:end] if part]
+            if not _may_reach(sum(map(len, parts)) + len(parts) - 1, len(target), threshold):
+                continue
+            # a word with a digit the label lacks makes the run a value (`invoice_number_1`, `28 500`)
+            if any(not found <= target_digits for found in digits[start:end]):
+                continue
+            score = fuzz.ratio(" ".join(parts), target, score_cutoff=threshold)
+            if score >= threshold and (best is None or score > best[2]):
+                best = (start, end, score)
+    spaced = _spaced_hit(simple, target, threshold)
+    if spaced is not None and (best is None or spaced[2] > best[2]):
+        best = spaced
+    return best
 
 
 def _cjk_hits(lines: list[Line], wanted: str, threshold: float) -> list[AnchorHit]:
@@ -207,14 +219,12 @@ def _cjk_hits(lines: list[Line], wanted: str, threshold: float) -> list[AnchorHi
     return hits
 
 
-def _spaced_hit(
-    index: int, line: Line, simple: Sequence[str], target: str, threshold: float
-) -> AnchorHit | None:
+def _spaced_hit(simple: Sequence[str], target: str, threshold: float) -> tuple[int, int, float] | None:
     """Find the anchor written letter-spaced (one word per letter or two), comparing without spaces."""
     if sum(1 for part in simple if 0 < len(part) <= SPACED_LETTERS) < 3:
         return None  # a spaced run needs at least three short words
     wanted = target.replace(" ", "")
-    best: AnchorHit | None = None
+    best: tuple[int, int, float] | None = None
     for start in range(len(simple)):
         if not 0 < len(simple[start]) <= SPACED_LETTERS:
             continue
@@ -226,8 +236,8 @@ def _spaced_hit(
             if len(joined) < len(wanted) - 2 or end - start < 3:
                 continue
             score = fuzz.ratio(joined, wanted)
-            if score >= threshold and (best is None or score > best.score):
-                best = AnchorHit(index, start, end, score, union_box(line.words[start:end]))
+            if score >= threshold and (best is None or score > best[2]):
+                best = (start, end, score)
     return best
 
 

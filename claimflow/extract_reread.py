@@ -154,20 +154,27 @@ def weak_regions(part: Extraction, specs: SpecSet, threshold: float) -> list[str
 
 
 def read_regions_again(
-    read: ReadDocument, parts: list[Extraction], specs: SpecSet, reread: RegionRereader, *, threshold: float
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    reread: RegionRereader,
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
 ) -> int:
     """Read the boxes of weak region fields again, enlarged, and take what that reading finds; return regions read.
 
     The words inside each weak field's box are replaced by the enlarged reading and the document is extracted
     again. A field the first reading missed takes the new value; where both readings found one, agreement keeps
     the better confidence and disagreement keeps the more confident value at lower confidence, flagged. Only
-    single-document files are read this way (the boxes are found per page of the one document).
+    single-document files are read this way (the boxes are found per page of the one document). `only` limits
+    the reading to those of the weak fields (the ones a budget granted).
     """
     if len(parts) != 1:
         return 0
     part = parts[0]
     spec = specs.specs.get(part.document_type)
-    weak = weak_regions(part, specs, threshold)
+    weak = [name for name in weak_regions(part, specs, threshold) if only is None or name in only]
     if spec is None or not weak:
         return 0
     regions = 0
@@ -221,8 +228,9 @@ def _merge(part: Extraction, name: str, new: Field | None) -> None:
         part.fields[name] = max((old, new), key=lambda f: f.confidence)
         return
     best = max((old, new), key=lambda f: f.confidence)
-    part.fields[name] = Field(best.name, best.value, round(best.confidence * DISAGREE_FACTOR, 4), best.provenance,
-                              best.raw)
+    part.fields[name] = Field(
+        best.name, best.value, round(best.confidence * DISAGREE_FACTOR, 4), best.provenance, best.raw
+    )
     part.problems.append(
         Problem(
             ReasonCode.FIELD_AMBIGUOUS,
@@ -267,19 +275,26 @@ def calibrated(part: Extraction, found: Field, specs: SpecSet) -> float:
 
 
 def read_lines_again(
-    read: ReadDocument, parts: list[Extraction], specs: SpecSet, reread: BandRereader, *, threshold: float
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    reread: BandRereader,
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
 ) -> int:
     """Read the lines of weak values again enlarged (2x, then 3x on disagreement) and vote; return the OCR calls.
 
     The first pass's weak total or date is often one misread glyph (`2014` for `2016`); the same line read
     larger reads it differently. All weak lines of a page go into one OCR call. A value changes only when
     two enlarged readings agree against the first; the winner then stays below auto-accept (`vote`). A file
-    holding several documents is left alone (its parts cover different pages).
+    holding several documents is left alone (its parts cover different pages). `only` limits the reading to
+    those of the weak values (the ones a budget granted).
     """
     if len(parts) != 1:
         return 0
     part = parts[0]
-    weak = weak_values(part, specs, threshold)
+    weak = [name for name in weak_values(part, specs, threshold) if only is None or name in only]
     if not weak:
         return 0
     bands: dict[int, list[tuple[float, float]]] = {}

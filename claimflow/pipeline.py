@@ -24,19 +24,15 @@ from claimflow.decide import CompiledRuleSet, compile_ruleset
 from claimflow.enrich import AmountHistory, EnrichmentConfig, load_enrichment_config
 from claimflow.errors import ClaimFlowError, DocumentError, ReasonCode
 from claimflow.extract import extract_documents
-from claimflow.extract_accents import read_accents_again
-from claimflow.extract_confirm import confirm_values
-from claimflow.extract_reread import read_again, read_lines_again, read_regions_again
-from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
-from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument
+from claimflow.models import DocumentStatus, Extraction, Problem, ReadDocument, ReadMethod
 from claimflow.near_duplicates import page_signatures
-from claimflow.readers import read_document, reread_bands, reread_page, reread_region
-from claimflow.readers.marks import PageMarks
-from claimflow.readers.ocr import TesseractOcr, check_tesseract
+from claimflow.readers import read_document
+from claimflow.readers.ocr import OcrEngine, TesseractOcr, check_tesseract
 from claimflow.replay import archive_versions, shadow_decide
 from claimflow.rules import RuleSet, load_candidate, load_versions, pick_version
+from claimflow.second_looks import LookContext, LookRecord, SharedOcr, run_looks
 from claimflow.serialise import extraction_to_json, public_field, read_from_json, read_to_json, stored_extractions
-from claimflow.settings import Settings
+from claimflow.settings import SECOND_LOOK_BUDGET, Settings
 from claimflow.sniff import sniff_file
 from claimflow.specs import SpecSet, load_specs
 from claimflow.store.repository import Repository
@@ -303,7 +299,13 @@ class Engine:
         name = display_name or row.original_name
         archived = Path(row.archive_path or "")
         try:
-            read, parts = read_and_extract(archived, self.ocr, self.specs, threshold=self.settings.confidence_threshold)
+            read, parts = read_and_extract(
+                archived,
+                self.ocr,
+                self.specs,
+                threshold=self.settings.confidence_threshold,
+                budget=self.settings.second_look_budget,
+            )
             if read.pages:
                 save_read(self.settings.reads_dir, row.sha256, read)
         except DocumentError as exc:
@@ -442,36 +444,38 @@ def engine_ocr(settings: Settings, specs: SpecSet) -> TesseractOcr:
     Benches build their reader here too: one built without the specs' languages reads Chinese scans as eng,
     and they are then not classified.
     """
-    return TesseractOcr(timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages())
+    return TesseractOcr(
+        timeout_seconds=settings.ocr_timeout_seconds, languages=specs.ocr_languages(), backend=settings.ocr_backend
+    )
 
 
 def read_and_extract(
-    path: Path, ocr: TesseractOcr, specs: SpecSet, *, threshold: float, calibrate: bool = True
+    path: Path,
+    ocr: OcrEngine,
+    specs: SpecSet,
+    *,
+    threshold: float,
+    calibrate: bool = True,
+    budget: int = SECOND_LOOK_BUDGET,
+    looks: list[LookRecord] | None = None,
 ) -> tuple[ReadDocument, list[Extraction]]:
     """Read a file and extract its document(s), reading OCR pages again where a field needs it.
 
+    The second readings are one plan (claimflow.second_looks): each step proposes re-reads for the fields that
+    need them, and they run by expected value within `budget` OCR calls for the document
+    (`Settings.second_look_budget`). `looks`, when given, receives what each step asked for and spent.
     The final confidences are calibrated with the extractors' fitted curves (claimflow.calibration), so
     they are probabilities; `calibrate=False` keeps the raw scores (used to fit the curves).
     """
-    read = read_document(path, sniff_file(path), ocr)
+    shared = SharedOcr(ocr)
+    read = read_document(path, sniff_file(path), shared)
     parts = extract_documents(read, specs)
-    read_layers_apart(read, parts, specs, lambda page, image: ocr_layer(ocr, page, image))
-    read_again(read, parts, specs, lambda page, psm: reread_page(page, ocr, psm=psm), threshold=threshold)
-    # forms printed to be dropped out (CMS-1500) read their regions again without the form's ink and rules
-    dropout = any(p.document_type in specs.specs and specs.specs[p.document_type].ocr.dropout for p in parts)
-    read_regions_again(
-        read,
-        parts,
-        specs,
-        lambda page, box: reread_region(page, ocr, box, clean=region_cleaner(page) if dropout else None),
-        threshold=threshold,
-    )
-    read_lines_again(
-        read, parts, specs, lambda page, bands, scale: reread_bands(page, ocr, bands, scale=scale), threshold=threshold
-    )
-    marks = PageMarks(ocr)
-    read_accents_again(read, parts, specs, marks)
-    confirm_values(read, parts, specs, marks)
+    if any(page.method is ReadMethod.OCR and page.image is not None for page in read.pages):
+        ctx = LookContext(read, parts, specs, shared, threshold, budget)
+        run_looks(ctx)
+        parts = ctx.parts
+        if looks is not None:
+            looks.extend(ctx.records)
     if calibrate and specs.calibration is not None:
         specs.calibration.apply(parts)
     for page in read.pages:

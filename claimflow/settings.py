@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from claimflow.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECOND_LOOK_BUDGET = 24
+"""OCR calls the second looks may spend on one document (claimflow.second_looks); see Settings.second_look_budget."""
 
 
 def _project_folder(name: str) -> Path:
@@ -35,6 +37,10 @@ class Settings(BaseSettings):
     stable_seconds: float = PydanticField(default=1.0, ge=0.0)
     ocr_timeout_seconds: float = PydanticField(default=120.0, gt=0)
     ocr_workers: int = PydanticField(default=2, ge=1)
+    ocr_backend: Literal["auto", "api", "cli"] = "auto"
+    """`auto`: libtesseract in-process when it loads, else the CLI; `api` requires the library; `cli` forces the CLI."""
+    second_look_budget: int = PydanticField(default=SECOND_LOOK_BUDGET, ge=0)
+    """OCR calls the second looks (re-reads of pages, regions, lines, words) may spend on one document; 0 = none."""
     small_claim_limit: Decimal = Decimal("5000")
     shadow_rules: Path | None = None
     """A candidate rule set (file or folder) that decides every claim in shadow: stored and shown, never acted on."""

@@ -475,9 +475,16 @@ def estimate_skew(image: Image.Image) -> float:
     paper = float(np.percentile(pixels, 90))
     ink = Image.fromarray(np.where(pixels < paper - BLANK_INK_CONTRAST, 255, 0).astype(np.uint8))
 
+    known: dict[float, float] = {}
+
     def sharpness(angle: float) -> float:
-        rows = np.asarray(ink.rotate(-angle, resample=Image.Resampling.NEAREST), dtype=np.float64).sum(axis=1)
-        return float(np.square(np.diff(rows)).sum())
+        # integer sums (exact, as the float sums were) of each angle once: the fine search revisits the coarse one
+        key = round(angle, 6)
+        if key not in known:
+            rotated = np.asarray(ink.rotate(-angle, resample=Image.Resampling.NEAREST))
+            rows = rotated.sum(axis=1, dtype=np.int64)
+            known[key] = float(np.square(np.diff(rows)).sum())
+        return known[key]
 
     coarse = max(np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 1.0), key=lambda a: sharpness(float(a)))
     fine = max(np.arange(coarse - 0.8, coarse + 0.81, 0.2), key=lambda a: sharpness(float(a)))

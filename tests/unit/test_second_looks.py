@@ -1,0 +1,109 @@
+"""Second looks run as one plan: proposals ranked by value under a budget, shared OCR memory, liftable fields only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from PIL import Image
+
+from claimflow.errors import ConfigError, ReasonCode
+from claimflow.extract import extract_documents
+from claimflow.models import Extraction, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.readers import RecordedOcr
+from claimflow.second_looks import LinesLook, LookContext, Request, SharedOcr, run_looks
+from claimflow.settings import PROJECT_ROOT, SECOND_LOOK_BUDGET, load_settings
+from claimflow.specs import load_specs
+
+SPECS = load_specs(PROJECT_ROOT / "extractors")
+
+
+@dataclass
+class FakeLook:
+    """A step that proposes given requests and spends one OCR call per granted request."""
+
+    name: str
+    requests: list[Request]
+    ran: list[list[str]] = field(default_factory=list)
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        return list(self.requests)
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        self.ran.append([name for r in granted for name in r.fields])
+        for index, _ in enumerate(granted):
+            ctx.ocr.ocr_image(Image.new("L", (10 + index, 10), 255), page=1)
+
+
+def _ctx(budget: int) -> LookContext:
+    return LookContext(ReadDocument(), [Extraction("receipt", 1.0)], SPECS, SharedOcr(RecordedOcr()), 0.9, budget)
+
+
+def _req(step: str, name: str, calls: int, value: float) -> Request:
+    return Request(step, (name,), calls, value, "weak", page=1, what="band")
+
+
+def test_requests_are_granted_by_value_within_the_budget() -> None:
+    look = FakeLook("lines", [_req("lines", "issuer", 2, 0.2), _req("lines", "total_amount", 2, 0.9)])
+    ctx = _ctx(budget=3)
+    (record,) = run_looks(ctx, [look])
+    assert look.ran == [["total_amount"]]  # the more valuable one fits, the second would pass the budget
+    assert record.fields == ("total_amount",) and record.skipped == ("issuer",)
+    assert record.calls == 1 and ctx.spent == 1 and ctx.left == 2
+
+
+def test_a_step_with_nothing_granted_does_not_run_and_duplicates_are_asked_once() -> None:
+    first = FakeLook("pages", [_req("pages", "total_amount", 2, 1.0), _req("pages", "total_amount", 2, 1.0)])
+    second = FakeLook("lines", [_req("lines", "document_date", 5, 0.5)])
+    ctx = _ctx(budget=2)
+    records = run_looks(ctx, [first, second])
+    assert first.ran == [["total_amount"]] and records[0].asked == 1
+    assert second.ran == [] and records[1].skipped == ("document_date",) and records[1].calls == 0
+    assert run_looks(_ctx(budget=0), [FakeLook("x", [_req("x", "a", 1, 1.0)])])[0].granted == 0
+
+
+def test_the_same_reading_asked_twice_costs_one_ocr_call_and_gives_separate_pages() -> None:
+    engine = RecordedOcr(pages={1: [("TOTAL", (0.1, 0.1, 0.3, 0.2), 0.9)]})
+    shared = SharedOcr(engine)
+    image = Image.new("L", (50, 40), 255)
+    one = shared.ocr_image(image, page=1, psm=6)
+    one.problems.append(Problem(ReasonCode.PAGE_ROTATED, "note", page=1))
+    two = shared.ocr_image(image.copy(), page=1, psm=6)
+    assert engine.calls == [(1, 6)] and shared.saved == 1 and shared.calls == {"first": 1}
+    assert two.problems == [] and [w.text for w in two.words] == ["TOTAL"]
+    shared.ocr_image(image, page=1, psm=11)  # another psm is another reading
+    assert engine.calls == [(1, 6), (1, 11)]
+
+
+def _weak_receipt() -> tuple[ReadDocument, list[Extraction]]:
+    lines = [["SOME", "SHOP", "SDN", "BHD"], ["CASH", "RECEIPT"], ["Date:", "28/02/2014"], ["TOTAL", "12.50"],
+             ["THANK", "YOU"]]  # fmt: skip
+    words = [
+        Word(text, (0.1 + 0.2 * j, 0.1 + 0.05 * i, 0.25 + 0.2 * j, 0.13 + 0.05 * i), 0.6, 0, i)
+        for i, line in enumerate(lines)
+        for j, text in enumerate(line)
+    ]
+    read = ReadDocument(pages=[Page(1, 800, 1200, ReadMethod.OCR, words=words, image=Image.new("L", (80, 120)))])
+    return read, extract_documents(read, SPECS)
+
+
+def test_band_rereads_are_proposed_only_for_weak_fields_the_spec_marks_reread() -> None:
+    read, parts = _weak_receipt()
+    assert {"issuer", "document_date"} <= set(parts[0].fields)
+    ctx = LookContext(read, parts, SPECS, SharedOcr(RecordedOcr()), 0.99, 10)
+    proposed = {name for request in LinesLook().propose(ctx) for name in request.fields}
+    spec = SPECS.get("receipt")
+    assert "document_date" in proposed and proposed <= {n for n, f in spec.fields.items() if f.reread}
+    assert LinesLook().propose(LookContext(read, parts, SPECS, SharedOcr(RecordedOcr()), 0.0, 10)) == []
+
+
+def test_budget_and_backend_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().second_look_budget == SECOND_LOOK_BUDGET
+    monkeypatch.setenv("CLAIMFLOW_SECOND_LOOK_BUDGET", "3")
+    monkeypatch.setenv("CLAIMFLOW_OCR_BACKEND", "cli")
+    settings = load_settings()
+    assert settings.second_look_budget == 3 and settings.ocr_backend == "cli"
+    monkeypatch.setenv("CLAIMFLOW_OCR_BACKEND", "gpu")
+    with pytest.raises(ConfigError, match="CLAIMFLOW_OCR_BACKEND"):
+        load_settings()
