@@ -77,6 +77,9 @@ class Request:
     psm: int | None = None
     language: str | None = None
     whitelist: str | None = None
+    safety: bool = False
+    """A check that keeps a value from being trusted wrongly (another model's word): granted whatever is left of
+    the budget (its calls are still charged). Skipping it would leave a value confident that a check would doubt."""
 
     def key(self) -> tuple[object, ...]:
         """Return what makes two requests the same reading (the step and fields served aside)."""
@@ -373,7 +376,7 @@ class ConfirmLook:
                 if n in part.fields and part.fields[n].provenance.page in pages and (f.confirm or f.type == "text")
             )
             if names:
-                requests.append(Request(self.name, names, len(names), CHECK_FAILED, "check", what="words"))
+                requests.append(Request(self.name, names, len(names), CHECK_FAILED, "check", what="words", safety=True))
         return requests
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
@@ -396,9 +399,9 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
     """Run the second looks in order, each on the requests granted to it, within the document's budget.
 
     A step's requests are deduplicated, ranked by expected value (most first) and granted while the OCR calls
-    they may make fit what is left of the budget; a step with nothing granted does not run. The budget is
-    charged the calls a step really made (answers from memory are free). Returns the records (also kept in
-    `ctx.records`).
+    they may make fit what is left of the budget; safety checks are granted whatever is left; a step with
+    nothing granted does not run. The budget is charged the calls a step really made (answers from memory are
+    free). Returns the records (also kept in `ctx.records`).
     """
     for look in looks if looks is not None else [make() for make in DEFAULT_LOOKS]:
         asked = _unique(look.propose(ctx))
@@ -406,8 +409,8 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
             continue
         granted: list[Request] = []
         cost = 0
-        for request in sorted(asked, key=lambda r: r.value, reverse=True):
-            if cost + request.calls <= ctx.left:
+        for request in sorted(asked, key=lambda r: (r.safety, r.value), reverse=True):
+            if request.safety or cost + request.calls <= ctx.left:
                 granted.append(request)
                 cost += request.calls
         served = _served(granted)

@@ -63,6 +63,14 @@ def test_a_step_with_nothing_granted_does_not_run_and_duplicates_are_asked_once(
     assert run_looks(_ctx(budget=0), [FakeLook("x", [_req("x", "a", 1, 1.0)])])[0].granted == 0
 
 
+def test_safety_checks_run_whatever_is_left_of_the_budget() -> None:
+    check = Request("confirm", ("policy_number",), 3, 0.9, "check", page=1, what="words", safety=True)
+    look = FakeLook("confirm", [check, _req("confirm", "issuer", 1, 0.5)])
+    ctx = _ctx(budget=0)
+    (record,) = run_looks(ctx, [look])
+    assert look.ran == [["policy_number"]] and record.skipped == ("issuer",) and ctx.spent == 1
+
+
 def test_the_same_reading_asked_twice_costs_one_ocr_call_and_gives_separate_pages() -> None:
     engine = RecordedOcr(pages={1: [("TOTAL", (0.1, 0.1, 0.3, 0.2), 0.9)]})
     shared = SharedOcr(engine)
