@@ -346,7 +346,9 @@ class AccentsLook:
                 continue
             names = tuple(n for n, f in spec.fields.items() if f.type == "text" and n in part.fields)
             if names:
-                calls = len(spec.ocr.accents) * len(pages)
+                # one call per model on each page that holds one of the values (most stop after two or three)
+                holding = {part.fields[n].provenance.page for n in names} & {p.number for p in pages}
+                calls = len(spec.ocr.accents) * len(holding)
                 requests.append(Request(self.name, names, calls, CHECK_FAILED, "check", what="words"))
         return requests
 
