@@ -1,6 +1,6 @@
 """Fit the confidence calibration (extractors/calibration.json) and check it on documents it was not fitted on.
 
-Run: uv run python bench/fit_calibration.py [--seeds 11 12] [--size small] [--folds 4] [--fold-seed N] [--write]
+Run: uv run python bench/fit_calibration.py [--seeds 11 12 13] [--size small] [--folds 4] [--fold-seed N] [--write]
      uv run python bench/fit_calibration.py --from-pairs bench/out/calibration_pairs.json [--write]
 
 1. Reads every development document with the engine exactly as it runs (`read_and_extract`, second readings
@@ -282,7 +282,7 @@ def _git(*args: str) -> str:
 def main() -> int:
     """Collect pairs (or load them), cross-validate, print, and write the calibration when asked."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, nargs="*", default=[11, 12])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[11, 12, 13])
     parser.add_argument("--size", default="small", choices=("small", "full"))
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--fold-seed", type=int, default=None, help="shuffle documents into folds with this seed")
