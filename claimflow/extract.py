@@ -45,6 +45,11 @@ FALLBACK_FACTOR = 0.85
 BELOW_FACTOR = 0.9
 CONTEXT_BASE = 0.85
 UNCONFIRMED_CAP = 0.85
+CAPTION_CLEARANCE = 0.002
+"""A region's re-read box starts at least this far (page height) below the middle of its caption."""
+INITIAL_REACH = 3.0
+"""A misread middle initial lies within this many line heights right of the name (a space or two of 12 pt
+Courier: line heights are page-height fractions, gaps page-width fractions, so one height is not enough)."""
 GARBLED_WORD = 0.5
 GARBLED_NEIGHBOUR_FACTOR = 0.8
 UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
@@ -179,7 +184,11 @@ def field_boxes(page: Page, spec: Spec, name: str) -> list[BBox]:
             return []
         best = max(hits, key=lambda hit: hit.score)
         box = field_spec.region
-        return [(best.bbox[0] + box.x0, best.bbox[1] + box.y0, best.bbox[0] + box.x1, best.bbox[1] + box.y1)]
+        # the box starts below the caption's middle: a re-read replaces the words whose centre is inside the box,
+        # and a caption read a little taller than usual lost its words (and the field its anchor) to a crop that
+        # cut it off (`3. PATIENT'S BIRTH DATE` at 120 dpi)
+        top = max(best.bbox[1] + box.y0, (best.bbox[1] + best.bbox[3]) / 2 + CAPTION_CLEARANCE)
+        return [(best.bbox[0] + box.x0, top, best.bbox[0] + box.x1, best.bbox[1] + box.y1)]
     table = spec.tables.get(name)
     if table is None:
         return []
@@ -382,7 +391,7 @@ def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool,
             if (garbled or code) and span[0] - reach <= word.bbox[2] and word.bbox[0] <= span[2] + reach:
                 return GARBLED_NEIGHBOUR_FACTOR
             short = sum(ch.isalnum() for ch in word.text) <= 2
-            if initial and short and span[2] <= word.bbox[0] <= span[2] + line.height:
+            if initial and short and span[2] <= word.bbox[0] <= span[2] + INITIAL_REACH * line.height:
                 return GARBLED_NEIGHBOUR_FACTOR
     return 1.0
 
@@ -499,14 +508,16 @@ def order_by_markers(
 
     Each item takes the nearest marker word left of it on its row (allowing a row's drift of one text
     height, as a misaligned print leaves it). When an item has no marker or two items claim one marker,
-    the printed order is unknown: the items come back in reading order and the caller lowers confidence.
+    the printed order is not certain: the items come back in the order of their slots (`slot_order`) and the
+    caller lowers confidence.
     """
     rank = {marker: index for index, marker in enumerate(markers)}
     found = [w for w in words if _marker_key(w.text) in rank]
     tied: list[tuple[int, int]] = []
+    if not all(item_words for _, item_words in items):
+        return items, False
+    unordered = slot_order(items, found)
     for position, (_, item_words) in enumerate(items):
-        if not item_words:
-            return items, False
         box = union_box(item_words)
         height = box[3] - box[1]
         centre = (box[1] + box[3]) / 2
@@ -522,11 +533,40 @@ def order_by_markers(
             if best is None or distance < best[0]:
                 best = (distance, marker)
         if best is None:
-            return items, False
+            return unordered, False
         tied.append((rank[_marker_key(best[1].text)], position))
     if len({marker for marker, _ in tied}) != len(tied):
-        return items, False
+        return unordered, False
     return [items[position] for _, position in sorted(tied)], True
+
+
+SLOT_COLUMN_GAP = 0.06
+"""List items whose left edges lie further apart than this (page width) are in different columns of slots."""
+
+
+def slot_order(items: list[tuple[str, tuple[Word, ...]]], markers: list[Word]) -> list[tuple[str, tuple[Word, ...]]]:
+    """Return list items in the order of the slots they sit in, when their own markers could not all be read.
+
+    The slots are a grid: the CMS-1500 (02/12) numbers its diagnosis slots A-L across the rows (A B C D /
+    E F G H / ...), the HCFA-1500 numbers 1-4 down the columns (1 3 / 2 4). Which way is told by the markers
+    that were read (two different digits, more than letters: down the columns); items are grouped into
+    columns by their left edges and ordered by their middles within a column. Reading order (across the
+    rows) otherwise. The caller still lowers the confidence: a slot's own marker was not seen.
+    """
+    keys = {_marker_key(w.text) for w in markers}
+    digits = sum(1 for key in keys if key.isdigit())
+    if digits < 2 or digits <= len(keys) - digits:  # two different digits: a box rule read as `1` is no marker
+        return items
+    boxes = [union_box(item_words) for _, item_words in items]
+    lefts = sorted({round(box[0], 4) for box in boxes})
+    columns: dict[float, int] = {}
+    column = 0
+    for index, left in enumerate(lefts):
+        if index and left - lefts[index - 1] > SLOT_COLUMN_GAP:
+            column += 1
+        columns[left] = column
+    order = sorted(range(len(items)), key=lambda i: (columns[round(boxes[i][0], 4)], (boxes[i][1] + boxes[i][3]) / 2))
+    return [items[i] for i in order]
 
 
 def _joined(text: str, join: str) -> str:

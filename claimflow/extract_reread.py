@@ -228,6 +228,8 @@ def _merge(part: Extraction, name: str, new: Field | None) -> None:
         part.fields[name] = max((old, new), key=lambda f: f.confidence)
         return
     best = max((old, new), key=lambda f: f.confidence)
+    if _more_items(new.value, old.value):
+        best = new  # the closer reading found every item of the first and more (a slot the first could not read)
     part.fields[name] = Field(
         best.name, best.value, round(best.confidence * DISAGREE_FACTOR, 4), best.provenance, best.raw
     )
@@ -239,6 +241,19 @@ def _merge(part: Extraction, name: str, new: Field | None) -> None:
             field=name,
         )
     )
+
+
+def _more_items(new: object, old: object) -> bool:
+    """Return True when both are lists and `new` holds every item of `old` and at least one more."""
+    if not isinstance(new, list) or not isinstance(old, list) or len(new) <= len(old):
+        return False
+    rest = [" ".join(str(item).split()).casefold() for item in new]
+    for item in old:
+        key = " ".join(str(item).split()).casefold()
+        if key not in rest:
+            return False
+        rest.remove(key)
+    return True
 
 
 def weak_values(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:

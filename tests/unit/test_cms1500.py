@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from claimflow.extract import extract_document
+from claimflow.extract import extract_document, field_boxes
 from claimflow.extract_layout import build_lines, find_anchors
+from claimflow.extract_reread import _merge
 from claimflow.extract_tables import _spaced_date
-from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
+from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
 
@@ -224,9 +225,12 @@ def test_a_weak_table_of_a_dropout_form_is_read_again(specs: SpecSet) -> None:
 
 
 def test_a_name_whose_middle_initial_was_misread_is_not_confident(specs: SpecSet) -> None:
-    def scanned(name: str) -> ReadDocument:
+    def scanned(name: str, gap: float = 0.0) -> ReadDocument:
         values = [(x, y, name if text == "Salemy, Cheryl A" else text) for x, y, text in VALUES_0212]
         words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text, 0.95)]
+        # the initial `gap` further right (page width), as a print in 12 pt Courier leaves it
+        words = [dataclasses.replace(w, bbox=(w.bbox[0] + gap, w.bbox[1], w.bbox[2] + gap, w.bbox[3]))
+                 if w.text in ("a", "A") and w.bbox[1] == 0.165 else w for w in words]
         return ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
 
     whole = extract_document(scanned("Salemy, Cheryl A"), specs, "cms1500")
@@ -235,3 +239,69 @@ def test_a_name_whose_middle_initial_was_misread_is_not_confident(specs: SpecSet
     cut = extract_document(scanned("Salemy, Cheryl a"), specs, "cms1500")
     assert cut.fields["patient_name"].value == "Salemy, Cheryl"
     assert cut.fields["patient_name"].confidence < 0.85 * whole.fields["patient_name"].confidence
+    # as a Courier print scans it: the initial two spaces (0.02 of the page's width) after the first name
+    wide = extract_document(scanned("Salemy, Cheryl a", 0.012), specs, "cms1500").fields["patient_name"]
+    assert wide.value == "Salemy, Cheryl" and wide.confidence < 0.85 * whole.fields["patient_name"].confidence
+
+
+def _hcfa_diagnoses(markers: list[Placed]) -> ReadDocument:
+    """An OCR'd HCFA-1500 box 21: slots 1 and 2 down the left column, 3 and 4 down the right; markers given."""
+    captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+    codes: list[Placed] = [(0.05, 0.59, "N390"), (0.39, 0.59, "R109"), (0.05, 0.615, "E785"), (0.39, 0.615, "G43909")]
+    words = [w for x, y, text in captions + markers + codes for w in _words(x, y, text, 0.9)]
+    return ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+
+
+def test_hcfa_diagnoses_keep_their_slot_order_when_a_marker_is_not_read(specs: SpecSet) -> None:
+    every = _hcfa_diagnoses([(0.035, 0.59, "1."), (0.375, 0.59, "3."), (0.035, 0.615, "2."), (0.375, 0.615, "4.")])
+    tied = extract_document(every, specs, "cms1500").fields["diagnosis_codes"]
+    assert tied.value == ["N39.0", "E78.5", "R10.9", "G43.909"]
+    # slot 1's marker lost: the digits read say the slots run down the columns (1 2 | 3 4), not across
+    lost = extract_document(_hcfa_diagnoses([(0.375, 0.59, "3."), (0.035, 0.615, "2."), (0.375, 0.615, "4.")]),
+                            specs, "cms1500").fields["diagnosis_codes"]
+    assert lost.value == ["N39.0", "E78.5", "R10.9", "G43.909"]
+    assert lost.confidence < tied.confidence  # a marker was not seen: still below the tied reading
+    # a lone `1` (a box rule read as a digit) says nothing: reading order
+    stray = extract_document(_hcfa_diagnoses([(0.375, 0.59, "1")]), specs, "cms1500").fields["diagnosis_codes"]
+    assert stray.value == ["N39.0", "R10.9", "E78.5", "G43.909"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("£E78,5_", ["E78.5"]),
+        ("IN390_", ["N39.0"]),
+        ("E78.5, R10.9", ["E78.5", "R10.9"]),
+        ("E78,5 |R109", ["E78.5", "R10.9"]),
+    ],
+)
+def test_diagnosis_codes_end_before_the_slot_underline_and_are_never_cut(
+    specs: SpecSet, text: str, expected: list[str]
+) -> None:
+    captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+    result = extract_document(_page(captions + [(0.05, 0.59, text)]), specs, "cms1500")
+    assert result.fields["diagnosis_codes"].value == expected
+
+
+def test_a_region_box_read_again_starts_below_its_caption(specs: SpecSet) -> None:
+    # a caption read taller than usual (its middle below the region's usual top): a re-read of the box must
+    # not replace the caption's words, or the field loses its anchor
+    words = [w for x, y, text in CAPTIONS_0212 for w in _words(x, y, text)]
+    tall = [dataclasses.replace(w, bbox=(w.bbox[0], w.bbox[1], w.bbox[2], w.bbox[1] + 0.014)) for w in words]
+    page = Page(1, 612, 792, ReadMethod.OCR, tall)
+    caption = next(w for w in tall if w.text == "BIRTH")
+    box = field_boxes(page, specs.specs["cms1500"], "patient_birth_date")[0]
+    assert box[1] > (caption.bbox[1] + caption.bbox[3]) / 2
+
+
+def test_a_closer_reading_with_every_item_and_more_replaces_a_shorter_list() -> None:
+    def listed(codes: list[str], confidence: float) -> Field:
+        return Field("diagnosis_codes", codes, confidence, Provenance(method=ReadMethod.OCR, page=1), "")
+
+    part = Extraction("cms1500", 1.0, fields={"diagnosis_codes": listed(["E78.5", "R10.9"], 0.5)})
+    _merge(part, "diagnosis_codes", listed(["N39.0", "E78.5", "R10.9"], 0.3))
+    assert part.fields["diagnosis_codes"].value == ["N39.0", "E78.5", "R10.9"]
+    assert part.fields["diagnosis_codes"].confidence < 0.3  # still a disagreement: flagged, below threshold
+    other = Extraction("cms1500", 1.0, fields={"diagnosis_codes": listed(["E78.5", "R10.9"], 0.5)})
+    _merge(other, "diagnosis_codes", listed(["N39.0", "E78.6", "R10.9"], 0.3))  # not a superset: the surer stays
+    assert other.fields["diagnosis_codes"].value == ["E78.5", "R10.9"]
