@@ -305,3 +305,11 @@ def test_a_closer_reading_with_every_item_and_more_replaces_a_shorter_list() -> 
     other = Extraction("cms1500", 1.0, fields={"diagnosis_codes": listed(["E78.5", "R10.9"], 0.5)})
     _merge(other, "diagnosis_codes", listed(["N39.0", "E78.6", "R10.9"], 0.3))  # not a superset: the surer stays
     assert other.fields["diagnosis_codes"].value == ["E78.5", "R10.9"]
+
+
+def test_the_birth_date_captions_are_never_a_name(specs: SpecSet) -> None:
+    # a print fed high: the name box holds only the birth date's captions `MM DD YY`, read as `DD, YY`
+    values = [(x, y, "DD, YY" if text == "Salemy, Cheryl A" else text) for x, y, text in VALUES_0212]
+    result = extract_document(_page(CAPTIONS_0212 + values), specs, "cms1500")
+    assert "patient_name" not in result.fields
+    assert result.fields["insured_name"].value == "Martinez, Mary E"
