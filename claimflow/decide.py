@@ -256,19 +256,6 @@ _MEMO_LIMIT = 20_000
 """Entries per memo before it is emptied (about 4 MB at most; limits, deductibles and dates keep coming back)."""
 
 
-def _float_of(value: Decimal) -> float:
-    """Convert a Decimal as zen's input always did (through its text: the nearest double) and remember it.
-
-    A zero is not remembered: 0 and -0 are equal keys but different floats.
-    """
-    number = float(str(value))
-    if value:
-        if len(_FLOATS) >= _MEMO_LIMIT:
-            _FLOATS.clear()
-        _FLOATS[value] = number
-    return number
-
-
 def _iso_of(value: date) -> str:
     """ISO text of a date, remembered."""
     text = value.isoformat()
@@ -306,8 +293,12 @@ def _make_converter(names: Iterable[str]) -> Converter:
             f"            m{i} = _FLOATS.get(v)",
             "        except TypeError:  # a signalling NaN cannot be hashed; float() refuses it below, as ever",
             f"            m{i} = None",
-            f"        if m{i} is None:",
-            f"            m{i} = _float_of(v)",
+            f"        if m{i} is None:  # through its text (the nearest double), as zen's input always had it",
+            f"            m{i} = float(str(v))",
+            "            if v:  # a zero is not remembered: 0 and -0 are equal keys but different floats",
+            "                if len(_FLOATS) >= _MEMO_LIMIT:",
+            "                    _FLOATS.clear()",
+            f"                _FLOATS[v] = m{i}",
         ]
     for i, name in enumerate(dates):
         lines += [
@@ -323,7 +314,7 @@ def _make_converter(names: Iterable[str]) -> Converter:
     if "missing_documents" in wanted:
         items.append("'missing_documents': list(missing)")
     lines.append("    return {" + ", ".join(items) + "}")
-    namespace: dict[str, object] = {"_FLOATS": _FLOATS, "_ISO": _ISO, "_float_of": _float_of, "_iso_of": _iso_of}
+    namespace: dict[str, object] = {"_FLOATS": _FLOATS, "_ISO": _ISO, "_MEMO_LIMIT": _MEMO_LIMIT, "_iso_of": _iso_of}
     exec("\n".join(lines), namespace)  # noqa: S102 - the source above holds only dataclass field names
     return cast(Converter, namespace["convert"])
 
@@ -671,7 +662,7 @@ def _make_fire(rule: CompiledRule, keys: frozenset[str]) -> Fire:
 
     The result is exactly what the reference path builds (`_decide_reference`: `Reason(code, render(...))` and the
     entry `{"rule", "priority", "decision", "reason", "inputs"}` with the values zen read), generated once per rule
-    as straight-line code from the rule's parts: the template's literals pre-joined into one %-format, each
+    as straight-line code from the rule's parts: the template's literals pre-joined into one f-string, each
     placeholder read by attribute (`payout` and `missing_documents` as `_render` shows them, a name that is no fact
     as null), a text value used as is and other values shown as `_shown` shows them, the inputs as a dict display
     (subscripts for the names in `keys`, the names zen's input always holds; `get` for any other). Only fact names
@@ -691,7 +682,6 @@ def _make_fire(rule: CompiledRule, keys: frozenset[str]) -> Fire:
         "_rule": rule.rule_id,
         "_priority": rule.priority,
         "_decision": rule.decision,
-        "_format": "%s".join(literal.replace("%", "%%") for literal in literals),
         "_text": parts[0],
     }
     lines = ["def fire(facts, missing, payout, context):"]
@@ -710,8 +700,14 @@ def _make_fire(rule: CompiledRule, keys: frozenset[str]) -> Fire:
             lines.append(f"    s{i} = v if type(v) is str else _show(type(v), _display)(v)")
         shown.append(f"s{i}")
     if shown:
+        # one f-string: the literals with their braces doubled, a field per value (a text already: no conversion);
+        # repr() makes the source literal, whatever quotes or backslashes the template holds
+        text = "".join(
+            literal.replace("{", "{{").replace("}", "}}") + (f"{{{shown[i]}}}" if i < len(shown) else "")
+            for i, literal in enumerate(literals)
+        )
         lines += [
-            f"    message = _format % ({', '.join(shown)},)",
+            f"    message = f{text!r}",
             "    reason = _NEW(_Reason)",
             "    _SET_CODE(reason, _code)",
             "    _SET_MESSAGE(reason, message)",
