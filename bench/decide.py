@@ -11,7 +11,8 @@ decide_claim and the baselines alternate over chunks of claims, so load from oth
 `--workers` processes decide slices of the same claims in parallel (one per core) for the throughput on 2 cores.
 Correctness: every decision is hashed (sha256 of its JSON, printed: equal before and after a speed change means
 byte-identical decisions), and every 20th claim is decided again on the reference path (every fact converted, one
-engine call per rule) and must give the identical decision.
+engine call per rule, reasons and trace built by `_decide_reference` rather than by the generated per-rule code) and
+must give the identical decision.
 """
 
 from __future__ import annotations
