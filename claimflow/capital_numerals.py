@@ -24,7 +24,11 @@ UNITS: dict[str, int] = {"拾": 10, "佰": 100, "仟": 1000, "十": 10, "百": 1
 SECTIONS: dict[str, int] = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
 YUAN = frozenset("元圆園")
 CLOSERS = frozenset("整正")
-PREFIXES = ("人民币", "人民幣", "RMB", "CNY", "大写", "大寫", "金额", "：", ":", "(", ")", "（", "）", "¥", "￥")
+PREFIXES = (
+    *("人民币", "人民幣", "RMB", "CNY", "大写", "大寫", "金额"),
+    *("：", ":", ";", "；", "(", ")", "（", "）", "¥", "￥"),
+)
+"""What may precede the amount at its label (OCR reads the label's colon as `;` now and then)."""
 CAPITAL_CHARS = "".join([*DIGITS, *UNITS, *SECTIONS, *YUAN, *CLOSERS, "角", "分"])
 """Every character a capital amount is written with (for patterns that find one in a line)."""
 
@@ -82,7 +86,7 @@ def _bare(raw: str) -> str:
 
 CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
 MAX_UNREAD = 4
-"""At most this many characters of a capital amount may be unreadable for it to be checked against figures."""
+"""At most this many unreadable characters are tried with every filling (more: only laid over the writing)."""
 
 
 def unread_fits(raw: str, amount: Decimal) -> int | None:
@@ -90,15 +94,18 @@ def unread_fits(raw: str, amount: Decimal) -> int | None:
 
     `人民币肆万零壹佰下拾肆元抽角制分` (下, 抽, 制 are not capital numerals) fits 40124.88: each unreadable
     character is tried as each digit `amount` has, 零, a unit 拾佰仟, or nothing (a digit `amount` does not have
-    cannot make it), and the strict parser decides. Returns None
-    when every character was read (then the strict parser alone decides), when more than MAX_UNREAD or a
-    third of them are unreadable, or when no filling gives `amount`. A character read as another numeral is
-    not unreadable: the figures and the words then disagree.
+    cannot make it), and the strict parser decides. When more than MAX_UNREAD or a third of them are
+    unreadable, or no filling gives `amount`, `amount`'s own writing is laid over the text instead (same
+    length, every read character in its place, at least half read: `_unread_in_place`). Returns None when
+    every character was read (then the strict parser alone decides) or when nothing fits. A character read
+    as another numeral is not unreadable: the figures and the words then disagree.
     """
     text = _bare(raw)
     unread = [index for index, ch in enumerate(text) if ch not in CAPITAL_CHARS]
-    if not unread or len(unread) > MAX_UNREAD or 3 * len(unread) > len(text):
+    if not unread:
         return None
+    if len(unread) > MAX_UNREAD or 3 * len(unread) > len(text):
+        return _unread_in_place(text, amount)
     digits = {CAPITAL_DIGITS[int(ch)] for ch in f"{amount:.2f}" if ch.isdigit()}
     wildcards = ["", *sorted(digits | {"零"}), "拾", "佰", "仟"]
     for filling in itertools.product(wildcards, repeat=len(unread)):
@@ -110,7 +117,103 @@ def unread_fits(raw: str, amount: Decimal) -> int | None:
                 return len(unread)
         except ValueError:
             continue
+    return _unread_in_place(text, amount)
+
+
+def _unread_in_place(text: str, amount: Decimal) -> int | None:
+    """Return how many characters are unreadable when `text` is `amount`'s writing with only those misread.
+
+    chi_sim misreads several capital numerals of one amount at once (`过万制什参佰贰拾下元整` for
+    壹万捌仟叁佰贰拾贰元整: 过 制 什 下 are no numerals): too many to try every filling, but the amount's
+    own writing (`write_capital_amount`, and its usual variants) can be laid over the text character by
+    character. It fits when the lengths agree, every character that was read is the one written at its place
+    (same digit, unit, section, 元 or 整) and at least half of them were read.
+    """
+    unread = sum(ch not in CAPITAL_CHARS for ch in text)
+    if 2 * unread > len(text):
+        return None
+    for written in capital_writings(amount):
+        if len(written) == len(text) and all(
+            ch not in CAPITAL_CHARS or _same_character(ch, other) for ch, other in zip(text, written, strict=True)
+        ):
+            return unread
     return None
+
+
+def _same_character(read: str, written: str) -> bool:
+    """Return True when a read character stands for the written one (参 for 叁, 圆 for 元, 正 for 整)."""
+    if read == written:
+        return True
+    for table in (DIGITS, UNITS, SECTIONS):
+        if read in table and written in table:
+            return table[read] == table[written]
+    return (read in YUAN and written in YUAN) or (read in CLOSERS and written in CLOSERS)
+
+
+def write_capital_amount(amount: Decimal) -> str:
+    """Return `amount` (>= 0, below 10^12) written in capital numerals by the PBOC rules, without 人民币.
+
+    壹万零伍元整, 壹仟零伍拾元伍角, 壹万贰仟元零伍分: one 零 per run of zero places (and after 万/亿 when
+    the next section has no thousands), trailing zero places not written, 整 after an amount without 分.
+    """
+    cents = int((amount * 100).to_integral_value())
+    if cents < 0 or cents >= 10**14:
+        raise ValueError(f"no capital writing for {amount}")
+    whole, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    text = _write_whole(whole) + "元" if whole else ""
+    if jiao == 0 and fen == 0:
+        return (text or "零元") + "整"
+    if jiao:
+        text += CAPITAL_DIGITS[jiao] + "角"
+    elif whole:
+        text += "零"
+    return text + (CAPITAL_DIGITS[fen] + "分" if fen else "整")
+
+
+def capital_writings(amount: Decimal) -> list[str]:
+    """Return the ways forms write `amount`: the PBOC writing, without a closing 整 after 角, 拾 for 壹拾."""
+    written = write_capital_amount(amount)
+    writings = [written]
+    if written.endswith("角整"):
+        writings.append(written[:-1])
+    writings.extend(w[1:] for w in list(writings) if w.startswith("壹拾"))
+    return writings
+
+
+def _write_whole(number: int) -> str:
+    """Return a positive integer in sections of 仟佰拾 closed by 万 and 亿, with the zero places marked."""
+    sections: list[int] = []
+    while number:
+        sections.append(number % 10_000)
+        number //= 10_000
+    text = ""
+    pending_zero = False
+    for index in range(len(sections) - 1, -1, -1):
+        section = sections[index]
+        if section == 0:
+            pending_zero = bool(text)
+            continue
+        if text and (pending_zero or section < 1000):
+            text += "零"
+        text += _write_section(section) + ("", "万", "亿")[index]
+        pending_zero = False
+    return text
+
+
+def _write_section(number: int) -> str:
+    """Return 1..9999 with 仟佰拾 and one 零 per inner run of zero places (壹仟零伍拾)."""
+    text = ""
+    zero = False
+    for unit, name in ((1000, "仟"), (100, "佰"), (10, "拾"), (1, "")):
+        digit = number // unit % 10
+        if digit == 0:
+            zero = bool(text)
+            continue
+        if zero:
+            text += "零"
+            zero = False
+        text += CAPITAL_DIGITS[digit] + name
+    return text
 
 
 def whole_text_is_zero(text: str) -> bool:

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from claimflow.assemble import CLAIM_FORMS, REQUIRED_FIELDS, claim_links
-from claimflow.capital_numerals import parse_capital_amount, unread_fits
+from claimflow.capital_numerals import capital_writings, parse_capital_amount, unread_fits, write_capital_amount
 from claimflow.errors import ReasonCode, SpecError
 from claimflow.extract import extract_documents
 from claimflow.extract_checks import DISAGREE_CAP, UNREAD_FILL_CONFIDENCE, apply_checks
@@ -184,6 +184,35 @@ def test_a_fully_read_or_mostly_unreadable_capital_amount_is_not_filled() -> Non
     assert unread_fits("人民币肆万零壹佰贰拾肆元捌角捌分", Decimal("40124.88")) is None  # the strict parser decides
     assert unread_fits("人民币肆下下下下下元", Decimal("40000")) is None  # too much unreadable
     assert unread_fits("人 民 币 吉 万 陆 什 参 佰 业 拾 陆 元 喜 角 陆 分", Decimal("16376.16")) == 4  # 什 for 仟
+
+
+def test_the_engine_writes_capital_amounts_as_forms_do() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        amount = Decimal(rng.randint(0, 10 ** rng.randint(1, 13))) / 100
+        written = write_capital_amount(amount)
+        assert written == zh.capital_amount(amount)  # the generator's independent writer
+        assert parse_capital_amount(written) == amount.quantize(Decimal("0.01"))
+    assert write_capital_amount(Decimal("10050")) == "壹万零伍拾元整"
+    assert capital_writings(Decimal("15.50")) == ["壹拾伍元伍角整", "壹拾伍元伍角", "拾伍元伍角整", "拾伍元伍角"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "amount", "fits"),
+    [
+        ("人民币过万制什参佰贰拾下元整", "18322.00", 4),  # 壹 捌 仟 贰 misread: 4 of 11, too many to try
+        ("人民币吉万陆什零健抬玖元玖角束", "16049.90", 5),  # 5 of 12, 整 after 角
+        ("人民币哇什喜佰融拾玖元整", "4129.00", 4),
+        ("; 人民币肆万参什肆佰伍拾参元类角峙分", "43453.74", 3),  # the label's colon read as ;
+        ("人民币过万制什参佰贰拾下元整", "18422.00", None),  # 参 (3) was read where 4 is written
+        ("人民币过万制什参佰贰拾下元整", "118322.00", None),  # another length: other places
+        ("人民币过万制什下下贰拾下元整", "18322.00", None),  # 6 of 11 unreadable: less than half read
+    ],
+)
+def test_a_capital_amount_misread_in_many_places_fits_figures_written_over_it(
+    raw: str, amount: str, fits: int | None
+) -> None:
+    assert unread_fits(raw, Decimal(amount)) == fits
 
 
 def _zh_page(words_line: str) -> Page:
