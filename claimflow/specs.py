@@ -144,6 +144,12 @@ class FieldSpec(_Model):
     icd10_dot: bool = PydanticField(
         default=False, description="list fields: ICD-10 codes printed without their dot get it back (M5450 -> M54.50)."
     )
+    reread_word: bool = PydanticField(
+        default=False,
+        description="OCR pages, code fields: a value below the threshold is read again alone (its box cut out with "
+        "a margin) at four sizes in one OCR call; when at least three readings agree on another code that fits "
+        "the pattern, the value takes it, its confidence unchanged (below auto-accept).",
+    )
     confirm: list[str] = PydanticField(
         default=[],
         description="OCR pages read with another model (a Latin code on a chi_sim page): the value's box is read "

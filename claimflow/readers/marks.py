@@ -79,17 +79,21 @@ class PageMarks:
         fit = diacritics.marks_fit(grey, [(text if w is word else w.text, _pixels(w.bbox, grey)) for w in line])
         return fit[line.index(word)]
 
-    def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
+    def reread(
+        self, page: Page, boxes: Sequence[BBox], *, lang: str, scales: Sequence[float] | None = None
+    ) -> list[str] | None:
         """Read single words again with the model `lang` in one OCR call; one text per box ('' for none read).
 
-        Each box is cut out with a margin, doubled when small, and the cuts are stacked one per row into one
-        image read with psm 6, so all flagged words of a page cost one tesseract call per model. None when the
-        page's image was not kept or the reading failed.
+        Each box is cut out with a margin, doubled when small (then enlarged by its entry in `scales`, if
+        given), and the cuts are stacked one per row into one image read with psm 6, so all flagged words of a
+        page cost one tesseract call per model. None when the page's image was not kept or the reading failed.
         """
         image = page.image
         if not isinstance(image, Image.Image) or not boxes:
             return None
         pieces = [_cut(image, box) for box in boxes]
+        if scales is not None:
+            pieces = [_enlarged(piece, scale) for piece, scale in zip(pieces, scales, strict=True)]
         canvas = Image.new(
             "L",
             (max(p.width for p in pieces) + 2 * ROW_GAP_PX, sum(p.height + ROW_GAP_PX for p in pieces) + ROW_GAP_PX),
@@ -171,6 +175,13 @@ def _cut(image: Image.Image, box: BBox) -> Image.Image:
     if (box[3] - box[1]) * height < WORD_MIN_PX:
         piece = piece.resize((piece.width * 2, piece.height * 2), Image.Resampling.BICUBIC)
     return piece
+
+
+def _enlarged(piece: Image.Image, scale: float) -> Image.Image:
+    """Return `piece` enlarged `scale` times (unchanged at 1)."""
+    if scale == 1:
+        return piece
+    return piece.resize((round(piece.width * scale), round(piece.height * scale)), Image.Resampling.LANCZOS)
 
 
 def _centre_in(bbox: BBox, box: BBox) -> bool:

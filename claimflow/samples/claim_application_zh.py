@@ -287,11 +287,15 @@ def label_text(canonical: str, bilingual: bool) -> str:
     return f"{chinese} {english}:" if bilingual else f"{chinese}："
 
 
+NO_LINE_START = frozenset("。，、；：！？）」』》”’")
+"""Closing marks Chinese typesetting never puts first on a line (禁则): they hang at the end of the line before."""
+
+
 def _wrap(pdf: FPDF, text: str) -> list[str]:
-    """Split Chinese text into lines that fit the value column (character by character)."""
+    """Split Chinese text into lines that fit the value column (character by character, closing marks hang)."""
     lines, current = [], ""
     for char in text:
-        if current and pdf.get_string_width(current + char) > VALUE_WIDTH_MM:
+        if current and char not in NO_LINE_START and pdf.get_string_width(current + char) > VALUE_WIDTH_MM:
             lines.append(current)
             current = ""
         current += char

@@ -113,6 +113,17 @@ def test_generator_is_deterministic_and_its_identifiers_pass_their_checks() -> N
 
 
 @needs_font
+def test_wrapped_descriptions_never_start_a_line_with_a_closing_mark() -> None:
+    pdf = zh.new_pdf()
+    pdf.add_page()
+    pdf.set_font(zh.FONT, "", 10.5)  # as draw_application_page sets it for values
+    for count in range(10, 90):
+        text = "车" * count + "。"
+        lines = zh._wrap(pdf, text)
+        assert "".join(lines) == text
+        assert not any(line[0] in "。，、；" for line in lines[1:]), count
+
+
 def test_text_pdf_is_byte_identical_for_the_same_application() -> None:
     app = zh.make_application(random.Random(3), 3)
     assert zh.render_application_pdf(app) == zh.render_application_pdf(app)
