@@ -33,6 +33,7 @@ from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table
 from claimflow.extract_values import TypedValue, parse_value
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.normalise import upper_case_lookalikes
 from claimflow.specs import AgreeCheck, FieldSpec, Spec, SpecSet, SumCheck
 
 LOW_CONFIDENCE = 0.5
@@ -332,6 +333,8 @@ def _candidates(
                 (raw, used, tier * BELOW_FACTOR) for raw, used, tier in _match_tiers(field_spec, fallback, labels)
             ]
         for raw, used, tier_factor in matched:
+            if page.method is ReadMethod.OCR and field_spec.type == "text":
+                raw = upper_case_lookalikes(raw)  # `25Qx` inside a postcode is `25QX`
             typed = parse_value(raw, field_spec, spec)
             if typed is None:
                 continue

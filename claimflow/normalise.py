@@ -487,6 +487,31 @@ def normalise_text(raw: str) -> str:
     return text
 
 
+CASE_LOOKALIKES = frozenset("cosvwxz")
+"""Letters whose small form is the capital's shape made smaller: OCR mixes up their case (`25Qx` for `25QX`)."""
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+def upper_case_lookalikes(text: str) -> str:
+    """Upper-case c o s v w x z in a token otherwise of capitals and digits, with both (`BS2 25Qx` -> `BS2 25QX`).
+
+    For OCR text only: a postcode, a plate or a reference number is written in capitals, and where the model
+    reads one of these letters small inside it, the glyph alone cannot say which case was printed. Tokens
+    with any other small letter (`Mill`, `3kg`) or without a capital and a digit (`2x`, `Box`) are kept.
+    """
+
+    def fix(match: re.Match[str]) -> str:
+        token = match.group(0)
+        small = [ch for ch in token if ch.islower()]
+        if small and all(ch in CASE_LOOKALIKES for ch in small) and re.search(r"[A-Z]", token) and re.search(
+            r"\d", token
+        ):
+            return token.upper()
+        return token
+
+    return _TOKEN.sub(fix, text)
+
+
 def normalise_code(raw: str) -> str:
     """Return an identifier without inner spaces, upper-cased (policy numbers, ICD codes)."""
     return re.sub(r"\s+", "", raw).strip(" :;,|()[]").upper()

@@ -17,6 +17,7 @@ from claimflow.normalise import (
     parse_money,
     repair_iban,
     search_iban_repairs,
+    upper_case_lookalikes,
 )
 
 
@@ -185,3 +186,18 @@ def test_iban_lengths_agree_with_the_bban_layouts() -> None:
     for country, layout in BBAN_LAYOUTS.items():
         total = sum(int(count) for count in re.findall(r"\d+", layout))
         assert IBAN_LENGTHS[country] == 4 + total, country
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Unit 25, 76 Mill Lane, Bristol BS2 25Qx", "Unit 25, 76 Mill Lane, Bristol BS2 25QX"),
+        ("W1x 2ZZ", "W1X 2ZZ"),
+        ("3 x 29.51", "3 x 29.51"),  # no capital: a quantity
+        ("Rice 5kg", "Rice 5kg"),  # k has its own small shape
+        ("Box 12, Oslo", "Box 12, Oslo"),  # no digit inside the word
+        ("BS2 250x", "BS2 250x"),  # no capital in `250x`: Q read as 0 is not a case to fix
+    ],
+)
+def test_small_lookalike_letters_inside_capital_codes_are_capitals(text: str, expected: str) -> None:
+    assert upper_case_lookalikes(text) == expected
