@@ -1,4 +1,4 @@
-"""Codes read again alone: a weak code's box cut out of the page and read at several sizes, by majority.
+"""Codes read again alone: a weak code read at several sizes by majority, a missing Latin code read with eng.
 
 Tesseract reads a line as one sequence, and a code in a monospaced face next to its label is where that
 goes wrong most (`Receipt No: T794326` read `1794326`, `1T445862`): the model takes a T's bar for a 1's flag
@@ -7,6 +7,11 @@ size. For a field whose spec says `reread_word: true`, a value on an OCR page be
 (calibrated) is cut out at WORD_SCALES sizes and read in one OCR call; when at least MAJORITY of the readings
 agree on one code that fits the field's pattern and is not the value, the value takes it. Its confidence stays
 as it was: the readings disagreed with the page, so a person still checks it.
+
+A code field with `confirm: [eng]` (a Latin code on a page read with chi_sim) that no reading found at all (a
+stamp over it on a 150-dpi scan: chi_sim read `P 股 扣 0E9D`) is read once with the confirming model in the row
+right of its label; a code that fits the pattern there is taken at MISSING_CODE_CONFIDENCE with a Problem, so a
+person checks it rather than typing it in.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
+from claimflow.extract_layout import build_lines, find_anchors
 from claimflow.extract_reread import calibrated
-from claimflow.models import BBox, Extraction, Page, Problem, ReadDocument, ReadMethod
+from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod
 from claimflow.normalise import normalise_code
 from claimflow.specs import FieldSpec, SpecSet
 
@@ -27,6 +33,10 @@ WORD_SCALES = (1.0, 1.5, 2.0, 3.0)
 """The sizes a code is read at, as cut (small type doubled first) and enlarged."""
 MAJORITY = 3
 """How many of the readings must agree on a code for it to replace the value."""
+MISSING_CODE_CONFIDENCE = 0.5
+"""Raw confidence of a missing code found by one reading with another model: a person checks it."""
+ROW_REACH = 0.45
+"""How far right of its label (page width) a missing code is looked for when the label's line has no words there."""
 
 
 class WordLook(Protocol):
@@ -91,3 +101,72 @@ def majority_code(texts: Sequence[str], field_spec: FieldSpec) -> str | None:
         return None
     code, count = Counter(fitting).most_common(1)[0]
     return code if count >= MAJORITY else None
+
+
+def read_missing_codes(read: ReadDocument, parts: list[Extraction], specs: SpecSet, look: WordLook) -> int:
+    """Read missing `confirm` codes with their model right of their labels, one call per page; return the calls."""
+    pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
+    calls = 0
+    for part in parts:
+        spec = specs.specs.get(part.document_type)
+        if spec is None or not pages:
+            continue
+        missing = [
+            (name, field_spec)
+            for name, field_spec in spec.fields.items()
+            if field_spec.type == "code" and field_spec.confirm and name not in part.fields
+        ]
+        for page in pages.values():
+            wanted = [
+                (name, field_spec, model, box)
+                for name, field_spec in missing
+                if name not in part.fields
+                for model in field_spec.confirm[:1]
+                if model not in page.language.split("+")
+                if (box := _row_right_of_label(page, field_spec)) is not None
+            ]
+            for model in sorted({model for _, _, model, _ in wanted}):
+                asked = [(name, field_spec, box) for name, field_spec, m, box in wanted if m == model]
+                texts = look.reread(page, [box for _, _, box in asked], lang=model)
+                calls += 1
+                for (name, field_spec, box), text in zip(asked, texts or [], strict=False):
+                    _take_missing(part, name, field_spec, page, box, text, model)
+    return calls
+
+
+def _row_right_of_label(page: Page, field_spec: FieldSpec) -> BBox | None:
+    """Return the box right of the field's best label on the page: to its line's last word, else ROW_REACH."""
+    lines = build_lines(page)
+    hits = [hit for anchor in field_spec.anchors for hit in find_anchors(lines, anchor, field_spec.fuzzy)]
+    if not hits:
+        return None
+    hit = max(hits, key=lambda h: h.score)
+    after = [w for w in lines[hit.line_index].words[hit.end :] if w.bbox[0] >= hit.bbox[2]]
+    height = hit.bbox[3] - hit.bbox[1]
+    right = max((w.bbox[2] for w in after), default=min(1.0, hit.bbox[2] + ROW_REACH))
+    if right <= hit.bbox[2]:
+        return None
+    return (hit.bbox[2], max(0.0, hit.bbox[1] - 0.25 * height), right, min(1.0, hit.bbox[3] + 0.25 * height))
+
+
+def _take_missing(
+    part: Extraction, name: str, field_spec: FieldSpec, page: Page, box: BBox, text: str, model: str
+) -> None:
+    """Take the first code fitting the pattern in `text`, not confident, with a Problem naming the model."""
+    flags = re.IGNORECASE if field_spec.ignore_case else 0
+    found = re.search(field_spec.pattern, text, flags) if field_spec.pattern else None
+    if found is None:
+        return
+    raw = found.groupdict().get("value") or (found.group(1) if found.re.groups else found.group(0))
+    code = normalise_code(raw)
+    where = Provenance(ReadMethod.OCR, page.number, box)
+    part.fields[name] = Field(name, code, MISSING_CODE_CONFIDENCE, where, raw)
+    part.problems[:] = [p for p in part.problems if not (p.code is ReasonCode.FIELD_MISSING and p.field == name)]
+    part.problems.append(
+        Problem(
+            ReasonCode.FIELD_AMBIGUOUS,
+            f"{name}: not read on the page; read again with {model} beside its label: {code!r}; check it",
+            page=page.number,
+            field=name,
+        )
+    )

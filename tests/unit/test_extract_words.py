@@ -8,8 +8,14 @@ from pathlib import Path
 from PIL import Image
 
 from claimflow.errors import ReasonCode
-from claimflow.extract_words import WORD_SCALES, majority_code, read_codes_alone
-from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.extract_words import (
+    MISSING_CODE_CONFIDENCE,
+    WORD_SCALES,
+    majority_code,
+    read_codes_alone,
+    read_missing_codes,
+)
+from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import PageMarks
 from claimflow.specs import load_specs
 
@@ -18,16 +24,20 @@ SPECS = load_specs(ROOT / "extractors")
 
 
 class FakeLook:
-    """Answers re-reads from a list and records the scales asked for."""
+    """Answers re-reads from a list and records the scales and models asked for."""
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
         self.scales: list[Sequence[float] | None] = []
+        self.models: list[str] = []
+        self.boxes: list[BBox] = []
 
     def reread(
         self, page: Page, boxes: Sequence[BBox], *, lang: str, scales: Sequence[float] | None = None
     ) -> list[str] | None:
         self.scales.append(scales)
+        self.models.append(lang)
+        self.boxes.extend(boxes)
         return self.texts[: len(boxes)]
 
 
@@ -84,3 +94,34 @@ def test_scales_enlarge_each_cut_word() -> None:
     assert marks.reread(page, [box], lang="eng") == [""]
     assert marks.reread(page, [box], lang="eng", scales=[3.0]) == [""]
     assert sizes[1][0] - sizes[0][0] > 2 * (sizes[0][0] - 2 * 24) - 4  # the cut is three times as wide
+
+
+def _stamped_application(language: str = "chi_sim") -> tuple[ReadDocument, Extraction]:
+    """A 理赔申请书 page whose policy number chi_sim read as garbage under a stamp."""
+    texts = ["保单", "号", ":", "P", "股", "扣", "0E9D"]
+    xs = [0.07, 0.11, 0.13, 0.38, 0.40, 0.43, 0.46]
+    words = [Word(t, (x, 0.16, x + 0.03, 0.175), 0.9, 1, 1) for t, x in zip(texts, xs, strict=True)]
+    page = Page(1, 1241, 1754, ReadMethod.OCR, words, image=object(), language=language)
+    missing = Problem(ReasonCode.FIELD_MISSING, "required field policy_number not found", field="policy_number")
+    return ReadDocument(pages=[page]), Extraction("claim_application_zh", 1.0, problems=[missing])
+
+
+def test_a_missing_latin_code_on_a_chinese_page_is_read_with_eng_beside_its_label_not_confident() -> None:
+    read, part = _stamped_application()
+    look = FakeLook(["PDZA202629345026"])
+    assert read_missing_codes(read, [part], SPECS, look) == 1
+    assert look.models == ["eng"]
+    box = look.boxes[0]
+    assert 0.13 <= box[0] < 0.38 and box[2] >= 0.49 and box[1] < 0.16 < 0.175 < box[3]  # the row right of 保单号
+    field = part.fields["policy_number"]
+    assert (field.value, field.confidence) == ("PDZA202629345026", MISSING_CODE_CONFIDENCE)
+    assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]  # no longer missing, but to check
+
+
+def test_a_missing_code_stays_missing_when_the_other_model_reads_no_code_or_the_page_had_that_model() -> None:
+    read, part = _stamped_application()
+    read_missing_codes(read, [part], SPECS, FakeLook(["P 股 扣"]))
+    assert "policy_number" not in part.fields and part.problems[0].code is ReasonCode.FIELD_MISSING
+    read, part = _stamped_application("chi_sim+eng")
+    look = FakeLook(["PDZA202629345026"])
+    assert read_missing_codes(read, [part], SPECS, look) == 0 and "policy_number" not in part.fields
