@@ -49,27 +49,51 @@ class WordLook(Protocol):
         ...
 
 
+def weak_codes(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
+    """Return the `reread_word` codes of `part` read by OCR below the threshold (calibrated), with their box."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    return [
+        name
+        for name, field_spec in spec.fields.items()
+        if field_spec.reread_word
+        and (field := part.fields.get(name)) is not None
+        and isinstance(field.value, str)
+        and field.provenance.method is ReadMethod.OCR
+        and field.provenance.bbox is not None
+        and calibrated(part, field, specs) < threshold
+    ]
+
+
+def missing_codes(part: Extraction, specs: SpecSet) -> list[str]:
+    """Return the code fields of `part` with a `confirm` model that no reading found."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    return [n for n, f in spec.fields.items() if f.type == "code" and f.confirm and n not in part.fields]
+
+
 def read_codes_alone(
-    read: ReadDocument, parts: list[Extraction], specs: SpecSet, look: WordLook, *, threshold: float
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    look: WordLook,
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
 ) -> int:
-    """Read the weak `reread_word` codes of every part again alone (module docstring); return the OCR calls."""
+    """Read the weak `reread_word` codes (of `only`, if given) again alone (module docstring); return the calls."""
     pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
     calls = 0
     for part in parts:
-        spec = specs.specs.get(part.document_type)
-        if spec is None:
-            continue
-        for name, field_spec in spec.fields.items():
-            field = part.fields.get(name)
-            if (
-                not field_spec.reread_word
-                or field is None
-                or not isinstance(field.value, str)
-                or field.provenance.page not in pages
-                or field.provenance.bbox is None
-                or calibrated(part, field, specs) >= threshold
-            ):
+        for name in weak_codes(part, specs, threshold):
+            field = part.fields[name]
+            if (only is not None and name not in only) or field.provenance.page not in pages:
                 continue
+            if field.provenance.bbox is None or not isinstance(field.value, str):
+                continue
+            field_spec = specs.specs[part.document_type].fields[name]
             page = pages[field.provenance.page]
             texts = look.reread(
                 page, [field.provenance.bbox] * len(WORD_SCALES), lang=page.language, scales=WORD_SCALES
@@ -103,7 +127,9 @@ def majority_code(texts: Sequence[str], field_spec: FieldSpec) -> str | None:
     return code if count >= MAJORITY else None
 
 
-def read_missing_codes(read: ReadDocument, parts: list[Extraction], specs: SpecSet, look: WordLook) -> int:
+def read_missing_codes(
+    read: ReadDocument, parts: list[Extraction], specs: SpecSet, look: WordLook, *, only: Sequence[str] | None = None
+) -> int:
     """Read missing `confirm` codes with their model right of their labels, one call per page; return the calls."""
     pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
     calls = 0
@@ -111,11 +137,7 @@ def read_missing_codes(read: ReadDocument, parts: list[Extraction], specs: SpecS
         spec = specs.specs.get(part.document_type)
         if spec is None or not pages:
             continue
-        missing = [
-            (name, field_spec)
-            for name, field_spec in spec.fields.items()
-            if field_spec.type == "code" and field_spec.confirm and name not in part.fields
-        ]
+        missing = [(name, spec.fields[name]) for name in missing_codes(part, specs) if only is None or name in only]
         for page in pages.values():
             wanted = [
                 (name, field_spec, model, box)

@@ -42,6 +42,7 @@ from claimflow.extract_reread import (
     weak_regions,
     weak_values,
 )
+from claimflow.extract_words import missing_codes, read_codes_alone, read_missing_codes, weak_codes
 from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
@@ -386,6 +387,56 @@ class ConfirmLook:
         confirm_values(ctx.read, ctx.parts, ctx.specs, ctx.marks)
 
 
+class CodesLook:
+    """Weak `reread_word` codes read alone at several sizes, by majority (extract_words.read_codes_alone).
+
+    Added by the forms work: a till's monospaced `T794326` read `1794326` beside its label reads right alone.
+    """
+
+    name = "codes"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call (four sizes stacked in one image) per weak code on an OCR'd page."""
+        pages = {p.number for p in ctx.ocr_pages()}
+        requests = []
+        for part in ctx.parts:
+            for name in weak_codes(part, ctx.specs, ctx.threshold):
+                found = part.fields[name]
+                if found.provenance.page not in pages:
+                    continue
+                value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+                page, where = found.provenance.page, found.provenance.bbox
+                requests.append(Request(self.name, (name,), 1, value, "weak", page=page, what="words", region=where))
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted codes alone and take what most readings agree on."""
+        read_codes_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=_served(granted))
+
+
+class MissingCodesLook:
+    """Latin codes a chi_sim page did not give, read with their `confirm` model beside their labels.
+
+    Added by the forms work (extract_words.read_missing_codes): a stamp over the codes of a 150-dpi 理赔申请书.
+    """
+
+    name = "missing_codes"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call per OCR'd page for documents missing such a code."""
+        pages = ctx.ocr_pages()
+        requests = []
+        for part in ctx.parts:
+            names = tuple(missing_codes(part, ctx.specs))
+            if names and pages:
+                requests.append(Request(self.name, names, len(pages), MISSING, "missing", what="words"))
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the rows right of the missing codes' labels with their model."""
+        read_missing_codes(ctx.read, ctx.parts, ctx.specs, ctx.marks, only=_served(granted))
+
+
 DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LayersLook,
     PagesLook,
@@ -393,6 +444,8 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LinesLook,
     AccentsLook,
     ConfirmLook,
+    CodesLook,
+    MissingCodesLook,
 )
 """The second looks in the order they run: layers change every word of a form page, so they go first."""
 

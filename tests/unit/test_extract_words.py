@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from claimflow.extract_words import (
 )
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import PageMarks
+from claimflow.second_looks import DEFAULT_LOOKS, CodesLook, LookContext, MissingCodesLook, SharedOcr
 from claimflow.specs import load_specs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +127,24 @@ def test_a_missing_code_stays_missing_when_the_other_model_reads_no_code_or_the_
     read, part = _stamped_application("chi_sim+eng")
     look = FakeLook(["PDZA202629345026"])
     assert read_missing_codes(read, [part], SPECS, look) == 0 and "policy_number" not in part.fields
+
+
+def test_the_second_look_plan_asks_for_weak_and_missing_codes_only() -> None:
+    class NoOcr:
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            raise AssertionError("proposing reads nothing")
+
+    assert CodesLook in DEFAULT_LOOKS and MissingCodesLook in DEFAULT_LOOKS
+    read, part = _receipt("1794326", 0.3)
+    read.pages[0].image = Image.new("L", (630, 920), 255)
+    ctx = LookContext(read, [part], SPECS, SharedOcr(NoOcr()), 0.98, 10)
+    asked = CodesLook().propose(ctx)
+    assert [(r.fields, r.calls, r.what) for r in asked] == [(("invoice_number",), 1, "words")]
+    assert MissingCodesLook().propose(ctx) == []  # receipts name no confirming model
+    part.fields["invoice_number"] = dataclasses.replace(part.fields["invoice_number"], confidence=0.999)
+    assert CodesLook().propose(ctx) == []
+    read, zh_part = _stamped_application()
+    read.pages[0].image = Image.new("L", (1241, 1754), 255)
+    ctx = LookContext(read, [zh_part], SPECS, SharedOcr(NoOcr()), 0.98, 10)
+    asked = MissingCodesLook().propose(ctx)
+    assert len(asked) == 1 and {"policy_number", "claim_number"} <= set(asked[0].fields)
