@@ -258,9 +258,19 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], 
             continue
         fallbacks = [words_skewed_right(lines, hit)] if field_spec.direction == "right" else []
         if field_spec.or_below:
-            fallbacks.append(lines[hit.line_index + 1 : hit.line_index + 2])
+            fallbacks.append(_under(lines[hit.line_index + 1 : hit.line_index + 2], hit.bbox[0]))
         regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0, fallbacks))
     return regions
+
+
+def _under(below: list[Line], left: float) -> list[Line]:
+    """Return the line under a label without its words that end left of the label's start.
+
+    A value under its label sits below it or right of it: the line under a heading `INVOICE` printed on the
+    right holds the issuer's street on the left (`Kanaalstraat 118`), which is no invoice number.
+    """
+    kept = [Line(tuple(w for w in line.words if w.bbox[2] > left)) for line in below]
+    return [line for line in kept if line.words]
 
 
 def _rows(lines: list[Line]) -> list[Line]:

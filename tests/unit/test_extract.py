@@ -179,6 +179,25 @@ def test_invoice_fields_from_unknown_issuer(specs: SpecSet) -> None:
     assert result.fields["total_amount"].confidence >= 0.95
 
 
+def test_the_line_under_a_heading_label_gives_no_value_from_left_of_it(specs: SpecSet) -> None:
+    # a heading `INVOICE` on the right matches the label `Invoice`; the issuer's street under it on the left
+    # (`Kanaalstraat 118`) is not under it, and the number printed beside `Invoice No:` cannot be read
+    rows = [
+        [("Garage De Wit", 0.05)],
+        [("INVOICE", 0.76)],
+        [("Kanaalstraat 118", 0.05)],
+        [("1054 XK Amsterdam", 0.05)],
+        [("Date: 04/10/2026", 0.7)],
+        [("Total due", 0.55), ("€ 840.00", 0.75)],
+        [("Invoice No:", 0.7), ("/#<", 0.8)],
+    ]
+    result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "invoice")
+    assert "invoice_number" not in result.fields
+    rows[2] = [("Kanaalstraat", 0.05), ("118", 0.78)]  # under the heading: a value below its label
+    result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "invoice")
+    assert result.fields["invoice_number"].value == "118"
+
+
 def test_invoice_ambiguous_date_without_locale_is_flagged(specs: SpecSet) -> None:
     rows = [
         row if row[0][0] != "Invoice date:" else [("Invoice date:", 0.05), ("01/02/2026", 0.3)] for row in INVOICE_ROWS
