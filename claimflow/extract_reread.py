@@ -78,11 +78,16 @@ def read_again(
         weak = weak_fields(part, specs, threshold)
         if not weak:
             continue
+        # Only the part's own pages: in a file of several documents (a claim form, an invoice, a receipt), a
+        # receipt's missing tax must not be found on the invoice's page (it was, and read confidently).
+        own = [page for page in ocr_pages if not part.pages or page.number in part.pages]
+        if not own:
+            continue
         readings = [part]
         for psm in SECOND_PSMS:
-            again = [reread(page, psm=psm) for page in ocr_pages]
+            again = [reread(page, psm=psm) for page in own]
             pages_read += sum(1 for page in again if page is not None)
-            alternative = [new if new is not None else old for new, old in zip(again, ocr_pages, strict=True)]
+            alternative = [new if new is not None else old for new, old in zip(again, own, strict=True)]
             readings.append(extract_document(ReadDocument(pages=alternative), specs, part.document_type))
             if all(_agree(readings, name) for name in weak):
                 break  # two readings agree on every weak field: no third pass needed

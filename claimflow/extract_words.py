@@ -139,6 +139,8 @@ def read_missing_codes(
             continue
         missing = [(name, spec.fields[name]) for name in missing_codes(part, specs) if only is None or name in only]
         for page in pages.values():
+            if part.pages and page.number not in part.pages:
+                continue  # another document's page in the same file: its codes are not this part's
             wanted = [
                 (name, field_spec, model, box)
                 for name, field_spec in missing

@@ -166,3 +166,23 @@ def test_a_value_calibrated_above_the_threshold_is_not_read_again() -> None:
     assert calls == [] and parts[0].fields["document_date"].value == date(2014, 2, 28)
     unsure = dataclasses.replace(SPECS, calibration=Calibration({"ocr": Curve(((0.0, 0.5), (1.0, 0.5)), 50)}))
     assert read_lines_again(read, extract_documents(read, unsure), unsure, reread, threshold=0.9) == 2
+
+
+def test_a_page_reading_never_takes_a_value_from_another_documents_page() -> None:
+    """A file holding two documents: the receipt's missing total must not be found on the other page."""
+    from claimflow.extract import extract_document
+
+    own = _receipt_page("54.5O", 0.55)  # misread: the receipt has no total
+    other = dataclasses.replace(_receipt_page("99.00", 0.95), number=2)  # another document of the same file
+    read = ReadDocument(pages=[own, other])
+    part = extract_document(ReadDocument(pages=[own]), SPECS, "receipt")
+    assert part.pages == (1,) and "total_amount" not in part.fields
+    asked: list[int] = []
+
+    def reread(page: Page, *, psm: int) -> Page | None:
+        asked.append(page.number)
+        return page  # the same words again: page 1 still has no readable total
+
+    read_again(read, [part], SPECS, reread, threshold=0.9)
+    assert "total_amount" not in part.fields  # before: 99.00, read confidently from page 2
+    assert set(asked) == {1}
