@@ -94,13 +94,16 @@ def read_again(
         for name in weak:
             chosen = vote(name, [r.fields[name] for r in readings if name in r.fields], len(readings))
             if chosen is not None:
-                part.fields[name] = chosen[0]
-                part.problems = [
-                    p for p in part.problems if not (p.field == name and p.code is ReasonCode.FIELD_MISSING)
-                ]
+                put_found(part, chosen[0])
                 if chosen[1]:
                     part.problems.append(chosen[1])
     return pages_read
+
+
+def put_found(part: Extraction, field: Field) -> None:
+    """Put a field a second reading found into the extraction; the first reading's "missing" problem for it goes."""
+    part.fields[field.name] = field
+    part.problems[:] = [p for p in part.problems if not (p.field == field.name and p.code is ReasonCode.FIELD_MISSING)]
 
 
 def _key(f: Field) -> str:
@@ -226,8 +229,7 @@ def _merge(part: Extraction, name: str, new: Field | None) -> None:
         return
     old = part.fields.get(name)
     if old is None:
-        part.fields[name] = new
-        part.problems = [p for p in part.problems if not (p.field == name and p.code is ReasonCode.FIELD_MISSING)]
+        put_found(part, new)
         return
     if _key(old) == _key(new):
         part.fields[name] = max((old, new), key=lambda f: f.confidence)

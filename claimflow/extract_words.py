@@ -24,7 +24,7 @@ from typing import Protocol
 
 from claimflow.errors import ReasonCode
 from claimflow.extract_layout import build_lines, find_anchors
-from claimflow.extract_reread import calibrated
+from claimflow.extract_reread import calibrated, put_found
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod
 from claimflow.normalise import normalise_code
 from claimflow.specs import FieldSpec, SpecSet
@@ -184,8 +184,7 @@ def _take_missing(
     raw = found.groupdict().get("value") or (found.group(1) if found.re.groups else found.group(0))
     code = normalise_code(raw)
     where = Provenance(ReadMethod.OCR, page.number, box)
-    part.fields[name] = Field(name, code, MISSING_CODE_CONFIDENCE, where, raw)
-    part.problems[:] = [p for p in part.problems if not (p.code is ReasonCode.FIELD_MISSING and p.field == name)]
+    put_found(part, Field(name, code, MISSING_CODE_CONFIDENCE, where, raw))
     part.problems.append(
         Problem(
             ReasonCode.FIELD_AMBIGUOUS,
