@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
-from claimflow.extract import DISAGREE_FACTOR, extract_document, field_boxes
+from claimflow.extract import DISAGREE_FACTOR, LOW_CONFIDENCE, extract_document, field_boxes
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word
 from claimflow.specs import SpecSet
 
@@ -94,16 +94,48 @@ def read_again(
         for name in weak:
             chosen = vote(name, [r.fields[name] for r in readings if name in r.fields], len(readings))
             if chosen is not None:
-                put_found(part, chosen[0])
+                put_found(part, chosen[0], _problems_of(readings, chosen[0]))
                 if chosen[1]:
                     part.problems.append(chosen[1])
     return pages_read
 
 
-def put_found(part: Extraction, field: Field) -> None:
-    """Put a field a second reading found into the extraction; the first reading's "missing" problem for it goes."""
+READING_PROBLEMS = frozenset(
+    {ReasonCode.FIELD_MISSING, ReasonCode.FIELD_LOW_CONFIDENCE, ReasonCode.FIELD_INVALID, ReasonCode.FIELD_AMBIGUOUS}
+)
+"""Problems that describe one reading of a field: when another reading's value replaces it, they go with it."""
+
+
+def put_found(part: Extraction, field: Field, problems: Sequence[Problem] = ()) -> None:
+    """Put a field a second reading found into the extraction, with that reading's problems for it.
+
+    The first reading's problems for the field ("not found", "read with low confidence 0.31", "not a valid
+    date", "two values found") described a value that is no longer there; a reviewer shown them beside a value
+    read at 0.99 would be misled. They are replaced by `problems`, the second reading's own problems for the
+    field, and a low confidence is said again with the number the field now has.
+    """
     part.fields[field.name] = field
-    part.problems[:] = [p for p in part.problems if not (p.field == field.name and p.code is ReasonCode.FIELD_MISSING)]
+    kept = [p for p in part.problems if not (p.field == field.name and p.code in READING_PROBLEMS)]
+    kept += [p for p in problems if p.field == field.name and p.code is not ReasonCode.FIELD_LOW_CONFIDENCE]
+    if field.confidence < LOW_CONFIDENCE:
+        kept.append(
+            Problem(
+                ReasonCode.FIELD_LOW_CONFIDENCE,
+                f"{field.name} read with low confidence {field.confidence:.2f}; check it",
+                page=field.provenance.page,
+                field=field.name,
+            )
+        )
+    part.problems[:] = kept
+
+
+def _problems_of(readings: Sequence[Extraction], found: Field) -> list[Problem]:
+    """Return the problems for `found`'s field of the reading it came from (the surest that read the same value)."""
+    same = [r for r in readings if found.name in r.fields and _key(r.fields[found.name]) == _key(found)]
+    if not same:
+        return []
+    source = max(same, key=lambda r: r.fields[found.name].confidence)
+    return [p for p in source.problems if p.field == found.name]
 
 
 def _key(f: Field) -> str:
@@ -203,7 +235,7 @@ def read_regions_again(
         return 0
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     for name in weak:
-        _merge(part, name, again.fields.get(name))
+        _merge(part, name, again.fields.get(name), [p for p in again.problems if p.field == name])
     return regions
 
 
@@ -223,22 +255,27 @@ def _with_words(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
     return dataclasses.replace(page, words=words, problems=list(page.problems))
 
 
-def _merge(part: Extraction, name: str, new: Field | None) -> None:
-    """Take the enlarged reading's value of one field into the extraction (see read_regions_again)."""
+def _merge(part: Extraction, name: str, new: Field | None, problems: Sequence[Problem] = ()) -> None:
+    """Take the enlarged reading's value of one field into the extraction (see read_regions_again).
+
+    `problems` are the enlarged reading's problems for the field: they come with its value when it is taken.
+    """
     if new is None:
         return
     old = part.fields.get(name)
     if old is None:
-        put_found(part, new)
+        put_found(part, new, problems)
         return
     if _key(old) == _key(new):
-        part.fields[name] = max((old, new), key=lambda f: f.confidence)
+        if new.confidence > old.confidence:
+            put_found(part, new, problems)  # the same value, read surer: the closer reading's problems now hold
         return
     best = max((old, new), key=lambda f: f.confidence)
     if _more_items(new.value, old.value):
         best = new  # the closer reading found every item of the first and more (a slot the first could not read)
-    part.fields[name] = Field(
-        best.name, best.value, round(best.confidence * DISAGREE_FACTOR, 4), best.provenance, best.raw
+    own = problems if best is new else [p for p in part.problems if p.field == name]
+    put_found(
+        part, Field(best.name, best.value, round(best.confidence * DISAGREE_FACTOR, 4), best.provenance, best.raw), own
     )
     part.problems.append(
         Problem(
@@ -351,7 +388,7 @@ def read_lines_again(
             continue
         if sum(1 for f in found if _key(f) == _key(chosen[0])) < 2:
             continue  # no two readings agree on another value: the first reading stands
-        part.fields[name] = chosen[0]
+        put_found(part, chosen[0], _problems_of(readings[1:], chosen[0]))
         if chosen[1]:
             part.problems.append(chosen[1])
     return calls

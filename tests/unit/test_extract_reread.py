@@ -186,3 +186,51 @@ def test_a_page_reading_never_takes_a_value_from_another_documents_page() -> Non
     read_again(read, [part], SPECS, reread, threshold=0.9)
     assert "total_amount" not in part.fields  # before: 99.00, read confidently from page 2
     assert set(asked) == {1}
+
+
+def test_a_value_found_again_takes_its_own_problems_not_the_first_readings() -> None:
+    """The first reading's 'low confidence 0.31' / 'not a valid date' must not stand beside a value read at 0.99."""
+    from claimflow.extract_reread import put_found
+    from claimflow.models import Problem
+
+    stale = [
+        Problem(
+            ReasonCode.FIELD_LOW_CONFIDENCE, "total_amount read with low confidence 0.31; check it", 1, "total_amount"
+        ),
+        Problem(ReasonCode.FIELD_INVALID, "total_amount: '5A.50' is not an amount", 1, "total_amount"),
+    ]
+    others = [
+        Problem(
+            ReasonCode.FIELD_LOW_CONFIDENCE, "document_date read with low confidence 0.20; check it", 1, "document_date"
+        ),
+        Problem(ReasonCode.OCR_LOW_CONFIDENCE, "page 1 is hard to read", 1),
+    ]
+    part = Extraction("receipt", 1.0, fields={"total_amount": _f("5.45", 0.31)}, problems=stale + others)
+    second = Problem(
+        ReasonCode.FIELD_AMBIGUOUS, "total_amount: 2 different values found; check which one applies", 1, "total_amount"
+    )
+    put_found(part, _f("54.50", 0.99), [second])
+    assert part.fields["total_amount"].confidence == 0.99
+    assert [p for p in part.problems if p.field == "total_amount"] == [second]
+    assert all(p in part.problems for p in others)  # other fields' and the page's problems stay
+
+    put_found(part, _f("54.50", 0.3))  # still weak: said again with the number it has now
+    low = [p for p in part.problems if p.field == "total_amount"]
+    assert len(low) == 1 and low[0].code is ReasonCode.FIELD_LOW_CONFIDENCE and "0.30" in low[0].message
+
+
+def test_a_closer_reading_of_the_same_value_drops_the_first_readings_low_confidence() -> None:
+    from claimflow.extract_reread import _merge
+    from claimflow.models import Problem
+
+    low = Problem(
+        ReasonCode.FIELD_LOW_CONFIDENCE, "total_amount read with low confidence 0.40; check it", 1, "total_amount"
+    )
+    part = Extraction("receipt", 1.0, fields={"total_amount": _f("54.50", 0.4)}, problems=[low])
+    _merge(part, "total_amount", _f("54.50", 0.3))  # read the same, less sure: nothing changes
+    assert part.fields["total_amount"].confidence == 0.4 and part.problems == [low]
+    _merge(part, "total_amount", _f("54.50", 0.95))
+    assert part.fields["total_amount"].confidence == 0.95 and part.problems == []
+    _merge(part, "total_amount", _f("5.45", 0.6))  # a disagreement: the surer value, flagged, no stale problem
+    kinds = [p.code for p in part.problems if p.field == "total_amount"]
+    assert kinds == [ReasonCode.FIELD_AMBIGUOUS]
