@@ -23,6 +23,8 @@ SECOND_PSMS: tuple[int, ...] = (4, 11)
 """Segmentations tried after the first pass (psm 6 on scans): columns (4) and sparse text (11)."""
 
 
+UNCONFIRMED_FACTOR = DISAGREE_FACTOR
+"""A value whose box, read again closer, gave no value at all: as unsure as one the closer reading disputes."""
 BAND_SCALES: tuple[int, ...] = (2, 3)
 """Enlargements a weak field's line is read again at: the second only when the first disagrees."""
 BAND_MARGIN = 0.3
@@ -218,24 +220,27 @@ def read_regions_again(
     if spec is None or not weak:
         return 0
     regions = 0
+    read_again: set[str] = set()
     pages: list[Page] = []
     for page in read.pages:
         if page.method is not ReadMethod.OCR or page.image is None:
             pages.append(page)
             continue
-        boxes = [box for name in weak for box in field_boxes(page, spec, name)]
         replaced: list[tuple[BBox, list[Word]]] = []
-        for box in boxes:
-            words = reread(page, box)
-            if words is not None:
-                replaced.append((box, words))
-                regions += 1
+        for name in weak:
+            for box in field_boxes(page, spec, name):
+                words = reread(page, box)
+                if words is not None:
+                    replaced.append((box, words))
+                    read_again.add(name)
+                    regions += 1
         pages.append(_with_words(page, replaced))
     if not regions:
         return 0
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     for name in weak:
-        _merge(part, name, again.fields.get(name), [p for p in again.problems if p.field == name])
+        problems = [p for p in again.problems if p.field == name]
+        _merge(part, name, again.fields.get(name), problems, read=name in read_again)
     return regions
 
 
@@ -255,14 +260,29 @@ def _with_words(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
     return dataclasses.replace(page, words=words, problems=list(page.problems))
 
 
-def _merge(part: Extraction, name: str, new: Field | None, problems: Sequence[Problem] = ()) -> None:
+def _merge(
+    part: Extraction, name: str, new: Field | None, problems: Sequence[Problem] = (), *, read: bool = False
+) -> None:
     """Take the enlarged reading's value of one field into the extraction (see read_regions_again).
 
     `problems` are the enlarged reading's problems for the field: they come with its value when it is taken.
+    `read`: the field's own box was read again. When that closer reading finds no value where the first
+    reading found one, the first value is unconfirmed: it keeps its value at lower confidence, flagged (a
+    degraded pre-printed form's `GRP-48003` read `RP-4800` at 0.92 on the page, nothing in its box closer).
     """
-    if new is None:
-        return
     old = part.fields.get(name)
+    if new is None:
+        if read and old is not None and old.provenance.method is ReadMethod.OCR:
+            part.fields[name] = dataclasses.replace(old, confidence=round(old.confidence * UNCONFIRMED_FACTOR, 4))
+            part.problems.append(
+                Problem(
+                    ReasonCode.FIELD_LOW_CONFIDENCE,
+                    f"{name}: a closer reading of its box could not read it again; check it",
+                    page=old.provenance.page,
+                    field=name,
+                )
+            )
+        return
     if old is None:
         put_found(part, new, problems)
         return

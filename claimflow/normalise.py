@@ -95,13 +95,18 @@ def find_currency(text: str) -> str | None:
     return None
 
 
+_SLASH_CENTS = re.compile(r"(?<=\d)[ ]*/[ ]*(?=\d{2}(?!\d))")
+"""A slash between an amount's dollars and two cents digits: the rule between a form's two money columns."""
+
+
 def parse_money(raw: str, *, decimal_comma: bool | None = None) -> ParsedMoney:
-    """Parse an amount like `1,234.56`, `1.234,56`, `RM 9.00`, `396 | 90`; raise ValueError if none."""
+    """Parse an amount like `1,234.56`, `1.234,56`, `RM 9.00`, `396 | 90`, `150/22`; raise ValueError if none."""
     currency = find_currency(raw)
     if not re.search(r"\d", raw) and has_capital_amount(raw):
         # 壹万贰仟叁佰肆拾伍元陆角整: the amount in Chinese capital numerals (大写)
         return ParsedMoney(parse_capital_amount(raw), currency, False)
     text = raw.replace("|", " ").replace("O", "0") if re.search(r"\d", raw) else raw
+    text = _SLASH_CENTS.sub(" ", text)  # a form's dollars | cents rule read as a slash: `150/22`
     match = _AMOUNT_RE.search(text)
     if match is None:
         raise ValueError(f"no amount in {raw!r}")
@@ -188,7 +193,8 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     The dashed rules between the boxes come back as `1`, `|` or `(`, alone (`01 1 17`) or glued to a part
     (`118` for `| 18`, `021` for `02 |`). Every part of such a date has two digits (the year two or four),
     so lone digits are rules and a three-digit part loses a `1` at one end. Month and day printed without
-    a gap (`0122 26`) are split. None when no reading gives a calendar date; ambiguous when two readings
+    a gap (`0122 26`) are split, and so are a day and a four-digit year whose rule was cleaned away (`11 031972`).
+    None when no reading gives a calendar date; ambiguous when two readings
     give different dates (`131`: 13 or 31 where both exist).
     """
     # the boxes hold digits only: a letter O beside a digit is a zero read as a letter (`o9` for `09`)
@@ -205,7 +211,10 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
         if len(token) in (3, 5):
             choices += [[token[1:]]] if token[0] == "1" else []
             choices += [[token[:-1]]] if token[-1] == "1" else []
-        if len(token) == 6 and last:  # MMDDYY in one word
+        if len(token) == 6 and last:  # MMDDYY in one word, or DD glued to YYYY when the rule between was dropped
+            choices.append([token[:2], token[2:4], token[4:]])
+            choices.append([token[:2], token[2:]])
+        if len(token) == 8 and last:  # MMDDYYYY in one word
             choices.append([token[:2], token[2:4], token[4:]])
         if not choices:
             return None

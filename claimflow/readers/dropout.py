@@ -41,6 +41,10 @@ rule erased the digits."""
 DASH_PIECE_INCH = (0.012, 0.08)
 """A dash is this long (inches): the CMS-1500's are 0.02-0.055 in; a column crossing a glyph's horizontal
 strokes gives pieces as short as the stroke is thick (~0.01 in)."""
+DASH_SIDE_INCH = 0.015
+"""A dash is a thin vertical piece: no ink this far (inches) left or right of it, unlike a glyph's horizontal stroke."""
+DASH_MIN_NARROW = 2
+"""... and at least this many of a rule's dashes (and more than half) are so (a digit glued to the rule widens one)."""
 DEFAULT_DPI = 400.0
 """The resolution assumed when an image does not say (region crops are enlarged to about this)."""
 RULE_THICKEN = 1
@@ -117,16 +121,18 @@ def rule_mask(grey: np.ndarray, *, dpi: float = DEFAULT_DPI, dashed: bool = Fals
     if dashed:  # vertical only: the separators inside money and date boxes
         pieces = (max(2, round(DASH_PIECE_INCH[0] * dpi)), max(3, round(DASH_PIECE_INCH[1] * dpi)))
         rules |= _dashed_columns(ink & ~rules, max(1, round(DASH_GAP_INCH * dpi)), max(8, round(DASH_MIN_INCH * dpi)),
-                                 pieces)
+                                 pieces, max(2, round(DASH_SIDE_INCH * dpi)))
     return rules
 
 
-def _dashed_columns(ink: np.ndarray, gap: int, run: int, dash: tuple[int, int]) -> np.ndarray:
+def _dashed_columns(ink: np.ndarray, gap: int, run: int, dash: tuple[int, int], side: int = 0) -> np.ndarray:
     """Return the ink of vertical dashed rules: bridged runs at least `run` long that are not solid strokes.
 
     Gaps of up to `gap` pixels are bridged; a bridged run counts when its ink covers at most DASH_COVERAGE of
     it (a character's stroke is solid, a dashed rule is not) and is at least DASH_MIN_COUNT dashes whose lengths
-    lie in `dash` (pixels; strokes of a caption and of the value under it, bridged, are two pieces).
+    lie in `dash` (pixels; strokes of a caption and of the value under it, bridged, are two pieces). With
+    `side` (pixels), a piece with ink `side` pixels left or right of it is a glyph's horizontal stroke crossed
+    by the column, not a dash: a column through a thick, noisy `3` or `R` crosses three such strokes.
     """
     bridged = _bridged(ink, gap, axis=0)
     out = np.zeros_like(ink)
@@ -134,19 +140,40 @@ def _dashed_columns(ink: np.ndarray, gap: int, run: int, dash: tuple[int, int]) 
     for x in long_columns:
         column = np.concatenate([[False], bridged[:, x], [False]]).astype(np.int8)
         edges = np.diff(column)
+        beside = _beside(ink, int(x), side) if side else None
         for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-            if end - start >= run and ink[start:end, x].mean() <= DASH_COVERAGE and _dashes(ink[start:end, x], dash):
+            if end - start < run or ink[start:end, x].mean() > DASH_COVERAGE:
+                continue
+            if _dashes(ink[start:end, x], dash, None if beside is None else beside[start:end]):
                 out[start:end, x] = ink[start:end, x]
     return out
 
 
-def _dashes(column: np.ndarray, dash: tuple[int, int]) -> bool:
-    """Return True when a bridged run of one pixel column holds DASH_MIN_COUNT dashes and no longer piece."""
+def _beside(ink: np.ndarray, x: int, side: int) -> np.ndarray:
+    """Return, per row, whether there is ink `side` pixels left or right of column `x`."""
+    left = ink[:, x - side] if x - side >= 0 else np.zeros(ink.shape[0], dtype=bool)
+    right = ink[:, x + side] if x + side < ink.shape[1] else np.zeros(ink.shape[0], dtype=bool)
+    out: np.ndarray = left | right
+    return out
+
+
+def _dashes(column: np.ndarray, dash: tuple[int, int], beside: np.ndarray | None = None) -> bool:
+    """Return True when a bridged run of one pixel column holds DASH_MIN_COUNT dashes and no longer piece.
+
+    With `beside` (ink beside the column, per row), most of the dashes must be narrow: no ink beside them.
+    """
     edges = np.diff(np.concatenate([[0], column.astype(np.int8), [0]]))
-    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    lengths = ends - starts
     if len(lengths) == 0 or int(lengths.max()) > dash[1]:
         return False
-    return int(np.count_nonzero(lengths >= dash[0])) >= DASH_MIN_COUNT
+    if int(np.count_nonzero(lengths >= dash[0])) < DASH_MIN_COUNT:
+        return False
+    if beside is None:
+        return True
+    wide = [bool(beside[a:b].mean() > 0.5) for a, b in zip(starts, ends, strict=True) if b - a >= dash[0]]
+    narrow = wide.count(False)
+    return narrow >= DASH_MIN_NARROW and narrow > wide.count(True)
 
 
 def form_ink_level(grey: np.ndarray, rules: np.ndarray) -> float | None:

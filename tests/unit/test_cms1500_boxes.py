@@ -1,0 +1,102 @@
+"""CMS-1500 single-value boxes: misreads that looked sure are kept below confidence, boxed values read whole."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from claimflow.extract import extract_document
+from claimflow.extract_reread import _merge
+from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod
+from claimflow.normalise import parse_boxed_date
+from claimflow.readers.dropout import rule_mask
+from claimflow.settings import PROJECT_ROOT
+from claimflow.specs import SpecSet, load_specs
+from tests.unit.test_cms1500 import CAPTIONS_0212, VALUES_0212, _words
+
+
+@pytest.fixture(scope="module")
+def specs() -> SpecSet:
+    return load_specs(PROJECT_ROOT / "extractors")
+
+
+def _code(value: str, confidence: float) -> Field:
+    where = Provenance(method=ReadMethod.OCR, page=1, bbox=(0.6, 0.28, 0.7, 0.29))
+    return Field("policy_group", value, confidence, where)
+
+
+def test_a_value_its_closer_reading_cannot_find_again_loses_confidence() -> None:
+    part = Extraction("cms1500", 1.0, fields={"policy_group": _code("RP-4800", 0.92)})
+    _merge(part, "policy_group", None, read=True)
+    assert part.fields["policy_group"].value == "RP-4800"
+    assert part.fields["policy_group"].confidence < 0.8
+    assert any(p.field == "policy_group" for p in part.problems)
+
+
+def test_a_value_whose_box_was_not_read_again_keeps_its_confidence() -> None:
+    part = Extraction("cms1500", 1.0, fields={"policy_group": _code("GRP-48003", 0.95)})
+    _merge(part, "policy_group", None, read=False)
+    assert part.fields["policy_group"].confidence == 0.95
+    assert not part.problems
+
+
+def test_a_text_layer_value_is_not_doubted_by_a_reading_that_found_nothing() -> None:
+    found = Field("policy_group", "GRP-1", 0.97, Provenance(method=ReadMethod.TEXT_LAYER, page=1))
+    part = Extraction("cms1500", 1.0, fields={"policy_group": found})
+    _merge(part, "policy_group", None, read=True)
+    assert part.fields["policy_group"].confidence == 0.97
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("11 031972", date(1972, 11, 3)),  # the rule between day and year cleaned away, the two glued
+        ("11031972", date(1972, 11, 3)),
+        ("110372", date(1972, 11, 3)),
+        ("11 0372", None),  # a day and a two-digit year glued is not told from a month and day
+    ],
+)
+def test_a_boxed_date_whose_parts_were_glued_is_split(raw: str, expected: date | None) -> None:
+    parsed = parse_boxed_date(raw)
+    assert (parsed.value if parsed else None) == expected
+
+
+def test_dollars_and_cents_on_two_lines_are_no_amount(specs: SpecSet) -> None:
+    # a tilted print: the cents `32` of box 29 read on a line above its dollars `48`
+    values = [item for item in VALUES_0212 if item[2] != "$ 20.00"] + [(0.75, 0.862, "32"), (0.72, 0.874, "48")]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    paid = result.fields.get("amount_paid")
+    assert paid is None or paid.value != Money(Decimal("32.48"), "USD")
+    assert result.fields["total_charge"].value == Money(Decimal("180.00"), "USD")
+
+
+def test_a_column_crossing_a_thick_glyph_is_no_dashed_rule() -> None:
+    grey = np.full((200, 300), 255, dtype=np.uint8)
+    for top in (60, 75, 90, 105):  # a thick, noisy `E` or `B`: horizontal strokes 9 px thick, 6 px apart
+        grey[top : top + 9, 90:120] = 0
+    grey[40:62, 200:203] = 0  # a dashed separator of three 0.055 in dashes with 5 px gaps, as scanned
+    grey[67:89, 200:203] = 0
+    grey[94:116, 200:203] = 0
+    dashed = rule_mask(grey, dpi=400, dashed=True)
+    assert not dashed[55:110, 90:120].any()  # the glyph keeps its strokes
+    assert dashed[40:62, 200:203].all() and dashed[94:116, 200:203].all()
+
+
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("150/22", "150.22"), ("150 / 22", "150.22"), ("150|22", "150.22")])
+def test_the_rule_between_dollars_and_cents_read_as_a_slash_is_a_decimal_mark(raw: str, expected: str) -> None:
+    from claimflow.normalise import parse_money
+
+    assert parse_money(raw).amount == Decimal(expected)
+
+
+def test_an_amount_paid_read_with_a_slash_for_its_rule_is_found(specs: SpecSet) -> None:
+    values = [item for item in VALUES_0212 if item[2] != "$ 20.00"] + [(0.72, 0.865, "$ 150/22")]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert result.fields["amount_paid"].value == Money(Decimal("150.22"), "USD")
