@@ -257,10 +257,18 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], 
         if any(contains_phrase(line, phrase, EXCLUDE_MATCH) for phrase in field_spec.exclude):
             continue
         fallbacks = [words_skewed_right(lines, hit)] if field_spec.direction == "right" else []
-        if field_spec.or_below:
+        region = _region_of(field_spec, lines, hit)
+        if field_spec.or_below and not _has_figures(region):
+            # figures beside the label that the pattern cannot read (`TOTAL £ 261 34`, its point lost) are the
+            # value misread: the line under it (`Cash 280.00`) is another value, not this one
             fallbacks.append(_under(lines[hit.line_index + 1 : hit.line_index + 2], hit.bbox[0]))
-        regions.append((_region_of(field_spec, lines, hit), hit.score / 100.0, fallbacks))
+        regions.append((region, hit.score / 100.0, fallbacks))
     return regions
+
+
+def _has_figures(region: list[Line]) -> bool:
+    """Return True when a word of the region holds a digit (a value is printed there, read or not)."""
+    return any(ch.isdigit() for line in region for word in line.words for ch in word.text)
 
 
 def _under(below: list[Line], left: float) -> list[Line]:

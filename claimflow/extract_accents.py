@@ -13,6 +13,13 @@ the spec names (`ocr: {accents: [deu, fra, spa, ...]}`), and takes an accented r
 
 The value changes but its confidence does not: the word keeps the capped confidence of the first reading,
 because two models agreeing on `è` against `é` is evidence, not proof, and a person checks the name anyway.
+
+Letters with no detached mark (ø, æ, ß, ł) leave nothing for the mark detector: `eng` reads `Søren` as
+`Seren` or `Sgren`, sometimes at 0.7 and more. A word of a text field that the first model read with a weak
+confidence (below UNSURE_WORD) is therefore also read with the spec's models that know such letters
+(MARKLESS_LETTERS: dan, deu, pol, ...); a reading that differs from the first only in those letters is taken
+once every such model was asked and no rival reading fits, and the field goes below auto-accept
+(LOST_MARK_RAW): one model's word, with nothing on the image to back it, is a guess a person checks.
 """
 
 from __future__ import annotations
@@ -37,6 +44,13 @@ FOLDED = {"ß": "s", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ"
           "œ": "oe", "Œ": "OE"}  # fmt: skip
 """Latin letters with no decomposition: what they are without their stroke (one glyph, one letter: OCR reads
 ß as one wrong letter, B or R, so it folds to one)."""
+MARKLESS_LETTERS = {"dan": "æøåÆØÅ", "nor": "æøåÆØÅ", "isl": "æðþÆÐÞ", "deu": "ß", "pol": "łŁ", "hrv": "đĐ"}
+"""Models that read letters whose accent is no detached mark (a stroke through the letter, a ligature), with
+those letters: the mark detector cannot flag their loss, so a weakly read word is asked of these models."""
+UNSURE_WORD = 0.75
+"""A text field's word read below this OCR confidence may have lost a letter without a mark (`Sgren` at 0.71)."""
+LOST_MARK_RAW = 0.6
+"""The most a field keeps once a word was rewritten on the word of one model that knows a markless letter."""
 
 
 class AccentReader(Protocol):
@@ -103,6 +117,7 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
         and has_accent(text)
         and fits.get(text, 0.0) > 0
         and (same_letters(text, old) or skeleton(text) in plain)
+        and not _mark_for_inner_capital(text, old)
     )
     if not votes:
         return None
@@ -113,6 +128,21 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
     if count < MIN_VOTES and not complete:
         return None
     return best
+
+
+def _mark_for_inner_capital(new: str, old: str) -> bool:
+    """Return True when `new` puts a letter other than a markless one where `old` has a capital inside lower case.
+
+    `eng` reads ß as B or R (`IndustriestraRe`): a capital inside a word stands for a letter it does not know
+    that has no detached mark; an accented letter with a mark (`Industriestrañe`, ñ) would have been read as
+    its plain letter, not as a capital.
+    """
+    if len(new) != len(old):
+        return False
+    return any(
+        a != b and b.isupper() and index > 0 and old[index - 1].islower() and a not in FOLDED
+        for index, (a, b) in enumerate(zip(new, old, strict=True))
+    )
 
 
 def read_accents_again(read: ReadDocument, parts: list[Extraction], specs: SpecSet, reader: AccentReader) -> int:
@@ -134,15 +164,27 @@ def read_accents_again(read: ReadDocument, parts: list[Extraction], specs: SpecS
 
 
 def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[str], reader: AccentReader) -> int:
-    """Read the flagged words of the fields `names` on one page with each model, rewrite the values; return calls."""
+    """Read the flagged words of the fields `names` on one page with each model, rewrite the values; return calls.
+
+    Weak words no mark flagged (`Sgren`) are read in the same calls, the models that know markless letters
+    first; they are settled once all of those were asked.
+    """
     flagged: dict[BBox, Word] = {}
+    boxes: list[BBox] = []
     for name in names:
         provenance = part.fields[name].provenance
         if provenance.page == page.number and provenance.bbox is not None:
             flagged.update((word.bbox, word) for word in reader.flagged(page, provenance.bbox))
-    if not flagged:
+            boxes.append(provenance.bbox)
+    markless = [model for model in models if model in MARKLESS_LETTERS]
+    unsure = {w.bbox: w for w in weak_words(page, boxes) if w.bbox not in flagged} if markless else {}
+    if not flagged and not unsure:
         return 0
-    words = list(flagged.values())
+    if unsure:  # the models that know markless letters first: those words are settled once they were asked
+        models = [*markless, *(model for model in models if model not in markless)]
+    words = [*flagged.values(), *unsure.values()]
+    is_unsure = [False] * len(flagged) + [True] * len(unsure)
+    letters = "".join(MARKLESS_LETTERS[model] for model in markless)
     readings: list[list[str]] = [[] for _ in words]
     chosen: list[str | None] = [None] * len(words)
     calls = 0
@@ -155,23 +197,65 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
         calls += 1
         for index, (word, text) in enumerate(zip(words, texts or [""] * len(words), strict=True)):
             reading = trim_edges(text.strip(), word.text)
+            if is_unsure[index] and not markless_only(reading, word.text, letters):
+                reading = ""  # a weak word takes nothing but markless letters (its other letters are no mark's)
             readings[index].append(reading)
             if has_accent(reading) and reading not in explains[index]:
                 explains[index][reading] = reader.explains(page, word, reading)
-            complete = number == len(models)
+            complete = number == len(models) or (is_unsure[index] and number >= len(markless))
             chosen[index] = choose_reading(word.text, readings[index], explains[index], complete=complete)
         settled = [
-            choice is not None or (fits and reading.count(word.text) >= KEEP_VOTES and not _rivals(rivals, word.text))
-            for choice, fits, reading, word, rivals in zip(chosen, fits_first, readings, words, explains, strict=True)
+            choice is not None
+            or (weak and number >= len(markless))
+            or (fits and reading.count(word.text) >= KEEP_VOTES and not _rivals(rivals, word.text))
+            for choice, fits, reading, word, rivals, weak in zip(
+                chosen, fits_first, readings, words, explains, is_unsure, strict=True
+            )
         ]
         if all(settled):
             break
     replacements = {w.text: c for w, c in zip(words, chosen, strict=True) if c is not None}
+    guessed = {w.text for w, c, weak in zip(words, chosen, is_unsure, strict=True) if c is not None and weak}
     if replacements:
         for name in names:
             if part.fields[name].provenance.page == page.number:
-                part.fields[name] = _rewritten(part.fields[name], replacements)
+                field = _rewritten(part.fields[name], replacements)
+                if field is not part.fields[name] and any(_holds(part.fields[name].raw, old) for old in guessed):
+                    field = dataclasses.replace(field, confidence=min(field.confidence, LOST_MARK_RAW))
+                part.fields[name] = field
     return calls
+
+
+def weak_words(page: Page, boxes: Sequence[BBox]) -> list[Word]:
+    """Return the words inside `boxes` read below UNSURE_WORD that may have lost a markless letter.
+
+    Only words of two or more lower-case letters with no accented letter yet (a markless letter sits in a
+    name or a word, not in a code).
+    """
+    return [
+        w
+        for w in page.words
+        if w.confidence < UNSURE_WORD
+        and sum(1 for ch in w.text if ch.islower()) >= 2
+        and not has_accent(w.text)
+        and any(_inside(w.bbox, box) for box in boxes)
+    ]
+
+
+def markless_only(new: str, old: str, letters: str) -> bool:
+    """Return True when `new` differs from `old` only where `new` has one of `letters` (`Søren` for `Sgren`)."""
+    if len(new) != len(old) or new == old:
+        return False
+    return all(a.casefold() == b.casefold() or a in letters for a, b in zip(new, old, strict=True))
+
+
+def _inside(bbox: BBox, box: BBox) -> bool:
+    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _holds(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
 
 def _rivals(fits: dict[str, float], old: str) -> bool:

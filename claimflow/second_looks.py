@@ -42,6 +42,7 @@ from claimflow.extract_reread import (
     weak_regions,
     weak_values,
 )
+from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import missing_codes, read_codes_alone, read_missing_codes, weak_codes
 from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
@@ -358,6 +359,37 @@ class AccentsLook:
         read_accents_again(ctx.read, ctx.parts, ctx.specs, ctx.marks)
 
 
+class VotesLook:
+    """Weak characters of `vote` text fields voted on by their lines read with other models (extract_votes.py).
+
+    Added by the forms work (forms4): chi_sim's rare misread characters in free text (`发动机租` for `发动机舱`),
+    read again with chi_sim and HanS at two sizes; one call per model, only for fields with a weak word.
+    """
+
+    name = "votes"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call per vote model for each field with a weakly read word."""
+        pages = {p.number: p for p in ctx.ocr_pages()}
+        requests = []
+        for part in ctx.parts:
+            spec = ctx.specs.specs.get(part.document_type)
+            if spec is None:
+                continue
+            for name in weak_votes(part, ctx.specs, pages):
+                found = part.fields[name]
+                value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+                calls = len(spec.fields[name].vote)
+                requests.append(
+                    Request(self.name, (name,), calls, value, "weak", page=found.provenance.page, what="band")
+                )
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted fields' lines with each model and vote on their weak characters."""
+        vote_values(ctx.read, ctx.parts, ctx.specs, ctx.marks, only=_served(granted))
+
+
 class ConfirmLook:
     """Values another model must confirm, and text values with a closing mark left unread (extract_confirm.py)."""
 
@@ -443,6 +475,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     RegionsLook,
     LinesLook,
     AccentsLook,
+    VotesLook,
     ConfirmLook,
     CodesLook,
     MissingCodesLook,

@@ -155,6 +155,12 @@ class FieldSpec(_Model):
         description="OCR pages read with another model (a Latin code on a chi_sim page): the value's box is read "
         "again with these tesseract models; a reading that differs takes the value below auto-accept.",
     )
+    vote: list[str] = PydanticField(
+        default=[],
+        description="OCR pages, text fields: when a word of the value was read weakly, its lines are read again "
+        "with these tesseract models at two sizes and the readings vote on its weak characters "
+        "(claimflow/extract_votes.py).",
+    )
 
     _pattern = field_validator("pattern")(_check_regex)
 
@@ -369,8 +375,8 @@ def _load_one(
     return spec
 
 
-OCR_LANGUAGE = re.compile(r"^[a-z]{3}(?:_[a-z]+)?$")
-"""A tesseract language name: `eng`, `chi_sim`, `deu_latf`."""
+OCR_LANGUAGE = re.compile(r"^(?:[a-z]{3}(?:_[a-z]+)?|[A-Z][a-z]+[A-Z]?)$")
+"""A tesseract language name: `eng`, `chi_sim`, `deu_latf`, or a script model: `HanS`, `Latin`."""
 
 
 def _installed_languages() -> frozenset[str] | None:
@@ -390,13 +396,20 @@ def _check_languages(spec: Spec, installed: frozenset[str] | None) -> list[tuple
         for name, field_spec in spec.fields.items()
         for i, lang in enumerate(field_spec.confirm)
     ]
+    named += [
+        (("fields", name, "vote", i), lang)
+        for name, field_spec in spec.fields.items()
+        for i, lang in enumerate(field_spec.vote)
+    ]
     for loc, language in named:
         if not OCR_LANGUAGE.fullmatch(language) or language == "osd":
             hint = difflib.get_close_matches(language.replace("-", "_").lower(), sorted(installed or ()), n=1)
             fix = f"did you mean {hint[0]!r}?" if hint else "use a tesseract language name such as eng or chi_sim"
             problems.append((loc, f"{language!r} is not a tesseract language name (fix: {fix})"))
         elif installed is not None and language not in installed:
-            package = "tesseract-ocr-" + language.replace("_", "-")
+            # script models (HanS, Latin) come in their own packages: tesseract-ocr-script-hans
+            script = language[0].isupper()
+            package = ("tesseract-ocr-script-" if script else "tesseract-ocr-") + language.replace("_", "-").lower()
             problems.append(
                 (
                     loc,

@@ -10,10 +10,11 @@ command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr tesseract-ocr-e
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # Chinese claim forms (extractors/claim_application_zh.yml) are OCR'd with chi_sim; the sample generator draws
 # them with a small CJK font (WenQuanYi Micro Hei, 1.6 MB). Names and addresses whose accents eng loses are read
-# again with the Latin models the specs list under `ocr.accents` (2-4 MB each).
+# again with the Latin models the specs list under `ocr.accents` (2-4 MB each). Weakly read Chinese characters of
+# free text are voted on by the Han script model too (`vote: [chi_sim, HanS]`, tesseract-ocr-script-hans, 2.9 MB).
 for pkg in tesseract-ocr-chi-sim fonts-wqy-microhei tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa \
            tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-nld tesseract-ocr-dan tesseract-ocr-swe \
-           tesseract-ocr-pol tesseract-ocr-tur; do
+           tesseract-ocr-pol tesseract-ocr-tur tesseract-ocr-script-hans; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 if [ "${CLAIMFLOW_WITH_POSTGRES:-0}" = "1" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

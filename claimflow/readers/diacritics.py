@@ -31,6 +31,9 @@ MARKS_ABOVE = {
     **{c: 2 for c in "äöüëïÿÄÖÜËÏŸ\"“”"},
 }
 """Marks above the x-height each character explains (dots, accents, quotes)."""
+MAY_MARK_ABOVE = {"ß": 1}
+"""Letters whose own stroke may reach above the x-height detached on a faint scan (ß's hook): they explain
+such a mark, but the image need not show it."""
 MARKS_BELOW = {c: 1 for c in "çşţęąȩ"}
 """Marks under the baseline, not joined to the letter, each character explains (cedilla, ogonek)."""
 DOTS = frozenset("ij")
@@ -98,7 +101,8 @@ def marks_fit(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> l
         least_above = sum(1 for ch in text if ch in MARKS_ABOVE and ch not in DOTS and ch.isalpha())
         least_below = sum(1 for ch in text if ch in MARKS_BELOW)
         above, below = len(seen[0]), len(seen[1])
-        if (above, below) == (most_above, most_below):
+        optional = sum(MAY_MARK_ABOVE.get(ch, 0) for ch in text)
+        if above in (most_above, most_above - optional) and below == most_below:
             out.append(MARKS_EXACT)
         elif least_above <= above <= most_above and least_below <= below <= most_below:
             out.append(MARKS_LOOSE)
@@ -108,8 +112,9 @@ def marks_fit(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> l
 
 
 def _expected(text: str) -> tuple[int, int]:
-    """Return how many marks above and below the text explains."""
-    return sum(MARKS_ABOVE.get(ch, 0) for ch in text), sum(MARKS_BELOW.get(ch, 0) for ch in text)
+    """Return how many marks above and below the text explains (at most: a ß's top may count as one)."""
+    above = sum(MARKS_ABOVE.get(ch, 0) + MAY_MARK_ABOVE.get(ch, 0) for ch in text)
+    return above, sum(MARKS_BELOW.get(ch, 0) for ch in text)
 
 
 Seen = tuple[list[int], list[int], bool]
@@ -151,7 +156,7 @@ def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list
         columns = slice(left - x0, right - x0)
         above = _mark_widths(marks[:x_line, columns].sum(axis=0))
         below = _mark_widths(marks[baseline + 1 :, columns].sum(axis=0))
-        dots_only = all(ch in DOTS for ch in text if ch in MARKS_ABOVE)
+        dots_only = all(ch in DOTS for ch in text if ch in MARKS_ABOVE) and not any(ch in MAY_MARK_ABOVE for ch in text)
         wide = dots_only and any(width > DOT_WIDTH * stroke for width in above)
         out.append((above, below, wide))
     return out

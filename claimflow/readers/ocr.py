@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -106,11 +107,27 @@ def script_languages(languages: Iterable[str]) -> dict[str, str]:
 
 @functools.cache
 def installed_languages() -> frozenset[str] | None:
-    """Return the languages tesseract has traineddata for, or None when tesseract is not installed."""
+    """Return the languages tesseract has traineddata for, or None when tesseract is not installed.
+
+    Script models (`HanS`, Debian's tesseract-ocr-script-hans) are listed too: pytesseract's own list keeps
+    only lower-case names, so tesseract's list is read again for the capitalised ones.
+    """
     try:
-        return frozenset(str(name) for name in pytesseract.get_languages(config=""))
+        names = {str(name) for name in pytesseract.get_languages(config="")}
     except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError):
         return None
+    return frozenset(names | _script_models())
+
+
+def _script_models() -> set[str]:
+    """Return the script models (capitalised names) in tesseract's data folder, as `tesseract --list-langs` does."""
+    try:
+        done = subprocess.run(
+            [pytesseract.pytesseract.tesseract_cmd, "--list-langs"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return {line.strip() for line in done.stdout.splitlines()[1:] if line.strip()[:1].isupper() and "/" not in line}
 
 
 def check_tesseract() -> str:

@@ -228,6 +228,34 @@ def test_receipt_total_prefers_total_over_subtotal_and_cash(specs: SpecSet) -> N
     assert result.fields["issuer"].value == "KEDAI RUNCIT MAJU SDN BHD"
 
 
+def test_a_total_whose_point_was_lost_is_read_not_the_cash_line_under_it(specs: SpecSet) -> None:
+    # a faint till scan lost the decimal points (`261 34`): the figures beside TOTAL are the value, the
+    # cash tendered on the line under it is not; the point-less reading counts less than a clean one
+    rows = [
+        [("Station Motor Spares & Co", 0.1)],
+        [("Unit 2, 20 Mill Lane, Bristol BS2 2QX", 0.1)],
+        [("SALES RECEIPT", 0.1)],
+        [("Date: 29 May 2026", 0.05)],
+        [("Subtotal", 0.05), ("217 78", 0.7)],
+        [("VAT 20%", 0.05), ("43 56", 0.7)],
+        [("TOTAL £", 0.05), ("261 34", 0.7)],
+        [("Cash", 0.05), ("280.00", 0.7)],
+        [("Change", 0.05), ("18.66", 0.7)],
+        [("THANK YOU, PLEASE COME AGAIN", 0.1)],
+    ]
+    result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "receipt")
+    assert result.fields["total_amount"].value == Money(Decimal("261.34"), "GBP")
+    assert result.fields["tax_amount"].value == Money(Decimal("43.56"), "GBP")
+    rows[4:7] = [[("Subtotal", 0.05), ("217.78", 0.7)], [("VAT 20%", 0.05), ("43.56", 0.7)],
+                 [("TOTAL £", 0.05), ("261.34", 0.7)]]
+    clean = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "receipt")
+    assert clean.fields["total_amount"].value == Money(Decimal("261.34"), "GBP")
+    assert result.fields["total_amount"].confidence < clean.fields["total_amount"].confidence
+    rows[6] = [("TOTAL £", 0.05), ("2#1 a4", 0.7)]  # unreadable figures beside the label: nothing, not the cash
+    garbled = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "receipt")
+    assert "total_amount" not in garbled.fields
+
+
 def test_unknown_document_goes_to_review(specs: SpecSet) -> None:
     result = extract_document(layout([[("Dear Sir, the weather was lovely.", 0.1)]]), specs)
     assert result.document_type == "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,7 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from claimflow.extract_accents import choose_reading, read_accents_again, same_letters, skeleton, trim_edges
+from claimflow.extract_accents import (
+    LOST_MARK_RAW,
+    choose_reading,
+    markless_only,
+    read_accents_again,
+    same_letters,
+    skeleton,
+    trim_edges,
+)
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import TesseractOcr
 from claimflow.readers.diacritics import MARKS_EXACT, MARKS_LOOSE, marks_fit
@@ -65,13 +74,22 @@ def test_a_closer_fit_to_the_marks_breaks_a_tie() -> None:
     fits = {"Industriestraße": MARKS_EXACT, "Industriestrañe": MARKS_LOOSE}
     assert choose_reading("IndustriestraBe", readings, fits, complete=True) == "Industriestraße"
     fits = {"Industriestraße": MARKS_LOOSE, "Industriestrañe": MARKS_LOOSE}
-    assert choose_reading("IndustriestraBe", readings, fits, complete=True) is None
+    assert choose_reading("Industriestrabe", readings, fits, complete=True) is None  # a tie on both: keep
 
 
 def test_letters_must_be_the_first_reading_or_another_models_plain_reading() -> None:
     assert choose_reading("K6in", ["Köln", "Köln"], {"Köln": True}, complete=True) is None
     assert choose_reading("K6in", ["Köln", "Köln", "Koln"], {"Köln": True}, complete=True) == "Köln"
     assert choose_reading("Garcia", ["Marcía", "Marcía"], {"Marcía": True}, complete=True) is None
+
+
+def test_a_capital_inside_a_word_is_only_replaced_by_a_markless_letter() -> None:
+    # eng reads ß as R or B; a letter with a mark (ñ) would have been read as its plain letter, not a capital
+    readings = ["Industriestrañe", "Industriestrañe", "IndustriestraRe"]
+    assert choose_reading("IndustriestraRe", readings, {"Industriestrañe": MARKS_EXACT}, complete=True) is None
+    readings = ["Industriestraße", "Industriestrañe"]
+    fits = {"Industriestraße": MARKS_LOOSE, "Industriestrañe": MARKS_LOOSE}
+    assert choose_reading("IndustriestraRe", readings, fits, complete=True) == "Industriestraße"
 
 
 class FakeAccents:
@@ -92,8 +110,10 @@ class FakeAccents:
         return self.answers.get(lang)
 
 
-def _read_and_part(value: str, document_type: str = "motor_claim_form") -> tuple[ReadDocument, Extraction]:
-    words = [Word(text, (0.4 + 0.1 * i, 0.2, 0.48 + 0.1 * i, 0.22), 0.6, block=1, line=1)
+def _read_and_part(
+    value: str, document_type: str = "motor_claim_form", confidence: float = 0.9
+) -> tuple[ReadDocument, Extraction]:
+    words = [Word(text, (0.4 + 0.1 * i, 0.2, 0.48 + 0.1 * i, 0.22), confidence, block=1, line=1)
              for i, text in enumerate(value.split())]
     page = Page(1, 1000, 1400, ReadMethod.OCR, words, image=object())
     field = Field("claimant_name", value, 0.55, Provenance(ReadMethod.OCR, 1, (0.4, 0.2, 0.7, 0.22)), value)
@@ -145,6 +165,39 @@ def test_a_word_no_two_models_agree_on_keeps_its_first_reading() -> None:
     assert part.fields["claimant_name"].value == "Marta Schafer"
 
 
+def test_markless_only_allows_only_letters_without_a_mark() -> None:
+    assert markless_only("Søren", "Sgren", "øæ")
+    assert markless_only("Straße", "StraRe", "ß")
+    assert not markless_only("Sören", "Seren", "øæß")  # an umlaut shows marks: the detector's business
+    assert not markless_only("Søren", "Søren", "ø")  # nothing to change
+    assert not markless_only("Søen", "Sgren", "ø")
+
+
+def test_a_weak_word_takes_a_markless_letter_from_the_one_model_that_knows_it() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Sgren Garcia")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.71)  # weak, no mark: ø has none
+    fake = FakeAccents([], {"dan": ["Søren"], "deu": ["Sgren"], "pol": ["Seren"]}, {"Søren", "Sgren"})
+    calls = read_accents_again(read, [part], specs, fake)
+    assert part.fields["claimant_name"].value == "Søren Garcia"
+    assert part.fields["claimant_name"].confidence == min(0.55, LOST_MARK_RAW)
+    assert calls == 3 and fake.models == ["deu", "dan", "pol"]  # only the models that know markless letters
+
+
+def test_a_weak_word_no_markless_model_reads_otherwise_stays_and_firm_words_are_not_read() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Sgren Garcia")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.71)
+    fake = FakeAccents([], {"dan": ["Sgren"], "deu": ["Sören"], "pol": ["Sgren"]}, {"Sören", "Sgren"})
+    read_accents_again(read, [part], specs, fake)
+    assert part.fields["claimant_name"].value == "Sgren Garcia"  # an umlaut is not a markless letter
+    assert part.fields["claimant_name"].confidence == 0.55
+    read, part = _read_and_part("Soren Garcia")  # read firmly (0.9): nothing to ask
+    firm = FakeAccents([], {"dan": ["Søren"]}, {"Søren"})
+    assert read_accents_again(read, [part], specs, firm) == 0
+    assert part.fields["claimant_name"].value == "Soren Garcia"
+
+
 def _typed(text: str, dpi: int = 200) -> Image.Image:
     font = ImageFont.truetype(FONT, int(11 * dpi / 72))
     image = Image.new("L", (int(dpi * 5), int(dpi * 0.6)), 255)
@@ -164,6 +217,14 @@ def test_marks_fit_needs_the_marks_of_the_text() -> None:
     assert marks_fit(accented, [("Schafer", box)]) == [0.0]  # two dots unexplained
     assert marks_fit(accented, [("Schâfer", box)]) == [0.0]  # two dots seen, one accent
     assert marks_fit(accented, [("Schäfeñ", box)]) == [MARKS_LOOSE]  # one accent more than the marks seen
+    strasse = np.asarray(_typed("Industriestraße"))
+    box = _ink_box(strasse, 0, strasse.shape[1])
+    assert marks_fit(strasse, [("Industriestraße", box)]) == [MARKS_EXACT]  # ß's hook may show as a mark or not
+    assert marks_fit(strasse, [("Industriestrañe", box)]) == [MARKS_LOOSE]
+    hooked = strasse.copy()
+    top = box[1]
+    hooked[max(0, top - 6) : top - 3, box[2] - 40 : box[2] - 34] = 20  # a detached hook above the x-height
+    assert marks_fit(hooked, [("Industriestraße", box)]) != [0.0]
     plain = np.asarray(_typed("Schafer"))
     box = _ink_box(plain, 0, plain.shape[1])
     assert marks_fit(plain, [("Schafer", box)]) == [MARKS_EXACT]
