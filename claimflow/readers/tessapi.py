@@ -6,19 +6,23 @@ same pixels of both). What goes away is the CLI's fixed cost per call, ~0.1 s to
 model (notes/ocr.md 1b): +50% on a small receipt, and most of the cost of the small band and region images that
 second readings hand over. ctypes releases the GIL during each foreign call, so worker threads OCR in parallel.
 
-An API is not thread-safe, so each thread keeps its own per language (`ThreadApis`); loading a model costs
-~60 ms once per thread. The library is loaded after OMP_THREAD_LIMIT=1 is set: the Debian build uses OpenMP,
+An API is not thread-safe, so it is lent to one thread at a time from a pool per language (`ApiPool`) and kept
+for the next call, whichever thread makes it: loading a model costs 0.15-0.25 s (eng, an accent model, chi_sim),
+and the engine's worker threads are new for every run (a thread pool per batch), so APIs kept per thread were
+loaded again on every run. The library is loaded after OMP_THREAD_LIMIT=1 is set: the Debian build uses OpenMP,
 which thrashes on 2 vCPUs (notes/ocr.md 1a), and libgomp reads the limit when it is loaded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -212,16 +216,33 @@ class TessApi:
         return OsdAnswer(int(degrees.value), float(confidence.value), name, float(script_confidence.value))
 
 
-class ThreadApis(threading.local):
-    """The calling thread's APIs by language, made on first use."""
+class ApiPool:
+    """Initialised APIs by language, each lent to one thread at a time and kept for the next call.
+
+    A call takes a free API of its language (or loads a new one when all are in use) and gives it back when done,
+    so a pool holds at most as many APIs per language as threads ever read that language at once, and they
+    outlive the threads: a run's worker threads reuse the models the previous run's threads loaded.
+    """
 
     def __init__(self) -> None:
-        self.by_language: dict[str, TessApi] = {}
+        self._free: dict[str, list[TessApi]] = {}
+        self._lock = threading.Lock()
 
-    def get(self, language: str) -> TessApi:
-        """Return this thread's API for `language`; raise TessApiError when the language cannot be loaded."""
-        api = self.by_language.get(language)
+    @contextlib.contextmanager
+    def lend(self, language: str) -> Iterator[TessApi]:
+        """Lend an API for `language` for the block; raise TessApiError when the language cannot be loaded."""
+        with self._lock:
+            free = self._free.get(language)
+            api = free.pop() if free else None
         if api is None:
             api = TessApi(language)
-            self.by_language[language] = api
-        return api
+        try:
+            yield api
+        finally:
+            with self._lock:
+                self._free.setdefault(language, []).append(api)
+
+    def loaded(self) -> dict[str, int]:
+        """Return how many idle APIs the pool keeps per language (for tests and benches)."""
+        with self._lock:
+            return {language: len(apis) for language, apis in self._free.items()}

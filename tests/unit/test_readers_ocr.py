@@ -13,7 +13,7 @@ from PIL import Image
 
 from claimflow.errors import DependencyError, DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Word
-from claimflow.readers import RecordedOcr, TesseractOcr, check_tesseract, read_document
+from claimflow.readers import RecordedOcr, TesseractOcr, check_tesseract, read_document, tessapi
 from claimflow.readers import ocr as ocr_module
 from claimflow.readers.ocr import (
     OCR_BACKEND_ENV,
@@ -228,6 +228,37 @@ def test_in_process_orientation_matches_the_cli() -> None:
     assert api is not None and cli is not None
     assert (api.rotate, api.script) == (cli.rotate, cli.script) == (90, cli.script)
     assert api.confidence == pytest.approx(cli.confidence, abs=0.01)
+
+
+@pytest.mark.ocr
+def test_loaded_models_outlive_the_worker_threads_that_loaded_them() -> None:
+    # the engine's worker threads are new on every run; the models they loaded must be kept for the next run
+    engine = TesseractOcr(backend="api")
+    image = prepare_image(Image.open(SROIE / "img/020.jpg"))
+    first = ThreadPoolExecutor(max_workers=2)
+    with first:
+        list(first.map(lambda _: engine.ocr_image(image, page=1), range(2)))
+    kept = engine._apis.loaded()
+    assert set(kept) == {"eng"} and 1 <= kept["eng"] <= 2  # one API per thread reading at the same time
+    with ThreadPoolExecutor(max_workers=1) as second:
+        read = second.submit(engine.ocr_image, image, page=1).result()
+    assert read.words and engine._apis.loaded() == kept  # a new thread borrowed a kept one, none was loaded
+
+
+def test_pool_lends_an_api_to_one_thread_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+
+    class FakeApi:
+        def __init__(self, language: str) -> None:
+            made.append(self)
+
+    monkeypatch.setattr(tessapi, "TessApi", FakeApi)
+    pool = tessapi.ApiPool()
+    with pool.lend("eng") as outer, pool.lend("eng") as inner:
+        assert outer is not inner  # in use: a second borrower gets its own
+    with pool.lend("eng") as again:
+        assert again in (outer, inner)
+    assert len(made) == 2 and pool.loaded() == {"eng": 2}
 
 
 @pytest.mark.ocr
