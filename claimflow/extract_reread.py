@@ -376,17 +376,13 @@ def read_lines_again(
     weak = [name for name in weak_values(part, specs, threshold) if only is None or name in only]
     if not weak:
         return 0
-    bands: dict[int, list[tuple[float, float]]] = {}
-    for name in weak:
-        provenance = part.fields[name].provenance
-        if provenance.bbox is None or provenance.page is None:
-            continue
-        _, top, _, bottom = provenance.bbox
-        margin = BAND_MARGIN * (bottom - top)
-        bands.setdefault(provenance.page, []).append((top - margin, bottom + margin))
     calls = 0
     readings = [part]
+    pending = list(weak)
     for scale in BAND_SCALES:
+        # a line whose first reading the last enlargement read the same is settled: it is not read again (two
+        # enlarged readings must agree against the first to change a value, and one of them already did not)
+        bands = _bands(part, pending)
         again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
         calls += sum(1 for page in again if page is not None)
         if not any(again):
@@ -396,8 +392,9 @@ def read_lines_again(
         # only a value read from the enlarged line counts: another line winning says nothing about this one
         reading.fields = {n: f for n, f in reading.fields.items() if _inside(f, bands)}
         readings.append(reading)
-        if all(_agree(readings, name) for name in weak):
-            return calls  # the enlarged line reads the same: the first reading stands
+        pending = [name for name in pending if not _agree([part, reading], name)]
+        if not pending:
+            return calls  # the enlarged lines read the same: the first reading stands
     for name in weak:
         found = [r.fields[name] for r in readings if name in r.fields]
         groups = {_key(f) for f in found}
@@ -412,6 +409,19 @@ def read_lines_again(
         if chosen[1]:
             part.problems.append(chosen[1])
     return calls
+
+
+def _bands(part: Extraction, names: Sequence[str]) -> dict[int, list[tuple[float, float]]]:
+    """Return the bands (top, bottom) around the values of `names`, by page."""
+    bands: dict[int, list[tuple[float, float]]] = {}
+    for name in names:
+        provenance = part.fields[name].provenance
+        if provenance.bbox is None or provenance.page is None:
+            continue
+        _, top, _, bottom = provenance.bbox
+        margin = BAND_MARGIN * (bottom - top)
+        bands.setdefault(provenance.page, []).append((top - margin, bottom + margin))
+    return bands
 
 
 def _inside(found: Field, bands: dict[int, list[tuple[float, float]]]) -> bool:

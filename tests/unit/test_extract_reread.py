@@ -14,7 +14,7 @@ from PIL import Image
 from claimflow.calibration import Calibration, Curve
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_documents
-from claimflow.extract_reread import read_again, read_lines_again, vote, weak_fields
+from claimflow.extract_reread import read_again, read_lines_again, vote, weak_fields, weak_values
 from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import RecordedOcr, reread_bands
 from claimflow.settings import PROJECT_ROOT
@@ -124,6 +124,29 @@ def test_weak_date_read_the_same_larger_stands_after_one_call() -> None:
     calls, reread = _band_reader(["28/02/2014"])
     read_lines_again(read, parts, SPECS, reread, threshold=0.9)
     assert calls == [2] and parts[0].fields["document_date"] == before
+
+
+def test_a_line_the_first_enlargement_read_the_same_is_not_read_again() -> None:
+    def weak_total(page: Page) -> Page:
+        page.words = [dataclasses.replace(w, confidence=0.6) if w.line == 3 else w for w in page.words]
+        return page
+
+    read = ReadDocument(pages=[weak_total(_dated_page("28/02/2014", 0.6))])
+    parts = extract_documents(read, SPECS)
+    assert {"document_date", "total_amount"} <= set(weak_values(parts[0], SPECS, 0.9))
+    asked: list[Sequence[tuple[float, float]]] = []
+
+    def reread(page: Page, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
+        asked.append(bands)
+        return weak_total(_dated_page("28/02/2016", 0.8))  # the date reads otherwise, the total the same
+
+    assert read_lines_again(read, parts, SPECS, reread, threshold=0.9) == 2
+    total_line, date_line = 0.265, 0.215
+    assert any(top <= total_line <= bottom for top, bottom in asked[0])
+    assert not any(top <= total_line <= bottom for top, bottom in asked[1])  # settled at 2x: not read at 3x
+    assert any(top <= date_line <= bottom for top, bottom in asked[1])
+    assert parts[0].fields["document_date"].value == date(2016, 2, 28)
+    assert parts[0].fields["total_amount"].value.amount == Decimal("12.50")  # type: ignore[union-attr]
 
 
 def test_enlarged_readings_that_disagree_with_each_other_leave_the_first() -> None:
