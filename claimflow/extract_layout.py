@@ -9,9 +9,11 @@ OCR labels still match and the match ratio becomes part of the value's confidenc
 from __future__ import annotations
 
 import functools
+import itertools
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
@@ -35,6 +37,11 @@ class Line:
     """One visual line of words, left to right."""
 
     words: tuple[Word, ...]
+    texts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The words' texts, kept once: every label of every spec is looked for on every line."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "texts", tuple(word.text for word in self.words))
 
     @property
     def top(self) -> float:
@@ -153,7 +160,7 @@ def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[Ancho
         return _cjk_hits(lines, target.replace(" ", ""), threshold)
     hits: list[AnchorHit] = []
     for index, line in enumerate(lines):
-        found = _line_hit(tuple(word.text for word in line.words), target, threshold)
+        found = _line_hit(line.texts, target, threshold)
         if found is not None:
             start, end, score = found
             hits.append(AnchorHit(index, start, end, score, union_box(line.words[start:end])))
@@ -167,9 +174,11 @@ def _line_hit(texts: tuple[str, ...], target: str, threshold: float) -> tuple[in
     It depends on the words' texts only, so it is cached: every label is looked for on every line, and a
     document is extracted again after each second reading with most of its lines unchanged.
     """
+    simple, digits = _line_parts(texts)
+    if not _may_hold(texts, target, threshold):
+        return None
     size = len(target.split())
     target_digits = _digits(target)
-    simple, digits = _line_parts(texts)
     # a line shorter than the label can hold no run of words that matches it
     reachable = _may_reach(sum(map(len, simple)) + len(simple), len(target), threshold, longer_ok=True)
     best: tuple[int, int, float] | None = None
@@ -259,6 +268,39 @@ def _line_parts(texts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[frozense
     """Return the simplified words of a line and the digits of each (cached: every anchor scans every line)."""
     simple = tuple(simplify(text) for text in texts)
     return simple, tuple(_digits(part) for part in simple)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _char_counts(text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Return the distinct characters of a label and how often each occurs (cached: labels are counted once)."""
+    counted = Counter(text)
+    return tuple(counted), tuple(counted.values())
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _line_counts(texts: tuple[str, ...]) -> dict[str, int]:
+    """Return how often each character occurs in a line's simplified words joined by spaces (cached per line)."""
+    return dict(Counter(" ".join(part for part in _line_parts(texts)[0] if part)))
+
+
+def _may_hold(texts: tuple[str, ...], target: str, threshold: float) -> bool:
+    """Return False when no run of the line's words can reach `threshold` against `target`, without comparing runs.
+
+    fuzz.ratio is 200 * LCS / (total length), and the longest common subsequence of a run and the label is at most
+    the characters they share (counted with repeats), which is at most what the whole line shares with the label,
+    `common`; a run sharing `common` scores at most 200 * common / (common + label length). The same holds
+    without spaces for letter-spaced labels (`_spaced_hit`). Most lines share too few of a label's letters: they
+    are ruled out in a few dictionary look-ups instead of a comparison per run of words (the largest Python cost
+    of reading a page).
+    """
+    line = _line_counts(texts)
+    chars, counts = _char_counts(target)
+    common = sum(map(min, counts, map(line.get, chars, itertools.repeat(0))))  # C loops: a line costs ~1 us
+    if 200.0 * common / (common + len(target)) >= threshold - 1e-6:
+        return True
+    spaces = target.count(" ")
+    letters = common - min(spaces, line.get(" ", 0))
+    return letters > 0 and 200.0 * letters / (letters + len(target) - spaces) >= threshold - 1e-6
 
 
 def _may_reach(length: int, other: int, threshold: float, *, longer_ok: bool = False) -> bool:
