@@ -46,6 +46,10 @@ FALLBACK_FACTOR = 0.85
 BELOW_FACTOR = 0.9
 CONTEXT_BASE = 0.85
 UNCONFIRMED_CAP = 0.85
+NEAR_FACTOR = 0.9
+"""A value whose box was placed from another box's caption (`near`: its own caption was not read) counts less."""
+NEAR_FUZZY = 90.0
+"""A caption that places another box is matched at least this closely (`INSURED'S DATE` is not `INSURED'S NAME`)."""
 CAPTION_CLEARANCE = 0.002
 """A region's re-read box starts at least this far (page height) below the middle of its caption."""
 INITIAL_REACH = 3.0
@@ -180,7 +184,8 @@ def field_boxes(page: Page, spec: Spec, name: str) -> list[BBox]:
             for anchor in field_spec.anchors
             for hit in find_anchors(lines, anchor, field_spec.fuzzy)
             if not any(contains_phrase(lines[hit.line_index], p, EXCLUDE_MATCH) for p in field_spec.exclude)
-        ]
+        ] or near_hits(field_spec, lines)
+        hits = outer_hits(hits)
         if not hits:
             return []
         best = max(hits, key=lambda hit: hit.score)
@@ -252,10 +257,15 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], 
             # a value placed relative to another value is only as sure as that value
             hits.append(dataclasses.replace(pseudo, score=100.0 * source.confidence))
     regions: list[Region] = []
-    for hit in hits:
-        line = lines[hit.line_index]
-        if any(contains_phrase(line, phrase, EXCLUDE_MATCH) for phrase in field_spec.exclude):
-            continue
+    own = [
+        hit
+        for hit in hits
+        if not any(contains_phrase(lines[hit.line_index], phrase, EXCLUDE_MATCH) for phrase in field_spec.exclude)
+    ]
+    if not own and field_spec.near:
+        own = near_hits(field_spec, lines)  # its own caption was not read: the box is placed from another's
+    own = outer_hits(own)
+    for hit in own:
         fallbacks = [words_skewed_right(lines, hit)] if field_spec.direction == "right" else []
         region = _region_of(field_spec, lines, hit)
         if field_spec.or_below and not _has_figures(region):
@@ -269,6 +279,46 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], 
 def _has_figures(region: list[Line]) -> bool:
     """Return True when a word of the region holds a digit (a value is printed there, read or not)."""
     return any(ch.isdigit() for line in region for word in line.words for ch in word.text)
+
+
+def near_hits(field_spec: FieldSpec, lines: list[Line]) -> list[AnchorHit]:
+    """Return where a region field's caption would be, placed from the first `near` caption read on the page.
+
+    A garbled scan loses some captions (`NSURED'S TO. NUMBER` for `1a. INSURED'S I.D. NUMBER`) but rarely all:
+    the form's box grid puts box 1a a row above box 4, so box 4's caption places box 1a's region. The hit's
+    score is the other caption's, times NEAR_FACTOR: a value read so is never confident on its own.
+    """
+    for near in field_spec.near:
+        found = [
+            hit
+            for hit in find_anchors(lines, near.anchor, max(field_spec.fuzzy, NEAR_FUZZY))
+            if not any(contains_phrase(lines[hit.line_index], p, EXCLUDE_MATCH) for p in near.exclude)
+        ]
+        if found:
+            best = max(found, key=lambda hit: hit.score)
+            x0, y0, x1, y1 = best.bbox
+            box = (x0 + near.x, y0 + near.y, x1 + near.x, y1 + near.y)
+            return [dataclasses.replace(best, bbox=box, score=best.score * NEAR_FACTOR)]
+    return []
+
+
+def outer_hits(hits: list[AnchorHit]) -> list[AnchorHit]:
+    """Return the hits without those inside another hit on the same line (a short synonym of the same caption).
+
+    `POLICY GROUP OR FECA NUMBER` found inside `INSURED'S POLICY GROUP OR FECA NUMBER` is the same caption, but
+    its region starts 0.05 page widths further right and cut `GRP-` off `GRP-35835`: the whole caption places it.
+    """
+    return [
+        hit
+        for hit in hits
+        if not any(
+            other.line_index == hit.line_index
+            and other.start <= hit.start
+            and hit.end <= other.end
+            and (other.start, other.end) != (hit.start, hit.end)
+            for other in hits
+        )
+    ]
 
 
 def _under(below: list[Line], left: float) -> list[Line]:

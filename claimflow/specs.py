@@ -91,6 +91,15 @@ class Region(_Model):
     y1: float
 
 
+class NearCaption(_Model):
+    """Another box's caption that places a region field's box when its own caption was not read (the box grid)."""
+
+    anchor: str
+    exclude: list[str] = []
+    x: float
+    y: float
+
+
 class Validator(_Model):
     """A check on a normalised value; failing lowers confidence and adds a Problem."""
 
@@ -111,6 +120,12 @@ class FieldSpec(_Model):
     lines: int = PydanticField(default=1, ge=1, le=10)
     or_below: bool = False
     anchor_field: str | None = None
+    near: list[NearCaption] = PydanticField(
+        default=[],
+        description="region fields: when none of the field's own anchors is read on a page, its region is placed at "
+        "the first of these other captions found, moved by (x, y) page fractions (a form's box grid is the same in "
+        "every version); such a value counts less (below auto-accept).",
+    )
     join: str = " "
     pattern: str | None = None
     fallback_patterns: list[str] = []
@@ -568,6 +583,8 @@ def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
                     f"`allowed` values need type text or code, not {field.type} (fix: drop `allowed` or change type)",
                 )
             )
+        if field.near and field.direction != "region":
+            problems.append((("fields", name, "near"), "`near` places a region (fix: use direction region)"))
         if field.direction == "region" and field.region is None:
             problems.append((("fields", name, "direction"), "direction region needs `region` (fix: add x0,y0,x1,y1)"))
     for name, table in spec.tables.items():

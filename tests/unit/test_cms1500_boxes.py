@@ -100,3 +100,26 @@ def test_an_amount_paid_read_with_a_slash_for_its_rule_is_found(specs: SpecSet) 
     words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
     result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
     assert result.fields["amount_paid"].value == Money(Decimal("150.22"), "USD")
+
+
+def test_a_box_whose_caption_was_not_read_is_placed_from_the_caption_beside_it(specs: SpecSet) -> None:
+    # OCR garbled `1a. INSURED'S I.D. NUMBER` and `3. PATIENT'S BIRTH DATE`; box 4 a row below box 1a and box 2
+    # left of box 3 place them (the form's box grid), and what is read there is not confident
+    garbled = {"1a. INSURED'S I.D. NUMBER (For Program in Item 1)": "1a. NSURED'S TO. (FORPROGRAMINTTEM 1)",
+               "3. PATIENT'S BIRTH DATE SEX": "3. pov lles SEX"}
+    captions = [(x, y, garbled.get(text, text)) for x, y, text in CAPTIONS_0212]
+    words = [w for x, y, text in captions + VALUES_0212 for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert result.fields["insured_id"].value == "W498782828"
+    assert result.fields["patient_birth_date"].value == date(1966, 10, 16)
+    assert result.fields["insured_id"].confidence <= 0.9
+    assert result.fields["patient_name"].value == "Salemy, Cheryl A"
+
+
+def test_without_any_caption_near_it_a_box_is_not_guessed(specs: SpecSet) -> None:
+    lost = ("INSURED'S", "BIRTH", "PATIENT'S")
+    kept = [(x, y, t) for x, y, t in CAPTIONS_0212 if not any(word in t for word in lost)]
+    words = [w for x, y, text in kept + VALUES_0212 for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert "insured_id" not in result.fields
+    assert "patient_birth_date" not in result.fields
