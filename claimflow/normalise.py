@@ -95,18 +95,20 @@ def find_currency(text: str) -> str | None:
     return None
 
 
-_SLASH_CENTS = re.compile(r"(?<=\d)[ ]*/[ ]*(?=\d{2}(?!\d))")
-"""A slash between an amount's dollars and two cents digits: the rule between a form's two money columns."""
+_RULE_CENTS = re.compile(r"(?<=\d)(?:[ ]*[:/][ ]*|[ ][!lIiH1;][ ])(?=\d{2}(?![\d.,]))")
+"""The rule between a form's dollars and cents columns read as a character between the amount's dollars and its
+two cents digits: `150/22`, `528:55`, `108 i 44` (the CMS-1500 money patterns accept these; the cents were
+dropped here before: `528:55` gave 528.00)."""
 
 
 def parse_money(raw: str, *, decimal_comma: bool | None = None) -> ParsedMoney:
-    """Parse an amount like `1,234.56`, `1.234,56`, `RM 9.00`, `396 | 90`, `150/22`; raise ValueError if none."""
+    """Parse an amount like `1,234.56`, `1.234,56`, `RM 9.00`, `396 | 90`, `528:55`; raise ValueError if none."""
     currency = find_currency(raw)
     if not re.search(r"\d", raw) and has_capital_amount(raw):
         # 壹万贰仟叁佰肆拾伍元陆角整: the amount in Chinese capital numerals (大写)
         return ParsedMoney(parse_capital_amount(raw), currency, False)
     text = raw.replace("|", " ").replace("O", "0") if re.search(r"\d", raw) else raw
-    text = _SLASH_CENTS.sub(" ", text)  # a form's dollars | cents rule read as a slash: `150/22`
+    text = _RULE_CENTS.sub(" ", text)  # a form's dollars | cents rule read as a character: `150/22`, `528:55`
     match = _AMOUNT_RE.search(text)
     if match is None:
         raise ValueError(f"no amount in {raw!r}")

@@ -10,7 +10,7 @@ import pytest
 
 from claimflow.extract import extract_document
 from claimflow.extract_reread import _merge
-from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod
+from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import parse_boxed_date
 from claimflow.readers.dropout import rule_mask
 from claimflow.settings import PROJECT_ROOT
@@ -123,3 +123,20 @@ def test_without_any_caption_near_it_a_box_is_not_guessed(specs: SpecSet) -> Non
     result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
     assert "insured_id" not in result.fields
     assert "patient_birth_date" not in result.fields
+
+
+def test_a_short_synonym_inside_the_caption_does_not_cut_the_value(specs: SpecSet) -> None:
+    # `POLICY GROUP OR FECA NUMBER` found inside `11. INSURED'S POLICY GROUP OR FECA NUMBER` starts further right:
+    # its region alone cut `GRP-` off `GRP- 35835`, and the cut value scored higher than the whole one
+    values = [item for item in VALUES_0212 if item[2] != "GRP-29561"] + [(0.60, 0.285, "GRP- 29561")]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    weak = [Word(w.text, w.bbox, 0.3 if w.text == "GRP-" else w.confidence) for w in words]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, weak)]), specs, "cms1500")
+    assert result.fields["policy_group"].value == "GRP-29561"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("528:55", "528.55"), ("108 i 44", "108.44"), ("137:42", "137.42")])
+def test_a_cents_rule_read_as_a_character_keeps_the_cents(raw: str, expected: str) -> None:
+    from claimflow.normalise import parse_money
+
+    assert parse_money(raw).amount == Decimal(expected)
