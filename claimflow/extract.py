@@ -303,10 +303,12 @@ def near_hits(field_spec: FieldSpec, lines: list[Line]) -> list[AnchorHit]:
 
 
 def outer_hits(hits: list[AnchorHit]) -> list[AnchorHit]:
-    """Return the hits without those inside another hit on the same line (a short synonym of the same caption).
+    """Return the hits without those inside another hit, as good, on the same line (a short synonym of a caption).
 
     `POLICY GROUP OR FECA NUMBER` found inside `INSURED'S POLICY GROUP OR FECA NUMBER` is the same caption, but
     its region starts 0.05 page widths further right and cut `GRP-` off `GRP-35835`: the whole caption places it.
+    A short synonym that matches better stays (`FEDERAL` at 100 inside `2B. FEDERAL TAK LD. NUMBER` at 88: the
+    long run took the box number, and the short one is where the caption starts).
     """
     return [
         hit
@@ -316,6 +318,7 @@ def outer_hits(hits: list[AnchorHit]) -> list[AnchorHit]:
             and other.start <= hit.start
             and hit.end <= other.end
             and (other.start, other.end) != (hit.start, hit.end)
+            and other.score >= hit.score
             for other in hits
         )
     ]
