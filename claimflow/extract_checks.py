@@ -226,6 +226,16 @@ def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
     )
 
 
+def sum_holds(fields: dict[str, Field], check: SumCheck) -> bool | None:
+    """Return whether the check's parts add up to its total (None when a part or the total was not read)."""
+    total = _amounts(fields, check.total)
+    parts = [_amounts(fields, part) for part in check.parts]
+    if total is None or any(part is None for part in parts):
+        return None
+    parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
+    return abs(parts_sum - total[0]) <= Decimal(str(check.tolerance))
+
+
 def _order_check(fields: dict[str, Field], check: OrderCheck) -> Problem | None:
     """The earlier date must not be after the later one."""
     earlier, later = fields.get(check.earlier), fields.get(check.later)

@@ -190,6 +190,7 @@ def weak_regions(part: Extraction, specs: SpecSet, threshold: float) -> list[str
         name
         for name, t in spec.tables.items()
         if t.reread_region
+        and not t.reread_rows  # read row by row instead (extract_rows.py)
         and (name not in part.fields or (spec.ocr.dropout and part.fields[name].confidence < threshold))
     ]
     return always + weak

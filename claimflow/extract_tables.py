@@ -8,11 +8,19 @@ parse (the CMS-1500 sample's day `si`) becomes None with a FIELD_INVALID Problem
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from claimflow.errors import ReasonCode
 from claimflow.extract_layout import Line, find_anchors, union_box
 from claimflow.models import Field, FieldScalar, Money, Page, Problem, Provenance, Word
-from claimflow.normalise import normalise_code, normalise_text, parse_boxed_date, parse_date, parse_money
+from claimflow.normalise import (
+    normalise_code,
+    normalise_text,
+    parse_boxed_date,
+    parse_boxed_dates,
+    parse_date,
+    parse_money,
+)
 from claimflow.specs import Spec, TableSpec
 
 MISSING_ROWS_FACTOR = 0.7
@@ -26,6 +34,8 @@ JOINED_DATE = re.compile(r"(\d{2})(\d{2})\W+(\d{2}|\d{4})")
 """A boxed date whose month and day were printed without a gap (`0122 26`)."""
 SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[.,:;|'/]\s*|\s(?:[|!lIiH1:;]\s)?)(\d{2})")
 """An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00` (the rule read as a letter)."""
+POINTED_AMOUNT = re.compile(r"\d{1,7}[.,]\d{2}")
+"""One word that is a whole amount, its point read."""
 
 
 def extract_table(
@@ -141,6 +151,9 @@ def split_amount(raw: str) -> tuple[str, bool] | None:
     found = SPLIT_AMOUNT.fullmatch(text)
     if found:
         return f"{found.group(1)}.{found.group(2)}", False
+    pointed = [w for w in text.split() if POINTED_AMOUNT.fullmatch(w)]
+    if len(pointed) == 1:  # one amount with its point, beside a rule's remnant read as `1` or `i`: `127.20 1`
+        return pointed[0].replace(",", "."), False
     if re.fullmatch(r"\d{3,7}", text):
         return f"{text[:-2]}.{text[-2:]}", True
     return None
@@ -195,9 +208,35 @@ def _rows(
                         field=name,
                     )
                 )
+        if spec.locale.month_first_spaced and _fill_dates(row, table, found, line.text):
+            doubtful = True
         rows.append(row)
         used.append(line)
     return rows, used, doubtful
+
+
+def _fill_dates(row: dict[str, FieldScalar | None], table: TableSpec, found: re.Match[str], text: str) -> bool:
+    """Fill a row's date columns the row pattern left empty from the boxed dates before its other cells.
+
+    The dates of a form's row (`MM DD YY  MM DD YY`) come first; when the pattern could not take them (a letter
+    read for a digit: `OF` for `07`, a rule's remnant) they are read from the text before the first other cell
+    with `parse_boxed_dates`. Returns True when they were filled from a guess (a letter read as a digit).
+    """
+    dates = [column for column, kind in table.columns.items() if kind == "date"]
+    if not dates or all(row.get(column) is not None for column in dates):
+        return False
+    starts = [found.start(c) for c, kind in table.columns.items() if kind != "date" and found.group(c) is not None]
+    if not starts:
+        return False
+    read = parse_boxed_dates(text[: min(starts)], len(dates), latest=date.today())
+    if read is None:
+        return False
+    values, guessed = read
+    if any(row.get(column) is not None and row[column] != value for column, value in zip(dates, values, strict=True)):
+        return False  # the pattern's reading of one date disagrees: leave the row as read
+    for column, value in zip(dates, values, strict=True):
+        row[column] = value
+    return guessed
 
 
 def _cell(raw: str, kind: str, spec: Spec) -> FieldScalar | None:

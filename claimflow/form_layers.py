@@ -100,10 +100,11 @@ def read_as_layers(page: Page) -> bool:
     return any(word.block >= DATA_BLOCK for word in page.words)
 
 
-def region_cleaner(page: Page) -> Callable[[Image.Image], Image.Image]:
+def region_cleaner(page: Page, *, keep_strokes: bool = False) -> Callable[[Image.Image], Image.Image]:
     """Return how a region crop of a drop-out form's `page` is cleaned before it is read again.
 
     The form's ink is dropped by its level only on a page read as layers (`read_layers_apart` found its form
     lighter than the data); on other pages (a form printed in black, a faded scan) only rules are removed.
+    `keep_strokes`: typed strokes over a light rule or shaded bar stay (`dropout.without_rules`; table rows).
     """
-    return partial(clean_region, by_level=read_as_layers(page))
+    return partial(clean_region, by_level=read_as_layers(page), keep_strokes=keep_strokes)

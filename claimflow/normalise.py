@@ -235,6 +235,63 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     return ParsedDate(min(found), len(found) > 1)
 
 
+BOX_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "i": "1",
+                                      "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6"})
+"""Letters OCR reads for digits in boxes that hold digits only (Courier `0` as `O`, `1` as `l`)."""
+
+
+def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tuple[list[date], bool] | None:
+    """Read `count` month-first boxed dates in a row (`MM DD YY  MM DD YY`, a service line's from and to).
+
+    The boxes hold digits only, so letters that look like digits are those digits (BOX_DIGIT_LOOKALIKES; a
+    reading that needed one is returned as doubtful). Parts are two digits (a year two or four); month and day
+    printed without a gap (`1005`) are split; lone digits are rules or a row number; a three-digit part loses a
+    `1` at one end, as in `parse_boxed_date`. Whatever follows the dates (a place of service) is ignored. The
+    dates must follow each other (from <= to) and none may be after `latest` (services are not in the future:
+    `02 10 47` is a misread `17`). None when no reading, or more than one, fits; else the dates and whether the
+    reading was a guess.
+    """
+    mapped = re.sub(r"[A-Za-z]+", lambda m: m.group(0).translate(BOX_DIGIT_LOOKALIKES), raw)
+    guessed = mapped != raw
+    tokens = [t for t in re.findall(r"\d+", mapped) if len(t) > 1][: 3 * count]
+    options: list[list[list[str]]] = []
+    for token in tokens:
+        choices: list[list[str]] = []
+        if len(token) in (2, 4):
+            choices.append([token])
+        if len(token) == 4:
+            choices.append([token[:2], token[2:]])
+        if len(token) in (3, 5):
+            choices += [[token[1:]]] if token[0] == "1" else []
+            choices += [[token[:-1]]] if token[-1] == "1" else []
+        if len(token) == 6:
+            choices.append([token[:2], token[2:4], token[4:]])
+        options.append(choices or [[]])
+    readings: set[tuple[date, ...]] = set()
+    for combination in itertools.product(*options):
+        parts = [part for choice in combination for part in choice][: 3 * count]
+        if len(parts) < 3 * count:
+            continue
+        dates = []
+        for index in range(count):
+            month, day, year = parts[3 * index : 3 * index + 3]
+            if len(month) != 2 or len(day) != 2 or len(year) not in (2, 4):
+                break
+            try:
+                dates.append(date(_year(year), int(month), int(day)))
+            except ValueError:
+                break
+        if (
+            len(dates) == count
+            and all(a <= b for a, b in itertools.pairwise(dates))
+            and (latest is None or dates[-1] <= latest)
+        ):
+            readings.add(tuple(dates))
+    if len(readings) != 1:
+        return None
+    return list(readings.pop()), guessed
+
+
 def _named(match: re.Match[str], *, us: bool) -> date | None:
     """Build a date from a match with a month name, or None if the word is not a month."""
     day_text, month_text, year_text = (match.group(2), match.group(1), match.group(3)) if us else match.groups()

@@ -42,6 +42,7 @@ from claimflow.extract_reread import (
     weak_regions,
     weak_values,
 )
+from claimflow.extract_rows import read_rows_again, weak_tables
 from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import missing_codes, read_codes_alone, read_missing_codes, weak_codes
 from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
@@ -49,6 +50,7 @@ from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
 from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector
+from claimflow.readers.rows import reread_rows
 from claimflow.specs import SpecSet
 
 MISSING = 1.0
@@ -73,7 +75,7 @@ class Request:
     """`missing`, `weak` (below the threshold and liftable by this step), `check` or `layout`."""
     page: int | None = None
     what: str = "page"
-    """`page`, `layers`, `region`, `band`, `words`."""
+    """`page`, `layers`, `region`, `band`, `words`, `rows`."""
     region: BBox | None = None
     scale: float = 1.0
     psm: int | None = None
@@ -469,10 +471,51 @@ class MissingCodesLook:
         read_missing_codes(ctx.read, ctx.parts, ctx.specs, ctx.marks, only=_served(granted))
 
 
+class RowsLook:
+    """Weak `reread_rows` tables read again row by row, the better reading kept (extract_rows.read_rows_again).
+
+    Added by the service-lines work: a CMS-1500's box 24 read from the whole page lost rows and glued cells.
+    """
+
+    name = "rows"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call (every row of the table's box stacked in one image) per weak table and OCR'd page."""
+        part = ctx.single()
+        if part is None:
+            return []
+        pages = ctx.ocr_pages()
+        requests = []
+        for name in weak_tables(part, ctx.specs, ctx.threshold) if pages else []:
+            found = part.fields.get(name)
+            reason = "missing" if found is None else "weak"
+            value = MISSING if found is None else max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+            requests.append(Request(self.name, (name,), len(pages), value, reason, what="rows"))
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted tables' rows one by one (cleaned of the form's ink on drop-out forms) and choose."""
+        ocr = ctx.ocr
+        dropout = any(
+            p.document_type in ctx.specs.specs and ctx.specs.specs[p.document_type].ocr.dropout for p in ctx.parts
+        )
+        read_rows_again(
+            ctx.read,
+            ctx.parts,
+            ctx.specs,
+            lambda page, box: reread_rows(
+                page, ocr, box, clean=region_cleaner(page, keep_strokes=True) if dropout else None
+            ),
+            threshold=ctx.threshold,
+            only=_served(granted),
+        )
+
+
 DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LayersLook,
     PagesLook,
     RegionsLook,
+    RowsLook,
     LinesLook,
     AccentsLook,
     VotesLook,

@@ -206,6 +206,12 @@ class TableSpec(_Model):
     reread_region: bool = PydanticField(
         default=False, description="OCR pages: read the table's rows again enlarged when no row was read."
     )
+    reread_rows: bool = PydanticField(
+        default=False,
+        description="OCR pages: when the table is missing or below the threshold, its box is cleaned of the form, "
+        "cut into rows of text and each row read alone; the better reading is kept (claimflow/extract_rows.py). "
+        "Replaces `reread_region` for the table.",
+    )
     cells: dict[str, str] = PydanticField(
         default={},
         description="columns read by position instead of the row pattern: column -> one of `headers`; a money "

@@ -221,14 +221,72 @@ def red_layer(rgb: np.ndarray) -> np.ndarray:
     return red_ink
 
 
-def without_rules(grey: np.ndarray, rules: np.ndarray) -> np.ndarray:
-    """Return the grey image with its box rules (`rule_mask`, and their edges) painted paper white."""
+STROKE_OVER_RULE = 60
+"""A pixel on a light rule this much darker than the rule's own ink is a stroke drawn over it, and is kept."""
+RULE_CORE_PERCENTILE = 20
+"""A rule's own ink level is this percentile of its pixels: the core of a thin rule blurred by scanning, and
+the shade of a bar even where a fifth of it is covered by strokes."""
+
+
+def without_rules(
+    grey: np.ndarray, rules: np.ndarray, *, dpi: float = DEFAULT_DPI, keep_strokes: bool = False
+) -> np.ndarray:
+    """Return the grey image with its box rules (`rule_mask`, and their edges) painted paper white.
+
+    With `keep_strokes`, ink much darker than the light rule it lies on is kept (`rule_levels`): a digit typed
+    over a shaded bar (the HCFA-1500's grey column bars beside box 24D) lost the half that lay on the bar, and a
+    9 or an 8 so cut was read as a 3 (`30686` for `90686`). Rules darker than DROPOUT_MIN_LEVEL (black, or thin ones a
+    scan blurred, and the darker core of a blurred rule, as long as a rule) are removed whole, as before.
+    """
     out = grey.copy()
-    out[_thicken(rules, RULE_THICKEN)] = 255
+    mask = _thicken(rules, RULE_THICKEN)
+    if not keep_strokes:
+        out[mask] = 255
+        return out
+    levels = rule_levels(grey, rules, dpi=dpi)
+    over = (levels >= DROPOUT_MIN_LEVEL) & (grey.astype(np.float32) < levels - STROKE_OVER_RULE)
+    # a rule's own darker core (a thin black rule blurred grey by a low-resolution scan) runs as long as a rule:
+    # a stroke over it is no longer than a character
+    length = max(8, round(RULE_MIN_INCH * dpi))
+    over &= ~(_runs(over, length, axis=0) | _runs(over, length, axis=1))
+    out[mask & ~over] = 255
     return out
 
 
-def clean_region(image: Image.Image, *, by_level: bool = True) -> Image.Image:
+RULE_AXIS_INCH = 0.1
+"""Rule pixels in a run this long (inches) along an axis belong to a rule along it; a shaded bar is thinner
+across (the HCFA-1500's are 0.07 in wide)."""
+
+
+def rule_levels(grey: np.ndarray, rules: np.ndarray, *, dpi: float = DEFAULT_DPI) -> np.ndarray:
+    """Return, per pixel, the grey level of the rule ink under it (0 where no rule is near: nothing is darker).
+
+    A vertical rule's level is RULE_CORE_PERCENTILE of its column's rule pixels, a horizontal rule's that of its row;
+    where both cross, the darker one counts. Columns and rows next to a rule (its thickened edges) take its level.
+    """
+    levels = np.zeros(grey.shape, dtype=np.float32)
+    for axis in (0, 1):  # 0: runs down the columns (vertical rules), 1: along the rows (horizontal rules)
+        along = _runs(rules, max(8, round(RULE_AXIS_INCH * dpi)), axis=axis)
+        values = np.where(along, grey, np.nan).astype(np.float32)
+        with np.errstate(all="ignore"):
+            counts = along.sum(axis=axis)
+            medians = np.zeros(counts.shape, dtype=np.float32)
+            present = counts > 0
+            if present.any():
+                picked = values[:, present] if axis == 0 else values[present, :]
+                medians[present] = np.nanpercentile(picked, RULE_CORE_PERCENTILE, axis=axis)
+        for _ in range(RULE_THICKEN):  # columns (rows) next to a rule, with no rule pixel of their own, take its level
+            grown = medians.copy()
+            grown[1:] = np.where(grown[1:] == 0, medians[:-1], grown[1:])
+            grown[:-1] = np.where(grown[:-1] == 0, medians[1:], grown[:-1])
+            medians = grown
+        spread = np.broadcast_to(medians[None, :] if axis == 0 else medians[:, None], grey.shape)
+        level = np.where(along | _thicken(along, RULE_THICKEN), spread, 0.0)
+        levels = np.where((levels > 0) & (level > 0), np.minimum(levels, level), np.maximum(levels, level))
+    return levels
+
+
+def clean_region(image: Image.Image, *, by_level: bool = True, keep_strokes: bool = False) -> Image.Image:
     """Return a region crop ready for OCR: red or light form ink dropped out, else its box rules removed.
 
     The crop's `dpi` info gives the length of a rule in pixels (DEFAULT_DPI when it has none).
@@ -239,6 +297,8 @@ def clean_region(image: Image.Image, *, by_level: bool = True) -> Image.Image:
     `_` glued to values. `by_level=False` is for crops of a page whose form was found not to drop out: a crop
     alone cannot tell a black form's thin rules, blurred grey by a low-resolution scan, from red ink, and
     dropping by that level erased the thin strokes of the typed values too (Courier scanned at 120 dpi).
+    `keep_strokes` keeps the typed strokes that lie over a light rule or shaded bar (`without_rules`): the rows
+    of a table are read so (readers/rows.py); single boxes are not (their readings were tuned without it).
     """
     if image.mode in ("RGB", "RGBA"):
         rgb = np.asarray(image.convert("RGB"))
@@ -250,7 +310,12 @@ def clean_region(image: Image.Image, *, by_level: bool = True) -> Image.Image:
     resolution = float(dpi[0]) if isinstance(dpi, tuple | list) and dpi and float(dpi[0]) > 0 else DEFAULT_DPI
     rules = rule_mask(grey, dpi=resolution)
     dropped = data_layer(grey, form_ink_level(grey, rules)) if by_level else None
-    cleaned = without_rules(dropped if dropped is not None else grey, rule_mask(grey, dpi=resolution, dashed=True))
+    cleaned = without_rules(
+        dropped if dropped is not None else grey,
+        rule_mask(grey, dpi=resolution, dashed=True),
+        dpi=resolution,
+        keep_strokes=keep_strokes,
+    )
     out = Image.fromarray(cleaned.astype(np.uint8), mode="L")
     if "dpi" in image.info:
         out.info["dpi"] = image.info["dpi"]

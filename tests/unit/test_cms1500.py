@@ -211,15 +211,21 @@ def test_a_boxed_date_reads_the_letter_o_beside_digits_as_zero(raw: str, expecte
 
 def test_a_weak_table_of_a_dropout_form_is_read_again(specs: SpecSet) -> None:
     from claimflow.extract_reread import weak_regions
+    from claimflow.extract_rows import weak_tables
     from claimflow.models import Extraction, Field, Provenance
 
     table = Field("service_lines", [{"procedure_code": "99213"}], 0.5, Provenance(method=ReadMethod.OCR, page=1))
     part = Extraction("cms1500", 1.0, fields={"service_lines": table})
-    assert "service_lines" in weak_regions(part, specs, 0.9)
+    assert "service_lines" in weak_tables(part, specs, 0.9)  # read again row by row (reread_rows) ...
+    assert "service_lines" not in weak_regions(part, specs, 0.9)  # ... not as one region
     sure = Extraction("cms1500", 1.0, fields={"service_lines": dataclasses.replace(table, confidence=0.95)})
-    assert "service_lines" not in weak_regions(sure, specs, 0.9)
+    assert "service_lines" not in weak_tables(sure, specs, 0.9)
     spec = specs.specs["cms1500"]
-    plain = dataclasses.replace(specs, specs={**specs.specs, "cms1500": spec.model_copy(
+    regions = dataclasses.replace(specs, specs={**specs.specs, "cms1500": spec.model_copy(update={"tables": {
+        "service_lines": spec.tables["service_lines"].model_copy(update={"reread_rows": False, "reread_region": True})
+    }})})
+    assert "service_lines" in weak_regions(part, regions, 0.9)  # a spec that reads it as a region still does
+    plain = dataclasses.replace(regions, specs={**regions.specs, "cms1500": regions.specs["cms1500"].model_copy(
         update={"ocr": spec.ocr.model_copy(update={"dropout": False})})})
     assert "service_lines" not in weak_regions(part, plain, 0.9)  # other forms: only when no row was read
 

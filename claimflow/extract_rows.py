@@ -1,0 +1,232 @@
+"""A weak table read again row by row (readers/rows.py), and the better of the two readings kept.
+
+The first reading of a form's table (the CMS-1500's service lines) comes from the whole page: rows are lost,
+cells glue to the rules beside them (`351.28` for `35.28`, a procedure code `30686` for `90686` where a digit
+touched a shaded column bar). For a table whose spec says `reread_rows: true`, on an OCR'd page where it is
+missing or below the auto-accept threshold, the table's box is cleaned of the form's ink, cut into rows of
+text and each row read alone; the rows of that reading that match the table's row pattern replace the first
+reading's words at their place, and the document is extracted again.
+
+Which reading is kept (`choose_rows`): readings of as many rows are merged cell by cell (`merge_rows`: a
+cell one reading lost is taken from the other; where they differ, the row read alone wins for codes and dates,
+and the amounts are the choice that adds up to the form's total). Otherwise the one whose charges add up to the
+total (the spec's sum check) when only one does; else the one without empty cells when only one has none; else
+the row reading (a row read alone, cleaned, is the closer reading). When the two disagree the kept one loses confidence
+(DISAGREE_FACTOR) and a FIELD_AMBIGUOUS problem says so: a person looks. When they agree the better
+confidence stands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from claimflow.errors import ReasonCode
+from claimflow.extract import DISAGREE_FACTOR, extract_document, field_boxes
+from claimflow.extract_checks import sum_holds
+from claimflow.extract_reread import calibrated, put_found
+from claimflow.models import (
+    BBox,
+    Extraction,
+    Field,
+    FieldScalar,
+    Money,
+    Page,
+    Problem,
+    ReadDocument,
+    ReadMethod,
+    Word,
+)
+from claimflow.specs import Spec, SpecSet, SumCheck
+
+
+class RowsRereader(Protocol):
+    """Reads the rows of text inside a box of an OCR'd page one by one (None when it cannot)."""
+
+    def __call__(self, page: Page, box: BBox) -> list[list[Word]] | None:
+        """Return each row's words (page fractions), top to bottom."""
+        ...
+
+
+def weak_tables(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
+    """Return the `reread_rows` tables of `part` that were not read, or were read below the threshold (calibrated)."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    out = []
+    for name, table in spec.tables.items():
+        if not table.reread_rows:
+            continue
+        found = part.fields.get(name)
+        if found is None or (found.provenance.method is ReadMethod.OCR and calibrated(part, found, specs) < threshold):
+            out.append(name)
+    return out
+
+
+def read_rows_again(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    reread: RowsRereader,
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
+) -> int:
+    """Read weak `reread_rows` tables again row by row and keep the better reading, in place; return rows read.
+
+    Only single-document files (the table's box is found on the pages of the one document). `only` limits the
+    reading to those tables (the ones a budget granted).
+    """
+    if len(parts) != 1:
+        return 0
+    part = parts[0]
+    spec = specs.specs.get(part.document_type)
+    weak = [name for name in weak_tables(part, specs, threshold) if only is None or name in only]
+    if spec is None or not weak:
+        return 0
+    read_rows = 0
+    pages: list[Page] = []
+    for page in read.pages:
+        if page.method is not ReadMethod.OCR or page.image is None:
+            pages.append(page)
+            continue
+        replaced: list[tuple[BBox, list[Word]]] = []
+        for name in weak:
+            pattern = re.compile(spec.tables[name].row_pattern, re.IGNORECASE)
+            for box in field_boxes(page, spec, name):
+                rows = reread(page, box) or []
+                for words in rows:
+                    if words and pattern.search(" ".join(w.text for w in words)):
+                        # the row's place: the box's width, the row's height
+                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words))
+                        read_rows += 1
+        pages.append(_with_rows(page, replaced))
+    if not read_rows:
+        return 0
+    again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
+    for name in weak:
+        new = again.fields.get(name)
+        if new is None:
+            continue
+        old = part.fields.get(name)
+        if old is None:
+            put_found(part, new)
+            continue
+        chosen, agreed = choose_rows(spec, part.fields, name, old, new)
+        if agreed:
+            part.fields[name] = chosen
+            continue
+        part.fields[name] = dataclasses.replace(chosen, confidence=round(chosen.confidence * DISAGREE_FACTOR, 4))
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: its rows read one by one disagree with the first reading; check them",
+                page=chosen.provenance.page,
+                field=name,
+            )
+        )
+    return read_rows
+
+
+def _with_rows(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
+    """Return a copy of the page whose words inside each row's place are that row's reading."""
+    if not replaced:
+        return page
+
+    def inside(word: Word, box: BBox) -> bool:
+        x, y = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
+        return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+    words = [w for w in page.words if not any(inside(w, box) for box, _ in replaced)]
+    words += [w for _, row in replaced for w in row]
+    return dataclasses.replace(page, words=words, problems=list(page.problems))
+
+
+def choose_rows(spec: Spec, fields: dict[str, Field], name: str, old: Field, new: Field) -> tuple[Field, bool]:
+    """Return the reading of table `name` to keep (old: the first, new: row by row) and whether they agree.
+
+    Agreeing readings keep the better confidence. Otherwise the one whose amounts add up to the total of the
+    spec's sum checks when only one does, else the one without an empty cell when only one has none, else
+    the row-by-row reading.
+    """
+    if _rows_key(old.value) == _rows_key(new.value):
+        return max((old, new), key=lambda f: f.confidence), True
+    merged = merge_rows(spec, fields, name, old, new)
+    if merged is not None:
+        return merged, False
+    old_sum, new_sum = _adds_up(spec, fields, name, old), _adds_up(spec, fields, name, new)
+    if old_sum != new_sum:
+        return (new if new_sum else old), False
+    old_full, new_full = _complete(old.value), _complete(new.value)
+    if old_full != new_full:
+        return (new if new_full else old), False
+    return new, False
+
+
+def merge_rows(spec: Spec, fields: dict[str, Field], name: str, old: Field, new: Field) -> Field | None:
+    """Return the two readings of a table merged cell by cell, when they read the same number of rows; else None.
+
+    A cell both read alike is kept; a cell only one read is taken from it; where they differ, the row read
+    alone wins for codes and dates (a digit glued to a rule in the page's reading: `86415` for `36415`), and for
+    amounts the choice of cells whose sum is the total of the spec's sum checks (the row reading's where it adds
+    up too, or where nothing adds up). The merged table has the lower of the two confidences.
+    """
+    if not isinstance(old.value, list) or not isinstance(new.value, list) or len(old.value) != len(new.value):
+        return None
+    if not all(isinstance(row, dict) for row in (*old.value, *new.value)):
+        return None
+    rows: list[dict[str, FieldScalar | None]] = []
+    disputed: list[tuple[int, str]] = []  # amount cells read differently: (row, column)
+    for first, again in zip(old.value, new.value, strict=True):
+        assert isinstance(first, dict) and isinstance(again, dict)
+        row: dict[str, FieldScalar | None] = {}
+        for column in dict.fromkeys([*again, *first]):
+            a, b = first.get(column), again.get(column)
+            row[column] = b if b is not None else a
+            if a is not None and b is not None and a != b and isinstance(a, Money) and isinstance(b, Money):
+                disputed.append((len(rows), column))
+        rows.append(row)
+    if disputed and len(disputed) <= MAX_DISPUTED_AMOUNTS:
+        for choice in itertools.product((True, False), repeat=len(disputed)):  # row reading's cells first
+            trial = [dict(row) for row in rows]
+            for (index, column), take_new in zip(disputed, choice, strict=True):
+                source = new.value[index] if take_new else old.value[index]
+                assert isinstance(source, dict)
+                trial[index][column] = source.get(column)
+            if _adds_up(spec, fields, name, dataclasses.replace(new, value=list(trial))):
+                rows = trial
+                break
+    return dataclasses.replace(new, value=list(rows), confidence=min(old.confidence, new.confidence))
+
+
+MAX_DISPUTED_AMOUNTS = 8
+"""Amount cells read differently that are tried in every combination against the total (2^8 sums at most)."""
+
+
+def _adds_up(spec: Spec, fields: dict[str, Field], name: str, table: Field) -> bool:
+    """Return True when the table's amounts add up to the total of a sum check over one of its columns."""
+    checks = [c for c in spec.checks if isinstance(c, SumCheck) and any(p.partition(".")[0] == name for p in c.parts)]
+    with_table = {**fields, name: table}
+    return any(sum_holds(with_table, check) for check in checks)
+
+
+def _complete(rows: object) -> bool:
+    """Return True when every row of a table has every cell."""
+    return isinstance(rows, list) and all(
+        isinstance(row, dict) and all(cell is not None for cell in row.values()) for row in rows
+    )
+
+
+def _rows_key(rows: object) -> object:
+    """Return a table's value in a comparable form (money as amount, everything else as text)."""
+    if not isinstance(rows, list):
+        return rows
+    return [
+        tuple(sorted((k, str(v.amount) if isinstance(v, Money) else str(v)) for k, v in row.items()))
+        if isinstance(row, dict)
+        else str(row)
+        for row in rows
+    ]

@@ -1,0 +1,262 @@
+"""A weak table read again row by row: rows of text found on the cleaned box, the better reading kept.
+
+Synthetic images check the image side (strokes over a shaded bar kept, rows cut between lines of text, words
+put back at their row's place); synthetic pages (words with boxes) check the choice between two readings and
+the boxed dates read from a row whose pattern could not take them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from claimflow.extract import extract_document
+from claimflow.extract_rows import choose_rows, read_rows_again, weak_tables
+from claimflow.extract_tables import split_amount
+from claimflow.models import BBox, Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.normalise import parse_boxed_dates
+from claimflow.readers.dropout import rule_mask, without_rules
+from claimflow.readers.rows import reread_rows, text_rows
+from claimflow.settings import PROJECT_ROOT
+from claimflow.specs import SpecSet, load_specs
+
+CHAR = 0.0055
+HEIGHT = 0.009
+Placed = tuple[float, float, str]
+
+
+@pytest.fixture(scope="module")
+def specs() -> SpecSet:
+    return load_specs(PROJECT_ROOT / "extractors")
+
+
+def _words(x: float, y: float, text: str, confidence: float = 0.97) -> list[Word]:
+    out = []
+    for part in text.split():
+        width = CHAR * len(part)
+        out.append(Word(part, (x, y, x + width, y + HEIGHT), confidence))
+        x += width + CHAR
+    return out
+
+
+HCFA: list[Placed] = [
+    (0.50, 0.10, "HEALTH INSURANCE CLAIM FORM"),
+    (0.04, 0.15, "2. PATIENT'S NAME (Last Name, First Name, Middle Initial)"),
+    (0.04, 0.644, "PROCEDURES, SERVICES, OR SUPPLIES"),
+    (0.33, 0.655, "CPT/HCPCS MODIFIER"), (0.54, 0.655, "DIAGNOSIS"), (0.64, 0.655, "$ CHARGES"),
+    (0.72, 0.655, "UNITS"),
+    (0.04, 0.845, "25. FEDERAL TAX I.D. NUMBER"),
+    (0.62, 0.846, "28. TOTAL CHARGE"), (0.75, 0.846, "29. AMOUNT PAID"),
+]
+
+
+def _row(y: float, dates: str, code: str, dollars: str, cents: str) -> list[Placed]:
+    return [(0.045, y, dates), (0.33, y, code), (0.55, y, "1"), (0.655, y, dollars), (0.685, y, cents), (0.73, y, "1")]
+
+
+def _page(items: list[Placed]) -> Page:
+    return Page(1, 612, 792, ReadMethod.OCR, [w for x, y, text in items for w in _words(x, y, text)])
+
+
+# --- image side ------------------------------------------------------------------------------------------
+
+
+def test_a_stroke_over_a_light_shaded_bar_is_kept_and_black_rules_go() -> None:
+    grey = np.full((300, 300), 255, dtype=np.uint8)
+    grey[:, 100:130] = 190  # a light shaded column bar (the HCFA-1500 beside box 24D)
+    grey[:, 200:203] = 20  # a black rule
+    grey[140:150, 85:145] = 10  # a digit's stroke over the bar (shorter than a rule)
+    grey[140:150, 190:215] = 10  # and one crossing the black rule
+    cleaned = without_rules(grey, rule_mask(grey, dpi=400), keep_strokes=True)
+    assert (cleaned[140:150, 104:126] < 100).all()  # the stroke over the bar stays
+    assert (cleaned[:130, 104:126] == 255).all()  # the bar itself goes
+    assert (cleaned[:, 200:203] == 255).all()  # a black rule goes whole, strokes over it too
+    assert (cleaned[140:150, 85:98] < 100).all()  # the stroke away from rules is untouched
+    plain = without_rules(grey, rule_mask(grey, dpi=400))  # single boxes: every rule pixel goes, as before
+    assert (plain[140:150, 104:126] == 255).all()
+
+
+def test_rows_of_text_are_cut_between_lines_not_at_a_rule_remnant() -> None:
+    grey = np.full((400, 1000), 255, dtype=np.uint8)
+    grey[50:80, 100:600] = 0  # a line of text
+    grey[200:232, 100:700] = 0  # another
+    grey[:, 950:953] = 0  # a rule's remnant: a few pixels of every row, never a row of its own
+    grey[300:304, 100:400] = 0  # a speck too short to be text
+    assert text_rows(grey, dpi=400) == [(50, 79), (200, 231)]
+    assert text_rows(np.full((50, 50), 255, dtype=np.uint8), dpi=400) == []
+
+
+class _RowOcr:
+    """Reads a stacked image of rows: one word per dark run, at its place (boxes as fractions of the image)."""
+
+    def __init__(self) -> None:
+        self.images: list[Image.Image] = []
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+        self.images.append(image)
+        grey = np.asarray(image)
+        words = []
+        for index, (top, bottom) in enumerate(text_rows(grey, dpi=400)):
+            xs = np.flatnonzero((grey[top : bottom + 1] < 128).any(axis=0))
+            box = (xs[0] / image.width, top / image.height, (xs[-1] + 1) / image.width, (bottom + 1) / image.height)
+            words.append(Word(f"row{index}", box, 0.9))
+        return Page(page, float(image.width), float(image.height), ReadMethod.OCR, words)
+
+
+def test_rows_are_read_in_one_call_and_put_back_at_their_place() -> None:
+    image = Image.new("L", (850, 1100), 255)  # a letter page at 100 dpi
+    pixels = np.asarray(image).copy()
+    pixels[700:712, 100:300] = 0  # two rows of text inside the box
+    pixels[760:772, 400:600] = 0
+    image = Image.fromarray(pixels)
+    page = Page(1, 612, 792, ReadMethod.OCR, [], image=image)
+    ocr = _RowOcr()
+    box: BBox = (0.0, 0.6, 1.0, 0.8)
+    rows = reread_rows(page, ocr, box)
+    assert rows is not None and len(ocr.images) == 1  # one OCR call for every row
+    assert [[w.text for w in row] for row in rows] == [["row0"], ["row1"]]
+    first, second = rows[0][0], rows[1][0]
+    assert first.bbox[0] == pytest.approx(100 / 850, abs=0.005)
+    assert first.bbox[2] == pytest.approx(300 / 850, abs=0.005)
+    assert first.bbox[1] == pytest.approx(700 / 1100, abs=0.005)
+    assert first.bbox[3] == pytest.approx(712 / 1100, abs=0.005)
+    assert second.bbox[0] == pytest.approx(400 / 850, abs=0.005)
+    assert second.bbox[1] == pytest.approx(760 / 1100, abs=0.005)
+    assert reread_rows(dataclasses.replace(page, image=None), ocr, box) is None
+
+
+# --- dates, amounts --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("07 11 26 07 11 26 81", ([date(2026, 7, 11), date(2026, 7, 11)], False)),  # the place of service after them
+    ("~ 10 03 26 1005 26 11", ([date(2026, 10, 3), date(2026, 10, 5)], False)),  # MMDD printed without a gap
+    ("03; 31° 26 '03:; 31); 26", ([date(2026, 3, 31), date(2026, 3, 31)], False)),  # rules read as punctuation
+    ("07 17 26 O7 18 26", ([date(2026, 7, 17), date(2026, 7, 18)], True)),  # a Courier 0 read as the letter O
+    ("07 18 26 07 17 26", None),  # the second date before the first: not a service line's dates
+    ("07 17 426 O7 18 26", None),  # a part that is no date part: left empty, not guessed
+    ("13 17 26 07 18 26", None),  # no month 13
+])
+def test_a_rows_boxed_dates_are_read_in_order(raw: str, expected: tuple[list[date], bool] | None) -> None:
+    assert parse_boxed_dates(raw, 2) == expected
+
+
+def test_boxed_service_dates_in_the_future_are_misreadings() -> None:
+    # the NUCC sample's `o2 | 10 [17 | 02 | 10 | 47`: the second year is a misread 17
+    assert parse_boxed_dates("o2 10 17 02 10 47", 2, latest=date(2026, 11, 26)) is None
+    assert parse_boxed_dates("o2 10 17 02 10 17", 2, latest=date(2026, 11, 26)) == (
+        [date(2017, 2, 10), date(2017, 2, 10)], True)
+
+
+def test_an_amount_with_its_point_beside_a_rule_remnant_is_that_amount() -> None:
+    assert split_amount("127.20 1") == ("127.20", False)
+    assert split_amount("127.20 1.50") is None  # two amounts: not one
+
+
+def test_dates_the_row_pattern_could_not_take_are_read_from_the_row_and_lower_it(specs: SpecSet) -> None:
+    clean = ReadDocument(pages=[_page(HCFA + _row(0.69, "07 17 26 07 18 26 11", "93000", "77", "40")
+                                      + [(0.63, 0.866, "$ 77 40")])])
+    misread = ReadDocument(pages=[_page(HCFA + _row(0.69, "07 17 26 O7 18 26 11", "93000", "77", "40")
+                                        + [(0.63, 0.866, "$ 77 40")])])
+    sure, guessed = (extract_document(read, specs).fields["service_lines"] for read in (clean, misread))
+    assert guessed.value == sure.value
+    assert isinstance(guessed.value, list)
+    assert guessed.value[0]["date_to"] == date(2026, 7, 18)  # type: ignore[index]
+    assert guessed.confidence < sure.confidence  # a letter read as a digit: a guess
+
+
+# --- which reading is kept -------------------------------------------------------------------------------
+
+
+def _table(rows: list[tuple[str, str]], confidence: float = 0.6) -> Field:
+    value = [{"date_from": date(2026, 7, 17), "date_to": date(2026, 7, 18), "procedure_code": code,
+              "charge": Money(Decimal(charge), "USD")} for code, charge in rows]
+    return Field("service_lines", value, confidence, Provenance(method=ReadMethod.OCR, page=1))
+
+
+def _fields(total: str) -> dict[str, Field]:
+    return {"total_charge": Field("total_charge", Money(Decimal(total), "USD"), 0.9,
+                                  Provenance(method=ReadMethod.OCR, page=1))}
+
+
+def _cells(table: Field) -> list[tuple[object, ...]]:
+    assert isinstance(table.value, list)
+    return [(row["procedure_code"], row["charge"].amount, row["date_to"]) for row in table.value]  # type: ignore[index,union-attr]
+
+
+def test_readings_of_as_many_rows_are_merged_cell_by_cell(specs: SpecSet) -> None:
+    spec = specs.specs["cms1500"]
+    first = _table([("99213", "95.00"), ("86415", "13.44")], 0.7)  # a rule glued to the code
+    rows = _table([("99213", "95.33"), ("36415", "13.44")], 0.5)  # a cents column misread
+    kept, agreed = choose_rows(spec, _fields("108.44"), "service_lines", first, rows)
+    assert not agreed
+    # the code read alone; the charge that adds up to the total
+    assert _cells(kept) == [
+        ("99213", Decimal("95.00"), date(2026, 7, 18)),
+        ("36415", Decimal("13.44"), date(2026, 7, 18)),
+    ]
+    assert kept.confidence == 0.5  # the lower of the two
+    # nothing adds up: the row reading's cells
+    kept, _ = choose_rows(spec, _fields("1.00"), "service_lines", first, rows)
+    assert _cells(kept)[0][1] == Decimal("95.33")
+    # a cell one reading lost is taken from the other
+    holed = dataclasses.replace(rows, value=[{**rows.value[0], "date_to": None}, rows.value[1]])  # type: ignore[index]
+    assert _cells(choose_rows(spec, _fields("108.77"), "service_lines", first, holed)[0])[0][2] == date(2026, 7, 18)
+    same = dataclasses.replace(first, confidence=0.8)
+    assert choose_rows(spec, _fields("1.00"), "service_lines", first, same) == (same, True)
+
+
+def test_of_readings_with_different_rows_the_one_that_adds_up_is_kept(specs: SpecSet) -> None:
+    spec = specs.specs["cms1500"]
+    first = _table([("99213", "95.00"), ("36415", "13.44")], 0.7)
+    rows = _table([("99213", "95.00")], 0.5)  # a row lost
+    kept, agreed = choose_rows(spec, _fields("108.44"), "service_lines", first, rows)
+    assert kept is first and not agreed
+    kept, agreed = choose_rows(spec, _fields("95.00"), "service_lines", first, rows)
+    assert kept is rows and not agreed
+
+
+def test_when_neither_adds_up_the_complete_reading_and_then_the_row_reading_is_kept(specs: SpecSet) -> None:
+    spec = specs.specs["cms1500"]
+    complete = _table([("99213", "95.00"), ("36415", "13.44")])
+    holed = _table([("99213", "95.00")])
+    holed = dataclasses.replace(holed, value=[{**holed.value[0], "date_to": None}])  # type: ignore[index]
+    assert choose_rows(spec, _fields("1.00"), "service_lines", complete, holed)[0] is complete
+    assert choose_rows(spec, _fields("1.00"), "service_lines", holed, complete)[0] is complete
+    other = _table([("99214", "95.00")])
+    assert choose_rows(spec, _fields("1.00"), "service_lines", complete, other)[0] is other
+
+
+def test_only_weak_or_missing_row_tables_are_read_again(specs: SpecSet) -> None:
+    weak = _table([("99213", "95.00")], 0.5)
+    assert weak_tables(Extraction("cms1500", 1.0, fields={"service_lines": weak}), specs, 0.99) == ["service_lines"]
+    assert weak_tables(Extraction("cms1500", 1.0), specs, 0.99) == ["service_lines"]
+    sure = dataclasses.replace(weak, confidence=0.999)
+    assert weak_tables(Extraction("cms1500", 1.0, fields={"service_lines": sure}), specs, 0.99) == []
+    assert weak_tables(Extraction("invoice", 1.0), specs, 0.99) == []  # its spec asks for no row reading
+
+
+def test_a_row_read_alone_replaces_the_first_readings_row_and_disagreement_is_flagged(specs: SpecSet) -> None:
+    # the first reading took a shaded bar for part of the code (86415); the row read alone has 36415
+    items = HCFA + _row(0.69, "08 24 26 08 25 26 22", "86415", "13", "44") + [(0.63, 0.866, "$ 13 44")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    assert parts[0].fields["service_lines"].value[0]["procedure_code"] == "86415"  # type: ignore[index]
+    seen: list[BBox] = []
+
+    def reread(page: Page, box: BBox) -> list[list[Word]]:
+        seen.append(box)
+        row = [w for x, y, text in _row(0.69, "08 24 26 08 25 26 22", "36415", "13", "44") for w in _words(x, y, text)]
+        return [_words(0.04, 0.66, "CPT/HCPCS"), row]  # the caption line matches no row: it is left as it was
+
+    assert read_rows_again(read, parts, specs, reread, threshold=0.999) == 1
+    assert len(seen) == 1
+    table = parts[0].fields["service_lines"]
+    assert table.value[0]["procedure_code"] == "36415"  # type: ignore[index]
+    assert any(p.field == "service_lines" and "one by one" in p.message for p in parts[0].problems)
