@@ -26,6 +26,9 @@ PHRASE_GAP = 0.02
 """Largest gap (page width) between two words of one phrase on a line."""
 TALL_WORD = 3.0
 """A word taller than this many median word heights is sideways text, kept out of the rows it crosses."""
+LARGE_WORD = 1.5
+"""A word taller than this many median word heights is set large (a heading): it joins a row but does not
+widen the row's vertical span, so the body line under it is not pulled into it."""
 SPACED_LETTERS = 2
 """Words this short may be the letters of one letter-spaced word (`P R O C E D U R E S`)."""
 SKEW_SLOPE = 0.06
@@ -85,6 +88,7 @@ def build_lines(page: Page) -> list[Line]:
     words = sorted((w for w in page.words if w.text.strip()), key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
     heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
     tall = TALL_WORD * heights[len(heights) // 2] if heights else 1.0
+    large = LARGE_WORD * heights[len(heights) // 2] if heights else 1.0
     groups: list[list[Word]] = [[w] for w in words if w.bbox[3] - w.bbox[1] > tall]
     standing = len(groups)
     # tesseract's CJK models give some words boxes that overlap their neighbours on the same line (`2026` boxed
@@ -96,8 +100,11 @@ def build_lines(page: Page) -> list[Line]:
         centre = (word.bbox[1] + word.bbox[3]) / 2
         placed = False
         for group in reversed(groups[max(standing, len(groups) - 3) :]):
-            top = min(w.bbox[1] for w in group)
-            bottom = max(w.bbox[3] for w in group)
+            # a heading set larger (`INVOICE` beside the issuer's name) does not stretch its row over the next
+            # row of body text (the address under the name): the row's span is that of its body-size words
+            body = [w for w in group if w.bbox[3] - w.bbox[1] <= large] or group
+            top = min(w.bbox[1] for w in body)
+            bottom = max(w.bbox[3] for w in body)
             if top <= centre <= bottom and (
                 _overlaps_x_free(group, word) or (trust_ocr_lines and _same_ocr_line(group, word))
             ):
@@ -336,13 +343,17 @@ def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
     right_limit = after[0].bbox[0] if after else 1.0
     out: list[Line] = []
     for line in lines[hit.line_index + 1 :]:
-        if line.top < bottom:
-            continue
-        if line.top - bottom > 4 * max(line.height, anchor_line.height) and not out:
-            break
-        if out and line.top - out[-1].bottom > 1.5 * max(line.height, out[-1].height):
-            break  # a blank gap ends the block
         picked = _cluster(line, x0, max(x1, right_limit))
+        # the top of the words under the anchor, not of the row: a heading set large on the right (`INVOICE`)
+        # may share the row of the address line under the issuer and reach above the issuer's bottom
+        under = [w for w in picked if w.bbox[0] < x1 and w.bbox[2] > x0] or picked
+        top = min(w.bbox[1] for w in under) if under else line.top
+        if top < bottom:
+            continue
+        if top - bottom > 4 * max(line.height, anchor_line.height) and not out:
+            break
+        if out and top - out[-1].bottom > 1.5 * max(line.height, out[-1].height):
+            break  # a blank gap ends the block
         if out and picked and not _aligned(union_box(picked), union_box(out[-1].words)):
             break  # a block is left-, right- or centre-aligned
         if picked:

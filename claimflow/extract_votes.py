@@ -25,7 +25,7 @@ from typing import Protocol
 from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod, Word
 from claimflow.specs import SpecSet
 
-WEAK_WORD = 0.6
+WEAK_WORD = 0.7
 """A word read below this confidence is weak: its characters may be voted on."""
 VOTE_SCALES = (1.0, 1.5)
 """Sizes each line is read at, by every model (the page's own size and half again)."""
@@ -71,7 +71,8 @@ def vote_values(
 ) -> int:
     """Read the lines of the weak `vote` fields again and let the readings vote on their weak characters.
 
-    `only`, when given, limits the fields read. Returns the OCR calls made (one per model and field).
+    `only`, when given, limits the fields read. The lines of all such fields of a page are read together: one
+    OCR call per model and page. Returns the calls made.
     """
     pages = {p.number: p for p in read.pages if p.method is ReadMethod.OCR and p.image is not None}
     calls = 0
@@ -79,33 +80,52 @@ def vote_values(
         spec = specs.specs.get(part.document_type)
         if spec is None:
             continue
+        asked: dict[tuple[int, tuple[str, ...]], list[tuple[str, list[list[Word]]]]] = {}
         for name in weak_votes(part, specs, pages):
-            if only and name not in only:
-                continue
             field = part.fields[name]
-            page = pages.get(field.provenance.page or 0)
-            if page is None or not isinstance(field.value, str):
+            if (only and name not in only) or field.provenance.page not in pages:
                 continue
-            lines = _lines(page, field.provenance.bbox)
-            boxes = [_box(line) for line in lines]
-            readings: list[list[str]] = []
-            for model in spec.fields[name].vote:
-                texts = reader.reread(
-                    page, boxes * len(VOTE_SCALES), lang=model, scales=[s for s in VOTE_SCALES for _ in boxes]
-                )
-                calls += 1
-                if texts is not None:
-                    readings += [texts[i * len(boxes) : (i + 1) * len(boxes)] for i in range(len(VOTE_SCALES))]
-            first = ["".join(w.text for w in line) for line in lines]
-            weak = [[w.confidence < WEAK_WORD for w in line for _ in w.text] for line in lines]
-            voted = [
-                vote_line(text, flags, ["".join(r[index].split()) for r in readings])
-                for index, (text, flags) in enumerate(zip(first, weak, strict=True))
-            ]
-            value = rewrite(field.value, "".join(first), "".join(voted))
-            if value is not None and value != field.value:
-                part.fields[name] = dataclasses.replace(field, value=value, raw=value)
+            key = (field.provenance.page or 0, tuple(spec.fields[name].vote))
+            asked.setdefault(key, []).append((name, _lines(pages[key[0]], field.provenance.bbox)))
+        for (number, models), fields in asked.items():
+            lines = [line for _, field_lines in fields for line in field_lines]
+            readings = _read_lines(reader, pages[number], lines, models)
+            calls += len(models)
+            at = 0
+            for name, field_lines in fields:
+                mine = [[texts[at + i] for i in range(len(field_lines))] for texts in readings]
+                at += len(field_lines)
+                _vote_field(part, name, field_lines, mine)
     return calls
+
+
+def _read_lines(reader: LineReader, page: Page, lines: list[list[Word]], models: Sequence[str]) -> list[list[str]]:
+    """Return the readings of `lines`: one list of line texts (spaces removed) per model and scale."""
+    boxes = [_box(line) for line in lines]
+    readings: list[list[str]] = []
+    scales = [scale for scale in VOTE_SCALES for _ in boxes]
+    for model in models:
+        texts = reader.reread(page, boxes * len(VOTE_SCALES), lang=model, scales=scales)
+        if texts is not None and len(texts) == len(scales):
+            cut = len(boxes)
+            readings += [["".join(t.split()) for t in texts[i * cut : (i + 1) * cut]] for i in range(len(VOTE_SCALES))]
+    return readings
+
+
+def _vote_field(part: Extraction, name: str, lines: list[list[Word]], readings: list[list[str]]) -> None:
+    """Put the voted characters into the field's value (nothing changes when the value is not found in its lines)."""
+    field = part.fields[name]
+    if not isinstance(field.value, str):
+        return
+    first = ["".join(w.text for w in line) for line in lines]
+    weak = [[w.confidence < WEAK_WORD for w in line for _ in w.text] for line in lines]
+    voted = [
+        vote_line(text, flags, [r[index] for r in readings])
+        for index, (text, flags) in enumerate(zip(first, weak, strict=True))
+    ]
+    value = rewrite(field.value, "".join(first), "".join(voted))
+    if value is not None and value != field.value:
+        part.fields[name] = dataclasses.replace(field, value=value, raw=value)
 
 
 def vote_line(first: str, weak: Sequence[bool], readings: Sequence[str]) -> str:

@@ -371,20 +371,20 @@ class VotesLook:
     name = "votes"
 
     def propose(self, ctx: LookContext) -> list[Request]:
-        """Propose one call per vote model for each field with a weakly read word."""
+        """Propose one call per vote model and page for the fields with a weakly read word (read together)."""
         pages = {p.number: p for p in ctx.ocr_pages()}
         requests = []
         for part in ctx.parts:
             spec = ctx.specs.specs.get(part.document_type)
             if spec is None:
                 continue
+            by_page: dict[int, list[str]] = {}
             for name in weak_votes(part, ctx.specs, pages):
-                found = part.fields[name]
-                value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
-                calls = len(spec.fields[name].vote)
-                requests.append(
-                    Request(self.name, (name,), calls, value, "weak", page=found.provenance.page, what="band")
-                )
+                by_page.setdefault(part.fields[name].provenance.page or 0, []).append(name)
+            for page, names in by_page.items():
+                value = max(0.1, *(ctx.threshold - calibrated(part, part.fields[n], ctx.specs) for n in names))
+                calls = len({model for n in names for model in spec.fields[n].vote})
+                requests.append(Request(self.name, tuple(names), calls, value, "weak", page=page, what="band"))
         return requests
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:

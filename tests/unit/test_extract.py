@@ -198,6 +198,42 @@ def test_the_line_under_a_heading_label_gives_no_value_from_left_of_it(specs: Sp
     assert result.fields["invoice_number"].value == "118"
 
 
+def test_invoice_named_date_with_dashes_is_read(specs: SpecSet) -> None:
+    # `19-Apr-2026`, or a faint `19 Apr 2026` whose space OCR read as `.-`
+    for printed in ("19-Apr-2026", "19 Apr.-2026"):
+        dated = [("Invoice date:", 0.05), (printed, 0.3)]
+        rows = [row if row[0][0] != "Invoice date:" else dated for row in INVOICE_ROWS]
+        result = extract_document(layout(rows), specs, "invoice")
+        assert result.fields["document_date"].value == date(2026, 4, 19), printed
+
+
+def test_a_large_heading_beside_the_issuer_does_not_swallow_the_address_line(specs: SpecSet) -> None:
+    # a skewed scan: `INVOICE`, set large on the right, reaches from the issuer's row down into the first
+    # address line's row; the address under the issuer keeps its first line (either row may take the heading)
+    def words(text: str, left: float, top: float, height: float = 0.015) -> list[Word]:
+        out = []
+        for token in text.split():
+            out.append(Word(token, (left, top, left + 0.008 * len(token), top + height), 0.95, 1, 0))
+            left += 0.008 * len(token) + 0.006
+        return out
+
+    for heading_top in (0.060, 0.066):  # its centre inside the issuer's row, or below it
+        page_words = [
+            *words("Carrosserie Lefort & Fils", 0.05, 0.056),
+            *words("INVOICE", 0.70, heading_top, height=0.025),
+            *words("3 avenue Jean Jaures", 0.05, 0.083),
+            *words("33000 Bordeaux", 0.05, 0.098),
+            *words("France", 0.05, 0.113),
+            *words("Invoice No: INV-48137", 0.05, 0.128),
+            *words("Date: 18/01/2026", 0.05, 0.149),
+            *words("Total EUR 484.49", 0.05, 0.383),
+        ]
+        read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, page_words)])
+        result = extract_document(read, specs, "invoice")
+        assert result.fields["issuer"].value == "Carrosserie Lefort & Fils", heading_top
+        assert result.fields["issuer_address"].value == "3 avenue Jean Jaures, 33000 Bordeaux, France", heading_top
+
+
 def test_invoice_ambiguous_date_without_locale_is_flagged(specs: SpecSet) -> None:
     rows = [
         row if row[0][0] != "Invoice date:" else [("Invoice date:", 0.05), ("01/02/2026", 0.3)] for row in INVOICE_ROWS

@@ -112,3 +112,31 @@ def test_a_vote_model_that_is_not_installed_stops_the_spec_with_its_package(tmp_
     with pytest.raises(SpecError, match="not a tesseract language name"):
         (tmp_path / "claim_application_zh.yml").write_text(spec.replace("HanS]", "Han-S]"), encoding="utf-8")
         load_specs(tmp_path, installed_languages=["eng", "chi_sim", "HanS"])
+
+
+class FakeByBox:
+    """Answers each box by its top edge, for every model and scale; records the calls."""
+
+    def __init__(self, by_top: dict[float, str]) -> None:
+        self.by_top = by_top
+        self.calls: list[str] = []
+
+    def reread(
+        self, page: Page, boxes: Sequence[BBox], *, lang: str, scales: Sequence[float] | None = None
+    ) -> list[str] | None:
+        self.calls.append(lang)
+        return [self.by_top[round(box[1], 2)] for box in boxes]
+
+
+def test_the_weak_fields_of_a_page_are_read_together_once_per_model() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _document(0.44)
+    name_words = [Word("张", (0.2, 0.3, 0.22, 0.32), 0.95, block=2, line=1),
+                  Word("人", (0.22, 0.3, 0.24, 0.32), 0.3, block=2, line=1)]
+    read.pages[0].words.extend(name_words)
+    where = Provenance(ReadMethod.OCR, 1, (0.2, 0.3, 0.24, 0.32))
+    part.fields["claimant_name"] = Field("claimant_name", "张人", 0.5, where)
+    fake = FakeByBox({0.4: LINE[:-1] + "舱", 0.3: "张伟"})
+    assert vote_values(read, [part], specs, fake) == 2 and fake.calls == ["chi_sim", "HanS"]
+    assert part.fields["description"].value == LINE[:-1] + "舱"
+    assert part.fields["claimant_name"].value == "张伟"
