@@ -288,6 +288,7 @@ def test_a_total_whose_point_was_lost_is_read_not_the_cash_line_under_it(specs: 
     assert clean.fields["total_amount"].value == Money(Decimal("261.34"), "GBP")
     assert result.fields["total_amount"].confidence < clean.fields["total_amount"].confidence
     rows[6] = [("TOTAL £", 0.05), ("2#1 a4", 0.7)]  # unreadable figures beside the label: nothing, not the cash
+    rows.append([("TAX TOTAL:", 0.05), ("6.23", 0.7)])  # an SST summary's tax total is no total either
     garbled = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "receipt")
     assert "total_amount" not in garbled.fields
 
