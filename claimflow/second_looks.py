@@ -50,6 +50,7 @@ from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
 from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector
+from claimflow.readers.preflight import read_cleanly
 from claimflow.readers.rows import reread_rows
 from claimflow.specs import SpecSet
 
@@ -235,8 +236,12 @@ class PagesLook:
     name = "pages"
 
     def propose(self, ctx: LookContext) -> list[Request]:
-        """Propose the second segmentation modes for every document with a missing `reread` field."""
-        pages = ctx.ocr_pages()
+        """Propose the second segmentation modes for every document with a missing `reread` field.
+
+        Only pages whose first reading is not clean are read again (preflight.read_cleanly): on a clean page
+        another segmentation reads the same words in the same boxes.
+        """
+        pages = [page for page in ctx.ocr_pages() if not read_cleanly(page)]
         if not pages:
             return []
         missing: list[str] = []
@@ -251,9 +256,11 @@ class PagesLook:
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the pages again (psm 4, then 11 when the readings disagree) and let the readings vote."""
         ocr = ctx.ocr
-        read_again(
-            ctx.read, ctx.parts, ctx.specs, lambda page, psm: reread_page(page, ocr, psm=psm), threshold=ctx.threshold
-        )
+
+        def reread(page: Page, *, psm: int) -> Page | None:
+            return None if read_cleanly(page) else reread_page(page, ocr, psm=psm)
+
+        read_again(ctx.read, ctx.parts, ctx.specs, reread, threshold=ctx.threshold)
 
 
 class RegionsLook:

@@ -12,7 +12,7 @@ from claimflow.errors import ConfigError, ReasonCode
 from claimflow.extract import extract_documents
 from claimflow.models import Extraction, Page, Problem, ReadDocument, ReadMethod, Word
 from claimflow.readers import RecordedOcr
-from claimflow.second_looks import LinesLook, LookContext, Request, SharedOcr, run_looks
+from claimflow.second_looks import LinesLook, LookContext, PagesLook, Request, SharedOcr, run_looks
 from claimflow.settings import PROJECT_ROOT, SECOND_LOOK_BUDGET, load_settings
 from claimflow.specs import load_specs
 
@@ -104,6 +104,30 @@ def test_band_rereads_are_proposed_only_for_weak_fields_the_spec_marks_reread() 
     spec = SPECS.get("receipt")
     assert "document_date" in proposed and proposed <= {n for n, f in spec.fields.items() if f.reread}
     assert LinesLook().propose(LookContext(read, parts, SPECS, SharedOcr(RecordedOcr()), 0.0, 10)) == []
+
+
+def _receipt_without_total(confidence: float) -> tuple[ReadDocument, list[Extraction]]:
+    lines = [["SOME", "SHOP", "SDN", "BHD"], ["NO.", "12", "JALAN", "MERDEKA", "KUALA", "LUMPUR"],
+             ["CASH", "RECEIPT"], ["Date:", "28/02/2014"], ["THANK", "YOU", "PLEASE", "COME", "AGAIN"]]  # fmt: skip
+    words = [
+        Word(text, (0.1 + 0.12 * j, 0.1 + 0.05 * i, 0.2 + 0.12 * j, 0.13 + 0.05 * i), confidence, 0, i)
+        for i, line in enumerate(lines)
+        for j, text in enumerate(line)
+    ]
+    read = ReadDocument(pages=[Page(1, 800, 1200, ReadMethod.OCR, words=words, image=Image.new("L", (80, 120)))])
+    return read, extract_documents(read, SPECS)
+
+
+def test_a_missing_field_on_a_clean_page_costs_no_whole_page_reading() -> None:
+    read, parts = _receipt_without_total(0.95)
+    assert parts[0].document_type == "receipt" and "total_amount" not in parts[0].fields
+    engine = RecordedOcr()
+    assert PagesLook().propose(LookContext(read, parts, SPECS, SharedOcr(engine), 0.9, 10)) == []
+    run_looks(LookContext(read, parts, SPECS, SharedOcr(engine), 0.9, 10), [PagesLook()])
+    assert engine.calls == []
+    read, parts = _receipt_without_total(0.6)  # the same page read poorly: other segmentations may find it
+    (request,) = PagesLook().propose(LookContext(read, parts, SPECS, SharedOcr(engine), 0.9, 10))
+    assert "total_amount" in request.fields and request.calls == 2
 
 
 def test_budget_and_backend_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
