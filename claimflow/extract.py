@@ -563,9 +563,15 @@ ICD10_BARE = re.compile(r"([A-TV-Z]\d[0-9A-Z])([0-9A-Z]{1,4})")
 """An ICD-10-CM code printed without its dot, as claims print them (M5450, S83511A)."""
 
 
+ICD10_SHAPE = re.compile(r"[A-TV-Z]\d[0-9A-Z]\.?[0-9A-Z]{0,4}")
+"""An ICD-10-CM code with or without its dot (a letter, a digit, then digits or letters)."""
+
+
 def icd10_with_dot(code: str) -> str:
     """Return an ICD code with its dot: after ICD-10's third character (`M5450` -> `M54.50`), or for a comma."""
     code = code.strip().replace(",", ".")  # OCR reads the dot as a comma
+    if ICD10_SHAPE.fullmatch(code):  # no ICD-10 code has the letter O after its first character: a zero
+        code = code[0] + code[1:].replace("O", "0")
     found = ICD10_BARE.fullmatch(code)
     return f"{found.group(1)}.{found.group(2)}" if found else code
 

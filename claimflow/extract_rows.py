@@ -66,6 +66,21 @@ def weak_tables(part: Extraction, specs: SpecSet, threshold: float) -> list[str]
     return out
 
 
+def weak_lists(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
+    """Return the `reread_rows` list fields of `part` missing, or read below the threshold (calibrated)."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    out = []
+    for name, field_spec in spec.fields.items():
+        if not field_spec.reread_rows or field_spec.type != "list" or field_spec.direction != "region":
+            continue
+        found = part.fields.get(name)
+        if found is None or (found.provenance.method is ReadMethod.OCR and calibrated(part, found, specs) < threshold):
+            out.append(name)
+    return out
+
+
 def read_rows_again(
     read: ReadDocument,
     parts: list[Extraction],
@@ -84,7 +99,11 @@ def read_rows_again(
         return 0
     part = parts[0]
     spec = specs.specs.get(part.document_type)
-    weak = [name for name in weak_tables(part, specs, threshold) if only is None or name in only]
+    weak = [
+        name
+        for name in [*weak_tables(part, specs, threshold), *weak_lists(part, specs, threshold)]
+        if only is None or name in only
+    ]
     if spec is None or not weak:
         return 0
     read_rows = 0
@@ -93,15 +112,16 @@ def read_rows_again(
         if page.method is not ReadMethod.OCR or page.image is None:
             pages.append(page)
             continue
-        replaced: list[tuple[BBox, list[Word]]] = []
+        replaced: list[tuple[BBox, list[Word], set[str]]] = []
         for name in weak:
-            pattern = re.compile(spec.tables[name].row_pattern, re.IGNORECASE)
+            pattern = _row_pattern(spec, name)
+            markers = set(spec.fields[name].markers) if name in spec.fields else set()
             for box in field_boxes(page, spec, name):
                 rows = reread(page, box) or []
                 for words in rows:
                     if words and pattern.search(" ".join(w.text for w in words)):
                         # the row's place: the box's width, the row's height
-                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words))
+                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words, markers))
                         read_rows += 1
         pages.append(_with_rows(page, replaced))
     if not read_rows:
@@ -115,7 +135,10 @@ def read_rows_again(
         if old is None:
             put_found(part, new)
             continue
-        chosen, agreed = choose_rows(spec, part.fields, name, old, new)
+        if name in spec.tables:
+            chosen, agreed = choose_rows(spec, part.fields, name, old, new)
+        else:
+            chosen, agreed = choose_items(old, new)
         if agreed:
             part.fields[name] = chosen
             continue
@@ -131,8 +154,33 @@ def read_rows_again(
     return read_rows
 
 
-def _with_rows(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
-    """Return a copy of the page whose words inside each row's place are that row's reading."""
+def _row_pattern(spec: Spec, name: str) -> re.Pattern[str]:
+    """Return what a row read alone must match to replace the first reading there (row or item pattern)."""
+    if name in spec.tables:
+        return re.compile(spec.tables[name].row_pattern, re.IGNORECASE)
+    field_spec = spec.fields[name]
+    return re.compile(field_spec.pattern or ".", re.IGNORECASE if field_spec.ignore_case else 0)
+
+
+def choose_items(old: Field, new: Field) -> tuple[Field, bool]:
+    """Return the reading of a list to keep (old: the first, new: row by row) and whether they agree.
+
+    Agreeing readings keep the better confidence; otherwise the one with more items (a slot the other lost or
+    cut: `N39` for `N39.0` does not count as an item of it), the row reading when as many.
+    """
+    if _rows_key(old.value) == _rows_key(new.value):
+        return max((old, new), key=lambda f: f.confidence), True
+    count_old = len(old.value) if isinstance(old.value, list) else 1
+    count_new = len(new.value) if isinstance(new.value, list) else 1
+    return (new if count_new >= count_old else old), False
+
+
+def _with_rows(page: Page, replaced: list[tuple[BBox, list[Word], set[str]]]) -> Page:
+    """Return a copy of the page whose words inside each row's place are that row's reading.
+
+    A list's item markers (`1.` `3.` of its slots, in the form's ink that a cleaned row drops) are kept from the
+    first reading: they tell the order of the slots.
+    """
     if not replaced:
         return page
 
@@ -140,8 +188,11 @@ def _with_rows(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
         x, y = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
         return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
-    words = [w for w in page.words if not any(inside(w, box) for box, _ in replaced)]
-    words += [w for _, row in replaced for w in row]
+    def marker(word: Word, markers: set[str]) -> bool:
+        return word.text.strip(".,:;|()[]{}'\"!_-") in markers
+
+    words = [w for w in page.words if not any(inside(w, box) and not marker(w, keep) for box, _, keep in replaced)]
+    words += [w for _, row, keep in replaced for w in row if not marker(w, keep)]
     return dataclasses.replace(page, words=words, problems=list(page.problems))
 
 

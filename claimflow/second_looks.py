@@ -42,7 +42,7 @@ from claimflow.extract_reread import (
     weak_regions,
     weak_values,
 )
-from claimflow.extract_rows import read_rows_again, weak_tables
+from claimflow.extract_rows import read_rows_again, weak_lists, weak_tables
 from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import missing_codes, read_codes_alone, read_missing_codes, weak_codes
 from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
@@ -493,7 +493,8 @@ class RowsLook:
             return []
         pages = ctx.ocr_pages()
         requests = []
-        for name in weak_tables(part, ctx.specs, ctx.threshold) if pages else []:
+        weak = [*weak_tables(part, ctx.specs, ctx.threshold), *weak_lists(part, ctx.specs, ctx.threshold)]
+        for name in weak if pages else []:
             found = part.fields.get(name)
             reason = "missing" if found is None else "weak"
             value = MISSING if found is None else max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))

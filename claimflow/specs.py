@@ -159,6 +159,12 @@ class FieldSpec(_Model):
     icd10_dot: bool = PydanticField(
         default=False, description="list fields: ICD-10 codes printed without their dot get it back (M5450 -> M54.50)."
     )
+    reread_rows: bool = PydanticField(
+        default=False,
+        description="OCR pages, region list fields: when missing or below the threshold, the box is cleaned of the "
+        "form, cut into rows of text and each row read alone; the reading with more items is kept "
+        "(claimflow/extract_rows.py).",
+    )
     reread_word: bool = PydanticField(
         default=False,
         description="OCR pages, code fields: a value below the threshold is read again alone (its box cut out with "

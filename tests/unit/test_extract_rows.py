@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from claimflow.extract import extract_document
-from claimflow.extract_rows import choose_rows, read_rows_again, weak_tables
+from claimflow.extract import extract_document, icd10_with_dot
+from claimflow.extract_rows import choose_items, choose_rows, read_rows_again, weak_lists, weak_tables
 from claimflow.extract_tables import split_amount
 from claimflow.models import BBox, Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import parse_boxed_dates
@@ -260,3 +260,49 @@ def test_a_row_read_alone_replaces_the_first_readings_row_and_disagreement_is_fl
     table = parts[0].fields["service_lines"]
     assert table.value[0]["procedure_code"] == "36415"  # type: ignore[index]
     assert any(p.field == "service_lines" and "one by one" in p.message for p in parts[0].problems)
+
+
+# --- lists (diagnosis codes) -----------------------------------------------------------------------------
+
+DIAGNOSIS: list[Placed] = [
+    (0.04, 0.573, "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY. (RELATE ITEMS 1,2,3 OR 4 TO ITEM 24E BY LINE)"),
+    (0.048, 0.597, "1."), (0.37, 0.597, "3."), (0.048, 0.623, "2."), (0.37, 0.623, "4."),
+]
+
+
+def test_a_weak_list_read_row_by_row_keeps_the_reading_with_more_items_in_slot_order(specs: SpecSet) -> None:
+    # the first reading cut a code at a rule (`N39`) and lost two slots
+    items = HCFA + DIAGNOSIS + [(0.37, 0.605, "N39")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    assert parts[0].fields["diagnosis_codes"].value == ["N39"]
+    assert "diagnosis_codes" in weak_lists(parts[0], specs, 0.999)
+
+    def reread(page: Page, box: BBox) -> list[list[Word]]:
+        # the cleaned rows: markers in the form's ink are gone (kept from the first reading)
+        return [_words(0.06, 0.605, "J029") + _words(0.38, 0.605, "N390"), _words(0.06, 0.63, "L309")]
+
+    read_rows_again(read, parts, specs, reread, threshold=0.999)
+    found = parts[0].fields["diagnosis_codes"]
+    assert found.value == ["J02.9", "L30.9", "N39.0"]  # slots 1 2 / 3 down the columns, by the kept markers
+    assert any(p.field == "diagnosis_codes" and "one by one" in p.message for p in parts[0].problems)
+
+
+def test_choose_items_keeps_the_longer_list_and_agreement() -> None:
+    first = Field("diagnosis_codes", ["N39"], 0.8, Provenance(method=ReadMethod.OCR, page=1))
+    rows = dataclasses.replace(first, value=["J02.9", "N39.0"], confidence=0.4)
+    assert choose_items(first, rows) == (rows, False)
+    assert choose_items(rows, first) == (rows, False)
+    assert choose_items(first, dataclasses.replace(first, confidence=0.9))[1]
+
+
+@pytest.mark.parametrize(("code", "expected"), [("R1O9", "R10.9"), ("R1O.9", "R10.9"), ("O0932", "O09.32")])
+def test_icd10_codes_have_no_letter_o_after_their_first_character(code: str, expected: str) -> None:
+    assert icd10_with_dot(code) == expected
+
+
+def test_a_diagnosis_code_followed_by_a_full_stop_is_whole(specs: SpecSet) -> None:
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "E78,5."), (0.06, 0.63, "R10,9")]
+    found = extract_document(ReadDocument(pages=[_page(items)]), specs).fields["diagnosis_codes"]
+    assert found.value == ["E78.5", "R10.9"]
