@@ -140,3 +140,10 @@ def test_a_cents_rule_read_as_a_character_keeps_the_cents(raw: str, expected: st
     from claimflow.normalise import parse_money
 
     assert parse_money(raw).amount == Decimal(expected)
+
+
+def test_the_street_under_a_lost_provider_name_is_not_the_provider(specs: SpecSet) -> None:
+    values = [item for item in VALUES_0212 if item[2] != "Lakeview Medical Group"] + [(0.59, 0.895, "6052 OAK AVE")]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert "billing_provider" not in result.fields
