@@ -216,11 +216,20 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
             break
     replacements = {w.text: c for w, c in zip(words, chosen, strict=True) if c is not None}
     guessed = {w.text for w, c, weak in zip(words, chosen, is_unsure, strict=True) if c is not None and weak}
-    if replacements:
+    # a word whose marks the first reading does not explain and on which the models did not agree (`Garcia` with
+    # an accent on the image, every model asked): the field cannot be sure of it (it was 0.996 and wrong)
+    unexplained = {
+        w.text
+        for w, c, weak, fits in zip(words, chosen, is_unsure, fits_first, strict=True)
+        if c is None and not weak and not fits
+    }
+    if replacements or unexplained:
         for name in names:
             if part.fields[name].provenance.page == page.number:
-                field = _rewritten(part.fields[name], replacements)
+                field = _rewritten(part.fields[name], replacements) if replacements else part.fields[name]
                 if field is not part.fields[name] and any(_holds(part.fields[name].raw, old) for old in guessed):
+                    field = dataclasses.replace(field, confidence=min(field.confidence, LOST_MARK_RAW))
+                if any(_holds(part.fields[name].raw, old) for old in unexplained):
                     field = dataclasses.replace(field, confidence=min(field.confidence, LOST_MARK_RAW))
                 part.fields[name] = field
     return calls

@@ -244,3 +244,19 @@ def test_tesseract_reads_a_lost_umlaut_again_with_the_german_model() -> None:
     texts = accents.reread(page, [schafer[0].bbox], lang="deu")
     assert texts == ["Schäfer"]
     assert accents.explains(page, schafer[0], "Schäfer") > 0
+
+
+def test_a_word_whose_marks_stay_unexplained_makes_its_field_unsure() -> None:
+    """`Garcia` with an accent on the image that no two models agree on: the field is not confident (was 0.996)."""
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Fatima Garcia")
+    part.fields["claimant_name"] = dataclasses.replace(part.fields["claimant_name"], confidence=0.97)
+    answers = {"deu": ["Garcia"], "fra": ["Garcìa"], "spa": ["Garcia"]}
+    read_accents_again(read, [part], specs, FakeAccents(["Garcia"], answers, {"García"}))  # no model reads it
+    assert part.fields["claimant_name"].value == "Fatima Garcia"
+    assert part.fields["claimant_name"].confidence == LOST_MARK_RAW
+    # a flagged word whose first reading explains its marks keeps the field's confidence
+    read, part = _read_and_part("Noémie Roux")
+    part.fields["claimant_name"] = dataclasses.replace(part.fields["claimant_name"], confidence=0.97)
+    read_accents_again(read, [part], specs, FakeAccents(["Noémie"], {"deu": ["Noemie"]}, {"Noémie"}))
+    assert part.fields["claimant_name"].confidence == 0.97
