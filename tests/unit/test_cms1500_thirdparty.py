@@ -19,7 +19,7 @@ from claimflow.extract_tables import split_amount
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
 from claimflow.samples import cms1500_thirdparty as thirdparty
 from claimflow.samples.cms1500 import BLANK_FORM, load_blank
-from claimflow.settings import PROJECT_ROOT
+from claimflow.settings import PROJECT_ROOT, Settings
 from claimflow.specs import SpecSet, load_specs
 
 CHAR = 0.0055
@@ -187,7 +187,7 @@ def _plain(value: object) -> object:
 
 
 def _check(fields: dict[str, object], form: thirdparty.ThirdPartyForm, must_read: set[str]) -> None:
-    """The fields in `must_read` are right, and no field marked confident is wrong."""
+    """The fields in `must_read` are right, and no field at or above the auto-accept threshold is wrong."""
     right, confident_wrong = set(), []
     for name, expected in form.truth().items():
         field = fields.get(name)
@@ -195,7 +195,7 @@ def _check(fields: dict[str, object], form: thirdparty.ThirdPartyForm, must_read
             continue
         if _plain(getattr(field, "value", None)) == expected:
             right.add(name)
-        elif getattr(field, "confidence", 0.0) >= 0.9:
+        elif getattr(field, "confidence", 0.0) >= Settings().confidence_threshold:  # confident: auto-accepted
             confident_wrong.append(name)
     assert must_read <= right, sorted(must_read - right)
     assert confident_wrong == []
