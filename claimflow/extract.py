@@ -143,19 +143,20 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
     for name, field_spec in spec.fields.items():
         if field_spec.required and name not in fields:
             problems.append(Problem(ReasonCode.FIELD_MISSING, f"required field {name} not found", field=name))
-    for name, field in list(fields.items()):
-        if field.confidence < LOW_CONFIDENCE:
-            problems.append(
-                Problem(
-                    ReasonCode.FIELD_LOW_CONFIDENCE,
-                    f"{name} read with low confidence {field.confidence:.2f}; check it",
-                    page=field.provenance.page,
-                    field=name,
-                )
-            )
+    problems.extend(low_confidence(field) for field in fields.values() if field.confidence < LOW_CONFIDENCE)
     problems.extend(apply_checks(fields, spec))
     problems.extend(fill_unread(fields, spec, unread))
     return Extraction(document_type, confidence, fields=fields, problems=problems)
+
+
+def low_confidence(field: Field) -> Problem:
+    """Return the problem that says `field` was read with low confidence, with its number."""
+    return Problem(
+        ReasonCode.FIELD_LOW_CONFIDENCE,
+        f"{field.name} read with low confidence {field.confidence:.2f}; check it",
+        page=field.provenance.page,
+        field=field.name,
+    )
 
 
 def _unread(

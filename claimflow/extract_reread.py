@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
-from claimflow.extract import DISAGREE_FACTOR, LOW_CONFIDENCE, extract_document, field_boxes
+from claimflow.extract import DISAGREE_FACTOR, LOW_CONFIDENCE, extract_document, field_boxes, low_confidence
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word
 from claimflow.specs import SpecSet
 
@@ -120,14 +120,7 @@ def put_found(part: Extraction, field: Field, problems: Sequence[Problem] = ()) 
     kept = [p for p in part.problems if not (p.field == field.name and p.code in READING_PROBLEMS)]
     kept += [p for p in problems if p.field == field.name and p.code is not ReasonCode.FIELD_LOW_CONFIDENCE]
     if field.confidence < LOW_CONFIDENCE:
-        kept.append(
-            Problem(
-                ReasonCode.FIELD_LOW_CONFIDENCE,
-                f"{field.name} read with low confidence {field.confidence:.2f}; check it",
-                page=field.provenance.page,
-                field=field.name,
-            )
-        )
+        kept.append(low_confidence(field))
     part.problems[:] = kept
 
 
