@@ -14,9 +14,13 @@ from claimflow.watch import RETRIGGER_SECONDS, InboxWatcher, sweep_lock
 
 
 def _touch(path: Path, content: bytes, mtime: float) -> None:
+    """Land `path` whole with the given mtime: written under a hidden name, then renamed (a running watcher thread
+    could otherwise take and delete the file between the write and the utime)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    os.utime(path, (mtime, mtime))
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.utime(partial, (mtime, mtime))
+    partial.replace(path)
 
 
 def test_files_are_offered_once_when_stable(tmp_path: Path) -> None:
