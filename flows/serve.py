@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import yaml
 from prefect import Flow, serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 from prefect.settings import PREFECT_API_URL
@@ -47,6 +48,7 @@ class DeploymentSpec:
     entrypoint: str
     schedules: list[ScheduleSpec] = field(default_factory=list)
     concurrency_limit: int | None = None
+    collision_strategy: str | None = None  # ENQUEUE (Prefect's default) or CANCEL_NEW
     tags: list[str] = field(default_factory=list)
     description: str | None = None
 
@@ -61,17 +63,37 @@ def load_deployment_specs(path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
         if entry.get("parameters"):
             raise ValueError(f"{path}: deployment {entry['name']!r} must not set parameters (settings come from env)")
         schedules = [parse_schedule(path, entry["name"], raw) for raw in entry.get("schedules") or []]
+        limit, strategy = parse_concurrency(path, entry["name"], entry.get("concurrency_limit"))
         specs.append(
             DeploymentSpec(
                 name=str(entry["name"]),
                 entrypoint=str(entry["entrypoint"]),
                 schedules=schedules,
-                concurrency_limit=entry.get("concurrency_limit"),
+                concurrency_limit=limit,
+                collision_strategy=strategy,
                 tags=[str(tag) for tag in entry.get("tags") or []],
                 description=entry.get("description"),
             )
         )
     return specs
+
+
+def parse_concurrency(path: Path, name: str, raw: Any) -> tuple[int | None, str | None]:
+    """Read `concurrency_limit`: a number, or `{limit: N, collision_strategy: ENQUEUE | CANCEL_NEW}`.
+
+    These are prefect.yaml's own two forms, so `prefect deploy` reads the same file the same way.
+    """
+    if raw is None or (isinstance(raw, int) and not isinstance(raw, bool) and raw > 0):
+        return raw, None
+    strategies = [s.value for s in ConcurrencyLimitStrategy]
+    if isinstance(raw, dict) and isinstance(raw.get("limit"), int) and raw["limit"] > 0:
+        strategy = raw.get("collision_strategy")
+        if strategy is None or strategy in strategies:
+            return raw["limit"], strategy
+    raise ValueError(
+        f"{path}: deployment {name!r}: concurrency_limit must be a positive number or"
+        f" {{limit: N, collision_strategy: {' | '.join(strategies)}}}, not {raw!r}"
+    )
 
 
 def parse_schedule(path: Path, name: str, raw: Any) -> ScheduleSpec:
@@ -113,7 +135,13 @@ def build_deployments(specs: Sequence[DeploymentSpec]) -> list[RunnerDeployment]
         deployment = load_flow(spec.entrypoint).to_deployment(
             name=spec.name,
             schedules=[to_schedule(s) for s in spec.schedules],
-            concurrency_limit=spec.concurrency_limit,
+            concurrency_limit=(
+                ConcurrencyLimitConfig(
+                    limit=spec.concurrency_limit, collision_strategy=ConcurrencyLimitStrategy(spec.collision_strategy)
+                )
+                if spec.concurrency_limit is not None and spec.collision_strategy is not None
+                else spec.concurrency_limit
+            ),
             tags=spec.tags,
             description=spec.description,
         )

@@ -24,7 +24,10 @@ def test_entrypoint_imports_a_flow_in_flows_package(entry: dict[str, object]) ->
     assert not entry.get("parameters")  # settings come from CLAIMFLOW_*; parameters are stored verbatim
     # one run at a time, except the on-demand review form: one waiting run per case, and no deployment limit
     # (prefect 3.9.1 releases the slot when a run pauses, then kills the paused run at its lease renewal)
-    assert entry.get("concurrency_limit") == (None if entry["name"] == "review-case" else 1)
+    limit = entry.get("concurrency_limit")
+    if isinstance(limit, dict):
+        limit = limit["limit"]
+    assert limit == (None if entry["name"] == "review-case" else 1)
     assert entry["work_pool"]["name"] == "claimflow"  # type: ignore[index]
 
 
@@ -51,8 +54,27 @@ def test_schedules_are_built_from_prefect_yaml() -> None:
     reminders = deployments["document-reminders"].schedules[0].schedule
     assert reminders.timezone == "Europe/Berlin"  # type: ignore[union-attr]
     assert all(d.concurrency_limit == 1 for d in deployments.values())
+    # an overdue sweep is cancelled, not queued behind a running one (no AwaitingConcurrencySlot pile-up) ...
+    sweep_options = deployments["inbox-sweep"].concurrency_options
+    assert sweep_options is not None and sweep_options.collision_strategy.value == "CANCEL_NEW"
+    # ... while the nightly batch, which must not be skipped, keeps Prefect's default (wait for the slot)
+    nightly_options = deployments["nightly-batch"].concurrency_options
+    assert nightly_options is None or nightly_options.collision_strategy.value == "ENQUEUE"
     assert all(d.schedules for d in deployments.values())
     assert all(d.entrypoint is not None and d.entrypoint.startswith("flows/") for d in deployments.values())
+
+
+@pytest.mark.parametrize(
+    "limit", ["0", "two", "{limit: 1, collision_strategy: DROP}", "{collision_strategy: CANCEL_NEW}"]
+)
+def test_malformed_concurrency_limit_is_refused_naming_the_deployment(tmp_path: Path, limit: str) -> None:
+    bad = tmp_path / "prefect.yaml"
+    bad.write_text(
+        f"deployments:\n- name: inbox-sweep\n  entrypoint: flows/sweep.py:inbox_sweep\n  concurrency_limit: {limit}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="'inbox-sweep': concurrency_limit must be"):
+        load_deployment_specs(bad)
 
 
 def test_malformed_schedule_is_refused(tmp_path: Path) -> None:
