@@ -116,6 +116,18 @@ def main() -> int:
         if routes.get(e["claim_number"]) and routes[e["claim_number"]].route == "settle" and e["route"] != "settle"
     ]
     print(f"wrongly auto-settled: {len(wrong_settle)} {wrong_settle}")
+    settled = [e for e in expected_claims if getattr(routes.get(e["claim_number"]), "route", None) == "settle"]
+    could = [e for e in expected_claims if e["route"] == "settle"]
+    print(
+        f"settled with no human (STP): {len(settled)} of {len(expected_claims)} claims"
+        f" ({len(settled) / max(1, len(expected_claims)):.0%}); {len(could)} would settle on right values, so"
+        f" {len(could) - len(settled)} clean claims went to a person (threshold {settings.confidence_threshold})"
+    )
+    for exp in could:
+        got = routes.get(exp["claim_number"])
+        if got is not None and got.route != "settle":
+            held = "; ".join(r.message for r in got.reasons)
+            print(f"  held for a person: {exp['claim_number']}: {held}")
     if misses:
         print("\nmismatches:")
         for m in misses[:60]:
