@@ -123,8 +123,9 @@ def test_scanned_form_with_misspelled_labels_uses_fuzzy_anchors(specs: SpecSet) 
     result = extract_document(motor_form(MOTOR_VALUES, labels, method=ReadMethod.OCR, confidence=0.86), specs)
     assert result.fields["policy_number"].value == "POL-2026-0042"
     assert result.fields["amount_claimed"].value == Money(Decimal("1234.56"), "EUR")
-    # OCR values carry the OCR confidence: below auto-accept
-    assert all(field.confidence < AUTO_ACCEPT for field in result.fields.values())
+    # OCR values carry the OCR confidence: below auto-accept, except the IBAN, whose check digits pass
+    assert all(field.confidence < AUTO_ACCEPT for name, field in result.fields.items() if name != "payee_iban")
+    assert result.fields["payee_iban"].confidence > AUTO_ACCEPT
     assert result.fields["amount_claimed"].confidence < result.fields["currency"].confidence
 
 
@@ -135,6 +136,19 @@ def test_bad_iban_checksum_keeps_value_with_low_confidence_and_problem(specs: Sp
     assert iban.value == "DE89370400440532013001"
     assert iban.confidence < 0.6
     assert any(p.code is ReasonCode.FIELD_INVALID and p.field == "payee_iban" for p in result.problems)
+
+
+def test_passed_check_digits_lift_an_ocr_read_and_failed_ones_sink_it(specs: SpecSet) -> None:
+    from claimflow.extract import checksum_strength
+
+    read = extract_document(motor_form(MOTOR_VALUES, method=ReadMethod.OCR, confidence=0.7), specs)
+    bad = [v.replace("0130 00", "0130 01") for v in MOTOR_VALUES]
+    misread = extract_document(motor_form(bad, method=ReadMethod.OCR, confidence=0.7), specs)
+    # same words, same confidence 0.7: a reference passes mod-97 only 1 time in 97 by chance; a registration does not
+    assert read.fields["payee_iban"].confidence > 0.95 > read.fields["vehicle_registration"].confidence
+    assert misread.fields["payee_iban"].confidence < 0.5
+    assert checksum_strength(specs.specs["motor_claim_form"].fields["payee_iban"]) == 97.0
+    assert checksum_strength(specs.specs["motor_claim_form"].fields["claim_number"]) == 1.0
 
 
 def test_loss_after_signature_lowers_confidence_and_adds_problem(specs: SpecSet) -> None:
