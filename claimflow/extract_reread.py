@@ -11,7 +11,7 @@ person sees a value the readings disputed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
@@ -234,7 +234,7 @@ def read_regions_again(
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     for name in weak:
         problems = [p for p in again.problems if p.field == name]
-        _merge(part, name, again.fields.get(name), problems, read=name in read_again)
+        merge_reading(part, name, again.fields.get(name), problems, read=name in read_again)
     return regions
 
 
@@ -254,12 +254,38 @@ def _with_words(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:
     return dataclasses.replace(page, words=words, problems=list(page.problems))
 
 
-def _merge(
-    part: Extraction, name: str, new: Field | None, problems: Sequence[Problem] = (), *, read: bool = False
-) -> None:
-    """Take the enlarged reading's value of one field into the extraction (see read_regions_again).
+Choose = Callable[[Field, Field], tuple[Field, bool]]
+"""Given the first reading of a field and a second one, return the reading to keep and whether the two agree."""
 
-    `problems` are the enlarged reading's problems for the field: they come with its value when it is taken.
+
+def choose_surer(old: Field, new: Field) -> tuple[Field, bool]:
+    """Keep the surer of two readings (the first on a tie); a list that holds every item of the other and more wins.
+
+    They agree when they read the same value.
+    """
+    if _key(old) == _key(new):
+        return (new if new.confidence > old.confidence else old), True
+    if _more_items(new.value, old.value):
+        return new, False  # the closer reading found every item of the first and more (a slot the first lost)
+    return (new if new.confidence > old.confidence else old), False
+
+
+def merge_reading(
+    part: Extraction,
+    name: str,
+    new: Field | None,
+    problems: Sequence[Problem] = (),
+    *,
+    read: bool = False,
+    choose: Choose = choose_surer,
+    disagreement: str = "a closer reading of its box disagrees with the first; check it",
+) -> None:
+    """Take a second reading's value of one field into the extraction, by `choose`; the one way every Look merges.
+
+    `problems` are the second reading's problems for the field: they come with its value when it is kept (a
+    value built from both readings, such as a table merged cell by cell, counts as the second reading's), and the
+    first reading's problems for the field go (`put_found`). Readings that disagree keep the chosen value at lower
+    confidence (DISAGREE_FACTOR) with a FIELD_AMBIGUOUS problem saying `disagreement`.
     `read`: the field's own box was read again. When that closer reading finds no value where the first
     reading found one, the first value is unconfirmed: it keeps its value at lower confidence, flagged (a
     degraded pre-printed form's `GRP-48003` read `RP-4800` at 0.92 on the page, nothing in its box closer).
@@ -280,24 +306,15 @@ def _merge(
     if old is None:
         put_found(part, new, problems)
         return
-    if _key(old) == _key(new):
-        if new.confidence > old.confidence:
-            put_found(part, new, problems)  # the same value, read surer: the closer reading's problems now hold
+    chosen, agreed = choose(old, new)
+    own = [p for p in part.problems if p.field == name] if chosen is old else list(problems)
+    if agreed:
+        if chosen is not old:
+            put_found(part, chosen, own)  # the same value, read surer: the second reading's problems now hold
         return
-    best = max((old, new), key=lambda f: f.confidence)
-    if _more_items(new.value, old.value):
-        best = new  # the closer reading found every item of the first and more (a slot the first could not read)
-    own = problems if best is new else [p for p in part.problems if p.field == name]
-    put_found(
-        part, Field(best.name, best.value, round(best.confidence * DISAGREE_FACTOR, 4), best.provenance, best.raw), own
-    )
+    put_found(part, dataclasses.replace(chosen, confidence=round(chosen.confidence * DISAGREE_FACTOR, 4)), own)
     part.problems.append(
-        Problem(
-            ReasonCode.FIELD_AMBIGUOUS,
-            f"{name}: a closer reading of its box disagrees with the first; check it",
-            page=best.provenance.page,
-            field=name,
-        )
+        Problem(ReasonCode.FIELD_AMBIGUOUS, f"{name}: {disagreement}", page=chosen.provenance.page, field=name)
     )
 
 

@@ -19,15 +19,15 @@ confidence stands.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from claimflow.errors import ReasonCode
-from claimflow.extract import DISAGREE_FACTOR, extract_document, field_boxes
+from claimflow.extract import extract_document, field_boxes
 from claimflow.extract_checks import sum_holds
-from claimflow.extract_reread import calibrated, put_found
+from claimflow.extract_reread import Choose, calibrated, merge_reading
 from claimflow.models import (
     BBox,
     Extraction,
@@ -35,7 +35,6 @@ from claimflow.models import (
     FieldScalar,
     Money,
     Page,
-    Problem,
     ReadDocument,
     ReadMethod,
     Word,
@@ -128,28 +127,16 @@ def read_rows_again(
         return 0
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     for name in weak:
-        new = again.fields.get(name)
-        if new is None:
-            continue
-        old = part.fields.get(name)
-        if old is None:
-            put_found(part, new)
-            continue
-        if name in spec.tables:
-            chosen, agreed = choose_rows(spec, part.fields, name, old, new)
-        else:
-            chosen, agreed = choose_items(old, new)
-        if agreed:
-            part.fields[name] = chosen
-            continue
-        part.fields[name] = dataclasses.replace(chosen, confidence=round(chosen.confidence * DISAGREE_FACTOR, 4))
-        part.problems.append(
-            Problem(
-                ReasonCode.FIELD_AMBIGUOUS,
-                f"{name}: its rows read one by one disagree with the first reading; check them",
-                page=chosen.provenance.page,
-                field=name,
-            )
+        choose: Choose = (
+            functools.partial(choose_rows, spec, dict(part.fields), name) if name in spec.tables else choose_items
+        )
+        merge_reading(
+            part,
+            name,
+            again.fields.get(name),
+            [p for p in again.problems if p.field == name],
+            choose=choose,
+            disagreement="its rows read one by one disagree with the first reading; check them",
         )
     return read_rows
 

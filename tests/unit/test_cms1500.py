@@ -10,7 +10,7 @@ import pytest
 
 from claimflow.extract import extract_document, field_boxes
 from claimflow.extract_layout import build_lines, find_anchors
-from claimflow.extract_reread import _merge
+from claimflow.extract_reread import merge_reading
 from claimflow.extract_tables import _spaced_date
 from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.settings import PROJECT_ROOT
@@ -305,11 +305,11 @@ def test_a_closer_reading_with_every_item_and_more_replaces_a_shorter_list() -> 
         return Field("diagnosis_codes", codes, confidence, Provenance(method=ReadMethod.OCR, page=1), "")
 
     part = Extraction("cms1500", 1.0, fields={"diagnosis_codes": listed(["E78.5", "R10.9"], 0.5)})
-    _merge(part, "diagnosis_codes", listed(["N39.0", "E78.5", "R10.9"], 0.3))
+    merge_reading(part, "diagnosis_codes", listed(["N39.0", "E78.5", "R10.9"], 0.3))
     assert part.fields["diagnosis_codes"].value == ["N39.0", "E78.5", "R10.9"]
     assert part.fields["diagnosis_codes"].confidence < 0.3  # still a disagreement: flagged, below threshold
     other = Extraction("cms1500", 1.0, fields={"diagnosis_codes": listed(["E78.5", "R10.9"], 0.5)})
-    _merge(other, "diagnosis_codes", listed(["N39.0", "E78.6", "R10.9"], 0.3))  # not a superset: the surer stays
+    merge_reading(other, "diagnosis_codes", listed(["N39.0", "E78.6", "R10.9"], 0.3))  # not a superset: the surer stays
     assert other.fields["diagnosis_codes"].value == ["E78.5", "R10.9"]
 
 

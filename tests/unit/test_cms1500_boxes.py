@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from claimflow.extract import extract_document
-from claimflow.extract_reread import _merge
+from claimflow.extract_reread import merge_reading
 from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import parse_boxed_date
 from claimflow.readers.dropout import rule_mask
@@ -30,7 +30,7 @@ def _code(value: str, confidence: float) -> Field:
 
 def test_a_value_its_closer_reading_cannot_find_again_loses_confidence() -> None:
     part = Extraction("cms1500", 1.0, fields={"policy_group": _code("RP-4800", 0.92)})
-    _merge(part, "policy_group", None, read=True)
+    merge_reading(part, "policy_group", None, read=True)
     assert part.fields["policy_group"].value == "RP-4800"
     assert part.fields["policy_group"].confidence < 0.8
     assert any(p.field == "policy_group" for p in part.problems)
@@ -38,7 +38,7 @@ def test_a_value_its_closer_reading_cannot_find_again_loses_confidence() -> None
 
 def test_a_value_whose_box_was_not_read_again_keeps_its_confidence() -> None:
     part = Extraction("cms1500", 1.0, fields={"policy_group": _code("GRP-48003", 0.95)})
-    _merge(part, "policy_group", None, read=False)
+    merge_reading(part, "policy_group", None, read=False)
     assert part.fields["policy_group"].confidence == 0.95
     assert not part.problems
 
@@ -46,7 +46,7 @@ def test_a_value_whose_box_was_not_read_again_keeps_its_confidence() -> None:
 def test_a_text_layer_value_is_not_doubted_by_a_reading_that_found_nothing() -> None:
     found = Field("policy_group", "GRP-1", 0.97, Provenance(method=ReadMethod.TEXT_LAYER, page=1))
     part = Extraction("cms1500", 1.0, fields={"policy_group": found})
-    _merge(part, "policy_group", None, read=True)
+    merge_reading(part, "policy_group", None, read=True)
     assert part.fields["policy_group"].confidence == 0.97
 
 

@@ -243,17 +243,17 @@ def test_a_value_found_again_takes_its_own_problems_not_the_first_readings() -> 
 
 
 def test_a_closer_reading_of_the_same_value_drops_the_first_readings_low_confidence() -> None:
-    from claimflow.extract_reread import _merge
+    from claimflow.extract_reread import merge_reading
     from claimflow.models import Problem
 
     low = Problem(
         ReasonCode.FIELD_LOW_CONFIDENCE, "total_amount read with low confidence 0.40; check it", 1, "total_amount"
     )
     part = Extraction("receipt", 1.0, fields={"total_amount": _f("54.50", 0.4)}, problems=[low])
-    _merge(part, "total_amount", _f("54.50", 0.3))  # read the same, less sure: nothing changes
+    merge_reading(part, "total_amount", _f("54.50", 0.3))  # read the same, less sure: nothing changes
     assert part.fields["total_amount"].confidence == 0.4 and part.problems == [low]
-    _merge(part, "total_amount", _f("54.50", 0.95))
+    merge_reading(part, "total_amount", _f("54.50", 0.95))
     assert part.fields["total_amount"].confidence == 0.95 and part.problems == []
-    _merge(part, "total_amount", _f("5.45", 0.6))  # a disagreement: the surer value, flagged, no stale problem
+    merge_reading(part, "total_amount", _f("5.45", 0.6))  # a disagreement: the surer value, flagged, no stale problem
     kinds = [p.code for p in part.problems if p.field == "total_amount"]
     assert kinds == [ReasonCode.FIELD_AMBIGUOUS]

@@ -262,6 +262,28 @@ def test_a_row_read_alone_replaces_the_first_readings_row_and_disagreement_is_fl
     assert any(p.field == "service_lines" and "one by one" in p.message for p in parts[0].problems)
 
 
+def test_a_row_reading_that_agrees_surer_takes_the_place_of_the_first_readings_doubts(specs: SpecSet) -> None:
+    from claimflow.errors import ReasonCode
+
+    row = _row(0.69, "08 24 26 08 25 26 22", "36415", "13", "44")
+    faint = [w for x, y, text in row for w in _words(x, y, text, confidence=0.3)]
+    page = _page(HCFA + [(0.63, 0.866, "$ 13 44")])
+    page = dataclasses.replace(page, words=[*page.words, *faint], image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    first = parts[0].fields["service_lines"]
+    doubts = [p for p in parts[0].problems if p.field == "service_lines" and p.code is ReasonCode.FIELD_LOW_CONFIDENCE]
+    assert doubts
+
+    def reread(page: Page, box: BBox) -> list[list[Word]]:
+        return [[w for x, y, text in row for w in _words(x, y, text, confidence=0.99)]]
+
+    read_rows_again(read, parts, specs, reread, threshold=0.999)
+    table = parts[0].fields["service_lines"]
+    assert table.value == first.value and table.confidence > first.confidence  # the same rows, read surer
+    assert not any(doubt in parts[0].problems for doubt in doubts)  # "read with low confidence 0.30" is gone
+
+
 # --- lists (diagnosis codes) -----------------------------------------------------------------------------
 
 DIAGNOSIS: list[Placed] = [
