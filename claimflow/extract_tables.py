@@ -11,7 +11,7 @@ import re
 from datetime import date
 
 from claimflow.errors import ReasonCode
-from claimflow.extract_layout import Line, find_anchors, union_box
+from claimflow.extract_layout import AnchorHit, Line, find_anchors, union_box
 from claimflow.models import Field, FieldScalar, Money, Page, Problem, Provenance, Word
 from claimflow.normalise import (
     normalise_code,
@@ -24,16 +24,24 @@ from claimflow.normalise import (
 from claimflow.specs import Spec, TableSpec
 
 MISSING_ROWS_FACTOR = 0.7
+DATE_SPAN_DAYS = 366
+"""A table's dates (a claim's service lines) lie within about a year of each other."""
 DOUBTFUL_CELL_FACTOR = 0.75
 EMPTY_CELL_FACTOR = 0.7
-HEADER_LINES = 4
-"""Column captions are looked for this many lines above and below the table anchor."""
+HEADER_BAND = (1.5, 4.0)
+"""Column captions are looked for on the lines whose middle lies within this many anchor heights above | below
+the anchor's middle. By height, not by a count of lines: a form's header row is read as many short lines (a
+caption each), and the HCFA's `CPT/HCPCS` and `MODIFIER` under the anchor were its 6th and 7th lines, past a
+window of four lines, while box 21's `DIAGNOSIS`, four lines above, is a caption of another box."""
 SPACED_DATE = re.compile(r"(\d{2})(?=\W*\s)\W+(\d{2})\W+(\d{2,4})")
 """A date printed in boxes (`08 23 26`) that OCR read with the boxes' rules as punctuation (`08) 23; 26`)."""
 JOINED_DATE = re.compile(r"(\d{2})(\d{2})\W+(\d{2}|\d{4})")
 """A boxed date whose month and day were printed without a gap (`0122 26`)."""
-SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[.,:;|'/]\s*|\s(?:[|!lIiH1:;]\s)?)(\d{2})")
-"""An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00` (the rule read as a letter)."""
+SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[^\w\s]\s*|_\s*|\s(?:[|!lIiH1:;]\s)?)(\d{2})")
+"""An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00` (the rule read as a letter),
+`73°50` (the dashed rule read as any one sign)."""
+AMOUNT_GAP_HEIGHTS = 3.0
+"""Words of one amount (dollars | cents across the column's rule) lie closer than this many word heights."""
 POINTED_AMOUNT = re.compile(r"\d{1,7}[.,]\d{2}")
 """One word that is a whole amount, its point read."""
 
@@ -51,12 +59,14 @@ def extract_table(
         for end_anchor in table.end_anchors:
             for hit in find_anchors(lines[start:], end_anchor, table.fuzzy):
                 end = min(end, start + hit.line_index)
-        columns = _header_centres(table, lines, hits[0].line_index)
+        columns = _header_centres(table, lines, hits[0])
         rows, used, doubtful = _rows(
             name, table, spec, page, _bands(lines[start:end], table.row_gap), problems, columns
         )
         if not rows:
             continue
+        if implausible_dates(name, table, rows, page.number, problems):
+            doubtful = True
         confidences = [w.confidence for line in used for w in line.words]
         confidence = 0.5 * min(confidences) + 0.5 * sum(confidences) / len(confidences)
         if doubtful:
@@ -82,6 +92,62 @@ def extract_table(
     return None
 
 
+def implausible_dates(
+    name: str, table: TableSpec, rows: list[dict[str, FieldScalar | None]], page: int, problems: list[Problem]
+) -> bool:
+    """Empty the date cells no claim could hold, in place, each with a FIELD_INVALID problem; True when any.
+
+    A date read wrong is mostly a digit misread, and the table's other dates tell it: a date after today; a
+    date more than DATE_SPAN_DAYS from the table's largest group of dates that near each other (`1964-04-26`
+    beside two of 2026; when two groups are as large, nothing is told); a period that ends before it starts
+    (a `<prefix>_from` | `<prefix>_to` pair, `03 20 26` to `02 20 26`: which one is wrong is not told, so both
+    go). An emptied cell lowers the table's confidence, and a second reading's cell fills it
+    (extract_rows.merge_rows).
+    """
+    columns = [column for column, kind in table.columns.items() if kind == "date"]
+    cells = [
+        (index, column) for index, row in enumerate(rows) for column in columns if isinstance(row.get(column), date)
+    ]
+    bad: dict[tuple[int, str], str] = {}
+    today = date.today()
+    values = {cell: rows[cell[0]][cell[1]] for cell in cells}
+    ordinals = {cell: value.toordinal() for cell, value in values.items() if isinstance(value, date)}
+    for cell, value in values.items():
+        if isinstance(value, date) and value > today:
+            bad[cell] = "is after today"
+    if ordinals:
+        support = {
+            cell: sum(abs(o - ordinal) <= DATE_SPAN_DAYS for o in ordinals.values())
+            for cell, ordinal in ordinals.items()
+        }
+        centre = max(support, key=lambda cell: support[cell])
+        near = {cell for cell, ordinal in ordinals.items() if abs(ordinal - ordinals[centre]) <= DATE_SPAN_DAYS}
+        if all(support[cell] < support[centre] for cell in ordinals if cell not in near):
+            for cell in ordinals:
+                if cell not in near:
+                    bad.setdefault(cell, "is far from the table's other dates")
+    for start in columns:
+        end = start.removesuffix("_from") + "_to" if start.endswith("_from") else None
+        if end not in columns:
+            continue
+        for index, row in enumerate(rows):
+            first, last = row.get(start), row.get(end)
+            if isinstance(first, date) and isinstance(last, date) and last < first:
+                bad.setdefault((index, start), f"is after its {end}")
+                bad.setdefault((index, end), f"is before its {start}")
+    for (index, column), reason in sorted(bad.items()):
+        rows[index][column] = None
+        problems.append(
+            Problem(
+                ReasonCode.FIELD_INVALID,
+                f"{name} row {index + 1}: {column} {reason}; check it",
+                page=page,
+                field=name,
+            )
+        )
+    return bool(bad)
+
+
 def _bands(lines: list[Line], gap: float) -> list[Line]:
     """Merge lines whose tops lie within `gap` of a band's first line (one scanned row read as several lines)."""
     if gap <= 0:
@@ -95,16 +161,28 @@ def _bands(lines: list[Line], gap: float) -> list[Line]:
     return [Line(tuple(sorted((w for part in band for w in part.words), key=lambda w: w.bbox[0]))) for band in bands]
 
 
-def _header_centres(table: TableSpec, lines: list[Line], anchor_line: int) -> dict[str, float]:
-    """Return the x centre of each column caption found near the table anchor (the table's header rows)."""
-    window = lines[max(0, anchor_line - HEADER_LINES) : anchor_line + HEADER_LINES + 1]
+def _header_centres(table: TableSpec, lines: list[Line], anchor: AnchorHit) -> dict[str, float]:
+    """Return the x centre of each column caption found near the table anchor (the table's header rows).
+
+    The header is the lines in the anchor's HEADER_BAND (a caption of a box above the table, however few lines
+    away, is not one of its columns).
+    """
+    height = max(anchor.bbox[3] - anchor.bbox[1], 1e-6)
+    middle = (anchor.bbox[1] + anchor.bbox[3]) / 2
+    above, below = middle - HEADER_BAND[0] * height, middle + HEADER_BAND[1] * height
+    window: list[Line] = []
+    distance: list[int] = []  # lines between each window line and the anchor's
+    for index, line in enumerate(lines):
+        centre = (line.top + line.bottom) / 2
+        if above <= centre <= below or index == anchor.line_index:
+            window.append(line)
+            distance.append(abs(index - anchor.line_index))
     centres: dict[str, float] = {}
     for header in table.headers:
         hits = [hit for synonym in header.split("|") for hit in find_anchors(window, synonym, table.fuzzy)]
         if hits:
-            # the same caption elsewhere on the form (box 20's `$ CHARGES`) is further from the table's anchor
-            offset = anchor_line - max(0, anchor_line - HEADER_LINES)
-            best = max(hits, key=lambda hit: (round(hit.score), -abs(hit.line_index - offset)))
+            # the same caption twice: the better read, then the nearer to the table's anchor
+            best = max(hits, key=lambda hit: (round(hit.score), -distance[hit.line_index]))
             centres[header] = (best.bbox[0] + best.bbox[2]) / 2
     return centres
 
@@ -133,12 +211,28 @@ def _cell_words(line: Line, header: str, centres: dict[str, float], *, money: bo
         nearest = min(centres, key=lambda h: abs(centres[h] - centre))
         if nearest == header:
             out.append(word)
+    if money and len(out) > 1:
+        out = _last_run(out)
     if money and out and " " not in " ".join(w.text for w in out).strip() and re.fullmatch(r"\d+", out[-1].text):
         after = [w for w in line.words if w.bbox[0] >= out[-1].bbox[2]]
         height = out[-1].bbox[3] - out[-1].bbox[1]
         if after and re.fullmatch(r"\d{2}", after[0].text) and after[0].bbox[0] - out[-1].bbox[2] < 1.5 * height:
             out.append(after[0])
     return out
+
+
+def _last_run(words: list[Word]) -> list[Word]:
+    """Return the words of an amount cell from the last gap wider than AMOUNT_GAP_HEIGHTS word heights on.
+
+    An amount is printed right-aligned against its cents, in one run; a word further left in the cell is
+    another column's (a diagnosis pointer `1` when that column's caption was not read): `1 29 68` is 29.68.
+    """
+    height = max(w.bbox[3] - w.bbox[1] for w in words)
+    start = 0
+    for index in range(1, len(words)):
+        if words[index].bbox[0] - words[index - 1].bbox[2] > AMOUNT_GAP_HEIGHTS * height:
+            start = index
+    return words[start:]
 
 
 def split_amount(raw: str) -> tuple[str, bool] | None:
@@ -192,6 +286,17 @@ def _rows(
                     if split is not None:
                         raw, guessed = split
                         doubtful = doubtful or guessed
+                    elif len(re.findall(r"\d+", raw)) > 1:  # pieces that are no dollars | cents: `73%5O`
+                        row[column] = None  # (no 73.00, what an amount parser makes of it)
+                        problems.append(
+                            Problem(
+                                ReasonCode.FIELD_INVALID,
+                                f"{name} row {len(rows) + 1}: {column} {kind} value cannot be read",
+                                page=page.number,
+                                field=name,
+                            )
+                        )
+                        continue
             if raw and kind == "date" and spec.locale.month_first_spaced:
                 boxed = parse_boxed_date(raw)
                 if boxed is not None:

@@ -15,10 +15,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, icd10_with_dot
 from claimflow.extract_rows import choose_items, choose_rows, read_rows_again, weak_lists, weak_tables
-from claimflow.extract_tables import split_amount
-from claimflow.models import BBox, Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.extract_tables import implausible_dates, split_amount
+from claimflow.models import (
+    BBox,
+    Extraction,
+    Field,
+    Money,
+    Page,
+    Problem,
+    Provenance,
+    ReadDocument,
+    ReadMethod,
+    Word,
+)
 from claimflow.normalise import parse_boxed_dates
 from claimflow.readers.dropout import rule_mask, without_rules
 from claimflow.readers.rows import reread_rows, text_rows
@@ -156,6 +168,8 @@ def test_boxed_service_dates_in_the_future_are_misreadings() -> None:
 def test_an_amount_with_its_point_beside_a_rule_remnant_is_that_amount() -> None:
     assert split_amount("127.20 1") == ("127.20", False)
     assert split_amount("127.20 1.50") is None  # two amounts: not one
+    assert split_amount("73°50") == ("73.50", False)  # the dashed rule read as a sign
+    assert split_amount("73%5O") is None
 
 
 def test_dates_the_row_pattern_could_not_take_are_read_from_the_row_and_lower_it(specs: SpecSet) -> None:
@@ -168,6 +182,54 @@ def test_dates_the_row_pattern_could_not_take_are_read_from_the_row_and_lower_it
     assert isinstance(guessed.value, list)
     assert guessed.value[0]["date_to"] == date(2026, 7, 18)  # type: ignore[index]
     assert guessed.confidence < sure.confidence  # a letter read as a digit: a guess
+
+
+def test_column_captions_are_the_header_rows_not_a_caption_of_the_box_above(specs: SpecSet) -> None:
+    # box 21's `DIAGNOSIS` two lines above the table's anchor, box 24E's read as noise: the pointer column's
+    # caption is not found, and `DIAGNOSIS` far left must not stand for it (captions out of order: no columns)
+    header: list[Placed] = [
+        (0.04, 0.595, "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY"), (0.05, 0.61, "1. K21.9"),
+        (0.04, 0.625, "PROCEDURES, SERVICES, OR SUPPLIES"),
+        (0.33, 0.64, "CPT/HCPCS MODIFIER"), (0.54, 0.64, "yacnosis"), (0.64, 0.64, "$ CHARGES"), (0.72, 0.64, "UNITS"),
+        (0.04, 0.845, "25. FEDERAL TAX I.D. NUMBER"), (0.62, 0.846, "28. TOTAL CHARGE"), (0.63, 0.866, "$ 29 68"),
+    ]
+    read = ReadDocument(
+        pages=[
+            _page(
+                header
+                + _row(0.69, "04 07 26 04 09 26 11", "87880", "29", "68")
+                + _row(0.72, "04 07 26 04 09 26 11", "99203", "73%5O", "")
+            )
+        ]
+    )
+    rows = extract_document(read, specs).fields["service_lines"].value
+    assert isinstance(rows, list)
+    assert rows[0]["charge"] == Money(Decimal("29.68"), "USD")  # type: ignore[index]
+    assert rows[1]["charge"] is None  # type: ignore[index]  # pieces of digits: no 73.00
+
+
+def test_dates_no_claim_could_hold_are_emptied_and_lower_the_table(specs: SpecSet) -> None:
+    table = specs.specs["cms1500"].tables["service_lines"]
+    ok = {"date_from": date(2026, 4, 4), "date_to": date(2026, 4, 4), "procedure_code": "36415"}
+    rows: list[dict[str, object]] = [
+        dict(ok),
+        {**ok, "date_to": date(2611, 4, 4)},  # after today
+        {**ok, "date_from": date(1964, 4, 26)},  # far from the other dates
+        {**ok, "date_from": date(2026, 3, 20), "date_to": date(2026, 2, 20)},  # ends before it starts
+    ]
+    problems: list[Problem] = []
+    assert implausible_dates("service_lines", table, rows, 1, problems)  # type: ignore[arg-type]
+    assert rows[0] == ok
+    assert rows[1]["date_to"] is None and rows[1]["date_from"] == date(2026, 4, 4)
+    assert rows[2]["date_from"] is None and rows[2]["date_to"] == date(2026, 4, 4)
+    assert rows[3]["date_from"] is None and rows[3]["date_to"] is None
+    assert len(problems) == 4 and all(p.code is ReasonCode.FIELD_INVALID for p in problems)
+    # two singletons far from a pair: both emptied; two groups as large: nothing is told, nothing emptied
+    scattered = [{**ok, "date_from": date(1964, 4, 26), "date_to": date(2011, 9, 26)}, dict(ok)]
+    assert implausible_dates("service_lines", table, scattered, 1, [])  # type: ignore[arg-type]
+    assert scattered[0]["date_from"] is None and scattered[0]["date_to"] is None and scattered[1] == ok
+    split = [{**ok}, {**ok, "date_from": date(2024, 1, 1), "date_to": date(2024, 1, 1)}]
+    assert not implausible_dates("service_lines", table, split, 1, [])  # type: ignore[arg-type]
 
 
 # --- which reading is kept -------------------------------------------------------------------------------
