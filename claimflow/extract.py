@@ -423,6 +423,8 @@ def _candidates(
                     region, used, code=field_spec.type == "code",
                     initial=field_spec.type == "text" and field_spec.pattern is not None,
                 )
+                if not spec.ocr.dropout and overlapped(page, used):
+                    context *= GARBLED_NEIGHBOUR_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
@@ -469,6 +471,33 @@ def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool,
             if initial and short and span[2] <= word.bbox[0] <= span[2] + INITIAL_REACH * line.height:
                 return GARBLED_NEIGHBOUR_FACTOR
     return 1.0
+
+
+def overlapped(page: Page, used: tuple[Word, ...]) -> bool:
+    """Return True when another word of the value's OCR line lies over one of its words: the word was split.
+
+    Tesseract now and then gives part of a word as a second word boxed inside the first (`CLM-2026-91` over the
+    whole of `CLM-2026-917006`, then `7006` inside its right end); set on a line of its own by the line builder,
+    that part is not beside the value, and the value looks whole. A word of the same OCR line (block and line)
+    covering more than half of the narrower one's width, its middle inside the value word's height, says the
+    value may be cut. Not used on drop-out forms (their two ink layers number their lines independently) nor on
+    pages read with other models than eng: there the line builder keeps an OCR line's words on one line.
+    """
+    if page.language != "eng":
+        return False
+    ids = {id(word) for word in used}
+    for word in used:
+        if word.line <= 0:
+            continue
+        for other in page.words:
+            if id(other) in ids or (other.block, other.line) != (word.block, word.line) or not other.text.strip():
+                continue
+            across = min(other.bbox[2], word.bbox[2]) - max(other.bbox[0], word.bbox[0])
+            narrower = min(other.bbox[2] - other.bbox[0], word.bbox[2] - word.bbox[0])
+            middle = (other.bbox[1] + other.bbox[3]) / 2
+            if narrower > 0 and across > 0.5 * narrower and word.bbox[1] <= middle <= word.bbox[3]:
+                return True
+    return False
 
 
 def _match_tiers(

@@ -80,7 +80,7 @@ def _confirm(part: Extraction, fields: list[Field], page: Page, model: str, look
     for field, text in zip(fields, texts, strict=True):
         if same_code(text, str(field.value)):
             continue
-        _doubt(
+        doubt(
             part,
             field.name,
             page,
@@ -113,7 +113,7 @@ def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> 
     if len(mark) == 1 and mark in CLOSING_MARKS:
         part.fields[field.name] = dataclasses.replace(field, value=field.value + mark, raw=field.raw + mark)
     else:
-        _doubt(
+        doubt(
             part,
             field.name,
             page,
@@ -128,7 +128,7 @@ def _centre_in(bbox: BBox, box: BBox) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def _doubt(part: Extraction, name: str, page: Page, code: ReasonCode, message: str) -> None:
+def doubt(part: Extraction, name: str, page: Page, code: ReasonCode, message: str) -> None:
     """Cap the field below auto-accept (at most DOUBT_CAP) and say why, with its page."""
     current = part.fields[name]
     part.fields[name] = dataclasses.replace(current, confidence=min(current.confidence, DOUBT_CAP))

@@ -95,9 +95,8 @@ def read_codes_alone(
                 continue
             field_spec = specs.specs[part.document_type].fields[name]
             page = pages[field.provenance.page]
-            texts = look.reread(
-                page, [field.provenance.bbox] * len(WORD_SCALES), lang=page.language, scales=WORD_SCALES
-            )
+            box = with_glued_words(page, field.provenance.bbox)
+            texts = look.reread(page, [box] * len(WORD_SCALES), lang=page.language, scales=WORD_SCALES)
             calls += 1
             code = majority_code(texts or [], field_spec)
             if code is None or code == field.value:
@@ -114,8 +113,42 @@ def read_codes_alone(
     return calls
 
 
+GLUED = re.compile(r"[A-Z0-9/\-_]+")
+"""A word that may continue a code (capitals, digits, separators)."""
+
+
+def with_glued_words(page: Page, box: BBox) -> BBox:
+    """Return `box` widened over the code-like words right after it on its line, a space or less away.
+
+    Tesseract splits a code at the side bearing of a `1` as if at a space (`MP-2026-8661` `12` for
+    `MP-2026-866112`): the field took the first piece (and lost confidence for the word beside it); read alone
+    with that word, the code is one word again.
+    """
+    inside = [w for w in page.words if _centre_in(w.bbox, box)]
+    if not inside:
+        return box
+    height = max(w.bbox[3] - w.bbox[1] for w in inside)
+    lines = {(w.block, w.line) for w in inside}
+    right = box[2]
+    for word in sorted(page.words, key=lambda w: w.bbox[0]):
+        if (word.block, word.line) not in lines or word in inside or not GLUED.fullmatch(word.text):
+            continue
+        if right < word.bbox[0] <= right + height:
+            right = word.bbox[2]
+    return (box[0], box[1], right, box[3]) if right > box[2] else box
+
+
+def _centre_in(bbox: BBox, box: BBox) -> bool:
+    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
 def majority_code(texts: Sequence[str], field_spec: FieldSpec) -> str | None:
-    """Return the code at least MAJORITY of `texts` read, when it fits the field's pattern; else None."""
+    """Return the code most of `texts` read, when it fits the field's pattern; else None.
+
+    Most: at least MAJORITY of them, or, when some sizes read nothing at all, at least two and more than half
+    of the readings that read something (`''`, `CLM-2026-01 7006`, `CLM-2026-91 7006`, `CLM-2026-91 7006`).
+    """
     flags = re.IGNORECASE if field_spec.ignore_case else 0
     codes = [normalise_code(text) for text in texts]
     fitting = [
@@ -124,7 +157,8 @@ def majority_code(texts: Sequence[str], field_spec: FieldSpec) -> str | None:
     if not fitting:
         return None
     code, count = Counter(fitting).most_common(1)[0]
-    return code if count >= MAJORITY else None
+    read = sum(1 for c in codes if c)
+    return code if count >= MAJORITY or (count >= 2 and 2 * count > read) else None
 
 
 def read_missing_codes(

@@ -32,7 +32,9 @@ from typing import Protocol
 from PIL import Image
 
 from claimflow.extract_accents import read_accents_again
+from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
+from claimflow.extract_glyphs import lost_characters
 from claimflow.extract_reread import (
     calibrated,
     read_again,
@@ -428,6 +430,57 @@ class ConfirmLook:
         confirm_values(ctx.read, ctx.parts, ctx.specs, ctx.marks)
 
 
+class GlyphsLook:
+    """Confident values whose words show more glyphs than characters are doubted (extract_glyphs.py).
+
+    Added by the forms work: `CLM-2026-91` read over the ink of `CLM-2026-917006` was taken at 0.99. A check on
+    the page image, no OCR call; it runs before CodesLook, which then reads a doubted `reread_word` code alone.
+    """
+
+    name = "glyphs"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one check (no OCR call) per document with fields read on an OCR'd page."""
+        pages = {p.number for p in ctx.ocr_pages()}
+        requests = []
+        for part in ctx.parts:
+            names = tuple(n for n, f in part.fields.items() if f.provenance.page in pages)
+            if names:
+                requests.append(Request(self.name, names, 0, CHECK_FAILED, "check", what="glyphs", safety=True))
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Count the glyphs under the confident values' words and doubt those that lost characters."""
+        lost_characters(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold)
+
+
+class CleanLook:
+    """Confident codes and short patterned texts tesseract was unsure of, read again in black and white.
+
+    Added by the forms work (extract_clean.py): a dropped-out stamp's faint outline made `SK-380-DL` read
+    `SK-380-DE` at 0.99 calibrated. One OCR call per page (every such value stacked, at two sizes); a safety check.
+    """
+
+    name = "clean"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call per page holding such values."""
+        pages = {p.number: p for p in ctx.ocr_pages()}
+        requests = []
+        for part in ctx.parts:
+            names = unsure_values(part, ctx.specs, pages, ctx.threshold)
+            for number in sorted({part.fields[n].provenance.page or 0 for n in names}):
+                served = tuple(n for n in names if part.fields[n].provenance.page == number)
+                requests.append(
+                    Request(self.name, served, 1, CHECK_FAILED, "check", page=number, what="words", safety=True)
+                )
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted values again in black and white; doubt (or correct, doubted) what reads otherwise."""
+        read_clean(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=_served(granted))
+
+
 class CodesLook:
     """Weak `reread_word` codes read alone at several sizes, by majority (extract_words.read_codes_alone).
 
@@ -528,6 +581,8 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     AccentsLook,
     VotesLook,
     ConfirmLook,
+    GlyphsLook,
+    CleanLook,
     CodesLook,
     MissingCodesLook,
 )

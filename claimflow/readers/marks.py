@@ -34,6 +34,8 @@ TRAIL_MIN_PIXELS = 6
 """... and has at least this many ink pixels (scanner noise leaves smaller specks)."""
 ROW_GAP_PX = 24
 """White space between the words stacked into one image, so tesseract keeps them apart as lines."""
+SPECK_PX = 3
+"""A run of ink columns with fewer ink pixels than this is scanner noise, not a glyph."""
 
 
 class PageMarks:
@@ -80,18 +82,28 @@ class PageMarks:
         return fit[line.index(word)]
 
     def reread(
-        self, page: Page, boxes: Sequence[BBox], *, lang: str, scales: Sequence[float] | None = None
+        self,
+        page: Page,
+        boxes: Sequence[BBox],
+        *,
+        lang: str,
+        scales: Sequence[float] | None = None,
+        binarise: bool = False,
     ) -> list[str] | None:
         """Read single words again with the model `lang` in one OCR call; one text per box ('' for none read).
 
         Each box is cut out with a margin, doubled when small (then enlarged by its entry in `scales`, if
         given), and the cuts are stacked one per row into one image read with psm 6, so all flagged words of a
-        page cost one tesseract call per model. None when the page's image was not kept or the reading failed.
+        page cost one tesseract call per model. With `binarise`, each cut is made black and white at the middle
+        of its paper and ink levels first (claimflow.readers.marks.binarised). None when the page's image was
+        not kept or the reading failed.
         """
         image = page.image
         if not isinstance(image, Image.Image) or not boxes:
             return None
         pieces = [_cut(image, box) for box in boxes]
+        if binarise:
+            pieces = [binarised(piece) for piece in pieces]
         if scales is not None:
             pieces = [_enlarged(piece, scale) for piece, scale in zip(pieces, scales, strict=True)]
         canvas = Image.new(
@@ -151,12 +163,45 @@ class PageMarks:
         small = wide <= TRAIL_MAX * height and high <= TRAIL_MAX * height and int(first.sum()) >= TRAIL_MIN_PIXELS
         return bool(small and rows[0] >= 0.45 * height and len(runs) == 1)
 
+    def glyphs(self, page: Page, box: BBox) -> int | None:
+        """Return how many glyphs the ink inside `box` (a word's box) makes, None when it cannot tell.
+
+        Glyphs are counted as runs of ink columns (claimflow.readers.marks.count_glyphs); see there.
+        """
+        grey = self._grey_of(page)
+        if grey is None:
+            return None
+        x0, y0, x1, y1 = _pixels(box, grey)
+        return count_glyphs(grey[y0:y1, x0:x1])
+
     def _grey_of(self, page: Page) -> npt.NDArray[np.uint8] | None:
         if not isinstance(page.image, Image.Image):
             return None
         if page.number not in self._grey:
             self._grey[page.number] = np.asarray(page.image.convert("L"), dtype=np.uint8)
         return self._grey[page.number]
+
+
+def count_glyphs(body: npt.NDArray[np.uint8]) -> int | None:
+    """Return the number of glyphs in a word's grey image: runs of columns holding ink, white columns between.
+
+    Printed Latin letters, digits and separators stand apart (a column of paper between them), so a word cut
+    from the page shows one run per character; letters that touch (kerned `AV`, blurred small type) make
+    fewer runs, never more. More runs than the text has characters means the reading lost some
+    (`CLM-2026-91` read over the ink of `CLM-2026-917006`). Runs of fewer than SPECK_PX ink pixels are noise.
+    None when the box holds no clear ink (paper and ink less than 40 grey levels apart).
+    """
+    if body.size == 0:
+        return None
+    paper, ink_level = float(np.percentile(body, 95)), float(np.percentile(body, 3))
+    if paper - ink_level < 40:
+        return None
+    ink = body < (paper + ink_level) / 2
+    per_column = ink.sum(axis=0)
+    inked = np.concatenate(([False], per_column > 0, [False]))
+    starts = np.flatnonzero(~inked[:-1] & inked[1:])
+    ends = np.flatnonzero(inked[:-1] & ~inked[1:])
+    return sum(int(per_column[start:end].sum()) >= SPECK_PX for start, end in zip(starts, ends, strict=True))
 
 
 def _garbled(word: Word) -> bool:
@@ -175,6 +220,20 @@ def _cut(image: Image.Image, box: BBox) -> Image.Image:
     if (box[3] - box[1]) * height < WORD_MIN_PX:
         piece = piece.resize((piece.width * 2, piece.height * 2), Image.Resampling.BICUBIC)
     return piece
+
+
+def binarised(piece: Image.Image) -> Image.Image:
+    """Return a grey cut in black and white, split at the middle of its paper (95th percentile) and ink (2nd).
+
+    What is lighter than halfway to the paper goes: the faint outline a dropped-out rubber stamp leaves
+    around the letters of a value (`SK-380-DL`, whose `L` inside the stamp's `E` read `E`), light noise. A cut
+    with no clear ink (paper and ink less than 40 grey levels apart) is returned as it was.
+    """
+    grey = np.asarray(piece.convert("L"), dtype=np.uint8)
+    paper, ink_level = float(np.percentile(grey, 95)), float(np.percentile(grey, 2))
+    if paper - ink_level < 40:
+        return piece
+    return Image.fromarray(np.where(grey < (paper + ink_level) / 2, 0, 255).astype(np.uint8))
 
 
 def _enlarged(piece: Image.Image, scale: float) -> Image.Image:

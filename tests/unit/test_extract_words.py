@@ -79,6 +79,9 @@ def test_the_majority_must_fit_the_fields_pattern() -> None:
     assert majority_code(["T794326", "t794326", "T794326", "1794326"], spec) == "T794326"
     assert majority_code(["T7<94326", "T7<94326", "T7<94326", "T794326"], spec) is None  # `<` is no code character
     assert majority_code(["T794326", "T794326", "1794326", "1794326"], spec) is None
+    # a size that read nothing does not vote: two of the three readings that read something decide
+    assert majority_code(["", "T794326", "T794326", "1794326"], spec) == "T794326"
+    assert majority_code(["T794326", "T794326", "1794326", "7794326"], spec) is None  # two of four is no majority
 
 
 def test_scales_enlarge_each_cut_word() -> None:
@@ -148,3 +151,16 @@ def test_the_second_look_plan_asks_for_weak_and_missing_codes_only() -> None:
     ctx = LookContext(read, [zh_part], SPECS, SharedOcr(NoOcr()), 0.98, 10)
     asked = MissingCodesLook().propose(ctx)
     assert len(asked) == 1 and {"policy_number", "claim_number"} <= set(asked[0].fields)
+
+
+def test_a_code_split_at_a_space_is_read_alone_with_the_piece_after_it() -> None:
+    from claimflow.extract_words import with_glued_words
+
+    label = Word("number:", (0.146, 0.152, 0.205, 0.165), 0.96, block=1, line=3)
+    code = Word("MP-2026-8661", (0.406, 0.152, 0.523, 0.165), 0.92, block=1, line=3)
+    piece = Word("12", (0.529, 0.152, 0.547, 0.165), 0.95, block=1, line=3)
+    far = Word("99", (0.70, 0.152, 0.72, 0.165), 0.95, block=1, line=3)
+    page = Page(1, 1240, 1754, ReadMethod.OCR, [label, code, piece, far])
+    assert with_glued_words(page, code.bbox) == (0.406, 0.152, 0.547, 0.165)  # `12` a space away; `99` is not
+    words = Word("Ltd", (0.529, 0.152, 0.56, 0.165), 0.95, block=1, line=3)  # a word, not a piece of a code
+    assert with_glued_words(Page(1, 1240, 1754, ReadMethod.OCR, [label, code, words]), code.bbox) == code.bbox

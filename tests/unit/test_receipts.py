@@ -168,3 +168,18 @@ def test_shop_sign_with_and_co_does_not_beat_the_legal_name(specs: SpecSet) -> N
     fields = extract_document(receipt(rows), specs, "receipt").fields
     assert fields["issuer"].value == "Corner Garage Shop & Co"
     assert fields["issuer_address"].value == "Unit 25, 76 Mill Lane, Bristol BS2 2QX"
+
+
+def test_a_legal_form_in_any_case_marks_the_seller_and_a_kind_heading_never_is_one(specs: SpecSet) -> None:
+    for name in ("Riverside Motor Spares Limited", "Pharmacie Weber e.K."):
+        rows = body(name, "164 High Street", "Leeds LS1 22AB", "VAT Reg No: GB 7208744528", "CASH BILL", "Total 9.45")
+        assert extract_document(receipt(rows), specs, "receipt").fields["issuer"].value == name
+    rows = body("CASH BILL", "Receipt No: CS555983", "Total 9.45")
+    assert "issuer" not in extract_document(receipt(rows), specs, "receipt").fields  # the document's kind is no seller
+
+
+def test_a_seller_in_mixed_case_with_no_legal_form_is_read_but_not_trusted(specs: SpecSet) -> None:
+    rows = body("Boulangerie du Parc", "12 rue du Marché", "69002 Lyon", "CASH RECEIPT", "Total 9.45")
+    issuer = extract_document(receipt(rows), specs, "receipt").fields["issuer"]
+    assert issuer.value == "Boulangerie du Parc"
+    assert issuer.confidence < 0.7  # the last fallback: the first plain line, a person checks it

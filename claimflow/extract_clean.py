@@ -1,0 +1,139 @@
+"""Confident codes read again in black and white: what a stamp's remnants or light noise made the page read.
+
+A rubber stamp over a typed value is dropped out before OCR (readers.ocr.to_grey), but its outline stays as
+a faint grey line around the letters; tesseract read the `L` of `SK-380-DL` inside the outline of the stamp's
+`E` as `E`, at word confidence 0.89, and the registration was taken at 0.99 calibrated. Cut out and made black
+and white at the middle of its paper and ink levels (readers.marks.binarised), the faint line goes and the
+value reads `SK-380-DL` at both sizes.
+
+Which values: on OCR pages, a confident (calibrated, at or over the threshold) `code` field, or a one-line
+`text` field read by a pattern (a registration, a name), whose weakest word tesseract read below SURE_WORD
+(its usual confidence for a clean word is 0.96). All such values of a page are read in one OCR call, each at
+CLEAN_SCALES sizes. When no reading gives the value (spaces, separators, case and stray marks at the ends
+ignored), the value goes below auto-accept (extract_confirm.DOUBT_CAP) with a Problem saying what was read;
+when both readings give the same other value that fits the field's pattern, the value takes it (still below
+auto-accept: the two readings disagree). A value one reading gives stays as it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from claimflow.errors import ReasonCode
+from claimflow.extract_confirm import doubt, same_code
+from claimflow.extract_glyphs import value_words
+from claimflow.extract_reread import calibrated
+from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod
+from claimflow.normalise import normalise_code
+from claimflow.specs import FieldSpec, SpecSet
+
+CLEAN_SCALES = (1.0, 2.0)
+"""The sizes a value is read at in black and white (as cut, small type doubled first; and twice that)."""
+SURE_WORD = 0.95
+"""A value whose every word tesseract read at this confidence or more is not read again."""
+LONGEST = 30
+"""Text values longer than this (descriptions, addresses) are not read again: a sentence rarely reads alike twice."""
+_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+class CleanLook(Protocol):
+    """The image side (claimflow.readers.marks.PageMarks): read boxes again, cut and made black and white."""
+
+    def reread(
+        self,
+        page: Page,
+        boxes: Sequence[BBox],
+        *,
+        lang: str,
+        scales: Sequence[float] | None = None,
+        binarise: bool = False,
+    ) -> list[str] | None:
+        """Return one text per box, read again with the tesseract model `lang` (None when it cannot)."""
+        ...
+
+
+def unsure_values(part: Extraction, specs: SpecSet, pages: dict[int, Page], threshold: float) -> list[str]:
+    """Return the fields of `part` to read again in black and white (module docstring), in spec order."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    names = []
+    for name, field_spec in spec.fields.items():
+        found = part.fields.get(name)
+        if found is None or not isinstance(found.value, str) or not _kind_fits(field_spec, found):
+            continue
+        page = pages.get(found.provenance.page) if found.provenance.page is not None else None
+        if page is None or found.provenance.bbox is None or calibrated(part, found, specs) < threshold:
+            continue
+        if field_spec.confirm or any(model in page.language for model in ("chi", "jpn", "kor")):
+            continue  # a code on a Han page is confirmed with eng (extract_confirm.py)
+        words = value_words(found, page)
+        if words and min(w.confidence for w in words) < SURE_WORD:
+            names.append(name)
+    return names
+
+
+def read_clean(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    look: CleanLook,
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
+) -> int:
+    """Read the unsure confident values again in black and white, one OCR call per page; return the calls."""
+    pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
+    asked: dict[int, list[tuple[Extraction, Field, FieldSpec]]] = {}
+    for part in parts:
+        for name in unsure_values(part, specs, pages, threshold):
+            if only is not None and name not in only:
+                continue
+            found = part.fields[name]
+            field_spec = specs.specs[part.document_type].fields[name]
+            asked.setdefault(found.provenance.page or 0, []).append((part, found, field_spec))
+    calls = 0
+    for number, values in asked.items():
+        page = pages[number]
+        boxes = [box for _, found, _ in values for box in [found.provenance.bbox] * len(CLEAN_SCALES) if box]
+        texts = look.reread(page, boxes, lang=page.language, scales=list(CLEAN_SCALES) * len(values), binarise=True)
+        calls += 1
+        if texts is None or len(texts) != len(boxes):
+            continue
+        for index, (part, found, field_spec) in enumerate(values):
+            readings = texts[index * len(CLEAN_SCALES) : (index + 1) * len(CLEAN_SCALES)]
+            _judge(part, found, field_spec, page, readings)
+    return calls
+
+
+def _judge(part: Extraction, found: Field, field_spec: FieldSpec, page: Page, readings: Sequence[str]) -> None:
+    """Keep a value one reading gives; else take what both readings agree on (if it fits), doubted either way."""
+    value = str(found.value)
+    cleaned = [_EDGE.sub("", " ".join(text.split())) for text in readings]
+    if any(same_code(text, value) for text in cleaned):
+        return
+    other = cleaned[0] if cleaned and all(same_code(text, cleaned[0]) for text in cleaned) else ""
+    if other and field_spec.type == "code":
+        other = normalise_code(other)
+    flags = re.IGNORECASE if field_spec.ignore_case else 0
+    fits = bool(other) and (field_spec.pattern is None or re.fullmatch(field_spec.pattern, other, flags) is not None)
+    name = found.name
+    if fits:
+        part.fields[name] = dataclasses.replace(found, value=other, raw=other)
+        message = f"{name}: the page reads {value!r}, the value read again in black and white {other!r}; check it"
+        doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
+    else:
+        shown = " / ".join(repr(text) for text in cleaned)
+        message = f"{name}: read again in black and white as {shown}, not {value!r}; check it"
+        doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
+
+
+def _kind_fits(field_spec: FieldSpec, found: Field) -> bool:
+    """Return True for a code, or a short one-line text read by a pattern."""
+    if field_spec.type == "code":
+        return True
+    value = str(found.value)
+    return field_spec.type == "text" and field_spec.pattern is not None and len(value) <= LONGEST and "\n" not in value

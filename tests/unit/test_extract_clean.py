@@ -1,0 +1,92 @@
+"""Confident codes read again in black and white (extract_clean.py) and the binarised cut (readers.marks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from claimflow.extract_clean import CLEAN_SCALES, read_clean, unsure_values
+from claimflow.extract_confirm import DOUBT_CAP
+from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.readers.marks import binarised
+from claimflow.settings import Settings
+from claimflow.specs import SpecSet, load_specs
+
+ROOT = Path(__file__).resolve().parents[2]
+THRESHOLD = Settings().confidence_threshold
+
+
+@pytest.fixture(scope="module")
+def specs() -> SpecSet:
+    return load_specs(ROOT / "extractors")
+
+
+class FakeLook:
+    """Answers every black-and-white re-read with the given texts, one per size."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.calls: list[tuple[int, bool]] = []
+
+    def reread(
+        self,
+        page: Page,
+        boxes: Sequence[BBox],
+        *,
+        lang: str,
+        scales: Sequence[float] | None = None,
+        binarise: bool = False,
+    ) -> list[str] | None:
+        self.calls.append((len(boxes), binarise))
+        return (self.texts * len(boxes))[: len(boxes)]
+
+
+def _motor_form(value: str, word_confidence: float) -> tuple[ReadDocument, Extraction]:
+    box = (0.405, 0.317, 0.496, 0.333)
+    page = Page(1, 1241, 1754, ReadMethod.OCR, [Word(value, box, word_confidence, 1, 8)], image=object())
+    found = Field("vehicle_registration", value, 0.999, Provenance(ReadMethod.OCR, 1, box), value)
+    return ReadDocument(pages=[page]), Extraction("motor_claim_form", 1.0, fields={"vehicle_registration": found})
+
+
+def test_a_value_both_clean_readings_give_otherwise_takes_it_below_auto_accept(specs: SpecSet) -> None:
+    read, part = _motor_form("SK-380-DE", 0.89)
+    look = FakeLook(["SK-380-DL |", "SK-380-DL"])
+    assert read_clean(read, [part], specs, look, threshold=THRESHOLD) == 1
+    assert look.calls == [(len(CLEAN_SCALES), True)]  # one call, every size of the value, in black and white
+    found = part.fields["vehicle_registration"]
+    assert found.value == "SK-380-DL" and found.confidence == DOUBT_CAP
+    assert any(p.field == "vehicle_registration" and "'SK-380-DE'" in p.message for p in part.problems)
+
+
+def test_a_value_one_clean_reading_gives_stays_and_readings_that_differ_doubt_it(specs: SpecSet) -> None:
+    read, part = _motor_form("SK-380-DL", 0.89)
+    read_clean(read, [part], specs, FakeLook(["'SK 380 DL", "SK-380-0L"]), threshold=THRESHOLD)
+    assert part.fields["vehicle_registration"].confidence == 0.999 and not part.problems
+    read, part = _motor_form("SK-380-DE", 0.89)
+    read_clean(read, [part], specs, FakeLook(["SK-380-DL", "5K-380-DI"]), threshold=THRESHOLD)
+    doubted = part.fields["vehicle_registration"]
+    assert doubted.value == "SK-380-DE" and doubted.confidence == DOUBT_CAP  # no agreed other value: kept, doubted
+
+
+def test_values_tesseract_was_sure_of_or_not_confident_are_not_read_again(specs: SpecSet) -> None:
+    read, part = _motor_form("SK-380-DL", 0.96)
+    pages = {1: read.pages[0]}
+    assert unsure_values(part, specs, pages, THRESHOLD) == []
+    read, part = _motor_form("SK-380-DL", 0.89)
+    assert unsure_values(part, specs, {1: read.pages[0]}, THRESHOLD) == ["vehicle_registration"]
+    weak = part.fields["vehicle_registration"]
+    part.fields["vehicle_registration"] = Field(weak.name, weak.value, 0.3, weak.provenance, weak.raw)
+    assert unsure_values(part, specs, {1: read.pages[0]}, THRESHOLD) == []  # a person checks it anyway
+
+
+def test_binarising_drops_a_faint_outline_and_keeps_the_print() -> None:
+    grey = np.full((40, 120), 250, dtype=np.uint8)
+    for left in range(8, 110, 10):
+        grey[10:30, left : left + 4] = 30  # the letters' stems
+    grey[5, :] = 215  # a stamp's faint outline left by the colour drop-out
+    out = np.asarray(binarised(Image.fromarray(grey)))
+    assert out[15, 9] == 0 and out[5, 15] == 255 and out[20, 15] == 255
