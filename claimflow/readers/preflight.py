@@ -128,7 +128,7 @@ def read_scanned_page(
         upright = _turned(image, turn)
         rest = attempts_for(upright)[1:]
         if rest and not is_good_enough(best):  # the psm policy's own retry rule (ocr_page), unchanged
-            again = ocr_page(engine, rest, page=page)
+            again = ocr_page(engine, rest, page=page, text_found=True)
             best = again if page_score(again) > page_score(best) else best
         if is_weak(best):
             best = _check_contrast(engine, upright, best, attempts_for, page=page)

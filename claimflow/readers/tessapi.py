@@ -242,6 +242,18 @@ class ApiPool:
             with self._lock:
                 self._free.setdefault(language, []).append(api)
 
+    def fill(self, language: str, copies: int) -> int:
+        """Load idle APIs for `language` until the pool keeps `copies` of them; return how many were loaded.
+
+        Raises TessApiError when the language cannot be loaded.
+        """
+        with self._lock:
+            missing = copies - len(self._free.get(language, []))
+        made = [TessApi(language) for _ in range(max(0, missing))]
+        with self._lock:
+            self._free.setdefault(language, []).extend(made)
+        return len(made)
+
     def loaded(self) -> dict[str, int]:
         """Return how many idle APIs the pool keeps per language (for tests and benches)."""
         with self._lock:

@@ -44,6 +44,8 @@ def _boxes(image: Image.Image, printed: str, read: str) -> list[tuple[str, tuple
         ("Ingrid Lindqvist", "Ingrid Lindqvist", [False, False]),  # i dots are explained
         ("Luca Rossi", "Luca Rossi", [False, False]),
         ("Tomasz Kowalski", "Tomasz Kowalski", [False, False]),
+        ("# invoice_number_1", "# invoice_number_1", [False, False]),  # underscores are marks of their own
+        ("ref po_number", "ref ponumber", [False, True]),  # ... which the text must explain
     ],
 )
 def test_marks_the_text_does_not_explain_are_found(printed: str, read: str, expected: list[bool]) -> None:

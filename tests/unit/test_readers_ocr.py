@@ -107,6 +107,18 @@ def test_thin_small_image_is_retried_doubled_then_sparse_and_the_best_kept() -> 
     assert page.text == "RM SHOP\nTOTAL 54.50"
 
 
+def test_weak_page_retries_skip_sparse_text_once_a_pass_found_text() -> None:
+    # the weak-page retries: psm 11 finds text psm 6 missed, it does not read poorly read text better
+    weak = [(f"w{i:02d}x", (0.05, 0.02 * i, 0.3, 0.02 * i + 0.015), 0.3) for i in range(20)]
+    engine = ScriptedOcr([[], weak, MANY_WORDS])
+    page = ocr_page(engine, image_attempts(Image.new("L", (500, 800))), page=1, text_found=True)
+    assert engine.calls == [((500, 800), 6), ((1000, 1600), 6)]
+    assert page.text.startswith("w00x")
+    empty = ScriptedOcr([[], [], LINE])  # nothing found yet: the sparse pass is still tried
+    ocr_page(empty, image_attempts(Image.new("L", (500, 800))), page=1, text_found=True)
+    assert [psm for _, psm in empty.calls] == [6, 6, 11]
+
+
 def test_thin_large_image_is_retried_sparse_at_the_same_size() -> None:
     engine = ScriptedOcr([LINE, MANY_WORDS])
     page = ocr_page(engine, image_attempts(Image.new("L", (1500, 2000))), page=1)
@@ -259,6 +271,29 @@ def test_pool_lends_an_api_to_one_thread_at_a_time(monkeypatch: pytest.MonkeyPat
     with pool.lend("eng") as again:
         assert again in (outer, inner)
     assert len(made) == 2 and pool.loaded() == {"eng": 2}
+
+
+def test_pool_is_filled_ahead_and_lends_the_preloaded_apis(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+
+    class FakeApi:
+        def __init__(self, language: str) -> None:
+            made.append(language)
+
+    monkeypatch.setattr(tessapi, "TessApi", FakeApi)
+    pool = tessapi.ApiPool()
+    assert pool.fill("eng", 2) == 2 and pool.fill("eng", 2) == 0 and pool.fill("osd", 1) == 1
+    with pool.lend("eng"), pool.lend("eng"), pool.lend("osd"):
+        pass
+    assert made == ["eng", "eng", "osd"] and pool.loaded() == {"eng": 2, "osd": 1}
+
+
+@pytest.mark.ocr
+def test_preload_loads_each_model_once_per_copy_and_skips_missing_ones() -> None:
+    engine = TesseractOcr(backend="api")
+    assert engine.preload(["eng", "xxx_missing", "eng"], copies=2) == 2
+    assert engine._apis.loaded() == {"eng": 2}
+    assert TesseractOcr(backend="cli").preload(["eng"]) == 0
 
 
 @pytest.mark.ocr
