@@ -521,11 +521,19 @@ def _match(
     """
     text, spans = "", []
     for line in region:
+        previous: Word | None = None
         for word in line.words:
             if id(word) in labels:
                 continue
-            if text and not text.endswith("\n") and not (_CJK_END.search(text) and _CJK_START.match(word.text)):
+            close = field_spec.join_close and previous is not None and _close(previous, word)
+            if (
+                text
+                and not text.endswith("\n")
+                and not (_CJK_END.search(text) and _CJK_START.match(word.text))
+                and not close
+            ):
                 text += " "  # Chinese is written without spaces: OCR's splits between characters are not kept
+            previous = word
             spans.append((len(text), len(text) + len(word.text), word))
             text += word.text
         if text and not text.endswith("\n"):
@@ -564,6 +572,21 @@ def _match(
         if used:
             out.append((_joined(_group(found), field_spec.join), used, 1.0))
     return out
+
+
+CLOSE_GAP = 0.45
+"""Two words less than this share of a character's width apart are one token split by OCR (`join_close`): a
+letter's gap is ~0.1-0.35 of a character's width, a space ~0.6 (proportional fonts) to 1 (Courier)."""
+
+
+def _close(left: Word, right: Word) -> bool:
+    """Return True when `right` starts less than CLOSE_GAP characters after `left` ends (both of letters or digits)."""
+    if not (left.text[-1:].isalnum() and right.text[:1].isalnum()):
+        return False
+    chars = len(left.text) + len(right.text)
+    width = (left.bbox[2] - left.bbox[0] + right.bbox[2] - right.bbox[0]) / chars
+    gap = right.bbox[0] - left.bbox[2]
+    return -width < gap < CLOSE_GAP * width
 
 
 _ITEM_LIKE = re.compile(r"(?=.*\d)[A-Za-z0-9]{3,}")

@@ -98,7 +98,7 @@ def build_lines(page: Page) -> list[Line]:
         if word.bbox[3] - word.bbox[1] > tall:
             continue
         centre = (word.bbox[1] + word.bbox[3]) / 2
-        placed = False
+        fitting: list[list[Word]] = []
         for group in reversed(groups[max(standing, len(groups) - 3) :]):
             # a heading set larger (`INVOICE` beside the issuer's name) does not stretch its row over the next
             # row of body text (the address under the name): the row's span is that of its body-size words
@@ -108,10 +108,12 @@ def build_lines(page: Page) -> list[Line]:
             if top <= centre <= bottom and (
                 _overlaps_x_free(group, word) or (trust_ocr_lines and _same_ocr_line(group, word))
             ):
-                group.append(word)
-                placed = True
-                break
-        if not placed:
+                fitting.append(group)
+        if fitting:
+            # of the rows it fits, the one OCR read it on (`291` and `28` of one amount, a garbled mark of another
+            # layer between them in height), else the latest
+            next((g for g in fitting if _same_ocr_line(g, word)), fitting[0]).append(word)
+        else:
             groups.append([word])
     lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in groups]
     return sorted(lines, key=lambda line: (round(line.top, 3), line.words[0].bbox[0]))

@@ -21,6 +21,7 @@ from typing import Protocol
 from PIL import Image
 
 from claimflow.extract import extract_document
+from claimflow.extract_layout import union_box
 from claimflow.models import Extraction, Page, ReadDocument, ReadMethod, Word
 from claimflow.readers.dropout import clean_region, page_layers
 from claimflow.readers.ocr import OcrEngine
@@ -63,7 +64,7 @@ def read_layers_apart(read: ReadDocument, parts: list[Extraction], specs: SpecSe
         if data is None or form is None:
             pages.append(page)
             continue
-        kept = [w for w in form if not _rule_glyphs(w.text)]
+        kept = form_words(form, data)
         words = kept + [dataclasses.replace(w, block=DATA_BLOCK + w.block) for w in data]
         pages.append(dataclasses.replace(page, words=words, problems=list(page.problems)))
         changed += 1
@@ -74,6 +75,51 @@ def read_layers_apart(read: ReadDocument, parts: list[Extraction], specs: SpecSe
     again.type_confidence = part.type_confidence
     parts[0] = again
     return changed
+
+
+FLAT_WORD = 0.35
+"""A form-layer word less high than this share of the layer's median word is a rule read as letters (`eee`)."""
+GHOST_CHARS = 3
+"""... and such a word has at most this many letters or digits, or only lower-case letters (`_ghost_like`)."""
+GHOST_CONFIDENCE = 0.6
+"""A form-layer word read below this confidence whose centre lies on a value is the value's ghost: the form's ink
+left around the value's strokes once they are taken out, read as `ee` or `=` inside `MILLER, ee PATRICIA`."""
+
+
+def form_words(form: list[Word], data: list[Word]) -> list[Word]:
+    """Return the form layer's words that are the form's: not rules read as characters, not ghosts of values.
+
+    A value's line is the box of the data layer's words OCR read on one line (the gaps between them count).
+
+    Such words sat inside a value's line and broke its pattern (`NGUYEN, oe BRIAN`: the box's name lost).
+    """
+    heights = sorted(w.bbox[3] - w.bbox[1] for w in form)
+    flat = FLAT_WORD * heights[len(heights) // 2] if heights else 0.0
+    lines: dict[tuple[int, int], list[Word]] = {}
+    for word in data:
+        lines.setdefault((word.block, word.line), []).append(word)
+    values = [union_box(words) for words in lines.values()]  # a value's line, the gaps between its words too
+
+    def on_value(word: Word) -> bool:
+        x, y = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
+        return any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for box in values)
+
+    return [
+        w
+        for w in form
+        if not _rule_glyphs(w.text)
+        and w.bbox[3] - w.bbox[1] >= flat
+        and not (w.confidence < GHOST_CONFIDENCE and _ghost_like(w.text) and on_value(w))
+    ]
+
+
+def _ghost_like(text: str) -> bool:
+    """Return True for what OCR makes of a value's ghost: a few characters, or lower-case letters (`ee`, `pee`).
+
+    A caption the value was printed over is read poorly too, but as its capitals (`PHONE` under a provider's
+    name must stay: without it, the `&` before it was read as part of the name).
+    """
+    return sum(ch.isalnum() for ch in text) <= GHOST_CHARS or text.islower()
 
 
 RULE_GLYPHS = frozenset("|!lIiHhLJ[]{}()_-\u2014\u2013.,:;'\"`~")

@@ -156,6 +156,11 @@ class FieldSpec(_Model):
         "enlarged and the field is extracted from that reading (disagreement lowers confidence); `always` reads "
         "it again even when confident, to confirm it (a dropped middle initial reads as a confident name).",
     )
+    join_close: bool = PydanticField(
+        default=False,
+        description="code fields: words of one line less than half a character apart are one token (OCR split "
+        "`XGH146367643` at a letter's gap into `XGH1 46367643`, and the pattern took the second piece alone).",
+    )
     icd10_dot: bool = PydanticField(
         default=False, description="list fields: ICD-10 codes printed without their dot get it back (M5450 -> M54.50)."
     )

@@ -55,6 +55,18 @@ DROPOUT_GAP = 60
 """Data ink has pixels at least this much darker than the form's ink level (toner ~0-60, red form ~125-155)."""
 DROPOUT_REACH = 2
 """Ink within this many pixels of such a dark pixel is data too (its strokes' lighter edges)."""
+DROPOUT_WEAK_GAP = 15
+"""Pixels this much darker than the form's ink level may be data: a faded or noisy scan's toner strokes
+(~70-110 over a form at ~125-140, seed 12's degraded pre-printed forms) are darker by less than DROPOUT_GAP."""
+DROPOUT_DENSE = 5
+"""Such a pixel with at least this many of its 8 neighbours so is a stroke (a 2-pixel hyphen qualifies; a
+speck of scanner noise on a rule does not)."""
+DROPOUT_DARK_SHARE = 0.85
+"""A page whose stroke pixels are this much clearly dark is read as before, by its dark pixels alone (clean scans:
+0.92-0.93; degraded pre-printed ones 0.4-0.83)."""
+DROPOUT_FOLLOW = 6
+"""Strokes are followed this many pixels along pixels darker than the form by DROPOUT_WEAK_GAP: the lighter
+parts of a faded glyph (the bowl of a `3` cut to dots before)."""
 DROPOUT_MIN_SEED_PIXELS = 20
 """Fewer clearly dark pixels than this: nothing typed in the region, or data as light as the form."""
 DROPOUT_MIN_DATA_SHARE = 0.02
@@ -92,6 +104,28 @@ def _thicken(mask: np.ndarray, pixels: int) -> np.ndarray:
         grown[:-1, :] |= out[1:, :]
         grown[:, 1:] |= out[:, :-1]
         grown[:, :-1] |= out[:, 1:]
+        out = grown
+    return out
+
+
+def _neighbours(mask: np.ndarray) -> np.ndarray:
+    """Return, per pixel, how many of its 8 neighbours are set in `mask`."""
+    padded = np.pad(mask.astype(np.int8), 1)
+    height, width = mask.shape
+    total = sum(
+        padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+    )
+    counts: np.ndarray = np.asarray(total) - mask.astype(np.int8)
+    return counts
+
+
+def _grown(seeds: np.ndarray, allowed: np.ndarray, steps: int) -> np.ndarray:
+    """Return `seeds` grown up to `steps` pixels (4-connected) through `allowed` pixels, and the seeds."""
+    out = seeds.copy()
+    for _ in range(steps):
+        grown = _thicken(out, 1) & allowed | seeds
+        if np.array_equal(grown, out):
+            break
         out = grown
     return out
 
@@ -202,12 +236,21 @@ def data_layer(grey: np.ndarray, level: float | None) -> np.ndarray | None:
     """
     if level is None or level < DROPOUT_MIN_LEVEL:
         return None
-    seeds = grey < level - DROPOUT_GAP
+    # a degraded scan's faded toner (cores ~70-110 over a form at ~125-140) has few pixels clearly darker than
+    # the form: its strokes are found by the dense clusters of pixels somewhat darker than the form's ink, and
+    # followed along pixels that are so (the form's own ink, rules and captions, is not darker than its level)
+    darker = grey < level - DROPOUT_WEAK_GAP
+    dark = grey < level - DROPOUT_GAP
+    seeds = dark | (darker & (_neighbours(darker) >= DROPOUT_DENSE))
     if int(seeds.sum()) < max(DROPOUT_MIN_SEED_PIXELS, DROPOUT_MIN_DATA_SHARE * int((grey < INK).sum())):
         return None
-    # the data's strokes with their anti-aliased edges: ink within DROPOUT_REACH pixels of a clearly dark pixel;
-    # the form's ink (captions, dashes) has no such pixel near it
-    keep = _thicken(seeds, DROPOUT_REACH) & (grey < INK)
+    # the data's strokes with their anti-aliased edges: ink within DROPOUT_REACH pixels of the strokes;
+    # the form's ink (captions, dashes) has no such pixel near it. Strokes are followed only on a page whose
+    # data is not clearly dark (followed on a clean page, they took in the light caption `DD` they were printed
+    # over: `09 O06 58`)
+    clearly_dark = int(dark.sum()) >= DROPOUT_DARK_SHARE * int(seeds.sum())
+    strokes = dark if clearly_dark else _grown(seeds, darker, DROPOUT_FOLLOW)
+    keep = _thicken(strokes, DROPOUT_REACH) & (grey < INK)
     out = np.full_like(grey, 255)
     out[keep] = grey[keep]
     return out

@@ -15,7 +15,7 @@ from claimflow.normalise import parse_boxed_date
 from claimflow.readers.dropout import rule_mask
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
-from tests.unit.test_cms1500 import CAPTIONS_0212, VALUES_0212, _words
+from tests.unit.test_cms1500 import CAPTIONS_0212, CHAR, HEIGHT, VALUES_0212, _words
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +147,47 @@ def test_the_street_under_a_lost_provider_name_is_not_the_provider(specs: SpecSe
     words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
     result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
     assert "billing_provider" not in result.fields
+
+
+def test_box_11a_caption_is_not_the_insured_name_caption(specs: SpecSet) -> None:
+    # OCR garbled `4. INSURED'S NAME`; `a. INSURED'S DATE OF BIRTH` (box 11a) is one word from it (fuzzy 85) and
+    # was taken as its caption: the name was looked for among the birth date's captions and lost
+    garbled = {"4. INSURED'S NAME (Last Name, First Name, Middle Initial)": "4, NSURE NAM (Last Name, First Name)"}
+    captions = [(x, y, garbled.get(text, text)) for x, y, text in CAPTIONS_0212] + [
+        (0.59, 0.30, "a. INSURED'S DATE OF BIRTH SEX")
+    ]
+    words = [w for x, y, text in captions + VALUES_0212 for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert result.fields["insured_name"].value == "Martinez, Mary E"
+
+
+def _spaced(x: float, y: float, parts: list[str], gap: float) -> list[Word]:
+    """Lay pieces of one token out `gap` characters apart (OCR's split of a token at a letter's gap)."""
+    out = []
+    for part in parts:
+        width = CHAR * len(part)
+        out.append(Word(part, (x, y, x + width, y + HEIGHT), 0.95))
+        x += width + gap * CHAR
+    return out
+
+
+@pytest.mark.parametrize(("gap", "expected"), [(0.2, "XGH146367643"), (1.0, "46367643")])
+def test_an_id_split_at_a_letter_gap_is_joined_and_one_split_at_a_space_is_not(
+    specs: SpecSet, gap: float, expected: str
+) -> None:
+    values = [item for item in VALUES_0212 if item[2] != "W498782828"]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    words += _spaced(0.60, 0.135, ["XGH1", "46367643"], gap)
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert result.fields["insured_id"].value == expected
+
+
+def test_a_caption_ampersand_left_before_the_provider_name_is_not_the_name(specs: SpecSet) -> None:
+    # `& PHONE #` under the name: its `PHONE #` taken into the data layer with the name, its `&` left on the row
+    place = next((x, y) for x, y, text in VALUES_0212 if text == "Lakeview Medical Group")
+    values = [item for item in VALUES_0212 if item[2] != "Lakeview Medical Group"] + [
+        (place[0] - 2 * CHAR, place[1], "& Lakeview Medical Group")
+    ]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert result.fields["billing_provider"].value == "Lakeview Medical Group"

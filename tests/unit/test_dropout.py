@@ -175,11 +175,44 @@ def test_a_caption_stroke_over_a_digit_stem_is_not_a_dashed_rule() -> None:
 
 
 def test_clean_region_keeps_grey_values_when_told_the_form_does_not_drop_out() -> None:
-    # a black form scanned at low resolution: thin rules blurred to grey, and a value typed in a thin grey stroke
-    image = _form(form=150, data=120)
+    # a black form scanned at low resolution: thin rules blurred to grey, and a value typed in a thin stroke
+    # blurred as light (a stroke clearly darker than the rules is data to the drop-out: see the faded toner test)
+    image = _form(form=150, data=140)
     ImageDraw.Draw(image).rectangle((650, 150, 680, 180), fill=10)  # a heavier mark elsewhere in the crop
     by_level = np.asarray(clean_region(image))
     rules_only = np.asarray(clean_region(image, by_level=False))
     assert (by_level[150:200, 60:300] < 200).sum() < (rules_only[150:200, 60:300] < 200).sum() / 2
     assert (rules_only[150:200, 60:300] < 200).sum() > 100  # the value stays whole
     assert (rules_only[18:26, 100:700] < 200).sum() == 0  # the rules still go
+
+
+def test_faded_toner_a_little_darker_than_the_form_still_drops_out() -> None:
+    """A degraded scan's toner (~105 over a form at 130, scanner noise) has no pixel 60 darker than the form.
+
+    The layer was refused (or kept the value cut to dots): its strokes are now found by their dense clusters of
+    pixels somewhat darker than the form, and the form's caption and rules, noisy as they are, stay out.
+    """
+    grey = np.asarray(_form(data=105)).astype(np.int16)
+    noise = np.random.default_rng(7).normal(0.0, 4.0, grey.shape).round().astype(np.int16)
+    noisy = np.clip(grey + noise, 0, 255).astype(np.uint8)
+    data = data_layer(noisy, form_ink_level(noisy, rule_mask(noisy, dpi=400)))
+    assert data is not None
+    value = (grey[150:200, 60:300] < 200).sum()
+    assert (data[150:200, 60:300] < 200).sum() > 0.9 * value  # the value is kept whole, not cut to dots
+    assert (data[40:90, 40:400] < 200).sum() < 20  # the caption is gone (a speck of noise at most)
+    assert (data[18:26, 100:700] < 200).sum() < 20  # and the rule
+
+
+def test_rules_and_ghosts_of_values_in_the_form_layer_are_not_words() -> None:
+    from claimflow.form_layers import form_words
+
+    caption = Word("INSURED'S", (0.63, 0.150, 0.68, 0.157), 0.9)
+    name = Word("NAME", (0.69, 0.150, 0.71, 0.157), 0.9)
+    data = [Word("MILLER,", (0.648, 0.170, 0.726, 0.181), 0.95, 1, 1),
+            Word("PATRICIA", (0.743, 0.171, 0.836, 0.181), 0.96, 1, 1)]
+    flat = Word("eee", (0.667, 0.176, 0.744, 0.177), 0.22)  # the box's rule read as letters
+    ghost = Word("ee", (0.731, 0.171, 0.750, 0.180), 0.48)  # form ink left around the value, between its words
+    sure = Word("7.", (0.731, 0.172, 0.737, 0.180), 0.93)  # a caption the value was printed over, read well
+    under = Word("PHONE", (0.75, 0.172, 0.79, 0.180), 0.5)  # a caption under the value, read poorly, in capitals
+    kept = form_words([caption, name, flat, ghost, sure, under], data)
+    assert kept == [caption, name, sure, under]

@@ -6,8 +6,8 @@ import random
 
 from rapidfuzz import fuzz
 
-from claimflow.extract_layout import Line, _line_hit, _may_hold, find_anchors, simplify
-from claimflow.models import Word
+from claimflow.extract_layout import Line, _line_hit, _may_hold, build_lines, find_anchors, simplify
+from claimflow.models import Page, ReadMethod, Word
 
 LABELS = ["total", "total amount", "date of loss", "invoice no", "patient s name", "gst", "amount due", "tax"]
 WORDS = ["TOTAL", "TOTA1", "Amount", "AMT", "Date", "of", "loss", "INV", "No.", "Invoice", "tax", "T", "O", "A", "L",
@@ -51,3 +51,24 @@ def test_labels_are_still_found_on_their_lines() -> None:
     lines = [line("SOME", "SHOP"), line("T", "O", "T", "A", "L", "12.50"), line("Date", "of", "Ioss:", "01/02/2026")]
     assert [(hit.line_index, hit.start, hit.end) for hit in find_anchors(lines, "Total", 85.0)] == [(1, 0, 5)]
     assert [(hit.line_index, hit.start, hit.end) for hit in find_anchors(lines, "Date of loss", 85.0)] == [(2, 0, 3)]
+
+
+def test_a_word_joins_the_row_ocr_read_it_on_when_it_fits_two_rows() -> None:
+    """`291` and `28` (dollars | cents of one amount, one OCR line) stay one line.
+
+    A mark of another layer (`2 e`, on top of `233048` so a row of its own) overlaps both in height and was
+    placed after them: the amount was cut in two and box 28 lost.
+    """
+    words = [
+        Word("233048", (0.32, 0.864, 0.365, 0.876), 0.9, block=3030, line=1),
+        Word("291", (0.676, 0.864, 0.707, 0.876), 0.93, block=3033, line=1),
+        Word("2", (0.35, 0.866, 0.37, 0.878), 0.5, block=40, line=1),
+        Word("e", (0.38, 0.867, 0.39, 0.878), 0.5, block=41, line=1),
+        Word("28", (0.723, 0.867, 0.743, 0.877), 0.96, block=3033, line=1),
+    ]
+    page = Page(number=1, width=612.0, height=792.0, method=ReadMethod.OCR, words=words)
+    lines = [line.text for line in build_lines(page)]
+    assert "233048 291 28" in lines
+    # without an OCR line in common the latest row that fits takes the word, as before
+    words[4] = Word("28", (0.723, 0.867, 0.743, 0.877), 0.96, block=3034, line=1)
+    assert "2 e 28" in [line.text for line in build_lines(page)]
