@@ -14,6 +14,9 @@ a person checks it; a `reread_word` code is then read alone at several sizes (ex
 step). No OCR call is made. Words with CJK characters are left out: one Han character's strokes can stand
 apart (川 is three runs).
 
+The same glyph spans put back a space the reading lost inside a word of a text value below auto-accept
+(`LD18QSS` for `LD18 QSS`, `froma` for `from a`): see `lost_spaces`.
+
 The count is trusted only on a page whose print it fits: of the page's other words read at PAGE_WORD_CONFIDENCE
 or more, at least MIN_PAGE_WORDS, at most NOISY_SHARE may show more glyphs than characters. Generated scans
 (clean and degraded) and real invoice scans showed none; thermal till receipts (SROIE: broken dot glyphs,
@@ -22,6 +25,7 @@ or more, at least MIN_PAGE_WORDS, at most NOISY_SHARE may show more glyphs than 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -43,11 +47,24 @@ NOISY_SHARE = 0.02
 """... and at most this share of them with more glyphs than characters (broken print otherwise)."""
 
 
+SPACE_GAP = 0.34
+"""A gap between two glyphs of one word at least this share of the word's box height may be a lost space..."""
+SPACE_RATIO = 2.0
+"""... when it is also this many times the word's median gap between glyphs."""
+WIDE_BEARING = set("1IlijJ.,:;'\"!|()[]")
+"""Glyphs with wide side bearings in proportional faces (`1,537.99`: 9 px after the `1`): gaps beside them are
+never taken for a space."""
+
+
 class GlyphCounter(Protocol):
     """The image side (claimflow.readers.marks.PageMarks): count the glyphs in a word's box."""
 
     def glyphs(self, page: Page, box: BBox) -> int | None:
         """Return the glyphs the ink in `box` makes (None when the image cannot tell)."""
+        ...
+
+    def runs(self, page: Page, box: BBox) -> tuple[list[tuple[int, int]], int] | None:
+        """Return the glyph spans in `box` and its height in pixels (None when the image cannot tell)."""
         ...
 
 
@@ -79,6 +96,71 @@ def lost_characters(
             )
             doubted.append(name)
     return doubted
+
+
+def lost_spaces(
+    read: ReadDocument, parts: list[Extraction], specs: SpecSet, look: GlyphCounter, *, threshold: float
+) -> list[str]:
+    """Put back a space the reading lost inside a word of a text value below auto-accept; return the fields changed.
+
+    `LD18QSS` for the registration `LD18 QSS`, `froma neighbouring` for `from a neighbouring`: the word's glyphs
+    (one run of ink per character, as many as its text has) show one gap as wide as a space (SPACE_GAP of the
+    box height, SPACE_RATIO times the word's usual gap), not beside a glyph with wide side bearings. Only values
+    a person checks anyway (below the threshold) are changed, and they stay below it (DOUBT_CAP), with a Problem.
+    """
+    pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
+    changed: list[str] = []
+    for part in parts:
+        spec = specs.specs.get(part.document_type)
+        for name, found in list(part.fields.items()):
+            page = pages.get(found.provenance.page) if found.provenance.page is not None else None
+            field_spec = spec.fields.get(name) if spec is not None else None
+            if page is None or field_spec is None or field_spec.type != "text" or not isinstance(found.value, str):
+                continue
+            if calibrated(part, found, specs) >= threshold:
+                continue
+            value = found.value
+            for word in value_words(found, page):
+                split = spaced(word, look, page)
+                if split is not None and value.count(word.text) == 1:
+                    value = value.replace(word.text, split)
+            if value == found.value:
+                continue
+            part.fields[name] = dataclasses.replace(found, value=value, raw=value)
+            doubt(
+                part,
+                name,
+                page,
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: a space the reading lost was put back from the page ({found.value!r} -> {value!r}); check it",
+            )
+            changed.append(name)
+    return changed
+
+
+def spaced(word: Word, look: GlyphCounter, page: Page) -> str | None:
+    """Return the word with the space its glyphs show put back (lost_spaces), or None."""
+    text = word.text
+    if len(text) < 3 or has_cjk(text) or " " in text:
+        return None
+    measured = look.runs(page, word.bbox)
+    if measured is None or len(measured[0]) != len(text):
+        return None
+    runs, height = measured
+    gaps = [after[0] - before[1] for before, after in zip(runs, runs[1:], strict=False)]
+    usual = sorted(gaps)[len(gaps) // 2]
+    candidates = [
+        (gap, index)
+        for index, gap in enumerate(gaps)
+        if text[index] not in WIDE_BEARING and text[index + 1] not in WIDE_BEARING
+    ]
+    if not candidates:
+        return None
+    gap, index = max(candidates)
+    others = [g for g, i in candidates if i != index]
+    if gap < SPACE_GAP * height or gap < SPACE_RATIO * max(usual, 1) or (others and gap < SPACE_RATIO * max(others)):
+        return None
+    return text[: index + 1] + " " + text[index + 1 :]
 
 
 def short_word(found: Field, page: Page, look: GlyphCounter) -> Word | None:

@@ -34,7 +34,7 @@ from PIL import Image
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
-from claimflow.extract_glyphs import lost_characters
+from claimflow.extract_glyphs import lost_characters, lost_spaces
 from claimflow.extract_reread import (
     calibrated,
     read_again,
@@ -431,7 +431,7 @@ class ConfirmLook:
 
 
 class GlyphsLook:
-    """Confident values whose words show more glyphs than characters are doubted (extract_glyphs.py).
+    """Values checked against their glyphs (extract_glyphs.py): lost characters doubted, lost spaces put back.
 
     Added by the forms work: `CLM-2026-91` read over the ink of `CLM-2026-917006` was taken at 0.99. A check on
     the page image, no OCR call; it runs before CodesLook, which then reads a doubted `reread_word` code alone.
@@ -450,8 +450,9 @@ class GlyphsLook:
         return requests
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
-        """Count the glyphs under the confident values' words and doubt those that lost characters."""
+        """Count the glyphs under the values' words: doubt confident ones that lost characters, put back lost spaces."""
         lost_characters(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold)
+        lost_spaces(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold)
 
 
 class CleanLook:

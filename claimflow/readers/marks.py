@@ -174,6 +174,15 @@ class PageMarks:
         x0, y0, x1, y1 = _pixels(box, grey)
         return count_glyphs(grey[y0:y1, x0:x1])
 
+    def runs(self, page: Page, box: BBox) -> tuple[list[tuple[int, int]], int] | None:
+        """Return the glyph spans in `box` (glyph_runs) and the box's height in pixels; None when it cannot tell."""
+        grey = self._grey_of(page)
+        if grey is None:
+            return None
+        x0, y0, x1, y1 = _pixels(box, grey)
+        runs = glyph_runs(grey[y0:y1, x0:x1])
+        return None if runs is None else (runs, y1 - y0)
+
     def _grey_of(self, page: Page) -> npt.NDArray[np.uint8] | None:
         if not isinstance(page.image, Image.Image):
             return None
@@ -191,6 +200,12 @@ def count_glyphs(body: npt.NDArray[np.uint8]) -> int | None:
     (`CLM-2026-91` read over the ink of `CLM-2026-917006`). Runs of fewer than SPECK_PX ink pixels are noise.
     None when the box holds no clear ink (paper and ink less than 40 grey levels apart).
     """
+    runs = glyph_runs(body)
+    return None if runs is None else len(runs)
+
+
+def glyph_runs(body: npt.NDArray[np.uint8]) -> list[tuple[int, int]] | None:
+    """Return the glyphs of a word's grey image as column spans [start, end), left to right (see count_glyphs)."""
     if body.size == 0:
         return None
     paper, ink_level = float(np.percentile(body, 95)), float(np.percentile(body, 3))
@@ -201,7 +216,11 @@ def count_glyphs(body: npt.NDArray[np.uint8]) -> int | None:
     inked = np.concatenate(([False], per_column > 0, [False]))
     starts = np.flatnonzero(~inked[:-1] & inked[1:])
     ends = np.flatnonzero(inked[:-1] & ~inked[1:])
-    return sum(int(per_column[start:end].sum()) >= SPECK_PX for start, end in zip(starts, ends, strict=True))
+    return [
+        (int(start), int(end))
+        for start, end in zip(starts, ends, strict=True)
+        if int(per_column[start:end].sum()) >= SPECK_PX
+    ]
 
 
 def _garbled(word: Word) -> bool:

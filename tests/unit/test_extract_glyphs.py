@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from claimflow.extract import overlapped
 from claimflow.extract_confirm import DOUBT_CAP
-from claimflow.extract_glyphs import LOST_MARGIN, lost_characters, short_word
+from claimflow.extract_glyphs import LOST_MARGIN, lost_characters, lost_spaces, short_word, spaced
 from claimflow.models import Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import PageMarks, count_glyphs
 from claimflow.settings import Settings
@@ -115,3 +115,35 @@ def test_a_word_boxed_inside_the_value_on_its_ocr_line_says_it_was_split() -> No
     assert not overlapped(Page(1, 1655, 2339, ReadMethod.OCR, [first, beside], language="eng"), (first,))
     han = Page(1, 1655, 2339, ReadMethod.OCR, [first, inside], language="chi_sim+eng")
     assert not overlapped(han, (first,))  # Han models box words over each other; their lines are kept whole
+
+
+def _word_page(printed: str, read_as: str) -> tuple[Page, Word]:
+    """A page whose image shows `printed` and whose one OCR word over all of it reads `read_as`."""
+    image, box = _code_page(printed)
+    word = Word(read_as, box, 0.4, block=1, line=1)
+    return Page(1, 1200, 300, ReadMethod.OCR, [word], image=image, language="eng"), word
+
+
+def test_a_space_the_reading_lost_is_put_back_from_the_gap_between_glyphs() -> None:
+    page, word = _word_page("LD18 QSS", "LD18QSS")
+    assert spaced(word, PageMarks(object()), page) == "LD18 QSS"
+    page, word = _word_page("from a", "froma")
+    assert spaced(word, PageMarks(object()), page) == "from a"
+    for text in ("Kowalski", "LD18QSS", "Rue 1,537"):  # letters at their usual spacing, a `1`'s wide bearings
+        page, word = _word_page(text, text.replace(" ", ""))
+        assert spaced(word, PageMarks(object()), page) is None, text
+
+
+def test_only_a_value_below_auto_accept_gets_its_space_back_and_stays_below(specs: SpecSet) -> None:
+    page, word = _word_page("LD18 QSS", "LD18QSS")
+    box = word.bbox
+    for confidence in (0.4, 0.999):
+        found = Field("vehicle_registration", "LD18QSS", confidence, Provenance(ReadMethod.OCR, 1, box), "LD18QSS")
+        part = Extraction("motor_claim_form", 1.0, fields={"vehicle_registration": found})
+        read = ReadDocument(pages=[page])
+        changed = lost_spaces(read, [part], specs, PageMarks(object()), threshold=Settings().confidence_threshold)
+        after = part.fields["vehicle_registration"]
+        if confidence < 0.5:
+            assert changed == ["vehicle_registration"] and after.value == "LD18 QSS" and after.confidence <= DOUBT_CAP
+        else:
+            assert changed == [] and after.value == "LD18QSS"  # a confident value is not rewritten from geometry
