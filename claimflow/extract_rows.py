@@ -23,11 +23,13 @@ import functools
 import itertools
 import re
 from collections.abc import Sequence
+from datetime import date
 from typing import Protocol
 
 from claimflow.extract import extract_document, field_boxes
 from claimflow.extract_checks import sum_holds
 from claimflow.extract_reread import Choose, calibrated, merge_reading
+from claimflow.extract_tables import implausible_dates
 from claimflow.models import (
     BBox,
     Extraction,
@@ -39,6 +41,7 @@ from claimflow.models import (
     ReadMethod,
     Word,
 )
+from claimflow.normalise import parse_boxed_dates
 from claimflow.specs import Spec, SpecSet, SumCheck
 
 
@@ -88,11 +91,13 @@ def read_rows_again(
     *,
     threshold: float,
     only: Sequence[str] | None = None,
+    digits: RowsRereader | None = None,
 ) -> int:
     """Read weak `reread_rows` tables again row by row and keep the better reading, in place; return rows read.
 
     Only single-document files (the table's box is found on the pages of the one document). `only` limits the
-    reading to those tables (the ones a budget granted).
+    reading to those tables (the ones a budget granted). `digits`, when given, reads the rows again with
+    digits only, for the date cells both readings left empty (`fill_dates_from_digits`).
     """
     if len(parts) != 1:
         return 0
@@ -138,6 +143,18 @@ def read_rows_again(
             choose=choose,
             disagreement="its rows read one by one disagree with the first reading; check them",
         )
+    for name in weak:
+        found = part.fields.get(name)
+        if digits is None or found is None or name not in spec.tables or not _date_holes(spec, name, found):
+            continue
+        digit_rows = [
+            row
+            for page in read.pages
+            if page.method is ReadMethod.OCR and page.image is not None
+            for box in field_boxes(page, spec, name)
+            for row in digits(page, box) or []
+        ]
+        part.fields[name] = fill_dates_from_digits(spec, name, found, digit_rows)
     return read_rows
 
 
@@ -268,3 +285,80 @@ def _rows_key(rows: object) -> object:
         else str(row)
         for row in rows
     ]
+
+
+def _date_holes(spec: Spec, name: str, table: Field) -> bool:
+    """Return True when a row of the table has an empty date cell."""
+    dates = [column for column, kind in spec.tables[name].columns.items() if kind == "date"]
+    return isinstance(table.value, list) and any(
+        isinstance(row, dict) and any(row.get(column) is None for column in dates) for row in table.value
+    )
+
+
+DIGIT_DATES = {12: 2, 14: 2, 16: 4, 18: 4}
+"""Length of a row's boxed dates read as one run of digits -> digits of each year (14, 18: a place of service
+follows)."""
+
+
+def _digit_dates(words: list[Word], count: int) -> tuple[str, list[date]] | None:
+    """Return the text after a digits-only row's boxed dates and the dates, or None when it holds no such run.
+
+    Read with digits only, a row's boxes run together: `01212601212622 681002` is 01 21 26 | 01 21 26, place
+    of service 22, then the code; a run may hold the code too (`0319260319262290686`).
+    """
+    if not words:
+        return None
+    first = words[0].text
+    rest = " ".join(w.text for w in words[1:])
+    if len(first) - 5 in DIGIT_DATES and len(first) not in DIGIT_DATES:
+        first, rest = first[:-5], f"{first[-5:]} {rest}"
+    year = DIGIT_DATES.get(len(first))
+    if year is None or not first.isdigit():
+        return None
+    size = 4 + year
+    parts = [first[i * size : (i + 1) * size] for i in range(len(first) // size)][:count]
+    if len(parts) < count:
+        return None
+    read = parse_boxed_dates(" ".join(f"{p[:2]} {p[2:4]} {p[4:]}" for p in parts), count, latest=date.today())
+    return None if read is None else (rest, read[0])
+
+
+def fill_dates_from_digits(spec: Spec, name: str, table: Field, rows: list[list[Word]]) -> Field:
+    """Return the table with its empty date cells filled from a digits-only reading of its rows, where sure.
+
+    Both readings may leave a boxed date empty (`O01 21 26`: a rule's end read as a letter); read with digits
+    only, the same row gives `01212601212622` (`_digit_dates`). The rows of that reading holding such dates
+    are taken for the table's rows in order, only when there are as many; a row is filled only when its code
+    is read in it too (`681002` holds 81002), its other dates, where read, are the ones the digits give, and
+    the filled dates pass `implausible_dates`. The confidence is not raised: the cells were empty before.
+    """
+    table_spec = spec.tables[name]
+    dates = [column for column, kind in table_spec.columns.items() if kind == "date"]
+    codes = [column for column, kind in table_spec.columns.items() if kind == "code"]
+    if not isinstance(table.value, list) or not dates or len(codes) != 1:
+        return table
+    read = [found for found in (_digit_dates(words, len(dates)) for words in rows) if found is not None]
+    if len(read) != len(table.value):
+        return table
+    filled: list[dict[str, FieldScalar | None]] = []
+    new: set[tuple[int, str]] = set()
+    for index, (row, (rest, values)) in enumerate(zip(table.value, read, strict=True)):
+        if not isinstance(row, dict):
+            return table
+        out = dict(row)
+        code = row.get(codes[0])
+        known = all(row.get(column) in (None, value) for column, value in zip(dates, values, strict=True))
+        if isinstance(code, str) and code and code in rest.replace(" ", "") and known:
+            for column, value in zip(dates, values, strict=True):
+                if out.get(column) is None:
+                    out[column] = value
+                    new.add((index, column))
+        filled.append(out)
+    if not new:
+        return table
+    checked = [dict(row) for row in filled]
+    implausible_dates(name, table_spec, checked, table.provenance.page or 1, [])
+    for index, column in new:
+        if checked[index][column] is None:
+            filled[index][column] = None
+    return dataclasses.replace(table, value=list(filled))

@@ -51,9 +51,9 @@ from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
 from claimflow.readers.marks import PageMarks
-from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector
+from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector, whitelist_reader
 from claimflow.readers.preflight import read_cleanly
-from claimflow.readers.rows import reread_rows
+from claimflow.readers.rows import DIGITS, reread_rows
 from claimflow.specs import SpecSet
 
 MISSING = 1.0
@@ -125,14 +125,29 @@ class SharedOcr:
         self._memo: dict[tuple[object, ...], Page] = {}
         self.script_languages: dict[str, str] = dict(getattr(ocr, "script_languages", None) or {})
 
-    def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
-        """Return the words of `image` (from memory when the same pixels were read with the same psm and lang)."""
+    @property
+    def takes_whitelist(self) -> bool:
+        """True when the wrapped engine reads with a character whitelist (readers/ocr.WhitelistOcr)."""
+        return whitelist_reader(self.ocr) is not None
+
+    def ocr_image(
+        self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng", whitelist: str = ""
+    ) -> Page:
+        """Return the words of `image` (from memory when the same pixels were read with the same psm and lang).
+
+        `whitelist` is passed on to an engine that takes one (and ignored by one that does not).
+        """
         digest = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
-        key = (digest, image.size, image.mode, psm, lang, page)
+        reader = whitelist_reader(self.ocr) if whitelist else None
+        key = (digest, image.size, image.mode, psm, lang, page, whitelist if reader is not None else "")
         known = self._memo.get(key)
         if known is None:
             started = time.perf_counter()
-            known = self.ocr.ocr_image(image, page=page, psm=psm, lang=lang)
+            known = (
+                reader.ocr_image(image, page=page, psm=psm, lang=lang, whitelist=whitelist)
+                if reader is not None
+                else self.ocr.ocr_image(image, page=page, psm=psm, lang=lang)
+            )
             self.seconds[self.step] = self.seconds.get(self.step, 0.0) + time.perf_counter() - started
             self.calls[self.step] = self.calls.get(self.step, 0) + 1
             self._memo[key] = known
@@ -570,6 +585,9 @@ class RowsLook:
             ),
             threshold=ctx.threshold,
             only=_served(granted),
+            digits=lambda page, box: reread_rows(
+                page, ocr, box, clean=region_cleaner(page, keep_strokes=True) if dropout else None, whitelist=DIGITS
+            ),
         )
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 import pytesseract
@@ -59,6 +59,23 @@ class OcrEngine(Protocol):
     def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
         """Return the words of `image` as page `page`, boxes normalised to the image."""
         ...
+
+
+class WhitelistOcr(Protocol):
+    """An engine that can read with only some characters allowed (tesseract's `tessedit_char_whitelist`)."""
+
+    takes_whitelist: bool
+
+    def ocr_image(
+        self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng", whitelist: str = ""
+    ) -> Page:
+        """Return the words of `image`, read with only the characters of `whitelist` (all when empty)."""
+        ...
+
+
+def whitelist_reader(ocr: OcrEngine) -> WhitelistOcr | None:
+    """Return `ocr` as an engine that reads with a character whitelist, or None when it cannot (fakes)."""
+    return cast(WhitelistOcr, ocr) if getattr(ocr, "takes_whitelist", False) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +174,9 @@ class TesseractOcr:
     both honour the per-call timeout. CLAIMFLOW_OCR_BACKEND=cli forces the CLI.
     """
 
+    takes_whitelist = True
+    """`ocr_image` takes a character whitelist (WhitelistOcr)."""
+
     def __init__(
         self,
         timeout_seconds: float = 120.0,
@@ -200,31 +220,37 @@ class TesseractOcr:
                 logger.info("model %s could not be preloaded", language)
         return loaded
 
-    def ocr_image(self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng") -> Page:
-        """Return the words of `image` with tesseract's boxes, confidences and block/line numbers."""
+    def ocr_image(
+        self, image: Image.Image, *, page: int, psm: int = PSM_BLOCK, lang: str = "eng", whitelist: str = ""
+    ) -> Page:
+        """Return the words of `image` with tesseract's boxes, confidences and block/line numbers.
+
+        `whitelist` (not part of OcrEngine; see WhitelistOcr): the only characters tesseract may read.
+        """
         width, height = image.size
         result = Page(number=page, width=float(width), height=float(height), method=ReadMethod.OCR)
         if image.mode not in ("1", "L", "RGB"):
             image = image.convert("RGB")
         data = (
-            self._api_data(image, page=page, psm=psm, lang=lang, problems=result.problems)
+            self._api_data(image, page=page, psm=psm, lang=lang, problems=result.problems, whitelist=whitelist)
             if self.backend == "api"
-            else self._cli_data(image, page=page, psm=psm, lang=lang, problems=result.problems)
+            else self._cli_data(image, page=page, psm=psm, lang=lang, problems=result.problems, whitelist=whitelist)
         )
         if data is not None:
             result.words = check_accents(image, _words_from_tesseract(data, width, height), lang)
         return result
 
     def _cli_data(
-        self, image: Image.Image, *, page: int, psm: int, lang: str, problems: list[Problem]
+        self, image: Image.Image, *, page: int, psm: int, lang: str, problems: list[Problem], whitelist: str = ""
     ) -> dict[str, list[object]] | None:
         """Run the tesseract CLI on `image`; return image_to_data's columns, or None with a problem added."""
+        config = f"--psm {psm}" + (f" -c tessedit_char_whitelist={whitelist}" if whitelist else "")
         try:
             with _as_bmp(image) as source:
                 data: dict[str, list[object]] = pytesseract.image_to_data(
                     str(source),
                     lang=lang,
-                    config=f"--psm {psm}",
+                    config=config,
                     timeout=self.timeout_seconds,
                     output_type=pytesseract.Output.DICT,
                 )
@@ -237,7 +263,7 @@ class TesseractOcr:
             return None
 
     def _api_data(
-        self, image: Image.Image, *, page: int, psm: int, lang: str, problems: list[Problem]
+        self, image: Image.Image, *, page: int, psm: int, lang: str, problems: list[Problem], whitelist: str = ""
     ) -> dict[str, list[object]] | None:
         """Recognise `image` in-process; return image_to_data's columns, or None with a problem added."""
         pixels, depth = _raw_pixels(image)
@@ -247,7 +273,16 @@ class TesseractOcr:
         try:
             with self._apis.lend(lang) as api:
                 started = time.monotonic()
-                tsv = api.read_tsv(pixels, image.width, image.height, depth, dpi=dpi, psm=psm, timeout_ms=timeout_ms)
+                tsv = api.read_tsv(
+                    pixels,
+                    image.width,
+                    image.height,
+                    depth,
+                    dpi=dpi,
+                    psm=psm,
+                    timeout_ms=timeout_ms,
+                    whitelist=whitelist,
+                )
         except tessapi.TessApiError:  # the language's traineddata is missing or unreadable
             problems.append(self._failure(page, timed_out=False))
             return None

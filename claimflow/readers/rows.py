@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from claimflow.models import BBox, Page, Word
-from claimflow.readers.ocr import OcrEngine
+from claimflow.readers.ocr import OcrEngine, whitelist_reader
 
 ROW_DPI = 400
 """Rows are read at about this resolution (Courier and Helvetica of 8-12 pt printed on 120-200 dpi scans)."""
@@ -42,6 +42,8 @@ ROW_MARGIN_INCH = 0.03
 """White kept above and below a row when it is cut out."""
 ROW_GAP_PX = 40
 """White between the rows stacked into one image, so tesseract keeps them apart as lines."""
+DIGITS = "0123456789"
+"""The whitelist of a digits-only reading: a boxed date's `O1` or `TN ON` is read as digits (readers/ocr.py)."""
 ROW_BLOCK = 5000
 """Block numbers given to words read row by row (apart from the first reading's and the layers')."""
 
@@ -72,15 +74,22 @@ def text_rows(grey: np.ndarray, *, dpi: float) -> list[tuple[int, int]]:
 
 
 def reread_rows(
-    page: Page, ocr: OcrEngine, box: BBox, *, clean: Callable[[Image.Image], Image.Image] | None = None
+    page: Page,
+    ocr: OcrEngine,
+    box: BBox,
+    *,
+    clean: Callable[[Image.Image], Image.Image] | None = None,
+    whitelist: str = "",
 ) -> list[list[Word]] | None:
     """Read the rows of text inside `box` (page fractions) one by one; return each row's words, top to bottom.
 
-    None when the page's image was not kept, the box is empty or the OCR failed. Word boxes are in page
+    None when the page's image was not kept, the box is empty, the OCR failed, or a `whitelist` (the only
+    characters to read: DIGITS) was asked of an engine that cannot take one. Word boxes are in page
     fractions; every word of a row spans the row's height.
     """
     image = page.image
-    if image is None or not isinstance(image, Image.Image):
+    reader = whitelist_reader(ocr) if whitelist else None
+    if image is None or not isinstance(image, Image.Image) or (whitelist and reader is None):
         return None
     width, height = image.size
     pixels = (
@@ -116,7 +125,11 @@ def reread_rows(
         offsets.append(at)
         at += bottom - top + ROW_GAP_PX
     canvas.info["dpi"] = (dpi, dpi)
-    read = ocr.ocr_image(canvas, page=page.number, psm=6, lang=page.language)
+    read = (
+        reader.ocr_image(canvas, page=page.number, psm=6, lang=page.language, whitelist=whitelist)
+        if reader is not None
+        else ocr.ocr_image(canvas, page=page.number, psm=6, lang=page.language)
+    )
     if read.problems:
         return None
     rows: list[list[Word]] = [[] for _ in spans]

@@ -169,10 +169,24 @@ class TessApi:
             self._lib.TessDeleteText(pointer)
 
     def read_tsv(
-        self, pixels: bytes, width: int, height: int, depth: int, *, dpi: int, psm: int, timeout_ms: int
+        self,
+        pixels: bytes,
+        width: int,
+        height: int,
+        depth: int,
+        *,
+        dpi: int,
+        psm: int,
+        timeout_ms: int,
+        whitelist: str = "",
     ) -> str | None:
-        """Recognise an image with `psm`; return tesseract's TSV (no header), or None when it failed or timed out."""
+        """Recognise an image with `psm`; return tesseract's TSV (no header), or None when it failed or timed out.
+
+        `whitelist`: the only characters tesseract may read (`tessedit_char_whitelist`, for this call only).
+        """
         monitor = self._lib.TessMonitorCreate()
+        if whitelist:
+            self._lib.TessBaseAPISetVariable(self._handle, b"tessedit_char_whitelist", whitelist.encode())
         try:
             self._lib.TessBaseAPISetPageSegMode(self._handle, psm)
             self._set_image(pixels, width, height, depth, dpi)
@@ -181,6 +195,8 @@ class TessApi:
                 return None
             return self._text(self._lib.TessBaseAPIGetTsvText(self._handle, 0))
         finally:
+            if whitelist:
+                self._lib.TessBaseAPISetVariable(self._handle, b"tessedit_char_whitelist", b"")
             self._lib.TessBaseAPIClear(self._handle)
             self._lib.TessMonitorDelete(monitor)
 

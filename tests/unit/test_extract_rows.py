@@ -17,7 +17,14 @@ from PIL import Image
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, icd10_with_dot
-from claimflow.extract_rows import choose_items, choose_rows, read_rows_again, weak_lists, weak_tables
+from claimflow.extract_rows import (
+    choose_items,
+    choose_rows,
+    fill_dates_from_digits,
+    read_rows_again,
+    weak_lists,
+    weak_tables,
+)
 from claimflow.extract_tables import implausible_dates, split_amount
 from claimflow.models import (
     BBox,
@@ -33,7 +40,8 @@ from claimflow.models import (
 )
 from claimflow.normalise import parse_boxed_dates
 from claimflow.readers.dropout import rule_mask, without_rules
-from claimflow.readers.rows import reread_rows, text_rows
+from claimflow.readers.rows import DIGITS, reread_rows, text_rows
+from claimflow.second_looks import SharedOcr
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
 
@@ -140,6 +148,76 @@ def test_rows_are_read_in_one_call_and_put_back_at_their_place() -> None:
     assert second.bbox[0] == pytest.approx(400 / 850, abs=0.005)
     assert second.bbox[1] == pytest.approx(760 / 1100, abs=0.005)
     assert reread_rows(dataclasses.replace(page, image=None), ocr, box) is None
+
+
+class _DigitOcr(_RowOcr):
+    """A `_RowOcr` that takes a whitelist, and remembers the ones it was given."""
+
+    takes_whitelist = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.whitelists: list[str] = []
+
+    def ocr_image(
+        self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng", whitelist: str = ""
+    ) -> Page:
+        self.whitelists.append(whitelist)
+        return super().ocr_image(image, page=page, psm=psm, lang=lang)
+
+
+def test_a_digits_only_reading_needs_an_engine_that_takes_a_whitelist_and_is_remembered_apart() -> None:
+    image = Image.new("L", (850, 1100), 255)
+    pixels = np.asarray(image).copy()
+    pixels[700:712, 100:300] = 0
+    page = Page(1, 612, 792, ReadMethod.OCR, [], image=Image.fromarray(pixels))
+    box: BBox = (0.0, 0.6, 1.0, 0.8)
+    assert reread_rows(page, _RowOcr(), box, whitelist=DIGITS) is None  # a fake without whitelists: no reading
+    engine = _DigitOcr()
+    shared = SharedOcr(engine)
+    assert shared.takes_whitelist and not SharedOcr(_RowOcr()).takes_whitelist
+    assert reread_rows(page, shared, box) is not None
+    assert reread_rows(page, shared, box, whitelist=DIGITS) is not None
+    assert reread_rows(page, shared, box, whitelist=DIGITS) is not None
+    assert engine.whitelists == ["", DIGITS]  # the same pixels read with digits only are another reading, once
+
+
+def _digit_row(y: float, *texts: str) -> list[Word]:
+    return [w for index, text in enumerate(texts) for w in _words(0.05 + 0.2 * index, y, text)]
+
+
+def test_empty_dates_are_filled_from_a_digits_only_reading_only_where_it_agrees(specs: SpecSet) -> None:
+    spec = specs.specs["cms1500"]
+    day = date(2026, 1, 21)
+    rows = [
+        {"date_from": day, "date_to": day, "procedure_code": "80053", "charge": None},
+        {"date_from": None, "date_to": None, "procedure_code": "81002", "charge": None},  # both readings lost them
+        {"date_from": day, "date_to": None, "procedure_code": "71046", "charge": None},
+    ]
+    table = Field("service_lines", rows, 0.4, Provenance(method=ReadMethod.OCR, page=1))
+    digits = [
+        _digit_row(0.60, "0", "08"),  # the header row: no dates
+        _digit_row(0.70, "01212601212611", "80053", "12", "54241"),
+        _digit_row(0.72, "01212601222622", "681002", "1", "14101"),  # a speck before the code: it is still in it
+        _digit_row(0.74, "0121260125262271046", "1", "85001"),  # the code glued to the dates
+    ]
+    filled = fill_dates_from_digits(spec, "service_lines", table, digits)
+    assert isinstance(filled.value, list)
+    assert [(r["date_from"], r["date_to"]) for r in filled.value] == [  # type: ignore[index]
+        (day, day),
+        (day, date(2026, 1, 22)),
+        (day, date(2026, 1, 25)),
+    ]
+    assert filled.confidence == table.confidence
+    # a row whose read date the digits contradict, a code not in the digits' row, rows not as many: unchanged
+    other = [*digits[:3], _digit_row(0.74, "0122260125262271046", "1", "85001")]
+    assert fill_dates_from_digits(spec, "service_lines", table, other).value[2] == rows[2]  # type: ignore[index]
+    wrong_code = [*digits[:2], _digit_row(0.72, "01212601222622", "99213"), digits[3]]
+    assert fill_dates_from_digits(spec, "service_lines", table, wrong_code).value[1] == rows[1]  # type: ignore[index]
+    assert fill_dates_from_digits(spec, "service_lines", table, digits[:3]) is table
+    # dates the table's others make implausible are not filled (a period ending before it starts)
+    backwards = [*digits[:2], _digit_row(0.72, "01222601212622", "81002"), digits[3]]
+    assert fill_dates_from_digits(spec, "service_lines", table, backwards).value[1] == rows[1]  # type: ignore[index]
 
 
 # --- dates, amounts --------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from claimflow.errors import DependencyError, DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Word
@@ -340,3 +340,18 @@ def test_large_jpeg_is_ocrd_at_half_size_but_reports_its_stored_size(tmp_path: P
     (page,) = read_document(path, FileKind.JPEG, Spy()).pages
     assert sizes[0] == (2000, 2500)
     assert (page.width, page.height) == (4000, 5000)
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("backend", ["api", "cli"])
+def test_a_whitelist_limits_one_reading_to_its_characters(backend: str) -> None:
+    image = Image.new("L", (900, 120), 255)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 48)
+    ImageDraw.Draw(image).text((20, 30), "CODE 4711 DATE", fill=0, font=font)
+    image.info["dpi"] = (300, 300)
+    engine = TesseractOcr(backend=backend)
+    assert engine.takes_whitelist
+    digits = " ".join(w.text for w in engine.ocr_image(image, page=1, psm=7, whitelist="0123456789").words)
+    assert "4711" in digits and not any(c.isalpha() for c in digits)
+    after = " ".join(w.text for w in engine.ocr_image(image, page=1, psm=7).words)
+    assert "CODE" in after and "DATE" in after  # the whitelist was for that reading only
