@@ -240,3 +240,27 @@ def test_page_with_black_ink_is_not_stretched() -> None:
     page = read_scanned_page(engine, _ruled_page(), image_attempts, page=1, size=(1200, 1600))
     assert engine.calls == [6]
     assert len(page.words) == len(GOOD)
+
+
+@dataclass
+class SizedOcr:
+    """Reads the same weak words at every size (a faint page), recording each call's image width and psm."""
+
+    words: list[tuple[str, tuple[float, float, float, float], float]]
+    calls: list[tuple[int, int]] = field(default_factory=list)
+
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+        self.calls.append((image.width, psm))
+        return RecordedOcr(pages={page: self.words}).ocr_image(image, page=page, psm=psm)
+
+
+@pytest.mark.parametrize(("word_height", "expected"), [(0.03, [(500, 6)]), (0.01, [(500, 6), (1000, 6)])])
+def test_weak_small_page_is_enlarged_only_when_its_text_is_small(
+    word_height: float, expected: list[tuple[int, int]]
+) -> None:
+    # 24 px words read weakly are faint, not small: doubling reads them no better (SROIE 420); 8 px ones are small
+    weak = [(f"w{i:02d}xy", (0.05, 0.04 * i, 0.3, 0.04 * i + word_height), 0.3) for i in range(20)]
+    engine = SizedOcr(weak)
+    page = read_scanned_page(engine, _ruled_page((500, 800)), image_attempts, page=1, size=(500, 800))
+    assert engine.calls == expected  # psm 11 is never tried: the first pass found text
+    assert page.text.startswith("w00xy")
