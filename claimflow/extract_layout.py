@@ -29,6 +29,10 @@ TALL_WORD = 3.0
 LARGE_WORD = 1.5
 """A word taller than this many median word heights is set large (a heading): it joins a row but does not
 widen the row's vertical span, so the body line under it is not pulled into it."""
+SPECK_WORD = 0.75
+"""A word less high than this many median word heights is a speck or a sign (`1` read on a rule's remnant, `.`):
+alone with large words in a row (a pre-printed form's 12 pt values among its 7 pt captions), it does not set
+the row's span (`KOWALSKI,` a little lower on a tilted scan was cut from `DENISE G` by a speck's span)."""
 SPACED_LETTERS = 2
 """Words this short may be the letters of one letter-spaced word (`P R O C E D U R E S`)."""
 SKEW_SLOPE = 0.06
@@ -89,6 +93,7 @@ def build_lines(page: Page) -> list[Line]:
     heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
     tall = TALL_WORD * heights[len(heights) // 2] if heights else 1.0
     large = LARGE_WORD * heights[len(heights) // 2] if heights else 1.0
+    speck = SPECK_WORD * heights[len(heights) // 2] if heights else 0.0
     groups: list[list[Word]] = [[w] for w in words if w.bbox[3] - w.bbox[1] > tall]
     standing = len(groups)
     # tesseract's CJK models give some words boxes that overlap their neighbours on the same line (`2026` boxed
@@ -102,7 +107,8 @@ def build_lines(page: Page) -> list[Line]:
         for group in reversed(groups[max(standing, len(groups) - 3) :]):
             # a heading set larger (`INVOICE` beside the issuer's name) does not stretch its row over the next
             # row of body text (the address under the name): the row's span is that of its body-size words
-            body = [w for w in group if w.bbox[3] - w.bbox[1] <= large] or group
+            # nor does a speck read as a character (`1`, a dot) set the span of a row of large words by itself
+            body = [w for w in group if speck <= w.bbox[3] - w.bbox[1] <= large] or group
             top = min(w.bbox[1] for w in body)
             bottom = max(w.bbox[3] for w in body)
             if top <= centre <= bottom and (

@@ -199,7 +199,10 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     None when no reading gives a calendar date; ambiguous when two readings
     give different dates (`131`: 13 or 31 where both exist).
     """
-    # the boxes hold digits only: a letter O beside a digit is a zero read as a letter (`o9` for `09`)
+    # a letter O before a part that has its two digits already is a caption's letter or a rule's remnant glued to
+    # it (`O06`: the caption DD under the 06), not a third digit; else the boxes hold digits only: a letter O
+    # beside a digit is a zero read as a letter (`o9` for `09`)
+    raw = re.sub(r"(?<![\dA-Za-z])[oO](?=\d\d(?!\d))", "", raw)
     raw = re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", raw)
     tokens = [t for t in re.findall(r"\d+", raw) if len(t) > 1]
     options: list[list[list[str]]] = []

@@ -57,6 +57,8 @@ def test_a_text_layer_value_is_not_doubted_by_a_reading_that_found_nothing() -> 
         ("11031972", date(1972, 11, 3)),
         ("110372", date(1972, 11, 3)),
         ("11 0372", None),  # a day and a two-digit year glued is not told from a month and day
+        ("09 O06 1 58", date(1958, 9, 6)),  # the caption DD under the day kept as an O before its two digits
+        ("04 o9 1975", date(1975, 4, 9)),  # an O beside one digit is still its zero
     ],
 )
 def test_a_boxed_date_whose_parts_were_glued_is_split(raw: str, expected: date | None) -> None:

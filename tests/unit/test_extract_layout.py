@@ -72,3 +72,16 @@ def test_a_word_joins_the_row_ocr_read_it_on_when_it_fits_two_rows() -> None:
     # without an OCR line in common the latest row that fits takes the word, as before
     words[4] = Word("28", (0.723, 0.867, 0.743, 0.877), 0.96, block=3034, line=1)
     assert "2 e 28" in [line.text for line in build_lines(page)]
+
+
+def test_a_speck_does_not_set_the_span_of_a_row_of_large_words() -> None:
+    """Pre-printed values (12 pt) among captions (7 pt) are all 'large'; a speck read as `1` among them set the
+    row's span alone, and `KOWALSKI,`, a little lower on a tilted scan, became a row of its own."""
+    captions = [Word(f"C{i}", (0.05 * i, 0.10, 0.05 * i + 0.04, 0.106), 0.9) for i in range(12)]
+    words = captions + [
+        Word("DENISE", (0.166, 0.1582, 0.235, 0.1677), 0.9),
+        Word("1", (0.455, 0.1595, 0.456, 0.1636), 0.6),
+        Word("KOWALSKI,", (0.048, 0.1586, 0.149, 0.1695), 0.9),
+    ]
+    page = Page(number=1, width=612.0, height=792.0, method=ReadMethod.OCR, words=words)
+    assert "KOWALSKI, DENISE 1" in [line.text for line in build_lines(page)]
