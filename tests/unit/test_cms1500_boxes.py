@@ -193,3 +193,16 @@ def test_a_caption_ampersand_left_before_the_provider_name_is_not_the_name(specs
     words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
     result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
     assert result.fields["billing_provider"].value == "Lakeview Medical Group"
+
+
+def test_the_rest_of_a_garbled_provider_caption_is_not_the_provider(specs: SpecSet) -> None:
+    # the HCFA-1500's `33. PHYSICIAN'S, SUPPLIER'S BILLING NAME, ADDRESS, ZIP CODE` with its end misread: the words
+    # after the caption's match were the first line of the box and were taken as the provider
+    head = "33. PHYSICIAN' $. “SUPPLIER 'S BILLING NAME,"
+    captions = [(x, y, t) for x, y, t in CAPTIONS_0212 if not t.startswith("33.")] + [
+        (0.58, 0.875, head),
+        (0.58 + CHAR * (len(head) + 1), 0.879, "ADORESS. ZiP CODE"),  # read a little lower than the garbled start
+    ]
+    words = [w for x, y, text in captions + VALUES_0212 for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert result.fields["billing_provider"].value == "Lakeview Medical Group"
