@@ -620,9 +620,15 @@ ICD10_SHAPE = re.compile(r"[A-TV-Z]\d[0-9A-Z]\.?[0-9A-Z]{0,4}")
 """An ICD-10-CM code with or without its dot (a letter, a digit, then digits or letters)."""
 
 
+ICD10_LETTER_O = re.compile(r"[A-TV-Z]O\d[0-9A-Z]?\.?[0-9A-Z]{0,4}")
+"""An ICD-10-CM code whose second character, always a digit, was read as the letter O (`RO59`, `RO5.9`)."""
+
+
 def icd10_with_dot(code: str) -> str:
     """Return an ICD code with its dot: after ICD-10's third character (`M5450` -> `M54.50`), or for a comma."""
     code = code.strip().replace(",", ".")  # OCR reads the dot as a comma
+    if ICD10_LETTER_O.fullmatch(code):  # the second character is a digit: `RO59` is R05.9
+        code = f"{code[0]}0{code[2:]}"
     if ICD10_SHAPE.fullmatch(code):  # no ICD-10 code has the letter O after its first character: a zero
         code = code[0] + code[1:].replace("O", "0")
     found = ICD10_BARE.fullmatch(code)

@@ -459,7 +459,10 @@ def test_choose_items_keeps_the_longer_list_and_agreement() -> None:
     assert choose_items(first, dataclasses.replace(first, confidence=0.9))[1]
 
 
-@pytest.mark.parametrize(("code", "expected"), [("R1O9", "R10.9"), ("R1O.9", "R10.9"), ("O0932", "O09.32")])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("R1O9", "R10.9"), ("R1O.9", "R10.9"), ("O0932", "O09.32"), ("RO59", "R05.9"), ("OO932", "O09.32")],
+)
 def test_icd10_codes_have_no_letter_o_after_their_first_character(code: str, expected: str) -> None:
     assert icd10_with_dot(code) == expected
 
@@ -468,3 +471,7 @@ def test_a_diagnosis_code_followed_by_a_full_stop_is_whole(specs: SpecSet) -> No
     items = HCFA + DIAGNOSIS + [(0.06, 0.605, "E78,5."), (0.06, 0.63, "R10,9")]
     found = extract_document(ReadDocument(pages=[_page(items)]), specs).fields["diagnosis_codes"]
     assert found.value == ["E78.5", "R10.9"]
+    # the slot's bracket read glued to a code whose second character (a digit) was read as the letter O
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "[RO59_"), (0.06, 0.63, "R10,9")]
+    found = extract_document(ReadDocument(pages=[_page(items)]), specs).fields["diagnosis_codes"]
+    assert found.value == ["R05.9", "R10.9"]
