@@ -723,8 +723,10 @@ def _group(found: re.Match[str]) -> str:
 
 
 CHECKSUM_STRENGTH = {"iban": 97.0, "gb11643": 11.0, "luhn": 10.0}
-"""How many times rarer a misread is once the value's check digits pass: mod-97 (IBAN) catches every single-character
-error and all but about 1 in 97 others; ISO 7064 mod 11-2 (GB 11643) about 1 in 11; Luhn 1 in 10."""
+"""How many times rarer a misread is once the value's check digits pass: mod-97 (IBAN) lets about 1 in 97 misreads
+through (an IBAN another reading of whose OCR-confusable characters also passes is ambiguous instead, see
+extract_values: a letter counts as two digits, so S for 5 is not always caught); ISO 7064 mod 11-2 (GB 11643) about
+1 in 11; Luhn 1 in 10 (every single-digit error caught)."""
 
 
 def checksum_strength(field_spec: FieldSpec) -> float:

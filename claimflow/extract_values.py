@@ -76,6 +76,16 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
             "(O/0, S/5, a character too many or too few); check it against the document"
         )
         return TypedValue(search.repaired, ambiguous=True, note=note)
+    if field_spec.type == "iban" and isinstance(typed.value, str):
+        twins = search_iban_repairs(typed.value)
+        if twins.valid or not twins.complete:
+            # mod-97 cannot tell S from 5 in a BBAN that allows letters (a letter counts as two digits): a read that
+            # passes while another reading of its OCR-confusable characters passes too is not confirmed by it
+            note = (
+                "IBAN passes mod-97, but so does another reading of its OCR-confusable characters (S/5, O/0, B/8 ...);"
+                " check it against the document"
+            )
+            return TypedValue(typed.value, ambiguous=True, note=note)
     if field_spec.allowed and isinstance(typed.value, str):
         typed = _canonical(typed.value, field_spec.allowed)
     problem = _validate(typed.value, field_spec.validators)

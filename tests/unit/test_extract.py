@@ -151,6 +151,16 @@ def test_passed_check_digits_lift_an_ocr_read_and_failed_ones_sink_it(specs: Spe
     assert checksum_strength(specs.specs["motor_claim_form"].fields["claim_number"]) == 1.0
 
 
+def test_an_iban_that_passes_but_whose_ocr_twin_passes_too_is_not_confirmed(specs: SpecSet) -> None:
+    # a degraded seed-12 scan read ...75SG... for ...755G...: both pass mod-97 (S counts as 28, not as one digit)
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "FR931597977803UXAT75SGVH182") for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
+    iban = result.fields["payee_iban"]
+    assert iban.value == "FR931597977803UXAT75SGVH182"
+    assert iban.confidence < AUTO_ACCEPT
+    assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" for p in result.problems)
+
+
 def test_loss_after_signature_lowers_confidence_and_adds_problem(specs: SpecSet) -> None:
     values = [v.replace("03/02/2026", "28/02/2026") for v in MOTOR_VALUES]
     result = extract_document(motor_form(values), specs)
