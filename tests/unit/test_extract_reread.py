@@ -128,7 +128,8 @@ def test_weak_date_read_the_same_larger_stands_after_one_call() -> None:
 
 def test_a_line_the_first_enlargement_read_the_same_is_not_read_again() -> None:
     def weak_total(page: Page) -> Page:
-        page.words = [dataclasses.replace(w, confidence=0.6) if w.line == 3 else w for w in page.words]
+        # 0.4: well below auto-accept under any fitted curve (the refit at 0111520 calibrates a raw 0.6 total to 0.90)
+        page.words = [dataclasses.replace(w, confidence=0.4) if w.line == 3 else w for w in page.words]
         return page
 
     read = ReadDocument(pages=[weak_total(_dated_page("28/02/2014", 0.6))])
