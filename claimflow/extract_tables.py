@@ -271,6 +271,12 @@ def _rows(
     rows: list[dict[str, FieldScalar | None]] = []
     used: list[Line] = []
     doubtful = False
+
+    def unreadable(column: str, kind: str) -> None:
+        """Say that the cell of the row being read holds text that is no value of its kind."""
+        message = f"{name} row {len(rows) + 1}: {column} {kind} value cannot be read"
+        problems.append(Problem(ReasonCode.FIELD_INVALID, message, page=page.number, field=name))
+
     for line in lines:
         found = pattern.search(line.text)
         if found is None:
@@ -288,14 +294,7 @@ def _rows(
                         doubtful = doubtful or guessed
                     elif len(re.findall(r"\d+", raw)) > 1:  # pieces that are no dollars | cents: `73%5O`
                         row[column] = None  # (no 73.00, what an amount parser makes of it)
-                        problems.append(
-                            Problem(
-                                ReasonCode.FIELD_INVALID,
-                                f"{name} row {len(rows) + 1}: {column} {kind} value cannot be read",
-                                page=page.number,
-                                field=name,
-                            )
-                        )
+                        unreadable(column, kind)
                         continue
             if raw and kind == "date" and spec.locale.month_first_spaced:
                 boxed = parse_boxed_date(raw)
@@ -305,14 +304,7 @@ def _rows(
                     continue
             row[column] = _cell(raw, kind, spec) if raw else None
             if raw and row[column] is None:
-                problems.append(
-                    Problem(
-                        ReasonCode.FIELD_INVALID,
-                        f"{name} row {len(rows) + 1}: {column} {kind} value cannot be read",
-                        page=page.number,
-                        field=name,
-                    )
-                )
+                unreadable(column, kind)
         if spec.locale.month_first_spaced and _fill_dates(row, table, found, line.text):
             doubtful = True
         rows.append(row)
