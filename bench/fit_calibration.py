@@ -201,9 +201,22 @@ def held_out_threshold(held_out: Sequence[tuple[Pair, float]]) -> float | None:
     )
 
 
-def split_check(pairs: Sequence[Pair], splits: Sequence[tuple[int, int | None]]) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class SplitResult:
+    """One other fold split's held-out figures; `safe_threshold` is the best one where none met TARGET."""
+
+    folds: int
+    seed: int | None
+    ece: float
+    threshold: float | None
+    safe_threshold: float
+    confident: float
+    wrong_confident: int
+
+
+def split_check(pairs: Sequence[Pair], splits: Sequence[tuple[int, int | None]]) -> list[SplitResult]:
     """Print held-out ECE, threshold, confident share and wrong count on other fold splits; return them."""
-    rows: list[dict[str, object]] = []
+    rows: list[SplitResult] = []
     print("\nsame method on other splits (held out):")
     for folds, seed in splits:
         held_out = cross_validated(pairs, folds, seed)
@@ -211,19 +224,19 @@ def split_check(pairs: Sequence[Pair], splits: Sequence[tuple[int, int | None]])
         threshold = held_out_threshold(held_out)
         safe = threshold if threshold is not None else best_threshold(scored)
         point = threshold_sweep(scored, [safe])[0]
-        row: dict[str, object] = {
-            "folds": folds,
-            "seed": seed,
-            "ece": expected_calibration_error(scored),
-            "threshold": threshold,
-            "safe_threshold": safe,
-            "confident": point.accepted,
-            "wrong_confident": point.wrong,
-        }
+        row = SplitResult(
+            folds=folds,
+            seed=seed,
+            ece=expected_calibration_error(scored),
+            threshold=threshold,
+            safe_threshold=safe,
+            confident=point.accepted,
+            wrong_confident=point.wrong,
+        )
         rows.append(row)
         reached = "" if threshold is not None else " (target not reached; the most often right)"
         shown = f"{point.accepted:.1%} confident, {point.wrong} wrong"
-        print(f"  {folds} folds, seed {seed}: ECE {row['ece']:.3f}, threshold {safe}{reached}: {shown}")
+        print(f"  {folds} folds, seed {seed}: ECE {row.ece:.3f}, threshold {safe}{reached}: {shown}")
     return rows
 
 
@@ -341,7 +354,7 @@ def main() -> int:
             " were most often right; more fields are confident only when the extractors earn it"
         )
     splits = split_check(pairs, [(4, 1), (4, 2), (5, 1)])
-    strictest = max([threshold, *(float(str(row["safe_threshold"])) for row in splits)])
+    strictest = max([threshold, *(row.safe_threshold for row in splits)])
     if strictest > threshold:
         print(
             f"\nthe auto-accept threshold is the highest over the splits: {strictest} (this split alone gave"
@@ -356,7 +369,7 @@ def main() -> int:
         "ece": ece,
         "threshold": threshold,
         "by_type": by_type,
-        "other_splits": splits,
+        "other_splits": [asdict(row) for row in splits],
     }
     (ROOT / "bench" / "out" / "calibration.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     if args.write:
