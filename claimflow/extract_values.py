@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from claimflow.models import FieldValueType, Money
 from claimflow.normalise import (
+    iban_check_failure,
     is_valid_gb11643,
-    is_valid_iban,
     is_valid_luhn,
     normalise_code,
     normalise_currency,
@@ -62,7 +62,8 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
         typed = _parse(text, field_spec, spec)
     except ValueError as exc:
         return TypedValue(text, error=f"cannot read {field_spec.type} value ({exc.__class__.__name__})", keep=False)
-    if field_spec.type == "iban" and isinstance(typed.value, str) and not is_valid_iban(typed.value):
+    failure = iban_check_failure(typed.value) if field_spec.type == "iban" and isinstance(typed.value, str) else None
+    if failure is not None and isinstance(typed.value, str):
         search = search_iban_repairs(typed.value)
         if search.repaired is None:
             why = (
@@ -70,7 +71,7 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
                 if search.valid
                 else "no single correction of OCR confusions passes"
             )
-            return TypedValue(typed.value, error=f"IBAN check digits do not match (mod-97); {why}")
+            return TypedValue(typed.value, error=f"{failure}; {why}")
         note = (
             "IBAN repaired from OCR: the only reading passing mod-97 after undoing likely OCR confusions "
             "(O/0, S/5, a character too many or too few); check it against the document"
@@ -216,8 +217,10 @@ def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
 def _validate(value: FieldValueType, validators: list[Validator]) -> str | None:
     """Run the field's validators; return the first failure message, else None."""
     for validator in validators:
-        if validator.kind == "iban" and not (isinstance(value, str) and is_valid_iban(value)):
-            return "IBAN check digits do not match (mod-97)"
+        if validator.kind == "iban":
+            failure = iban_check_failure(value) if isinstance(value, str) else "not an IBAN"
+            if failure is not None:
+                return failure
         if validator.kind == "luhn" and not (isinstance(value, str) and is_valid_luhn(value)):
             return "Luhn check digit does not match"
         if validator.kind == "gb11643" and not (isinstance(value, str) and is_valid_gb11643(value)):

@@ -34,7 +34,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from claimflow.errors import ConfigError, ReasonCode
-from claimflow.normalise import is_valid_iban
+from claimflow.normalise import iban_check_failure
 from claimflow.routing import claim_view
 from claimflow.settings import Settings
 from claimflow.store.ops_tables import PaymentBatchRow, PaymentRow
@@ -89,8 +89,9 @@ def payment_format(settings: Settings) -> str:
 
 def check_payer(settings: Settings) -> None:
     """Raise ConfigError when a configured payer IBAN fails its checksum (before any file is written)."""
-    if settings.payer_iban and not is_valid_iban(settings.payer_iban):
-        raise ConfigError("CLAIMFLOW_PAYER_IBAN fails the IBAN check (mod-97); correct it")
+    failure = iban_check_failure(settings.payer_iban) if settings.payer_iban else None
+    if failure is not None:
+        raise ConfigError(f"CLAIMFLOW_PAYER_IBAN fails the IBAN check ({failure}); correct it")
 
 
 def payee_of(repo: Repository, s: Any, claim: ClaimRow, threshold: float) -> Payee:
@@ -102,8 +103,9 @@ def payee_of(repo: Repository, s: Any, claim: ClaimRow, threshold: float) -> Pay
     if iban_field is None or not isinstance(iban_field.value, str) or not iban_field.value.strip():
         return Payee(name, None, "no payee IBAN on the claim")
     iban = re.sub(r"\s", "", iban_field.value).upper()
-    if not is_valid_iban(iban):
-        return Payee(name, None, "payee IBAN fails the IBAN check (mod-97)")
+    failure = iban_check_failure(iban)
+    if failure is not None:
+        return Payee(name, None, f"payee IBAN fails the IBAN check ({failure})")
     if iban_field.confidence < threshold:
         return Payee(name, None, f"payee IBAN read with confidence {iban_field.confidence:.2f} < {threshold:.2f}")
     return Payee(name, iban, None)

@@ -7,6 +7,7 @@ import pytest
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Row, Sheet, Word
+from claimflow.normalise import search_iban_repairs
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
 
@@ -152,13 +153,34 @@ def test_passed_check_digits_lift_an_ocr_read_and_failed_ones_sink_it(specs: Spe
 
 
 def test_an_iban_that_passes_but_whose_ocr_twin_passes_too_is_not_confirmed(specs: SpecSet) -> None:
-    # a degraded seed-12 scan read ...75SG... for ...755G...: both pass mod-97 (S counts as 28, not as one digit)
-    values = [v.replace("DE89 3704 0044 0532 0130 00", "FR931597977803UXAT75SGVH182") for v in MOTOR_VALUES]
+    # a degraded seed-12 scan read ...75SG... for ...755G...: both passed mod-97 (S counts as 28, not as one digit).
+    # French and Italian account numbers now carry their own check key, which tells these apart; a Swiss one has none
+    assert search_iban_repairs("CH5725004ZTOX53DCS0UX").valid == ("CH57250042T0X530C5DUX",)
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "CH5725004ZTOX53DCS0UX") for v in MOTOR_VALUES]
     result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
     iban = result.fields["payee_iban"]
-    assert iban.value == "FR931597977803UXAT75SGVH182"
+    assert iban.value == "CH5725004ZTOX53DCS0UX"
     assert iban.confidence < AUTO_ACCEPT
     assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" for p in result.problems)
+
+
+def test_a_french_iban_misread_that_passes_mod97_is_caught_by_its_rib_key(specs: SpecSet) -> None:
+    # I read as 1 passes mod-97 by chance (about 1 in 97 misreads do): before the RIB key was checked, this read was
+    # confirmed by its check digits and would have paid a wrong account
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "FR41 6876 0195 20VO L4V1 17UM 384") for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
+    iban = result.fields["payee_iban"]
+    assert iban.value == "FR416876019520VOL4VI17UM384"  # the one reading passing both checks
+    assert iban.confidence < AUTO_ACCEPT
+    assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" for p in result.problems)
+
+
+def test_a_french_iban_whose_rib_key_rules_out_its_twins_is_not_ambiguous(specs: SpecSet) -> None:
+    # the printed IBAN: no other reading of its confusable characters passes mod-97 and the RIB key together
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "FR41 6876 0195 20VO L4VI 17UM 384") for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
+    assert result.fields["payee_iban"].value == "FR416876019520VOL4VI17UM384"
+    assert not any(p.field == "payee_iban" for p in result.problems)
 
 
 def test_loss_after_signature_lowers_confidence_and_adds_problem(specs: SpecSet) -> None:
@@ -446,10 +468,10 @@ def test_ocr_confusions_in_iban_digits_are_repaired_but_flagged(specs: SpecSet) 
 
 
 def test_iban_repaired_by_checksum_search_is_flagged_for_a_person(specs: SpecSet) -> None:
-    values = [v.replace("DE89 3704 0044 0532 0130 00", "FRO9 0424 8611 14XC OGEO OYJT 453") for v in MOTOR_VALUES]
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "FR83 198O 3649 422L KN80 0TX0 909") for v in MOTOR_VALUES]
     result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
     iban = result.fields["payee_iban"]
-    assert iban.value == "FR090424861114XCOGE00YJT453"
+    assert iban.value == "FR8319803649422LKN8OOTXO909"
     assert iban.confidence <= 0.85
     assert any(
         p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" and "IBAN repaired from OCR" in p.message
@@ -458,10 +480,10 @@ def test_iban_repaired_by_checksum_search_is_flagged_for_a_person(specs: SpecSet
 
 
 def test_iban_with_several_checksum_repairs_keeps_the_raw_read_as_invalid(specs: SpecSet) -> None:
-    values = [v.replace("DE89 3704 0044 0532 0130 00", "IT72C2532870465LSAGO5H5MQ7Z") for v in MOTOR_VALUES]
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "IT08X74077672706NNSXNPE0DGN") for v in MOTOR_VALUES]
     result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
     iban = result.fields["payee_iban"]
-    assert iban.value == "IT72C2532870465LSAGO5H5MQ7Z"
+    assert iban.value == "IT08X74077672706NNSXNPE0DGN"
     assert iban.confidence < 0.5
     problem = next(p for p in result.problems if p.code is ReasonCode.FIELD_INVALID and p.field == "payee_iban")
     assert "corrections" in problem.message

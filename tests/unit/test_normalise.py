@@ -8,6 +8,7 @@ from claimflow.normalise import (
     IBAN_LENGTHS,
     MAX_IBAN_CANDIDATES,
     find_currency,
+    iban_check_failure,
     is_valid_iban,
     is_valid_luhn,
     normalise_code,
@@ -19,6 +20,7 @@ from claimflow.normalise import (
     search_iban_repairs,
     upper_case_lookalikes,
 )
+from claimflow.samples.identifiers import iban_check_digits
 
 
 @pytest.mark.parametrize(
@@ -110,6 +112,43 @@ def test_iban_mod97() -> None:
     assert parse_iban("GB82 WEST 1234 5698 7654 32") == "GB82WEST12345698765432"
 
 
+@pytest.mark.parametrize(
+    "iban",
+    [
+        "FR14 2004 1010 0505 0001 3M02 606",  # published examples: RIB key 06, with a letter in the account
+        "FR76 3000 6000 0112 3456 7890 189",
+        "IT60 X054 2811 1010 0000 0123 456",  # CIN X
+        "BE68 5390 0754 7034",  # 5390075470 mod 97 = 34
+    ],
+)
+def test_national_check_keys_of_published_ibans_pass(iban: str) -> None:
+    assert is_valid_iban(iban) and iban_check_failure(iban) is None
+
+
+@pytest.mark.parametrize(
+    ("country", "bban", "key"),
+    [
+        ("FR", "20041010050500013M02607", "RIB key"),  # the key one off
+        ("IT", "Y0542811101000000123456", "CIN"),  # the CIN letter one off
+        ("BE", "539007547035", "account check digits"),
+    ],
+)
+def test_an_iban_whose_national_key_fails_is_invalid_though_mod97_passes(country: str, bban: str, key: str) -> None:
+    iban = country + iban_check_digits(country, bban) + bban  # the generator's mod-97, written apart from ours
+    assert iban_check_failure(iban) is not None and key in str(iban_check_failure(iban))
+    assert not is_valid_iban(iban)
+    with pytest.raises(ValueError, match=key):
+        parse_iban(iban)
+
+
+def test_a_french_misread_passing_mod97_is_repaired_by_its_rib_key() -> None:
+    # I read as 1: mod-97 passes by chance, the RIB key does not; the one reading passing both is the printed one
+    read = "FR416876019520VOL4V117UM384"
+    assert iban_check_failure(read) == "IBAN passes mod-97 but not its RIB key (the last two digits)"
+    assert repair_iban(read) == "FR416876019520VOL4VI17UM384"
+    assert search_iban_repairs("FR416876019520VOL4VI17UM384").valid == ()  # the printed one has no twin
+
+
 def test_luhn() -> None:
     assert is_valid_luhn("4539 1488 0343 6467")
     assert not is_valid_luhn("4539 1488 0343 6468")
@@ -138,16 +177,16 @@ def test_repair_iban_corrects_positions_the_country_layout_forces_to_digits() ->
 
 
 def test_iban_search_tries_confusable_letters_and_digits_where_either_may_stand() -> None:
-    # FR: check digits and 10 digits forced, then 11 letters-or-digits where O/0 are both possible
-    search = search_iban_repairs("FRO9 0424 8611 14XC OGEO OYJT 453")
-    assert search.complete and search.valid == ("FR090424861114XCOGE00YJT453",)
-    assert search.repaired == "FR090424861114XCOGE00YJT453"
+    # FR: check digits and 10 digits forced (O -> 0), then 11 letters-or-digits where O/0 are both possible
+    search = search_iban_repairs("FR83 198O 3649 422L KN80 0TX0 909")
+    assert search.complete and search.valid == ("FR8319803649422LKN8OOTXO909",)
+    assert search.repaired == "FR8319803649422LKN8OOTXO909"
     assert 2 <= search.tried <= MAX_IBAN_CANDIDATES
 
 
 def test_iban_search_drops_one_character_when_the_read_is_one_too_long() -> None:
     assert IBAN_LENGTHS["IT"] == 27
-    assert repair_iban("IT16M4507495288DS5HFOPSRJ182") == "IT16M4507495288D5HFOPSRJ182"
+    assert repair_iban("IT75V0129040479SORPS8N628VDG") == "IT75V0129040479ORPS8N628VDG"
 
 
 def test_iban_search_inserts_one_character_when_the_read_is_one_too_short() -> None:
@@ -157,11 +196,11 @@ def test_iban_search_inserts_one_character_when_the_read_is_one_too_short() -> N
 
 
 def test_iban_search_with_several_passing_candidates_accepts_none() -> None:
-    search = search_iban_repairs("IT72C2532870465LSAGO5H5MQ7Z")
+    search = search_iban_repairs("IT08X74077672706NNSXNPE0DGN")  # G read as 6
     assert search.complete
-    assert len(search.valid) >= 2 and "IT72C2532870465LSA605H5MQ7Z" in search.valid
+    assert len(search.valid) >= 2 and "IT08X7407767270GNNSXNPE0DGN" in search.valid
     assert search.repaired is None
-    assert repair_iban("IT72C2532870465LSAGO5H5MQ7Z") is None
+    assert repair_iban("IT08X74077672706NNSXNPE0DGN") is None
 
 
 def test_iban_search_without_a_passing_candidate_accepts_none() -> None:

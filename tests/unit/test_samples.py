@@ -16,9 +16,10 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from claimflow.normalise import is_valid_iban as engine_iban_check
 from claimflow.samples import PacketSummary, write_packet
 from claimflow.samples.forms import LABELS, printed_values
-from claimflow.samples.identifiers import iban_check_digits, is_valid_iban, make_iban
+from claimflow.samples.identifiers import cin_letter, iban_check_digits, is_valid_iban, make_iban, rib_key
 from claimflow.samples.plan import make_plan
 
 
@@ -98,6 +99,14 @@ def test_iban_check_digits_match_published_example() -> None:
     assert not is_valid_iban("GB82 WEST 1234 5698 7654 33")
     rng = random.Random(1)
     assert all(is_valid_iban(make_iban(rng, country)) for country in ("DE", "FR", "NL", "GB", "IT") * 20)
+
+
+def test_french_and_italian_ibans_carry_their_national_check_keys() -> None:
+    assert rib_key("20041", "01005", "0500013M026") == "06"  # published example FR14 2004 1010 0505 0001 3M02 606
+    assert cin_letter("0542811101000000123456") == "X"  # published example IT60 X054 2811 1010 0000 0123 456
+    rng = random.Random(2)
+    made = [make_iban(rng, country) for country in ("FR", "IT") * 50]
+    assert all(engine_iban_check(iban) for iban in made)  # the engine's checks, written apart from these
 
 
 def test_text_forms_read_labels_then_values_in_order(packet_dir: tuple[Path, PacketSummary]) -> None:
