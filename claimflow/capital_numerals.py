@@ -120,6 +120,12 @@ def unread_fits(raw: str, amount: Decimal) -> int | None:
     return _unread_in_place(text, amount)
 
 
+def read_share(raw: str) -> float:
+    """Return the share of a capital amount's characters (after 人民币 and the like) that are capital numerals."""
+    text = _bare(raw)
+    return sum(ch in CAPITAL_CHARS for ch in text) / len(text) if text else 0.0
+
+
 def _unread_in_place(text: str, amount: Decimal) -> int | None:
     """Return how many characters are unreadable when `text` is `amount`'s writing with only those misread.
 

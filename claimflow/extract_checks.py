@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from claimflow.capital_numerals import unread_fits
+from claimflow.capital_numerals import read_share, unread_fits
 from claimflow.errors import ReasonCode
 from claimflow.models import Field, FieldValueType, Money, Problem, Provenance
 from claimflow.specs import AgreeCheck, OrderCheck, Spec, SumCheck
@@ -26,6 +26,9 @@ DISAGREE_CAP = 0.5
 """Readings of one value that disagree are at most this confident: a person must look."""
 UNREAD_FILL_CONFIDENCE = 0.5
 """A value taken from another reading because its own words fit it only in part: a person must look."""
+CONTRADICT_SHARE = 0.5
+"""Words read in part whose characters are at least this share capital numerals, and that cannot say the figures'
+amount, speak against the figures (a lost decimal point: `1832200.00` beside words that fit 18322.00)."""
 AGREE_PART_SHARE = 0.3
 """A table whose amounts add up to its total gains this share of its doubt times the total's confidence."""
 
@@ -313,6 +316,8 @@ def fill_unread(fields: dict[str, Field], spec: Spec, unread: dict[str, Unread])
                 continue
             missing = unread_fits(unread[name].raw, known.value.amount)
             if missing is None:
+                if read_share(unread[name].raw) >= CONTRADICT_SHARE:
+                    problems.append(_contradicted(fields, known, name, unread[name]))
                 continue
             fields[name] = Field(name, known.value, UNREAD_FILL_CONFIDENCE, unread[name].provenance, unread[name].raw)
             problems.append(
@@ -325,3 +330,15 @@ def fill_unread(fields: dict[str, Field], spec: Spec, unread: dict[str, Unread])
                 )
             )
     return problems
+
+
+def _contradicted(fields: dict[str, Field], known: Field, name: str, words: Unread) -> Problem:
+    """Cap the figures that words read in part cannot say at DISAGREE_CAP; return the Problem that says so."""
+    fields[known.name] = dataclasses.replace(known, confidence=round(min(known.confidence, DISAGREE_CAP), 4))
+    return Problem(
+        ReasonCode.AMOUNTS_INCONSISTENT,
+        f"{known.name} = {_comparable(known.value)} does not fit {name} as far as it could be read; "
+        "check the amount on the document",
+        page=words.provenance.page,
+        field=known.name,
+    )

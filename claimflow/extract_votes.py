@@ -9,8 +9,11 @@ takes another character only when at least MIN_VOTES readings put that same char
 other candidate (the first reading's own character included) has as many. A reading that does not keep the
 first reading's firm characters (MIN_RATIO of them: a skewed crop read as noise) gives no votes; on a line
 read weakly all through (`烧毁。` read `心昌 8`), a reading votes when it has as many characters. Characters
-read firmly are never changed. The confidence stays as it was: it was below auto-accept because of the weak
-word, and a vote is evidence, not proof.
+read firmly are not changed by a majority; only a firm character right next to a weak one (昌 of `心昌8`: the
+model's trouble spreads to the neighbour, which it then reads firmly and wrong) takes another when every one
+of at least MIN_UNANIMOUS readings (two models at two sizes) reads the line the same, as long as the first.
+The confidence stays as it was: it was below auto-accept because of the weak word, and a vote is evidence,
+not proof.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ MIN_VOTES = 2
 """A weak character takes another only when at least this many readings agree on it."""
 MIN_RATIO = 0.8
 """A reading that keeps less than this share of the line's firm characters gives no votes."""
+MIN_UNANIMOUS = 4
+"""A firm character next to a weak one changes only when this many readings, all the same, read it otherwise."""
 MIN_FIRM = 3
 """A line with fewer firm characters than this votes only with readings of its length."""
 _WIDE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -159,6 +164,26 @@ def vote_line(first: str, weak: Sequence[bool], readings: Sequence[str]) -> str:
             and (len(ranked) == 1 or ranked[1][1] < ranked[0][1])
         )
         out.append(ranked[0][0] if take else char)
+    return _unanimous_neighbours("".join(out), weak, readings)
+
+
+def _unanimous_neighbours(line: str, weak: Sequence[bool], readings: Sequence[str]) -> str:
+    """Return `line` with its firm characters next to a weak one replaced where every reading reads another one.
+
+    Tesseract's trouble with a weak character spreads to its neighbour, which it may then read firmly and wrong
+    (`烧毁。` read `心昌8`: 昌 firm between two weak characters). Such a character takes the reading's character
+    only when at least MIN_UNANIMOUS readings were made and all of them read the line the same, as long as it.
+    """
+    if len(readings) < MIN_UNANIMOUS or len(set(readings)) != 1 or not any(weak):
+        return line
+    reading = readings[0]
+    if len(reading) != len(line):
+        return line
+    out = list(line)
+    for index, char in enumerate(line):
+        beside_weak = (index > 0 and weak[index - 1]) or (index + 1 < len(line) and weak[index + 1])
+        if not weak[index] and beside_weak and reading[index] != char:
+            out[index] = reading[index]
     return "".join(out)
 
 

@@ -17,6 +17,7 @@ person checks it rather than typing it in.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ MISSING_CODE_CONFIDENCE = 0.5
 """Raw confidence of a missing code found by one reading with another model: a person checks it."""
 ROW_REACH = 0.45
 """How far right of its label (page width) a missing code is looked for when the label's line has no words there."""
+OTHER_CODE_RATIO = 0.75
+"""A missing code read beside its label this much like another code field's value is that value (the row above)."""
 
 
 class WordLook(Protocol):
@@ -193,13 +196,22 @@ def read_missing_codes(
 
 
 def _row_right_of_label(page: Page, field_spec: FieldSpec) -> BBox | None:
-    """Return the box right of the field's best label on the page: to its line's last word, else ROW_REACH."""
+    """Return the box right of the field's best label on the page: to its line's last word, else ROW_REACH.
+
+    Only words with a letter or digit count: when the line holds nothing after the label but its colon (the
+    code was not read at all), the box reaches ROW_REACH, not the colon's edge.
+    """
     lines = build_lines(page)
     hits = [hit for anchor in field_spec.anchors for hit in find_anchors(lines, anchor, field_spec.fuzzy)]
     if not hits:
         return None
     hit = max(hits, key=lambda h: h.score)
-    after = [w for w in lines[hit.line_index].words[hit.end :] if w.bbox[0] >= hit.bbox[2]]
+    # a label's own colon or a speck read as `;` is no value: it does not end the row
+    after = [
+        w
+        for w in lines[hit.line_index].words[hit.end :]
+        if w.bbox[0] >= hit.bbox[2] and any(ch.isalnum() for ch in w.text)
+    ]
     height = hit.bbox[3] - hit.bbox[1]
     right = max((w.bbox[2] for w in after), default=min(1.0, hit.bbox[2] + ROW_REACH))
     if right <= hit.bbox[2]:
@@ -210,13 +222,24 @@ def _row_right_of_label(page: Page, field_spec: FieldSpec) -> BBox | None:
 def _take_missing(
     part: Extraction, name: str, field_spec: FieldSpec, page: Page, box: BBox, text: str, model: str
 ) -> None:
-    """Take the first code fitting the pattern in `text`, not confident, with a Problem naming the model."""
+    """Take the code fitting the pattern in `text`, not confident, with a Problem naming the model.
+
+    On a skewed page the row right of a label reaches into the row above (`PDZA2U2629345026_ RDBA202600232693`
+    beside 报案号): a code like another code field's value (OTHER_CODE_RATIO) is that field's, not this one's.
+    When more than one code is left, the row is ambiguous and nothing is taken.
+    """
     flags = re.IGNORECASE if field_spec.ignore_case else 0
-    found = re.search(field_spec.pattern, text, flags) if field_spec.pattern else None
-    if found is None:
+    found = list(re.finditer(field_spec.pattern, text, flags)) if field_spec.pattern else []
+    others = [f.value for n, f in part.fields.items() if n != name and isinstance(f.value, str)]
+    codes: dict[str, str] = {}
+    for match in found:
+        raw = match.groupdict().get("value") or (match.group(1) if match.re.groups else match.group(0))
+        code = normalise_code(raw)
+        if not any(difflib.SequenceMatcher(None, code, other).ratio() >= OTHER_CODE_RATIO for other in others):
+            codes.setdefault(code, raw)
+    if len(codes) != 1:
         return
-    raw = found.groupdict().get("value") or (found.group(1) if found.re.groups else found.group(0))
-    code = normalise_code(raw)
+    code, raw = next(iter(codes.items()))
     where = Provenance(ReadMethod.OCR, page.number, box)
     put_found(part, Field(name, code, MISSING_CODE_CONFIDENCE, where, raw))
     part.problems.append(

@@ -138,8 +138,15 @@ def _to_decimal(token: str, decimal_comma: bool | None) -> tuple[Decimal, bool]:
     elif last_dot >= 0 or last_comma >= 0:
         mark = "." if last_dot >= 0 else ","
         decimals = len(token) - max(last_dot, last_comma) - 1
-        if token.count(mark) > 1:
+        groups = token.split(mark)
+        if token.count(mark) > 1 and all(len(g) == 3 for g in groups[1:-1]) and len(groups[-1]) in (1, 2):
+            # "18.322.00": thousands groups, then cents; one of the marks is misread (`,` read `.`), which one
+            # the text cannot say for sure: the cents are cents, but flag it
+            decimal_mark, ambiguous = mark, True
+            token = mark.join(groups[:-1]).replace(mark, "") + mark + groups[-1]
+        elif token.count(mark) > 1:
             decimal_mark = "," if mark == "." else "."  # "1.234.567": the mark is a thousands separator
+            ambiguous = any(len(g) != 3 for g in groups[1:])  # "18.3220.0": no grouping fits it
         elif decimals == 3:
             # "1.234" or "1,234": thousands or three decimals; the locale decides, else flag it.
             if decimal_comma is None:

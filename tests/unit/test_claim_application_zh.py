@@ -249,6 +249,26 @@ def test_words_read_in_part_take_the_figures_not_confident_and_flagged(specs) ->
     assert "amount_in_words" not in misread.fields
 
 
+def test_figures_that_words_read_in_part_cannot_say_are_not_confident(specs) -> None:  # type: ignore[no-untyped-def]
+    # the figures' decimal point lost (40,124.88 read 4012488.00); the words, read in part, fit 40124.88 only
+    page = _zh_page("人 民 币 肆 万 零 壹 佰 下 拾 肆 元 抽 角 制 分")
+    page.words[:] = [
+        dataclasses.replace(w, text="4012488.00", confidence=0.96) if w.text == "40,124.88" else w for w in page.words
+    ]
+    part = extract_documents(ReadDocument(pages=[page]), specs)[0]
+    figures = part.fields["amount_claimed"]
+    assert figures.value == Money(Decimal("4012488.00"), "CNY")
+    assert figures.confidence <= DISAGREE_CAP
+    assert "amount_in_words" not in part.fields
+    assert any(p.field == "amount_claimed" and p.code is ReasonCode.AMOUNTS_INCONSISTENT for p in part.problems)
+    # words mostly unreadable say nothing either way: the figures keep their confidence
+    page = _zh_page("人 民 币 下 下 下 下 下 下 下 元 抽 角 制 分")
+    page.words[:] = [
+        dataclasses.replace(w, text="4012488.00", confidence=0.96) if w.text == "40,124.88" else w for w in page.words
+    ]
+    assert extract_documents(ReadDocument(pages=[page]), specs)[0].fields["amount_claimed"].confidence > DISAGREE_CAP
+
+
 def _write_spec(folder: Path, languages: str) -> None:
     folder.mkdir()
     (folder / "zh.yml").write_text(

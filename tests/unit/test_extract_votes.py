@@ -35,6 +35,15 @@ def test_firm_characters_are_never_changed() -> None:
     assert vote_line(LINE, WEAK, readings) == LINE
 
 
+def test_a_firm_character_beside_a_weak_one_changes_only_when_every_reading_of_four_agrees() -> None:
+    weak = [True, False, True]  # 昌 read firmly between two weak characters
+    assert vote_line("心昌8", weak, ["烧毁。"] * 4) == "烧毁。"
+    assert vote_line("心昌8", weak, ["烧毁。"] * 3) == "烧昌。"  # three readings: the firm 昌 stays
+    assert vote_line("心昌8", weak, ["烧毁。", "烧毁。", "烧毁。", "烧昌。"]) == "烧昌。"  # not unanimous
+    far = "汽" + LINE[1:]  # every reading, but the firm 车 is far from the weak 租
+    assert vote_line(LINE, WEAK, [far] * 4) == LINE
+
+
 def test_readings_that_lose_the_firm_characters_give_no_votes() -> None:
     noise = "上上清企记和由天困区大昌生机于向本间作二全作证提舱"  # a skewed crop read as another text
     assert vote_line(LINE, WEAK, [noise, noise, noise]) == LINE

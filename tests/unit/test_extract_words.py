@@ -164,3 +164,35 @@ def test_a_code_split_at_a_space_is_read_alone_with_the_piece_after_it() -> None
     assert with_glued_words(page, code.bbox) == (0.406, 0.152, 0.547, 0.165)  # `12` a space away; `99` is not
     words = Word("Ltd", (0.529, 0.152, 0.56, 0.165), 0.95, block=1, line=3)  # a word, not a piece of a code
     assert with_glued_words(Page(1, 1240, 1754, ReadMethod.OCR, [label, code, words]), code.bbox) == code.bbox
+
+
+def test_a_missing_code_whose_line_holds_only_the_labels_colon_is_looked_for_across_the_row() -> None:
+    # chi_sim read nothing of `RDBA202600232693` beside 报案号 but a speck as `;`: the row reaches past it
+    texts = ["报案", "号", ";"]
+    xs = [0.07, 0.11, 0.155]
+    words = [Word(t, (x, 0.20, x + 0.03, 0.215), 0.9, 1, 1) for t, x in zip(texts, xs, strict=True)]
+    page = Page(1, 1241, 1754, ReadMethod.OCR, words, image=object(), language="chi_sim")
+    part = Extraction("claim_application_zh", 1.0)
+    look = FakeLook(["RDBA202600232693"])
+    read_missing_codes(ReadDocument(pages=[page]), [part], SPECS, look, only=["claim_number"])
+    box = look.boxes[0]
+    assert box[0] < 0.16 and box[2] >= 0.5  # past the `;`, across the row where the value is printed
+    assert part.fields["claim_number"].value == "RDBA202600232693"
+    assert part.fields["claim_number"].confidence == MISSING_CODE_CONFIDENCE
+
+
+def test_a_missing_code_is_not_the_code_of_the_row_above_and_two_codes_are_ambiguous() -> None:
+    # a skewed row: the box right of 报案号 reaches the policy number of the row above
+    read, part = _stamped_application()
+    part.fields["policy_number"] = Field(
+        "policy_number", "PB2A202629345026", 0.5, Provenance(ReadMethod.OCR, 1, (0.3, 0.15, 0.5, 0.17)), "PB2A"
+    )
+    texts = ["报案", "号", ";"]
+    words = [Word(t, (x, 0.20, x + 0.03, 0.215), 0.9, 1, 2) for t, x in zip(texts, [0.07, 0.11, 0.155], strict=True)]
+    read.pages[0].words.extend(words)
+    look = FakeLook(["5B: 2: ae eS PDZA2U2629345026_ RDBA202600232693 »"])
+    read_missing_codes(read, [part], SPECS, look, only=["claim_number"])
+    assert part.fields["claim_number"].value == "RDBA202600232693"
+    read, part = _stamped_application()
+    read_missing_codes(read, [part], SPECS, FakeLook(["PDZA202629345026 RDBA202600232693"]), only=["policy_number"])
+    assert "policy_number" not in part.fields  # two codes in one row: which is it? a person types it

@@ -61,6 +61,23 @@ def test_parse_money_locale_decides_three_decimals(decimal_comma: bool, amount: 
     assert parsed.amount == Decimal(amount)
 
 
+@pytest.mark.parametrize(
+    ("raw", "amount"), [("Y18.322.00", "18322.00"), ("1,234,56", "1234.56"), ("1.234.567,8", None)]
+)
+def test_parse_money_thousands_groups_then_cents_keep_the_cents_flagged(raw: str, amount: str | None) -> None:
+    # `18,322.00` read `18.322.00`: thousands groups and cents, one mark misread; not 1832200.00
+    parsed = parse_money(raw)
+    if amount is None:
+        assert parsed.amount == Decimal("1234567.80") and not parsed.ambiguous  # both marks, as printed
+    else:
+        assert (parsed.amount, parsed.ambiguous) == (Decimal(amount), True)
+
+
+def test_parse_money_repeated_marks_that_are_no_grouping_are_ambiguous() -> None:
+    assert parse_money("18.3220.0").ambiguous
+    assert not parse_money("1.234.567").ambiguous and parse_money("1.234.567").amount == Decimal("1234567.00")
+
+
 def test_parse_money_without_digits_raises() -> None:
     with pytest.raises(ValueError, match="no amount"):
         parse_money("Total due")
