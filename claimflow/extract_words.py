@@ -184,7 +184,7 @@ def read_missing_codes(
                 if name not in part.fields
                 for model in field_spec.confirm[:1]
                 if model not in page.language.split("+")
-                if (box := _row_right_of_label(page, field_spec)) is not None
+                if (box := row_right_of_label(page, field_spec)) is not None
             ]
             for model in sorted({model for _, _, model, _ in wanted}):
                 asked = [(name, field_spec, box) for name, field_spec, m, box in wanted if m == model]
@@ -195,7 +195,7 @@ def read_missing_codes(
     return calls
 
 
-def _row_right_of_label(page: Page, field_spec: FieldSpec) -> BBox | None:
+def row_right_of_label(page: Page, field_spec: FieldSpec) -> BBox | None:
     """Return the box right of the field's best label on the page: to its line's last word, else ROW_REACH.
 
     Only words with a letter or digit count: when the line holds nothing after the label but its colon (the

@@ -32,6 +32,7 @@ from typing import Protocol
 from PIL import Image
 
 from claimflow.extract_accents import read_accents_again
+from claimflow.extract_capitals import read_capitals_again, unread_capitals
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_glyphs import lost_characters, lost_spaces
@@ -547,6 +548,34 @@ class MissingCodesLook:
         read_missing_codes(ctx.read, ctx.parts, ctx.specs, ctx.marks, only=_served(granted))
 
 
+class CapitalsLook:
+    """Capital amounts (大写) the page did not give, read again beside their label with their `vote` models.
+
+    Added by the forms work (extract_capitals.py): chi_sim misread most numerals of a scanned 理赔申请书's words,
+    so the figures had nothing to agree with. One call per vote model, only for a words field not read.
+    """
+
+    name = "capitals"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call per vote model for each unread words field whose figures were read."""
+        if not ctx.ocr_pages():
+            return []
+        requests = []
+        for part in ctx.parts:
+            spec = ctx.specs.specs.get(part.document_type)
+            if spec is None:
+                continue
+            for name, _ in unread_capitals(part, ctx.specs):
+                calls = len(spec.fields[name].vote)
+                requests.append(Request(self.name, (name,), calls, MISSING, "missing", what="band"))
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted words again and fill them from, or doubt the figures by, what the readings say."""
+        read_capitals_again(ctx.read, ctx.parts, ctx.specs, ctx.marks, only=_served(granted))
+
+
 class RowsLook:
     """Weak `reread_rows` tables read again row by row, the better reading kept (extract_rows.read_rows_again).
 
@@ -604,6 +633,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     CleanLook,
     CodesLook,
     MissingCodesLook,
+    CapitalsLook,
 )
 """The second looks in the order they run: layers change every word of a form page, so they go first."""
 
