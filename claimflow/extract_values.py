@@ -89,7 +89,7 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
             return TypedValue(typed.value, ambiguous=True, note=note)
     if field_spec.allowed and isinstance(typed.value, str):
         typed = _canonical(typed.value, field_spec.allowed)
-    problem = _validate(typed.value, field_spec.validators)
+    problem = validate_value(typed.value, field_spec.validators)
     if problem is not None:
         return TypedValue(typed.value, typed.ambiguous, problem, True, typed.note)
     return typed
@@ -214,7 +214,7 @@ def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
     return typed
 
 
-def _validate(value: FieldValueType, validators: list[Validator]) -> str | None:
+def validate_value(value: FieldValueType, validators: list[Validator]) -> str | None:
     """Run the field's validators; return the first failure message, else None."""
     for validator in validators:
         if validator.kind == "iban":

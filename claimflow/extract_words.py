@@ -26,6 +26,7 @@ from typing import Protocol
 from claimflow.errors import ReasonCode
 from claimflow.extract_layout import build_lines, find_anchors
 from claimflow.extract_reread import calibrated, put_found
+from claimflow.extract_values import validate_value
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod
 from claimflow.normalise import normalise_code
 from claimflow.specs import FieldSpec, SpecSet
@@ -225,8 +226,9 @@ def _take_missing(
     """Take the code fitting the pattern in `text`, not confident, with a Problem naming the model.
 
     On a skewed page the row right of a label reaches into the row above (`PDZA2U2629345026_ RDBA202600232693`
-    beside 报案号): a code like another code field's value (OTHER_CODE_RATIO) is that field's, not this one's.
-    When more than one code is left, the row is ambiguous and nothing is taken.
+    beside 报案号): a code like another code field's value (OTHER_CODE_RATIO) is that field's, not this one's,
+    and a code failing the field's validators (a GB 11643 check character) is a misreading. When more than one
+    code is left, the row is ambiguous and nothing is taken.
     """
     flags = re.IGNORECASE if field_spec.ignore_case else 0
     found = list(re.finditer(field_spec.pattern, text, flags)) if field_spec.pattern else []
@@ -235,6 +237,8 @@ def _take_missing(
     for match in found:
         raw = match.groupdict().get("value") or (match.group(1) if match.re.groups else match.group(0))
         code = normalise_code(raw)
+        if validate_value(code, field_spec.validators) is not None:
+            continue  # a check digit that does not match: a misread, not the code
         if not any(difflib.SequenceMatcher(None, code, other).ratio() >= OTHER_CODE_RATIO for other in others):
             codes.setdefault(code, raw)
     if len(codes) != 1:

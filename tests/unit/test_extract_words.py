@@ -196,3 +196,16 @@ def test_a_missing_code_is_not_the_code_of_the_row_above_and_two_codes_are_ambig
     read, part = _stamped_application()
     read_missing_codes(read, [part], SPECS, FakeLook(["PDZA202629345026 RDBA202600232693"]), only=["policy_number"])
     assert "policy_number" not in part.fields  # two codes in one row: which is it? a person types it
+
+
+def test_a_missing_code_failing_its_check_digit_is_not_taken() -> None:
+    texts = ["身份", "证", "号", ":"]
+    xs = [0.07, 0.11, 0.13, 0.155]
+    words = [Word(t, (x, 0.20, x + 0.02, 0.215), 0.9, 1, 1) for t, x in zip(texts, xs, strict=True)]
+    page = Page(1, 1241, 1754, ReadMethod.OCR, words, image=object(), language="chi_sim")
+    part = Extraction("claim_application_zh", 1.0)
+    read_missing_codes(ReadDocument(pages=[page]), [part], SPECS, FakeLook(["330106197904149274"]), only=["id_number"])
+    assert "id_number" not in part.fields  # GB 11643 check character does not match: a misreading
+    read_missing_codes(ReadDocument(pages=[page]), [part], SPECS, FakeLook(["330106197904149273"]), only=["id_number"])
+    assert part.fields["id_number"].value == "330106197904149273"
+    assert part.fields["id_number"].confidence == MISSING_CODE_CONFIDENCE
