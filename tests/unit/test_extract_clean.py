@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from claimflow.extract_clean import CLEAN_SCALES, read_clean, unsure_values
+from claimflow.extract_clean import CLEAN_SCALES, NEAR, read_clean, unsure_values
 from claimflow.extract_confirm import DOUBT_CAP
+from claimflow.extract_reread import calibrated
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import binarised
 from claimflow.settings import Settings
@@ -81,6 +82,17 @@ def test_values_tesseract_was_sure_of_or_not_confident_are_not_read_again(specs:
     weak = part.fields["vehicle_registration"]
     part.fields["vehicle_registration"] = Field(weak.name, weak.value, 0.3, weak.provenance, weak.raw)
     assert unsure_values(part, specs, {1: read.pages[0]}, THRESHOLD) == []  # a person checks it anyway
+
+
+def test_a_value_just_under_the_threshold_is_read_again_too(specs: SpecSet) -> None:
+    # `SK-380-DE` at 0.9895 under 0.99: a refit of the curves moves it over the line, so it is checked now
+    read, part = _motor_form("SK-380-DE", 0.89)
+    found = part.fields["vehicle_registration"]
+    at = calibrated(part, found, specs)
+    assert unsure_values(part, specs, {1: read.pages[0]}, at + 0.01) == ["vehicle_registration"]
+    assert unsure_values(part, specs, {1: read.pages[0]}, at + NEAR + 0.01) == []  # far under: a person checks it
+    read_clean(read, [part], specs, FakeLook(["SK-380-DL", "SK-380-DL"]), threshold=at + 0.01)
+    assert part.fields["vehicle_registration"].value == "SK-380-DL"
 
 
 def test_binarising_drops_a_faint_outline_and_keeps_the_print() -> None:
