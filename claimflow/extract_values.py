@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from claimflow.models import FieldValueType, Money
 from claimflow.normalise import (
+    fix_iban_country,
     iban_check_failure,
     is_valid_gb11643,
     is_valid_luhn,
@@ -143,6 +144,10 @@ def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
         return TypedValue(parsed.value, parsed.ambiguous, note=note)
     if kind == "iban":
         compact = re.sub(r"[\s\-]", "", text).upper()
+        fixed = fix_iban_country(compact)
+        if fixed is not None and re.fullmatch(r"[A-Z]{2}[0-9A-Z]{2}[A-Z0-9]{10,30}", fixed):
+            note = f"IBAN country code read as '{compact[:2]}', taken as '{fixed[:2]}'; check it against the document"
+            return TypedValue(fixed, ambiguous=True, note=note)
         if not re.fullmatch(r"[A-Z]{2}[0-9A-Z]{2}[A-Z0-9]{10,30}", compact):
             raise ValueError("not shaped like an IBAN")
         return TypedValue(compact)

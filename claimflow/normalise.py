@@ -388,6 +388,19 @@ _CIN_ODD = (1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14
 """What a character of value 0-25 (digits 0-9, letters A-Z as 0-25) counts for at an odd position of an Italian CIN."""
 
 
+def fix_iban_country(compact: str) -> str | None:
+    """Return `compact` with a country code OCR read with a digit (`1T28...`) put back in letters, if that is sure.
+
+    Only a digit with one letter OCR takes it for (1 I, 0 O, 5 S, 8 B, 2 Z, 6 G) is changed, and only when the
+    result is a country with IBANs; otherwise None.
+    """
+    head = compact[:2]
+    if head.isalpha() or not re.fullmatch(r"[A-Z0-9]{2}", head):
+        return None
+    fixed = "".join(_TO_LETTER.get(char, char) for char in head)
+    return fixed + compact[2:] if fixed.isalpha() and fixed in IBAN_LENGTHS else None
+
+
 def _rib_key_ok(bban: str) -> bool:
     """Return True when a French (or Monaco) BBAN ends in its RIB key.
 

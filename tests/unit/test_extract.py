@@ -175,6 +175,16 @@ def test_a_french_iban_misread_that_passes_mod97_is_caught_by_its_rib_key(specs:
     assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and p.field == "payee_iban" for p in result.problems)
 
 
+def test_an_iban_whose_country_code_is_read_with_a_digit_is_corrected_and_flagged(specs: SpecSet) -> None:
+    # a scan of the sample packet read IT28 ... as `1T28 V253 ...`: the pattern took a later piece and nothing was read
+    values = [v.replace("DE89 3704 0044 0532 0130 00", "1T28 V253 2870 465L SA60 5H5M Q7Z") for v in MOTOR_VALUES]
+    result = extract_document(motor_form(values, method=ReadMethod.OCR, confidence=0.99), specs)
+    iban = result.fields["payee_iban"]
+    assert iban.value == "IT28V2532870465LSA605H5MQ7Z"
+    assert iban.confidence < AUTO_ACCEPT
+    assert any(p.field == "payee_iban" and "country code read as '1T'" in p.message for p in result.problems)
+
+
 def test_a_french_iban_whose_rib_key_rules_out_its_twins_is_not_ambiguous(specs: SpecSet) -> None:
     # the printed IBAN: no other reading of its confusable characters passes mod-97 and the RIB key together
     values = [v.replace("DE89 3704 0044 0532 0130 00", "FR41 6876 0195 20VO L4VI 17UM 384") for v in MOTOR_VALUES]

@@ -8,6 +8,7 @@ from claimflow.normalise import (
     IBAN_LENGTHS,
     MAX_IBAN_CANDIDATES,
     find_currency,
+    fix_iban_country,
     iban_check_failure,
     is_valid_iban,
     is_valid_luhn,
@@ -164,6 +165,14 @@ def test_a_french_misread_passing_mod97_is_repaired_by_its_rib_key() -> None:
     assert iban_check_failure(read) == "IBAN passes mod-97 but not its RIB key (the last two digits)"
     assert repair_iban(read) == "FR416876019520VOL4VI17UM384"
     assert search_iban_repairs("FR416876019520VOL4VI17UM384").valid == ()  # the printed one has no twin
+
+
+def test_an_iban_country_code_read_with_a_digit_is_put_back_only_when_sure() -> None:
+    assert fix_iban_country("1T60X0542811101000000123456") == "IT60X0542811101000000123456"
+    assert fix_iban_country("5E4550000000058398257466") == "SE4550000000058398257466"
+    assert fix_iban_country("DE89370400440532013000") is None  # nothing to put back
+    assert fix_iban_country("1Z89370400440532013000") is None  # IZ is no IBAN country
+    assert fix_iban_country("4T60X0542811101000000123456") is None  # 4 is no letter OCR confuses
 
 
 def test_luhn() -> None:
