@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from claimflow.models import FieldValueType, Money
 from claimflow.normalise import (
+    TWIN_CHANGES,
     fix_iban_country,
     iban_check_failure,
     is_valid_gb11643,
@@ -79,7 +80,7 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
         )
         return TypedValue(search.repaired, ambiguous=True, note=note)
     if field_spec.type == "iban" and isinstance(typed.value, str):
-        twins = search_iban_repairs(typed.value)
+        twins = search_iban_repairs(typed.value, max_changes=TWIN_CHANGES)
         if twins.valid or not twins.complete:
             # mod-97 cannot tell S from 5 in a BBAN that allows letters (a letter counts as two digits): a read that
             # passes while another reading of its OCR-confusable characters passes too is not confirmed by it

@@ -8,7 +8,6 @@ turn ambiguity and failures into confidence and `models.Problem`s; nothing here 
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -246,8 +245,23 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     return ParsedDate(min(found), len(found) > 1)
 
 
-BOX_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "i": "1",
-                                      "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6"})
+BOX_DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "l": "1",
+        "I": "1",
+        "i": "1",
+        "Z": "2",
+        "z": "2",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "G": "6",
+    }
+)
 """Letters OCR reads for digits in boxes that hold digits only (Courier `0` as `O`, `1` as `l`)."""
 
 
@@ -456,8 +470,12 @@ _CONFUSABLE = {
     "2": "Z",
 }
 _ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+TWIN_CHANGES = 2
+"""A read IBAN's twins are the readings passing its checks that differ from it in at most this many confusable
+characters: OCR that read a field at high confidence confuses one or two characters, not five at once (the
+published IT60 X054 2811 1010 0000 0123 456 has 31 twins when its zeros may all be O, D or Q, and none within two)."""
 MAX_IBAN_CANDIDATES = 4096
-"""The checksum search of an OCR'd IBAN tries at most this many candidates, else it gives up."""
+"""The checksum search of an OCR'd IBAN checks at most this many readings passing mod-97, else it gives up."""
 # Full IBAN length per country, from the IBAN registry
 IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
@@ -495,7 +513,7 @@ BBAN_LAYOUTS = {
 
 @dataclass(frozen=True, slots=True)
 class IbanSearch:
-    """What the checksum search of an OCR'd IBAN found: the candidates that pass mod-97, and how many it tried."""
+    """What the checksum search of an OCR'd IBAN found: the candidates passing its checks, and how many it checked."""
 
     valid: tuple[str, ...]
     tried: int
@@ -507,13 +525,15 @@ class IbanSearch:
         return self.valid[0] if self.complete and len(self.valid) == 1 else None
 
 
-def search_iban_repairs(iban: str, *, limit: int = MAX_IBAN_CANDIDATES) -> IbanSearch:
+def search_iban_repairs(iban: str, *, limit: int = MAX_IBAN_CANDIDATES, max_changes: int | None = None) -> IbanSearch:
     """Search the OCR misreadings that could have turned a real IBAN into `iban`; keep those passing mod-97.
 
     With the country's length: every mix of OCR-confusable characters (O/0, I/1, S/5, B/8, G/6, Z/2, D/0,
     Q/0) at positions its layout lets be a letter or a digit, with positions fixed to digits (or letters)
     corrected. One character too many or too few: every single deletion or insertion, with only the fixed
-    positions corrected. The search is incomplete when it would try more than `limit` candidates.
+    positions corrected. With `max_changes`, at most that many confusable characters differ from the read (forced
+    corrections do not count). The search is incomplete when more than `limit` readings pass mod-97 (each is then
+    checked with the country's own key, if any).
     """
     compact = re.sub(r"[\s\-]", "", iban).upper()
     if not re.fullmatch(r"[A-Z]{2}[A-Z0-9]{11,32}", compact):
@@ -538,13 +558,62 @@ def search_iban_repairs(iban: str, *, limit: int = MAX_IBAN_CANDIDATES) -> IbanS
     for options in variants:
         if not options:
             continue
-        count = math.prod(len(option) for option in options)
-        if tried + count > limit:
+        passing = _mod97_solutions(options, limit - tried, max_changes)
+        if passing is None:
             return IbanSearch(tuple(sorted(valid)), tried, False)
-        tried += count
-        valid.update(text for text in map("".join, itertools.product(*options)) if is_valid_iban(text))
+        tried += len(passing)
+        valid.update(text for text in passing if is_valid_iban(text))
     valid.discard(compact)
     return IbanSearch(tuple(sorted(valid)), tried, True)
+
+
+def _mod97_solutions(options: list[tuple[str, ...]], limit: int, max_changes: int | None = None) -> list[str] | None:
+    """Return every string with one of each position's `options` whose IBAN mod-97 remainder is 1.
+
+    A position's first option is the character read; with `max_changes`, at most that many positions take another.
+    None when more than `limit` pass. Not by trying each mix (an account number with eight zeros, each of which
+    may be O, D or Q, is 65,536 mixes): the remainder is carried position by position (a letter counts as two
+    digits), the mixes are counted by remainder, and only those ending at 1 are spelled out.
+    """
+    order = options[4:] + options[:4]  # mod-97 reads the IBAN from its fifth character round to its fourth
+    steps = [
+        [
+            (char, 10 ** len(str(int(char, 36))), int(char, 36), int(k > 0 and max_changes is not None))
+            for k, char in enumerate(position)
+        ]
+        for position in order
+    ]
+    most = max_changes or 0
+    # counts[i][(remainder, changes)]: the mixes of positions i.. that end at remainder 1 within the changes allowed
+    counts: list[dict[tuple[int, int], int]] = [{} for _ in range(len(steps) + 1)]
+    counts[-1] = {(1, used): 1 for used in range(most + 1)}
+    for index in range(len(steps) - 1, -1, -1):
+        after = counts[index + 1]
+        here: dict[tuple[int, int], int] = {}
+        for remainder in range(97):
+            for used in range(most + 1):
+                ways = sum(
+                    after.get(((remainder * scale + value) % 97, used + cost), 0)
+                    for _, scale, value, cost in steps[index]
+                )
+                if ways:
+                    here[(remainder, used)] = ways
+        counts[index] = here
+    if counts[0].get((0, 0), 0) > limit:
+        return None
+    found: list[str] = []
+
+    def spell(index: int, remainder: int, used: int, prefix: str) -> None:
+        if index == len(steps):
+            found.append(prefix[-4:] + prefix[:-4])
+            return
+        for char, scale, value, cost in steps[index]:
+            following = (remainder * scale + value) % 97
+            if counts[index + 1].get((following, used + cost)):
+                spell(index + 1, following, used + cost, prefix + char)
+
+    spell(0, 0, 0, "")
+    return found
 
 
 def _iban_kinds(country: str, length: int) -> str:
@@ -654,8 +723,11 @@ def upper_case_lookalikes(text: str) -> str:
     def fix(match: re.Match[str]) -> str:
         token = match.group(0)
         small = [ch for ch in token if ch.islower()]
-        if small and all(ch in CASE_LOOKALIKES for ch in small) and re.search(r"[A-Z]", token) and re.search(
-            r"\d", token
+        if (
+            small
+            and all(ch in CASE_LOOKALIKES for ch in small)
+            and re.search(r"[A-Z]", token)
+            and re.search(r"\d", token)
         ):
             return token.upper()
         return token

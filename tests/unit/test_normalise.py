@@ -235,9 +235,23 @@ def test_iban_search_without_a_passing_candidate_accepts_none() -> None:
 
 
 def test_iban_search_gives_up_past_its_candidate_limit() -> None:
-    # 27 characters of which many are confusable: 2^n candidates, over a tiny limit
-    search = search_iban_repairs("FRO90424861114XCOGEOOYJT453", limit=8)
+    # many confusable zeros: about a thousand readings pass mod-97, more than a tiny limit
+    assert search_iban_repairs("IT60X0542811101000000123456").tried > 8
+    search = search_iban_repairs("IT60X0542811101000000123456", limit=8)
     assert not search.complete and search.repaired is None
+
+
+def test_iban_search_counts_mixes_rather_than_trying_them() -> None:
+    # a French account of zeros: each 0 may be O, D or Q (4 ways), 4^11 mixes, too many to try one by one; carried
+    # as remainders they are counted: over 4096 pass mod-97, so the whole search gives up, but within two changes
+    # it is complete, and none of those passes mod-97 and the RIB key together
+    truth = "FR7630006000010000000000055"
+    assert is_valid_iban(truth)
+    assert not search_iban_repairs(truth).complete
+    near = search_iban_repairs(truth, max_changes=2)
+    assert near.complete and near.valid == ()
+    read = truth[:14] + "O" + truth[15:]  # one zero of the account read as O: fails mod-97
+    assert search_iban_repairs(read, max_changes=2).repaired == truth
 
 
 def test_iban_search_of_a_wrong_length_two_off_tries_nothing() -> None:
