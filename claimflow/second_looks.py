@@ -138,7 +138,7 @@ class SharedOcr:
 
         `whitelist` is passed on to an engine that takes one (and ignored by one that does not).
         """
-        digest = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
+        digest = _digest(image)
         reader = whitelist_reader(self.ocr) if whitelist else None
         key = (digest, image.size, image.mode, psm, lang, page, whitelist if reader is not None else "")
         known = self._memo.get(key)
@@ -168,6 +168,11 @@ class SharedOcr:
             step = f"{self.step}:osd"
             self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - started
             self.calls[step] = self.calls.get(step, 0) + 1
+
+
+def _digest(image: Image.Image) -> bytes:
+    """Return a short hash of an image's pixels (with its size and mode: what makes two readings the same)."""
+    return hashlib.blake2b(image.tobytes(), digest_size=16).digest()
 
 
 @dataclass(slots=True)
@@ -605,18 +610,30 @@ class RowsLook:
         dropout = any(
             p.document_type in ctx.specs.specs and ctx.specs.specs[p.document_type].ocr.dropout for p in ctx.parts
         )
+        cleaned: dict[tuple[object, ...], Image.Image] = {}
+
+        def cleaner(page: Page) -> Callable[[Image.Image], Image.Image] | None:
+            # the digits-only reading cleans the same crops as the first row reading: each is cleaned once
+            if not dropout:
+                return None
+            clean = region_cleaner(page, keep_strokes=True)
+
+            def remembered(crop: Image.Image) -> Image.Image:
+                key = (page.number, _digest(crop), crop.size, crop.mode, crop.info.get("dpi"))
+                if key not in cleaned:
+                    cleaned[key] = clean(crop)
+                return cleaned[key].copy()
+
+            return remembered
+
         read_rows_again(
             ctx.read,
             ctx.parts,
             ctx.specs,
-            lambda page, box: reread_rows(
-                page, ocr, box, clean=region_cleaner(page, keep_strokes=True) if dropout else None
-            ),
+            lambda page, box: reread_rows(page, ocr, box, clean=cleaner(page)),
             threshold=ctx.threshold,
             only=_served(granted),
-            digits=lambda page, box: reread_rows(
-                page, ocr, box, clean=region_cleaner(page, keep_strokes=True) if dropout else None, whitelist=DIGITS
-            ),
+            digits=lambda page, box: reread_rows(page, ocr, box, clean=cleaner(page), whitelist=DIGITS),
         )
 
 
