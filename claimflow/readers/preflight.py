@@ -362,6 +362,10 @@ def _check_orientation(
         # One pass is enough to compare orientations; the winner gets the remaining passes afterwards.
         candidates[turn] = ocr_page(engine, attempts_for(_turned(image, turn))[:1], page=page)
 
+    if reads_upright(first) and (answer is None or answer.rotate % 360 in (0, 180)):
+        # text read upside down is junk: a reading this confident is the right way up, whatever OSD said of 180
+        logger.info("page %d: reads upright (%d confident characters); not tried turned", page, confident_chars(first))
+        return first, 0, []
     if answer is not None and answer.rotate % 90 == 0 and answer.rotate % 360:
         confirm(answer.rotate)
         if answer.rotate in (90, 270) and is_weak(candidates[answer.rotate]):
@@ -404,6 +408,25 @@ def confident_chars(page: Page) -> int:
     scored 323 against 340 upright (SROIE 560), while its confident characters were 54 against 347.
     """
     return sum(len(word.text) for word in page.words if word.confidence >= CONFIDENT_WORD)
+
+
+UPRIGHT_SHARE = 0.25
+"""A reading with at least this share of its characters in confidently read words (>= CONFIDENT_WORD) ..."""
+UPRIGHT_CHARS = 50
+"""... and at least this many such characters is the right way up: it is not read again turned 180 degrees."""
+
+
+def reads_upright(page: Page) -> bool:
+    """Return True when a reading is too confident to be of text upside down (then 180 degrees is not tried).
+
+    Text turned over reads as junk: the 32 SROIE receipts read turned 180 degrees had at most 9% of their
+    characters in confidently read words (at most 47 characters), read upright 31-85% (the weakest, 260: 99 of
+    321 characters, whose OSD said 180 at confidence 2.8, and whose turned reading kept 5). Below this the page
+    is read turned as before and the readings compared (OSD is confidently wrong about 0 and 180 on receipts).
+    """
+    chars = sum(len(word.text) for word in page.words)
+    confident = confident_chars(page)
+    return confident >= UPRIGHT_CHARS and confident >= UPRIGHT_SHARE * chars
 
 
 CLEAN_SHARE = 0.9
