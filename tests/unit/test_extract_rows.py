@@ -40,7 +40,7 @@ from claimflow.models import (
 )
 from claimflow.normalise import parse_boxed_dates
 from claimflow.readers.dropout import rule_mask, without_rules
-from claimflow.readers.rows import DIGITS, reread_rows, text_rows
+from claimflow.readers.rows import DIGITS, reread_rows, text_rows, to_paper
 from claimflow.second_looks import SharedOcr
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
@@ -99,6 +99,25 @@ def test_a_stroke_over_a_light_shaded_bar_is_kept_and_black_rules_go() -> None:
     assert (cleaned[140:150, 85:98] < 100).all()  # the stroke away from rules is untouched
     plain = without_rules(grey, rule_mask(grey, dpi=400))  # single boxes: every rule pixel goes, as before
     assert (plain[140:150, 104:126] == 255).all()
+
+
+def test_faint_ink_is_paper_unless_it_is_part_of_a_stroke() -> None:
+    # at 400 dpi: a Courier `1` scanned at 120 dpi, its thin stem grey 170 between its dark flag and foot
+    grey = np.full((200, 400), 255, dtype=np.uint8)
+    grey[40:46, 50:62] = 30  # flag
+    grey[46:74, 54:57] = 170  # stem: faint all along
+    grey[74:80, 44:70] = 30  # foot
+    grey[40:80, 200:202] = 170  # the light edge of a dashed rule the cleaning removed (source: dark beside it)
+    grey[150:153, 300:303] = 180  # a speck of scanner noise far from any stroke
+    source = grey.copy()
+    source[40:80, 202:206] = 40  # the rule, as it was before the cleaning painted it white
+    paper = to_paper(grey, source, dpi=400)
+    assert (paper[46:74, 54:57] == 170).all()  # the stem stays: a `1`, not a `⊥` read as `i` or `2`
+    assert (paper[40:46, 50:62] == 30).all() and (paper[74:80, 44:70] == 30).all()
+    assert (paper[40:80, 200:202] == 255).all()  # the rule's edge goes
+    assert (paper[150:153, 300:303] == 255).all()  # so does the speck
+    # with nothing removed by the cleaning, a faint edge beside a stroke stays with it
+    assert (to_paper(grey, grey, dpi=400)[46:74, 54:57] == 170).all()
 
 
 def test_rows_of_text_are_cut_between_lines_not_at_a_rule_remnant() -> None:
