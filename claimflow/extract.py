@@ -30,7 +30,7 @@ from claimflow.extract_layout import (
     words_skewed_right,
 )
 from claimflow.extract_sheets import extract_records
-from claimflow.extract_tables import extract_table
+from claimflow.extract_tables import extract_table, table_anchor_hits
 from claimflow.extract_values import TypedValue, parse_value
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import upper_case_lookalikes
@@ -199,7 +199,7 @@ def field_boxes(page: Page, spec: Spec, name: str) -> list[BBox]:
     table = spec.tables.get(name)
     if table is None:
         return []
-    hits = find_anchors(lines, table.anchor, table.fuzzy)
+    hits = table_anchor_hits(lines, table)
     if not hits:
         return []
     start = hits[0].line_index + 1
@@ -222,7 +222,7 @@ def _label_words(spec: Spec, lines: list[Line]) -> list[Word]:
             for hit in find_anchors(lines, anchor, max(field_spec.fuzzy, 85.0)):
                 out.extend(lines[hit.line_index].words[hit.start : hit.end])
     for table in spec.tables.values():
-        for anchor in (table.anchor, *table.end_anchors):
+        for anchor in (table.anchor, *table.anchors, *table.end_anchors):
             for hit in find_anchors(lines, anchor, max(table.fuzzy, 85.0)):
                 out.extend(lines[hit.line_index].words[hit.start : hit.end])
     return out
@@ -395,14 +395,16 @@ def _candidates(
     out: list[Candidate] = []
     if field_spec.direction == "page":
         labels = set()  # searching the whole page: a currency inside a label (`TOTAL RM`) still counts
+    down = slots_down(field_spec, lines)
     for region, anchor_factor, fallbacks in _regions(field_spec, lines, found, ocr=page.method is ReadMethod.OCR):
-        matched = _match_tiers(field_spec, region, labels)
+        matched = _match_tiers(field_spec, region, labels, down=down)
         for fallback in fallbacks:
             if matched:
                 break
             # the value printed off the label's line: tilted scan, widget box, or under the label
             matched = [
-                (raw, used, tier * BELOW_FACTOR) for raw, used, tier in _match_tiers(field_spec, fallback, labels)
+                (raw, used, tier * BELOW_FACTOR)
+                for raw, used, tier in _match_tiers(field_spec, fallback, labels, down=down)
             ]
         for raw, used, tier_factor in matched:
             if page.method is ReadMethod.OCR and field_spec.type == "text":
@@ -500,24 +502,35 @@ def overlapped(page: Page, used: tuple[Word, ...]) -> bool:
     return False
 
 
+def slots_down(field_spec: FieldSpec, lines: list[Line]) -> bool:
+    """Return True when a caption of the field's `slots_down` is read on the page: its slots run down the columns."""
+    return any(
+        contains_phrase(line, caption, field_spec.fuzzy) for caption in field_spec.slots_down for line in lines
+    )
+
+
 def _match_tiers(
-    field_spec: FieldSpec, region: list[Line], labels: set[int]
+    field_spec: FieldSpec, region: list[Line], labels: set[int], *, down: bool = False
 ) -> list[tuple[str, tuple[Word, ...], float]]:
-    """Apply the pattern, then each fallback pattern in turn until one matches; later tiers count less."""
+    """Apply the pattern, then each fallback pattern in turn until one matches; later tiers count less.
+
+    `down`: a list's slots are numbered down the columns (`slots_down`), for items whose markers were not read.
+    """
     patterns = [field_spec.pattern, *field_spec.fallback_patterns]
     for tier, pattern in enumerate(patterns):
-        found = _match(field_spec, pattern, region, labels)
+        found = _match(field_spec, pattern, region, labels, down=down)
         if found:
             return [(raw, used, FALLBACK_FACTOR**tier * factor) for raw, used, factor in found]
     return []
 
 
 def _match(
-    field_spec: FieldSpec, pattern: str | None, region: list[Line], labels: set[int]
+    field_spec: FieldSpec, pattern: str | None, region: list[Line], labels: set[int], *, down: bool = False
 ) -> list[tuple[str, tuple[Word, ...], float]]:
     """Apply the field's pattern to the region text; return (raw text, words used, factor) per match.
 
-    The factor is below 1 only for a list whose printed order could not be told from its item markers.
+    The factor is below 1 only for a list whose printed order could not be told from its item markers (then
+    ordered by the slot grid: down its columns when `down`).
     """
     text, spans = "", []
     for line in region:
@@ -554,7 +567,7 @@ def _match(
         ]
         factor = 1.0
         if field_spec.markers:
-            items, ordered = order_by_markers(items, [w for _, _, w in spans], field_spec.markers)
+            items, ordered = order_by_markers(items, [w for _, _, w in spans], field_spec.markers, down=down)
             factor = 1.0 if ordered else UNORDERED_FACTOR
             if leftover_items(spans, used, field_spec.markers):
                 factor *= LEFTOVER_FACTOR
@@ -641,21 +654,21 @@ def _marker_key(text: str) -> str:
 
 
 def order_by_markers(
-    items: list[tuple[str, tuple[Word, ...]]], words: list[Word], markers: list[str]
+    items: list[tuple[str, tuple[Word, ...]]], words: list[Word], markers: list[str], *, down: bool = False
 ) -> tuple[list[tuple[str, tuple[Word, ...]]], bool]:
     """Order list items by the marker printed left of each (A..L, 1..4); return (items, whether all were tied).
 
     Each item takes the nearest marker word left of it on its row (allowing a row's drift of one text
     height, as a misaligned print leaves it). When an item has no marker or two items claim one marker,
-    the printed order is not certain: the items come back in the order of their slots (`slot_order`) and the
-    caller lowers confidence.
+    the printed order is not certain: the items come back in the order of their slots (`slot_order`; `down`:
+    the form's caption says they are numbered down the columns) and the caller lowers confidence.
     """
     rank = {marker: index for index, marker in enumerate(markers)}
     found = [w for w in words if _marker_key(w.text) in rank]
     tied: list[tuple[int, int]] = []
     if not all(item_words for _, item_words in items):
         return items, False
-    unordered = slot_order(items, found)
+    unordered = slot_order(items, found, down=down)
     for position, (_, item_words) in enumerate(items):
         box = union_box(item_words)
         height = box[3] - box[1]
@@ -683,18 +696,25 @@ SLOT_COLUMN_GAP = 0.06
 """List items whose left edges lie further apart than this (page width) are in different columns of slots."""
 
 
-def slot_order(items: list[tuple[str, tuple[Word, ...]]], markers: list[Word]) -> list[tuple[str, tuple[Word, ...]]]:
+def slot_order(
+    items: list[tuple[str, tuple[Word, ...]]], markers: list[Word], *, down: bool = False
+) -> list[tuple[str, tuple[Word, ...]]]:
     """Return list items in the order of the slots they sit in, when their own markers could not all be read.
 
     The slots are a grid: the CMS-1500 (02/12) numbers its diagnosis slots A-L across the rows (A B C D /
     E F G H / ...), the HCFA-1500 numbers 1-4 down the columns (1 3 / 2 4). Which way is told by the markers
-    that were read (two different digits, more than letters: down the columns); items are grouped into
-    columns by their left edges and ordered by their middles within a column. Reading order (across the
-    rows) otherwise. The caller still lowers the confidence: a slot's own marker was not seen.
+    that were read (two different digits, more than letters: down the columns), else by the form's caption
+    (`down`: `RELATE ITEMS 1,2,3 OR 4`, when no two letter markers outnumber the digits: a form whose markers
+    dropped out with its red ink); items are grouped into columns by their left edges and ordered by their
+    middles within a column. Reading order (across the rows) otherwise. The caller still lowers the
+    confidence: a slot's own marker was not seen.
     """
     keys = {_marker_key(w.text) for w in markers}
     digits = sum(1 for key in keys if key.isdigit())
-    if digits < 2 or digits <= len(keys) - digits:  # two different digits: a box rule read as `1` is no marker
+    letters = len(keys) - digits
+    by_markers = digits >= 2 and digits > letters  # two different digits: a box rule read as `1` is no marker
+    by_caption = down and not (letters >= 2 and letters > digits)
+    if not (by_markers or by_caption):
         return items
     boxes = [union_box(item_words) for _, item_words in items]
     lefts = sorted({round(box[0], 4) for box in boxes})

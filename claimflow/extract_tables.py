@@ -51,7 +51,7 @@ def extract_table(
 ) -> Field | None:
     """Return the table as one Field whose value is a list of row dicts, or None if no row was found."""
     for page, lines in pages:
-        hits = find_anchors(lines, table.anchor, table.fuzzy)
+        hits = table_anchor_hits(lines, table)
         if not hits:
             continue
         start = hits[0].line_index + 1
@@ -90,6 +90,15 @@ def extract_table(
         provenance = Provenance(method=page.method, page=page.number, bbox=box)
         return Field(name, rows, round(confidence, 4), provenance, raw)
     return None
+
+
+def table_anchor_hits(lines: list[Line], table: TableSpec) -> list[AnchorHit]:
+    """Return where the table's anchor is read, else the first of its other `anchors` that is."""
+    for anchor in (table.anchor, *table.anchors):
+        hits = find_anchors(lines, anchor, table.fuzzy)
+        if hits:
+            return hits
+    return []
 
 
 def implausible_dates(

@@ -150,6 +150,12 @@ class FieldSpec(_Model):
         description="list fields: the item markers printed left of each item, in order (A..L, 1..4); items are "
         "ordered by their markers, and a list whose items cannot each be tied to its own marker loses confidence.",
     )
+    slots_down: list[str] = PydanticField(
+        default=[],
+        description="list fields with markers: captions that say the slots are numbered down the columns (the "
+        "HCFA-1500's `RELATE ITEMS 1,2,3 OR 4`: 1 3 / 2 4); read on the page, they order items whose markers were "
+        "not read by the slot grid's columns instead of in reading order.",
+    )
     reread_region: bool | Literal["always"] = PydanticField(
         default=False,
         description="OCR pages: when this region field is missing or below the threshold, its box is read again "
@@ -203,6 +209,11 @@ class TableSpec(_Model):
     """Repeating rows between two anchors, read with one regex of named groups per row."""
 
     anchor: str
+    anchors: list[str] = PydanticField(
+        default=[],
+        description="other captions that place the table, tried in order when `anchor` is not read (a degraded "
+        "scan splits the header row's caption over two lines).",
+    )
     end_anchors: list[str] = []
     row_pattern: str
     columns: dict[str, ColumnType]

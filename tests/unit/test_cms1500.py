@@ -115,6 +115,27 @@ def test_the_same_spec_reads_a_layout_whose_title_sits_elsewhere(specs: SpecSet)
     assert result.fields["federal_tax_id"].value == "47-1234567"
 
 
+def test_box_21_and_box_24_are_found_from_the_parts_of_captions_a_degraded_scan_split(specs: SpecSet) -> None:
+    # the caption's end `OR INJURY ...` read as a line of its own; box 24's `OR SUPPLIES` lost the same way
+    split = {
+        "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY Relate A-L to service line below (24E)":
+            "21. DIAGNOSIS OR NATURE OF ILLNESS",
+        "24. A. DATE(S) OF SERVICE B. C. D. PROCEDURES, SERVICES, OR SUPPLIES E. F. $ CHARGES":
+            "24. A. DATE(S) OF SERVICE B. C. D. PROCEDURES, SERVICES,",
+    }
+    captions = [(x, y, split.get(text, text)) for x, y, text in CAPTIONS_0212]
+    result = extract_document(_page(captions + VALUES_0212), specs, "cms1500")
+    assert result.fields["diagnosis_codes"].value == ["M54.50", "R10.9"]
+    rows = result.fields["service_lines"].value
+    assert isinstance(rows, list)
+    assert [r["procedure_code"] for r in rows] == ["99201", "11451"]  # type: ignore[index]
+    # only the middle of box 21's caption read (a second reading of it, `NATURE` further right): the same box
+    middle = [(0.105, 0.57, "NATURE OF ILLNESS OR INJURY.") if text.startswith("21.") else (x, y, text)
+              for x, y, text in CAPTIONS_0212]
+    moved = extract_document(_page(middle + VALUES_0212), specs, "cms1500")
+    assert moved.fields["diagnosis_codes"].value == ["M54.50", "R10.9"]
+
+
 def test_a_blank_form_yields_no_values(specs: SpecSet) -> None:
     result = extract_document(_page(CAPTIONS_0212), specs)
     assert result.document_type == "cms1500"
@@ -250,9 +271,17 @@ def test_a_name_whose_middle_initial_was_misread_is_not_confident(specs: SpecSet
     assert wide.value == "Salemy, Cheryl" and wide.confidence < 0.85 * whole.fields["patient_name"].confidence
 
 
-def _hcfa_diagnoses(markers: list[Placed]) -> ReadDocument:
-    """An OCR'd HCFA-1500 box 21: slots 1 and 2 down the left column, 3 and 4 down the right; markers given."""
+HCFA_BOX_21 = "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY. (RELATE ITEMS 1,2,3 OR 4 TO ITEM 24E BY LINE)"
+
+
+def _hcfa_diagnoses(markers: list[Placed], *, caption: str | None = None) -> ReadDocument:
+    """An OCR'd HCFA-1500 box 21: slots 1 and 2 down the left column, 3 and 4 down the right; markers given.
+
+    `caption`: box 21's caption read instead of the 02/12 one (whose `Relate A-L` says nothing of the grid).
+    """
     captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+    if caption is not None:
+        captions = [(x, y, caption if text.startswith("21.") else text) for x, y, text in captions]
     codes: list[Placed] = [(0.05, 0.59, "N390"), (0.39, 0.59, "R109"), (0.05, 0.615, "E785"), (0.39, 0.615, "G43909")]
     words = [w for x, y, text in captions + markers + codes for w in _words(x, y, text, 0.9)]
     return ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
@@ -270,6 +299,26 @@ def test_hcfa_diagnoses_keep_their_slot_order_when_a_marker_is_not_read(specs: S
     # a lone `1` (a box rule read as a digit) says nothing: reading order
     stray = extract_document(_hcfa_diagnoses([(0.375, 0.59, "1")]), specs, "cms1500").fields["diagnosis_codes"]
     assert stray.value == ["N39.0", "R10.9", "E78.5", "G43.909"]
+
+
+def test_hcfa_diagnoses_with_no_marker_read_are_ordered_down_the_columns_by_the_box_caption(specs: SpecSet) -> None:
+    # every marker dropped out with the red form: the caption `RELATE ITEMS 1,2,3 OR 4` says the slots run
+    # 1 2 down the left column and 3 4 down the right, so the reading order (1 3 2 4) is not the list's
+    tied = extract_document(
+        _hcfa_diagnoses([(0.035, 0.59, "1."), (0.375, 0.59, "3."), (0.035, 0.615, "2."), (0.375, 0.615, "4.")]),
+        specs, "cms1500",
+    ).fields["diagnosis_codes"]
+    lost = extract_document(_hcfa_diagnoses([], caption=HCFA_BOX_21), specs, "cms1500").fields["diagnosis_codes"]
+    assert lost.value == ["N39.0", "E78.5", "R10.9", "G43.909"]
+    assert lost.confidence < tied.confidence  # no slot's own marker was seen: still below the tied reading
+    # without that caption (the 02/12 form numbers A-L across the rows) the reading order stands
+    plain = extract_document(_hcfa_diagnoses([]), specs, "cms1500").fields["diagnosis_codes"]
+    assert plain.value == ["N39.0", "R10.9", "E78.5", "G43.909"]
+    # letters read as markers outweigh the caption: the slots are lettered across the rows
+    letters = extract_document(
+        _hcfa_diagnoses([(0.375, 0.59, "B."), (0.035, 0.615, "C.")], caption=HCFA_BOX_21), specs, "cms1500"
+    ).fields["diagnosis_codes"]
+    assert letters.value == ["N39.0", "R10.9", "E78.5", "G43.909"]
 
 
 @pytest.mark.parametrize(
