@@ -33,12 +33,14 @@ part of a stroke: the light edges a rule's removal leaves beside the digits (a 2
 enlarged) made tesseract read Courier dates `07 11 26` as `OT KI D6`; the same rows cut at this level read
 `07 11 26`."""
 FAINT_LEVEL = 230
-"""A cleaned pixel darker than this is faint ink: kept when it lies near a stroke's dark ink and away from what
-the cleaning removed (`to_paper`)."""
+"""A cleaned pixel darker than this is faint ink: kept when it belongs to a stroke with dark ink, away from
+what the cleaning removed (`to_paper`)."""
 STROKE_REACH_INCH = 0.05
-"""Faint ink this close (inches) to dark ink is that stroke's: the thin vertical stem of a Courier `1` or `I`,
-rasterised between two pixel columns at 120-150 dpi, is all grey 130-200 between its dark serifs (0.08 in apart);
-cut at PAPER_LEVEL alone, `I10` was read `-49` and `01 29 26 ... 97110` as `Ol 29 26 ... 397220`."""
+"""Faint ink joined to dark ink through faint ink within this many inches belongs to that stroke: the thin
+vertical stem of a Courier `1` or `I`, rasterised between two pixel columns at 120-150 dpi, is all grey
+130-200 between its dark serifs (0.08 in apart); cut at PAPER_LEVEL alone, `I10` was read `-49` and
+`01 29 26 ... 97110` as `Ol 29 26 ... 397220`. A faint mark apart from any dark stroke (a slot's bracket
+printed light beside a `J`, read with it as `|`) is paper."""
 RULE_EDGE_INCH = 0.008
 """Faint ink this close (inches) to a pixel the cleaning removed is the rule's edge, never a stroke."""
 ROW_INK_SHARE = 0.01
@@ -86,36 +88,36 @@ def text_rows(grey: np.ndarray, *, dpi: float) -> list[tuple[int, int]]:
 def to_paper(grey: np.ndarray, source: np.ndarray, *, dpi: float) -> np.ndarray:
     """Return a cleaned grey crop with its faint ink made paper white, except the faint parts of strokes.
 
-    Ink darker than PAPER_LEVEL stays. Fainter ink (up to FAINT_LEVEL) stays only within STROKE_REACH_INCH of
-    such dark ink and further than RULE_EDGE_INCH from any pixel the cleaning removed (`source` is the crop
-    before cleaning, of the same size): the thin grey stem of a Courier `1` between its dark serifs stays, the
-    light edges of a removed dashed rule and specks of scanner noise go.
+    Ink darker than PAPER_LEVEL stays. Fainter ink (up to FAINT_LEVEL) stays only where it is joined to such
+    dark ink through faint ink within STROKE_REACH_INCH, and lies further than RULE_EDGE_INCH from any pixel the
+    cleaning removed (`source` is the crop before cleaning, of the same size): the thin grey stem of a Courier
+    `1` between its dark serifs stays; the light edges of a removed dashed rule, a light mark apart from the
+    strokes and specks of scanner noise go.
     """
     dark = grey < PAPER_LEVEL
     faint = (grey < FAINT_LEVEL) & ~dark
     if source.shape == grey.shape:
         removed = (source < FAINT_LEVEL) & (grey >= FAINT_LEVEL)
-        faint &= ~_near(removed, max(1, round(RULE_EDGE_INCH * dpi)))
-    keep = dark | (faint & _near(dark, max(1, round(STROKE_REACH_INCH * dpi))))
+        faint &= ~_grow(removed, None, max(1, round(RULE_EDGE_INCH * dpi)))
+    keep = _grow(dark, faint, max(1, round(STROKE_REACH_INCH * dpi)))
     return np.where(keep, grey, 255).astype(np.uint8)
 
 
-def _near(mask: np.ndarray, pixels: int) -> np.ndarray:
-    """Return the pixels within `pixels` of a set pixel of `mask` (a square of side 2 * pixels + 1; cumulative sums)."""
-    out = mask
-    for axis in (0, 1):
-        counts = np.cumsum(out, axis=axis, dtype=np.int32)
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (1, 0)
-        counts = np.pad(counts, pad)
-        size = out.shape[axis]
-        index = np.arange(size)
-        high = np.minimum(index + pixels + 1, size)
-        low = np.maximum(index - pixels, 0)
-        window = np.take(counts, high, axis=axis) - np.take(counts, low, axis=axis)
-        out = window > 0
-    result: np.ndarray = out
-    return result
+def _grow(seeds: np.ndarray, allowed: np.ndarray | None, steps: int) -> np.ndarray:
+    """Return `seeds` grown up to `steps` pixels (4-connected) through `allowed` pixels (anywhere when None)."""
+    out = seeds.copy()
+    for _ in range(steps):
+        grown = out.copy()
+        grown[1:, :] |= out[:-1, :]
+        grown[:-1, :] |= out[1:, :]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        if allowed is not None:
+            grown &= allowed | seeds
+        if np.array_equal(grown, out):
+            break
+        out = grown
+    return out
 
 
 def reread_rows(

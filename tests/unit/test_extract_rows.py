@@ -109,6 +109,7 @@ def test_faint_ink_is_paper_unless_it_is_part_of_a_stroke() -> None:
     grey[74:80, 44:70] = 30  # foot
     grey[40:80, 200:202] = 170  # the light edge of a dashed rule the cleaning removed (source: dark beside it)
     grey[150:153, 300:303] = 180  # a speck of scanner noise far from any stroke
+    grey[40:80, 30:33] = 170  # a slot's bracket printed light, apart from the `1` beside it
     source = grey.copy()
     source[40:80, 202:206] = 40  # the rule, as it was before the cleaning painted it white
     paper = to_paper(grey, source, dpi=400)
@@ -116,6 +117,7 @@ def test_faint_ink_is_paper_unless_it_is_part_of_a_stroke() -> None:
     assert (paper[40:46, 50:62] == 30).all() and (paper[74:80, 44:70] == 30).all()
     assert (paper[40:80, 200:202] == 255).all()  # the rule's edge goes
     assert (paper[150:153, 300:303] == 255).all()  # so does the speck
+    assert (paper[40:80, 30:33] == 255).all()  # and the light bracket: no stroke of the `1` touches it
     # with nothing removed by the cleaning, a faint edge beside a stroke stays with it
     assert (to_paper(grey, grey, dpi=400)[46:74, 54:57] == 170).all()
 
