@@ -559,16 +559,18 @@ def _match(
     flags = re.MULTILINE | (re.IGNORECASE if field_spec.ignore_case else 0)
     matches = list(re.finditer(pattern, text, flags))
     if field_spec.type == "list":
-        if not matches:
+        items_found = [(m.start(), m.end(), _group(m)) for m in matches]
+        guessed = False
+        if field_spec.icd10_dot:
+            items_found, guessed = icd10_letters(text, items_found)
+        if not items_found:
             return []
-        used = tuple(w for start, end, w in spans if any(m.start() < end and start < m.end() for m in matches))
-        items = [
-            (_group(m), tuple(w for start, end, w in spans if m.start() < end and start < m.end())) for m in matches
-        ]
-        factor = 1.0
+        used = tuple(w for start, end, w in spans if any(a < end and start < b for a, b, _ in items_found))
+        items = [(value, tuple(w for start, end, w in spans if a < end and start < b)) for a, b, value in items_found]
+        factor = LETTER_GUESS_FACTOR if guessed else 1.0
         if field_spec.markers:
             items, ordered = order_by_markers(items, [w for _, _, w in spans], field_spec.markers, down=down)
-            factor = 1.0 if ordered else UNORDERED_FACTOR
+            factor *= 1.0 if ordered else UNORDERED_FACTOR
             if leftover_items(spans, used, field_spec.markers):
                 factor *= LEFTOVER_FACTOR
         texts = [icd10_with_dot(text) if field_spec.icd10_dot else text for text, _ in items]
@@ -646,6 +648,49 @@ def icd10_with_dot(code: str) -> str:
         code = code[0] + code[1:].replace("O", "0")
     found = ICD10_BARE.fullmatch(code)
     return f"{found.group(1)}.{found.group(2)}" if found else code
+
+
+ICD10_CODE = re.compile(r"[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?")
+"""An ICD-10-CM code as a list gives it (with its dot): a letter, a digit, an alphanumeric, then up to four."""
+DIGIT_CODE = re.compile(r"(?<![\w.,])[\[|({]?(\d{3,7}|\d{3}[.,]\d{1,4})(?!\w|[.,]\w)")
+"""A code read with digits only, in a slot (`945909`, `200.00`: its bracket may be read glued to it)."""
+LETTER_FOR_DIGIT = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B", "9": "J"}
+"""The capital OCR reads as each digit (the Helvetica `J` of `J45909` read `945909`, `Z00.00` read `200.00`)."""
+LETTER_GUESS_FACTOR = 0.6
+"""A list holding an item whose first letter was guessed from the digit read in its place."""
+
+
+def icd10_letters(text: str, found: list[tuple[int, int, str]]) -> tuple[list[tuple[int, int, str]], bool]:
+    """Return a list's items (start, end, value in `text`) with the first letter of misread ICD-10 codes put back.
+
+    A claim's codes are all ICD-10 or all ICD-9: when one item is an ICD-10 code, a code read with digits only
+    (`945909`, or `200.00` taken for an ICD-9 code) had its first character, always a letter in ICD-10, read as
+    the digit it resembles. Such a code takes that digit's letter (LETTER_FOR_DIGIT) when the result is an ICD-10
+    code; a digit that looks like no single capital (`3`, `4`, `7`) leaves it as it was (or unread). Returns the
+    items in text order and whether a letter was guessed (the caller lowers the list's confidence).
+    """
+    if not any(ICD10_CODE.fullmatch(icd10_with_dot(value)) for _, _, value in found):
+        return found, False
+    guessed = False
+
+    def lettered(value: str) -> str | None:
+        letter = LETTER_FOR_DIGIT.get(value[:1])
+        code = icd10_with_dot(f"{letter}{value[1:]}") if letter else ""
+        return code if ICD10_CODE.fullmatch(code) else None
+
+    out: list[tuple[int, int, str]] = []
+    for start, end, value in found:
+        code = lettered(value) if value[:1].isdigit() else None
+        guessed = guessed or code is not None
+        out.append((start, end, code or value))
+    for match in DIGIT_CODE.finditer(text):
+        if any(start < match.end() and match.start() < end for start, end, _ in found):
+            continue
+        code = lettered(match.group(1))
+        if code is not None:
+            out.append((match.start(), match.end(), code))
+            guessed = True
+    return sorted(out), guessed
 
 
 def _marker_key(text: str) -> str:

@@ -321,6 +321,30 @@ def test_hcfa_diagnoses_with_no_marker_read_are_ordered_down_the_columns_by_the_
     assert letters.value == ["N39.0", "R10.9", "E78.5", "G43.909"]
 
 
+def test_an_icd10_code_whose_letter_was_read_as_a_digit_gets_it_back_below_confidence(specs: SpecSet) -> None:
+    captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+    markers: list[Placed] = [(0.035, 0.59, "1."), (0.375, 0.59, "3."), (0.035, 0.615, "2."), (0.375, 0.615, "4.")]
+
+    def diagnoses(codes: list[str]) -> Field:
+        places = [(0.05, 0.59), (0.05, 0.615), (0.39, 0.59), (0.39, 0.615)]
+        items = [(x, y, code) for (x, y), code in zip(places, codes, strict=False)]
+        words = [w for x, y, text in captions + markers + items for w in _words(x, y, text, 0.9)]
+        read = ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+        return extract_document(read, specs, "cms1500").fields["diagnosis_codes"]
+
+    right = diagnoses(["R059", "J45909", "J069", "M25561"])
+    # the J of J45909 read as a 9 and the Z of Z00.00 as a 2: an ICD-10 code starts with a letter
+    guessed = diagnoses(["R059", "945909", "J069", "200.00"])
+    assert guessed.value == ["R05.9", "J45.909", "J06.9", "Z00.00"]
+    assert guessed.confidence < 0.7 * right.confidence  # a guess: a person checks it
+    # a digit that looks like no capital (`3` for J) is not guessed: the slot stays unread, the list unsure
+    unread = diagnoses(["R059", "345909", "J069", "M25561"])
+    assert unread.value == ["R05.9", "J06.9", "M25.561"]
+    assert unread.confidence < right.confidence
+    # ICD-9 codes (no ICD-10 code in the list) keep their digits
+    assert diagnoses(["525.10", "250.00"]).value == ["525.10", "250.00"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
