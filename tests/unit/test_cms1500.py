@@ -352,6 +352,7 @@ def test_an_icd10_code_whose_letter_was_read_as_a_digit_gets_it_back_below_confi
         ("IN390_", ["N39.0"]),
         ("E78.5, R10.9", ["E78.5", "R10.9"]),
         ("E78,5 |R109", ["E78.5", "R10.9"]),
+        ("jRO59", ["R05.9"]),  # the slot's bracket read as a `j`
     ],
 )
 def test_diagnosis_codes_end_before_the_slot_underline_and_are_never_cut(
