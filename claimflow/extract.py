@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from claimflow.extract_layout import (
     words_in_region,
     words_skewed_right,
 )
+from claimflow.extract_pitch import cells_apart, line_pitch
 from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table, table_anchor_hits
 from claimflow.extract_values import TypedValue, parse_value
@@ -535,10 +537,9 @@ def _match(
     text, spans = "", []
     for line in region:
         previous: Word | None = None
-        for word in line.words:
-            if id(word) in labels:
-                continue
-            close = field_spec.join_close and previous is not None and _close(previous, word)
+        values = [word for word in line.words if id(word) not in labels]
+        for word in values:
+            close = field_spec.join_close and previous is not None and _close(previous, word, values)
             if (
                 text
                 and not text.endswith("\n")
@@ -594,14 +595,30 @@ CLOSE_GAP = 0.45
 letter's gap is ~0.1-0.35 of a character's width, a space ~0.6 (proportional fonts) to 1 (Courier)."""
 
 
-def _close(left: Word, right: Word) -> bool:
-    """Return True when `right` starts less than CLOSE_GAP characters after `left` ends (both of letters or digits)."""
+SPLIT_CELLS = 0.4
+"""In a monospaced type, a word starting less than this share of a cell after the cells of the word before it
+ends continues that word (OCR split one token: `XGH6 75286287`, 0.16 of a cell); a space puts it ~1 cell on."""
+
+
+def _close(left: Word, right: Word, line: Sequence[Word] = ()) -> bool:
+    """Return True when `right` continues `left` (both of letters or digits): OCR split one token in two.
+
+    Either `right` starts less than CLOSE_GAP characters after `left` ends, or, when the words of their `line`
+    are monospaced (`extract_pitch.line_pitch`), it starts less than SPLIT_CELLS of a cell after `left`'s cells
+    end: a degraded scan can widen the inked gap at a split to most of a space, while a space in a monospaced
+    type still starts the next word one whole cell further on.
+    """
     if not (left.text[-1:].isalnum() and right.text[:1].isalnum()):
         return False
     chars = len(left.text) + len(right.text)
     width = (left.bbox[2] - left.bbox[0] + right.bbox[2] - right.bbox[0]) / chars
     gap = right.bbox[0] - left.bbox[2]
-    return -width < gap < CLOSE_GAP * width
+    if not -width < gap:
+        return False
+    if gap < CLOSE_GAP * width:
+        return True
+    pitch = line_pitch(line)
+    return pitch is not None and cells_apart(left, right, pitch) < SPLIT_CELLS
 
 
 _ITEM_LIKE = re.compile(r"(?=.*\d)[A-Za-z0-9]{3,}")

@@ -14,6 +14,7 @@ scans) keep their first reading (their regions are still read again cleaned, see
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Protocol
@@ -23,7 +24,7 @@ from PIL import Image
 from claimflow.extract import extract_document
 from claimflow.extract_layout import union_box
 from claimflow.models import Extraction, Page, ReadDocument, ReadMethod, Word
-from claimflow.readers.dropout import clean_region, page_layers
+from claimflow.readers.dropout import clean_region, page_form_level, page_layers
 from claimflow.readers.ocr import OcrEngine
 from claimflow.specs import SpecSet
 
@@ -151,6 +152,32 @@ def region_cleaner(page: Page, *, keep_strokes: bool = False) -> Callable[[Image
 
     The form's ink is dropped by its level only on a page read as layers (`read_layers_apart` found its form
     lighter than the data); on other pages (a form printed in black, a faded scan) only rules are removed.
+    On a page read as layers, a box's crop is dropped by the level measured on the whole page, not on the
+    crop's own few rules (`clean_region(level=...)`): a value typed across a rule made the crop's rules look
+    of two inks, and its strokes were cut with the rule (a clean pre-printed scan's insured id, total, paid
+    and tax id: "could not read it again", then read whole). Table rows (`keep_strokes`) keep their cleaning.
     `keep_strokes`: typed strokes over a light rule or shaded bar stay (`dropout.without_rules`; table rows).
     """
-    return partial(clean_region, by_level=read_as_layers(page), keep_strokes=keep_strokes)
+    layers = read_as_layers(page)
+    level = _page_level(page) if layers and not keep_strokes else None
+    return partial(clean_region, by_level=layers, keep_strokes=keep_strokes, level=level)
+
+
+_LEVELS: dict[int, tuple[weakref.ref[Image.Image], float | None]] = {}
+"""The form ink level of the page images measured last (by id; the weak reference tells a reused id)."""
+LEVELS_KEPT = 4
+
+
+def _page_level(page: Page) -> float | None:
+    """Return the form ink level of a page's image (`dropout.page_form_level`), measured once per image."""
+    image = page.image
+    if not isinstance(image, Image.Image):
+        return None
+    kept = _LEVELS.get(id(image))
+    if kept is not None and kept[0]() is image:
+        return kept[1]
+    level = page_form_level(image)
+    if len(_LEVELS) >= LEVELS_KEPT:
+        _LEVELS.pop(next(iter(_LEVELS)))
+    _LEVELS[id(image)] = (weakref.ref(image), level)
+    return level

@@ -348,7 +348,9 @@ def rule_levels(grey: np.ndarray, rules: np.ndarray, *, dpi: float = DEFAULT_DPI
     return levels
 
 
-def clean_region(image: Image.Image, *, by_level: bool = True, keep_strokes: bool = False) -> Image.Image:
+def clean_region(
+    image: Image.Image, *, by_level: bool = True, keep_strokes: bool = False, level: float | None = None
+) -> Image.Image:
     """Return a region crop ready for OCR: red or light form ink dropped out, else its box rules removed.
 
     The crop's `dpi` info gives the length of a rule in pixels (DEFAULT_DPI when it has none).
@@ -361,6 +363,12 @@ def clean_region(image: Image.Image, *, by_level: bool = True, keep_strokes: boo
     dropping by that level erased the thin strokes of the typed values too (Courier scanned at 120 dpi).
     `keep_strokes` keeps the typed strokes that lie over a light rule or shaded bar (`without_rules`): the rows
     of a table are read so (readers/rows.py); single boxes are not (their readings were tuned without it).
+
+    `level`: the form's ink level measured on the whole page (`page_form_level`). A crop's own rules do not
+    tell it when a value is typed across them (a pre-printed form's `XGH643220200` over box 4's top rule: the
+    crop's rules looked of two inks, nothing was dropped, and removing the rule cut the value's lower half
+    away). With it, a grey crop whose form drops out by that level is given as its data layer alone: its
+    rules are form ink and went with it, and taking them out again would cut the strokes typed across them.
     """
     if image.mode in ("RGB", "RGBA"):
         rgb = np.asarray(image.convert("RGB"))
@@ -370,6 +378,10 @@ def clean_region(image: Image.Image, *, by_level: bool = True, keep_strokes: boo
         grey = np.asarray(image.convert("L"))
     dpi = image.info.get("dpi")
     resolution = float(dpi[0]) if isinstance(dpi, tuple | list) and dpi and float(dpi[0]) > 0 else DEFAULT_DPI
+    if by_level and level is not None and image.mode not in ("RGB", "RGBA"):
+        layer = data_layer(grey, level)
+        if layer is not None:
+            return _grey_image(layer, image)
     rules = rule_mask(grey, dpi=resolution)
     dropped = data_layer(grey, form_ink_level(grey, rules)) if by_level else None
     cleaned = without_rules(
@@ -378,10 +390,23 @@ def clean_region(image: Image.Image, *, by_level: bool = True, keep_strokes: boo
         dpi=resolution,
         keep_strokes=keep_strokes,
     )
-    out = Image.fromarray(cleaned.astype(np.uint8), mode="L")
-    if "dpi" in image.info:
-        out.info["dpi"] = image.info["dpi"]
+    return _grey_image(cleaned, image)
+
+
+def _grey_image(pixels: np.ndarray, like: Image.Image) -> Image.Image:
+    """Return grey `pixels` as an image with the resolution of `like`."""
+    out = Image.fromarray(pixels.astype(np.uint8), mode="L")
+    if "dpi" in like.info:
+        out.info["dpi"] = like.info["dpi"]
     return out
+
+
+def page_form_level(image: Image.Image) -> float | None:
+    """Return the grey level of a whole page's form ink, measured on its box rules (`form_ink_level`)."""
+    grey = np.asarray(image.convert("L"))
+    dpi = image.info.get("dpi")
+    resolution = float(dpi[0]) if isinstance(dpi, tuple | list) and dpi and float(dpi[0]) > 0 else 200.0
+    return form_ink_level(grey, rule_mask(grey, dpi=resolution))
 
 
 FORM_INK_OUT = 40

@@ -245,3 +245,28 @@ def test_rules_and_ghosts_of_values_in_the_form_layer_are_not_words() -> None:
     under = Word("PHONE", (0.75, 0.172, 0.79, 0.180), 0.5)  # a caption under the value, read poorly, in capitals
     kept = form_words([caption, name, flat, ghost, sure, under], data)
     assert kept == [caption, name, sure, under]
+
+
+def test_a_value_typed_across_a_rule_keeps_its_strokes_when_dropped_by_the_page_level() -> None:
+    """A pre-printed form's value printed over its box's rule: the crop's own rules look of two inks.
+
+    Measured on the crop, the rules' tenth percentile is the value's toner, so no level is found, nothing is
+    dropped, and taking the rule out cuts the value's strokes where they cross it. The level measured on the
+    whole page drops the form's ink and keeps the strokes whole.
+    """
+    image = Image.new("L", (800, 240), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 150, 799, 155), fill=FORM_GREY)  # the rule between two boxes
+    draw.text((40, 60), "4. INSURED'S NAME", fill=FORM_GREY, font=ImageFont.load_default(28))  # a caption
+    for x in range(60, 560, 50):  # the value's letters, their stems crossing the rule
+        draw.rectangle((x, 115, x + 8, 180), fill=DATA_GREY)  # 0.16 in: shorter than a rule
+    image.info["dpi"] = (400, 400)
+    grey = np.asarray(image)
+    assert form_ink_level(grey, rule_mask(grey, dpi=400)) is None  # the crop cannot tell the form's level
+    stems = (slice(150, 156), slice(60, 560))
+    cut = np.asarray(clean_region(image))
+    kept = np.asarray(clean_region(image, level=float(FORM_GREY)))
+    assert (cut[stems] < 100).sum() == 0  # the rule's removal took the strokes across it
+    assert (kept[stems] < 100).sum() == 10 * 9 * 6  # every stem whole where it crosses the rule
+    assert (kept[55:110] < 200).sum() == 0  # the caption is gone
+    assert (kept[150:156, 600:] < 200).sum() == 0  # and so is the rule away from the value
