@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -88,8 +89,33 @@ def build_lines(page: Page) -> list[Line]:
 
     A word much taller than the page's usual word (text printed sideways in a margin) is a line of its
     own: joined to a row, its height would pull the rows above and below into that row.
+    The lines of the same words are built once: classification, extraction and the second looks' boxes ask for
+    the lines of one page many times (13 times for a CMS-1500's region and row boxes).
     """
-    words = sorted((w for w in page.words if w.text.strip()), key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
+    # keyed by the words' identities (callers tell words apart by id()), the words kept so no id is reused
+    key = (tuple(id(word) for word in page.words), page.language)
+    with _LINES_LOCK:
+        known = _LINES.get(key)
+        if known is not None:
+            _LINES.move_to_end(key)
+            return list(known[1])
+    lines = _lines_of(tuple(page.words), page.language)
+    with _LINES_LOCK:
+        _LINES[key] = (tuple(page.words), lines)
+        while len(_LINES) > LINES_KEPT:
+            _LINES.popitem(last=False)
+    return list(lines)
+
+
+LINES_KEPT = 64
+"""Pages whose lines build_lines keeps (the most recently asked)."""
+_LINES: OrderedDict[tuple[tuple[int, ...], str], tuple[tuple[Word, ...], tuple[Line, ...]]] = OrderedDict()
+_LINES_LOCK = threading.Lock()
+
+
+def _lines_of(page_words: tuple[Word, ...], language: str) -> tuple[Line, ...]:
+    """Return the lines of a page's words read in `language` (build_lines)."""
+    words = sorted((w for w in page_words if w.text.strip()), key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
     heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
     tall = TALL_WORD * heights[len(heights) // 2] if heights else 1.0
     large = LARGE_WORD * heights[len(heights) // 2] if heights else 1.0
@@ -98,7 +124,7 @@ def build_lines(page: Page) -> list[Line]:
     standing = len(groups)
     # tesseract's CJK models give some words boxes that overlap their neighbours on the same line (`2026` boxed
     # over `年7月21`): on such pages words of one OCR line are not pushed into separate lines for overlapping
-    trust_ocr_lines = page.language != "eng"
+    trust_ocr_lines = language != "eng"
     for word in words:
         if word.bbox[3] - word.bbox[1] > tall:
             continue
@@ -122,7 +148,7 @@ def build_lines(page: Page) -> list[Line]:
         else:
             groups.append([word])
     lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in groups]
-    return sorted(lines, key=lambda line: (round(line.top, 3), line.words[0].bbox[0]))
+    return tuple(sorted(lines, key=lambda line: (round(line.top, 3), line.words[0].bbox[0])))
 
 
 def _same_ocr_line(group: list[Word], word: Word) -> bool:
