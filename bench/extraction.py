@@ -54,7 +54,7 @@ from PIL import Image
 from claimflow.calibration import choose_threshold, expected_calibration_error, reliability_table, threshold_sweep
 from claimflow.errors import ClaimFlowError
 from claimflow.models import Extraction, Money, ReadMethod
-from claimflow.pipeline import engine_ocr, read_and_extract
+from claimflow.pipeline import engine_ocr, ocr_models, read_and_extract
 from claimflow.readers.ocr import OcrEngine, TesseractOcr, api_available
 from claimflow.readers.tessapi import ApiPool
 from claimflow.samples import write_packet
@@ -382,12 +382,8 @@ def preload_models() -> tuple[int, float, int, float]:
     eng, each once per worker thread. The seconds are printed beside the ratio, and the ratio with them added.
     """
     _, specs, ocr = _engine_parts()
-    models = ["eng", "osd", *specs.ocr_languages()]
-    for spec in specs.ordered():
-        models += spec.ocr.accents
-        models += [model for field in spec.fields.values() for model in (*field.confirm, *field.vote)]
     started = time.perf_counter()
-    engine = ocr.preload(models, copies=WORKERS) if isinstance(ocr, TesseractOcr) else 0
+    engine = ocr.preload(ocr_models(specs), copies=WORKERS) if isinstance(ocr, TesseractOcr) else 0
     engine_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bare = _BARE.fill("eng", WORKERS) if BARE_API else 0

@@ -82,7 +82,9 @@ class EngineHolder:
         """Return the engine, reopened first if the day or a rule/spec file changed."""
         key = self._current_key()
         if self._engine is None or key != self._key:
-            fresh = Engine.open(self.settings)  # a broken rule file raises here: nothing is decided until it is fixed
+            # a broken rule file raises here: nothing is decided until it is fixed; a fresh engine has a fresh
+            # OCR reader, whose models load in the background so the next scanned page does not wait for them
+            fresh = Engine.open(self.settings, preload=True)
             if self._engine is not None:
                 self._engine.close()
             self._engine, self._key = fresh, key

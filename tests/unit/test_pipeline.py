@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 
 from claimflow import pipeline as pipeline_module
 from claimflow.assemble import REQUIRED_FIELDS
-from claimflow.pipeline import Engine
+from claimflow.pipeline import Engine, ocr_models
+from claimflow.readers.ocr import TesseractOcr
 from claimflow.routing import ReviewActionError, review_action
 from claimflow.samples import write_packet
 from claimflow.settings import load_settings
@@ -227,3 +229,32 @@ def test_a_full_qa_sample_holds_every_settlement_for_quality_review(tmp_path: Pa
             assert f"the rules would settle {settle[claim_id]}" in outcome.reasons[-1].message
         replays = replay_all(engine.repo, engine.settings.rules)
         assert replays and all(r.reproduced for r in replays), [r.differences for r in replays if not r.reproduced]
+
+
+def test_a_long_running_engine_loads_the_models_its_specs_name_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded: list[tuple[str, int]] = []
+    last: list[str] = []
+    done = threading.Event()
+
+    def fill(self: object, language: str, copies: int) -> int:
+        loaded.append((language, copies))
+        if language in last:
+            done.set()
+        return copies
+
+    monkeypatch.setattr("claimflow.readers.tessapi.ApiPool.fill", fill)
+    engine = _engine(tmp_path)  # a CLI command's engine loads nothing ahead
+    assert loaded == []
+    models = ocr_models(engine.specs)
+    last.append(models[-1])
+    assert models[:2] == ["eng", "osd"] and {"chi_sim", "deu", "tur", "HanS"} <= set(models)
+    assert len(models) == len(set(models))
+    engine.close()
+    if not isinstance(engine.ocr, TesseractOcr) or engine.ocr.backend != "api":
+        pytest.skip("the in-process tesseract library is not available")
+    settings = load_settings(home=tmp_path / "home", inbox=tmp_path / "inbox", stable_seconds=0)
+    with Engine.open(settings, preload=True):
+        assert done.wait(10)  # loaded in the background; the engine was returned before
+    assert ("eng", 2) in loaded and ("chi_sim", 2) in loaded
