@@ -215,7 +215,13 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
         if all(settled):
             break
     replacements = {w.text: c for w, c in zip(words, chosen, strict=True) if c is not None}
-    guessed = {w.text for w, c, weak in zip(words, chosen, is_unsure, strict=True) if c is not None and weak}
+    # a word rewritten on the models' word keeps at most LOST_MARK_RAW: so a word the page reading did not cap
+    # (only the look's comparison with the page's own i-dots flagged `Garcia`, read at 0.96) goes below too
+    guessed = {
+        w.text
+        for w, c, weak in zip(words, chosen, is_unsure, strict=True)
+        if c is not None and (weak or w.confidence > LOST_MARK_RAW)
+    }
     # a word whose marks the first reading does not explain and on which the models did not agree (`Garcia` with
     # an accent on the image, every model asked): the field cannot be sure of it (it was 0.996 and wrong)
     unexplained = {

@@ -6,7 +6,8 @@ Debian's `eng` model has no ä, ö, ü, ø, ç or ñ and only é among the accen
 - Marks: on each line, ink above the x-height (or below the baseline) that is not connected to the letters'
   bodies is a mark: the dot of i/j, an accent, an umlaut's two dots, an apostrophe, a cedilla. A word
   showing more marks than its text explains (`Schafer`: two dots, none expected), or a mark wider than a dot
-  where only i/j dots are expected (`Garcia` for `García`), lost an accent.
+  where only i/j dots are expected (`Garcia` for `García`), lost an accent; so did a word whose mark is
+  both inkier and taller than the page's own i-dots (a blurred acute no wider than a dot).
 - Accents the model cannot tell apart: an accented Latin letter read by a model that has only some of its
   siblings (`eng` reads è, ê and ë as é) may be any of them.
 
@@ -48,6 +49,13 @@ MIN_MARK_PIXELS = 3
 """A mark has at least this many ink pixels (specks of noise have fewer)."""
 DOT_WIDTH = 1.25
 """A mark wider than this many stroke widths is an accent, not the dot of an i or j."""
+DOT_INK = 1.8
+"""A mark with this many times the ink of the page's median i-dot ... (a blurred acute: 1.9x on seed 13's García;
+the body text's dots 0.6-1.5x)"""
+DOT_HEIGHT = 1.5
+"""... and this many times its height is an accent, not a dot (García's acute: 1.7x; body dots 0.7-1.4x)."""
+MIN_DOTS = 5
+"""A page shows at least this many i/j dots before its dots are the measure of a dot."""
 X_HEIGHT_SHARE = 0.7
 """The x-height is at most this share of the line's cap height above its baseline (0.68-0.75 in common fonts)."""
 MARGIN = 0.1
@@ -73,29 +81,68 @@ def _latin_letter(ch: str) -> bool:
     return ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN")
 
 
-def lost_marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[bool]:
-    """Return, per word of one text line, whether its image shows a mark its text does not explain."""
+def lost_marks(
+    grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]], dot: tuple[float, float] | None = None
+) -> list[bool]:
+    """Return, per word of one text line, whether its image shows a mark its text does not explain.
+
+    `dot`, the page's own i-dot (`page_dot`), also flags a word whose text explains only dots when one of its
+    marks is larger than a dot by both DOT_INK and DOT_HEIGHT: a blurred acute (`Garcia` for `García`) is no
+    wider than a dot, but taller and inkier.
+    """
     return [
-        seen is not None and (len(seen[0]) > want[0] or len(seen[1]) > want[1] or seen[2])
-        for seen, want in zip(_marks(grey, line), (_expected(text) for text, _ in line), strict=True)
+        seen is not None
+        and (len(seen[0]) > want[0] or len(seen[1]) > want[1] or seen[2] or _larger_than_dots(text, seen, dot))
+        for seen, want, (text, _) in zip(_marks(grey, line), (_expected(text) for text, _ in line), line, strict=True)
     ]
+
+
+def page_dot(grey: npt.NDArray[np.uint8], lines: Sequence[Sequence[tuple[str, Box]]]) -> tuple[float, float] | None:
+    """Return the median ink and height (in x-heights) of the i/j dots of a page's lines, None when too few.
+
+    Only words whose text explains only dots and whose image shows exactly as many marks count.
+    """
+    found: list[tuple[float, float]] = []
+    for line in lines:
+        for seen, (text, _) in zip(_marks(grey, line), line, strict=True):
+            dots = sum(ch in DOTS for ch in text)
+            if seen is not None and dots and _dots_only(text) and len(seen[3]) == dots == len(seen[0]):
+                found += seen[3]
+    if len(found) < MIN_DOTS:
+        return None
+    return float(np.median([ink for ink, _ in found])), float(np.median([tall for _, tall in found]))
+
+
+def _dots_only(text: str) -> bool:
+    """Return True when every mark above the text explains is an i or j dot."""
+    return all(ch in DOTS for ch in text if ch in MARKS_ABOVE) and not any(ch in MAY_MARK_ABOVE for ch in text)
+
+
+def _larger_than_dots(text: str, seen: Seen, dot: tuple[float, float] | None) -> bool:
+    """Return True when a word that explains only dots shows a mark larger than the page's dots (an accent)."""
+    if dot is None or not _dots_only(text) or not any(ch in DOTS for ch in text):
+        return False
+    return any(ink >= DOT_INK * dot[0] and tall >= DOT_HEIGHT * dot[1] for ink, tall in seen[3])
 
 
 MARKS_EXACT = 1.0
 MARKS_LOOSE = 0.5
 
 
-def marks_fit(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[float]:
+def marks_fit(
+    grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]], dot: tuple[float, float] | None = None
+) -> list[float]:
     """Return, per word of one line, how well the marks its image shows fit its text, above and below.
 
     MARKS_EXACT: as many marks as the text has. MARKS_LOOSE: fewer, but at least one per accented letter (an
     umlaut's two dots merge into one on a blurred scan, a faint i-dot vanishes). 0.0: a mark the text does
     not explain, or an accent the image does not show (`Schäfer` on a plain `Schafer`), or the line cannot be
-    analysed. Stricter than `not lost_marks`, which only looks for marks too many.
+    analysed; with `dot` (the page's i-dot), a text explaining only dots under a mark larger than a dot.
+    Stricter than `not lost_marks`, which only looks for marks too many.
     """
     out: list[float] = []
     for seen, (text, _) in zip(_marks(grey, line), line, strict=True):
-        if seen is None or seen[2]:
+        if seen is None or seen[2] or _larger_than_dots(text, seen, dot):
             out.append(0.0)
             continue
         most_above, most_below = _expected(text)
@@ -118,8 +165,9 @@ def _expected(text: str) -> tuple[int, int]:
     return above, sum(MARKS_BELOW.get(ch, 0) for ch in text)
 
 
-Seen = tuple[list[int], list[int], bool]
-"""Marks found on a word: widths of those above, widths of those below, and an accent where only dots belong."""
+Seen = tuple[list[int], list[int], bool, list[tuple[float, float]]]
+"""Marks found on a word: widths of those above, widths of those below, an accent where only dots belong (wider
+than a dot), and the ink pixels and height of each mark above."""
 
 
 def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[Seen | None]:
@@ -157,9 +205,34 @@ def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list
         columns = slice(left - x0, right - x0)
         above = _mark_widths(marks[:x_line, columns].sum(axis=0))
         below = _mark_widths(marks[baseline + 1 :, columns].sum(axis=0))
-        dots_only = all(ch in DOTS for ch in text if ch in MARKS_ABOVE) and not any(ch in MAY_MARK_ABOVE for ch in text)
-        wide = dots_only and any(width > DOT_WIDTH * stroke for width in above)
-        out.append((above, below, wide))
+        wide = _dots_only(text) and any(width > DOT_WIDTH * stroke for width in above)
+        out.append((above, below, wide, _mark_extents(marks[:x_line, columns], baseline - x_line)))
+    return out
+
+
+def _mark_extents(slab: npt.NDArray[np.bool_], x_height: int) -> list[tuple[float, float]]:
+    """Return each mark's ink and height above the x-height, in x-heights (ink: x-height squares).
+
+    Marks are cut as `_mark_widths` cuts them; measured in the line's own x-height, a heading's dots compare
+    with a body line's.
+    """
+    out: list[tuple[float, float]] = []
+    column_ink = slab.sum(axis=0)
+    start: int | None = None
+    end = gap = 0
+    for index, value in enumerate([*column_ink.tolist(), 0, 0]):
+        if value > 0:
+            start = index if start is None else start
+            end, gap = index, 0
+        elif start is not None:
+            gap += 1
+            if gap > 1:
+                piece = slab[:, start : end + 1]
+                pixels = int(piece.sum())
+                if pixels >= MIN_MARK_PIXELS:
+                    rows = np.nonzero(piece.any(axis=1))[0]
+                    out.append((pixels / x_height**2, float(rows[-1] - rows[0] + 1) / x_height))
+                start = None
     return out
 
 

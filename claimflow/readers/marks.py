@@ -45,6 +45,7 @@ class PageMarks:
         self.ocr = ocr
         self._grey: dict[int, npt.NDArray[np.uint8]] = {}
         self._lines: dict[int, list[Word]] = {}
+        self._dots: dict[int, tuple[float, float] | None] = {}
         """The words each flagged word was analysed with (by id): `explains` measures the line the same way."""
 
     def flagged(self, page: Page, box: BBox) -> list[Word]:
@@ -60,9 +61,10 @@ class PageMarks:
         for word in inside:
             lines.setdefault((word.block, word.line), []).append(word)
         out: list[Word] = []
+        dot = self._dot_of(page, grey)
         for words in lines.values():
             self._lines.update((id(w), words) for w in words)
-            lost = diacritics.lost_marks(grey, [(w.text, _pixels(w.bbox, grey)) for w in words])
+            lost = diacritics.lost_marks(grey, [(w.text, _pixels(w.bbox, grey)) for w in words], dot)
             unsure = [diacritics.uncertain_accent(w.text, page.language) or _garbled(w) for w in words]
             out += [w for w, flag, doubt in zip(words, lost, unsure, strict=True) if flag or doubt]
         return out
@@ -78,7 +80,8 @@ class PageMarks:
         ]
         if word not in line:
             line = [*line, word]
-        fit = diacritics.marks_fit(grey, [(text if w is word else w.text, _pixels(w.bbox, grey)) for w in line])
+        boxed = [(text if w is word else w.text, _pixels(w.bbox, grey)) for w in line]
+        fit = diacritics.marks_fit(grey, boxed, self._dot_of(page, grey))
         return fit[line.index(word)]
 
     def reread(
@@ -182,6 +185,17 @@ class PageMarks:
         x0, y0, x1, y1 = _pixels(box, grey)
         runs = glyph_runs(grey[y0:y1, x0:x1])
         return None if runs is None else (runs, y1 - y0)
+
+    def _dot_of(self, page: Page, grey: npt.NDArray[np.uint8]) -> tuple[float, float] | None:
+        """Return the page's own i-dot (diacritics.page_dot over its lines), measured once per page."""
+        if page.number not in self._dots:
+            lines: dict[tuple[int, int], list[Word]] = {}
+            for word in page.words:
+                if diacritics.is_candidate(word.text):
+                    lines.setdefault((word.block, word.line), []).append(word)
+            boxed = [[(w.text, _pixels(w.bbox, grey)) for w in words] for words in lines.values()]
+            self._dots[page.number] = diacritics.page_dot(grey, boxed)
+        return self._dots[page.number]
 
     def _grey_of(self, page: Page) -> npt.NDArray[np.uint8] | None:
         if not isinstance(page.image, Image.Image):

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from claimflow.models import Word
 from claimflow.readers import TesseractOcr
-from claimflow.readers.diacritics import LOST_MARK_CONFIDENCE, lost_marks, uncertain_accent
+from claimflow.readers.diacritics import LOST_MARK_CONFIDENCE, lost_marks, marks_fit, page_dot, uncertain_accent
 from claimflow.readers.ocr import check_accents, to_grey
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -51,6 +51,41 @@ def _boxes(image: Image.Image, printed: str, read: str) -> list[tuple[str, tuple
 def test_marks_the_text_does_not_explain_are_found(printed: str, read: str, expected: list[bool]) -> None:
     image, _ = _line(printed)
     assert lost_marks(np.asarray(image), _boxes(image, printed, read)) == expected
+
+
+def _page_with_a_narrow_acute() -> tuple[np.ndarray, list[list[tuple[str, tuple[int, int, int, int]]]]]:
+    """Two body lines with i-dots, then `Fatima García` whose acute is a short stroke no wider than a dot."""
+    dpi, size = 200, int(11 * 200 / 72)
+    font = ImageFont.truetype(FONT, size)
+    texts = ["Fire spread from a neighbouring bin into this building", "Vehicle registration claimed with its policy"]
+    image = Image.new("L", (dpi * 6, int(dpi * 1.2)), 255)
+    draw = ImageDraw.Draw(image)
+    lines = []
+    for number, text in enumerate([*texts, "Fatima Garc\u0131a"]):  # dotless i: the acute is drawn on it
+        y, x, words = int(dpi * 0.1) + number * int(dpi * 0.3), 20, []
+        for word in text.split():
+            words.append((word.replace("\u0131", "i"), draw.textbbox((x, y), word, font=font)))
+            draw.text((x, y), word, font=font, fill=20)
+            if "\u0131" in word:
+                before = draw.textlength(word[: word.index("\u0131")], font=font)
+                centre = x + before + draw.textlength("\u0131", font=font) / 2
+                top = draw.textbbox((x, y), "i", font=font)[1]
+                draw.line([(centre, top + 3), (centre + 1, top - 4)], fill=20, width=2)
+            x += int(draw.textlength(word + " ", font=font))
+        lines.append(words)
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(0.8))), lines
+
+
+def test_a_mark_larger_than_the_pages_own_i_dots_is_an_accent_though_no_wider() -> None:
+    # seed 13's degraded `Fatima Garcia` at 1.00: the blurred acute of í was no wider than a dot
+    grey, lines = _page_with_a_narrow_acute()
+    dot = page_dot(grey, lines)
+    assert dot is not None
+    assert lost_marks(grey, lines[2]) == [False, False]  # as wide as a dot: the width test alone misses it
+    assert lost_marks(grey, lines[2], dot) == [False, True]  # taller and inkier than the page's dots
+    assert marks_fit(grey, lines[2], dot)[1] == 0.0  # `Garcia` does not explain it
+    assert all(not flag for line in lines[:2] for flag in lost_marks(grey, line, dot))  # body i-dots are dots
+    assert page_dot(grey, lines[2:]) is None  # too few dots to measure a dot by
 
 
 def test_accents_the_model_cannot_tell_apart_are_uncertain() -> None:

@@ -130,6 +130,18 @@ def test_the_value_takes_the_agreed_reading_and_keeps_its_confidence() -> None:
     assert calls == 3 and fake.models == ["deu", "fra", "spa"]  # stops once two models agree
 
 
+def test_a_word_the_page_reading_did_not_cap_goes_below_auto_accept_when_rewritten() -> None:
+    # `Garcia` read at 0.96, flagged only by the look (its acute larger than the page's i-dots): the field was 0.997
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Fatima Garcia", confidence=0.96)
+    part.fields["claimant_name"] = dataclasses.replace(part.fields["claimant_name"], confidence=0.997)
+    fake = FakeAccents(["Garcia"], {"deu": ["Garcia"], "fra": ["Garcia"], "spa": ["García"], "ita": ["García"]},
+                       {"García"})
+    read_accents_again(read, [part], specs, fake)
+    assert part.fields["claimant_name"].value == "Fatima García"
+    assert part.fields["claimant_name"].confidence == LOST_MARK_RAW
+
+
 def test_a_first_reading_that_fits_its_marks_stops_after_three_models_read_it_so() -> None:
     specs = load_specs(ROOT / "extractors")
     read, part = _read_and_part("Noémie Roux")
