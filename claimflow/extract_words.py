@@ -6,7 +6,9 @@ in the line's context. Read alone, with white around it, the same word mostly re
 size. For a field whose spec says `reread_word: true`, a value on an OCR page below the auto-accept threshold
 (calibrated) is cut out at WORD_SCALES sizes and read in one OCR call; when at least MAJORITY of the readings
 agree on one code that fits the field's pattern and is not the value, the value takes it. Its confidence stays
-as it was: the readings disagreed with the page, so a person still checks it.
+as it was: the readings disagreed with the page, so a person still checks it. When no majority changes it but
+one reading gives another code that fits (`T94 1540` at 3x beside `7941540` twice: T and 7 look alike in a
+till's print), the value stays but at most RIVAL_CAP raw, flagged: a refit of the curves must not lift it.
 
 A code field with `confirm: [eng]` (a Latin code on a page read with chi_sim) that no reading found at all (a
 stamp over it on a 150-dpi scan: chi_sim read `P 股 扣 0E9D`) is read once with the confirming model in the row
@@ -35,6 +37,8 @@ WORD_SCALES = (1.0, 1.5, 2.0, 3.0)
 """The sizes a code is read at, as cut (small type doubled first) and enlarged."""
 MAJORITY = 3
 """How many of the readings must agree on a code for it to replace the value."""
+RIVAL_CAP = 0.75
+"""The most a weak code keeps when no majority replaced it but a reading alone gave another code that fits."""
 MISSING_CODE_CONFIDENCE = 0.5
 """Raw confidence of a missing code found by one reading with another model: a person checks it."""
 ROW_REACH = 0.45
@@ -104,6 +108,9 @@ def read_codes_alone(
             calls += 1
             code = majority_code(texts or [], field_spec)
             if code is None or code == field.value:
+                rival = rival_code(texts or [], field_spec, field.value)
+                if rival is not None:
+                    _doubt(part, field, rival, page)
                 continue
             part.fields[name] = dataclasses.replace(field, value=code, raw=code)
             part.problems.append(
@@ -115,6 +122,29 @@ def read_codes_alone(
                 )
             )
     return calls
+
+
+def rival_code(texts: Sequence[str], field_spec: FieldSpec, value: str) -> str | None:
+    """Return a code one of `texts` read alone that fits the pattern and is not `value`, None when none does."""
+    flags = re.IGNORECASE if field_spec.ignore_case else 0
+    for text in texts:
+        code = normalise_code(text)
+        if code and code != value and (field_spec.pattern is None or re.fullmatch(field_spec.pattern, code, flags)):
+            return code
+    return None
+
+
+def _doubt(part: Extraction, field: Field, rival: str, page: Page) -> None:
+    """Keep the page's code but below auto-accept: a reading alone gave another code (`T941540` for `7941540`)."""
+    part.fields[field.name] = dataclasses.replace(field, confidence=min(field.confidence, RIVAL_CAP))
+    part.problems.append(
+        Problem(
+            ReasonCode.FIELD_AMBIGUOUS,
+            f"{field.name}: the page reads {field.value!r}, one reading of the code alone {rival!r}; check it",
+            page=page.number,
+            field=field.name,
+        )
+    )
 
 
 GLUED = re.compile(r"[A-Z0-9/\-_]+")

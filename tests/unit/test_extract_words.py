@@ -11,6 +11,7 @@ from PIL import Image
 from claimflow.errors import ReasonCode
 from claimflow.extract_words import (
     MISSING_CODE_CONFIDENCE,
+    RIVAL_CAP,
     WORD_SCALES,
     majority_code,
     read_codes_alone,
@@ -59,10 +60,19 @@ def test_a_weak_code_takes_what_most_readings_alone_agree_on_without_gaining_con
     assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]
 
 
-def test_without_a_majority_the_page_reading_stays() -> None:
+def test_without_a_majority_the_page_reading_stays_doubted_by_a_rival_reading() -> None:
     read, part = _receipt("1560426", 0.3)
     read_codes_alone(read, [part], SPECS, FakeLook(["", "", "T560426", "1560426"]), threshold=0.97)
-    assert part.fields["invoice_number"].value == "1560426" and not part.problems
+    assert part.fields["invoice_number"].value == "1560426"
+    assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]  # T560426 was read alone once
+    # seed 13's till code `7941540` for `T941540` at 0.984: two readings alone agree with the page, one reads T
+    read, part = _receipt("7941540", 0.9)
+    read_codes_alone(read, [part], SPECS, FakeLook(["", "7941540", "7941540", "T94 1540"]), threshold=0.99)
+    assert (part.fields["invoice_number"].value, part.fields["invoice_number"].confidence) == ("7941540", RIVAL_CAP)
+    # every reading gives the page's code (or nothing): nothing changes
+    read, part = _receipt("7941540", 0.9)
+    read_codes_alone(read, [part], SPECS, FakeLook(["", "7941540", "7941540", "7941540"]), threshold=0.99)
+    assert part.fields["invoice_number"].confidence == 0.9 and not part.problems
 
 
 def test_a_confident_code_or_a_text_layer_code_is_not_read_again() -> None:
