@@ -265,11 +265,18 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], 
         for hit in hits
         if not any(contains_phrase(lines[hit.line_index], phrase, EXCLUDE_MATCH) for phrase in field_spec.exclude)
     ]
+    placed: list[Line] | None = None
     if not own and field_spec.near:
         own = near_hits(field_spec, lines)  # its own caption was not read: the box is placed from another's
+    elif own and field_spec.near and field_spec.region is not None:
+        # a short synonym of a garbled caption can match another box's caption (`PATIENT'S` in `IF PATIENT
+        # HAS HAD SAME`): where its region reads nothing, the box placed from its neighbours' captions is read
+        placed = next((_region_of(field_spec, lines, hit) for hit in near_hits(field_spec, lines)), None)
     own = outer_hits(own)
     for hit in own:
         fallbacks = [words_skewed_right(lines, hit)] if field_spec.direction == "right" else []
+        if placed is not None:
+            fallbacks.append(placed)
         region = _region_of(field_spec, lines, hit)
         if field_spec.or_below and not _has_figures(region):
             # figures beside the label that the pattern cannot read (`TOTAL £ 261 34`, its point lost) are the

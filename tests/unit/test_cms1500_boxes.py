@@ -206,3 +206,29 @@ def test_the_rest_of_a_garbled_provider_caption_is_not_the_provider(specs: SpecS
     words = [w for x, y, text in captions + VALUES_0212 for w in _words(x, y, text)]
     result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
     assert result.fields["billing_provider"].value == "Lakeview Medical Group"
+
+
+def test_a_box_whose_short_caption_synonym_matched_another_caption_is_read_where_its_neighbours_place_it(
+    specs: SpecSet,
+) -> None:
+    # boxes 2 and 3's captions garbled (`2. PA NAME`, `ENTS BIRTH DATE`), as on a degraded pre-printed scan;
+    # `PATIENT'S` then matches box 16's `IF PATIENT HAS HAD SAME` at 90, whose region holds nothing: the box
+    # placed from box 4's caption holds the name
+    garbled = ("2. PATIENT'S NAME", "3. PATIENT'S BIRTH")
+    captions = [item for item in CAPTIONS_0212 if not item[2].startswith(garbled)] + [
+        (0.03, 0.15, "2. PA NAME (Las First Nar e da tial"),
+        (0.37, 0.15, "ENTS BIRTH DATE SEX"),
+        (0.37, 0.49, "16. IF PATIENT HAS HAD SAME OR SIMILAR ILLNESS"),
+    ]
+    words = [w for x, y, text in captions + VALUES_0212 for w in _words(x, y, text)]
+    page = Page(1, 612, 792, ReadMethod.OCR, words)
+    result = extract_document(ReadDocument(pages=[page]), specs, "cms1500")
+    assert result.fields["patient_name"].value == "Salemy, Cheryl A"
+    whole = extract_document(
+        ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, [w for x, y, t in CAPTIONS_0212 + VALUES_0212
+                                                                for w in _words(x, y, t)])]),
+        specs,
+        "cms1500",
+    )
+    assert result.fields["patient_name"].confidence < whole.fields["patient_name"].confidence  # placed: less sure
+
