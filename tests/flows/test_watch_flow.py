@@ -23,10 +23,12 @@ def test_engine_is_reopened_on_a_new_day_or_a_changed_rule_file(
 
     class FakeEngine:
         closed = False
+        preloaded = False
 
         @classmethod
-        def open(cls, settings: object) -> FakeEngine:
+        def open(cls, settings: object, *, preload: bool = False) -> FakeEngine:
             engine = cls()
+            engine.preloaded = preload
             opened.append(engine)
             return engine
 
@@ -45,6 +47,7 @@ def test_engine_is_reopened_on_a_new_day_or_a_changed_rule_file(
     holder = flows.watch.EngineHolder(load_settings(home=tmp_path / "home", rules=rules, extractors=tmp_path))
     first = holder.get()
     assert holder.get() is first and len(opened) == 1
+    assert first.preloaded  # type: ignore[attr-defined]  # the watcher's engine loads its OCR models ahead
     today[0] = date(2027, 1, 1)  # a new rule-set version may be in force
     second = holder.get()
     assert second is not first and first.closed  # type: ignore[attr-defined]
