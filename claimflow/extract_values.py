@@ -146,10 +146,10 @@ def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
     if kind == "iban":
         compact = re.sub(r"[\s\-]", "", text).upper()
         fixed = fix_iban_country(compact)
-        if fixed is not None and re.fullmatch(r"[A-Z]{2}[0-9A-Z]{2}[A-Z0-9]{10,30}", fixed):
+        if fixed is not None and IBAN_SHAPE.fullmatch(fixed):
             note = f"IBAN country code read as '{compact[:2]}', taken as '{fixed[:2]}'; check it against the document"
             return TypedValue(fixed, ambiguous=True, note=note)
-        if not re.fullmatch(r"[A-Z]{2}[0-9A-Z]{2}[A-Z0-9]{10,30}", compact):
+        if not IBAN_SHAPE.fullmatch(compact):
             raise ValueError("not shaped like an IBAN")
         return TypedValue(compact)
     if kind == "currency":
@@ -218,6 +218,10 @@ def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
     if inside(other) and inside(value):
         return TypedValue(value, True, note="a two-digit year fits two centuries; check the year")
     return typed
+
+
+IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9A-Z]{2}[A-Z0-9]{10,30}")
+"""What an IBAN read from a page must look like before its checks are tried (check digits may be misread letters)."""
 
 
 def validate_value(value: FieldValueType, validators: list[Validator]) -> str | None:

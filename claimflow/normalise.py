@@ -387,13 +387,17 @@ def iban_check_failure(iban: str) -> str | None:
     compact = re.sub(r"\s", "", iban).upper()
     if not _IBAN_RE.match(compact):
         return "not shaped like an IBAN"
-    rearranged = compact[4:] + compact[:4]
-    if int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 != 1:
+    if _mod97(compact) != 1:
         return "IBAN check digits do not match (mod-97)"
     national = NATIONAL_CHECKS.get(compact[:2])
     if national is not None and len(compact) == IBAN_LENGTHS.get(compact[:2]) and not national[1](compact[4:]):
         return f"IBAN passes mod-97 but not its {national[0]}"
     return None
+
+
+def _mod97(compact: str) -> int:
+    """Return the IBAN's mod-97 remainder: from its fifth character round to its fourth, letters as 10-35."""
+    return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97
 
 
 _RIB_LETTERS = "12345678912345678923456789"
@@ -575,6 +579,9 @@ def _mod97_solutions(options: list[tuple[str, ...]], limit: int, max_changes: in
     may be O, D or Q, is 65,536 mixes): the remainder is carried position by position (a letter counts as two
     digits), the mixes are counted by remainder, and only those ending at 1 are spelled out.
     """
+    if all(len(position) == 1 for position in options):  # nothing to choose (a layout of digits only): one reading
+        text = "".join(position[0] for position in options)
+        return [text] if _mod97(text) == 1 else []
     order = options[4:] + options[:4]  # mod-97 reads the IBAN from its fifth character round to its fourth
     steps = [
         [
