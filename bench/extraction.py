@@ -32,6 +32,7 @@ import functools
 import json
 import os
 import re
+import resource
 import string
 import subprocess
 import sys
@@ -119,6 +120,10 @@ class Doc:
     baseline_pages: list[str] = field(default_factory=list)
     baseline_seconds: float = 0.0
     looks: list[LookRecord] = field(default_factory=list)
+    cpu: float = 0.0
+    """Thread CPU seconds the engine spent on this file (tesseract runs on the reading thread)."""
+    ocr_usage: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    """OCR calls per step (first, first:osd, each look) with their wall and thread CPU seconds."""
 
 
 def parse_day_first(text: str) -> date | None:
@@ -400,10 +405,18 @@ def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> floa
     budget = settings.second_look_budget if budget is None else budget
 
     def one(doc: Doc) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
+        doc.looks.clear()
+        doc.ocr_usage.clear()
         try:
             read, extractions = read_and_extract(
-                doc.path, ocr, specs, threshold=settings.confidence_threshold, budget=budget, looks=doc.looks
+                doc.path,
+                ocr,
+                specs,
+                threshold=settings.confidence_threshold,
+                budget=budget,
+                looks=doc.looks,
+                ocr_usage=doc.ocr_usage,
             )
             doc.pages = len(read.pages)
             doc.scanned = any(page.method is ReadMethod.OCR for page in read.pages)
@@ -411,6 +424,7 @@ def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> floa
         except ClaimFlowError as exc:
             doc.error = type(exc).__name__
         doc.seconds = time.perf_counter() - started
+        doc.cpu = time.thread_time() - cpu
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -456,28 +470,38 @@ def _bare_api_text(image: Image.Image | str) -> str:
         return api.read_text(image.tobytes(), image.width, image.height, depth, dpi=resolution, psm=6)
 
 
-def run_baseline(docs: list[Doc], workers: int, reader: str = "cli") -> float:
-    """OCR every page of every document with bare tesseract (psm 6) on `workers` threads; return wall seconds.
+def run_baseline(docs: list[Doc], workers: int, reader: str = "cli") -> tuple[float, float]:
+    """OCR every page of every document with bare tesseract (psm 6) on `workers` threads; return wall and CPU seconds.
 
     `reader` is `cli` (pytesseract.image_to_string, a subprocess per page) or `api` (the same library in-process
     through its C API, one API per thread at a time, kept across batches). Both run with OMP_THREAD_LIMIT=1; the
-    texts kept for scoring are the CLI's (the library reads the same words).
+    texts kept for scoring are the CLI's (the library reads the same words). CPU seconds: the reading threads'
+    own, plus, for the CLI, its tesseract processes' (user + system).
     """
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    spent: list[float] = []
 
     def one(doc: Doc) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         if reader == "api":
             texts = [_bare_api_text(image) for image in _baseline_images(doc.path)]
         else:
             texts = [pytesseract.image_to_string(image, config="--psm 6") for image in _baseline_images(doc.path)]
             doc.baseline_pages = texts
         doc.baseline_seconds = time.perf_counter() - started
+        spent.append(time.thread_time() - cpu)
 
+    children = _children_cpu()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(one, docs))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, sum(spent) + _children_cpu() - children
+
+
+def _children_cpu() -> float:
+    """Return the CPU seconds (user + system) of this process's finished child processes (the tesseract CLI's)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 AMOUNT = r"\d{1,3}(?:[,.]\d{3})*[.,]\d{2}(?!\d)|\d+[.,]\d{2}(?!\d)"
@@ -689,6 +713,45 @@ def print_looks(docs: list[Doc]) -> dict[str, Any]:
     return {"calls": sum(spent), "max_per_document": max(spent, default=0), "steps": steps}
 
 
+def print_cpu(docs: list[Doc], bare_cpu: dict[str, float]) -> dict[str, Any]:
+    """Print CPU seconds per page of engine and bare readers, and the engine's OCR calls per page by step.
+
+    Thread CPU time (tesseract runs on the reading thread; the CLI's in its processes) is what load from other
+    processes does not stretch, so these figures compare runs made under different loads. The ratio is that of
+    pages per CPU second, against the bare reader that spent the least.
+    """
+    pages = sum(d.pages for d in docs) or 1
+    engine = sum(d.cpu for d in docs)
+    steps: dict[str, list[float]] = {}
+    for doc in docs:
+        for step, (calls, _, cpu) in doc.ocr_usage.items():
+            total = steps.setdefault(step, [0.0, 0.0])
+            total[0] += calls
+            total[1] += cpu
+    in_ocr = sum(cpu for _, cpu in steps.values())
+    cheapest = min(bare_cpu, key=lambda reader: bare_cpu[reader])
+    ratio = bare_cpu[cheapest] / engine if engine else 0.0
+    bares = ", ".join(f"{BARE_NAMES[reader]} {cpu / pages:.3f}" for reader, cpu in bare_cpu.items())
+    print(f"\nCPU SECONDS PER PAGE on the {pages} OCR'd pages (thread CPU time: load does not stretch it)")
+    print(f"  engine {engine / pages:.3f}; bare: {bares}")
+    print(f"  ratio bare/engine (pages per CPU second, engine vs {BARE_NAMES[cheapest]}): {ratio:.2f}")
+    print(f"  {'engine step':<18}{'calls/page':>11}{'CPU s/page':>12}{'share':>8}")
+    order = sorted(steps, key=lambda step: (step != "first", step != "first:osd", -steps[step][1]))
+    for step in order:
+        calls, cpu = steps[step]
+        print(f"  {step:<18}{calls / pages:>11.2f}{cpu / pages:>12.3f}{cpu / engine if engine else 0:>8.1%}")
+    outside = engine - in_ocr
+    print(f"  {'outside OCR calls':<18}{'':>11}{outside / pages:>12.3f}{outside / engine if engine else 0:>8.1%}")
+    return {
+        "pages": pages,
+        "engine_per_page": engine / pages,
+        "bare_per_page": {reader: cpu / pages for reader, cpu in bare_cpu.items()},
+        "ratio": ratio,
+        "steps": {step: {"calls": calls, "cpu": cpu} for step, (calls, cpu) in steps.items()},
+        "outside_ocr": outside,
+    }
+
+
 def _ratio(a: float, b: float) -> str:
     if not b:
         return "inf" if a else "-"
@@ -746,11 +809,14 @@ def main() -> int:
         # Engine and baseline alternate over small batches, so a busy neighbour on the box slows both alike.
         engine_wall = 0.0
         bare = {"cli": 0.0, **({"api": 0.0} if BARE_API else {})}
+        bare_cpu = dict.fromkeys(bare, 0.0)
         for start in range(0, len(ocr_docs), ALTERNATE_BATCH):
             batch = ocr_docs[start : start + ALTERNATE_BATCH]
             engine_wall += run_engine(batch, WORKERS, args.budget)
             for reader in bare:
-                bare[reader] += run_baseline(batch, WORKERS, reader)
+                wall, cpu = run_baseline(batch, WORKERS, reader)
+                bare[reader] += wall
+                bare_cpu[reader] += cpu
         text_wall = run_engine(text_docs, WORKERS, args.budget)
         # the speed reference is the faster bare reader: comparing with a slower one would flatter the engine
         baseline_reader = min(bare, key=lambda reader: bare[reader])
@@ -777,6 +843,7 @@ def main() -> int:
                                  "bare_seconds": bare_load, "ratio_with_loads": cold}  # fmt: skip
     baseline["bare_pages_per_second"] = {reader: ocr_pages / wall for reader, wall in bare.items()}
     baseline["baseline_reader"] = baseline_reader
+    baseline["cpu"] = print_cpu(ocr_docs, bare_cpu)
     looks = print_looks(ocr_docs)
     wrong = [s for s in scores if not s.right]
     confident_wrong = [s for s in wrong if s.confidence is not None and s.confidence >= threshold]

@@ -490,12 +490,15 @@ def read_and_extract(
     calibrate: bool = True,
     budget: int = SECOND_LOOK_BUDGET,
     looks: list[LookRecord] | None = None,
+    ocr_usage: dict[str, tuple[int, float, float]] | None = None,
 ) -> tuple[ReadDocument, list[Extraction]]:
     """Read a file and extract its document(s), reading OCR pages again where a field needs it.
 
     The second readings are one plan (claimflow.second_looks): each step proposes re-reads for the fields that
     need them, and they run by expected value within `budget` OCR calls for the document
-    (`Settings.second_look_budget`). `looks`, when given, receives what each step asked for and spent.
+    (`Settings.second_look_budget`). `looks`, when given, receives what each step asked for and spent;
+    `ocr_usage` the OCR calls made per step (`first` is the first reading, `first:osd` its orientation queries)
+    with their wall and thread CPU seconds (SharedOcr.usage).
     The final confidences are calibrated with the extractors' fitted curves (claimflow.calibration), so
     they are probabilities; `calibrate=False` keeps the raw scores (used to fit the curves).
     """
@@ -508,6 +511,8 @@ def read_and_extract(
         parts = ctx.parts
         if looks is not None:
             looks.extend(ctx.records)
+    if ocr_usage is not None:
+        ocr_usage.update(shared.usage())
     if calibrate and specs.calibration is not None:
         specs.calibration.apply(parts)
     for page in read.pages:
