@@ -18,6 +18,7 @@ from claimflow.models import FieldValueType, Money
 from claimflow.normalise import (
     TWIN_CHANGES,
     fix_iban_country,
+    has_cjk,
     iban_check_failure,
     is_valid_gb11643,
     is_valid_luhn,
@@ -107,6 +108,8 @@ def _canonical(value: str, allowed: list[str]) -> TypedValue:
     for option in allowed:
         if _allowed_key(option, ocr=False) == _allowed_key(value, ocr=False):
             return TypedValue(option)
+    if has_cjk(value):
+        return _canonical_cjk(value, allowed)
     key = _allowed_key(value, ocr=True)
     scores = sorted(
         ((difflib.SequenceMatcher(None, key, _allowed_key(option, ocr=True)).ratio(), option) for option in allowed),
@@ -115,6 +118,33 @@ def _canonical(value: str, allowed: list[str]) -> TypedValue:
     best_score, best = scores[0]
     runner_up = scores[1][0] if len(scores) > 1 else 0.0
     if best_score >= ALLOWED_MATCH and best_score - runner_up >= 0.1:
+        return TypedValue(best, ambiguous=True, note=f"read {value!r}, taken as the allowed value {best!r}; check it")
+    return TypedValue(value, error=f"not one of the allowed values ({'|'.join(allowed)})")
+
+
+CJK_ALLOWED_SHARE = 0.5
+"""A CJK value of an allowed value's length with at least this share of its characters in place names it (flagged)."""
+
+
+def _canonical_cjk(value: str, allowed: list[str]) -> TypedValue:
+    """Return the allowed value a CJK reading names when one of its characters was misread (flagged), else invalid.
+
+    One Han character carries a word's worth of meaning, so the Latin rule (0.8 of the letters alike) would never
+    take a two-character value with one character misread (`咨抢` for 盗抢: chi_sim reads 盗 as 咨). A value of the
+    same length that keeps at least CJK_ALLOWED_SHARE of an allowed value's characters in their places names it
+    when no other allowed value keeps as many.
+    """
+    key = _allowed_key(value, ocr=False)
+    scores = sorted(
+        (
+            (sum(a == b for a, b in zip(key, option_key, strict=True)) / len(key), option)
+            for option in allowed
+            if len(option_key := _allowed_key(option, ocr=False)) == len(key) and key
+        ),
+        reverse=True,
+    )
+    if scores and scores[0][0] >= CJK_ALLOWED_SHARE and (len(scores) == 1 or scores[1][0] < scores[0][0]):
+        best = scores[0][1]
         return TypedValue(best, ambiguous=True, note=f"read {value!r}, taken as the allowed value {best!r}; check it")
     return TypedValue(value, error=f"not one of the allowed values ({'|'.join(allowed)})")
 

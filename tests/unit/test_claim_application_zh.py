@@ -481,3 +481,41 @@ def test_cny_claims_flow_through_the_engine(tmp_path: Path, caplog: pytest.LogCa
     for secret in (app.claimant_name, app.id_number, app.payee_account, unknown.claimant_name):
         assert secret not in logged
     assert claim_links  # the public linking function stays importable for the pipeline
+
+
+def _loss_type_page(value: str) -> Page:
+    words = [
+        Word("理赔申请书", (0.4, 0.05, 0.6, 0.07), 0.95, 1, 1),
+        Word("出险类型", (0.1, 0.2, 0.2, 0.22), 0.95, 1, 2),
+        Word(":", (0.21, 0.2, 0.22, 0.22), 0.9, 1, 2),
+        Word(value, (0.4, 0.2, 0.45, 0.22), 0.92, 1, 2),
+    ]
+    return Page(1, 1000, 1400, ReadMethod.OCR, words)
+
+
+@pytest.mark.parametrize(
+    ("read", "value", "flagged"),
+    [
+        ("盗抢", "盗抢", False),
+        ("咨抢", "盗抢", True),
+        ("碰憧", "碰撞", True),
+        ("洪水", "洪水", True),  # no allowed value keeps a character: invalid, kept as read
+        ("盗", "盗", True),
+    ],
+)
+def test_a_cjk_allowed_value_with_one_character_misread_is_named_and_flagged(specs, read, value, flagged) -> None:  # type: ignore[no-untyped-def]
+    # chi_sim reads 盗 as 咨: half of a two-character value in place names the one allowed value that has it
+    part = extract_documents(ReadDocument(pages=[_loss_type_page(read)]), specs)[0]
+    loss_type = part.fields["loss_type"]
+    assert loss_type.value == value
+    assert any(p.field == "loss_type" for p in part.problems) is flagged
+    clean = extract_documents(ReadDocument(pages=[_loss_type_page("盗抢")]), specs)[0].fields["loss_type"]
+    assert (loss_type.confidence < clean.confidence) is flagged
+
+
+def test_a_cjk_reading_like_two_allowed_values_names_neither(specs) -> None:  # type: ignore[no-untyped-def]
+    # equal shares in place name no value; a longer value keeps more of its characters (3 of 4)
+    from claimflow.extract_values import _canonical_cjk
+
+    assert _canonical_cjk("火抢", ["火灾", "盗抢"]).error is not None
+    assert _canonical_cjk("玻璃破X", ["玻璃破碎", "自然灾害"]).value == "玻璃破碎"
