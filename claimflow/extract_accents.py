@@ -49,6 +49,9 @@ MARKLESS_LETTERS = {"dan": "æøåÆØÅ", "nor": "æøåÆØÅ", "isl": "æðþ
 those letters: the mark detector cannot flag their loss, so a weakly read word is asked of these models."""
 UNSURE_WORD = 0.75
 """A text field's word read below this OCR confidence may have lost a letter without a mark (`Sgren` at 0.71)."""
+INNER_CAPITAL = re.compile(r"[^\W\d_]{2}(?<=[a-zß-ÿ]{2})[A-Z](?=[a-zß-ÿ])")
+"""A capital between lower-case letters (`straRe`): eng's reading of a letter it does not know, whatever its word's
+confidence (`McDonald` has one lower-case letter before its capital and is not asked)."""
 LOST_MARK_RAW = 0.6
 """The most a field keeps once a word was rewritten on the word of one model that knows a markless letter."""
 
@@ -242,15 +245,16 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
 
 
 def weak_words(page: Page, boxes: Sequence[BBox]) -> list[Word]:
-    """Return the words inside `boxes` read below UNSURE_WORD that may have lost a markless letter.
+    """Return the words inside `boxes` that may have lost a markless letter: read weakly, or with a capital inside.
 
-    Only words of two or more lower-case letters with no accented letter yet (a markless letter sits in a
-    name or a word, not in a code).
+    A word read below UNSURE_WORD, or with a capital inside lower case (INNER_CAPITAL: `IndustriestraRe` at 0.81,
+    eng reads ß as R or B firmly). Only words of two or more lower-case letters with no accented letter yet (a
+    markless letter sits in a name or a word, not in a code).
     """
     return [
         w
         for w in page.words
-        if w.confidence < UNSURE_WORD
+        if (w.confidence < UNSURE_WORD or INNER_CAPITAL.search(w.text) is not None)
         and sum(1 for ch in w.text if ch.islower()) >= 2
         and not has_accent(w.text)
         and any(_inside(w.bbox, box) for box in boxes)
