@@ -279,4 +279,11 @@ def validate_value(value: FieldValueType, validators: list[Validator]) -> str | 
             high_len = int(float(validator.max)) if validator.max is not None else 10**6
             if not low_len <= len(value) <= high_len:
                 return f"length outside {low_len}..{high_len}"
+        if (
+            validator.kind == "shape"
+            and isinstance(value, str)
+            and validator.pattern is not None
+            and re.fullmatch(validator.pattern, "".join(value.split())) is None
+        ):
+            return "not the shape this form's codes have (the spec's shape validator); check it"
     return None

@@ -103,9 +103,19 @@ class NearCaption(_Model):
 class Validator(_Model):
     """A check on a normalised value; failing lowers confidence and adds a Problem."""
 
-    kind: Literal["iban", "luhn", "gb11643", "date_range", "amount_range", "length"]
+    kind: Literal["iban", "luhn", "gb11643", "date_range", "amount_range", "length", "shape"]
     min: float | str | None = None
     max: float | str | None = None
+    pattern: str | None = None
+    """kind shape: the whole value (a code without its spaces) must match this regex."""
+
+    _pattern = field_validator("pattern")(_check_regex)
+
+    @model_validator(mode="after")
+    def _shape_has_pattern(self) -> Validator:
+        if (self.kind == "shape") != (self.pattern is not None):
+            raise ValueError("a shape validator needs a pattern, and only a shape validator takes one")
+        return self
 
 
 class FieldSpec(_Model):

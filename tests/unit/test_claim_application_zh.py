@@ -519,3 +519,23 @@ def test_a_cjk_reading_like_two_allowed_values_names_neither(specs) -> None:  # 
 
     assert _canonical_cjk("火抢", ["火灾", "盗抢"]).error is not None
     assert _canonical_cjk("玻璃破X", ["玻璃破碎", "自然灾害"]).value == "玻璃破碎"
+
+
+@pytest.mark.parametrize(
+    ("read", "fits"),
+    [("PDZZ202658505786", True), ("Z202658505786", False), ("160339", False), ("10590003900175862458", True)],
+)
+def test_a_policy_number_not_of_the_forms_shape_is_kept_below_auto_accept(specs, read, fits) -> None:  # type: ignore[no-untyped-def]
+    # a stamp over the prefix: `Z202658505786` for PDZZ202658505786 was read at 0.96 calibrated (threshold 0.98)
+    words = [
+        Word("理赔申请书", (0.4, 0.05, 0.6, 0.07), 0.95, 1, 1),
+        Word("保单号", (0.1, 0.2, 0.2, 0.22), 0.96, 1, 2),
+        Word(":", (0.21, 0.2, 0.22, 0.22), 0.9, 1, 2),
+        Word(read, (0.4, 0.2, 0.6, 0.22), 0.96, 1, 2),
+    ]
+    part = extract_documents(ReadDocument(pages=[Page(1, 1000, 1400, ReadMethod.OCR, words)]), specs)[0]
+    policy = part.fields["policy_number"]
+    assert policy.value == read
+    invalid = [p for p in part.problems if p.field == "policy_number" and p.code is ReasonCode.FIELD_INVALID]
+    assert bool(invalid) is not fits
+    assert (policy.confidence < 0.5) is not fits

@@ -140,3 +140,14 @@ def test_allowed_values_load_and_need_a_text_or_code_field(tmp_path: Path) -> No
     bad = GOOD.replace("    type: money\n", "    type: money\n    allowed: [one, two]\n")
     (problem,) = problems_of(write(tmp_path, bad))
     assert "fields.amount.allowed" in problem and "type text or code" in problem
+
+
+def test_a_shape_validator_needs_a_pattern_that_compiles(tmp_path: Path) -> None:
+    code = "  code:\n    type: code\n    anchors: ['Code:']\n    validators:\n      - {kind: shape%s}\n"
+    good = GOOD + code % ", pattern: '[A-Z]{2}\\d{6}'"
+    (validator,) = load_specs(write(tmp_path, good)).get("sample_form").fields["code"].validators
+    assert validator.pattern == "[A-Z]{2}\\d{6}"
+    (problem,) = problems_of(write(tmp_path, GOOD + code % ""))
+    assert "shape validator needs a pattern" in problem
+    (problem,) = problems_of(write(tmp_path, GOOD + code % ", pattern: '[A-Z'"))
+    assert "invalid regular expression" in problem
