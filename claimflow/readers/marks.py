@@ -32,6 +32,16 @@ TRAIL_MAX = 0.45
 """A dropped mark is at most this share of the word's height wide and high (a full stop, a comma, 。)."""
 TRAIL_MIN_PIXELS = 6
 """... and has at least this many ink pixels (scanner noise leaves smaller specks)."""
+BELOW_GAP = 0.1
+BELOW_REACH = 1.6
+"""A dropped last line of a value is looked for between these many line heights under its line."""
+BELOW_MIN_HIGH = 0.5
+"""... as ink at least this share of the line's height high and wide (a character, not a speck)."""
+BELOW_MIN_PIXELS = 30
+LINE_PAD = 0.3
+"""A line read alone is cut this share of its height past its ink on every side."""
+PSM_LINE = 7
+"""Tesseract's page segmentation mode for a single line of text."""
 ROW_GAP_PX = 24
 """White space between the words stacked into one image, so tesseract keeps them apart as lines."""
 SPECK_PX = 3
@@ -166,6 +176,62 @@ class PageMarks:
         small = wide <= TRAIL_MAX * height and high <= TRAIL_MAX * height and int(first.sum()) >= TRAIL_MIN_PIXELS
         return bool(small and rows[0] >= 0.45 * height and len(runs) == 1)
 
+    def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
+        """Return the box of a line of ink right under `line` (a value's last line) that no word covers, else None.
+
+        Tesseract's page reading drops a short last line of wrapped text now and then (`案。` under a description
+        ending `...派出所报`, the field then at 0.97). Looked for between BELOW_GAP and BELOW_REACH line heights
+        under the line, from its left edge to its right: ink at least BELOW_MIN_HIGH of the line's height high
+        and as wide, where no word of the page lies (a word there was read, and is some other field's).
+        """
+        grey = self._grey_of(page)
+        if grey is None or not line:
+            return None
+        x0, y0 = min(w.bbox[0] for w in line), min(w.bbox[1] for w in line)
+        x1, y1 = max(w.bbox[2] for w in line), max(w.bbox[3] for w in line)
+        px0, py0, px1, py1 = _pixels((x0, y0, x1, y1), grey)
+        height = py1 - py0
+        if height < 8:
+            return None
+        top, bottom = py1 + int(BELOW_GAP * height), min(grey.shape[0], py1 + int(BELOW_REACH * height))
+        band = (x0, top / grey.shape[0], x1, bottom / grey.shape[0])
+        if bottom - top < height or any(_overlaps(w.bbox, band) for w in page.words):
+            return None
+        body = grey[py0:py1, px0:px1]
+        paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
+        if paper - ink_level < 40:
+            return None
+        window = grey[top:bottom, px0:px1] < (paper + ink_level) / 2
+        rows, columns = np.nonzero(window.any(axis=1))[0], np.nonzero(window.any(axis=0))[0]
+        if rows.size == 0 or int(window.sum()) < BELOW_MIN_PIXELS:
+            return None
+        high, wide = rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1
+        if high < BELOW_MIN_HIGH * height or wide < BELOW_MIN_HIGH * height or rows[0] == 0:
+            return None  # a speck, a rule, or ink running on from above (the line's own descenders)
+        h, w = grey.shape
+        return ((px0 + columns[0]) / w, (top + rows[0]) / h, (px0 + columns[-1] + 1) / w, (top + rows[-1] + 1) / h)
+
+    def read_line(self, page: Page, box: BBox, *, lang: str) -> str | None:
+        """Return the text of one line of ink at `box`, read alone as a single line (psm 7), None when it cannot.
+
+        A short line cut out (`案。`, two characters) reads badly as a block (psm 6: `<亲。`, `二亲。`) and right
+        as one line; the cut keeps LINE_PAD of its height around it (more takes in the lines above and below).
+        """
+        image = page.image
+        if not isinstance(image, Image.Image):
+            return None
+        width, height = image.size
+        pad = LINE_PAD * (box[3] - box[1]) * height
+        left, top = max(0, math.floor(box[0] * width - pad)), max(0, math.floor(box[1] * height - pad))
+        right, bottom = min(width, math.ceil(box[2] * width + pad)), min(height, math.ceil(box[3] * height + pad))
+        piece = image.crop((left, top, max(right, left + 1), max(bottom, top + 1))).convert("L")
+        if "dpi" in image.info:
+            piece.info["dpi"] = image.info["dpi"]
+        read = self.ocr.ocr_image(piece, page=page.number, psm=PSM_LINE, lang=lang)
+        if read.problems:
+            return None
+        return " ".join(w.text for w in read.words)
+
     def glyphs(self, page: Page, box: BBox) -> int | None:
         """Return how many glyphs the ink inside `box` (a word's box) makes, None when it cannot tell.
 
@@ -274,6 +340,12 @@ def _enlarged(piece: Image.Image, scale: float) -> Image.Image:
     if scale == 1:
         return piece
     return piece.resize((round(piece.width * scale), round(piece.height * scale)), Image.Resampling.LANCZOS)
+
+
+def _overlaps(bbox: BBox, box: BBox) -> bool:
+    """Return True when a word's box reaches into `box` (a third of its height or more, any of its width)."""
+    high = min(bbox[3], box[3]) - max(bbox[1], box[1])
+    return bbox[0] < box[2] and bbox[2] > box[0] and high >= (bbox[3] - bbox[1]) / 3
 
 
 def _centre_in(bbox: BBox, box: BBox) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from claimflow.errors import SpecError
-from claimflow.extract_confirm import DOUBT_CAP, confirm_values, same_code
+from claimflow.extract_confirm import DOUBT_CAP, LINE_BELOW_CAP, confirm_values, same_code
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import TesseractOcr
 from claimflow.readers.marks import PageMarks
@@ -22,8 +22,10 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 class FakeLook:
     """Answers re-reads from a list and says where ink follows a word."""
 
-    def __init__(self, texts: list[str], ink_after: frozenset[str] = frozenset()) -> None:
-        self.texts, self.ink = texts, ink_after
+    def __init__(
+        self, texts: list[str], ink_after: frozenset[str] = frozenset(), below: BBox | None = None, line: str = ""
+    ) -> None:
+        self.texts, self.ink, self.below, self.line = texts, ink_after, below, line
         self.calls: list[str] = []
 
     def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
@@ -32,6 +34,13 @@ class FakeLook:
 
     def ink_after(self, page: Page, word: Word) -> bool:
         return word.text in self.ink
+
+    def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
+        return self.below
+
+    def read_line(self, page: Page, box: BBox, *, lang: str) -> str | None:
+        self.calls.append(f"line {lang}")
+        return self.line
 
 
 def _document(document_type: str, name: str, value: str, language: str) -> tuple[ReadDocument, Extraction]:
@@ -156,3 +165,53 @@ def test_confirm_models_must_be_installed(tmp_path: Path) -> None:
     assert "tesseract-ocr-deu" in str(caught.value)
     spec = load_specs(tmp_path, installed_languages={"eng", "deu"}).specs["zh_form"]
     assert spec.fields["policy_number"].confirm == ["deu"]
+
+
+def test_a_dropped_last_line_under_a_text_value_is_read_alone_and_added_below_auto_accept() -> None:
+    # the page reading dropped `案。` under a description ending `...派出所报` (seed 13 full: 0.97 calibrated)
+    specs = load_specs(ROOT / "extractors")
+    read, part = _document("claim_application_zh", "description", "已向 当地 派出所 报", "chi_sim")
+    look = FakeLook([], below=(0.4, 0.23, 0.43, 0.25), line="案 。")
+    assert confirm_values(read, [part], specs, look) == 1 and look.calls == ["line chi_sim"]
+    assert part.fields["description"].value == "已向当地派出所报案。"
+    assert part.fields["description"].confidence == LINE_BELOW_CAP
+    assert any(p.field == "description" and "'案 。'" in p.message for p in part.problems)
+    read, part = _document("claim_application_zh", "description", "已向 当地 派出所 报", "chi_sim")
+    confirm_values(read, [part], specs, FakeLook([], below=(0.4, 0.23, 0.43, 0.25), line=""))
+    assert part.fields["description"].value == "已向 当地 派出所 报"  # nothing read: the value stays, doubted
+    assert part.fields["description"].confidence == LINE_BELOW_CAP
+    read, part = _document("claim_application_zh", "description", "已向 当地 派出所 报", "chi_sim")
+    assert confirm_values(read, [part], specs, FakeLook([])) == 0  # no ink under it: nothing read
+    assert part.fields["description"].confidence == 0.93
+
+
+def _two_lines(second: str, dpi: int = 200) -> tuple[Image.Image, list[Word]]:
+    """Return `thrown up by a` typed over `second` at 11 pt, and the first line's words (OCR dropped the second)."""
+    font = ImageFont.truetype(FONT, int(11 * dpi / 72))
+    image = Image.new("L", (int(dpi * 5), int(dpi * 1.0)), 255)
+    draw = ImageDraw.Draw(image)
+    top, x, words = int(dpi * 0.15), 20, []
+    for word in ["thrown", "up", "by", "a"]:
+        draw.text((x, top), word, font=font, fill=20)
+        b = draw.textbbox((x, top), word, font=font)
+        words.append(Word(word, (b[0] / image.width, b[1] / image.height, b[2] / image.width, b[3] / image.height),
+                          0.95, 1, 1))
+        x += int(draw.textlength(word + " ", font=font))
+    draw.text((20, top + int(1.4 * 11 * dpi / 72)), second, font=font, fill=20)
+    return image.filter(ImageFilter.GaussianBlur(0.8 * dpi / 200)), words
+
+
+def test_ink_below_finds_a_dropped_line_and_reads_it_alone() -> None:
+    image, words = _two_lines("lorry.")
+    page = Page(1, image.width, image.height, ReadMethod.OCR, words, image=image)
+    marks = PageMarks(TesseractOcr())
+    box = marks.ink_below(page, words)
+    assert box is not None and box[0] < words[0].bbox[0] + 0.01 and box[1] > words[0].bbox[3]
+    assert marks.read_line(page, box, lang="eng") == "lorry."
+    image, words = _two_lines("")  # (a PageMarks keeps each page's grey image: one per document)
+    empty = Page(1, image.width, image.height, ReadMethod.OCR, words, image=image)
+    assert PageMarks(TesseractOcr()).ink_below(empty, words) is None
+    image, words = _two_lines("lorry.")
+    read_too = [*words, Word("lorry.", (0.02, words[0].bbox[3] + 0.05, 0.1, words[0].bbox[3] + 0.12), 0.9, 1, 2)]
+    page = Page(1, image.width, image.height, ReadMethod.OCR, read_too, image=image)
+    assert PageMarks(TesseractOcr()).ink_below(page, words) is None  # a word there was read: it is some other field's
