@@ -280,3 +280,14 @@ def test_iban_lengths_agree_with_the_bban_layouts() -> None:
 )
 def test_small_lookalike_letters_inside_capital_codes_are_capitals(text: str, expected: str) -> None:
     assert upper_case_lookalikes(text) == expected
+
+
+def test_an_iban_repair_changing_many_confusable_characters_is_not_proposed() -> None:
+    # generated IT IBAN IT96K24479789108JIYLIX1TMN8 read with T as 5 (no OCR confusion): the one reading passing
+    # mod-97 and the CIN changes four confusable characters (8 B, I L, 1 L, 5 S) and is wrong
+    search = search_iban_repairs("IT96K24479789108JIYLIX15MN8")
+    assert search.complete and search.valid == ("IT96K2447978910BJLYLIXLSMN8",) and search.changes == (4,)
+    assert search.repaired is None and repair_iban("IT96K24479789108JIYLIX15MN8") is None
+    # a repair of three changes is still proposed (FR, 0 read for O three times)
+    search = search_iban_repairs("FR83 198O 3649 422L KN80 0TX0 909")
+    assert search.changes == (3,) and search.repaired == "FR8319803649422LKN8OOTXO909"
