@@ -12,7 +12,8 @@ Which values: on OCR pages, a confident (calibrated, at or over the threshold le
 CLEAN_SCALES sizes. When no reading gives the value (spaces, separators, case and stray marks at the ends
 ignored), the value goes below auto-accept (extract_confirm.DOUBT_CAP) with a Problem saying what was read;
 when both readings give the same other value that fits the field's pattern, the value takes it (still below
-auto-accept: the two readings disagree). A value one reading gives stays as it is.
+auto-accept: the two readings disagree). A value one reading gives stays as it is, and so does an accented value
+read again without its accents (black and white erases a thin acute: `Noémie` read `Noemie`), doubted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
+from claimflow.extract_accents import has_accent, skeleton
 from claimflow.extract_confirm import doubt, same_code
 from claimflow.extract_glyphs import value_words
 from claimflow.extract_reread import calibrated
@@ -118,12 +120,18 @@ def _judge(part: Extraction, found: Field, field_spec: FieldSpec, page: Page, re
     cleaned = [_EDGE.sub("", " ".join(text.split())) for text in readings]
     if any(same_code(text, value) for text in cleaned):
         return
+    name = found.name
+    if has_accent(value) and any(not has_accent(t) and same_code(skeleton(t), skeleton(value)) for t in cleaned):
+        # black and white erases thin accents (`Noémie` read `Noemie` at both sizes, seed 13 full motor 018): the
+        # letters agree, the accents the page read stay; unconfirmed, the value goes below auto-accept
+        message = f"{name}: read again in black and white without its accents, not {value!r}; check them"
+        doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
+        return
     other = cleaned[0] if cleaned and all(same_code(text, cleaned[0]) for text in cleaned) else ""
     if other and field_spec.type == "code":
         other = normalise_code(other)
     flags = re.IGNORECASE if field_spec.ignore_case else 0
     fits = bool(other) and (field_spec.pattern is None or re.fullmatch(field_spec.pattern, other, flags) is not None)
-    name = found.name
     if fits:
         part.fields[name] = dataclasses.replace(found, value=other, raw=other)
         message = f"{name}: the page reads {value!r}, the value read again in black and white {other!r}; check it"

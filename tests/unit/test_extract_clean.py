@@ -95,6 +95,22 @@ def test_a_value_just_under_the_threshold_is_read_again_too(specs: SpecSet) -> N
     assert part.fields["vehicle_registration"].value == "SK-380-DL"
 
 
+def test_an_accented_name_read_again_without_its_accents_keeps_them_doubted(specs: SpecSet) -> None:
+    # black and white erased the acute of `Noémie` at both sizes (seed 13 full motor 018): it took `Noemie`
+    box = (0.405, 0.217, 0.556, 0.233)
+    words = [
+        Word("Noémie", (0.405, 0.217, 0.47, 0.233), 0.9, 1, 3),
+        Word("Kowalski", (0.48, 0.217, 0.556, 0.233), 0.96, 1, 3),
+    ]
+    page = Page(1, 1241, 1754, ReadMethod.OCR, words, image=object())
+    found = Field("claimant_name", "Noémie Kowalski", 0.999, Provenance(ReadMethod.OCR, 1, box), "Noémie Kowalski")
+    part = Extraction("motor_claim_form", 1.0, fields={"claimant_name": found})
+    read_clean(ReadDocument(pages=[page]), [part], specs, FakeLook(["Noemie Kowalski"]), threshold=THRESHOLD)
+    name = part.fields["claimant_name"]
+    assert name.value == "Noémie Kowalski" and name.confidence == DOUBT_CAP
+    assert any(p.field == "claimant_name" and "accents" in p.message for p in part.problems)
+
+
 def test_binarising_drops_a_faint_outline_and_keeps_the_print() -> None:
     grey = np.full((40, 120), 250, dtype=np.uint8)
     for left in range(8, 110, 10):
