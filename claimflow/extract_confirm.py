@@ -12,7 +12,8 @@ Two cases where one OCR reading is confidently wrong and nothing else on the pag
   otherwise the value stays as read but below auto-accept.
 - Text fields wrapped over lines (`lines` > 1, no pattern): a line of ink under the value's last line where the
   page reading has no word (it dropped the short last line `案。` of a description ending `...派出所报`, the
-  value then at 0.97 calibrated) is read alone as one line and added; the value goes below auto-accept
+  value then at 0.97 calibrated), when the last line read runs to the page's text margin (the text wrapped), is
+  read alone as one line and added; the value goes below auto-accept
   (LINE_BELOW_CAP) either way.
 """
 
@@ -33,6 +34,8 @@ DOUBT_CAP = 0.75
 LINE_BELOW_CAP = 0.5
 """The most a text value keeps once a line under it that the page reading dropped was read alone and added (0.75
 raw still calibrates to ~0.96 for a 理赔申请书 description: a line read on its own is a guess a person checks)."""
+WRAP_MARGIN = 0.05
+"""A value's last line wrapped when it ends this close (page width) to the right edge of the page's text."""
 CLOSING_MARKS = ".。!！?？;；,，"
 """Marks that end a value and that a page reading drops: what a line read again may add at the end."""
 SCRIPT_FREE = re.compile(r"[\s\-_/.:]")
@@ -158,6 +161,8 @@ def _line_below(part: Extraction, field: Field, page: Page, look: SecondLook) ->
     if not lines:
         return 0
     last = max(lines.values(), key=lambda ws: sum(w.bbox[1] + w.bbox[3] for w in ws) / len(ws))
+    if max(w.bbox[2] for w in last) < max(w.bbox[2] for w in page.words) - WRAP_MARGIN:
+        return 0  # the line ends short of the page's text margin: the text did not wrap there
     ink = look.ink_below(page, last)
     if ink is None:
         return 0

@@ -183,6 +183,11 @@ def test_a_dropped_last_line_under_a_text_value_is_read_alone_and_added_below_au
     read, part = _document("claim_application_zh", "description", "已向 当地 派出所 报", "chi_sim")
     assert confirm_values(read, [part], specs, FakeLook([])) == 0  # no ink under it: nothing read
     assert part.fields["description"].confidence == 0.93
+    read, part = _document("claim_application_zh", "description", "已向 当地 派出所 报", "chi_sim")
+    read.pages[0].words.append(Word("CF-CN-01", (0.8, 0.05, 0.9, 0.07), 0.9, block=0, line=1))
+    look = FakeLook([], below=(0.4, 0.23, 0.43, 0.25), line="案 。")
+    assert confirm_values(read, [part], specs, look) == 0  # it ends short of the page's margin: it did not wrap
+    assert part.fields["description"].value == "已向 当地 派出所 报"
 
 
 def _two_lines(second: str, dpi: int = 200) -> tuple[Image.Image, list[Word]]:
