@@ -10,6 +10,12 @@ as it was: the readings disagreed with the page, so a person still checks it. Wh
 one reading gives another code that fits (`T94 1540` at 3x beside `7941540` twice: T and 7 look alike in a
 till's print), the value stays but at most RIVAL_CAP raw, flagged: a refit of the curves must not lift it.
 
+A confident code is read alone the same way when it starts with a digit that a capital is often read as
+(LETTER_TWINS: a letter prefix lost to its digit twin, `T711162` read `7711162` and `T941540` read `7941540`, both
+handwriting-like italics, at 0.98 calibrated) and tesseract was unsure of its word (below SURE_WORD). Nothing else in
+such a value can tell the prefix was lost. A majority for another code replaces it, a reading alone giving another
+code doubts it; either way it goes below auto-accept (at most RIVAL_CAP), flagged.
+
 A code field with `confirm: [eng]` (a Latin code on a page read with chi_sim) that no reading found at all (a
 stamp over it on a 150-dpi scan: chi_sim read `P 股 扣 0E9D`) is read once with the confirming model in the row
 right of its label; a code that fits the pattern there is taken at MISSING_CODE_CONFIDENCE with a Problem, so a
@@ -22,10 +28,11 @@ import dataclasses
 import difflib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
+from claimflow.extract_glyphs import value_words
 from claimflow.extract_layout import build_lines, find_anchors
 from claimflow.extract_reread import calibrated, put_found
 from claimflow.extract_values import validate_value
@@ -43,6 +50,10 @@ MISSING_CODE_CONFIDENCE = 0.5
 """Raw confidence of a missing code found by one reading with another model: a person checks it."""
 ROW_REACH = 0.45
 """How far right of its label (page width) a missing code is looked for when the label's line has no words there."""
+LETTER_TWINS = frozenset("0125678")
+"""Digits a code's leading capital is read as (O/D/Q, I/T/J, Z, S, G, T, B): a confident code starting so is checked."""
+SURE_WORD = 0.95
+"""A confident code whose words tesseract read at this confidence or more is not read again (clean print: 0.96)."""
 OTHER_CODE_RATIO = 0.75
 """A missing code read beside its label this much like another code field's value is that value (the row above)."""
 
@@ -74,6 +85,27 @@ def weak_codes(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
     ]
 
 
+def doubtful_codes(part: Extraction, specs: SpecSet, threshold: float, pages: Mapping[int, Page]) -> list[str]:
+    """Return the confident `reread_word` codes on `pages` that start with a letter's digit twin, read unsure."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    names = []
+    for name, field_spec in spec.fields.items():
+        field = part.fields.get(name)
+        if not field_spec.reread_word or field is None or not isinstance(field.value, str):
+            continue
+        page = pages.get(field.provenance.page) if field.provenance.page is not None else None
+        if page is None or field.provenance.method is not ReadMethod.OCR or field.provenance.bbox is None:
+            continue
+        if field.value[:1] not in LETTER_TWINS or calibrated(part, field, specs) < threshold:
+            continue
+        words = value_words(field, page)
+        if words and min(w.confidence for w in words) < SURE_WORD:
+            names.append(name)
+    return names
+
+
 def missing_codes(part: Extraction, specs: SpecSet) -> list[str]:
     """Return the code fields of `part` with a `confirm` model that no reading found."""
     spec = specs.specs.get(part.document_type)
@@ -95,7 +127,8 @@ def read_codes_alone(
     pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
     calls = 0
     for part in parts:
-        for name in weak_codes(part, specs, threshold):
+        doubtful = doubtful_codes(part, specs, threshold, pages)
+        for name in [*weak_codes(part, specs, threshold), *doubtful]:
             field = part.fields[name]
             if (only is not None and name not in only) or field.provenance.page not in pages:
                 continue
@@ -112,7 +145,8 @@ def read_codes_alone(
                 if rival is not None:
                     _doubt(part, field, rival, page)
                 continue
-            part.fields[name] = dataclasses.replace(field, value=code, raw=code)
+            confidence = min(field.confidence, RIVAL_CAP) if name in doubtful else field.confidence
+            part.fields[name] = dataclasses.replace(field, value=code, raw=code, confidence=confidence)
             part.problems.append(
                 Problem(
                     ReasonCode.FIELD_AMBIGUOUS,

@@ -47,7 +47,13 @@ from claimflow.extract_reread import (
 )
 from claimflow.extract_rows import read_rows_again, weak_lists, weak_tables
 from claimflow.extract_votes import vote_values, weak_votes
-from claimflow.extract_words import missing_codes, read_codes_alone, read_missing_codes, weak_codes
+from claimflow.extract_words import (
+    doubtful_codes,
+    missing_codes,
+    read_codes_alone,
+    read_missing_codes,
+    weak_codes,
+)
 from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
@@ -521,13 +527,15 @@ class CodesLook:
     """Weak `reread_word` codes read alone at several sizes, by majority (extract_words.read_codes_alone).
 
     Added by the forms work: a till's monospaced `T794326` read `1794326` beside its label reads right alone.
+    Confident codes that start with a capital's digit twin, read unsure, are checked so too (receipts7: `7711162`
+    for `T711162` at 0.98): a safety check, one call each.
     """
 
     name = "codes"
 
     def propose(self, ctx: LookContext) -> list[Request]:
         """Propose one call (four sizes stacked in one image) per weak code on an OCR'd page."""
-        pages = {p.number for p in ctx.ocr_pages()}
+        pages = {p.number: p for p in ctx.ocr_pages()}
         requests = []
         for part in ctx.parts:
             for name in weak_codes(part, ctx.specs, ctx.threshold):
@@ -537,6 +545,11 @@ class CodesLook:
                 value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
                 page, where = found.provenance.page, found.provenance.bbox
                 requests.append(Request(self.name, (name,), 1, value, "weak", page=page, what="words", region=where))
+            for name in doubtful_codes(part, ctx.specs, ctx.threshold, pages):
+                doubted = part.fields[name]
+                at, box = doubted.provenance.page, doubted.provenance.bbox
+                check = Request(self.name, (name,), 1, CHECK_FAILED, "check", page=at, what="words", region=box)
+                requests.append(dataclasses.replace(check, safety=True))
         return requests
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:

@@ -13,6 +13,7 @@ from claimflow.extract_words import (
     MISSING_CODE_CONFIDENCE,
     RIVAL_CAP,
     WORD_SCALES,
+    doubtful_codes,
     majority_code,
     read_codes_alone,
     read_missing_codes,
@@ -44,8 +45,10 @@ class FakeLook:
         return self.texts[: len(boxes)]
 
 
-def _receipt(value: str, confidence: float, method: ReadMethod = ReadMethod.OCR) -> tuple[ReadDocument, Extraction]:
-    page = Page(1, 630, 920, method, [Word(value, (0.32, 0.29, 0.46, 0.30), 0.3, 1, 1)], image=object())
+def _receipt(
+    value: str, confidence: float, method: ReadMethod = ReadMethod.OCR, word: float = 0.3
+) -> tuple[ReadDocument, Extraction]:
+    page = Page(1, 630, 920, method, [Word(value, (0.32, 0.29, 0.46, 0.30), word, 1, 1)], image=object())
     field = Field("invoice_number", value, confidence, Provenance(method, 1, (0.32, 0.29, 0.46, 0.30)), value)
     return ReadDocument(pages=[page]), Extraction("receipt", 1.0, fields={"invoice_number": field})
 
@@ -77,11 +80,51 @@ def test_without_a_majority_the_page_reading_stays_doubted_by_a_rival_reading() 
 
 def test_a_confident_code_or_a_text_layer_code_is_not_read_again() -> None:
     look = FakeLook(["T794326"] * 4)
-    read, part = _receipt("1794326", 0.995)
+    read, part = _receipt("1794326", 0.995, word=0.96)  # tesseract sure of its word
+    assert read_codes_alone(read, [part], SPECS, look, threshold=0.97) == 0
+    read, part = _receipt("R794326", 0.995)  # no leading digit a capital is read as
     assert read_codes_alone(read, [part], SPECS, look, threshold=0.97) == 0
     read, part = _receipt("1794326", 0.3, ReadMethod.TEXT_LAYER)
     assert read_codes_alone(read, [part], SPECS, look, threshold=0.97) == 0
     assert part.fields["invoice_number"].value == "1794326" and look.scales == []
+
+
+def test_a_confident_code_starting_with_a_capitals_digit_twin_read_unsure_is_checked_alone() -> None:
+    # seed 15's handwriting-like `T711162` read `7711162` at 0.98 calibrated (word 0.91); read alone, one size read
+    # `1711162`: no majority, a rival code, so the value stays but below auto-accept
+    read, part = _receipt("7711162", 0.995, word=0.91)
+    pages = {1: read.pages[0]}
+    assert doubtful_codes(part, SPECS, 0.97, pages) == ["invoice_number"]
+    assert read_codes_alone(read, [part], SPECS, FakeLook(["1711162", "7711162", "7711162", "7711162"]), threshold=0.97)
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("7711162", RIVAL_CAP)
+    assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]
+    # a majority for the letter: taken, and below auto-accept too (it was confident on the page's reading)
+    read, part = _receipt("7711162", 0.995, word=0.91)
+    read_codes_alone(read, [part], SPECS, FakeLook(["7711162", "T711162", "T711162", "T711162"]), threshold=0.97)
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("T711162", RIVAL_CAP)
+    # every reading alone agrees with the page: it stays confident
+    read, part = _receipt("7711162", 0.995, word=0.91)
+    read_codes_alone(read, [part], SPECS, FakeLook(["7711162"] * 4), threshold=0.97)
+    assert part.fields["invoice_number"].confidence == 0.995 and not part.problems
+
+
+def test_the_codes_look_checks_doubtful_confident_codes_as_a_safety_check() -> None:
+    image = Image.new("L", (630, 920), 255)
+    read, part = _receipt("7711162", 0.995, word=0.91)
+    read.pages[0].image = image
+    ctx = LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.97, budget=0)
+    [request] = CodesLook().propose(ctx)
+    assert request.fields == ("invoice_number",) and request.safety and request.calls == 1
+    read, part = _receipt("7711162", 0.995, word=0.96)
+    read.pages[0].image = image
+    assert CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.97, budget=0)) == []
+
+
+class _NoOcr:
+    def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+        return Page(page, image.width, image.height, ReadMethod.OCR, [])
 
 
 def test_the_majority_must_fit_the_fields_pattern() -> None:
@@ -154,7 +197,9 @@ def test_the_second_look_plan_asks_for_weak_and_missing_codes_only() -> None:
     asked = CodesLook().propose(ctx)
     assert [(r.fields, r.calls, r.what) for r in asked] == [(("invoice_number",), 1, "words")]
     assert MissingCodesLook().propose(ctx) == []  # receipts name no confirming model
-    part.fields["invoice_number"] = dataclasses.replace(part.fields["invoice_number"], confidence=0.999)
+    # confident, and no leading digit a capital is read as (those are checked: the test above)
+    confident = dataclasses.replace(part.fields["invoice_number"], value="R794326", raw="R794326", confidence=0.999)
+    part.fields["invoice_number"] = confident
     assert CodesLook().propose(ctx) == []
     read, zh_part = _stamped_application()
     read.pages[0].image = Image.new("L", (1241, 1754), 255)
