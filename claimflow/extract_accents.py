@@ -47,6 +47,7 @@ FOLDED = {"ß": "s", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ"
 MARKLESS_LETTERS = {"dan": "æøåÆØÅ", "nor": "æøåÆØÅ", "isl": "æðþÆÐÞ", "deu": "ß", "pol": "łŁ", "hrv": "đĐ"}
 """Models that read letters whose accent is no detached mark (a stroke through the letter, a ligature), with
 those letters: the mark detector cannot flag their loss, so a weakly read word is asked of these models."""
+ALL_MARKLESS = "".join(sorted(set("".join(MARKLESS_LETTERS.values()))))
 UNSURE_WORD = 0.75
 """A text field's word read below this OCR confidence may have lost a letter without a mark (`Sgren` at 0.71)."""
 INNER_CAPITAL = re.compile(r"[^\W\d_]{2}(?<=[a-zß-ÿ]{2})[A-Z](?=[a-zß-ÿ])")
@@ -96,11 +97,16 @@ def trim_edges(new: str, old: str) -> str:
 def same_letters(new: str, old: str) -> bool:
     """Return True when `new` differs from `old` only where `new` has an accented or special letter.
 
-    `García` for `Garcia`, `Straße` for `StraRe` (ß read as R), `Søren` for `Seren`; not `Marcía` for `Garcia`.
+    `García` for `Garcia`, `Straße` for `StraRe` (ß read as R), `Søren` for `Seren`; not `Marcía` for `Garcia`, and
+    not an accented letter the first reading has put on another letter (`Marchć` for `Marché`: pol's ć for eng's é).
     """
     if len(new) != len(old):
         return False
-    return all(a.casefold() == b.casefold() or (ord(a) > 127 and has_accent(a)) for a, b in zip(new, old, strict=True))
+    return all(
+        a.casefold() == b.casefold()
+        or (ord(a) > 127 and has_accent(a) and not (has_accent(b) and skeleton(a) != skeleton(b)))
+        for a, b in zip(new, old, strict=True)
+    )
 
 
 def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *, complete: bool) -> str | None:
@@ -109,7 +115,8 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
     `readings` are the texts the models read (edge punctuation already trimmed); `fits` says, per candidate
     text, how well its accents fit the marks on the image (1 exactly, 0.5 loosely, 0 not). A candidate has the
     first reading's letters, or letters another model read without accents (`K6in`: `Köln` by deu, `Koln` by
-    dan). The most votes win, a closer fit breaks a tie, a tie on both keeps `old`. Two votes suffice; once
+    dan), or one markless letter more where eng read nothing (`Hauptstraße` for `Hauptstrae`). The most votes win, a
+    closer fit breaks a tie, a tie on both keeps `old`. Two votes suffice; once
     every model was asked (`complete`), one does: only `dan` knows ø and only `deu` ß.
     """
     plain = {skeleton(text) for text in readings if text and not has_accent(text)}
@@ -119,7 +126,7 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
         if text != old
         and has_accent(text)
         and fits.get(text, 0.0) > 0
-        and (same_letters(text, old) or skeleton(text) in plain)
+        and (same_letters(text, old) or skeleton(text) in plain or _dropped_markless(text, old))
         and not _mark_for_inner_capital(text, old)
     )
     if not votes:
@@ -131,6 +138,11 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
     if count < MIN_VOTES and not complete:
         return None
     return best
+
+
+def _dropped_markless(new: str, old: str) -> bool:
+    """Return True when `new` is `old` with one markless letter put back where eng read nothing (`Hauptstrae`)."""
+    return len(new) == len(old) + 1 and markless_only(new, old, ALL_MARKLESS)
 
 
 def _mark_for_inner_capital(new: str, old: str) -> bool:
@@ -262,8 +274,17 @@ def weak_words(page: Page, boxes: Sequence[BBox]) -> list[Word]:
 
 
 def markless_only(new: str, old: str, letters: str) -> bool:
-    """Return True when `new` differs from `old` only where `new` has one of `letters` (`Søren` for `Sgren`)."""
-    if len(new) != len(old) or new == old:
+    """Return True when `new` differs from `old` only where `new` has one of `letters` (`Søren` for `Sgren`).
+
+    Such a letter may also stand where `old` has none (`Hauptstraße` for `Hauptstrae`: eng dropped the ß), once.
+    """
+    if new == old:
+        return False
+    if len(new) == len(old) + 1:
+        return any(
+            new[i] in letters and (new[:i] + new[i + 1 :]).casefold() == old.casefold() for i in range(len(new))
+        )
+    if len(new) != len(old):
         return False
     return all(a.casefold() == b.casefold() or a in letters for a, b in zip(new, old, strict=True))
 

@@ -81,6 +81,15 @@ def test_letters_must_be_the_first_reading_or_another_models_plain_reading() -> 
     assert choose_reading("K6in", ["Köln", "Köln"], {"Köln": True}, complete=True) is None
     assert choose_reading("K6in", ["Köln", "Köln", "Koln"], {"Köln": True}, complete=True) == "Köln"
     assert choose_reading("Garcia", ["Marcía", "Marcía"], {"Marcía": True}, complete=True) is None
+    # an accented letter eng read is never put on another letter (seed 15's `Marché` became pol's `Marchć`)
+    assert choose_reading("Marché", ["Marchć"], {"Marchć": True}, complete=True) is None
+    assert choose_reading("Lefévre", ["Lefèvre", "Lefèvre"], {"Lefèvre": True}, complete=True) == "Lefèvre"
+    # a markless letter eng read as nothing (seed 13's `Hauptstrae`): deu's reading puts it back
+    readings = ["Hauptstraße", "Hauptstrafe", "Hauptstrabe"]
+    assert choose_reading("Hauptstrae", readings, {"Hauptstraße": MARKS_EXACT}, complete=True) == "Hauptstraße"
+    # but not a letter with a mark, nor two letters
+    assert choose_reading("Munchn", ["München"], {"München": MARKS_EXACT}, complete=True) is None
+    assert choose_reading("Hauptstrae", ["Hauptstraßße"], {"Hauptstraßße": MARKS_EXACT}, complete=True) is None
 
 
 def test_a_capital_inside_a_word_is_only_replaced_by_a_markless_letter() -> None:
@@ -183,6 +192,11 @@ def test_markless_only_allows_only_letters_without_a_mark() -> None:
     assert not markless_only("Sören", "Seren", "øæß")  # an umlaut shows marks: the detector's business
     assert not markless_only("Søren", "Søren", "ø")  # nothing to change
     assert not markless_only("Søen", "Sgren", "ø")
+    # a markless letter eng dropped altogether (`Hauptstrae` for `Hauptstraße`), one only, nothing else changed
+    assert markless_only("Hauptstraße", "Hauptstrae", "ß")
+    assert not markless_only("Hauptstraße", "Hauptstrae", "ø")
+    assert not markless_only("Hauptstraßße", "Hauptstrae", "ß")
+    assert not markless_only("Hauptstraße", "Hauptstrue", "ß")
 
 
 def test_a_weak_word_takes_a_markless_letter_from_the_one_model_that_knows_it() -> None:
