@@ -15,7 +15,15 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
-from claimflow.extract import DISAGREE_FACTOR, LOW_CONFIDENCE, extract_document, field_boxes, low_confidence
+from claimflow.extract import (
+    DISAGREE_FACTOR,
+    EXCLUDE_MATCH,
+    LOW_CONFIDENCE,
+    extract_document,
+    field_boxes,
+    low_confidence,
+)
+from claimflow.extract_layout import build_lines, contains_phrase, find_anchors
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word
 from claimflow.specs import SpecSet
 
@@ -25,10 +33,16 @@ SECOND_PSMS: tuple[int, ...] = (4, 11)
 
 UNCONFIRMED_FACTOR = DISAGREE_FACTOR
 """A value whose box, read again closer, gave no value at all: as unsure as one the closer reading disputes."""
+Band = tuple[float, float]
+"""A horizontal band of a page: top and bottom, page fractions."""
 BAND_SCALES: tuple[int, ...] = (2, 3)
 """Enlargements a weak field's line is read again at: the second only when the first disagrees."""
 BAND_MARGIN = 0.3
 """A weak field's band reaches this share of its height above and below the value's box (not into the next line)."""
+UNREAD_CAP = 0.75
+"""The most a value keeps that only its label's line read enlarged gave (the page's reading of that line gave none)."""
+UNREAD_LABELS = 2
+"""A missing value's label read on more lines than this says nothing about where the value is: none is read again."""
 
 
 class BandRereader(Protocol):
@@ -346,12 +360,52 @@ def weak_values(part: Extraction, specs: SpecSet, threshold: float) -> list[str]
     return [
         name
         for name, field_spec in spec.fields.items()
-        if field_spec.reread
+        if field_spec.reread in (True, "lines")
         and name in part.fields
         and calibrated(part, part.fields[name], specs) < threshold
         and part.fields[name].provenance.bbox is not None
         and part.fields[name].provenance.method is ReadMethod.OCR
     ]
+
+
+def unread_values(part: Extraction, specs: SpecSet, pages: Sequence[Page]) -> dict[str, list[tuple[int, Band]]]:
+    """Return the `reread` fields missing from `part` whose label was read beside nothing the pattern takes.
+
+    Small till print at 150-230 dpi (7-8 pt Courier, an x-height of 10-12 px) loses its decimal points and thin
+    strokes: `Sales Tax 8.25% LQ , 13` for `19.13` on a clean 234-dpi scan; the same line read at 2x and 3x
+    reads `19.13` both times. Only fields whose value is read right of their label, on OCR pages of the part,
+    with at most UNREAD_LABELS such label lines (not excluded); returns the bands (page, (top, bottom)) of those
+    label lines.
+    """
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return {}
+    own = [
+        page
+        for page in pages
+        if page.method is ReadMethod.OCR and page.image is not None and (not part.pages or page.number in part.pages)
+    ]
+    found: dict[str, list[tuple[int, Band]]] = {}
+    lines_of = {page.number: build_lines(page) for page in own} if own else {}
+    for name, field_spec in spec.fields.items():
+        if not field_spec.reread or name in part.fields or field_spec.direction != "right" or not field_spec.anchors:
+            continue
+        bands: list[tuple[int, Band]] = []
+        for page in own:
+            lines = lines_of[page.number]
+            indexes = {
+                hit.line_index
+                for anchor in field_spec.anchors
+                for hit in find_anchors(lines, anchor, field_spec.fuzzy)
+                if not any(contains_phrase(lines[hit.line_index], p, EXCLUDE_MATCH) for p in field_spec.exclude)
+            }
+            for index in sorted(indexes):
+                line = lines[index]
+                margin = BAND_MARGIN * (line.bottom - line.top)
+                bands.append((page.number, (line.top - margin, line.bottom + margin)))
+        if 0 < len(bands) <= UNREAD_LABELS:
+            found[name] = bands
+    return found
 
 
 def calibrated(part: Extraction, found: Field, specs: SpecSet) -> float:
@@ -379,21 +433,27 @@ def read_lines_again(
     larger reads it differently. All weak lines of a page go into one OCR call. A value changes only when
     two enlarged readings agree against the first; the winner then stays below auto-accept (`vote`). A file
     holding several documents is left alone (its parts cover different pages). `only` limits the reading to
-    those of the weak values (the ones a budget granted).
+    those of the weak values (the ones a budget granted). Missing values whose label was read (`unread_values`)
+    have their label's line read so too; one is taken only when both enlargements read it alike, at most
+    UNREAD_CAP, flagged.
     """
     if len(parts) != 1:
         return 0
     part = parts[0]
     weak = [name for name in weak_values(part, specs, threshold) if only is None or name in only]
-    if not weak:
+    unread = {n: b for n, b in unread_values(part, specs, read.pages).items() if only is None or n in only}
+    if not weak and not unread:
         return 0
     calls = 0
     readings = [part]
-    pending = list(weak)
+    pending = [*weak, *unread]
     for scale in BAND_SCALES:
         # a line whose first reading the last enlargement read the same is settled: it is not read again (two
         # enlarged readings must agree against the first to change a value, and one of them already did not)
-        bands = _bands(part, pending)
+        bands = _bands(part, [name for name in pending if name in weak])
+        for name in (name for name in pending if name in unread):
+            for number, band in unread[name]:
+                bands.setdefault(number, []).append(band)
         again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
         calls += sum(1 for page in again if page is not None)
         if not any(again):
@@ -406,6 +466,8 @@ def read_lines_again(
         pending = [name for name in pending if not _agree([part, reading], name)]
         if not pending:
             return calls  # the enlarged lines read the same: the first reading stands
+    for name in unread:
+        _take_unread(part, name, readings[1:])
     for name in weak:
         found = [r.fields[name] for r in readings if name in r.fields]
         groups = {_key(f) for f in found}
@@ -420,6 +482,25 @@ def read_lines_again(
         if chosen[1]:
             part.problems.append(chosen[1])
     return calls
+
+
+def _take_unread(part: Extraction, name: str, enlarged: Sequence[Extraction]) -> None:
+    """Take a missing value both enlarged readings of its label's line gave alike, below auto-accept, flagged."""
+    found = [r.fields[name] for r in enlarged if name in r.fields]
+    # an amount read alike is one value whether or not that reading's band also held the currency sign
+    if len(found) < len(BAND_SCALES) or len({_key(f).split("|")[0] for f in found}) != 1:
+        return
+    best = max(found, key=lambda f: (isinstance(f.value, Money) and f.value.currency is not None, f.confidence))
+    capped = dataclasses.replace(best, confidence=min(best.confidence, UNREAD_CAP))
+    put_found(part, capped, _problems_of(enlarged, best))
+    part.problems.append(
+        Problem(
+            ReasonCode.FIELD_AMBIGUOUS,
+            f"{name}: read only from its line enlarged (the page's reading gave none there); check it",
+            page=best.provenance.page,
+            field=name,
+        )
+    )
 
 
 def _bands(part: Extraction, names: Sequence[str]) -> dict[int, list[tuple[float, float]]]:

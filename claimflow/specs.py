@@ -146,11 +146,12 @@ class FieldSpec(_Model):
     columns: list[str] = []
     validators: list[Validator] = []
     allowed: list[str] = []
-    reread: bool | Literal["lines"] = PydanticField(
+    reread: bool | Literal["lines", "unread"] = PydanticField(
         default=False,
         description=(
             "OCR pages: true = read the page again (other segmentations) when the field is missing and its line "
-            "again enlarged when it is weak; lines = only the enlarged line re-read."
+            "again enlarged when it is weak; lines = only the enlarged line re-read; unread = only the line of its "
+            "label read again enlarged when the value beside it was not read (true and lines do that too)."
         ),
     )
     default: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +14,15 @@ from PIL import Image
 from claimflow.calibration import Calibration, Curve
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_documents
-from claimflow.extract_reread import read_again, read_lines_again, vote, weak_fields, weak_values
+from claimflow.extract_reread import (
+    UNREAD_CAP,
+    read_again,
+    read_lines_again,
+    unread_values,
+    vote,
+    weak_fields,
+    weak_values,
+)
 from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import RecordedOcr, reread_bands
 from claimflow.settings import PROJECT_ROOT
@@ -258,3 +266,70 @@ def test_a_closer_reading_of_the_same_value_drops_the_first_readings_low_confide
     merge_reading(part, "total_amount", _f("5.45", 0.6))  # a disagreement: the surer value, flagged, no stale problem
     kinds = [p.code for p in part.problems if p.field == "total_amount"]
     assert kinds == [ReasonCode.FIELD_AMBIGUOUS]
+
+
+def _taxed_page(tax: list[str]) -> Page:
+    """A receipt page whose tax line reads `tax` right of `Sales Tax 8.25%` (line 5, y 0.35-0.38)."""
+    page = _receipt_page("12.50", 0.95)
+    for j, text in enumerate(["Sales", "Tax", "8.25%", *tax]):
+        x = 0.1 + 0.12 * j
+        page.words.append(Word(text, (x, 0.35, x + 0.1, 0.38), 0.95 if j < 3 else 0.4, 0, 5))
+    return page
+
+
+def test_a_missing_value_whose_label_was_read_has_the_labels_line_read_again() -> None:
+    read = ReadDocument(pages=[_taxed_page(["LQ", ",", "13"])])  # 19.13 in small till print
+    parts = extract_documents(read, SPECS)
+    assert "tax_amount" not in parts[0].fields
+    unread = unread_values(parts[0], SPECS, read.pages)
+    assert list(unread) == ["tax_amount"]
+    [(page, (top, bottom))] = unread["tax_amount"]
+    assert page == 1 and top < 0.35 and 0.38 < bottom < 0.4  # the label's line, not the next one
+    assert "total_amount" not in unread  # found: a weak value is read again as such, not as unread
+    scales: list[int] = []
+
+    def reread(page: Page, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
+        scales.append(scale)
+        assert any(top <= 0.365 <= bottom for top, bottom in bands)
+        return _taxed_page(["19.13"])
+
+    read_lines_again(read, parts, SPECS, reread, threshold=0.9)
+    assert scales == [2, 3]  # both enlargements must read it
+    found = parts[0].fields["tax_amount"]
+    assert found.value.amount == Decimal("19.13") and found.confidence <= UNREAD_CAP  # type: ignore[union-attr]
+    assert any(p.field == "tax_amount" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in parts[0].problems)
+
+
+def test_an_unread_value_the_enlargements_read_otherwise_or_once_stays_missing() -> None:
+    for second in (["19.18"], ["LQ", "13"]):
+        read = ReadDocument(pages=[_taxed_page(["LQ", ",", "13"])])
+        parts = extract_documents(read, SPECS)
+        readings = iter([["19.13"], second])
+
+        def reread(
+            page: Page, bands: Sequence[tuple[float, float]], *, scale: int, readings: Iterator[list[str]] = readings
+        ) -> Page | None:
+            return _taxed_page(next(readings))
+
+        read_lines_again(read, parts, SPECS, reread, threshold=0.9)
+        assert "tax_amount" not in parts[0].fields
+
+
+def test_a_label_read_on_many_lines_or_never_says_nothing_about_an_unread_value() -> None:
+    page = _taxed_page(["LQ", ",", "13"])
+    for i in (6, 7):  # two more lines with the label: no telling which one holds the value
+        page.words += [Word("Tax", (0.1, 0.05 * i + 0.1, 0.2, 0.05 * i + 0.13), 0.95, 0, i)]
+    parts = extract_documents(ReadDocument(pages=[page]), SPECS)
+    assert "tax_amount" not in unread_values(parts[0], SPECS, [page])
+    bare = _receipt_page("12.50", 0.95)
+    parts = extract_documents(ReadDocument(pages=[bare]), SPECS)
+    assert "tax_amount" not in parts[0].fields and unread_values(parts[0], SPECS, [bare]) == {}
+
+
+def test_an_unread_only_field_is_never_read_again_when_it_was_read_weakly() -> None:
+    assert SPECS.get("receipt").fields["tax_amount"].reread == "unread"
+    read = ReadDocument(pages=[_taxed_page(["8.30"])])  # read at 0.4: weak
+    parts = extract_documents(read, SPECS)
+    assert parts[0].fields["tax_amount"].value.amount == Decimal("8.30")  # type: ignore[union-attr]
+    assert "tax_amount" not in weak_values(parts[0], SPECS, 0.99)
+    assert "tax_amount" not in weak_fields(Extraction("receipt", 1.0), SPECS, 0.99)  # nor its page when missing
