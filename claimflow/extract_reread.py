@@ -442,18 +442,22 @@ def read_lines_again(
     part = parts[0]
     weak = [name for name in weak_values(part, specs, threshold) if only is None or name in only]
     unread = {n: b for n, b in unread_values(part, specs, read.pages).items() if only is None or n in only}
-    if not weak and not unread:
-        return 0
+    # apart: a band read with others changes their readings (tesseract reads the stacked bands as one block)
+    calls = _vote_weak_lines(read, part, specs, reread, weak) if weak else 0
+    return calls + (_read_unread_lines(read, part, specs, reread, unread) if unread else 0)
+
+
+def _vote_weak_lines(
+    read: ReadDocument, part: Extraction, specs: SpecSet, reread: BandRereader, weak: Sequence[str]
+) -> int:
+    """Read the weak values' lines at 2x (3x on disagreement), change a value two enlargements agree on."""
     calls = 0
     readings = [part]
-    pending = [*weak, *unread]
+    pending = list(weak)
     for scale in BAND_SCALES:
         # a line whose first reading the last enlargement read the same is settled: it is not read again (two
         # enlarged readings must agree against the first to change a value, and one of them already did not)
-        bands = _bands(part, [name for name in pending if name in weak])
-        for name in (name for name in pending if name in unread):
-            for number, band in unread[name]:
-                bands.setdefault(number, []).append(band)
+        bands = _bands(part, pending)
         again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
         calls += sum(1 for page in again if page is not None)
         if not any(again):
@@ -466,8 +470,6 @@ def read_lines_again(
         pending = [name for name in pending if not _agree([part, reading], name)]
         if not pending:
             return calls  # the enlarged lines read the same: the first reading stands
-    for name in unread:
-        _take_unread(part, name, readings[1:])
     for name in weak:
         found = [r.fields[name] for r in readings if name in r.fields]
         groups = {_key(f) for f in found}
@@ -481,6 +483,38 @@ def read_lines_again(
         put_found(part, chosen[0], _problems_of(readings[1:], chosen[0]))
         if chosen[1]:
             part.problems.append(chosen[1])
+    return calls
+
+
+def _read_unread_lines(
+    read: ReadDocument,
+    part: Extraction,
+    specs: SpecSet,
+    reread: BandRereader,
+    unread: dict[str, list[tuple[int, Band]]],
+) -> int:
+    """Read the labels' lines of missing values at 2x and 3x; take what both read alike (`_take_unread`)."""
+    calls = 0
+    readings: list[Extraction] = []
+    pending = list(unread)
+    for scale in BAND_SCALES:
+        bands: dict[int, list[Band]] = {}
+        for name in pending:
+            for number, band in unread[name]:
+                bands.setdefault(number, []).append(band)
+        again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
+        calls += sum(1 for page in again if page is not None)
+        if not any(again):
+            return calls
+        pages = [new if new is not None else old for new, old in zip(again, read.pages, strict=True)]
+        reading = extract_document(ReadDocument(pages=pages), specs, part.document_type)
+        reading.fields = {n: f for n, f in reading.fields.items() if _inside(f, bands)}
+        readings.append(reading)
+        pending = [name for name in pending if name in reading.fields]  # both must read it: none, no 3x
+        if not pending:
+            return calls
+    for name in pending:
+        _take_unread(part, name, readings)
     return calls
 
 

@@ -333,3 +333,25 @@ def test_an_unread_only_field_is_never_read_again_when_it_was_read_weakly() -> N
     assert parts[0].fields["tax_amount"].value.amount == Decimal("8.30")  # type: ignore[union-attr]
     assert "tax_amount" not in weak_values(parts[0], SPECS, 0.99)
     assert "tax_amount" not in weak_fields(Extraction("receipt", 1.0), SPECS, 0.99)  # nor its page when missing
+
+
+def test_unread_labels_lines_are_read_apart_from_weak_values_lines() -> None:
+    # SROIE 240: the tax label's line stacked with the issuer's changed its reading (TANJONGMAS -> TANJONGHAS)
+    page = _taxed_page(["LQ", ",", "13"])
+    page.words = [dataclasses.replace(w, confidence=0.3) if w.line == 2 else w for w in page.words]  # weak date
+    read = ReadDocument(pages=[page])
+    parts = extract_documents(read, SPECS)
+    assert "document_date" in weak_values(parts[0], SPECS, 0.99)
+    assert "tax_amount" in unread_values(parts[0], SPECS, [page])
+    asked: list[Sequence[tuple[float, float]]] = []
+
+    def reread(page: Page, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
+        asked.append(bands)
+        return _taxed_page(["19.13"])
+
+    read_lines_again(read, parts, SPECS, reread, threshold=0.99)
+    date_line, tax_line = 0.215, 0.365
+    for bands in asked:
+        assert not (any(t <= date_line <= b for t, b in bands) and any(t <= tax_line <= b for t, b in bands))
+    assert any(any(t <= tax_line <= b for t, b in bands) for bands in asked)
+    assert parts[0].fields["tax_amount"].value.amount == Decimal("19.13")  # type: ignore[union-attr]
