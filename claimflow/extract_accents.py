@@ -98,13 +98,19 @@ def same_letters(new: str, old: str) -> bool:
     """Return True when `new` differs from `old` only where `new` has an accented or special letter.
 
     `García` for `Garcia`, `Straße` for `StraRe` (ß read as R), `Søren` for `Seren`; not `Marcía` for `Garcia`, and
-    not an accented letter the first reading has put on another letter (`Marchć` for `Marché`: pol's ć for eng's é).
+    not an accented letter the first reading has put on another letter (`Marchć` for `Marché`: pol's ć for eng's é),
+    nor a letter in the other case (`café` for `Café`: a model's lower-case c).
     """
     if len(new) != len(old):
         return False
     return all(
-        a.casefold() == b.casefold()
-        or (ord(a) > 127 and has_accent(a) and not (has_accent(b) and skeleton(a) != skeleton(b)))
+        a == b
+        or (
+            ord(a) > 127
+            and has_accent(a)
+            and not (has_accent(b) and skeleton(a) != skeleton(b))
+            and not (b.isalpha() and a not in FOLDED and a.isupper() != b.isupper())  # eng reads ß as R or B
+        )
         for a, b in zip(new, old, strict=True)
     )
 

@@ -83,6 +83,10 @@ def test_letters_must_be_the_first_reading_or_another_models_plain_reading() -> 
     assert choose_reading("Garcia", ["Marcía", "Marcía"], {"Marcía": True}, complete=True) is None
     # an accented letter eng read is never put on another letter (seed 15's `Marché` became pol's `Marchć`)
     assert choose_reading("Marché", ["Marchć"], {"Marchć": True}, complete=True) is None
+    # nor is a letter's case changed (seed 13's `Café` became a model's `café`)
+    assert choose_reading("Café", ["café", "café"], {"café": True}, complete=True) is None
+    assert choose_reading("Cafe", ["café", "café"], {"café": True}, complete=True) is None
+    assert choose_reading("Cafe", ["Café", "Café"], {"Café": True}, complete=True) == "Café"
     assert choose_reading("Lefévre", ["Lefèvre", "Lefèvre"], {"Lefèvre": True}, complete=True) == "Lefèvre"
     # a markless letter eng read as nothing (seed 13's `Hauptstrae`): deu's reading puts it back
     readings = ["Hauptstraße", "Hauptstrafe", "Hauptstrabe"]
