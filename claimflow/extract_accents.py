@@ -133,17 +133,27 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
         and has_accent(text)
         and fits.get(text, 0.0) > 0
         and (same_letters(text, old) or skeleton(text) in plain or _dropped_markless(text, old))
+        and not _case_changed(text, old)
         and not _mark_for_inner_capital(text, old)
     )
     if not votes:
         return None
     ranked = sorted(votes.items(), key=lambda item: (item[1], fits[item[0]]), reverse=True)
     best, count = ranked[0]
+    if has_accent(old) and count <= readings.count(old):
+        return None  # the models read eng's accented letter as often as the rival: `Café` twice against one `café`
     if len(ranked) > 1 and (ranked[1][1], fits[ranked[1][0]]) == (count, fits[best]):
         return None
     if count < MIN_VOTES and not complete:
         return None
     return best
+
+
+def _case_changed(new: str, old: str) -> bool:
+    """Return True when `new` has a letter of `old` (the same letter, place for place) in the other case."""
+    return len(new) == len(old) and any(
+        a != b and a.casefold() == b.casefold() for a, b in zip(new, old, strict=True)
+    )
 
 
 def _dropped_markless(new: str, old: str) -> bool:

@@ -87,6 +87,11 @@ def test_letters_must_be_the_first_reading_or_another_models_plain_reading() -> 
     assert choose_reading("Café", ["café", "café"], {"café": True}, complete=True) is None
     assert choose_reading("Cafe", ["café", "café"], {"café": True}, complete=True) is None
     assert choose_reading("Cafe", ["Café", "Café"], {"Café": True}, complete=True) == "Café"
+    # ... nor through another model's plain reading (seed 13: `Cafe`, `Café` twice, `café` once, all asked)
+    readings = ["Cafe", "Café", "Café", "café", "Cafe", "Cafe"]
+    assert choose_reading("Café", readings, {"café": True, "Café": True}, complete=True) is None
+    # an accented first reading the models read as often as a rival stays
+    assert choose_reading("Café", ["Cafè", "Café"], {"Cafè": True}, complete=True) is None
     assert choose_reading("Lefévre", ["Lefèvre", "Lefèvre"], {"Lefèvre": True}, complete=True) == "Lefèvre"
     # a markless letter eng read as nothing (seed 13's `Hauptstrae`): deu's reading puts it back
     readings = ["Hauptstraße", "Hauptstrafe", "Hauptstrabe"]
