@@ -37,9 +37,9 @@ SPACED_DATE = re.compile(r"(\d{2})(?=\W*\s)\W+(\d{2})\W+(\d{2,4})")
 """A date printed in boxes (`08 23 26`) that OCR read with the boxes' rules as punctuation (`08) 23; 26`)."""
 JOINED_DATE = re.compile(r"(\d{2})(\d{2})\W+(\d{2}|\d{4})")
 """A boxed date whose month and day were printed without a gap (`0122 26`)."""
-SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[^\w\s]\s*|_\s*|\s(?:[|!lIiH1:;]\s)?)(\d{2})")
-"""An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00` (the rule read as a letter),
-`73°50` (the dashed rule read as any one sign)."""
+SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[^\w\s]\s*|_\s*|\s(?:[|!lIiHTt1:;]\s)?)(\d{2})")
+"""An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00`, `45 T 60` (the rule read as
+a letter), `73°50` (the dashed rule read as any one sign)."""
 AMOUNT_GAP_HEIGHTS = 3.0
 """Words of one amount (dollars | cents across the column's rule) lie closer than this many word heights."""
 POINTED_AMOUNT = re.compile(r"\d{1,7}[.,]\d{2}")

@@ -97,7 +97,8 @@ def test_icd10_codes_get_their_dot_back(code: str, expected: str) -> None:
 
 @pytest.mark.parametrize(("raw", "expected"), [("114 00", ("114.00", False)), ("114|00", ("114.00", False)),
                                                ("$ 95.50", ("95.50", False)), ("11400", ("114.00", True)),
-                                               ("NPI", None)])
+                                               ("NPI", None), ("45 T 60", ("45.60", False)),
+                                               ("94 t 05", ("94.05", False)), ("45 TT 60", None)])
 def test_split_amounts(raw: str, expected: tuple[str, bool] | None) -> None:
     assert split_amount(raw) == expected
 
