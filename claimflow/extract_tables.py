@@ -37,9 +37,10 @@ SPACED_DATE = re.compile(r"(\d{2})(?=\W*\s)\W+(\d{2})\W+(\d{2,4})")
 """A date printed in boxes (`08 23 26`) that OCR read with the boxes' rules as punctuation (`08) 23; 26`)."""
 JOINED_DATE = re.compile(r"(\d{2})(\d{2})\W+(\d{2}|\d{4})")
 """A boxed date whose month and day were printed without a gap (`0122 26`)."""
-SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[^\w\s]\s*|_\s*|\s(?:[|!lIiHTt1:;]\s)?)(\d{2})")
+SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[^\w\s]\s*|_\s*|\s(?:[|!lIiHTt1:;]\s|[^\w\s]{2,}\s)?)(\d{2})")
 """An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00`, `45 T 60` (the rule read as
-a letter), `73°50` (the dashed rule read as any one sign)."""
+a letter), `73°50` (the dashed rule read as any one sign), `163 ——+.--- 80` (its dashes read as signs of their
+own, apart from both)."""
 AMOUNT_GAP_HEIGHTS = 3.0
 """Words of one amount (dollars | cents across the column's rule) lie closer than this many word heights."""
 POINTED_AMOUNT = re.compile(r"\d{1,7}[.,]\d{2}")
@@ -250,7 +251,8 @@ def split_amount(raw: str) -> tuple[str, bool] | None:
     `114 00`, `114|00` and `114.00` are certain; `11400` (the two columns read as one word) is taken as
     114.00 but flagged, since the gap between dollars and cents was not seen.
     """
-    text = raw.strip().lstrip("$").strip()
+    # a speck or the rule's end read as a sign after the cents (`163 80°`) is no part of the amount
+    text = re.sub(r"(?<=\d)[°'’\"]+$", "", raw.strip().lstrip("$").strip())
     found = SPLIT_AMOUNT.fullmatch(text)
     if found:
         return f"{found.group(1)}.{found.group(2)}", False

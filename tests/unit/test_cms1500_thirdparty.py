@@ -98,7 +98,9 @@ def test_icd10_codes_get_their_dot_back(code: str, expected: str) -> None:
 @pytest.mark.parametrize(("raw", "expected"), [("114 00", ("114.00", False)), ("114|00", ("114.00", False)),
                                                ("$ 95.50", ("95.50", False)), ("11400", ("114.00", True)),
                                                ("NPI", None), ("45 T 60", ("45.60", False)),
-                                               ("94 t 05", ("94.05", False)), ("45 TT 60", None)])
+                                               ("94 t 05", ("94.05", False)), ("45 TT 60", None),
+                                               ("163 ——+.--- 80", ("163.80", False)), ("163 80°", ("163.80", False)),
+                                               ("17 —4-- 40", None)])
 def test_split_amounts(raw: str, expected: tuple[str, bool] | None) -> None:
     assert split_amount(raw) == expected
 
@@ -228,3 +230,4 @@ def test_preprinted_form_fed_off_by_millimetres_is_read_back(tmp_path: Path, spe
     # fed 2.5 mm right and 1.5 mm high, tilted 0.4 degrees: the name and tax id are still read, nothing confident is
     # wrong (box 28 is then found through box 29's caption and stays below the threshold)
     _check(_read_back(target, specs), form, {"patient_name", "federal_tax_id"})
+
