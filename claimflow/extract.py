@@ -570,7 +570,9 @@ def _match(
         items_found = [(m.start(), m.end(), _group(m)) for m in matches]
         guessed = False
         if field_spec.icd10_dot:
-            items_found, guessed = icd10_letters(text, items_found)
+            # a slot's bracket read glued before a code (`1N390`, `(N390`): the pattern's prefix took it
+            glued = any("value" in m.re.groupindex and m.start("value") > m.start() for m in matches)
+            items_found, guessed = icd10_letters(text, items_found, bracket=glued)
         if not items_found:
             return []
         used = tuple(w for start, end, w in spans if any(a < end and start < b for a, b, _ in items_found))
@@ -657,6 +659,11 @@ ICD10_BARE = re.compile(r"([A-TV-Z]\d[0-9A-Z])([0-9A-Z]{1,4})")
 
 ICD10_SHAPE = re.compile(r"[A-TV-Z]\d[0-9A-Z]\.?[0-9A-Z]{0,4}")
 """An ICD-10-CM code with or without its dot (a letter, a digit, then digits or letters)."""
+ICD10_READ = re.compile(r"[A-TV-Z][0-9OSIlZGB][0-9OSIlZGAB]\.?[0-9A-Z]{0,4}")
+"""An ICD-10-CM code whose second or third character, digits (the third may be the letter A or B: C4A, C7B),
+was read as the letter it resembles (`ROS9` for R05.9)."""
+DIGIT_FOR_LETTER = {"O": "0", "S": "5", "I": "1", "l": "1", "Z": "2", "G": "6", "B": "8"}
+"""The digit each capital read in an ICD-10 code's second or third place stands for."""
 
 
 ICD10_LETTER_O = re.compile(r"[A-TV-Z]O\d[0-9A-Z]?\.?[0-9A-Z]{0,4}")
@@ -668,6 +675,9 @@ def icd10_with_dot(code: str) -> str:
     code = code.strip().replace(",", ".")  # OCR reads the dot as a comma
     if ICD10_LETTER_O.fullmatch(code):  # the second character is a digit: `RO59` is R05.9
         code = f"{code[0]}0{code[2:]}"
+    if ICD10_READ.fullmatch(code) and not ICD10_SHAPE.fullmatch(code):  # `ROS9`: R05.9
+        third = code[2] if code[2] in "AB" else DIGIT_FOR_LETTER.get(code[2], code[2])
+        code = f"{code[0]}{DIGIT_FOR_LETTER.get(code[1], code[1])}{third}{code[3:]}"
     if ICD10_SHAPE.fullmatch(code):  # no ICD-10 code has the letter O after its first character: a zero
         code = code[0] + code[1:].replace("O", "0")
     found = ICD10_BARE.fullmatch(code)
@@ -676,15 +686,20 @@ def icd10_with_dot(code: str) -> str:
 
 ICD10_CODE = re.compile(r"[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?")
 """An ICD-10-CM code as a list gives it (with its dot): a letter, a digit, an alphanumeric, then up to four."""
-DIGIT_CODE = re.compile(r"(?<![\w.,])[\[|({]?(\d{3,7}|\d{3}[.,]\d{1,4})(?!\w|[.,]\w)")
-"""A code read with digits only, in a slot (`945909`, `200.00`: its bracket may be read glued to it)."""
+DIGIT_CODE = re.compile(r"(?<![\w.,])(?:\d[.,](?=\d{4}))?[\[|({]?(\d{3,7}|\d{3}[.,]\d{1,4})(?!\w|[.,]\w)")
+"""A code read with digits only, in a slot (`945909`, `200.00`: its bracket may be read glued to it, and the
+slot's marker before it: `1.19029`)."""
+BRACKET_DIGIT = "1"
+"""A slot's bracket read glued before a code as a digit (`⌊J029` read `19029`)."""
 LETTER_FOR_DIGIT = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B", "9": "J"}
 """The capital OCR reads as each digit (the Helvetica `J` of `J45909` read `945909`, `Z00.00` read `200.00`)."""
 LETTER_GUESS_FACTOR = 0.6
 """A list holding an item whose first letter was guessed from the digit read in its place."""
 
 
-def icd10_letters(text: str, found: list[tuple[int, int, str]]) -> tuple[list[tuple[int, int, str]], bool]:
+def icd10_letters(
+    text: str, found: list[tuple[int, int, str]], *, bracket: bool = False
+) -> tuple[list[tuple[int, int, str]], bool]:
     """Return a list's items (start, end, value in `text`) with the first letter of misread ICD-10 codes put back.
 
     A claim's codes are all ICD-10 or all ICD-9: when one item is an ICD-10 code, a code read with digits only
@@ -692,12 +707,23 @@ def icd10_letters(text: str, found: list[tuple[int, int, str]]) -> tuple[list[tu
     the digit it resembles. Such a code takes that digit's letter (LETTER_FOR_DIGIT) when the result is an ICD-10
     code; a digit that looks like no single capital (`3`, `4`, `7`) leaves it as it was (or unread). Returns the
     items in text order and whether a letter was guessed (the caller lowers the list's confidence).
+
+    `bracket`: other codes of the list were read with their slot's bracket glued before them (`1N390`); a code
+    read with digits only that starts with the `1` such a bracket reads as then has its letter guessed from the
+    digit after it (`19029`: the bracket, J029 -> J02.9), when that gives an ICD-10 code.
     """
     if not any(ICD10_CODE.fullmatch(icd10_with_dot(value)) for _, _, value in found):
         return found, False
     guessed = False
 
     def lettered(value: str) -> str | None:
+        if bracket and value.startswith(BRACKET_DIGIT) and len(value) > 4:
+            behind = lettered_alone(value[1:])
+            if behind is not None:
+                return behind
+        return lettered_alone(value)
+
+    def lettered_alone(value: str) -> str | None:
         letter = LETTER_FOR_DIGIT.get(value[:1])
         code = icd10_with_dot(f"{letter}{value[1:]}") if letter else ""
         return code if ICD10_CODE.fullmatch(code) else None

@@ -231,3 +231,25 @@ def test_preprinted_form_fed_off_by_millimetres_is_read_back(tmp_path: Path, spe
     # wrong (box 28 is then found through box 29's caption and stays below the threshold)
     _check(_read_back(target, specs), form, {"patient_name", "federal_tax_id"})
 
+
+@pytest.mark.parametrize(("code", "expected"), [("ROS9", "R05.9"), ("RO5.9", "R05.9"), ("RS59", "R55.9"),
+                                                ("C4A.0", "C4A.0"), ("C7B.00", "C7B.00"), ("S83511S", "S83.511S")])
+def test_icd10_digits_read_as_letters_in_second_and_third_place(code: str, expected: str) -> None:
+    assert icd10_with_dot(code) == expected
+
+
+def test_a_code_and_its_slot_bracket_read_as_digits(specs: SpecSet) -> None:
+    # the other codes show the slot's bracket read glued before them (`1N390`): the `1` of `19029` is the
+    # bracket, and `9029` is J02.9 with its J read as a 9 (without the bracket, `19029` would be I90.29)
+    codes = [(0.07, 0.594, "19029"), (0.39, 0.594, "1N390"), (0.07, 0.620, "L309")]
+    field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
+    assert field.value == ["J02.9", "L30.9", "N39.0"]
+    assert field.confidence < 0.9  # a guessed letter: a person checks
+    # no bracket read on any other code: the `1` may be the code's I
+    codes = [(0.07, 0.594, "19029"), (0.39, 0.594, "N390"), (0.07, 0.620, "L309")]
+    field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
+    assert field.value == ["I90.29", "L30.9", "N39.0"]
+    # the slot's marker glued before it too (`1.19029`), and an O and S read for the digits of R05.9
+    codes = [(0.05, 0.594, "1.19029"), (0.39, 0.594, "(N390"), (0.07, 0.620, "ROS9")]
+    field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
+    assert field.value == ["J02.9", "R05.9", "N39.0"]
