@@ -557,3 +557,58 @@ def _inside(found: Field, bands: dict[int, list[tuple[float, float]]]) -> bool:
         return False
     centre = (box[1] + box[3]) / 2
     return any(top <= centre <= bottom for top, bottom in bands.get(page, []))
+
+
+DIGITS_FACTOR = 0.75
+"""A boxed date read only by a digits-only reading of its box: the letters OCR read there became digits (a guess)."""
+
+
+def missing_dates(part: Extraction, specs: SpecSet) -> list[str]:
+    """Return the `reread_region` date fields of `part` still not read (after the closer reading of their boxes)."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    return [
+        name
+        for name, f in spec.fields.items()
+        if f.type == "date" and f.direction == "region" and f.reread_region and name not in part.fields
+    ]
+
+
+def read_dates_as_digits(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    reread: RegionRereader,
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
+) -> list[str]:
+    """Read the boxes of unread date fields again with digits only; return the fields it gave a value.
+
+    A date printed in boxes is digits only, and a box OCR read as letters (`Ol 23 79` for 01 23 79, a box's rule
+    glued to a digit) leaves no date the pattern can take, on the page and in the closer reading alike. `reread`
+    reads with a digits-only whitelist, so each glyph is the digit it most resembles; a date found so is a guess:
+    its confidence is lowered (DIGITS_FACTOR) and a FIELD_AMBIGUOUS problem says so. A value must still pass the
+    field's pattern and validators (no birth date in the future).
+    """
+    if len(parts) != 1:
+        return []
+    part = parts[0]
+    wanted = [name for name in missing_dates(part, specs) if only is None or name in only]
+    if not wanted:
+        return []
+    read_regions_again(read, parts, specs, reread, threshold=threshold, only=wanted)
+    filled = [name for name in wanted if name in part.fields]
+    for name in filled:
+        found = part.fields[name]
+        part.fields[name] = dataclasses.replace(found, confidence=round(found.confidence * DIGITS_FACTOR, 4))
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: read from its box with digits only (letters were read there); check it",
+                page=found.provenance.page,
+                field=name,
+            )
+        )
+    return filled

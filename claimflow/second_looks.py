@@ -38,7 +38,9 @@ from claimflow.extract_confirm import confirm_values
 from claimflow.extract_glyphs import lost_characters, lost_spaces
 from claimflow.extract_reread import (
     calibrated,
+    missing_dates,
     read_again,
+    read_dates_as_digits,
     read_lines_again,
     read_regions_again,
     unread_values,
@@ -339,6 +341,44 @@ class RegionsLook:
             ctx.parts,
             ctx.specs,
             lambda page, box: reread_region(page, ocr, box, clean=region_cleaner(page) if dropout else None),
+            threshold=ctx.threshold,
+            only=_served(granted),
+        )
+
+
+class DigitsLook:
+    """Date boxes the page and their closer reading both left unread, read with digits only (read_dates_as_digits).
+
+    Added by cms7: a pre-printed form's birth date `01 23 79` read `Ol 23 79` on the page and in its box alike.
+    One OCR call per missing date field and OCR'd page, only when the OCR engine takes a whitelist.
+    """
+
+    name = "digits"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one digits-only reading of each unread date field's box per OCR'd page."""
+        part = ctx.single()
+        pages = ctx.ocr_pages()
+        if part is None or not pages or not ctx.ocr.takes_whitelist:
+            return []
+        return [
+            Request(self.name, (name,), len(pages), MISSING, "missing", what="region", whitelist=DIGITS)
+            for name in missing_dates(part, ctx.specs)
+        ]
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted date boxes with digits only (cleaned of the form's ink on drop-out forms)."""
+        ocr = ctx.ocr
+        dropout = any(
+            p.document_type in ctx.specs.specs and ctx.specs.specs[p.document_type].ocr.dropout for p in ctx.parts
+        )
+        read_dates_as_digits(
+            ctx.read,
+            ctx.parts,
+            ctx.specs,
+            lambda page, box: reread_region(
+                page, ocr, box, clean=region_cleaner(page) if dropout else None, whitelist=DIGITS
+            ),
             threshold=ctx.threshold,
             only=_served(granted),
         )
@@ -673,6 +713,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LayersLook,
     PagesLook,
     RegionsLook,
+    DigitsLook,
     RowsLook,
     LinesLook,
     AccentsLook,

@@ -19,7 +19,14 @@ from PIL import Image
 
 from claimflow.errors import DocumentError, ReasonCode
 from claimflow.models import BBox, Page, ReadDocument, Word
-from claimflow.readers.ocr import OcrEngine, Orientation, RecordedOcr, TesseractOcr, check_tesseract
+from claimflow.readers.ocr import (
+    OcrEngine,
+    Orientation,
+    RecordedOcr,
+    TesseractOcr,
+    check_tesseract,
+    whitelist_reader,
+)
 from claimflow.readers.pdf_text import read_pdf
 from claimflow.readers.preflight import read_image
 from claimflow.readers.spreadsheet import read_csv, read_xlsx
@@ -71,16 +78,23 @@ def reread_page(page: Page, ocr: OcrEngine, *, psm: int) -> Page | None:
 
 
 def reread_region(
-    page: Page, ocr: OcrEngine, box: BBox, *, psm: int = 6, clean: Callable[[Image.Image], Image.Image] | None = None
+    page: Page,
+    ocr: OcrEngine,
+    box: BBox,
+    *,
+    psm: int = 6,
+    clean: Callable[[Image.Image], Image.Image] | None = None,
+    whitelist: str = "",
 ) -> list[Word] | None:
     """Read one region of an OCR'd page again, enlarged; return its words in page fractions (None without image).
 
     The page image is cropped a little past `box`, scaled up to about REGION_DPI (taking the page as US Letter
     width when its resolution is unknown), passed through `clean` when given (a form's drop-out:
     `claimflow.readers.dropout.clean_region`) and read with `psm`; only words whose centre lies inside `box`
-    are kept.
+    are kept. `whitelist`: the only characters the OCR may read (None when the engine takes no whitelist).
     """
-    if page.image is None or not isinstance(page.image, Image.Image):
+    reader = whitelist_reader(ocr) if whitelist else None
+    if page.image is None or not isinstance(page.image, Image.Image) or (whitelist and reader is None):
         return None
     image = page.image
     width, height = image.size
@@ -95,7 +109,10 @@ def reread_region(
     if clean is not None:
         crop.info["dpi"] = (width / LETTER_WIDTH_IN * scale,) * 2
         crop = clean(crop)
-    read = ocr.ocr_image(crop, page=page.number, psm=psm)
+    if reader is not None:
+        read = reader.ocr_image(crop, page=page.number, psm=psm, whitelist=whitelist)
+    else:
+        read = ocr.ocr_image(crop, page=page.number, psm=psm)
     x0, y0 = pixels[0] / width, pixels[1] / height
     span_x, span_y = (pixels[2] - pixels[0]) / width, (pixels[3] - pixels[1]) / height
     words = []

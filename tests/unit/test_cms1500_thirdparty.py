@@ -7,16 +7,21 @@ render both third-party fillers and read them back through the engine, one with 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, icd10_with_dot, order_by_markers
+from claimflow.extract_reread import missing_dates, read_dates_as_digits
 from claimflow.extract_tables import split_amount
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
+from claimflow.readers import reread_region
 from claimflow.samples import cms1500_thirdparty as thirdparty
 from claimflow.samples.cms1500 import BLANK_FORM, load_blank
 from claimflow.settings import PROJECT_ROOT, Settings
@@ -253,3 +258,55 @@ def test_a_code_and_its_slot_bracket_read_as_digits(specs: SpecSet) -> None:
     codes = [(0.05, 0.594, "1.19029"), (0.39, 0.594, "(N390"), (0.07, 0.620, "ROS9")]
     field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
     assert field.value == ["J02.9", "R05.9", "N39.0"]
+
+
+def _with_image(document: ReadDocument) -> ReadDocument:
+    pages = [dataclasses.replace(p, image=Image.new("L", (85, 110), 255)) for p in document.pages]
+    return ReadDocument(pages=pages)
+
+
+def test_an_unread_boxed_date_is_read_with_digits_only_as_a_guess(specs: SpecSet) -> None:
+    # `Ol 23 79`: the box's 01 read as letters, no date the pattern can take, on the page and closer alike
+    read = _with_image(_page([*HCFA, (0.385, 0.165, "Ol 23 79")]))
+    parts = [extract_document(read, specs)]
+    assert "patient_birth_date" not in parts[0].fields
+    assert missing_dates(parts[0], specs) == ["patient_birth_date"]
+    boxes: list[tuple[float, float, float, float]] = []
+
+    def digits(page: Page, box: tuple[float, float, float, float]) -> list[Word]:
+        boxes.append(box)
+        return _words(0.385, 0.165, "01 23 79", confidence=0.99)
+
+    filled = read_dates_as_digits(read, parts, specs, digits, threshold=0.98)
+    assert filled == ["patient_birth_date"] and len(boxes) == 1
+    found = parts[0].fields["patient_birth_date"]
+    assert found.value == date(1979, 1, 23)
+    assert found.confidence <= 0.75  # a guess: a person checks
+    assert any(p.field == "patient_birth_date" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in parts[0].problems)
+    # a date read on the page is not read again
+    assert read_dates_as_digits(read, parts, specs, digits, threshold=0.98) == [] and len(boxes) == 1
+
+
+def test_a_region_is_read_with_a_whitelist_only_by_an_engine_that_takes_one() -> None:
+    class _Plain:
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            return Page(page, float(image.width), float(image.height), ReadMethod.OCR, [])
+
+    class _Digits(_Plain):
+        takes_whitelist = True
+
+        def __init__(self) -> None:
+            self.whitelists: list[str] = []
+
+        def ocr_image(  # type: ignore[override]
+            self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng", whitelist: str = ""
+        ) -> Page:
+            self.whitelists.append(whitelist)
+            return super().ocr_image(image, page=page, psm=psm, lang=lang)
+
+    page = Page(1, 612, 792, ReadMethod.OCR, [], image=Image.new("L", (850, 1100), 255))
+    box = (0.3, 0.15, 0.5, 0.18)
+    assert reread_region(page, _Plain(), box, whitelist="0123456789") is None
+    engine = _Digits()
+    assert reread_region(page, engine, box, whitelist="0123456789") == []
+    assert engine.whitelists == ["0123456789"]
