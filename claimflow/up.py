@@ -40,6 +40,7 @@ HEALTH_TIMEOUT_SECONDS = 240.0  # measured: over 90 s for a fresh server at load
 SUMMARY_TIMEOUT_SECONDS = 900.0
 DEPLOYMENTS_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
+WEB_START_ATTEMPTS = 3  # a port taken between choosing it and the workstation binding it: start again elsewhere
 POLL_SECONDS = 0.25
 PR_SET_PDEATHSIG = 1
 
@@ -105,9 +106,7 @@ def free_or_any_port(port: int) -> int:
     try:
         ensure_port_free(port)
     except ConfigError:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            chosen = int(probe.getsockname()[1])
+        chosen = any_free_port()
         logger.warning("port %d is busy; the review workstation uses port %d instead", port, chosen)
         return chosen
     return port
@@ -126,6 +125,51 @@ def wait_for_page(child: Child, url: str, timeout: float = HEALTH_TIMEOUT_SECOND
         except (OSError, ValueError):
             _pause(child)
     raise DependencyError(f"{child.name} did not answer within {timeout:.0f} s; see {child.log_path}")
+
+
+def start_workstation(env: Mapping[str, str], log_path: Path, port: int) -> Child:
+    """Start the review workstation (`claimflow web`) on `port`."""
+    command = [sys.executable, "-m", "claimflow.cli", "web", "--port", str(port)]
+    return start_child("review workstation", command, env, log_path)
+
+
+def wait_for_workstation(child: Child, port: int, env: Mapping[str, str], log_path: Path, children: list[Child]) -> int:
+    """Wait until the workstation answers; return its port.
+
+    The port was free when chosen, but another program (a second `up`, a test run) may bind it before the
+    workstation does; the workstation then exits at start-up. It is started again on a port the system picks
+    (logged), at most WEB_START_ATTEMPTS times; a workstation that failed for any other reason is an error naming
+    its log file.
+    """
+    for attempt in range(1, WEB_START_ATTEMPTS + 1):
+        try:
+            wait_for_page(child, f"http://127.0.0.1:{port}/login")
+            return port
+        except DependencyError:
+            if attempt == WEB_START_ATTEMPTS or child.process.poll() is None or not _port_busy(port):
+                raise
+        taken, port = port, any_free_port()
+        logger.warning("port %d was taken while the review workstation started; it uses port %d instead", taken, port)
+        children.remove(child)
+        stop_child(child)
+        child = start_workstation(env, log_path, port)
+        children.append(child)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def any_free_port() -> int:
+    """A port on 127.0.0.1 the system reports free now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _port_busy(port: int) -> bool:
+    try:
+        ensure_port_free(port)
+    except ConfigError:
+        return True
+    return False
 
 
 def ensure_port_free(port: int) -> None:
@@ -338,16 +382,11 @@ def start_stack(settings: Settings, port: int, *, samples: bool, children: list[
     )
     children.append(serve_child)
     web_port = free_or_any_port(settings.web_port)
-    web_child = start_child(
-        "review workstation",
-        [sys.executable, "-m", "claimflow.cli", "web", "--port", str(web_port)],
-        env,
-        logs / "web.log",
-    )
+    web_child = start_workstation(env, logs / "web.log", web_port)
     children.append(web_child)
     logger.info("prefect server healthy after %.1f s", wait_for_health(server, port))
+    web_port = wait_for_workstation(web_child, web_port, env, logs / "web.log", children)
     review = f"http://127.0.0.1:{web_port}"
-    wait_for_page(web_child, f"{review}/login")
     summary = wait_for_summary(serve_child, summary_path)
     wait_for_deployments(serve_child, port)
     return UpState(dashboard_url(port), api_url(port), summary, list(children), review)

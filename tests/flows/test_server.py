@@ -12,9 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from claimflow.errors import ConfigError
+from claimflow.errors import ConfigError, DependencyError
 from claimflow.settings import load_settings
-from claimflow.up import UpState, child_env, format_summary, http_json, run_up
+from claimflow.up import (
+    UpState,
+    child_env,
+    format_summary,
+    http_json,
+    run_up,
+    start_workstation,
+    stop_child,
+    wait_for_workstation,
+)
 
 
 def free_port() -> int:
@@ -64,8 +73,10 @@ def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path:
             time.sleep(0.5)
             arrivals = http_json(
                 f"{api}/flow_runs/filter",
-                {"flows": {"name": {"any_": ["inbox-arrival"]}},
-                 "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
+                {
+                    "flows": {"name": {"any_": ["inbox-arrival"]}},
+                    "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+                },
             )
         seen["arrivals"] = arrivals
         seen["inbox_after"] = [p.name for p in settings.inbox.rglob("*") if p.is_file()]
@@ -74,7 +85,12 @@ def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path:
     assert run_up(settings, port=port, samples=True, once=True, out=out, on_ready=inspect) == 0
 
     assert seen["deployments"] == {
-        "inbox-sweep", "nightly-batch", "document-reminders", "review-escalation", "payment-run", "daily-kpi-report",
+        "inbox-sweep",
+        "nightly-batch",
+        "document-reminders",
+        "review-escalation",
+        "payment-run",
+        "daily-kpi-report",
         "review-case",
     }
     assert seen["arrivals"] and "dropped again.xlsx" not in seen["inbox_after"]  # type: ignore[operator]
@@ -96,6 +112,47 @@ def test_up_starts_server_serves_deployments_and_publishes_first_batch(tmp_path:
     assert all(child.process.poll() is not None for child in seen["children"])  # type: ignore[attr-defined]
     with pytest.raises(OSError):  # the server is gone with `up`
         http_json(f"http://127.0.0.1:{port}/api/health", timeout=2.0)
+
+
+@pytest.mark.slow
+def test_workstation_port_taken_after_choosing_it_starts_again_elsewhere(tmp_path: Path) -> None:
+    """Another program binds the chosen port before the workstation does (seen when two test runs shared a
+    machine: the workstation exited with code 3 and `up` failed); the workstation is started on another port."""
+    settings = load_settings(home=tmp_path / "home", inbox=tmp_path / "inbox")
+    env = child_env(settings, free_port())
+    log = tmp_path / "web.log"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = int(squatter.getsockname()[1])
+        first = start_workstation(env, log, taken)
+        children = [first]
+        try:
+            port = wait_for_workstation(first, taken, env, log, children)
+            assert port != taken
+            assert first not in children and first.process.poll() is not None
+            [second] = children
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:
+                assert "Sign in" in page.read().decode()
+        finally:
+            for child in children:
+                stop_child(child)
+
+
+@pytest.mark.slow
+def test_workstation_failing_for_another_reason_is_an_error_naming_its_log(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", inbox=tmp_path / "inbox")
+    env = {**child_env(settings, free_port()), "CLAIMFLOW_WEB_PORT": "not-a-port"}
+    log = tmp_path / "web.log"
+    port = free_port()
+    child = start_workstation(env, log, port)
+    children = [child]
+    try:
+        with pytest.raises(DependencyError, match="web.log"):
+            wait_for_workstation(child, port, env, log, children)
+        assert children == [child]  # not started again: the port was free, so it was not the cause
+    finally:
+        stop_child(child)
 
 
 def test_busy_port_is_a_config_error(tmp_path: Path) -> None:
