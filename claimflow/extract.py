@@ -62,6 +62,10 @@ GARBLED_NEIGHBOUR_FACTOR = 0.8
 UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
 LEFTOVER_FACTOR = 0.6  # a marked list with code-like text left over in its region: an item may be unread
 REPAIRED_CAP = 0.6
+DERIVED_CONFIDENCE = 0.6
+"""A receipt tax whose line was read garbled, given by the rate times the subtotal and by the total less it."""
+BELOW_TAX_CAP = 0.5
+"""A total not above the tax read on its page is no total (`0.78` under a stamp's R for 80.78, tax 6.16)."""
 ROW_GAP = 0.05  # side-by-side pieces further apart are separate blocks (sender | recipient)
 
 
@@ -137,6 +141,22 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
             found = next((u for page, lines in pages if (u := _unread(field_spec, page, lines, labels, fields))), None)
             if found is not None:
                 unread[name] = found
+    for name, field_spec in spec.fields.items():
+        # a total the sums repaired (or doubted) is no second reading of the tax
+        doubted = {p.field for p in problems if p.code is ReasonCode.AMOUNTS_INCONSISTENT}
+        if field_spec.tax_of is not None and name not in fields and field_spec.tax_of not in doubted:
+            derived = _tax_from_sums(name, fields.get(field_spec.tax_of), pages, sums)
+            if derived is not None:
+                fields[name] = derived
+                problems.append(
+                    Problem(
+                        ReasonCode.FIELD_AMBIGUOUS,
+                        f"{name}: its line could not be read; the rate times the subtotal and the total less the "
+                        "subtotal both give it; check it",
+                        page=derived.provenance.page,
+                        field=name,
+                    )
+                )
     for name, table_spec in spec.tables.items():
         table_field = extract_table(name, table_spec, spec, pages, problems)
         if table_field is not None:
@@ -149,6 +169,31 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
     problems.extend(apply_checks(fields, spec))
     problems.extend(fill_unread(fields, spec, unread))
     return Extraction(document_type, confidence, fields=fields, problems=problems)
+
+
+def _tax_from_sums(
+    name: str, total: Field | None, pages: Sequence[tuple[Page, list[Line]]], sums: dict[int, PageSums]
+) -> Field | None:
+    """Return a receipt's tax whose line was read without a readable amount, from the receipt's own arithmetic.
+
+    Small till print loses a tax's decimal point or reads a digit too many (`SST 6% 13.533)`, `13-69`) while its
+    subtotal, rate and total read well. The printed rate times the subtotal and the total less the subtotal are two
+    separate readings of the tax: when they give the same amount, that is the tax, still below auto-accept
+    (DERIVED_CONFIDENCE: no word of the tax itself was read as it). None when they differ or a part is missing.
+    """
+    if total is None or not isinstance(total.value, Money) or total.provenance.page is None:
+        return None
+    for page, lines in pages:
+        unread = sums[page.number].unread_tax
+        if page.number != total.provenance.page or unread is None:
+            continue
+        index, tax, totals = unread
+        if total.value.amount not in totals:
+            continue
+        line = lines[index]
+        provenance = Provenance(page.method, page.number, union_box(line.words))
+        return Field(name, Money(tax, total.value.currency), DERIVED_CONFIDENCE, provenance, line.text)
+    return None
 
 
 def low_confidence(field: Field) -> Problem:
@@ -966,6 +1011,17 @@ def _choose(
         chosen, confidence, repaired = _corroborate(chosen, candidates, sums, repair=repair)
         if repaired is not None:
             problems.append(dataclasses.replace(repaired, field=name))
+        tax = sums[chosen.page.number].tax
+        if tax is not None and tax > 0 and _amount(chosen) <= tax and confidence > BELOW_TAX_CAP:
+            confidence = BELOW_TAX_CAP
+            problems.append(
+                Problem(
+                    ReasonCode.AMOUNTS_INCONSISTENT,
+                    f"{name}: read as {_amount(chosen)}, not above the tax printed on its page ({tax}); check it",
+                    page=chosen.page.number,
+                    field=name,
+                )
+            )
     rivals = [c for c in candidates if c.typed.value != chosen.typed.value and c.confidence >= confidence - 0.05]
     if rivals and field_spec.select == "best":
         confidence *= DISAGREE_FACTOR

@@ -43,8 +43,11 @@ _SUBTOTAL = re.compile(
     r"\bSUB\s?-?\s?TOTAL\b|\bEXCL(?:UDING|USIVE|\.)?\b.*\b(?:GST|SST|TAX)\b|\b(?:BEFORE|EXCL\.?)\s+(?:GST|SST|TAX)\b",
     re.IGNORECASE,
 )
-_TAX = re.compile(r"^\W*(?:TOTAL\s+)?(?:GST|SST|TAX|SERVICE\s+TAX|SALES\s+TAX|VAT)\b", re.IGNORECASE)
+_TAX = re.compile(
+    r"^\W*(?:TOTAL\s+)?(?:GST|SST|TAX|SERVICE\s+TAX|SALES\s+TAX|VAT|MWST|UST|TVA|IVA)\b", re.IGNORECASE
+)
 _NOT_TAX = re.compile(r"\b(?:ID|REG|NO|INVOICE|SUMMARY|CODE|INCL\w*|EXCL\w*|INCLUSIVE|EXCLUSIVE)\b", re.IGNORECASE)
+_LOST_POINT = re.compile(r"(?<![\d.,])(\d{1,4})\s(\d{2})\s*$")
 _RATE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d{1,2})?)\s?%")
 # `ROUNDING`, `Rour ding Adjustment`, `ROUNDING ADJ`; not `Rounded Total`
 _ROUNDING = re.compile(r"\bRO?U\w{0,3}\s?D\w{0,3}NG\b|\bADJ(?:USTMENT)?\b", re.IGNORECASE)
@@ -64,17 +67,29 @@ class PageSums:
 
     paid: Decimal | None = None
     implied: frozenset[Decimal] = frozenset()
+    tax: Decimal | None = None
+    """The first tax line's amount as read (a total is never below it)."""
+    unread_tax: tuple[int, Decimal, frozenset[Decimal]] | None = None
+    """A tax line with a rate whose amount could not be read: its index among the lines, what the printed rate times
+    the subtotal makes it, and the totals subtotal + that tax gives (with and without the rounding adjustment)."""
 
 
 def page_sums(lines: Sequence[str]) -> PageSums:
-    """Return the arithmetic of one page from its lines of text, top to bottom."""
-    subtotal = tax = rate = rounding = before_rounding = None
-    for text in lines:
+    """Return the arithmetic of one page from its lines of text, top to bottom.
+
+    A subtotal whose decimal point was lost at the line's end (`Subtotal 222 24`: small till print) counts as
+    222.24 only for `unread_tax` (which the total read must confirm to the cent), never for `implied` (a total one
+    slip from `implied` is repaired).
+    """
+    subtotal = tax = rate = rounding = before_rounding = rate_line = pointless = None
+    for index, text in enumerate(lines):
         amount = _last_signed_amount(text)
         if _ROUNDING.search(text):
             if rounding is None and amount is not None and abs(amount) < 1:
                 rounding = amount
         elif _SUBTOTAL.search(text):
+            if amount is None and pointless is None and (lost := _LOST_POINT.search(text)):
+                pointless = Decimal(f"{lost.group(1)}.{lost.group(2)}")
             subtotal = amount if subtotal is None else subtotal
         elif _TAX.search(text):
             if _NOT_TAX.search(text) or tax is not None:
@@ -83,10 +98,17 @@ def page_sums(lines: Sequence[str]) -> PageSums:
             if amount is not None:
                 tax = amount
             elif found and rate is None:
-                rate = Decimal(found.group(1))
+                rate, rate_line = Decimal(found.group(1)), index
         elif _TOTAL.search(text) and rounding is None and amount is not None and amount > 0:
             before_rounding = amount  # the last total above the rounding line is the one being rounded
     implied: set[Decimal] = set()
+    read_tax, unread_tax = tax, None
+    if tax is None and rate is not None and rate < MAX_RATE and rate_line is not None:
+        base = subtotal if subtotal is not None else pointless
+        if base is not None and base > 0:
+            unread = (base * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+            if 0 < unread < base:
+                unread_tax = (rate_line, unread, frozenset({base + unread, base + unread + (rounding or 0)}))
     if subtotal is not None and subtotal > 0:
         if tax is None and rate is not None and rate < MAX_RATE:
             tax = (subtotal * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -96,7 +118,7 @@ def page_sums(lines: Sequence[str]) -> PageSums:
                 implied.add(subtotal + tax + rounding)
     if before_rounding is not None and rounding is not None:
         implied.add(before_rounding + rounding)
-    return PageSums(paid_amount(lines), frozenset(implied))
+    return PageSums(paid_amount(lines), frozenset(implied), read_tax, unread_tax)
 
 
 def _last_signed_amount(text: str) -> Decimal | None:

@@ -193,6 +193,12 @@ class FieldSpec(_Model):
         "a margin) at four sizes in one OCR call; when at least three readings agree on another code that fits "
         "the pattern, the value takes it, its confidence unchanged (below auto-accept).",
     )
+    tax_of: str | None = PydanticField(
+        default=None,
+        description="money fields (a receipt's tax): when the tax line's amount was not read (`SST 6% 13.533)`), the "
+        "named total minus the printed subtotal, taken only when the rate printed on that line times the subtotal "
+        "gives the same tax; below auto-accept, flagged.",
+    )
     confirm: list[str] = PydanticField(
         default=[],
         description="OCR pages read with another model (a Latin code on a chi_sim page): the value's box is read "

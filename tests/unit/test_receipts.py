@@ -183,3 +183,44 @@ def test_a_seller_in_mixed_case_with_no_legal_form_is_read_but_not_trusted(specs
     issuer = extract_document(receipt(rows), specs, "receipt").fields["issuer"]
     assert issuer.value == "Boulangerie du Parc"
     assert issuer.confidence < 0.7  # the last fallback: the first plain line, a person checks it
+
+
+def test_page_sums_keep_a_tax_line_whose_amount_was_not_read() -> None:
+    sums = page_sums(["Subtotal 222 24", "SST 6% 13.533)", "TOTAL RM 235.57"])
+    assert sums.tax is None
+    assert sums.unread_tax == (1, Decimal("13.33"), frozenset({Decimal("235.57")}))  # the subtotal lost its point
+    assert page_sums(["Subtotal 20.00", "GST 6% 1.20", "Total 21.20"]).unread_tax is None  # the tax was read
+    assert page_sums(["Subtotal 20.00", "MwSt 19% 3-80", "Total 23.80"]).unread_tax is not None  # European labels
+
+
+def _tax(specs: SpecSet, *lines: str) -> tuple[Decimal | None, float, list[ReasonCode]]:
+    rows = [[("ACME TRADING SDN BHD", 0.2)]] + body("RECEIPT", *lines)
+    extraction = extract_document(receipt(rows), specs, "receipt")
+    tax = extraction.fields.get("tax_amount")
+    if tax is None:
+        return None, 0.0, []
+    assert isinstance(tax.value, Money)
+    return tax.value.amount, tax.confidence, [p.code for p in extraction.problems if p.field == "tax_amount"]
+
+
+def test_a_garbled_tax_is_given_by_the_rate_and_the_total_when_both_agree(specs: SpecSet) -> None:
+    amount, confidence, codes = _tax(specs, "Subtotal 228.14", "SST 6% 13-69", "TOTAL RM 241.83")
+    assert amount == Decimal("13.69")
+    assert confidence < AUTO_ACCEPT  # no word of the tax itself was read as it
+    assert ReasonCode.FIELD_AMBIGUOUS in codes
+    # the total less the subtotal is another amount than the rate gives: nothing is taken
+    assert _tax(specs, "Subtotal 228.14", "SST 6% 13-69", "TOTAL RM 241.88")[0] is None
+    # no rate printed: the total less the subtotal alone is not taken
+    assert _tax(specs, "Subtotal 228.14", "SST 13-69", "TOTAL RM 241.83")[0] is None
+
+
+def test_a_total_not_above_the_tax_is_not_trusted(specs: SpecSet) -> None:
+    amount, confidence, codes = _total(specs, "Sales Tax 8.25% 6.16", "TOTAL $ 0.78")
+    assert amount == Decimal("0.78")
+    assert confidence <= 0.5
+    assert ReasonCode.AMOUNTS_INCONSISTENT in codes
+    assert _total(specs, "Sales Tax 8.25% 6.16", "TOTAL $ 80.78")[1] >= AUTO_ACCEPT
+
+
+def test_a_subtotal_that_lost_its_point_repairs_no_total() -> None:
+    assert page_sums(["Subtotal 222 24", "SST 6%", "TOTAL RM 235.57"]).implied == frozenset()
