@@ -130,3 +130,17 @@ def test_translucent_stamp_drops_out_and_print_under_it_stays() -> None:
     assert grey[20, 20] == 140  # print alone: unchanged
     solid_red = Image.fromarray(np.full((4, 4, 3), (200, 0, 0), dtype=np.uint8), mode="RGB")
     assert int(np.asarray(to_grey(solid_red))[0, 0]) < 100  # solid coloured print keeps its luminance
+
+
+def test_a_stamps_outline_is_lifted_to_the_paper_and_print_it_crosses_stays() -> None:
+    # paper at 248, print at 60, a red stamp at 40% whose outline crosses a print stroke
+    paper = np.full((60, 160, 3), 248, dtype=np.uint8)
+    paper[20:40, 10:60] = 60  # print outside the stamp
+    paper[20:40, 120:123] = 60  # a print stroke the stamp's outline crosses
+    stamp = np.array([200, 30, 40], dtype=np.float32)
+    band = paper[28:32, 70:160].astype(np.float32)
+    paper[28:32, 70:160] = (band * 0.6 + stamp * 0.4).astype(np.uint8)
+    grey = np.asarray(to_grey(Image.fromarray(paper, mode="RGB")), dtype=np.int16)
+    assert grey[30, 80] >= 245  # the outline: back to the paper (its lightest channel alone was 228)
+    assert grey[30, 121] <= 110  # print the outline crosses: still ink
+    assert grey[30, 30] == 60 and grey[5, 5] == 248  # print and paper away from the stamp: unchanged
