@@ -53,6 +53,10 @@ UNSURE_WORD = 0.75
 INNER_CAPITAL = re.compile(r"[^\W\d_]{2}(?<=[a-zß-ÿ]{2})[A-Z](?=[a-zß-ÿ])")
 """A capital between lower-case letters (`straRe`): eng's reading of a letter it does not know, whatever its word's
 confidence (`McDonald` has one lower-case letter before its capital and is not asked)."""
+WIDE_MARKLESS = "ßæÆ"
+"""Markless letters as wide as two: eng may read one as two glyphs (`fg` for ß); ø or ł never stands for two."""
+SPELT_OUT = frozenset({"ss", "ae", "oe", "aa"})
+"""Two letters a markless letter is also written as (ß, æ, œ, å): a reading with them is no misread of that letter."""
 LOST_MARK_RAW = 0.6
 """The most a field keeps once a word was rewritten on the word of one model that knows a markless letter."""
 
@@ -157,8 +161,11 @@ def _case_changed(new: str, old: str) -> bool:
 
 
 def _dropped_markless(new: str, old: str) -> bool:
-    """Return True when `new` is `old` with one markless letter put back where eng read nothing (`Hauptstrae`)."""
-    return len(new) == len(old) + 1 and markless_only(new, old, ALL_MARKLESS)
+    """Return True when `new` is `old` with one markless letter where eng read nothing or two glyphs.
+
+    `Hauptstrae` and `Hauptstrafge` for `Hauptstraße`.
+    """
+    return abs(len(new) - len(old)) == 1 and markless_only(new, old, ALL_MARKLESS)
 
 
 def _mark_for_inner_capital(new: str, old: str) -> bool:
@@ -292,13 +299,24 @@ def weak_words(page: Page, boxes: Sequence[BBox]) -> list[Word]:
 def markless_only(new: str, old: str, letters: str) -> bool:
     """Return True when `new` differs from `old` only where `new` has one of `letters` (`Søren` for `Sgren`).
 
-    Such a letter may also stand where `old` has none (`Hauptstraße` for `Hauptstrae`: eng dropped the ß), once.
+    Such a letter may also stand where `old` has none (`Hauptstraße` for `Hauptstrae`: eng dropped the ß), once, or
+    where `old` has two letters (`Hauptstraße` for `Hauptstrafge`: eng read a wide ß as two glyphs), once; not for the
+    two letters it is also spelt with (`Strasse` is a spelling of its own, not a misread of `Straße`).
     """
     if new == old:
         return False
     if len(new) == len(old) + 1:
         return any(
             new[i] in letters and (new[:i] + new[i + 1 :]).casefold() == old.casefold() for i in range(len(new))
+        )
+    if len(new) == len(old) - 1:
+        return any(
+            new[i] in letters
+            and new[i] in WIDE_MARKLESS
+            and new[:i].casefold() == old[:i].casefold()
+            and new[i + 1 :].casefold() == old[i + 2 :].casefold()
+            and old[i : i + 2].casefold() not in SPELT_OUT
+            for i in range(len(new))
         )
     if len(new) != len(old):
         return False
