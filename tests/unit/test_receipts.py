@@ -224,3 +224,13 @@ def test_a_total_not_above_the_tax_is_not_trusted(specs: SpecSet) -> None:
 
 def test_a_subtotal_that_lost_its_point_repairs_no_total() -> None:
     assert page_sums(["Subtotal 222 24", "SST 6%", "TOTAL RM 235.57"]).implied == frozenset()
+
+
+def test_an_address_line_ending_in_a_speck_with_a_colon_is_still_the_address(specs: SpecSet) -> None:
+    # a stamp's remnant read `2):` after the postcode cut the address to its first line at 0.97 calibrated
+    rows = body("Village Garage Shop & Co", "60 High Street", "Leeds LS1 6AB 2):", "VAT Reg No: GB 1615124522")
+    address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
+    assert str(address.value).startswith("60 High Street, Leeds LS1 6AB")
+    rows = body("Village Garage Shop & Co", "60 High Street", "Leeds: LS1 6AB", "RECEIPT")
+    address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
+    assert address.value == "60 High Street"  # a word then a colon is a label's line
