@@ -749,6 +749,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 def upper_case_lookalikes(text: str) -> str:
     """Upper-case c o s v w x z in a token otherwise of capitals and digits, with both (`BS2 25Qx` -> `BS2 25QX`).
 
+    Any one small letter between a digit and a capital there is a capital too (`LS1 4aB` -> `LS1 4AB`).
+
     For OCR text only: a postcode, a plate or a reference number is written in capitals, and where the model
     reads one of these letters small inside it, the glyph alone cannot say which case was printed. Tokens
     with any other small letter (`Mill`, `3kg`) or without a capital and a digit (`2x`, `Box`) are kept.
@@ -759,7 +761,7 @@ def upper_case_lookalikes(text: str) -> str:
         small = [ch for ch in token if ch.islower()]
         if (
             small
-            and all(ch in CASE_LOOKALIKES for ch in small)
+            and (all(ch in CASE_LOOKALIKES for ch in small) or _one_small_inside(token))
             and re.search(r"[A-Z]", token)
             and re.search(r"\d", token)
         ):
@@ -767,6 +769,16 @@ def upper_case_lookalikes(text: str) -> str:
         return token
 
     return _TOKEN.sub(fix, text)
+
+
+def _one_small_inside(token: str) -> bool:
+    """Return True when one small letter stands between a digit and a capital (`4aB`: a postcode's inward code).
+
+    A capital read small inside a code of capitals and digits, whatever its shape, once: a house number's own small
+    letter (`12a`) has no capital after it, and a word (`GmbH`) no digit.
+    """
+    found = re.fullmatch(r"[A-Z\d]*(?:\d[a-z][A-Z]|[A-Z][a-z]\d)[A-Z\d]*", token)
+    return found is not None
 
 
 def normalise_code(raw: str) -> str:

@@ -276,6 +276,10 @@ def test_iban_lengths_agree_with_the_bban_layouts() -> None:
         ("Rice 5kg", "Rice 5kg"),  # k has its own small shape
         ("Box 12, Oslo", "Box 12, Oslo"),  # no digit inside the word
         ("BS2 250x", "BS2 250x"),  # no capital in `250x`: Q read as 0 is not a case to fix
+        ("Leeds LS1 4aB", "Leeds LS1 4AB"),  # one small letter between a digit and a capital (seed 16 010)
+        ("Kerkstraat 12a, 1017 GC", "Kerkstraat 12a, 1017 GC"),  # a house number's own letter: no capital after
+        ("GmbH 12", "GmbH 12"),  # no digit inside the word
+        ("AB1 2abC", "AB1 2abC"),  # two other small letters: not one slip
     ],
 )
 def test_small_lookalike_letters_inside_capital_codes_are_capitals(text: str, expected: str) -> None:
