@@ -57,6 +57,9 @@ WIDE_MARKLESS = "ßæÆ"
 """Markless letters as wide as two: eng may read one as two glyphs (`fg` for ß); ø or ł never stands for two."""
 SPELT_OUT = frozenset({"ss", "ae", "oe", "aa"})
 """Two letters a markless letter is also written as (ß, æ, œ, å): a reading with them is no misread of that letter."""
+INNER_I = ("l", "I")
+"""A model's l where eng read I after the word's first letter (`K6In` for Köln: a capital I inside a word is the
+l that eng reads next to a letter it did not know)."""
 LOST_MARK_RAW = 0.6
 """The most a field keeps once a word was rewritten on the word of one model that knows a markless letter."""
 
@@ -103,19 +106,21 @@ def same_letters(new: str, old: str) -> bool:
 
     `García` for `Garcia`, `Straße` for `StraRe` (ß read as R), `Søren` for `Seren`; not `Marcía` for `Garcia`, and
     not an accented letter the first reading has put on another letter (`Marchć` for `Marché`: pol's ć for eng's é),
-    nor a letter in the other case (`café` for `Café`: a model's lower-case c).
+    nor a letter in the other case (`café` for `Café`: a model's lower-case c). Besides the accented letters, a
+    model's `l` may stand where eng read a capital I inside the word (`Köln` for `K6In`: INNER_I).
     """
     if len(new) != len(old):
         return False
     return all(
         a == b
+        or (index > 0 and (a, b) == INNER_I)
         or (
             ord(a) > 127
             and has_accent(a)
             and not (has_accent(b) and skeleton(a) != skeleton(b))
             and not (b.isalpha() and a not in FOLDED and a.isupper() != b.isupper())  # eng reads ß as R or B
         )
-        for a, b in zip(new, old, strict=True)
+        for index, (a, b) in enumerate(zip(new, old, strict=True))
     )
 
 

@@ -18,6 +18,8 @@ umlauts were caught in 17 of 18 readings, acute-for-dot at 200/300 dpi; no plain
 
 from __future__ import annotations
 
+import math
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -35,9 +37,15 @@ MARKS_ABOVE = {
 MAY_MARK_ABOVE = {"ß": 1}
 """Letters whose own stroke may reach above the x-height detached on a faint scan (ß's hook): they explain
 such a mark, but the image need not show it."""
-MARKS_BELOW = {c: 1 for c in "çşţęąȩ_"}
+MARKS_BELOW = {c: 1 for c in "çşţęąȩÇŞŢĘĄȨ_"}
 """Marks under the baseline, not joined to the letter, each character explains (cedilla, ogonek; an underscore
 is a mark of its own: `invoice_number_1` showed two, and was read again with ten accent models for nothing)."""
+DESCENDERS = frozenset("gjpqyJQ,;()[]{}|/@$µ")
+"""Characters whose own stroke reaches under the baseline (in common fonts)."""
+HANG = 0.28
+"""Ink joined to a word's letters this many x-heights under its own baseline, with no descender in its text, is a
+mark below the letter: a cedilla drawn joined to its C (`Çelik` read `Celik` at 1.00: the detached-mark search
+sees nothing; a plain word's round letters overshoot the baseline by 0.05-0.15)."""
 DOTS = frozenset("ij")
 MODEL_ACCENTS = {"eng": frozenset("é")}
 """Models that read some accented letters but lack their siblings (eng: é for é, è, ê, ë), with those letters."""
@@ -61,13 +69,22 @@ X_HEIGHT_SHARE = 0.7
 MARGIN = 0.1
 """Share of the line height looked at above and below the word boxes."""
 
+LETTERS_AROUND_DIGIT = re.compile(r"(?=.*[a-zß-ÿ])[^\W\d_]+\d[^\W\d_]+")
+"""A word of letters, at least one lower-case, with one digit inside (`K6In` for Köln)."""
+EDGE = ".,;:'\"()"
+"""Punctuation a word may carry at its edges (`K6In,`)."""
+
 Box = tuple[int, int, int, int]
 """A word's pixel box: left, top, right, bottom."""
 
 
 def is_candidate(text: str) -> bool:
-    """Return True for a word worth checking: two or more lower-case letters (marks sit on lower case)."""
-    return sum(1 for ch in text if ch.islower()) >= 2
+    """Return True for a word worth checking: two or more lower-case letters (marks sit on lower case).
+
+    Or a word of letters with one digit between them and a lower-case letter (`K6In`: eng read Köln's ö as a 6
+    and its l as I): a digit inside a name stands for a letter the model did not know.
+    """
+    return sum(1 for ch in text if ch.islower()) >= 2 or LETTERS_AROUND_DIGIT.fullmatch(text.strip(EDGE)) is not None
 
 
 def uncertain_accent(text: str, lang: str) -> bool:
@@ -205,9 +222,30 @@ def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list
         columns = slice(left - x0, right - x0)
         above = _mark_widths(marks[:x_line, columns].sum(axis=0))
         below = _mark_widths(marks[baseline + 1 :, columns].sum(axis=0))
+        if not below and not any(ch in DESCENDERS for ch in text):
+            below = _hanging(ink[:, columns], baseline, baseline - x_line)
         wide = _dots_only(text) and any(width > DOT_WIDTH * stroke for width in above)
         out.append((above, below, wide, _mark_extents(marks[:x_line, columns], baseline - x_line)))
     return out
+
+
+def _hanging(word: npt.NDArray[np.bool_], baseline: int, x_height: int) -> list[int]:
+    """Return the width of the ink joined to a word's letters that hangs HANG x-heights under its baseline.
+
+    The word's baseline is its own last dense row when that is lower than the line's `baseline` (a skewed line's
+    words sit at different heights), else the line's (a short word's last dense row may be a bar above the
+    baseline: `#`, `T`). Only ink joined to that row counts: a speck or a rule under the word is no part of a
+    letter. An empty list: none.
+    """
+    rows = word.sum(axis=1)
+    if not rows.any():
+        return []
+    base = max(baseline, int(np.nonzero(rows >= 0.4 * rows.max())[0][-1]))
+    under = _joined(word[base:], seed_row=0)[1:]
+    deep = int(math.ceil(HANG * x_height))
+    if under.shape[0] <= deep or not under[deep:].any():
+        return []
+    return [int(under[deep - 1 :].any(axis=0).sum())]
 
 
 def _mark_extents(slab: npt.NDArray[np.bool_], x_height: int) -> list[tuple[float, float]]:

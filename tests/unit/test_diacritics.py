@@ -8,7 +8,14 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from claimflow.models import Word
 from claimflow.readers import TesseractOcr
-from claimflow.readers.diacritics import LOST_MARK_CONFIDENCE, lost_marks, marks_fit, page_dot, uncertain_accent
+from claimflow.readers.diacritics import (
+    LOST_MARK_CONFIDENCE,
+    is_candidate,
+    lost_marks,
+    marks_fit,
+    page_dot,
+    uncertain_accent,
+)
 from claimflow.readers.ocr import check_accents, to_grey
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -46,6 +53,10 @@ def _boxes(image: Image.Image, printed: str, read: str) -> list[tuple[str, tuple
         ("Tomasz Kowalski", "Tomasz Kowalski", [False, False]),
         ("# invoice_number_1", "# invoice_number_1", [False, False]),  # underscores are marks of their own
         ("ref po_number", "ref ponumber", [False, True]),  # ... which the text must explain
+        ("Tomasz Çelik", "Tomasz Celik", [False, True]),  # a cedilla joined to its C hangs under the baseline
+        ("Tomasz Celik", "Tomasz Celik", [False, False]),
+        ("Ayşe Kaya", "Ayşe Kaya", [False, False]),  # a descender (y) explains ink under the line: so does ş
+        ("# Tom", "# Tom", [False, False]),  # a short word's last dense row is a bar: the line's baseline counts
     ],
 )
 def test_marks_the_text_does_not_explain_are_found(printed: str, read: str, expected: list[bool]) -> None:
@@ -105,6 +116,27 @@ def test_check_accents_caps_only_the_flagged_words() -> None:
     checked = check_accents(image, words, "eng")
     assert [w.confidence for w in checked] == [0.96, LOST_MARK_CONFIDENCE]
     assert [w.text for w in checked] == ["Marta", "Schafer"]  # the text is kept; a person checks it
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Köln", True), ("K6In", True), ("K6In,", True), ("A1B", False), ("INV-48", False), ("12b", False), ("ID", False)],
+)
+def test_a_word_with_a_digit_between_its_letters_is_checked_for_marks(text: str, expected: bool) -> None:
+    # eng read Köln's ö as 6 and its l as I: one lower-case letter, but a digit no name has
+    assert is_candidate(text) is expected
+
+
+def test_check_accents_caps_a_word_whose_umlaut_was_read_as_a_digit() -> None:
+    image, _ = _line("Lindenallee 5 - 50667 Köln")
+    boxes = _boxes(image, "Lindenallee 5 - 50667 Köln", "Lindenallee 5 - 50667 K6In")
+    width, height = image.size
+    words = [
+        Word(text, (b[0] / width, b[1] / height, b[2] / width, b[3] / height), 0.93, block=1, line=1)
+        for text, b in boxes
+    ]
+    checked = check_accents(image, words, "eng")
+    assert [w.confidence for w in checked] == [0.93, 0.93, 0.93, 0.93, LOST_MARK_CONFIDENCE]
 
 
 @pytest.mark.ocr

@@ -43,6 +43,9 @@ def test_same_letters_differ_only_where_the_accents_are() -> None:
     assert not same_letters("Köln", "K6in")  # the l was read as i: another letter, not an accent
     assert not same_letters("Marcía", "Garcia")
     assert not same_letters("Schäffer", "Schafer")
+    assert same_letters("Köln", "K6In")  # ö read as 6 and, beside it, l as a capital I
+    assert not same_letters("lndustriestraße", "IndustriestraRe")  # a word's first capital I is an I
+    assert not same_letters("Köln", "K6Ln")  # only the capital I stands for l
 
 
 def test_trim_edges_drops_punctuation_the_first_reading_does_not_have() -> None:
