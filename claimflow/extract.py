@@ -34,6 +34,7 @@ from claimflow.extract_pitch import cells_apart, line_pitch
 from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table, table_anchor_hits
 from claimflow.extract_values import TypedValue, parse_value
+from claimflow.icd10cm import CONFUSABLE, is_icd10cm
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import upper_case_lookalikes
 from claimflow.specs import AgreeCheck, FieldSpec, Spec, SpecSet, SumCheck
@@ -742,6 +743,22 @@ LETTER_GUESS_FACTOR = 0.6
 """A list holding an item whose first letter was guessed from the digit read in its place."""
 
 
+def real_letterings(value: str) -> list[str]:
+    """Return the billable ICD-10-CM codes a code read with digits only can be (dotted, sorted).
+
+    Its first digit is a letter OCR read as a digit (`icd10cm.CONFUSABLE`: 9 J, 2 Z, 5 S or J, 3 J or B, 7 J
+    ...), or the slot's bracket read as `1` before such a code (`19029`: J02.9). The code set, not the shape,
+    says which are codes: `I90.29` (19029 with the 1 as I) is none.
+    """
+    value = value.replace(",", ".")
+    found: set[str] = set()
+    for read in (value, value[1:]) if value.startswith(BRACKET_DIGIT) and len(value) > 4 else (value,):
+        for letter in {LETTER_FOR_DIGIT.get(read[:1], ""), *CONFUSABLE.get(read[:1], "")}:
+            if letter.isalpha() and is_icd10cm(code := icd10_with_dot(f"{letter}{read[1:]}")):
+                found.add(code)
+    return sorted(found)
+
+
 def icd10_letters(
     text: str, found: list[tuple[int, int, str]], *, bracket: bool = False
 ) -> tuple[list[tuple[int, int, str]], bool]:
@@ -756,12 +773,24 @@ def icd10_letters(
     `bracket`: other codes of the list were read with their slot's bracket glued before them (`1N390`); a code
     read with digits only that starts with the `1` such a bracket reads as then has its letter guessed from the
     digit after it (`19029`: the bracket, J029 -> J02.9), when that gives an ICD-10 code.
+
+    The ICD-10-CM code set decides first (`real_letterings`): when exactly one of the letters the digit can be
+    (with or without a bracket's `1` before it) gives a billable code, that code is taken (`5029`: J02.9; `19029`
+    without a bracket read elsewhere: J02.9, since I90.29 is no code); when several do, the digit's usual letter
+    only if its code is one of them; when none does, the shape rule above (the validator then says it is no code).
     """
     if not any(ICD10_CODE.fullmatch(icd10_with_dot(value)) for _, _, value in found):
         return found, False
     guessed = False
 
     def lettered(value: str) -> str | None:
+        real = real_letterings(value)
+        if len(real) == 1:  # the code set names one code: whatever the digit's usual letter says
+            return real[0]
+        by_digit = shaped(value)
+        return by_digit if not real or by_digit in real else None
+
+    def shaped(value: str) -> str | None:
         if bracket and value.startswith(BRACKET_DIGIT) and len(value) > 4:
             behind = lettered_alone(value[1:])
             if behind is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from claimflow.icd10cm import check_list
 from claimflow.models import FieldValueType, Money
 from claimflow.normalise import (
     TWIN_CHANGES,
@@ -92,10 +93,31 @@ def parse_value(raw: str, field_spec: FieldSpec, spec: Spec) -> TypedValue | Non
             return TypedValue(typed.value, ambiguous=True, note=note)
     if field_spec.allowed and isinstance(typed.value, str):
         typed = _canonical(typed.value, field_spec.allowed)
+    if isinstance(typed.value, list) and any(v.kind == "icd10cm" for v in field_spec.validators):
+        typed = _icd10cm_repaired(typed)
     problem = validate_value(typed.value, field_spec.validators)
     if problem is not None:
         return TypedValue(typed.value, typed.ambiguous, problem, True, typed.note)
     return typed
+
+
+def _icd10cm_repaired(typed: TypedValue) -> TypedValue:
+    """Return a diagnosis list with its misread items repaired from the ICD-10-CM code set, flagged for a person.
+
+    An item that is no ICD-10-CM code but one OCR confusion from exactly one takes that code (`S45.909` ->
+    J45.909; `icd10cm.check_list`); items left invalid are the validator's to report.
+    """
+    if not isinstance(typed.value, list):
+        return typed
+    items = [str(item) for item in typed.value]
+    check = check_list(items)
+    if not check.repaired:
+        return typed
+    places = ", ".join(str(items.index(read) + 1) for read, _ in check.repaired)
+    note = (
+        f"item {places} read as no ICD-10-CM code, taken as the only real code one OCR confusion away; check it"
+    )
+    return TypedValue(check.items, True, typed.error, typed.keep, note)
 
 
 ALLOWED_MATCH = 0.8
@@ -261,6 +283,12 @@ def validate_value(value: FieldValueType, validators: list[Validator]) -> str | 
             failure = iban_check_failure(value) if isinstance(value, str) else "not an IBAN"
             if failure is not None:
                 return failure
+        if validator.kind == "icd10cm" and isinstance(value, list):
+            items = [str(item) for item in value]
+            invalid = check_list(items).invalid
+            if invalid:
+                places = ", ".join(str(items.index(item) + 1) for item in invalid)
+                return f"item {places} is no billable ICD-10-CM code (a misreading, or a header code); check it"
         if validator.kind == "luhn" and not (isinstance(value, str) and is_valid_luhn(value)):
             return "Luhn check digit does not match"
         if validator.kind == "gb11643" and not (isinstance(value, str) and is_valid_gb11643(value)):

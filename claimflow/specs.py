@@ -103,7 +103,7 @@ class NearCaption(_Model):
 class Validator(_Model):
     """A check on a normalised value; failing lowers confidence and adds a Problem."""
 
-    kind: Literal["iban", "luhn", "gb11643", "date_range", "amount_range", "length", "shape"]
+    kind: Literal["iban", "luhn", "gb11643", "date_range", "amount_range", "length", "shape", "icd10cm"]
     min: float | str | None = None
     max: float | str | None = None
     pattern: str | None = None

@@ -250,14 +250,39 @@ def test_a_code_and_its_slot_bracket_read_as_digits(specs: SpecSet) -> None:
     field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
     assert field.value == ["J02.9", "L30.9", "N39.0"]
     assert field.confidence < 0.9  # a guessed letter: a person checks
-    # no bracket read on any other code: the `1` may be the code's I
+    # no bracket read on any other code: the `1` could be the code's I, but I90.29 is no ICD-10-CM code, and the
+    # bracket and J02.9 the only reading the code set knows (below confidence: a guessed letter)
     codes = [(0.07, 0.594, "19029"), (0.39, 0.594, "N390"), (0.07, 0.620, "L309")]
     field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
-    assert field.value == ["I90.29", "L30.9", "N39.0"]
+    assert field.value == ["J02.9", "L30.9", "N39.0"]
+    assert field.confidence < 0.9
     # the slot's marker glued before it too (`1.19029`), and an O and S read for the digits of R05.9
     codes = [(0.05, 0.594, "1.19029"), (0.39, 0.594, "(N390"), (0.07, 0.620, "ROS9")]
     field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
     assert field.value == ["J02.9", "R05.9", "N39.0"]
+
+
+def test_diagnosis_codes_are_checked_against_the_icd10cm_code_set(specs: SpecSet) -> None:
+    # all four read well and in their slots: confident
+    codes = [(0.07, 0.594, "J45909"), (0.39, 0.594, "N390"), (0.07, 0.620, "E119"), (0.39, 0.620, "R109")]
+    field = extract_document(_page(HCFA + codes), specs).fields["diagnosis_codes"]
+    assert field.value == ["J45.909", "E11.9", "N39.0", "R10.9"]
+    assert field.confidence >= 0.9
+    # J read as S: S45.909 is ICD-10-shaped but no code (S45 needs its seventh character); J45.909 is the only
+    # real code one OCR confusion away: taken, flagged, not confident
+    codes[0] = (0.07, 0.594, "S45909")
+    result = extract_document(_page(HCFA + codes), specs)
+    field = result.fields["diagnosis_codes"]
+    assert field.value == ["J45.909", "E11.9", "N39.0", "R10.9"]
+    assert field.confidence < 0.9
+    assert any(p.field == "diagnosis_codes" and "ICD-10-CM" in p.message for p in result.problems)
+    # no real code one confusion away (`Y45.909`): the item stays as read, invalid, the list below confidence
+    codes[0] = (0.07, 0.594, "Y459O9")
+    result = extract_document(_page(HCFA + codes), specs)
+    field = result.fields["diagnosis_codes"]
+    assert "Y45.909" in field.value  # type: ignore[operator]
+    assert field.confidence < 0.9
+    assert any(p.field == "diagnosis_codes" and "no billable ICD-10-CM code" in p.message for p in result.problems)
 
 
 def _with_image(document: ReadDocument) -> ReadDocument:

@@ -1,0 +1,135 @@
+"""The ICD-10-CM code set as data: is a diagnosis code read from a claim a real, billable code?
+
+A shape (a letter, a digit, then digits or letters) lets through what OCR makes of a code: `S02.9` or `I90.29` for
+J02.9 are ICD-10-shaped, and only the code set tells they are no code a claim can carry (S02.9 is a header that
+needs its seventh character, I90 no category at all). `claimflow/data/icd10cm_codes.txt.gz` holds the 74,706
+billable codes of ICD-10-CM (April 2026), one line per three-character category (`J02 0 8 9`; `I10` alone), made by
+`scripts/icd10cm_codes.py` from the public-domain CDC/NCHS code list (see that script to regenerate it).
+
+`repairs` proposes the real codes one OCR confusion away from a read that is not a code (J read 3, 5 or 7; 0 read O
+or D; 1 read I; 8 read B; 5 read S ...); a caller takes a repair only when exactly one candidate is real, and never
+confidently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+DATA = "icd10cm_codes.txt.gz"
+
+CONFUSABLE: dict[str, str] = {
+    "J": "3579I1T",
+    "3": "J89B",
+    "5": "JS6",
+    "7": "J1TZ",
+    "9": "J834",
+    "8": "B3960",
+    "0": "ODQ8",
+    "O": "0DQ",
+    "D": "0O",
+    "Q": "0O",
+    "1": "IJ7T",
+    "I": "1J7T",
+    "l": "1I",
+    "T": "17IJ",
+    "S": "5J8",
+    "B": "83E",
+    "E": "FBZ",
+    "F": "E",
+    "Z": "27E",
+    "2": "Z7",
+    "6": "G58",
+    "G": "6C",
+    "C": "G0",
+    "4": "A9",
+    "A": "4",
+}
+"""What each character read may have been printed as, in Helvetica or Courier scanned at 120-200 dpi (read -> printed).
+Both directions of a pair are listed where OCR makes both mistakes (0/O, 1/I, 5/S, 8/B, 2/Z, 6/G)."""
+
+
+@lru_cache(maxsize=1)
+def billable_codes() -> frozenset[str]:
+    """Return every billable ICD-10-CM code, without its dot (`J029`, `S83511A`, `I10`)."""
+    raw = resources.files("claimflow.data").joinpath(DATA).read_bytes()
+    codes: set[str] = set()
+    for line in gzip.decompress(raw).decode("ascii").splitlines():
+        category, *rests = line.split()
+        if not rests:
+            codes.add(category)
+        codes.update(category + rest for rest in rests)
+    return frozenset(codes)
+
+
+def compact(code: str) -> str:
+    """Return a code as the set keeps it: upper case, no dot or spaces (`j02.9` -> `J029`)."""
+    return "".join(code.split()).replace(".", "").upper()
+
+
+def is_icd10cm(code: str) -> bool:
+    """Return True when `code` (with or without its dot) is a billable ICD-10-CM code."""
+    return compact(code) in billable_codes()
+
+
+def dotted(code: str) -> str:
+    """Return a code of the set with its dot after the category (`J029` -> `J02.9`; `I10` stays)."""
+    code = compact(code)
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
+def repairs(code: str) -> list[str]:
+    """Return the real codes (dotted, sorted) one OCR confusion away from `code`: one character changed (CONFUSABLE).
+
+    The read itself is not among them. A caller takes a repair only when it is the only one: two real codes one
+    confusion away (`R10.8` and `R10.9` from `R1O.8`... ) leave the read as it was, for a person to look at.
+    """
+    read = "".join(code.split()).replace(".", "")
+    found: set[str] = set()
+    for index, char in enumerate(read):
+        for printed in CONFUSABLE.get(char, ""):
+            candidate = (read[:index] + printed + read[index + 1 :]).upper()
+            if candidate != read.upper() and candidate in billable_codes():
+                found.add(dotted(candidate))
+    return sorted(found)
+
+
+ICD10_LIKE = re.compile(r"[A-Z]\d")
+"""An item of a diagnosis list that is meant as an ICD-10 code: a letter, then a digit (`J02.9`, `S45.909`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListCheck:
+    """A diagnosis list checked against the code set: the items (repairs taken), what was repaired, what is no code."""
+
+    items: list[str]
+    repaired: list[tuple[str, str]]
+    invalid: list[str]
+
+
+def check_list(items: list[str]) -> ListCheck:
+    """Check a list of diagnosis codes read from a claim against ICD-10-CM; repair what one OCR confusion explains.
+
+    A claim's codes are all ICD-10 or all ICD-9: a list with no item shaped as ICD-10 (a letter, then a digit) is
+    not checked (ICD-9 codes are not in the set). Otherwise every item must be a billable code; an item that is
+    none takes the one real code one OCR confusion away (`S45.909` -> J45.909, `F11.9` -> E11.9) when exactly one
+    is, and stays as read, invalid, when none or several are (a person reads it).
+    """
+    if not any(ICD10_LIKE.match(item.upper()) for item in items):
+        return ListCheck(list(items), [], [])
+    out, repaired, invalid = [], [], []
+    for item in items:
+        if is_icd10cm(item):
+            out.append(item)
+            continue
+        found = repairs(item)
+        if len(found) == 1:
+            out.append(found[0])
+            repaired.append((item, found[0]))
+        else:
+            out.append(item)
+            invalid.append(item)
+    return ListCheck(out, repaired, invalid)
