@@ -113,12 +113,13 @@ class ListCheck:
 def check_list(items: list[str]) -> ListCheck:
     """Check a list of diagnosis codes read from a claim against ICD-10-CM; repair what one OCR confusion explains.
 
-    A claim's codes are all ICD-10 or all ICD-9: a list with no item shaped as ICD-10 (a letter, then a digit) is
-    not checked (ICD-9 codes are not in the set). Otherwise every item must be a billable code; an item that is
+    A claim's codes are all ICD-10 or all ICD-9: a list at most half of whose items are shaped as ICD-10 (a letter,
+    then a digit) is taken for ICD-9 and not checked (ICD-9 codes are not in the set; the NUCC sample's ICD-9 slots
+    read with their slot letter glued, `B525.00`, are such). Otherwise every item must be a billable code; one that is
     none takes the one real code one OCR confusion away (`S45.909` -> J45.909, `F11.9` -> E11.9) when exactly one
     is, and stays as read, invalid, when none or several are (a person reads it).
     """
-    if not any(ICD10_LIKE.match(item.upper()) for item in items):
+    if 2 * sum(bool(ICD10_LIKE.match(item.upper())) for item in items) <= len(items):
         return ListCheck(list(items), [], [])
     out, repaired, invalid = [], [], []
     for item in items:

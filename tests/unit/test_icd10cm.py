@@ -46,8 +46,10 @@ def test_a_list_takes_a_repair_only_when_it_is_the_only_one() -> None:
     assert check.items == ["J45.909", "E11.9", "306.9"]
     assert check.repaired == [("S45.909", "J45.909")]
     assert check.invalid == ["306.9"]
-    # a list of ICD-9 codes (no letter then digit) is not checked
+    # a list of ICD-9 codes (no letter then digit) is not checked, nor one with ICD-9 codes read with their slot's
+    # letter glued (at most half ICD-10-shaped)
     assert check_list(["525.10", "401.9"]).invalid == []
+    assert check_list(["B525.00", "525.10", "F524.22", "541.22"]).invalid == []
 
 
 def test_codes_read_with_digits_only_take_the_letter_the_code_set_names() -> None:
