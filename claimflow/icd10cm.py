@@ -81,15 +81,33 @@ def dotted(code: str) -> str:
     return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
 
 
-def repairs(code: str) -> list[str]:
+@lru_cache(maxsize=1)
+def _headers() -> frozenset[str]:
+    """Return every proper prefix of a billable code that is at least a category (`J02`, `S029`, `S029X`)."""
+    return frozenset(code[:end] for code in billable_codes() for end in range(3, len(code)))
+
+
+def is_cut(code: str) -> bool:
+    """Return True when `code` is the start of billable codes, not one itself: a header, or a code read cut short.
+
+    `N39` of N39.0 cut at a rule is such: its characters were read right, and it is never repaired into another code
+    of its length (N33); only its letter, the character OCR confuses across classes (J read S), may be (S45.909,
+    a header of S45.909A..., is J45.909).
+    """
+    return compact(code) in _headers() and not is_icd10cm(code)
+
+
+def repairs(code: str, *, letter_only: bool = False) -> list[str]:
     """Return the real codes (dotted, sorted) one OCR confusion away from `code`: one character changed (CONFUSABLE).
+
+    `letter_only`: only the first character (the letter) may change.
 
     The read itself is not among them. A caller takes a repair only when it is the only one: two real codes one
     confusion away (`R10.8` and `R10.9` from `R1O.8`... ) leave the read as it was, for a person to look at.
     """
     read = "".join(code.split()).replace(".", "")
     found: set[str] = set()
-    for index, char in enumerate(read):
+    for index, char in enumerate(read[:1] if letter_only else read):
         for printed in CONFUSABLE.get(char, ""):
             candidate = (read[:index] + printed + read[index + 1 :]).upper()
             if candidate != read.upper() and candidate in billable_codes():
@@ -117,7 +135,8 @@ def check_list(items: list[str]) -> ListCheck:
     then a digit) is taken for ICD-9 and not checked (ICD-9 codes are not in the set; the NUCC sample's ICD-9 slots
     read with their slot letter glued, `B525.00`, are such). Otherwise every item must be a billable code; one that is
     none takes the one real code one OCR confusion away (`S45.909` -> J45.909, `F11.9` -> E11.9) when exactly one
-    is, and stays as read, invalid, when none or several are (a person reads it).
+    is, and stays as read, invalid, when none or several are (a person reads it). An item that is the start of real
+    codes (`is_cut`: `N39` of N39.0 cut at a rule) may only have its letter repaired (not N33).
     """
     if 2 * sum(bool(ICD10_LIKE.match(item.upper())) for item in items) <= len(items):
         return ListCheck(list(items), [], [])
@@ -126,7 +145,7 @@ def check_list(items: list[str]) -> ListCheck:
         if is_icd10cm(item):
             out.append(item)
             continue
-        found = repairs(item)
+        found = repairs(item, letter_only=is_cut(item))
         if len(found) == 1:
             out.append(found[0])
             repaired.append((item, found[0]))

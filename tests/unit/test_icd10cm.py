@@ -46,6 +46,9 @@ def test_a_list_takes_a_repair_only_when_it_is_the_only_one() -> None:
     assert check.items == ["J45.909", "E11.9", "306.9"]
     assert check.repaired == [("S45.909", "J45.909")]
     assert check.invalid == ["306.9"]
+    # a code cut short (`N39` of N39.0, a header) is not made another code of its length (N33): it stays, invalid
+    cut = check_list(["N39", "E11.9"])
+    assert cut.items == ["N39", "E11.9"] and cut.repaired == [] and cut.invalid == ["N39"]
     # a list of ICD-9 codes (no letter then digit) is not checked, nor one with ICD-9 codes read with their slot's
     # letter glued (at most half ICD-10-shaped)
     assert check_list(["525.10", "401.9"]).invalid == []
