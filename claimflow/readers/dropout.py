@@ -315,6 +315,25 @@ def without_rules(
     return out
 
 
+BAR_MIN_INCH = 0.04
+"""Rules this wide across (inches) are a shaded bar (the HCFA-1500's are 0.07 in), not a line (<= 0.02 in)."""
+BAR_PERCENTILE = 50
+"""A shaded bar's level is this percentile of its pixels along it: box 24's procedure codes start on the CPT
+column's shaded bar, six rows of first digits over ~30% of its length; RULE_CORE_PERCENTILE took the strokes' own
+grey (~80-100) for the bar's, and the half of each digit over the bar was cut (`81002`, `99214`, `87880` read
+`31002`, `39214`, `37880`)."""
+
+
+def _wide(present: np.ndarray, width: int) -> np.ndarray:
+    """Return the entries of a 1-D mask that lie in runs of at least `width` set entries."""
+    edges = np.diff(np.concatenate([[0], present.astype(np.int8), [0]]))
+    out = np.zeros(present.shape, dtype=bool)
+    for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if end - start >= width:
+            out[start:end] = True
+    return out
+
+
 RULE_AXIS_INCH = 0.1
 """Rule pixels in a run this long (inches) along an axis belong to a rule along it; a shaded bar is thinner
 across (the HCFA-1500's are 0.07 in wide)."""
@@ -328,7 +347,9 @@ def rule_levels(grey: np.ndarray, rules: np.ndarray, *, dpi: float = DEFAULT_DPI
     """
     levels = np.zeros(grey.shape, dtype=np.float32)
     for axis in (0, 1):  # 0: runs down the columns (vertical rules), 1: along the rows (horizontal rules)
-        along = _runs(rules, max(8, round(RULE_AXIS_INCH * dpi)), axis=axis)
+        # a horizontal rule is as long as any rule (RULE_MIN_INCH): a shaded bar beside a black rule is 0.1 in wide
+        # across, and its rows taken for horizontal rules gave them the black rule's level, lower than the bar's
+        along = _runs(rules, max(8, round((RULE_AXIS_INCH if axis == 0 else RULE_MIN_INCH) * dpi)), axis=axis)
         values = np.where(along, grey, np.nan).astype(np.float32)
         with np.errstate(all="ignore"):
             counts = along.sum(axis=axis)
@@ -337,6 +358,11 @@ def rule_levels(grey: np.ndarray, rules: np.ndarray, *, dpi: float = DEFAULT_DPI
             if present.any():
                 picked = values[:, present] if axis == 0 else values[present, :]
                 medians[present] = np.nanpercentile(picked, RULE_CORE_PERCENTILE, axis=axis)
+                # a shaded column bar's level is its median shade: a column of typed digits can cover a third of it
+                # (vertical bars only: a long horizontal rule a little tilted spans as many rows as a bar is wide)
+                bars = _wide(present, max(2, round(BAR_MIN_INCH * dpi))) if axis == 0 else np.zeros_like(present)
+                if bars.any():
+                    medians[bars] = np.nanpercentile(values[:, bars], BAR_PERCENTILE, axis=0)
         for _ in range(RULE_THICKEN):  # columns (rows) next to a rule, with no rule pixel of their own, take its level
             grown = medians.copy()
             grown[1:] = np.where(grown[1:] == 0, medians[:-1], grown[1:])

@@ -101,6 +101,19 @@ def test_a_stroke_over_a_light_shaded_bar_is_kept_and_black_rules_go() -> None:
     assert (plain[140:150, 104:126] == 255).all()
 
 
+def test_strokes_over_a_bar_stay_when_a_column_of_codes_covers_much_of_it() -> None:
+    # box 24's procedure codes start on the CPT column's shaded bar: six rows of first digits cover ~30% of the
+    # bar's length, their strokes anti-aliased with the bar to ~100. The bar's level is its median shade, not a
+    # low percentile the strokes themselves set (the 8 of `81002` lost its left half and was read as a 3)
+    grey = np.full((600, 300), 255, dtype=np.uint8)
+    grey[:, 100:130] = 190
+    for top in range(30, 600, 100):
+        grey[top : top + 30, 110:150] = 100  # a digit's left half over the bar, its right half on paper
+    cleaned = without_rules(grey, rule_mask(grey, dpi=400), keep_strokes=True)
+    assert (cleaned[30:60, 112:126] == 100).all()  # the digit's half over the bar stays
+    assert (cleaned[0:30, 104:126] == 255).all() and (cleaned[70:130, 104:126] == 255).all()  # the bar goes
+
+
 def test_faint_ink_is_paper_unless_it_is_part_of_a_stroke() -> None:
     # at 400 dpi: a Courier `1` scanned at 120 dpi, its thin stem grey 170 between its dark flag and foot
     grey = np.full((200, 400), 255, dtype=np.uint8)
