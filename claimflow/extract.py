@@ -527,7 +527,31 @@ def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool,
             short = sum(ch.isalnum() for ch in word.text) <= 2
             if initial and short and span[2] <= word.bbox[0] <= span[2] + INITIAL_REACH * line.height:
                 return GARBLED_NEIGHBOUR_FACTOR
-    return 1.0
+    return GARBLED_NEIGHBOUR_FACTOR if split_from_value(region, used) else 1.0
+
+
+def split_from_value(region: list[Line], used: tuple[Word, ...]) -> bool:
+    """Return True when a word OCR read on the value's own line, after it, was set on another line of the region.
+
+    The line builder puts a word on a line of its own when a word of its row already covers its span (a mark of
+    the form, a margin's arrow, at the same height); a pattern held to one line then takes the value without it:
+    `MAPLE STREET HEALTH` of `MAPLE STREET HEALTH CENTER` at 0.98, `CENTER` one line below in the region though
+    OCR read it on the same line as `HEALTH`. Such a value may be cut, whatever its words' confidence.
+    """
+    ids = {id(word) for word in used}
+    ends: dict[tuple[int, int], float] = {}
+    for word in used:
+        if word.line > 0:
+            key = (word.block, word.line)
+            ends[key] = max(ends.get(key, 0.0), word.bbox[2])
+    for line in region:
+        if any(id(word) in ids for word in line.words):
+            continue
+        for word in line.words:
+            end = ends.get((word.block, word.line)) if word.line > 0 else None
+            if end is not None and word.bbox[0] >= end and any(ch.isalnum() for ch in word.text):
+                return True
+    return False
 
 
 def overlapped(page: Page, used: tuple[Word, ...]) -> bool:

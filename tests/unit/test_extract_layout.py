@@ -85,3 +85,16 @@ def test_a_speck_does_not_set_the_span_of_a_row_of_large_words() -> None:
     ]
     page = Page(number=1, width=612.0, height=792.0, method=ReadMethod.OCR, words=words)
     assert "KOWALSKI, DENISE 1" in [line.text for line in build_lines(page)]
+
+
+def test_a_word_of_the_values_ocr_line_set_on_a_line_of_its_own_says_the_value_may_be_cut() -> None:
+    from claimflow.extract import split_from_value
+
+    maple, street, health = (Word(t, (x, 0.887, x + 0.06, 0.896), 0.96, 3, 1) for t, x in
+                             (("MAPLE", 0.648), ("STREET", 0.72), ("HEALTH", 0.80)))
+    center = Word("CENTER", (0.884, 0.887, 0.953, 0.897), 0.96, 3, 1)  # same OCR line as HEALTH, after it
+    address = Word("9652", (0.65, 0.901, 0.69, 0.911), 0.96, 4, 1)  # the next OCR line: another value
+    used = (maple, street, health)
+    assert split_from_value([Line(used), Line((center,)), Line((address,))], used)
+    assert not split_from_value([Line((*used, center)), Line((address,))], (*used, center))
+    assert not split_from_value([Line(used), Line((address,))], used)
