@@ -337,9 +337,13 @@ def test_an_icd10_code_whose_letter_was_read_as_a_digit_gets_it_back_below_confi
     guessed = diagnoses(["R059", "945909", "J069", "200.00"])
     assert guessed.value == ["R05.9", "J45.909", "J06.9", "Z00.00"]
     assert guessed.confidence < 0.7 * right.confidence  # a guess: a person checks it
-    # a digit that looks like no capital (`3` for J) is not guessed: the slot stays unread, the list unsure
-    unread = diagnoses(["R059", "345909", "J069", "M25561"])
-    assert unread.value == ["R05.9", "J06.9", "M25.561"]
+    # a `3` is a J or a B: the ICD-10-CM code set names one real code for `345909` (J45.909), taken as a guess,
+    # but two for `3069` (B06.9, J06.9): not guessed, the slot stays unread and the list unsure
+    named = diagnoses(["R059", "345909", "J069", "M25561"])
+    assert named.value == ["R05.9", "J45.909", "J06.9", "M25.561"]
+    assert named.confidence < 0.7 * right.confidence
+    unread = diagnoses(["R059", "J45909", "3069", "M25561"])
+    assert unread.value == ["R05.9", "J45.909", "M25.561"]
     assert unread.confidence < right.confidence
     # ICD-9 codes (no ICD-10 code in the list) keep their digits
     assert diagnoses(["525.10", "250.00"]).value == ["525.10", "250.00"]
