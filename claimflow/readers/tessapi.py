@@ -22,7 +22,7 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class OsdAnswer:
 class TessApi:
     """One initialised tesseract API for one language (`osd`: orientation and script only); one thread at a time."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, variables: Mapping[str, str] | None = None) -> None:
         lib = library()
         if lib is None:
             raise TessApiError("libtesseract is not installed")
@@ -148,6 +148,9 @@ class TessApi:
         # tesseract's own messages (`Image too small to scale!!`, resolution guesses) went to the CLI's stderr,
         # which pytesseract dropped; in-process they would reach the engine's stderr, so they are dropped too
         lib.TessBaseAPISetVariable(self._handle, b"debug_file", os.devnull.encode())
+        for name, value in (variables or {}).items():
+            if not lib.TessBaseAPISetVariable(self._handle, name.encode(), value.encode()):
+                raise TessApiError(f"tesseract has no variable {name!r}")
 
     def __del__(self) -> None:
         if getattr(self, "_handle", None):
@@ -240,9 +243,11 @@ class ApiPool:
     outlive the threads: a run's worker threads reuse the models the previous run's threads loaded.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, variables: Mapping[str, str] | None = None) -> None:
         self._free: dict[str, list[TessApi]] = {}
         self._lock = threading.Lock()
+        self.variables = dict(variables or {})
+        """Tesseract variables every API of the pool is initialised with (none: tesseract's defaults)."""
 
     @contextlib.contextmanager
     def lend(self, language: str) -> Iterator[TessApi]:
@@ -251,7 +256,7 @@ class ApiPool:
             free = self._free.get(language)
             api = free.pop() if free else None
         if api is None:
-            api = TessApi(language)
+            api = TessApi(language, self.variables)
         try:
             yield api
         finally:
@@ -265,7 +270,7 @@ class ApiPool:
         """
         with self._lock:
             missing = copies - len(self._free.get(language, []))
-        made = [TessApi(language) for _ in range(max(0, missing))]
+        made = [TessApi(language, self.variables) for _ in range(max(0, missing))]
         with self._lock:
             self._free.setdefault(language, []).extend(made)
         return len(made)

@@ -232,6 +232,65 @@ def test_in_process_library_reads_what_the_cli_reads(name: str, psm: int) -> Non
     assert api.words and api.words == cli.words  # texts, boxes, confidences, block and line numbers
 
 
+def _dark_band_receipt(size: int, ground: int, text: str = "TOTAL DUE 29.20", font: str = "DejaVuSans") -> Image.Image:
+    """A receipt with one line printed light on a dark band (a till's or an invoice's highlighted total)."""
+    face = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{font}.ttf", size)
+    image = Image.new("L", (1400, 14 * size), 255)
+    draw = ImageDraw.Draw(image)
+    y = size
+    for line in ("ACME HARDWARE STORE", "Hammer 2 x 12.50 25.00", "Nails 1 x 4.20 4.20"):
+        draw.text((60, y), line, font=face, fill=0)
+        y += int(size * 1.8)
+    draw.rectangle((40, y - size // 3, 80 + int(face.getlength(text)), y + int(size * 1.4)), fill=ground)
+    draw.text((60, y), text, font=face, fill=255)
+    draw.text((60, y + int(size * 2.2)), "Cash 50.00 Change 20.80", font=face, fill=0)
+    return image
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("backend", ["api", "cli"])
+@pytest.mark.parametrize(
+    ("size", "ground", "text", "font"),
+    [
+        (36, 20, "TOTAL DUE 29.20", "DejaVuSans"),  # read inverted by tesseract itself (line mean < 0.5)
+        (14, 20, "TOTAL DUE 29.20", "DejaVuSans"),
+        (28, 60, "TOTAL DUE 29.20", "DejaVuSans"),  # upright mean 0.5-0.7: read inverted by _read_dark_lines
+        (36, 60, "Total 29.20", "DejaVuSans"),
+        (14, 100, "INVOICE", "DejaVuSerif"),
+        (14, 140, "INVOICE", "DejaVuSansMono"),  # a mid-grey band
+    ],
+)
+def test_light_text_on_a_dark_band_is_read_as_tesseract_reads_it(
+    backend: str, size: int, ground: int, text: str, font: str
+) -> None:
+    image = _dark_band_receipt(size, ground, text, font)
+    default = TesseractOcr(backend=backend, invert_threshold=ocr_module.TESSERACT_INVERT_THRESHOLD)
+    assert text in default.ocr_image(image, page=1).text  # what tesseract's defaults read, the engine reads
+    read = TesseractOcr(backend=backend).ocr_image(image, page=1)
+    lines = read.text.splitlines()
+    assert text in lines[3] and lines[4] == "Cash 50.00 Change 20.80" and len(lines) == 5
+    band = [w for w in read.words if w.text in text.split()]
+    assert band and all(w.bbox[1] > 0.4 and w.bbox[3] < 0.75 for w in band)  # boxes placed back on the page
+
+
+@pytest.mark.ocr
+def test_pool_initialises_its_apis_with_its_variables() -> None:
+    image = _dark_band_receipt(28, 60)
+    pixels = image.tobytes()
+
+    def text(variables: dict[str, str]) -> str:
+        with tessapi.ApiPool(variables).lend("eng") as api:
+            return api.read_text(pixels, image.width, image.height, 1, dpi=300, psm=6)
+
+    assert "TOTAL DUE 29.20" in text({})  # tesseract's defaults read the band inverted
+    assert "29.20" not in text({"invert_threshold": "0"}) and "Cash 50.00" in text({"invert_threshold": "0"})
+    with (
+        pytest.raises(tessapi.TessApiError, match="no_such_variable"),
+        tessapi.ApiPool({"no_such_variable": "1"}).lend("eng"),
+    ):
+        pass
+
+
 @pytest.mark.ocr
 def test_in_process_orientation_matches_the_cli() -> None:
     image = prepare_image(Image.open(SROIE / "img/100.jpg")).transpose(Image.Transpose.ROTATE_90)
@@ -261,7 +320,7 @@ def test_pool_lends_an_api_to_one_thread_at_a_time(monkeypatch: pytest.MonkeyPat
     made: list[object] = []
 
     class FakeApi:
-        def __init__(self, language: str) -> None:
+        def __init__(self, language: str, variables: object = None) -> None:
             made.append(self)
 
     monkeypatch.setattr(tessapi, "TessApi", FakeApi)
@@ -277,7 +336,7 @@ def test_pool_is_filled_ahead_and_lends_the_preloaded_apis(monkeypatch: pytest.M
     made: list[str] = []
 
     class FakeApi:
-        def __init__(self, language: str) -> None:
+        def __init__(self, language: str, variables: object = None) -> None:
             made.append(language)
 
     monkeypatch.setattr(tessapi, "TessApi", FakeApi)
