@@ -377,7 +377,7 @@ def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
     right_limit = after[0].bbox[0] if after else 1.0
     out: list[Line] = []
     for line in lines[hit.line_index + 1 :]:
-        picked = _cluster(line, x0, max(x1, right_limit))
+        picked = _cluster(line, x0, max(x1, right_limit), own=x1)
         # the top of the words under the anchor, not of the row: a heading set large on the right (`INVOICE`)
         # may share the row of the address line under the issuer and reach above the issuer's bottom
         under = [w for w in picked if w.bbox[0] < x1 and w.bbox[2] > x0] or picked
@@ -397,10 +397,22 @@ def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
     return out
 
 
-def _cluster(line: Line, left: float, right: float) -> tuple[Word, ...]:
-    """Return the words overlapping [left, right], extended to neighbours closer than a word gap (one phrase)."""
+def _cluster(line: Line, left: float, right: float, *, own: float | None = None) -> tuple[Word, ...]:
+    """Return the words overlapping [left, right], extended to neighbours closer than a word gap (one phrase).
+
+    With `own` (the right edge of the anchor itself), when a phrase of the line overlaps [left, own], phrases
+    that only reach into the rest of the column are another block's: on a skewed invoice the row of the issuer's
+    last address line took `Invoice No: INV-48457` from the right, whose first word started just inside the
+    column (which runs to the heading `INVOICE` on the anchor's row), and the address ended `... INV-48457`.
+    """
     words = line.words
     inside = [i for i, w in enumerate(words) if w.bbox[2] > left - 0.01 and w.bbox[0] < right]
+    if own is not None:
+        under = [i for i in inside if words[i].bbox[0] < own]
+        # the phrases starting under the anchor: a word starting further right must be joined to them by
+        # word gaps (the extension below), not only overlap the column
+        if under and any(words[i].bbox[0] - words[i - 1].bbox[2] >= PHRASE_GAP for i in inside[1:] if i > under[-1]):
+            inside = under
     if not inside:
         return ()
     start, end = inside[0], inside[-1]

@@ -300,6 +300,32 @@ def test_a_large_heading_beside_the_issuer_does_not_swallow_the_address_line(spe
         assert result.fields["issuer_address"].value == "3 avenue Jean Jaures, 33000 Bordeaux, France", heading_top
 
 
+def test_the_address_under_the_issuer_takes_no_phrase_from_the_right_of_the_column(specs: SpecSet) -> None:
+    # a skewed scan: the row of the last address line also holds `Invoice No: INV-48457` on the right, whose first
+    # word starts inside the issuer's column (which runs to the heading `INVOICE` on the issuer's row)
+    def words(text: str, left: float, top: float, height: float = 0.012) -> list[Word]:
+        out = []
+        for token in text.split():
+            out.append(Word(token, (left, top, left + 0.008 * len(token), top + height), 0.95, 1, 0))
+            left += 0.008 * len(token) + 0.006
+        return out
+
+    for invoice_left in (0.60, 0.80):  # inside the column (left of `INVOICE`), or right of it
+        page_words = [
+            *words("Garage De Wit", 0.09, 0.062),
+            *words("INVOICE", 0.70, 0.058, height=0.02),
+            *words("Kanaalstraat 118", 0.09, 0.089),
+            *words("1054 XK Amsterdam", 0.09, 0.104),
+            *words("Netherlands", 0.09, 0.119),
+            *words("Invoice No: INV-48457", invoice_left, 0.121),
+            *words("Total EUR 484.49", 0.05, 0.383),
+        ]
+        read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, page_words)])
+        result = extract_document(read, specs, "invoice")
+        assert result.fields["issuer_address"].value == "Kanaalstraat 118, 1054 XK Amsterdam, Netherlands", invoice_left
+        assert result.fields["invoice_number"].value == "INV-48457", invoice_left
+
+
 def test_invoice_ambiguous_date_without_locale_is_flagged(specs: SpecSet) -> None:
     rows = [
         row if row[0][0] != "Invoice date:" else [("Invoice date:", 0.05), ("01/02/2026", 0.3)] for row in INVOICE_ROWS
