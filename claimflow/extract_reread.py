@@ -457,15 +457,10 @@ def _vote_weak_lines(
     for scale in BAND_SCALES:
         # a line whose first reading the last enlargement read the same is settled: it is not read again (two
         # enlarged readings must agree against the first to change a value, and one of them already did not)
-        bands = _bands(part, pending)
-        again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
-        calls += sum(1 for page in again if page is not None)
-        if not any(again):
+        made, reading = _read_bands(read, part, specs, reread, _bands(part, pending), scale)
+        calls += made
+        if reading is None:
             return calls
-        pages = [new if new is not None else old for new, old in zip(again, read.pages, strict=True)]
-        reading = extract_document(ReadDocument(pages=pages), specs, part.document_type)
-        # only a value read from the enlarged line counts: another line winning says nothing about this one
-        reading.fields = {n: f for n, f in reading.fields.items() if _inside(f, bands)}
         readings.append(reading)
         pending = [name for name in pending if not _agree([part, reading], name)]
         if not pending:
@@ -486,6 +481,29 @@ def _vote_weak_lines(
     return calls
 
 
+def _read_bands(
+    read: ReadDocument,
+    part: Extraction,
+    specs: SpecSet,
+    reread: BandRereader,
+    bands: dict[int, list[Band]],
+    scale: int,
+) -> tuple[int, Extraction | None]:
+    """Read the pages' bands enlarged by `scale`; return the OCR calls made and that reading's extraction.
+
+    The extraction keeps only values read inside the bands (another line winning says nothing about these); it is
+    None when no page had a band to read.
+    """
+    again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
+    calls = sum(1 for page in again if page is not None)
+    if not calls:
+        return 0, None
+    pages = [new if new is not None else old for new, old in zip(again, read.pages, strict=True)]
+    reading = extract_document(ReadDocument(pages=pages), specs, part.document_type)
+    reading.fields = {n: f for n, f in reading.fields.items() if _inside(f, bands)}
+    return calls, reading
+
+
 def _read_unread_lines(
     read: ReadDocument,
     part: Extraction,
@@ -502,13 +520,10 @@ def _read_unread_lines(
         for name in pending:
             for number, band in unread[name]:
                 bands.setdefault(number, []).append(band)
-        again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
-        calls += sum(1 for page in again if page is not None)
-        if not any(again):
+        made, reading = _read_bands(read, part, specs, reread, bands, scale)
+        calls += made
+        if reading is None:
             return calls
-        pages = [new if new is not None else old for new, old in zip(again, read.pages, strict=True)]
-        reading = extract_document(ReadDocument(pages=pages), specs, part.document_type)
-        reading.fields = {n: f for n, f in reading.fields.items() if _inside(f, bands)}
         readings.append(reading)
         pending = [name for name in pending if name in reading.fields]  # both must read it: none, no 3x
         if not pending:
