@@ -229,6 +229,11 @@ class LookContext:
         """Return the OCR'd pages whose image is kept (the only ones a second look can read)."""
         return [p for p in self.read.pages if p.method is ReadMethod.OCR and isinstance(p.image, Image.Image)]
 
+    def dropout(self) -> bool:
+        """Return True when a document of the file has a drop-out form (boxes are read cleaned of the form's ink)."""
+        specs = self.specs.specs
+        return any(p.document_type in specs and specs[p.document_type].ocr.dropout for p in self.parts)
+
     def single(self) -> Extraction | None:
         """Return the one document of a single-document file (None for files holding several)."""
         return self.parts[0] if len(self.parts) == 1 else None
@@ -333,9 +338,7 @@ class RegionsLook:
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted fields' boxes again (cleaned of the form's ink on drop-out forms) and merge."""
         ocr = ctx.ocr
-        dropout = any(
-            p.document_type in ctx.specs.specs and ctx.specs.specs[p.document_type].ocr.dropout for p in ctx.parts
-        )
+        dropout = ctx.dropout()
         read_regions_again(
             ctx.read,
             ctx.parts,
@@ -369,9 +372,7 @@ class DigitsLook:
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted date boxes with digits only (cleaned of the form's ink on drop-out forms)."""
         ocr = ctx.ocr
-        dropout = any(
-            p.document_type in ctx.specs.specs and ctx.specs.specs[p.document_type].ocr.dropout for p in ctx.parts
-        )
+        dropout = ctx.dropout()
         read_dates_as_digits(
             ctx.read,
             ctx.parts,
@@ -679,9 +680,7 @@ class RowsLook:
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted tables' rows one by one (cleaned of the form's ink on drop-out forms) and choose."""
         ocr = ctx.ocr
-        dropout = any(
-            p.document_type in ctx.specs.specs and ctx.specs.specs[p.document_type].ocr.dropout for p in ctx.parts
-        )
+        dropout = ctx.dropout()
         cleaned: dict[tuple[object, ...], Image.Image] = {}
 
         def cleaner(page: Page) -> Callable[[Image.Image], Image.Image] | None:
