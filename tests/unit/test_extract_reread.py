@@ -29,6 +29,9 @@ from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import load_specs
 
 SPECS = load_specs(PROJECT_ROOT / "extractors")
+RAW = dataclasses.replace(SPECS, calibration=Calibration({"ocr": Curve(((0.0, 0.0), (1.0, 1.0)), 50)}))
+"""The specs with OCR scores taken as they are: a test of which values are weak must not hang on the shipped curves
+(each refit moves them: the refit at d721920 calibrates a raw 0.6 receipt date above 0.9)."""
 
 
 def _f(amount: str, confidence: float) -> Field:
@@ -115,10 +118,10 @@ def _band_reader(readings: list[str]) -> tuple[list[int], Callable[..., Page | N
 
 def test_weak_date_read_larger_twice_alike_is_replaced_below_auto_accept() -> None:
     read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
-    parts = extract_documents(read, SPECS)
+    parts = extract_documents(read, RAW)
     assert parts[0].fields["document_date"].value == date(2014, 2, 28)
     calls, reread = _band_reader(["28/02/2016", "28/02/2016"])
-    assert read_lines_again(read, parts, SPECS, reread, threshold=0.9) == 2
+    assert read_lines_again(read, parts, RAW, reread, threshold=0.9) == 2
     assert calls == [2, 3]
     found = parts[0].fields["document_date"]
     assert found.value == date(2016, 2, 28) and found.confidence < 0.9
@@ -127,10 +130,10 @@ def test_weak_date_read_larger_twice_alike_is_replaced_below_auto_accept() -> No
 
 def test_weak_date_read_the_same_larger_stands_after_one_call() -> None:
     read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
-    parts = extract_documents(read, SPECS)
+    parts = extract_documents(read, RAW)
     before = parts[0].fields["document_date"]
     calls, reread = _band_reader(["28/02/2014"])
-    read_lines_again(read, parts, SPECS, reread, threshold=0.9)
+    read_lines_again(read, parts, RAW, reread, threshold=0.9)
     assert calls == [2] and parts[0].fields["document_date"] == before
 
 
@@ -141,15 +144,15 @@ def test_a_line_the_first_enlargement_read_the_same_is_not_read_again() -> None:
         return page
 
     read = ReadDocument(pages=[weak_total(_dated_page("28/02/2014", 0.6))])
-    parts = extract_documents(read, SPECS)
-    assert {"document_date", "total_amount"} <= set(weak_values(parts[0], SPECS, 0.9))
+    parts = extract_documents(read, RAW)
+    assert {"document_date", "total_amount"} <= set(weak_values(parts[0], RAW, 0.9))
     asked: list[Sequence[tuple[float, float]]] = []
 
     def reread(page: Page, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
         asked.append(bands)
         return weak_total(_dated_page("28/02/2016", 0.8))  # the date reads otherwise, the total the same
 
-    assert read_lines_again(read, parts, SPECS, reread, threshold=0.9) == 2
+    assert read_lines_again(read, parts, RAW, reread, threshold=0.9) == 2
     total_line, date_line = 0.265, 0.215
     assert any(top <= total_line <= bottom for top, bottom in asked[0])
     assert not any(top <= total_line <= bottom for top, bottom in asked[1])  # settled at 2x: not read at 3x
@@ -160,9 +163,9 @@ def test_a_line_the_first_enlargement_read_the_same_is_not_read_again() -> None:
 
 def test_enlarged_readings_that_disagree_with_each_other_leave_the_first() -> None:
     read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
-    parts = extract_documents(read, SPECS)
+    parts = extract_documents(read, RAW)
     _, reread = _band_reader(["28/02/2016", "28/02/2018"])
-    read_lines_again(read, parts, SPECS, reread, threshold=0.9)
+    read_lines_again(read, parts, RAW, reread, threshold=0.9)
     assert parts[0].fields["document_date"].value == date(2014, 2, 28)
 
 
