@@ -26,7 +26,9 @@ def prefect_harness() -> Iterator[None]:
     """Start one throwaway Prefect API (fresh SQLite) for every `flow` test of the session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90):
+    # 240 s like `claimflow up`'s HEALTH_TIMEOUT_SECONDS: a fresh server took over 90 s at load 12-15 on 2 cores, and
+    # with several suites at load 20-25 the harness's start timed out (setup errors in test_flows that pass alone)
+    with prefect_test_harness(server_startup_timeout=240):
         yield
 
 
