@@ -37,6 +37,7 @@ from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_glyphs import lost_characters, lost_spaces
 from claimflow.extract_reread import (
+    RegionRereader,
     calibrated,
     missing_dates,
     read_again,
@@ -234,6 +235,13 @@ class LookContext:
         specs = self.specs.specs
         return any(p.document_type in specs and specs[p.document_type].ocr.dropout for p in self.parts)
 
+    def box_reader(self, *, whitelist: str = "") -> RegionRereader:
+        """Return a reader of one box of a page, enlarged (cleaned of the form's ink on drop-out forms)."""
+        ocr, dropout = self.ocr, self.dropout()
+        return lambda page, box: reread_region(
+            page, ocr, box, clean=region_cleaner(page) if dropout else None, whitelist=whitelist
+        )
+
     def single(self) -> Extraction | None:
         """Return the one document of a single-document file (None for files holding several)."""
         return self.parts[0] if len(self.parts) == 1 else None
@@ -337,13 +345,11 @@ class RegionsLook:
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted fields' boxes again (cleaned of the form's ink on drop-out forms) and merge."""
-        ocr = ctx.ocr
-        dropout = ctx.dropout()
         read_regions_again(
             ctx.read,
             ctx.parts,
             ctx.specs,
-            lambda page, box: reread_region(page, ocr, box, clean=region_cleaner(page) if dropout else None),
+            ctx.box_reader(),
             threshold=ctx.threshold,
             only=_served(granted),
         )
@@ -371,15 +377,11 @@ class DigitsLook:
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted date boxes with digits only (cleaned of the form's ink on drop-out forms)."""
-        ocr = ctx.ocr
-        dropout = ctx.dropout()
         read_dates_as_digits(
             ctx.read,
             ctx.parts,
             ctx.specs,
-            lambda page, box: reread_region(
-                page, ocr, box, clean=region_cleaner(page) if dropout else None, whitelist=DIGITS
-            ),
+            ctx.box_reader(whitelist=DIGITS),
             threshold=ctx.threshold,
             only=_served(granted),
         )
