@@ -58,7 +58,7 @@ from claimflow.extract_words import (
     read_missing_codes,
     weak_codes,
 )
-from claimflow.form_layers import ocr_layer, read_layers_apart, region_cleaner
+from claimflow.form_layers import ocr_layer, read_as_layers, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
 from claimflow.readers.marks import PageMarks
@@ -239,7 +239,14 @@ class LookContext:
         """Return a reader of one box of a page, enlarged (cleaned of the form's ink on drop-out forms)."""
         ocr, dropout = self.ocr, self.dropout()
         return lambda page, box: reread_region(
-            page, ocr, box, clean=region_cleaner(page) if dropout else None, whitelist=whitelist
+            page,
+            ocr,
+            box,
+            clean=region_cleaner(page) if dropout else None,
+            whitelist=whitelist,
+            # values typed into a black form's boxes sit between its dashed rules; on a page read as layers (a
+            # pre-printed form, printed off its boxes) a rule may cross a value, so nothing is split there
+            split=dropout and not read_as_layers(page),
         )
 
     def single(self) -> Extraction | None:

@@ -11,14 +11,18 @@ ReadDocument.problems only for whole-file ones), never copied between them.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from claimflow.errors import DocumentError, ReasonCode
 from claimflow.models import BBox, Page, ReadDocument, Word
+from claimflow.readers.dropout import erased_rules
 from claimflow.readers.ocr import (
     OcrEngine,
     Orientation,
@@ -85,6 +89,7 @@ def reread_region(
     psm: int = 6,
     clean: Callable[[Image.Image], Image.Image] | None = None,
     whitelist: str = "",
+    split: bool = False,
 ) -> list[Word] | None:
     """Read one region of an OCR'd page again, enlarged; return its words in page fractions (None without image).
 
@@ -92,6 +97,8 @@ def reread_region(
     width when its resolution is unknown), passed through `clean` when given (a form's drop-out:
     `claimflow.readers.dropout.clean_region`) and read with `psm`; only words whose centre lies inside `box`
     are kept. `whitelist`: the only characters the OCR may read (None when the engine takes no whitelist).
+    `split` (with `clean`): a word of digits read across a dashed rule the cleaning erased is split there
+    (`split_at_rules`: `92 | 60` read `9260` is `92` `60`).
     """
     reader = whitelist_reader(ocr) if whitelist else None
     if page.image is None or not isinstance(page.image, Image.Image) or (whitelist and reader is None):
@@ -106,13 +113,20 @@ def reread_region(
     scale = min(4.0, max(1.0, REGION_DPI / (width / LETTER_WIDTH_IN)))
     crop = image.crop(pixels)
     crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.Resampling.LANCZOS)
+    rules: list[tuple[float, int, int]] = []
     if clean is not None:
-        crop.info["dpi"] = (width / LETTER_WIDTH_IN * scale,) * 2
+        dpi = width / LETTER_WIDTH_IN * scale
+        crop.info["dpi"] = (dpi, dpi)
+        before = crop
         crop = clean(crop)
+        if split and crop.size == before.size:
+            rules = erased_rules(np.asarray(before.convert("L")), np.asarray(crop.convert("L")), dpi=dpi)
     if reader is not None:
         read = reader.ocr_image(crop, page=page.number, psm=psm, whitelist=whitelist)
     else:
         read = ocr.ocr_image(crop, page=page.number, psm=psm)
+    if rules:
+        read.words = split_at_rules(read.words, rules, crop.size)
     x0, y0 = pixels[0] / width, pixels[1] / height
     span_x, span_y = (pixels[2] - pixels[0]) / width, (pixels[3] - pixels[1]) / height
     words = []
@@ -123,6 +137,55 @@ def reread_region(
         if box[0] <= centre[0] <= box[2] and box[1] <= centre[1] <= box[3]:
             words.append(dataclasses.replace(word, bbox=placed))
     return words
+
+
+SPLIT_DIGITS = re.compile(r"[0-9Oo]{3,}")
+"""A word that may be two boxed values glued (digits; a zero may be read O): `9260`, `0619`, `01231979`."""
+SPLIT_FIT = 0.3
+"""A rule splits a word only where it falls this close (in characters) to a boundary between two of them: digits are
+of one width in Courier and Helvetica alike, so a rule through the middle of a character is not between values."""
+SPLIT_PARTS = (2, 4)
+"""The lengths of what follows a separator in a box: cents, DD, YY or YYYY. A rule that would leave other pieces
+crosses a value typed off its boxes (our own generated forms type a date beside its caption: `11282|006`)."""
+
+
+def split_at_rules(words: list[Word], rules: Sequence[tuple[float, int, int]], size: tuple[int, int]) -> list[Word]:
+    """Return `words` with each word of digits that a dashed rule crosses split in two at the rule.
+
+    `rules`: (x, top, bottom) in pixels of an image of `size` whose words' boxes are fractions of it
+    (`dropout.erased_rules`). A form's dashed separator stands between the dollars and cents of an amount and
+    between the MM, DD and YY of a date; once the cleaning erased it, OCR reads the two sides as one word
+    (`92 | 60` of a flattened fillable form read `9260`, which no amount pattern takes). A rule splits a word when
+    it crosses the word's middle height and falls on a boundary between two of its characters (SPLIT_FIT: digits
+    are all of one width, the gap of the erased rule on both sides alike) and every piece after the first is 2 or 4
+    digits long (SPLIT_PARTS); the pieces keep the word's confidence,
+    block and line, so the line reads `92 60`.
+    """
+    width, height = size
+    out: list[Word] = []
+    for word in words:
+        text = word.text
+        left, right = word.bbox[0] * width, word.bbox[2] * width
+        middle = (word.bbox[1] + word.bbox[3]) / 2 * height
+        cuts: list[tuple[int, float]] = []
+        if SPLIT_DIGITS.fullmatch(text) and right > left:
+            for x, top, bottom in rules:
+                if not left < x < right or not top <= middle <= bottom:
+                    continue
+                at = len(text) * (x - left) / (right - left)
+                index = round(at)
+                if 1 <= index < len(text) and abs(at - index) <= SPLIT_FIT:
+                    cuts.append((index, x / width))
+        ends = [*sorted({index for index, _ in cuts}), len(text)]
+        if not cuts or any(b - a not in SPLIT_PARTS for a, b in itertools.pairwise(ends)):
+            out.append(word)
+            continue
+        start, x0 = 0, word.bbox[0]
+        for index, x in sorted(dict(cuts).items()):
+            out.append(dataclasses.replace(word, text=text[start:index], bbox=(x0, word.bbox[1], x, word.bbox[3])))
+            start, x0 = index, x
+        out.append(dataclasses.replace(word, text=text[start:], bbox=(x0, word.bbox[1], word.bbox[2], word.bbox[3])))
+    return out
 
 
 BAND_GAP_PX = 24

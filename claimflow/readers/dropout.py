@@ -229,6 +229,40 @@ def _dashes(column: np.ndarray, dash: tuple[int, int], beside: np.ndarray | None
     return narrow >= DASH_MIN_NARROW and narrow > wide.count(True)
 
 
+SPLIT_RULE_MAX_INCH = 0.04
+"""An erased vertical rule wider than this (inches) is a shaded bar, not a separator between two values."""
+
+
+def erased_rules(before: np.ndarray, after: np.ndarray, *, dpi: float) -> list[tuple[float, int, int]]:
+    """Return the vertical dashed rules a cleaning erased from a crop: (x, top, bottom) in pixels, left to right.
+
+    `before` and `after` are the grey crop before and after cleaning (same size). A rule is a column group of
+    erased ink whose bridged run (gaps up to DASH_GAP_INCH) is at least DASH_MIN_INCH long: the dashed
+    dollars | cents and MM | DD | YY separators (a horizontal rule erased is a few
+    pixels high, and no caption's stroke is erased on a form that does not drop out). A group wider than
+    SPLIT_RULE_MAX_INCH (a shaded bar) and a solid rule (its ink covers more than DASH_COVERAGE of its run: a
+    box's side) are no separators. What was typed on both sides of such a rule is two
+    values even when OCR reads them as one word once the rule is gone (`92 | 60` read `9260`).
+    """
+    erased = (before < INK) & (after >= INK)
+    gap, run = max(1, round(DASH_GAP_INCH * dpi)), max(8, round(DASH_MIN_INCH * dpi))
+    vertical = _runs(_bridged(erased, gap, axis=0), run, axis=0)
+    columns = np.flatnonzero(vertical.any(axis=0))
+    if len(columns) == 0:
+        return []
+    widest = max(1, round(SPLIT_RULE_MAX_INCH * dpi))
+    out: list[tuple[float, int, int]] = []
+    for group in np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1):
+        if len(group) > widest:
+            continue
+        rows = np.flatnonzero(vertical[:, group[0] : group[-1] + 1].any(axis=1))
+        top, bottom = int(rows[0]), int(rows[-1])
+        if erased[top : bottom + 1, group[0] : group[-1] + 1].any(axis=1).mean() > DASH_COVERAGE:
+            continue  # a solid rule: a box's side, which a value printed off its box may lie across
+        out.append((float(group.mean()), top, bottom))
+    return out
+
+
 def form_ink_level(grey: np.ndarray, rules: np.ndarray) -> float | None:
     """Return the grey level of the form's ink, measured on its rules; None when it has no single level.
 
