@@ -73,15 +73,19 @@ def same(name: str, got: Any, expected: Any) -> bool:
     return " ".join(str(got).split()) == " ".join(str(expected).split())
 
 
-def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int]:
-    """Read and extract one file (in a worker); return plain extractions, seconds and pages."""
+def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int, float, dict[str, tuple[int, float, float]]]:
+    """Read and extract one file (in a worker); return plain extractions, seconds, pages, process CPU seconds and
+    the OCR calls per step with their wall and CPU seconds (second recognizers' readings counted as calls)."""
     path = Path(path_text)
     specs = load_specs(ROOT / "extractors")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     ocr = engine_ocr(load_settings(), specs)
-    read, extractions = read_and_extract(path, ocr, specs, threshold=Settings().confidence_threshold)
+    usage: dict[str, tuple[int, float, float]] = {}
+    read, extractions = read_and_extract(
+        path, ocr, specs, threshold=Settings().confidence_threshold, ocr_usage=usage
+    )
     elapsed = time.perf_counter() - started
-    return [_plain_extraction(ex) for ex in extractions], elapsed, len(read.pages)
+    return [_plain_extraction(ex) for ex in extractions], elapsed, len(read.pages), time.process_time() - cpu, usage
 
 
 def _plain_extraction(ex: Extraction) -> dict[str, Any]:
@@ -145,12 +149,17 @@ def main() -> int:
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 6)
     per_field: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     misses: list[str] = []
-    scan_pages = scan_seconds = 0.0
-    for truth, (extractions, seconds, pages) in zip(truths, results, strict=True):
+    scan_pages = scan_seconds = scan_cpu = 0.0
+    steps: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for truth, (extractions, seconds, pages, cpu, usage) in zip(truths, results, strict=True):
         family = str(truth["degradation"]["family"])
         if family != "text":
             scan_pages += pages
             scan_seconds += seconds
+            scan_cpu += cpu
+            for step, (calls, _, step_cpu) in usage.items():
+                steps[step][0] += calls
+                steps[step][1] += step_cpu
         for document_type, page, fields in _expected_parts(truth):
             illegible = _illegible(truth, page)
             found = _extraction_for(extractions, page)
@@ -181,6 +190,9 @@ def main() -> int:
     print(f"\nread + extract: {len(truths)} files in {wall:.1f} s wall ({args.workers} workers); "
           f"scanned pages {scan_pages:.0f} at {scan_pages / max(scan_seconds, 1e-9):.2f} pages/s per worker, "
           f"all pages {sum(r[2] for r in results) / wall:.2f} pages/s wall")
+    print(f"scanned pages: {scan_cpu / max(scan_pages, 1):.2f} s process CPU a page (the workers' own, OCR included); "
+          "OCR calls (second recognizers' readings too) and their thread CPU by step: "
+          + ", ".join(f"{step} {int(n)} ({cpu:.1f} s)" for step, (n, cpu) in sorted(steps.items())))
     _print_cells(cells)
     print("\nper field (all families):")
     for (document_type, name), (total, right) in sorted(per_field.items()):

@@ -36,6 +36,7 @@ from claimflow.extract_capitals import read_capitals_again, unread_capitals
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_glyphs import lost_characters, lost_spaces
+from claimflow.extract_paddle import read_chinese_again, weak_chinese
 from claimflow.extract_reread import (
     RegionRereader,
     calibrated,
@@ -63,6 +64,7 @@ from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
 from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector, whitelist_reader
+from claimflow.readers.paddle_rec import Reading, recognizer
 from claimflow.readers.preflight import read_cleanly
 from claimflow.readers.rows import DIGITS, reread_rows
 from claimflow.specs import SpecSet
@@ -184,6 +186,10 @@ class SharedOcr:
         self.seconds[step] = self.seconds.get(step, 0.0) + seconds
         self.cpu[step] = self.cpu.get(step, 0.0) + cpu
         self.calls[step] = self.calls.get(step, 0) + 1
+
+    def count_other(self, seconds: float, cpu: float) -> None:
+        """Count one reading the current step made with another recognizer than tesseract (its wall and CPU)."""
+        self._count(self.step, seconds, cpu)
 
     def usage(self) -> dict[str, tuple[int, float, float]]:
         """Return per step (`first`, `first:osd`, each look's name) the OCR calls made, their wall and CPU seconds."""
@@ -497,6 +503,45 @@ class VotesLook:
         vote_values(ctx.read, ctx.parts, ctx.specs, ctx.marks, only=_served(granted))
 
 
+class ChineseLook:
+    """Weak Chinese text values read by a second recognizer, PP-OCR's Chinese model (extract_paddle.py).
+
+    Added by zh9: chi_sim and HanS misread rare characters (春熙路 read 春申路) that no tesseract re-read recovers.
+    One reading per line of a weak Han text value (about 0.05 s of one core, no tesseract call); each counts as a
+    call of this step against the budget. Agreement may lift a value, disagreement keeps it below auto-accept.
+    """
+
+    name = "chinese"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one reading per weak Han text value (a call per line of it)."""
+        pages = {p.number: p for p in ctx.ocr_pages()}
+        requests = []
+        for part in ctx.parts:
+            for name in weak_chinese(part, ctx.specs, pages, ctx.threshold):
+                found = part.fields[name]
+                value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+                page, box = found.provenance.page, found.provenance.bbox
+                requests.append(Request(self.name, (name,), 1, value, "weak", page=page, what="words", region=box))
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted values' lines with the second recognizer; lift, cap or correct them."""
+
+        def loaded() -> Callable[[Image.Image], Reading]:
+            return recognizer().read
+
+        read_chinese_again(
+            ctx.read,
+            ctx.parts,
+            ctx.specs,
+            loaded,
+            threshold=ctx.threshold,
+            only=_served(granted),
+            counted=ctx.ocr.count_other,
+        )
+
+
 class ConfirmLook:
     """Values another model must confirm, and text values with a closing mark left unread (extract_confirm.py)."""
 
@@ -726,6 +771,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LinesLook,
     AccentsLook,
     VotesLook,
+    ChineseLook,
     ConfirmLook,
     GlyphsLook,
     CleanLook,

@@ -1,0 +1,247 @@
+"""Weak Chinese text values read again by a second recognizer (PP-OCR's Chinese model, readers/paddle_rec.py).
+
+Debian's chi_sim and HanS misread rare characters of names, addresses and free text (春熙路 read 春申路, 王霞 read
+何吉) and reading the crop again with tesseract at other sizes and modes does not recover them (bench/README.md,
+forms8). A text field of a spec that reads with chi_sim, whose value holds Han characters and is below auto-accept,
+has its lines cut out and read by the second recognizer; each line's crop is widened to the next word on its
+row (WIDEN line heights at most), so a character tesseract dropped at the value's edge is seen.
+
+- **Both read the same** (every character of the second reading at SURE_CHAR or more) and the rest of the
+  field's score (anchor, pattern, factors: its raw score over its words' OCR part) is at least MIN_REST: the
+  words' OCR part of the score is replaced by the second reading's, at most AGREE_CAP raw. The value may then be
+  confident: two recognizers of different kinds read it alike.
+- **They differ**: the field is capped at DISAGREE_CAP raw (below auto-accept under the shipped curves: the
+  second recognizer alone never makes a field confident that tesseract read otherwise). The value becomes the
+  second reading when all its characters are read at SURE_CHAR or more and it fits the field's pattern and
+  allowed values; otherwise tesseract's value stays.
+
+AGREE_CAP and DISAGREE_CAP are the evidence the calibration refit sees: agreed fields gather at or under
+AGREE_CAP, differing ones at DISAGREE_CAP. A missing model is a problem on the document (OCR_FAILED, plain
+words, no traceback) and the values stay as tesseract read them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+
+from PIL import Image
+
+from claimflow.errors import ReasonCode
+from claimflow.extract_reread import calibrated
+from claimflow.models import BBox, Extraction, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.readers.paddle_rec import Reading, RecognizerMissing
+from claimflow.specs import SpecSet
+
+LANGUAGE = "chi_sim"
+"""Specs reading with this model have their weak Han text fields read by the second recognizer."""
+SURE_CHAR = 0.9
+"""A character of the second reading read at this confidence or more counts as sure."""
+AGREE_CAP = 0.9
+"""The highest raw score a value the two recognizers read alike is lifted to."""
+MIN_REST = 0.9
+"""The rest of a field's raw score (over its words' OCR part) needed for a lift: a weak anchor or a doubted value
+stays as weak as it was whatever the recognizers say."""
+DISAGREE_CAP = 0.6
+"""The raw score of a value the two recognizers read differently (0.95 calibrated for 理赔申请书 scans, cbf19d5)."""
+WIDEN = 1.5
+"""A value's crop reaches this many line heights before its first and after its last word, short of the next word
+on its row (a character tesseract dropped at the value's ends is seen)."""
+INNER = 0.3
+"""... and this many at the other ends of its lines (one character more would be read twice: at a line's end and
+the next line's start)."""
+PAD = 0.15
+"""Ink above and below a line's words kept in its crop, as a share of the line's height."""
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_WIDE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+Recognize = Callable[[Image.Image], Reading]
+"""Reads one line crop (readers/paddle_rec.PaddleRecognizer.read)."""
+
+
+def weak_chinese(part: Extraction, specs: SpecSet, pages: dict[int, Page], threshold: float) -> list[str]:
+    """Return the text fields of `part` with Han characters, below auto-accept, on an OCR'd page of a chi_sim spec."""
+    spec = specs.specs.get(part.document_type)
+    if spec is None or LANGUAGE not in spec.ocr.languages:
+        return []
+    out = []
+    for name, field_spec in spec.fields.items():
+        found = part.fields.get(name)
+        if field_spec.type != "text" or found is None or not isinstance(found.value, str):
+            continue
+        if found.provenance.page not in pages or found.provenance.bbox is None or not _HAN.search(found.value):
+            continue
+        if calibrated(part, found, specs) < threshold:
+            out.append(name)
+    return out
+
+
+def read_chinese_again(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    recognize: Callable[[], Recognize],
+    *,
+    threshold: float,
+    only: Sequence[str] = (),
+    counted: Callable[[float, float], None] | None = None,
+) -> int:
+    """Read the weak Chinese text values again with the second recognizer; return the crops read.
+
+    `recognize` returns the recognizer (loaded on first use; RecognizerMissing when it cannot be). `only`, when
+    given, limits the fields read; `counted(wall, cpu)` is told each crop's reading time.
+    """
+    pages = {p.number: p for p in read.pages if p.method is ReadMethod.OCR and isinstance(p.image, Image.Image)}
+    crops = 0
+    for part in parts:
+        for name in weak_chinese(part, specs, pages, threshold):
+            if only and name not in only:
+                continue
+            found = part.fields[name]
+            page = pages[found.provenance.page or 0]
+            lines = _lines(page, found.provenance.bbox)
+            if not lines:
+                continue
+            try:
+                reader = recognize()
+            except RecognizerMissing as err:
+                part.problems.append(
+                    Problem(ReasonCode.OCR_FAILED, f"second Chinese recognizer unavailable: {err}", field=name)
+                )
+                return crops
+            readings = []
+            for index, line in enumerate(lines):
+                started, cpu = time.perf_counter(), time.thread_time()
+                left = WIDEN if index == 0 else INNER
+                right = WIDEN if index == len(lines) - 1 else INNER
+                readings.append(reader(_crop(page, line, left, right)))
+                if counted is not None:
+                    counted(time.perf_counter() - started, time.thread_time() - cpu)
+                crops += 1
+            _judge(part, name, lines, readings, specs)
+    return crops
+
+
+def _judge(part: Extraction, name: str, lines: list[list[Word]], readings: list[Reading], specs: SpecSet) -> None:
+    """Lift, cap or correct the field from the second reading of its lines."""
+    found = part.fields[name]
+    spec = specs.specs[part.document_type].fields[name]
+    assert isinstance(found.value, str)
+    first = "".join("".join(w.text.split()) for line in lines for w in line)
+    second, sure = "", []
+    for reading in readings:
+        for char, confidence in zip(reading.text, reading.confidences, strict=True):
+            if not char.isspace():
+                second += char
+                sure.append(confidence >= SURE_CHAR)
+    merged = _merge("".join(found.value.split()), first, second, sure)
+    if merged is None or not second:
+        return
+    other, differ, all_sure = merged
+    if not differ:
+        if not all_sure:
+            return
+        words = [w.confidence for line in lines for w in line] or [1.0]
+        ocr = 0.5 * min(words) + 0.5 * sum(words) / len(words)
+        rest = found.confidence / ocr if ocr > 0 else 0.0
+        mine = [r.confidences[i] for r in readings for i, ch in enumerate(r.text) if not ch.isspace()]
+        lifted = min(AGREE_CAP, rest * (0.5 * min(mine) + 0.5 * sum(mine) / len(mine)))
+        if rest >= MIN_REST and lifted > found.confidence:
+            part.fields[name] = dataclasses.replace(found, confidence=round(lifted, 4))
+        return
+    capped = dataclasses.replace(found, confidence=min(found.confidence, DISAGREE_CAP))
+    fits = (spec.pattern is None or re.fullmatch(spec.pattern, other) is not None) and (
+        not spec.allowed or other in spec.allowed
+    )
+    if fits and other != "".join(found.value.split()):
+        text = re.sub(rf"(?<={_WIDE.pattern})\s+|\s+(?={_WIDE.pattern})", "", other)
+        capped = dataclasses.replace(capped, value=text, raw=text)
+    part.fields[name] = capped
+
+
+def _merge(value: str, first: str, second: str, sure: Sequence[bool]) -> tuple[str, bool, bool] | None:
+    """Return the value with the second reading's sure characters where the two differ, and two flags.
+
+    The flags: whether the readings differ, whether every character the second reading gives for the value is
+    sure; None when the value is not in its words' text. `first` is the value's words' text, `second` the second
+    reading of their (widened) lines and `sure[j]` whether its character j was read sure. A value as long as its
+    words' text is all of it (a vote may have changed characters); otherwise it is found in it. Where the readings
+    differ inside the value (or the second reading has more after its end: a character tesseract dropped), the
+    second reading's characters are taken when all of them are sure, else the first reading's stay; what the
+    second reading has before the value is its label.
+    """
+    if len(value) == len(first):
+        ref, start = value, 0
+    else:
+        ref, start = first, first.find(value)
+        if start < 0:
+            return None
+    end = start + len(value)
+    out: list[str] = []
+    differ, all_sure = False, True
+    matcher = difflib.SequenceMatcher(None, ref, second, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        low, high = max(i1, start), min(i2, end)
+        if tag == "equal":
+            if low < high:
+                out.append(ref[low:high])
+                all_sure = all_sure and all(sure[j1 + low - i1 : j1 + high - i1])
+            continue
+        inside = low < high or (i1 == i2 and start < i1 < end) or (i1 == i2 == end == len(ref))
+        if not inside:
+            continue
+        whole = i1 >= start and i2 <= end
+        taken = whole and all(sure[j1:j2]) and (j2 > j1 or all(sure[max(0, j1 - 1) : j1 + 1]))
+        if i1 == i2 and not taken:
+            continue  # more read by the second recognizer only, unsure: no evidence either way
+        differ = True
+        all_sure = all_sure and taken
+        out.append(second[j1:j2] if taken else ref[low:high])
+    return "".join(out), differ, all_sure
+
+
+def _lines(page: Page, box: BBox | None) -> list[list[Word]]:
+    """Return the words of `page` whose centres are inside `box`, by line, top to bottom, each left to right."""
+    if box is None:
+        return []
+    lines: dict[tuple[int, int], list[Word]] = {}
+    for word in page.words:
+        x, y = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
+        if box[0] <= x <= box[2] and box[1] <= y <= box[3]:
+            lines.setdefault((word.block, word.line), []).append(word)
+    ordered = sorted(lines.values(), key=lambda ws: min(w.bbox[1] for w in ws))
+    return [sorted(ws, key=lambda w: w.bbox[0]) for ws in ordered]
+
+
+def _crop(page: Page, line: Sequence[Word], left_reach: float, right_reach: float) -> Image.Image:
+    """Return the line's words cut out of the page image (grey), widened left and right by so many line heights.
+
+    The widening stops short of the next word on the row.
+    """
+    image = page.image
+    assert isinstance(image, Image.Image)
+    width, height = image.size
+    x0, y0 = min(w.bbox[0] for w in line), min(w.bbox[1] for w in line)
+    x1, y1 = max(w.bbox[2] for w in line), max(w.bbox[3] for w in line)
+    high = (y1 - y0) * height
+    left, right = x0 - left_reach * high / width, x1 + right_reach * high / width
+    ids = {id(w) for w in line}
+    for word in page.words:
+        if id(word) in ids or min(word.bbox[3], y1) - max(word.bbox[1], y0) < (y1 - y0) / 3:
+            continue  # the line's own words, or not on its row
+        if word.bbox[0] >= x1:
+            right = min(right, word.bbox[0])
+        elif word.bbox[2] <= x0:
+            left = max(left, word.bbox[2])
+    pad = PAD * high
+    box = (
+        max(0, math.floor(left * width)),
+        max(0, math.floor(y0 * height - pad)),
+        min(width, math.ceil(right * width)),
+        min(height, math.ceil(y1 * height + pad)),
+    )
+    return image.crop((box[0], box[1], max(box[2], box[0] + 1), max(box[3], box[1] + 1))).convert("L")
