@@ -160,12 +160,39 @@ def read_codes_alone(
 
 def rival_code(texts: Sequence[str], field_spec: FieldSpec, value: str) -> str | None:
     """Return a code one of `texts` read alone that fits the pattern and is not `value`, None when none does."""
-    flags = re.IGNORECASE if field_spec.ignore_case else 0
     for text in texts:
-        code = normalise_code(text)
-        if code and code != value and (field_spec.pattern is None or re.fullmatch(field_spec.pattern, code, flags)):
+        code = code_read(text, field_spec)
+        if code and code != value:
             return code
     return None
+
+
+EDGE_MARKS = ".,;:!?'\"`‘’“”|()[]{}<>-_~=#°*"
+"""Marks a word cut out with a margin gains at its edges (a label's colon, a rule read as `-`, a speck)."""
+
+
+def code_read(text: str, field_spec: FieldSpec) -> str:
+    """Return the code that one reading alone of a code's box says, '' when it says none that fits the pattern.
+
+    The whole reading, spaces dropped, when it fits (`CLM-2026-1 68016`). Else the one word of it that fits once
+    the marks at its edges are cut (EDGE_MARKS): the box of a code tesseract glued to its label (`No:!NV-48334`)
+    holds the label too, read alone `No: INV-48334` or `#: INV-48597`, and a margin may add a mark (`-INV-48790`).
+    Only when every other word has no digit (no piece of the code was split off) and no other word fits.
+    """
+    flags = re.IGNORECASE if field_spec.ignore_case else 0
+
+    def fits(code: str) -> bool:
+        return bool(code) and (field_spec.pattern is None or re.fullmatch(field_spec.pattern, code, flags) is not None)
+
+    code = normalise_code(text)
+    if fits(code):
+        return code
+    words = [normalise_code(word.strip(EDGE_MARKS)) for word in text.split()]
+    codes = [word for word in words if fits(word)]
+    others = [word for word in words if not fits(word)]
+    if len(codes) != 1 or any(ch.isdigit() for word in others for ch in word):
+        return ""
+    return codes[0]
 
 
 def _doubt(part: Extraction, field: Field, rival: str, page: Page) -> None:
@@ -216,12 +243,10 @@ def majority_code(texts: Sequence[str], field_spec: FieldSpec) -> str | None:
 
     Most: at least MAJORITY of them, or, when some sizes read nothing at all, at least two and more than half
     of the readings that read something (`''`, `CLM-2026-01 7006`, `CLM-2026-91 7006`, `CLM-2026-91 7006`).
+    Each reading's code is `code_read`'s: a label read with the code (`No: INV-48334`) is no other code.
     """
-    flags = re.IGNORECASE if field_spec.ignore_case else 0
     codes = [normalise_code(text) for text in texts]
-    fitting = [
-        code for code in codes if code and (field_spec.pattern is None or re.fullmatch(field_spec.pattern, code, flags))
-    ]
+    fitting = [code for code in (code_read(text, field_spec) for text in texts) if code]
     if not fitting:
         return None
     code, count = Counter(fitting).most_common(1)[0]

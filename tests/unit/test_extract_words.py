@@ -13,10 +13,12 @@ from claimflow.extract_words import (
     MISSING_CODE_CONFIDENCE,
     RIVAL_CAP,
     WORD_SCALES,
+    code_read,
     doubtful_codes,
     majority_code,
     read_codes_alone,
     read_missing_codes,
+    rival_code,
 )
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import PageMarks
@@ -264,3 +266,19 @@ def test_a_missing_code_failing_its_check_digit_is_not_taken() -> None:
     read_missing_codes(ReadDocument(pages=[page]), [part], SPECS, FakeLook(["330106197904149273"]), only=["id_number"])
     assert part.fields["id_number"].value == "330106197904149273"
     assert part.fields["id_number"].confidence == MISSING_CODE_CONFIDENCE
+
+
+def test_a_reading_alone_gives_the_one_code_beside_a_label_or_an_edge_mark() -> None:
+    spec = SPECS.specs["invoice"].fields["invoice_number"]
+    # the page glued the code to its label (`No:!NV-48334`): its box read alone holds the label too
+    assert code_read("No: INV-48334", spec) == "INV-48334"
+    assert code_read("| #: INV-48597", spec) == "INV-48597"
+    assert code_read("-INV-48790", spec) == "INV-48790"
+    assert code_read("CLM-2026-1 68016", spec) == "CLM-2026-168016"  # the whole reading first, spaces dropped
+    # a piece of the code split off, two codes, or a mark inside the code: no code
+    assert code_read("INV-483 34", spec) == "INV-48334" and code_read("No: INV-483 3x4", spec) == ""
+    assert code_read("No: INV-48334 2", spec) == ""  # a digit beside it may be a piece of it
+    assert code_read("T7<94326", SPECS.specs["receipt"].fields["invoice_number"]) == ""
+    assert majority_code(["", "No: INV-48790", "-INV-48790", "INV-48790"], spec) == "INV-48790"
+    assert majority_code(["", "", "#: INV-48597", "| #: INV-48597"], spec) == "INV-48597"
+    assert rival_code(["", "No: INV-48334", "", ""], spec, "NV-48334") == "INV-48334"
