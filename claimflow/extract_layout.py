@@ -38,6 +38,11 @@ SPACED_LETTERS = 2
 """Words this short may be the letters of one letter-spaced word (`P R O C E D U R E S`)."""
 SKEW_SLOPE = 0.06
 """How far (page height per page width) a row may drift on a tilted scan: about 3.5 degrees."""
+NOISE_WORD = 0.5
+"""A line under a block's first line whose words are all read below this OCR confidence and none has more than
+NOISE_CHARS letters or digits is scan noise (`ee` at 0.37, `SS ee es` at 0.15-0.27, `i` at 0.13: a rule's or a
+speck's remnant under an issuer's address), not one of the block's lines."""
+NOISE_CHARS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,11 +395,20 @@ def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
             break  # a blank gap ends the block
         if out and picked and not _aligned(union_box(picked), union_box(out[-1].words)):
             break  # a block is left-, right- or centre-aligned
+        if out and noise_line(picked):
+            continue
         if picked:
             out.append(Line(picked))
         if len(out) >= count:
             break
     return out
+
+
+def noise_line(words: Sequence[Word]) -> bool:
+    """Return True when `words` are all weak and short: scan noise read as a line (NOISE_WORD, NOISE_CHARS)."""
+    return bool(words) and all(
+        w.confidence < NOISE_WORD and sum(1 for ch in w.text if ch.isalnum()) <= NOISE_CHARS for w in words
+    )
 
 
 def _cluster(line: Line, left: float, right: float, *, own: float | None = None) -> tuple[Word, ...]:

@@ -646,3 +646,29 @@ def test_ocr_code_split_by_a_space_is_not_confident(specs: SpecSet) -> None:
     )
     assert result.fields["claim_number"].value == "CLM-2026-891"
     assert result.fields["claim_number"].confidence < AUTO_ACCEPT
+
+
+def test_scan_noise_under_the_issuers_address_is_no_address_line(specs: SpecSet) -> None:
+    # a degraded scan: a rule's remnant under the sender block read as weak short words (`ee` at 0.37)
+    def words(text: str, left: float, top: float, confidence: float = 0.95) -> list[Word]:
+        out = []
+        for token in text.split():
+            out.append(Word(token, (left, top, left + 0.008 * len(token), top + 0.012), confidence, 1, 0))
+            left += 0.008 * len(token) + 0.006
+        return out
+
+    for noise, confidence, address in (
+        ("ee", 0.37, "Lindenallee 5 - 50667 Köln - Germany"),
+        ("SS ee es", 0.19, "Lindenallee 5 - 50667 Köln - Germany"),
+        ("UK", 0.8, "Lindenallee 5 - 50667 Köln - Germany, UK"),  # read firmly: a line of the block
+        ("Leeds", 0.3, "Lindenallee 5 - 50667 Köln - Germany, Leeds"),  # a word, however weak
+    ):
+        page_words = [
+            *words("Kfz-Werkstatt Özdemir", 0.09, 0.062),
+            *words("Lindenallee 5 - 50667 Köln - Germany", 0.09, 0.080),
+            *words(noise, 0.09, 0.095, confidence),
+            *words("Total EUR 484.49", 0.05, 0.383),
+        ]
+        read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, page_words)])
+        result = extract_document(read, specs, "invoice")
+        assert result.fields["issuer_address"].value == address, noise
