@@ -672,3 +672,14 @@ def test_scan_noise_under_the_issuers_address_is_no_address_line(specs: SpecSet)
         read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, page_words)])
         result = extract_document(read, specs, "invoice")
         assert result.fields["issuer_address"].value == address, noise
+
+
+def test_an_invoice_tax_whose_point_was_read_as_a_colon_counts_less(specs: SpecSet) -> None:
+    rows = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("£ 140:00", 0.75)] for row in INVOICE_ROWS]
+    colon = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs)
+    dotted = extract_document(layout(INVOICE_ROWS, method=ReadMethod.OCR, confidence=0.96), specs)
+    assert colon.fields["tax_amount"].value == dotted.fields["tax_amount"].value == Money(Decimal("140.00"), "GBP")
+    assert colon.fields["tax_amount"].confidence < dotted.fields["tax_amount"].confidence
+    # a time is no amount
+    timed = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("12:30:15", 0.75)] for row in INVOICE_ROWS]
+    assert "tax_amount" not in extract_document(layout(timed, method=ReadMethod.OCR, confidence=0.96), specs).fields
