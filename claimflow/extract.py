@@ -145,7 +145,20 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
     for name, field_spec in spec.fields.items():
         # a total the sums repaired (or doubted) is no second reading of the tax
         doubted = {p.field for p in problems if p.code is ReasonCode.AMOUNTS_INCONSISTENT}
-        if field_spec.tax_of is not None and name not in fields and field_spec.tax_of not in doubted:
+        if field_spec.tax_of is not None and name in fields and field_spec.tax_of not in doubted:
+            derived = _tax_from_sums(name, fields.get(field_spec.tax_of), pages, sums)
+            if derived is not None and _misread_on(fields[name], derived):
+                problems.append(
+                    Problem(
+                        ReasonCode.FIELD_AMBIGUOUS,
+                        f"{name}: its line reads {fields[name].value}; the rate times the subtotal and the total less "
+                        "the subtotal both give another amount; check it",
+                        page=derived.provenance.page,
+                        field=name,
+                    )
+                )
+                fields[name] = derived
+        elif field_spec.tax_of is not None and name not in fields and field_spec.tax_of not in doubted:
             derived = _tax_from_sums(name, fields.get(field_spec.tax_of), pages, sums)
             if derived is not None:
                 fields[name] = derived
@@ -195,6 +208,18 @@ def _tax_from_sums(
         provenance = Provenance(page.method, page.number, union_box(line.words))
         return Field(name, Money(tax, total.value.currency), DERIVED_CONFIDENCE, provenance, line.text)
     return None
+
+
+def _misread_on(read: Field, derived: Field) -> bool:
+    """Return True when `read` was taken from the tax line `derived` comes from, as another amount (`215,15:`: 21.75).
+
+    The rate times the subtotal and the total less the subtotal agreeing are two readings against the line's one.
+    """
+    box, line = read.provenance.bbox, derived.provenance.bbox
+    if read.value == derived.value or box is None or line is None or read.provenance.page != derived.provenance.page:
+        return False
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    return line[0] <= centre[0] <= line[2] and line[1] <= centre[1] <= line[3]
 
 
 def low_confidence(field: Field) -> Problem:

@@ -70,8 +70,9 @@ class PageSums:
     tax: Decimal | None = None
     """The first tax line's amount as read (a total is never below it)."""
     unread_tax: tuple[int, Decimal, frozenset[Decimal]] | None = None
-    """A tax line with a rate whose amount could not be read: its index among the lines, what the printed rate times
-    the subtotal makes it, and the totals subtotal + that tax gives (with and without the rounding adjustment)."""
+    """A tax line with a rate whose amount could not be read, or was read as another amount than the rate gives: its
+    index among the lines, what the printed rate times the subtotal makes it, and the totals subtotal + that tax
+    gives (with and without the rounding adjustment)."""
 
 
 def page_sums(lines: Sequence[str]) -> PageSums:
@@ -97,17 +98,17 @@ def page_sums(lines: Sequence[str]) -> PageSums:
             found = _RATE.search(text)
             if amount is not None:
                 tax = amount
-            elif found and rate is None:
+            if found and rate is None:
                 rate, rate_line = Decimal(found.group(1)), index
         elif _TOTAL.search(text) and rounding is None and amount is not None and amount > 0:
             before_rounding = amount  # the last total above the rounding line is the one being rounded
     implied: set[Decimal] = set()
     read_tax, unread_tax = tax, None
-    if tax is None and rate is not None and rate < MAX_RATE and rate_line is not None:
+    if rate is not None and rate < MAX_RATE and rate_line is not None:
         base = subtotal if subtotal is not None else pointless
         if base is not None and base > 0:
             unread = (base * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-            if 0 < unread < base:
+            if 0 < unread < base and unread != tax:
                 unread_tax = (rate_line, unread, frozenset({base + unread, base + unread + (rounding or 0)}))
     if subtotal is not None and subtotal > 0:
         if tax is None and rate is not None and rate < MAX_RATE:

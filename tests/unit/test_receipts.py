@@ -234,3 +234,22 @@ def test_an_address_line_ending_in_a_speck_with_a_colon_is_still_the_address(spe
     rows = body("Village Garage Shop & Co", "60 High Street", "Leeds: LS1 6AB", "RECEIPT")
     address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
     assert address.value == "60 High Street"  # a word then a colon is a label's line
+
+
+def test_a_tax_read_as_another_amount_than_the_rate_and_the_total_give_takes_theirs(specs: SpecSet) -> None:
+    # `Tax 7% 21.75` read `215,15:` (a digit too many, its point a comma): the rate times the subtotal and the total
+    # less the subtotal both give 21.75 against the line's one reading
+    assert page_sums(["Subtotal 310.71", "Tax 7% 215.15", "TOTAL $ 332.46"]).unread_tax == (
+        1,
+        Decimal("21.75"),
+        frozenset({Decimal("332.46")}),
+    )
+    for misread in ("215,15:", "215.15"):
+        amount, confidence, codes = _tax(specs, "Subtotal 310.71", f"Tax 7% {misread}", "TOTAL $ 332.46")
+        assert amount == Decimal("21.75"), misread
+        assert confidence < AUTO_ACCEPT and ReasonCode.FIELD_AMBIGUOUS in codes
+    # the total does not confirm the rate's amount: the line's reading stays
+    assert _tax(specs, "Subtotal 310.71", "Tax 7% 215,15:", "TOTAL $ 332.47")[0] == Decimal("215.15")
+    # a tax read as the rate gives it is left as read
+    amount, confidence, codes = _tax(specs, "Subtotal 310.71", "Tax 7% 21.75", "TOTAL $ 332.46")
+    assert amount == Decimal("21.75") and ReasonCode.FIELD_AMBIGUOUS not in codes
