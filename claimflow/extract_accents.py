@@ -48,8 +48,9 @@ MARKLESS_LETTERS = {"dan": "æøåÆØÅ", "nor": "æøåÆØÅ", "isl": "æðþ
 """Models that read letters whose accent is no detached mark (a stroke through the letter, a ligature), with
 those letters: the mark detector cannot flag their loss, so a weakly read word is asked of these models."""
 ALL_MARKLESS = "".join(sorted(set("".join(MARKLESS_LETTERS.values()))))
-UNSURE_WORD = 0.75
-"""A text field's word read below this OCR confidence may have lost a letter without a mark (`Sgren` at 0.71)."""
+UNSURE_WORD = 0.8
+"""A text field's word read below this OCR confidence may have lost a letter without a mark (`Sgren` at 0.71,
+`Hauptstrafe` at 0.76-0.77: Courier's ß read f on clean 200-dpi till receipts)."""
 INNER_CAPITAL = re.compile(r"[^\W\d_]{2}(?<=[a-zß-ÿ]{2})[A-Z](?=[a-zß-ÿ])")
 """A capital between lower-case letters (`straRe`): eng's reading of a letter it does not know, whatever its word's
 confidence (`McDonald` has one lower-case letter before its capital and is not asked)."""

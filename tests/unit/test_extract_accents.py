@@ -316,3 +316,17 @@ def test_a_word_whose_marks_stay_unexplained_makes_its_field_unsure() -> None:
     part.fields["claimant_name"] = dataclasses.replace(part.fields["claimant_name"], confidence=0.97)
     read_accents_again(read, [part], specs, FakeAccents(["Noémie"], {"deu": ["Noemie"]}, {"Noémie"}))
     assert part.fields["claimant_name"].confidence == 0.97
+
+
+def test_a_word_read_just_above_the_old_bar_is_asked_of_the_markless_models() -> None:
+    # Courier's ß read `f` at 0.76-0.77 on clean till receipts (seed 13 005 and 021): weak enough to ask
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Hauptstrafe 96")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.77)
+    answers = {"dan": ["Hauptstrafe"], "deu": ["Hauptstraße"], "pol": ["Hauptstrafe"]}
+    read_accents_again(read, [part], specs, FakeAccents([], answers, {"Hauptstraße"}))
+    assert part.fields["claimant_name"].value == "Hauptstraße 96"
+    assert part.fields["claimant_name"].confidence <= LOST_MARK_RAW
+    read, part = _read_and_part("Hauptstrafe 96")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.85)  # firm: not asked
+    assert read_accents_again(read, [part], specs, FakeAccents([], answers, {"Hauptstraße"})) == 0
