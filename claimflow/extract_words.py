@@ -32,11 +32,13 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
+from claimflow.extract import extract_document
+from claimflow.extract_accents import trim_edges
 from claimflow.extract_glyphs import value_words
 from claimflow.extract_layout import build_lines, find_anchors
 from claimflow.extract_reread import calibrated, put_found
 from claimflow.extract_values import validate_value
-from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod
+from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import normalise_code
 from claimflow.specs import FieldSpec, SpecSet
 
@@ -56,6 +58,10 @@ SURE_WORD = 0.95
 """A confident code whose words tesseract read at this confidence or more is not read again (clean print: 0.96)."""
 OTHER_CODE_RATIO = 0.75
 """A missing code read beside its label this much like another code field's value is that value (the row above)."""
+WEAK_TEXT_WORD = 0.6
+"""A word of a `reread_word` text field read below this is read alone (`23QxX` at 0.49 for a postcode's 23QX)."""
+TEXT_WORD_RATIO = 0.5
+"""A reading alone replaces a weak word only when this much like it (case aside): the same word, better read."""
 
 
 class WordLook(Protocol):
@@ -77,6 +83,7 @@ def weak_codes(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
         name
         for name, field_spec in spec.fields.items()
         if field_spec.reread_word
+        and field_spec.type == "code"
         and (field := part.fields.get(name)) is not None
         and isinstance(field.value, str)
         and field.provenance.method is ReadMethod.OCR
@@ -93,7 +100,7 @@ def doubtful_codes(part: Extraction, specs: SpecSet, threshold: float, pages: Ma
     names = []
     for name, field_spec in spec.fields.items():
         field = part.fields.get(name)
-        if not field_spec.reread_word or field is None or not isinstance(field.value, str):
+        if not field_spec.reread_word or field_spec.type != "code" or field is None or not isinstance(field.value, str):
             continue
         page = pages.get(field.provenance.page) if field.provenance.page is not None else None
         if page is None or field.provenance.method is not ReadMethod.OCR or field.provenance.bbox is None:
@@ -343,3 +350,118 @@ def _take_missing(
             field=name,
         )
     )
+
+
+def weak_text_words(
+    part: Extraction, specs: SpecSet, threshold: float, pages: Mapping[int, Page]
+) -> dict[str, list[Word]]:
+    """Return the weak words (below WEAK_TEXT_WORD) of the `reread_word` text fields of `part` below the threshold.
+
+    Only words with two letters or digits or more, inside the value's box on its OCR page.
+    """
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return {}
+    out: dict[str, list[Word]] = {}
+    for name, field_spec in spec.fields.items():
+        field = part.fields.get(name)
+        if not field_spec.reread_word or field_spec.type != "text" or field is None or not isinstance(field.value, str):
+            continue
+        page = pages.get(field.provenance.page) if field.provenance.page is not None else None
+        box = field.provenance.bbox
+        if page is None or box is None or field.provenance.method is not ReadMethod.OCR:
+            continue
+        if calibrated(part, field, specs) >= threshold:
+            continue
+        words = [
+            w
+            for w in page.words
+            if w.confidence < WEAK_TEXT_WORD and sum(ch.isalnum() for ch in w.text) >= 2 and _centre_in(w.bbox, box)
+        ]
+        if words:
+            out[name] = words
+    return out
+
+
+def read_text_words_alone(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    look: WordLook,
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
+) -> int:
+    """Read the weak words of weak `reread_word` text fields alone at WORD_SCALES; take what most readings say.
+
+    Tesseract reads a small monospaced postcode in its line as `23QxX` (0.49) or `239x` (0.54); cut out with white
+    around it, three of the four sizes read `23QX`. All weak words of a page go into one OCR call; a word takes a
+    reading when most readings agree on it (`majority_word`); the document is then extracted again with those
+    words and each weak field takes its new value, its confidence no higher than before (a person checks it),
+    with a Problem saying what the page read. Returns the OCR calls made.
+    """
+    if len(parts) != 1:
+        return 0  # several documents in one file: their pages are theirs
+    part = parts[0]
+    pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
+    weak = {n: ws for n, ws in weak_text_words(part, specs, threshold, pages).items() if only is None or n in only}
+    if not weak:
+        return 0
+    calls = 0
+    new_pages = list(read.pages)
+    changed = False
+    for index, page in enumerate(read.pages):
+        words = list(
+            {id(w): w for name in weak if part.fields[name].provenance.page == page.number for w in weak[name]}.values()
+        )
+        if page.number not in pages or not words:
+            continue
+        boxes = [w.bbox for w in words for _ in WORD_SCALES]
+        texts = look.reread(page, boxes, lang=page.language, scales=list(WORD_SCALES) * len(words))
+        calls += 1
+        if not texts:
+            continue
+        taken: dict[int, str] = {}
+        for number, word in enumerate(words):
+            found = majority_word(texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)], word.text)
+            if found is not None:
+                taken[id(word)] = found
+        if taken:
+            again = [dataclasses.replace(w, text=taken[id(w)]) if id(w) in taken else w for w in page.words]
+            new_pages[index] = dataclasses.replace(page, words=again)
+            changed = True
+    if not changed:
+        return calls
+    reading = extract_document(ReadDocument(pages=new_pages), specs, part.document_type)
+    for name in weak:
+        old, new = part.fields[name], reading.fields.get(name)
+        if new is None or new.value == old.value or new.provenance.page != old.provenance.page:
+            continue
+        better = dataclasses.replace(new, confidence=min(old.confidence, new.confidence))
+        problem = Problem(
+            ReasonCode.FIELD_AMBIGUOUS,
+            f"{name}: the page reads {old.value!r}; its weak words read alone give {new.value!r}; check it",
+            page=old.provenance.page,
+            field=name,
+        )
+        put_found(part, better, [problem])
+    return calls
+
+
+def majority_word(texts: Sequence[str], old: str) -> str | None:
+    """Return the word most readings alone of `old`'s box read, when it is another reading of the same word.
+
+    Most: MAJORITY of them, or at least two and more than half of those that read one word (a reading split in
+    two words or empty does not vote). Edge marks the page's word does not have are dropped (`trim_edges`); the
+    winner must be like `old` (TEXT_WORD_RATIO, case aside): a weak word read better, not another word.
+    """
+    words = [trim_edges(text.strip(), old) for text in texts]
+    single = [w for w in words if w and " " not in w]
+    if not single:
+        return None
+    best, count = Counter(single).most_common(1)[0]
+    if best == old or not (count >= MAJORITY or (count >= 2 and 2 * count > len(single))):
+        return None
+    if difflib.SequenceMatcher(None, best.casefold(), old.casefold()).ratio() < TEXT_WORD_RATIO:
+        return None
+    return best

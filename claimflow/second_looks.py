@@ -57,7 +57,9 @@ from claimflow.extract_words import (
     missing_codes,
     read_codes_alone,
     read_missing_codes,
+    read_text_words_alone,
     weak_codes,
+    weak_text_words,
 )
 from claimflow.form_layers import ocr_layer, read_as_layers, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
@@ -650,11 +652,21 @@ class CodesLook:
                 at, box = doubted.provenance.page, doubted.provenance.bbox
                 check = Request(self.name, (name,), 1, CHECK_FAILED, "check", page=at, what="words", region=box)
                 requests.append(dataclasses.replace(check, safety=True))
+        if len(ctx.parts) == 1:
+            # weak words of weak `reread_word` text fields (receipts9: a till's postcode `23QxX`), one call a page
+            part = ctx.parts[0]
+            weak = weak_text_words(part, ctx.specs, ctx.threshold, pages)
+            for at in sorted({part.fields[name].provenance.page for name in weak}, key=lambda n: n or 0):
+                names = tuple(name for name in weak if part.fields[name].provenance.page == at)
+                value = max(0.1, ctx.threshold - max(calibrated(part, part.fields[n], ctx.specs) for n in names))
+                requests.append(Request(self.name, names, 1, value, "weak", page=at, what="words"))
         return requests
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
-        """Read the granted codes alone and take what most readings agree on."""
-        read_codes_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=_served(granted))
+        """Read the granted codes and weak text words alone and take what most readings agree on."""
+        only = _served(granted)
+        read_codes_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only)
+        read_text_words_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only)
 
 
 class MissingCodesLook:

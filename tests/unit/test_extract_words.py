@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from claimflow.errors import ReasonCode
+from claimflow.extract import extract_document
 from claimflow.extract_words import (
     MISSING_CODE_CONFIDENCE,
     RIVAL_CAP,
@@ -16,9 +17,12 @@ from claimflow.extract_words import (
     code_read,
     doubtful_codes,
     majority_code,
+    majority_word,
     read_codes_alone,
     read_missing_codes,
+    read_text_words_alone,
     rival_code,
+    weak_text_words,
 )
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import PageMarks
@@ -282,3 +286,66 @@ def test_a_reading_alone_gives_the_one_code_beside_a_label_or_an_edge_mark() -> 
     assert majority_code(["", "No: INV-48790", "-INV-48790", "INV-48790"], spec) == "INV-48790"
     assert majority_code(["", "", "#: INV-48597", "| #: INV-48597"], spec) == "INV-48597"
     assert rival_code(["", "No: INV-48334", "", ""], spec, "NV-48334") == "INV-48334"
+
+
+def _till_postcode(word: str, confidence: float) -> tuple[ReadDocument, Extraction]:
+    """A receipt whose postcode's inward code was read `word` at `confidence` in its line."""
+    rows = [
+        "Station Pharmacy & Co",
+        "Unit 23, 150 Mill Lane",
+        f"Bristol BS2 {word}",
+        "VAT Reg No: GB 1234567",
+        "RECEIPT",
+        "Receipt No: 257025",
+        "TOTAL £ 68.24",
+    ]
+    words = []
+    for index, line in enumerate(rows):
+        left, top = 0.1, 0.04 + index * 0.03
+        for token in line.split():
+            weak = token == word
+            words.append(
+                Word(token, (left, top, left + 0.02 * len(token), top + 0.014), confidence if weak else 0.96, 1, index)
+            )
+            left += 0.02 * len(token) + 0.02
+    read = ReadDocument(pages=[Page(1, 600, 1200, ReadMethod.OCR, words, image=object())])
+    return read, extract_document(read, SPECS, "receipt")
+
+
+def test_weak_words_of_a_reread_word_text_field_take_what_most_readings_alone_say() -> None:
+    read, part = _till_postcode("23QxX", 0.49)
+    before = part.fields["issuer_address"]
+    assert before.value == "Unit 23, 150 Mill Lane, Bristol BS2 23QXX"
+    pages = {1: read.pages[0]}
+    assert [w.text for w in weak_text_words(part, SPECS, 0.98, pages)["issuer_address"]] == ["23QxX"]
+    look = FakeLook(["230X", "23QX", "23QX", "23QX"])
+    assert read_text_words_alone(read, [part], SPECS, look, threshold=0.98) == 1
+    assert look.scales == [list(WORD_SCALES)]
+    after = part.fields["issuer_address"]
+    assert after.value == "Unit 23, 150 Mill Lane, Bristol BS2 23QX"
+    assert after.confidence <= before.confidence
+    assert ReasonCode.FIELD_AMBIGUOUS in [p.code for p in part.problems if p.field == "issuer_address"]
+    # no majority, or a majority for another word: the page's reading stays
+    for texts in (["230X", "23QX", "230X", "23QX"], ["Leeds", "Leeds", "Leeds", "Leeds"]):
+        read, part = _till_postcode("23QxX", 0.49)
+        read_text_words_alone(read, [part], SPECS, FakeLook(texts), threshold=0.98)
+        assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 23QXX", texts
+    # a word read firmly is not asked
+    read, part = _till_postcode("23QxX", 0.7)
+    assert weak_text_words(part, SPECS, 0.98, {1: read.pages[0]}) == {}
+
+
+def test_majority_word_drops_edge_marks_and_split_readings() -> None:
+    assert majority_word(["-23QX", "23QX.", "23 QX", "23QX"], "23QxX") == "23QX"
+    assert majority_word(["", "23 QX", "23 QX", "23QX"], "23QxX") is None  # one single-word reading
+    assert majority_word(["23QxX", "23QxX", "23QxX", "23QX"], "23QxX") is None  # the page's own reading
+
+
+def test_the_codes_look_proposes_one_call_a_page_for_weak_text_words() -> None:
+    read, part = _till_postcode("23QxX", 0.49)
+    read.pages[0].image = Image.new("L", (600, 1200), 255)
+    requests = CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.98, budget=0))
+    assert [(r.fields, r.calls, r.reason, r.page) for r in requests] == [(("issuer_address",), 1, "weak", 1)]
+    read, part = _till_postcode("23QX", 0.96)
+    read.pages[0].image = Image.new("L", (600, 1200), 255)
+    assert CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.98, budget=0)) == []
