@@ -61,6 +61,11 @@ SPELT_OUT = frozenset({"ss", "ae", "oe", "aa"})
 INNER_I = ("l", "I")
 """A model's l where eng read I after the word's first letter (`K6In` for Köln: a capital I inside a word is the
 l that eng reads next to a letter it did not know)."""
+LETTERS_AROUND_DIGIT = re.compile(r"[^\W\d_]+\d[^\W\d_]+")
+"""Letters with one digit between them (`K6In` for Köln): the image side flags such words too
+(readers/diacritics.LETTERS_AROUND_DIGIT), so a word like this may have lost an accent."""
+INNER_MARKS = "'’-"
+"""Characters a name may hold between its letters (`O'Brien`, `Jean-Luc`)."""
 LOST_MARK_RAW = 0.6
 """The most a field keeps once a word was rewritten on the word of one model that knows a markless letter."""
 
@@ -78,6 +83,10 @@ class AccentReader(Protocol):
 
     def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
         """Return one text per box, read again with the tesseract model `lang` (None when it cannot)."""
+        ...
+
+    def worth_reading(self, page: Page, word: Word) -> bool:
+        """Return False for a flagged word no accent explains better (marks the size of the page's i-dots)."""
         ...
 
 
@@ -222,7 +231,14 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
             boxes.append(provenance.bbox)
     markless = [model for model in models if model in MARKLESS_LETTERS]
     unsure = {w.bbox: w for w in weak_words(page, boxes) if w.bbox not in flagged} if markless else {}
+    # a flagged word no model can give an accent is not read (noise, or an i-dot the mark search took for more):
+    # it is left as every model's reading would leave it, unexplained
+    unread = [w for w in flagged.values() if not (wordlike(w.text) and reader.worth_reading(page, w))]
+    flagged = {bbox: w for bbox, w in flagged.items() if all(w is not other for other in unread)}
+    unsure = {bbox: w for bbox, w in unsure.items() if wordlike(w.text)}
     if not flagged and not unsure:
+        unexplained = {w.text for w in unread if reader.explains(page, w, w.text) != 1.0}
+        _rewrite(part, names, page, {}, set(), unexplained)
         return 0
     if unsure:  # the models that know markless letters first: those words are settled once they were asked
         models = [*markless, *(model for model in models if model not in markless)]
@@ -273,16 +289,45 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
         for w, c, weak, fits in zip(words, chosen, is_unsure, fits_first, strict=True)
         if c is None and not weak and not fits
     }
-    if replacements or unexplained:
-        for name in names:
-            if part.fields[name].provenance.page == page.number:
-                field = _rewritten(part.fields[name], replacements) if replacements else part.fields[name]
-                if field is not part.fields[name] and any(_holds(part.fields[name].raw, old) for old in guessed):
-                    field = dataclasses.replace(field, confidence=min(field.confidence, LOST_MARK_RAW))
-                if any(_holds(part.fields[name].raw, old) for old in unexplained):
-                    field = dataclasses.replace(field, confidence=min(field.confidence, LOST_MARK_RAW))
-                part.fields[name] = field
+    unexplained |= {w.text for w in unread if reader.explains(page, w, w.text) != 1.0}
+    _rewrite(part, names, page, replacements, guessed, unexplained)
     return calls
+
+
+def _rewrite(
+    part: Extraction,
+    names: list[str],
+    page: Page,
+    replacements: dict[str, str],
+    guessed: set[str],
+    unexplained: set[str],
+) -> None:
+    """Put the chosen readings into the fields of `names` on `page`; cap those holding a guessed or unexplained word."""
+    if not replacements and not unexplained:
+        return
+    for name in names:
+        if part.fields[name].provenance.page == page.number:
+            field = _rewritten(part.fields[name], replacements) if replacements else part.fields[name]
+            if field is not part.fields[name] and any(_holds(part.fields[name].raw, old) for old in guessed):
+                field = dataclasses.replace(field, confidence=min(field.confidence, LOST_MARK_RAW))
+            if any(_holds(part.fields[name].raw, old) for old in unexplained):
+                field = dataclasses.replace(field, confidence=min(field.confidence, LOST_MARK_RAW))
+            part.fields[name] = field
+
+
+def wordlike(text: str) -> bool:
+    """Return True when `text` can be a word that lost an accent (a name, a street, a town).
+
+    Letters, with edge punctuation, apostrophes or hyphens inside (`O'Brien`, `Jean-Luc`), or one digit between
+    letters (`K6In`: a letter eng did not know). Not noise read as text (`BHPetro}`, `Alam,?*Selangor.`) nor a code
+    (`Hob5o7`, `ovvsss911-p`): no model reads an accent into those that differs from the first reading only in
+    accented letters, and on the SROIE receipts six models were asked for each, for nothing.
+    """
+    inner = text.strip(EDGE_PUNCTUATION)
+    if LETTERS_AROUND_DIGIT.fullmatch(inner) is not None:
+        return True
+    last = len(inner) - 1
+    return bool(inner) and all(ch.isalpha() or (ch in INNER_MARKS and 0 < i < last) for i, ch in enumerate(inner))
 
 
 def weak_words(page: Page, boxes: Sequence[BBox]) -> list[Word]:

@@ -55,8 +55,10 @@ class PageMarks:
         self.ocr = ocr
         self._grey: dict[int, npt.NDArray[np.uint8]] = {}
         self._lines: dict[int, list[Word]] = {}
-        self._dots: dict[int, tuple[float, float] | None] = {}
         """The words each flagged word was analysed with (by id): `explains` measures the line the same way."""
+        self._dots: dict[int, tuple[float, float] | None] = {}
+        self._only_dots: set[int] = set()
+        """The flagged words (by id) whose marks are only dots the size of the page's (`worth_reading`)."""
 
     def flagged(self, page: Page, box: BBox) -> list[Word]:
         """Return the words inside `box` with marks their text does not explain, or an accent the model mixes up.
@@ -71,13 +73,25 @@ class PageMarks:
         for word in inside:
             lines.setdefault((word.block, word.line), []).append(word)
         out: list[Word] = []
-        dot = self._dot_of(page, grey)
         for words in lines.values():
             self._lines.update((id(w), words) for w in words)
-            lost = diacritics.lost_marks(grey, [(w.text, _pixels(w.bbox, grey)) for w in words], dot)
+            # the page's i-dot is measured (every line of the page) only when a word of this line is judged by it
+            dot = self._dot_of(page, grey) if any(diacritics.needs_dot(w.text) for w in words) else None
+            judged = diacritics.judge_marks(grey, [(w.text, _pixels(w.bbox, grey)) for w in words], dot)
             unsure = [diacritics.uncertain_accent(w.text, page.language) or _garbled(w) for w in words]
-            out += [w for w, flag, doubt in zip(words, lost, unsure, strict=True) if flag or doubt]
+            out += [w for w, (flag, _), doubt in zip(words, judged, unsure, strict=True) if flag or doubt]
+            self._only_dots.update(
+                id(w) for w, (flag, dots), doubt in zip(words, judged, unsure, strict=True) if dots and not doubt
+            )
         return out
+
+    def worth_reading(self, page: Page, word: Word) -> bool:
+        """Return False for a word `flagged` only for marks the size of the page's i-dots (diacritics.judge_marks).
+
+        Such a word shows as many marks as its i and j have dots: no accented reading explains them better, and
+        every model reads it as the page did (SROIE `Dimiliki`: six models, one reading). It stays flagged.
+        """
+        return id(word) not in self._only_dots
 
     def explains(self, page: Page, word: Word, text: str) -> float:
         """Return how well `text` in place of `word` fits the marks the image shows (diacritics.marks_fit)."""
@@ -91,7 +105,8 @@ class PageMarks:
         if word not in line:
             line = [*line, word]
         boxed = [(text if w is word else w.text, _pixels(w.bbox, grey)) for w in line]
-        fit = diacritics.marks_fit(grey, boxed, self._dot_of(page, grey))
+        dot = self._dot_of(page, grey) if diacritics.needs_dot(text) else None  # only `text` is judged here
+        fit = diacritics.marks_fit(grey, boxed, dot)
         return fit[line.index(word)]
 
     def reread(

@@ -11,6 +11,7 @@ from claimflow.readers import TesseractOcr
 from claimflow.readers.diacritics import (
     LOST_MARK_CONFIDENCE,
     is_candidate,
+    judge_marks,
     lost_marks,
     marks_fit,
     page_dot,
@@ -176,3 +177,43 @@ def test_a_stamps_outline_is_lifted_to_the_paper_and_print_it_crosses_stays() ->
     assert grey[30, 80] >= 245  # the outline: back to the paper (its lightest channel alone was 228)
     assert grey[30, 121] <= 110  # print the outline crosses: still ink
     assert grey[30, 30] == 60 and grey[5, 5] == 248  # print and paper away from the stamp: unchanged
+
+
+Lines = list[list[tuple[str, tuple[int, int, int, int]]]]
+
+
+def _page_with_wide_dots(last: str, mark: tuple[int, int]) -> tuple[np.ndarray, Lines]:
+    """Body lines whose i-dots are printed wide (7 x 3 px, a stroke of ~3 px), then `last` whose i marks are `mark`."""
+    dpi, size = 200, int(11 * 200 / 72)
+    font = ImageFont.truetype(FONT, size)
+    texts = ["Fire spread from a neighbouring bin into this building", "Vehicle registration claimed with its policy"]
+    image = Image.new("L", (dpi * 6, int(dpi * 1.2)), 255)
+    draw = ImageDraw.Draw(image)
+    lines = []
+    for number, text in enumerate([*texts, last]):
+        y, x, words = int(dpi * 0.1) + number * int(dpi * 0.3), 20, []
+        width, height = mark if number == 2 else (7, 3)
+        for word in text.split():
+            dotless = word.replace("i", "\u0131")
+            words.append((word, draw.textbbox((x, y), dotless, font=font)))
+            draw.text((x, y), dotless, font=font, fill=20)
+            for index, ch in enumerate(dotless):
+                if ch == "\u0131":
+                    centre = x + draw.textlength(dotless[:index], font=font) + draw.textlength(ch, font=font) / 2
+                    top = draw.textbbox((x, y), "i", font=font)[1]
+                    draw.rectangle([(centre - width // 2, top), (centre + width // 2, top + height - 1)], fill=20)
+            x += int(draw.textlength(dotless + " ", font=font))
+        lines.append(words)
+    return np.asarray(image), lines
+
+
+def test_marks_wider_than_the_stroke_but_the_size_of_the_pages_dots_are_only_dots() -> None:
+    # SROIE 460 `Dimiliki`: four i-dots 3-4 px wide on a 2 px stroke were taken for accents and six models asked
+    grey, lines = _page_with_wide_dots("Jalan Dimiliki", (7, 3))
+    dot = page_dot(grey, lines)
+    assert dot is not None
+    assert lost_marks(grey, lines[2], dot) == [False, True]  # wider than the stroke: flagged as before
+    assert judge_marks(grey, lines[2], dot) == [(False, False), (True, True)]  # ... but only dots
+    assert judge_marks(grey, lines[2]) == [(False, False), (True, False)]  # no page dot to compare with
+    grey, lines = _page_with_wide_dots("Jalan Dimiliki", (7, 6))  # twice a dot's height and ink: may be an accent
+    assert judge_marks(grey, lines[2], page_dot(grey, lines)) == [(False, False), (True, False)]

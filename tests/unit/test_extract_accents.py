@@ -18,6 +18,7 @@ from claimflow.extract_accents import (
     same_letters,
     skeleton,
     trim_edges,
+    wordlike,
 )
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import TesseractOcr
@@ -129,6 +130,11 @@ class FakeAccents:
     def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
         self.models.append(lang)
         return self.answers.get(lang)
+
+    def worth_reading(self, page: Page, word: Word) -> bool:
+        return word.text not in self.dots
+
+    dots: frozenset[str] = frozenset()
 
 
 def _read_and_part(
@@ -330,3 +336,43 @@ def test_a_word_read_just_above_the_old_bar_is_asked_of_the_markless_models() ->
     read, part = _read_and_part("Hauptstrafe 96")
     read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.85)  # firm: not asked
     assert read_accents_again(read, [part], specs, FakeAccents([], answers, {"Hauptstraße"})) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Schafer", True),
+        ("O'Brien,", True),  # an apostrophe inside, a comma at the edge
+        ("Jean-Luc", True),
+        ("K6In", True),  # one digit between letters: eng's reading of ö
+        ("(Müller)", True),
+        ("BHPetro}", False),  # noise read as text
+        ("Alam,?*Selangor.", False),
+        ("Hob5o7", False),  # a code
+        ("ovvsss911-p", False),
+        ("-", False),
+    ],
+)
+def test_only_words_that_may_have_lost_an_accent_are_read_again(text: str, expected: bool) -> None:
+    assert wordlike(text) is expected
+
+
+def test_words_no_model_can_explain_are_not_read_again_but_keep_the_field_unsure() -> None:
+    """Noise (`BHPetro}`) and words whose marks are the page's own i-dots cost no OCR call; the field stays capped."""
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Jalan Dimiliki BHPetro}")
+    part.fields["claimant_name"] = dataclasses.replace(part.fields["claimant_name"], confidence=0.97)
+    fake = FakeAccents(["Dimiliki", "BHPetro}"], {"deu": ["Dimiliki", "BHPetrol"]}, set())
+    fake.dots = frozenset({"Dimiliki"})
+    assert read_accents_again(read, [part], specs, fake) == 0
+    assert fake.models == []
+    assert part.fields["claimant_name"].confidence == LOST_MARK_RAW  # unexplained, as when every model was asked
+    # a word worth reading on the same page is read (and the others still cap the field)
+    read, part = _read_and_part("Marta Schafer Dimiliki")
+    part.fields["claimant_name"] = dataclasses.replace(part.fields["claimant_name"], confidence=0.97)
+    fake = FakeAccents(["Schafer", "Dimiliki"], {"deu": ["Schäfer"], "fra": ["Schäfer"]}, {"Schäfer"})
+    fake.dots = frozenset({"Dimiliki"})
+    read_accents_again(read, [part], specs, fake)
+    assert fake.models == ["deu", "fra"]
+    assert part.fields["claimant_name"].value == "Marta Schäfer Dimiliki"
+    assert part.fields["claimant_name"].confidence == LOST_MARK_RAW
