@@ -202,6 +202,33 @@ def find_anchors(lines: list[Line], anchor: str, threshold: float) -> list[Ancho
     target, cjk = _target(anchor)
     if not target:
         return []
+    if len(lines) < 2:
+        return _hits(lines, target, cjk, threshold)
+    # keyed by the lines' identities (build_lines hands out the same Line objects for the same words), the lines
+    # kept so no id is reused: extraction looks for each field's labels twice (all labels, then the field's own),
+    # classification looks for each keyword on the same pages, and re-extractions after a look on unchanged pages
+    key = (tuple(map(id, lines)), target, threshold)
+    with _ANCHORS_LOCK:
+        known = _ANCHORS.get(key)
+        if known is not None:
+            _ANCHORS.move_to_end(key)
+            return list(known[1])
+    hits = _hits(lines, target, cjk, threshold)
+    with _ANCHORS_LOCK:
+        _ANCHORS[key] = (tuple(lines), tuple(hits))
+        while len(_ANCHORS) > ANCHORS_KEPT:
+            _ANCHORS.popitem(last=False)
+    return hits
+
+
+ANCHORS_KEPT = 4096
+"""Anchor searches find_anchors keeps (the most recently asked: a few documents' labels)."""
+_ANCHORS: OrderedDict[tuple[object, ...], tuple[tuple[Line, ...], tuple[AnchorHit, ...]]] = OrderedDict()
+_ANCHORS_LOCK = threading.Lock()
+
+
+def _hits(lines: Sequence[Line], target: str, cjk: bool, threshold: float) -> list[AnchorHit]:
+    """Return the best run per line matching the simplified label `target` (find_anchors, not cached)."""
     if cjk:
         return _cjk_hits(lines, target.replace(" ", ""), threshold)
     hits: list[AnchorHit] = []
@@ -250,7 +277,7 @@ def _line_hit(texts: tuple[str, ...], target: str, threshold: float) -> tuple[in
     return best
 
 
-def _cjk_hits(lines: list[Line], wanted: str, threshold: float) -> list[AnchorHit]:
+def _cjk_hits(lines: Sequence[Line], wanted: str, threshold: float) -> list[AnchorHit]:
     """Find runs of words whose characters, spaces removed, match a CJK label (best run per line)."""
     hits: list[AnchorHit] = []
     for index, line in enumerate(lines):

@@ -98,3 +98,19 @@ def test_a_word_of_the_values_ocr_line_set_on_a_line_of_its_own_says_the_value_m
     assert split_from_value([Line(used), Line((center,)), Line((address,))], used)
     assert not split_from_value([Line((*used, center)), Line((address,))], (*used, center))
     assert not split_from_value([Line(used), Line((address,))], used)
+
+
+def test_an_anchor_search_is_kept_for_the_same_lines_and_only_for_them() -> None:
+    def line(y: float, *texts: str) -> Line:
+        return Line(tuple(Word(text, (0.1 * i, y, 0.1 * i + 0.08, y + 0.02), 0.9) for i, text in enumerate(texts)))
+
+    lines = [line(0.1, "SOME", "SHOP"), line(0.5, "TOTAL", "12.50")]
+    first = find_anchors(lines, "Total", 85.0)
+    again = find_anchors(list(lines), "Total", 85.0)  # the same Line objects in another list: the kept search
+    assert again == first and again is not first
+    again.clear()  # a caller's list is its own
+    assert find_anchors(lines, "Total", 85.0) == first
+    # the same texts on other lines (another page, or the page read again): searched again, boxes of those lines
+    moved = [line(0.1, "SOME", "SHOP"), line(0.7, "TOTAL", "12.50")]
+    assert [hit.bbox[1] for hit in find_anchors(moved, "Total", 85.0)] == [0.7]
+    assert [hit.bbox[1] for hit in first] == [0.5]
