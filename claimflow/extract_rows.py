@@ -295,32 +295,42 @@ def _date_holes(spec: Spec, name: str, table: Field) -> bool:
     )
 
 
-DIGIT_DATES = {12: 2, 14: 2, 16: 4, 18: 4}
-"""Length of a row's boxed dates read as one run of digits -> digits of each year (14, 18: a place of service
-follows)."""
+DIGIT_DATES = {12: 2, 13: 2, 14: 2, 16: 4, 17: 4, 18: 4}
+"""Length of a row's boxed dates read as one run of digits -> digits of each year (the place of service after the
+dates, two digits, runs on with them: 14, 18; 13, 17 when one of its digits was lost, `11` read `ill` then `1`)."""
+PLAIN_DIGIT_DATES = frozenset({12, 14, 16, 18})
+"""Lengths read as dates before a run holding the code too (`0319260319262290686`) is tried."""
 
 
 def _digit_dates(words: list[Word], count: int) -> tuple[str, list[date]] | None:
     """Return the text after a digits-only row's boxed dates and the dates, or None when it holds no such run.
 
     Read with digits only, a row's boxes run together: `01212601212622 681002` is 01 21 26 | 01 21 26, place
-    of service 22, then the code; a run may hold the code too (`0319260319262290686`).
+    of service 22, then the code; a run may hold the code too (`0319260319262290686`). The readings a run's
+    length allows are tried in turn (a 17-digit run is 4-digit years and one place digit, or 2-digit years and the
+    code); the first whose dates are dates (none in the future) is taken.
     """
     if not words:
         return None
     first = words[0].text
     rest = " ".join(w.text for w in words[1:])
-    if len(first) - 5 in DIGIT_DATES and len(first) not in DIGIT_DATES:
-        first, rest = first[:-5], f"{first[-5:]} {rest}"
-    year = DIGIT_DATES.get(len(first))
-    if year is None or not first.isdigit():
+    if not first.isdigit():
         return None
-    size = 4 + year
-    parts = [first[i * size : (i + 1) * size] for i in range(len(first) // size)][:count]
-    if len(parts) < count:
-        return None
-    read = parse_boxed_dates(" ".join(f"{p[:2]} {p[2:4]} {p[4:]}" for p in parts), count, latest=date.today())
-    return None if read is None else (rest, read[0])
+    readings = [(first, rest), (first[:-5], f"{first[-5:]} {rest}")]
+    if len(first) not in PLAIN_DIGIT_DATES and len(first) - 5 in PLAIN_DIGIT_DATES:
+        readings.reverse()
+    for run, after in readings:
+        year = DIGIT_DATES.get(len(run))
+        if year is None:
+            continue
+        size = 4 + year
+        parts = [run[i * size : (i + 1) * size] for i in range(len(run) // size)][:count]
+        if len(parts) < count:
+            continue
+        read = parse_boxed_dates(" ".join(f"{p[:2]} {p[2:4]} {p[4:]}" for p in parts), count, latest=date.today())
+        if read is not None:
+            return after, read[0]
+    return None
 
 
 def fill_dates_from_digits(spec: Spec, name: str, table: Field, rows: list[list[Word]]) -> Field:

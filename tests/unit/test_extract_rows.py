@@ -254,6 +254,26 @@ def test_empty_dates_are_filled_from_a_digits_only_reading_only_where_it_agrees(
     assert fill_dates_from_digits(spec, "service_lines", table, backwards).value[1] == rows[1]  # type: ignore[index]
 
 
+def test_a_digits_only_row_whose_place_of_service_lost_a_digit_still_gives_its_dates(specs: SpecSet) -> None:
+    # `11` read `ill` on the page, `1` with digits only: the row's run is 13 digits (17 with 4-digit years)
+    spec = specs.specs["cms1500"]
+    rows = [{"date_from": date(2026, 5, 24), "date_to": None, "procedure_code": "97110", "charge": None}]
+    table = Field("service_lines", rows, 0.4, Provenance(method=ReadMethod.OCR, page=1))
+    filled = fill_dates_from_digits(spec, "service_lines", table, [_digit_row(0.7, "0524260524261", "97110")])
+    assert filled.value[0]["date_to"] == date(2026, 5, 24)  # type: ignore[index]
+    long_years = [_digit_row(0.7, "05242026052420261", "97110")]
+    assert fill_dates_from_digits(spec, "service_lines", table, long_years).value[0]["date_to"] == date(  # type: ignore[index]
+        2026, 5, 24
+    )
+    # 17 digits that are no 4-digit-year dates (`2601` is in the future) are 2-digit years and the code glued
+    glued = [_digit_row(0.7, "05242605242697110", "1")]
+    assert fill_dates_from_digits(spec, "service_lines", table, glued).value[0]["date_to"] == date(  # type: ignore[index]
+        2026, 5, 24
+    )
+    # a run of 15 digits is neither: nothing is filled
+    assert fill_dates_from_digits(spec, "service_lines", table, [_digit_row(0.7, "052426052426111", "97110")]) is table
+
+
 # --- dates, amounts --------------------------------------------------------------------------------------
 
 
