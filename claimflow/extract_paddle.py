@@ -56,6 +56,8 @@ INNER = 0.3
 the next line's start)."""
 PAD = 0.15
 """Ink above and below a line's words kept in its crop, as a share of the line's height."""
+MAX_CHANGED = 0.2
+"""The share of a value's characters a vote may have changed for it to be found in its words' text."""
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WIDE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
@@ -169,18 +171,16 @@ def _merge(value: str, first: str, second: str, sure: Sequence[bool]) -> tuple[s
     The flags: whether the readings differ, whether every character the second reading gives for the value is
     sure; None when the value is not in its words' text. `first` is the value's words' text, `second` the second
     reading of their (widened) lines and `sure[j]` whether its character j was read sure. A value as long as its
-    words' text is all of it (a vote may have changed characters); otherwise it is found in it. Where the readings
+    words' text is all of it; otherwise it is found in it (`_place`). Where the readings
     differ inside the value (or the second reading has more after its end: a character tesseract dropped), the
     second reading's characters are taken when all of them are sure, else the first reading's stay; what the
     second reading has before the value is its label.
     """
-    if len(value) == len(first):
-        ref, start = value, 0
-    else:
-        ref, start = first, first.find(value)
-        if start < 0:
-            return None
+    start = _place(value, first)
+    if start is None:
+        return None
     end = start + len(value)
+    ref = first[:start] + value + first[end:]
     out: list[str] = []
     differ, all_sure = False, True
     matcher = difflib.SequenceMatcher(None, ref, second, autojunk=False)
@@ -202,6 +202,22 @@ def _merge(value: str, first: str, second: str, sure: Sequence[bool]) -> tuple[s
         all_sure = all_sure and taken
         out.append(second[j1:j2] if taken else ref[low:high])
     return "".join(out), differ, all_sure
+
+
+def _place(value: str, first: str) -> int | None:
+    """Return where `value` stands in its words' text `first`, None when it is not there.
+
+    A vote changes characters, never their number: the value may differ from its words' text in a few characters
+    (MAX_CHANGED of them), and stands where it differs least.
+    """
+    if len(value) > len(first) or not value:
+        return None
+    best: tuple[int, int] | None = None
+    for start in range(len(first) - len(value) + 1):
+        changed = sum(a != b for a, b in zip(value, first[start : start + len(value)], strict=True))
+        if best is None or changed < best[0]:
+            best = (changed, start)
+    return best[1] if best is not None and best[0] <= max(1, round(MAX_CHANGED * len(value))) else None
 
 
 def _lines(page: Page, box: BBox | None) -> list[list[Word]]:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from claimflow.errors import ReasonCode
-from claimflow.extract_paddle import AGREE_CAP, DISAGREE_CAP, read_chinese_again, weak_chinese
+from claimflow.extract_paddle import AGREE_CAP, DISAGREE_CAP, _merge, read_chinese_again, weak_chinese
 from claimflow.extract_reread import calibrated
 from claimflow.models import Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import paddle_rec
@@ -142,3 +142,14 @@ def test_specs_without_chi_sim_are_not_read_again() -> None:
     found = Field("claimant_name", "王吉", 0.1, Provenance(ReadMethod.OCR, 1, (0.3, 0.2, 0.5, 0.8)), "王吉")
     part = Extraction("motor_claim_form", 1.0, fields={"claimant_name": found}, pages=(1,))
     assert weak_chinese(part, specs, {1: page}, THRESHOLD) == []
+
+
+def test_a_value_a_vote_changed_is_found_in_its_words_and_the_sure_reading_taken() -> None:
+    first = ":车辆在成都市锦江区春寻路行驶时被飞石击中"  # the words, label colon included; the vote made 寻 巾
+    value = "车辆在成都市锦江区春巾路行驶时被飞石击中"
+    second = "：车辆在成都市锦江区春熙路行驶时被飞石击中"
+    merged = _merge(value, first, second, [True] * len(second))
+    assert merged == ("车辆在成都市锦江区春熙路行驶时被飞石击中", True, True)
+    unsure = [c != "熙" for c in second]
+    assert _merge(value, first, second, unsure) == (value, True, False)
+    assert _merge("完全不同的文字", first, second, [True] * len(second)) is None
