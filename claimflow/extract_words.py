@@ -147,6 +147,9 @@ def read_codes_alone(
             texts = look.reread(page, [box] * len(WORD_SCALES), lang=page.language, scales=WORD_SCALES)
             calls += 1
             code = majority_code(texts or [], field_spec)
+            if code is not None and _letter_lost(field.value, code):
+                _doubt(part, field, code, page)  # `T240816` read `7240816` alone: the page's letter is kept
+                continue
             if code is None or code == field.value:
                 rival = rival_code(texts or [], field_spec, field.value)
                 if rival is not None:
@@ -163,6 +166,11 @@ def read_codes_alone(
                 )
             )
     return calls
+
+
+def _letter_lost(value: str, code: str) -> bool:
+    """Return True when `code` is `value` with its leading letter read as the letter's digit twin (LETTER_TWINS)."""
+    return len(code) == len(value) and value[:1].isalpha() and code[:1] in LETTER_TWINS and code[1:] == value[1:]
 
 
 def rival_code(texts: Sequence[str], field_spec: FieldSpec, value: str) -> str | None:
@@ -433,11 +441,16 @@ def read_text_words_alone(
     if not changed:
         return calls
     reading = extract_document(ReadDocument(pages=new_pages), specs, part.document_type)
+    first = extract_document(ReadDocument(pages=list(read.pages)), specs, part.document_type)
     for name in weak:
-        old, new = part.fields[name], reading.fields.get(name)
-        if new is None or new.value == old.value or new.provenance.page != old.provenance.page:
+        old, new, was = part.fields[name], reading.fields.get(name), first.fields.get(name)
+        if new is None or was is None or new.provenance.page != old.provenance.page:
             continue
-        better = dataclasses.replace(new, confidence=min(old.confidence, new.confidence))
+        # only the words read alone change: an earlier look's rewrite of the value (an accent) stays
+        value = carried(str(was.value), str(new.value), str(old.value))
+        if value is None or value == old.value:
+            continue
+        better = dataclasses.replace(old, value=value, raw=carried(str(was.value), str(new.value), old.raw) or value)
         problem = Problem(
             ReasonCode.FIELD_AMBIGUOUS,
             f"{name}: the page reads {old.value!r}; its weak words read alone give {new.value!r}; check it",
@@ -446,6 +459,26 @@ def read_text_words_alone(
         )
         put_found(part, better, [problem])
     return calls
+
+
+def carried(was: str, new: str, current: str) -> str | None:
+    """Return `current` with the words that differ between `was` and `new` (place for place) changed as in `new`.
+
+    `was` and `new` are a value extracted from the page before and after its weak words were read alone; `current`
+    is the value as the earlier looks left it (`Hauptstraße` for the page's `Hauptstrafe`). None when the two
+    readings have not as many words, or a changed word is no longer in `current`.
+    """
+    before, after = was.split(), new.split()
+    if len(before) != len(after):
+        return None
+    for one, other in zip(before, after, strict=True):
+        if one == other:
+            continue
+        pattern = re.compile(rf"(?<!\S){re.escape(one)}(?!\S)")
+        if pattern.search(current) is None:
+            return None
+        current = pattern.sub(other, current)
+    return current
 
 
 def majority_word(texts: Sequence[str], old: str) -> str | None:

@@ -14,6 +14,7 @@ from claimflow.extract_words import (
     MISSING_CODE_CONFIDENCE,
     RIVAL_CAP,
     WORD_SCALES,
+    carried,
     code_read,
     doubtful_codes,
     majority_code,
@@ -349,3 +350,25 @@ def test_the_codes_look_proposes_one_call_a_page_for_weak_text_words() -> None:
     read, part = _till_postcode("23QX", 0.96)
     read.pages[0].image = Image.new("L", (600, 1200), 255)
     assert CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.98, budget=0)) == []
+
+
+def test_words_read_alone_keep_an_earlier_looks_accent() -> None:
+    assert (
+        carried("Hauptstrafe 150, 80331 Munchen", "Hauptstrafse 150, 80331 Munchen", "Hauptstraße 150, 80331 München")
+        is None
+    )  # the word read alone is no longer in the value
+    assert (
+        carried(
+            "Unit 23, Bristol BS2 23QXX, Köln", "Unit 23, Bristol BS2 23QX, Köln", "Unit 23, Bristol BS2 23QXX, Köln"
+        )
+        == "Unit 23, Bristol BS2 23QX, Köln"
+    )
+    assert carried("a b", "a b c", "a b") is None
+
+
+def test_a_leading_letter_read_alone_as_its_digit_twin_only_doubts_the_code() -> None:
+    # seed 17 018: the page read `T240816` (0.54); three readings alone `7240816`
+    read, part = _receipt("T240816", 0.3)
+    read_codes_alone(read, [part], SPECS, FakeLook(["anes)", "“7240816 ~", "7240816 >", "7240816"]), threshold=0.97)
+    assert part.fields["invoice_number"].value == "T240816"
+    assert part.fields["invoice_number"].confidence <= RIVAL_CAP
