@@ -33,7 +33,8 @@ from PIL import Image
 
 from claimflow.errors import ReasonCode
 from claimflow.extract_reread import calibrated
-from claimflow.models import BBox, Extraction, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.extract_votes import lines_in
+from claimflow.models import Extraction, Page, Problem, ReadDocument, ReadMethod, Word
 from claimflow.readers.paddle_rec import Reading, RecognizerMissing
 from claimflow.specs import SpecSet
 
@@ -105,7 +106,7 @@ def read_chinese_again(
                 continue
             found = part.fields[name]
             page = pages[found.provenance.page or 0]
-            lines = _lines(page, found.provenance.bbox)
+            lines = lines_in(page, found.provenance.bbox)
             if not lines:
                 continue
             try:
@@ -218,19 +219,6 @@ def _place(value: str, first: str) -> int | None:
         if best is None or changed < best[0]:
             best = (changed, start)
     return best[1] if best is not None and best[0] <= max(1, round(MAX_CHANGED * len(value))) else None
-
-
-def _lines(page: Page, box: BBox | None) -> list[list[Word]]:
-    """Return the words of `page` whose centres are inside `box`, by line, top to bottom, each left to right."""
-    if box is None:
-        return []
-    lines: dict[tuple[int, int], list[Word]] = {}
-    for word in page.words:
-        x, y = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
-        if box[0] <= x <= box[2] and box[1] <= y <= box[3]:
-            lines.setdefault((word.block, word.line), []).append(word)
-    ordered = sorted(lines.values(), key=lambda ws: min(w.bbox[1] for w in ws))
-    return [sorted(ws, key=lambda w: w.bbox[0]) for ws in ordered]
 
 
 def _crop(page: Page, line: Sequence[Word], left_reach: float, right_reach: float) -> Image.Image:

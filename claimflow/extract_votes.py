@@ -65,7 +65,7 @@ def weak_votes(part: Extraction, specs: SpecSet, pages: dict[int, Page]) -> list
         if not field_spec.vote or field is None or not isinstance(field.value, str):
             continue
         page = pages.get(field.provenance.page or 0)
-        words = [w for line in _lines(page, field.provenance.bbox) for w in line] if page is not None else []
+        words = [w for line in lines_in(page, field.provenance.bbox) for w in line] if page is not None else []
         if any(w.confidence < WEAK_WORD for w in words):
             out.append(name)
     return out
@@ -91,7 +91,7 @@ def vote_values(
             if (only and name not in only) or field.provenance.page not in pages:
                 continue
             key = (field.provenance.page or 0, tuple(spec.fields[name].vote))
-            asked.setdefault(key, []).append((name, _lines(pages[key[0]], field.provenance.bbox)))
+            asked.setdefault(key, []).append((name, lines_in(pages[key[0]], field.provenance.bbox)))
         for (number, models), fields in asked.items():
             lines = [line for _, field_lines in fields for line in field_lines]
             readings = _read_lines(reader, pages[number], lines, models)
@@ -209,8 +209,8 @@ def rewrite(value: str, first: str, voted: str) -> str | None:
     return re.sub(rf"(?<={_WIDE.pattern})\s+|\s+(?={_WIDE.pattern})", "", text)
 
 
-def _lines(page: Page, box: BBox | None) -> list[list[Word]]:
-    """Return the words of `page` inside `box`, by line, top to bottom, each left to right."""
+def lines_in(page: Page, box: BBox | None) -> list[list[Word]]:
+    """Return the words of `page` whose centres are inside `box`, by line, top to bottom, each left to right."""
     if box is None:
         return []
     lines: dict[tuple[int, int], list[Word]] = {}
