@@ -465,6 +465,11 @@ def _vote_weak_lines(
         pending = [name for name in pending if not _agree([part, reading], name)]
         if not pending:
             return calls  # the enlarged lines read the same: the first reading stands
+        if not any(name in reading.fields for name in pending):
+            # a value changes only when two enlargements agree against the first reading: one that read none of
+            # them leaves the next nothing to agree with (the pending values' bands are read together, so the
+            # next enlargement is left out only when it would serve none of them)
+            return calls
     for name in weak:
         found = [r.fields[name] for r in readings if name in r.fields]
         groups = {_key(f) for f in found}

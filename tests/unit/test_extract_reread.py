@@ -161,6 +161,16 @@ def test_a_line_the_first_enlargement_read_the_same_is_not_read_again() -> None:
     assert parts[0].fields["total_amount"].value.amount == Decimal("12.50")  # type: ignore[union-attr]
 
 
+def test_a_weak_value_the_first_enlargement_did_not_read_is_not_read_larger_again() -> None:
+    # two enlargements must agree against the first reading: after one that read no date, 3x cannot change it
+    read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+    parts = extract_documents(read, RAW)
+    before = parts[0].fields["document_date"]
+    calls, reread = _band_reader(["no date here", "28/02/2016"])
+    assert read_lines_again(read, parts, RAW, reread, threshold=0.9) == 1
+    assert calls == [2] and parts[0].fields["document_date"] == before
+
+
 def test_enlarged_readings_that_disagree_with_each_other_leave_the_first() -> None:
     read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
     parts = extract_documents(read, RAW)
