@@ -308,12 +308,13 @@ def _digit_dates(words: list[Word], count: int) -> tuple[str, list[date]] | None
     Read with digits only, a row's boxes run together: `01212601212622 681002` is 01 21 26 | 01 21 26, place
     of service 22, then the code; a run may hold the code too (`0319260319262290686`). The readings a run's
     length allows are tried in turn (a 17-digit run is 4-digit years and one place digit, or 2-digit years and the
-    code); the first whose dates are dates (none in the future) is taken.
+    code); the first whose dates are dates (none in the future) is taken. A run OCR split into several words of
+    digits before the first five-digit word (the code: `0524 260524 2611 97110`, the boxes' rules left as spaces)
+    is one run (`_leading_run`).
     """
     if not words:
         return None
-    first = words[0].text
-    rest = " ".join(w.text for w in words[1:])
+    first, rest = _leading_run(words)
     if not first.isdigit():
         return None
     readings = [(first, rest), (first[:-5], f"{first[-5:]} {rest}")]
@@ -331,6 +332,24 @@ def _digit_dates(words: list[Word], count: int) -> tuple[str, list[date]] | None
         if read is not None:
             return after, read[0]
     return None
+
+
+CODE_DIGITS = 5
+"""Digits of a procedure code (CPT): the word of a digits-only row that ends its run of boxed dates."""
+
+
+def _leading_run(words: list[Word]) -> tuple[str, str]:
+    """Return a digits-only row's first run of digits and the text after it.
+
+    The run is the first word, or the words of digits before the row's first word of CODE_DIGITS digits joined
+    when there are several and as many digits as a row's dates (`0524 260524 2611 97110`: the dates' rules read
+    as spaces, 14 digits); else the first word alone (`01212601222622 681002 1 14101`: a speck glued to the code).
+    """
+    lead = list(itertools.takewhile(lambda w: not (w.text.isdigit() and len(w.text) == CODE_DIGITS), words))
+    joined = "".join(w.text for w in lead)
+    if 1 < len(lead) < len(words) and joined.isdigit() and len(joined) in DIGIT_DATES:
+        return joined, " ".join(w.text for w in words[len(lead) :])
+    return words[0].text, " ".join(w.text for w in words[1:])
 
 
 def fill_dates_from_digits(spec: Spec, name: str, table: Field, rows: list[list[Word]]) -> Field:

@@ -274,6 +274,22 @@ def test_a_digits_only_row_whose_place_of_service_lost_a_digit_still_gives_its_d
     assert fill_dates_from_digits(spec, "service_lines", table, [_digit_row(0.7, "052426052426111", "97110")]) is table
 
 
+def test_a_digits_only_run_split_into_words_before_the_code_is_one_run(specs: SpecSet) -> None:
+    # `0524 260524 2611 97110`: the boxes' dashed rules read as spaces, the dates split over three words
+    spec = specs.specs["cms1500"]
+    rows = [{"date_from": date(2026, 5, 24), "date_to": None, "procedure_code": "97110", "charge": None}]
+    table = Field("service_lines", rows, 0.4, Provenance(method=ReadMethod.OCR, page=1))
+    split = [_digit_row(0.7, "0524", "260526", "2611", "97110", "1", "7910", "1")]
+    filled = fill_dates_from_digits(spec, "service_lines", table, split)
+    assert filled.value[0]["date_to"] == date(2026, 5, 26)  # type: ignore[index]
+    assert filled.confidence == table.confidence
+    # a word before the code that is not all digits, or a rule read as a digit (15 digits): nothing is filled
+    for words in (("0524", "2605x26", "2611", "97110"), ("07417", "260718", "2611", "97110")):
+        assert fill_dates_from_digits(spec, "service_lines", table, [_digit_row(0.7, *words)]) is table
+    # no code word after the digits: the words are not joined (the pointer and the charge are digits too)
+    assert fill_dates_from_digits(spec, "service_lines", table, [_digit_row(0.7, "0524", "260526", "2611")]) is table
+
+
 # --- dates, amounts --------------------------------------------------------------------------------------
 
 
