@@ -276,14 +276,17 @@ def field_boxes(page: Page, spec: Spec, name: str) -> list[BBox]:
     if not hits:
         return []
     start = hits[0].line_index + 1
+    # the table ends at the top of its end caption's own words, not of the line OCR put them on: a row's margin
+    # number (`6`) on that line raised it into the last row, whose dashed rules, cut short, stayed and were read
+    # as digits (`05411 $26` for `05 | 11 | 26`)
     ends = [
-        start + hit.line_index
+        hit.bbox[1]
         for anchor in table.end_anchors
         for hit in find_anchors(lines[start:], anchor, table.fuzzy)
     ]
     if start >= len(lines):
         return []
-    bottom = lines[min(ends)].top if ends else 1.0
+    bottom = min(ends) if ends else 1.0
     return [(0.0, lines[start].top - 0.004, 1.0, bottom)]
 
 

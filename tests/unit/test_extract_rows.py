@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from claimflow.errors import ReasonCode
-from claimflow.extract import extract_document, icd10_with_dot
+from claimflow.extract import extract_document, field_boxes, icd10_with_dot
 from claimflow.extract_rows import (
     choose_items,
     choose_rows,
@@ -84,6 +84,16 @@ def _page(items: list[Placed]) -> Page:
 
 
 # --- image side ------------------------------------------------------------------------------------------
+
+
+def test_a_table_box_ends_at_its_end_captions_own_top(specs: SpecSet) -> None:
+    # the last row's margin number (`6`), a little higher, read on the line of box 25's captions: the line's top
+    # is inside the last row; the box still ends where the caption's own words start
+    rows = _row(0.69, "05 11 26 05 12 26 11", "20610", "135", "60")
+    page = _page([*HCFA, *rows, (0.01, 0.842, "6")])
+    (box,) = field_boxes(page, specs.specs["cms1500"], "service_lines")
+    assert box[3] == pytest.approx(0.845)
+    assert field_boxes(_page([*HCFA, *rows]), specs.specs["cms1500"], "service_lines")[0][3] == pytest.approx(0.845)
 
 
 def test_a_stroke_over_a_light_shaded_bar_is_kept_and_black_rules_go() -> None:
