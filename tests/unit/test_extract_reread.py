@@ -339,6 +339,19 @@ def test_a_label_read_on_many_lines_or_never_says_nothing_about_an_unread_value(
     assert "tax_amount" not in parts[0].fields and unread_values(parts[0], SPECS, [bare]) == {}
 
 
+def test_a_label_with_no_digit_right_of_it_has_no_unread_value_to_read_again() -> None:
+    # a column heading ending its line (SROIE `Description Qty U.price Total TAX`), or words with no digit after it
+    for tail in ([], ["RM"], ["Aatt", "|"]):
+        page = _taxed_page(tail)
+        page.words = [w for w in page.words if w.text != "8.25%"]
+        parts = extract_documents(ReadDocument(pages=[page]), SPECS)
+        assert "tax_amount" not in parts[0].fields
+        assert unread_values(parts[0], SPECS, [page]) == {}, tail
+    page = _taxed_page(["LQ", ",", "IB"])  # the rate's digits are right of the label: its line is read again
+    parts = extract_documents(ReadDocument(pages=[page]), SPECS)
+    assert list(unread_values(parts[0], SPECS, [page])) == ["tax_amount"]
+
+
 def test_an_unread_only_field_is_never_read_again_when_it_was_read_weakly() -> None:
     assert SPECS.get("receipt").fields["tax_amount"].reread == "unread"
     read = ReadDocument(pages=[_taxed_page(["8.30"])])  # read at 0.4: weak

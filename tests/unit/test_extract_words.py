@@ -15,6 +15,7 @@ from claimflow.extract_words import (
     RIVAL_CAP,
     WORD_SCALES,
     carried,
+    code_like,
     code_read,
     doubtful_codes,
     majority_code,
@@ -334,6 +335,18 @@ def test_weak_words_of_a_reread_word_text_field_take_what_most_readings_alone_sa
     # a word read firmly is not asked
     read, part = _till_postcode("23QxX", 0.7)
     assert weak_text_words(part, SPECS, 0.98, {1: read.pages[0]}) == {}
+
+
+def test_only_code_like_weak_words_are_read_alone() -> None:
+    # a plain number or word read weakly reads no better cut out of its line (SROIE `53200,` read `93200,` alone)
+    for word in ("53200,", "Bristol", "LANE"):
+        read, part = _till_postcode(word, 0.4)
+        assert "issuer_address" in part.fields, word
+        assert weak_text_words(part, SPECS, 0.98, {1: read.pages[0]}) == {}, word
+    read, part = _till_postcode("U13/X", 0.4)
+    assert [w.text for w in weak_text_words(part, SPECS, 0.98, {1: read.pages[0]})["issuer_address"]] == ["U13/X"]
+    assert code_like("23QxX") and code_like("SS4C/5,PETALING") and code_like("3RD")
+    assert not code_like("53200,") and not code_like("TAWAN") and not code_like("P.T.")
 
 
 def test_majority_word_drops_edge_marks_and_split_readings() -> None:
