@@ -140,7 +140,8 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
     `readings` are the texts the models read (edge punctuation already trimmed); `fits` says, per candidate
     text, how well its accents fit the marks on the image (1 exactly, 0.5 loosely, 0 not). A candidate has the
     first reading's letters, or letters another model read without accents (`K6in`: `Köln` by deu, `Koln` by
-    dan), or one markless letter more where eng read nothing (`Hauptstraße` for `Hauptstrae`). The most votes win, a
+    dan), or one markless letter more where eng read nothing (`Hauptstraße` for `Hauptstrae`), or one accented letter
+    whose marks fit exactly where eng read two glyphs (`Köln` for `K6éln`). The most votes win, a
     closer fit breaks a tie, a tie on both keeps `old`. Two votes suffice; once
     every model was asked (`complete`), one does: only `dan` knows ø and only `deu` ß.
     """
@@ -151,7 +152,12 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
         if text != old
         and has_accent(text)
         and fits.get(text, 0.0) > 0
-        and (same_letters(text, old) or skeleton(text) in plain or _dropped_markless(text, old))
+        and (
+            same_letters(text, old)
+            or skeleton(text) in plain
+            or _dropped_markless(text, old)
+            or (fits.get(text) == 1.0 and _split_letter(text, old))
+        )
         and not _case_changed(text, old)
         and not _mark_for_inner_capital(text, old)
     )
@@ -175,6 +181,21 @@ def _case_changed(new: str, old: str) -> bool:
     )
 
 
+def _split_letter(new: str, old: str) -> bool:
+    """Return True when `new` is `old` with one accented letter where eng read two glyphs, one of them no plain letter.
+
+    `Köln` for `K6éln`: eng read the ö's body as 6 and its dots as é. Two plain letters are a spelling of their own
+    (`oe` for ö), so at least one of the two glyphs must be a digit, a mark or an accented letter.
+    """
+    return len(new) == len(old) - 1 and any(
+        has_accent(new[i])
+        and new[:i] == old[:i]
+        and new[i + 1 :] == old[i + 2 :]
+        and any(not ch.isalpha() or has_accent(ch) for ch in old[i : i + 2])
+        for i in range(len(new))
+    )
+
+
 def _dropped_markless(new: str, old: str) -> bool:
     """Return True when `new` is `old` with one markless letter where eng read nothing or two glyphs.
 
@@ -188,12 +209,18 @@ def _mark_for_inner_capital(new: str, old: str) -> bool:
 
     `eng` reads ß as B or R (`IndustriestraRe`): a capital inside a word stands for a letter it does not know
     that has no detached mark; an accented letter with a mark (`Industriestrañe`, ñ) would have been read as
-    its plain letter, not as a capital.
+    its plain letter, not as a capital. A model's `l` for eng's I is no such letter (INNER_I: `Köln` for `KéIn`,
+    eng's é for the ö before it).
     """
     if len(new) != len(old):
         return False
     return any(
-        a != b and b.isupper() and index > 0 and old[index - 1].islower() and a not in FOLDED
+        a != b
+        and b.isupper()
+        and index > 0
+        and old[index - 1].islower()
+        and a not in FOLDED
+        and (a, b) != INNER_I
         for index, (a, b) in enumerate(zip(new, old, strict=True))
     )
 

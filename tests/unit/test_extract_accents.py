@@ -376,3 +376,23 @@ def test_words_no_model_can_explain_are_not_read_again_but_keep_the_field_unsure
     assert fake.models == ["deu", "fra"]
     assert part.fields["claimant_name"].value == "Marta Schäfer Dimiliki"
     assert part.fields["claimant_name"].confidence == LOST_MARK_RAW
+
+
+def test_a_models_l_for_engs_inner_capital_i_is_no_mark_put_on_a_capital() -> None:
+    # seed 17 invoices: eng read Köln `KéIn` (é for ö, I for l) at 200 dpi; four models read `Köln` with an exact fit,
+    # one without accents `Koln`
+    readings = ["Köln", "Kôülin", "Kóln", "Kòbln", "Kôóln", "Köln", "Koln", "Köln", "Kóln", "Köln"]
+    fits = {"Köln": MARKS_EXACT, "Kôülin": MARKS_LOOSE, "Kóln": 0.0, "Kòbln": 0.0, "Kôóln": MARKS_EXACT}
+    assert choose_reading("KéIn", readings, fits, complete=True) == "Köln"
+    # a letter with a mark is still refused where eng read a capital inside the word
+    assert choose_reading("KéIn", ["Kéñn", "Kéñn"], {"Kéñn": MARKS_EXACT}, complete=True) is None
+
+
+def test_an_accented_letter_read_as_two_glyphs_is_put_back_when_its_marks_fit_exactly() -> None:
+    # seed 17 invoice 014 degraded: eng read Köln `K6éln` (the ö's body a 6, its dots an é)
+    readings = ["Köln", "Kôln", "Kóln", "Kòln", "Kôóln", "Köln", "Kåln", "Köln", "Kóln", "Köln"]
+    fits = {"Köln": MARKS_EXACT, "Kôln": 0.0, "Kóln": 0.0, "Kòln": 0.0, "Kôóln": MARKS_EXACT, "Kåln": 0.0}
+    assert choose_reading("K6éln", readings, fits, complete=True) == "Köln"
+    # a loose fit is not enough, nor two plain letters (a spelling of their own)
+    assert choose_reading("K6éln", ["Köln", "Köln"], {"Köln": MARKS_LOOSE}, complete=True) is None
+    assert choose_reading("Koeln", ["Köln", "Köln"], {"Köln": MARKS_EXACT}, complete=True) is None
