@@ -59,8 +59,11 @@ SURE_WORD = 0.95
 OTHER_CODE_RATIO = 0.75
 """A missing code read beside its label this much like another code field's value is that value (the row above)."""
 WEAK_TEXT_WORD = 0.6
-"""A code-like word of a `reread_word` text field read below this is read alone (`23QxX` at 0.49 for a postcode's
-23QX)."""
+"""A code-like word of a `reread_word` text field read below this is weak: read alone, it may gain or lose a glyph
+(`23QxX` at 0.49 for a postcode's 23QX)."""
+MIXED_TEXT_WORD = 0.95
+"""A code-like word (a postcode, a unit) is read alone below this: clean 300-dpi Courier `8QX` read `80x` at 0.88 in
+its line reads `8QX` alone at three of four sizes (receipts10; was WEAK_TEXT_WORD)."""
 TEXT_WORD_RATIO = 0.5
 """A reading alone replaces a weak word only when this much like it (case aside): the same word, better read."""
 
@@ -147,7 +150,7 @@ def read_codes_alone(
             box = with_glued_words(page, field.provenance.bbox)
             texts = look.reread(page, [box] * len(WORD_SCALES), lang=page.language, scales=WORD_SCALES)
             calls += 1
-            code = majority_code(texts or [], field_spec)
+            code = majority_code(texts or [], field_spec, page_value=field.value)
             if code is not None and _letter_lost(field.value, code):
                 _doubt(part, field, code, page)  # `T240816` read `7240816` alone: the page's letter is kept
                 continue
@@ -254,20 +257,29 @@ def _centre_in(bbox: BBox, box: BBox) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def majority_code(texts: Sequence[str], field_spec: FieldSpec) -> str | None:
+def majority_code(texts: Sequence[str], field_spec: FieldSpec, *, page_value: str | None = None) -> str | None:
     """Return the code most of `texts` read, when it fits the field's pattern; else None.
 
     Most: at least MAJORITY of them, or, when some sizes read nothing at all, at least two and more than half
     of the readings that read something (`''`, `CLM-2026-01 7006`, `CLM-2026-91 7006`, `CLM-2026-91 7006`).
     Each reading's code is `code_read`'s: a label read with the code (`No: INV-48334`) is no other code.
+    With `page_value` (the page's reading), two readings that put back a leading letter the page read as its digit
+    twin (`T119027` twice for `1119027`, the others `1119027` and `TLLYO2`) win when no other code has as many:
+    a till's T read 1 or 7 in its line is what goes wrong there, and large sizes of thin print read noise.
     """
     codes = [normalise_code(text) for text in texts]
     fitting = [code for code in (code_read(text, field_spec) for text in texts) if code]
     if not fitting:
         return None
-    code, count = Counter(fitting).most_common(1)[0]
+    ranked = Counter(fitting).most_common(2)
+    code, count = ranked[0]
     read = sum(1 for c in codes if c)
-    return code if count >= MAJORITY or (count >= 2 and 2 * count > read) else None
+    if count >= MAJORITY or (count >= 2 and 2 * count > read):
+        return code
+    alone = len(ranked) == 1 or ranked[1][1] < count
+    if page_value is not None and count >= 2 and alone and _letter_lost(code, page_value):
+        return code
+    return None
 
 
 def read_missing_codes(
@@ -364,7 +376,7 @@ def _take_missing(
 def weak_text_words(
     part: Extraction, specs: SpecSet, threshold: float, pages: Mapping[int, Page]
 ) -> dict[str, list[Word]]:
-    """Return the weak words (below WEAK_TEXT_WORD) of the `reread_word` text fields of `part` below the threshold.
+    """Return the unsure words (below MIXED_TEXT_WORD) of the `reread_word` text fields of `part` below the threshold.
 
     Only code-like words (`code_like`: letters and digits in one word, a postcode, unit or lot number), inside the
     value's box on its OCR page. A plain word or number reads no better cut out of its line: on the 32 SROIE
@@ -389,7 +401,7 @@ def weak_text_words(
         words = [
             w
             for w in page.words
-            if w.confidence < WEAK_TEXT_WORD and code_like(w.text) and _centre_in(w.bbox, box)
+            if w.confidence < MIXED_TEXT_WORD and code_like(w.text) and _centre_in(w.bbox, box)
         ]
         if words:
             out[name] = words
