@@ -51,6 +51,11 @@ ALL_MARKLESS = "".join(sorted(set("".join(MARKLESS_LETTERS.values()))))
 UNSURE_WORD = 0.8
 """A text field's word read below this OCR confidence may have lost a letter without a mark (`Sgren` at 0.71,
 `Hauptstrafe` at 0.76-0.77: Courier's ß read f on clean 200-dpi till receipts)."""
+TWIN_WORD = 0.9
+"""A word holding a glyph eng reads for a markless letter it does not know (TWINS) is asked below this instead."""
+TWINS = {"ß": re.compile(r"(?<=[a-z])f(?=[a-z]|$)")}
+"""Per markless letter, where a word holds what eng reads for it: Courier's ß read `f` after a lower-case letter
+(`Hauptstrafe` at 0.76-0.82 on clean till receipts, above UNSURE_WORD)."""
 INNER_CAPITAL = re.compile(r"[^\W\d_]{2}(?<=[a-zß-ÿ]{2})[A-Z](?=[a-zß-ÿ])")
 """A capital between lower-case letters (`straRe`): eng's reading of a letter it does not know, whatever its word's
 confidence (`McDonald` has one lower-case letter before its capital and is not asked)."""
@@ -257,7 +262,8 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
             flagged.update((word.bbox, word) for word in reader.flagged(page, provenance.bbox))
             boxes.append(provenance.bbox)
     markless = [model for model in models if model in MARKLESS_LETTERS]
-    unsure = {w.bbox: w for w in weak_words(page, boxes) if w.bbox not in flagged} if markless else {}
+    known = "".join(MARKLESS_LETTERS[model] for model in markless)
+    unsure = {w.bbox: w for w in weak_words(page, boxes, known) if w.bbox not in flagged} if markless else {}
     # a flagged word no model can give an accent is not read (noise, or an i-dot the mark search took for more):
     # it is left as every model's reading would leave it, unexplained
     unread = [w for w in flagged.values() if not (wordlike(w.text) and reader.worth_reading(page, w))]
@@ -357,17 +363,23 @@ def wordlike(text: str) -> bool:
     return bool(inner) and all(ch.isalpha() or (ch in INNER_MARKS and 0 < i < last) for i, ch in enumerate(inner))
 
 
-def weak_words(page: Page, boxes: Sequence[BBox]) -> list[Word]:
+def weak_words(page: Page, boxes: Sequence[BBox], letters: str = ALL_MARKLESS) -> list[Word]:
     """Return the words inside `boxes` that may have lost a markless letter: read weakly, or with a capital inside.
 
-    A word read below UNSURE_WORD, or with a capital inside lower case (INNER_CAPITAL: `IndustriestraRe` at 0.81,
-    eng reads ß as R or B firmly). Only words of two or more lower-case letters with no accented letter yet (a
-    markless letter sits in a name or a word, not in a code).
+    A word read below UNSURE_WORD, or below TWIN_WORD holding what eng reads for one of the markless `letters` the
+    models know (TWINS: `Hauptstrafe` at 0.82), or with a capital inside lower case (INNER_CAPITAL:
+    `IndustriestraRe` at 0.81, eng reads ß as R or B firmly). Only words of two or more lower-case letters with no
+    accented letter yet (a markless letter sits in a name or a word, not in a code).
     """
+    twins = [twin for letter, twin in TWINS.items() if letter in letters]
     return [
         w
         for w in page.words
-        if (w.confidence < UNSURE_WORD or INNER_CAPITAL.search(w.text) is not None)
+        if (
+            w.confidence < UNSURE_WORD
+            or (w.confidence < TWIN_WORD and any(twin.search(w.text) for twin in twins))
+            or INNER_CAPITAL.search(w.text) is not None
+        )
         and sum(1 for ch in w.text if ch.islower()) >= 2
         and not has_accent(w.text)
         and any(_inside(w.bbox, box) for box in boxes)
