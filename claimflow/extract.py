@@ -142,6 +142,43 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
             found = next((u for page, lines in pages if (u := _unread(field_spec, page, lines, labels, fields))), None)
             if found is not None:
                 unread[name] = found
+    _taxes_from_sums(spec, fields, problems, pages, sums)
+    for name, table_spec in spec.tables.items():
+        table_field = extract_table(name, table_spec, spec, pages, problems)
+        if table_field is not None:
+            fields[name] = table_field
+    fill_currencies(fields, spec)
+    for name, field_spec in spec.fields.items():
+        if field_spec.required and name not in fields:
+            problems.append(Problem(ReasonCode.FIELD_MISSING, f"required field {name} not found", field=name))
+    problems.extend(low_confidence(field) for field in fields.values() if field.confidence < LOW_CONFIDENCE)
+    problems.extend(apply_checks(fields, spec))
+    problems.extend(fill_unread(fields, spec, unread))
+    return Extraction(document_type, confidence, fields=fields, problems=problems)
+
+
+def taxes_from_sums(read: ReadDocument, part: Extraction, specs: SpecSet) -> None:
+    """Give `tax_of` fields the tax the receipt's own sums make with the total as it now stands (in place).
+
+    The first extraction derives it with the total it read; a total the second looks read (a till's bold total
+    lost to noise, read again enlarged) is checked against the sums only here.
+    """
+    spec = specs.specs.get(part.document_type)
+    if spec is None or not any(field_spec.tax_of for field_spec in spec.fields.values()):
+        return
+    pages = [(page, build_lines(page)) for page in read.pages if page.number in part.pages or not part.pages]
+    sums = {page.number: page_sums([line.text for line in lines]) for page, lines in pages}
+    _taxes_from_sums(spec, part.fields, part.problems, pages, sums)
+
+
+def _taxes_from_sums(
+    spec: Spec,
+    fields: dict[str, Field],
+    problems: list[Problem],
+    pages: Sequence[tuple[Page, list[Line]]],
+    sums: dict[int, PageSums],
+) -> None:
+    """Put the tax the sums give in place of a missing or misread `tax_of` field (`_tax_from_sums`), flagged."""
     for name, field_spec in spec.fields.items():
         # a total the sums repaired (or doubted) is no second reading of the tax
         doubted = {p.field for p in problems if p.code is ReasonCode.AMOUNTS_INCONSISTENT}
@@ -171,18 +208,6 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
                         field=name,
                     )
                 )
-    for name, table_spec in spec.tables.items():
-        table_field = extract_table(name, table_spec, spec, pages, problems)
-        if table_field is not None:
-            fields[name] = table_field
-    fill_currencies(fields, spec)
-    for name, field_spec in spec.fields.items():
-        if field_spec.required and name not in fields:
-            problems.append(Problem(ReasonCode.FIELD_MISSING, f"required field {name} not found", field=name))
-    problems.extend(low_confidence(field) for field in fields.values() if field.confidence < LOW_CONFIDENCE)
-    problems.extend(apply_checks(fields, spec))
-    problems.extend(fill_unread(fields, spec, unread))
-    return Extraction(document_type, confidence, fields=fields, problems=problems)
 
 
 def _tax_from_sums(
@@ -204,9 +229,11 @@ def _tax_from_sums(
         index, tax, totals = unread
         if total.value.amount not in totals:
             continue
-        line = lines[index]
-        provenance = Provenance(page.method, page.number, union_box(line.words))
-        return Field(name, Money(tax, total.value.currency), DERIVED_CONFIDENCE, provenance, line.text)
+        taken = lines[index : index + sums[page.number].unread_tax_lines]
+        words = [word for line in taken for word in line.words]
+        provenance = Provenance(page.method, page.number, union_box(words))
+        raw = " ".join(line.text for line in taken)
+        return Field(name, Money(tax, total.value.currency), DERIVED_CONFIDENCE, provenance, raw)
     return None
 
 

@@ -73,6 +73,8 @@ class PageSums:
     """A tax line with a rate whose amount could not be read, or was read as another amount than the rate gives: its
     index among the lines, what the printed rate times the subtotal makes it, and the totals subtotal + that tax
     gives (with and without the rounding adjustment)."""
+    unread_tax_lines: int = 1
+    """How many lines from that index the tax line takes (2: its amount read on a line of its own below it)."""
 
 
 def page_sums(lines: Sequence[str]) -> PageSums:
@@ -119,7 +121,43 @@ def page_sums(lines: Sequence[str]) -> PageSums:
                 implied.add(subtotal + tax + rounding)
     if before_rounding is not None and rounding is not None:
         implied.add(before_rounding + rounding)
+    joined = joined_amounts(lines)
+    if unread_tax is None and len(joined) < len(lines):
+        found = page_sums([text for text, _ in joined]).unread_tax  # the total read must still give it to the cent
+        if found is not None:
+            first, after = joined[found[0]][1], joined[found[0] + 1][1] if found[0] + 1 < len(joined) else len(lines)
+            return PageSums(
+                paid_amount(lines), frozenset(implied), read_tax, (first, found[1], found[2]), after - first
+            )
     return PageSums(paid_amount(lines), frozenset(implied), read_tax, unread_tax)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def joined_amounts(lines: Sequence[str]) -> list[tuple[str, int]]:
+    """Return the lines with each line of amounts alone joined to the label line above it that has no amount.
+
+    Each joined line comes with the index of its label line among `lines`.
+
+    A skewed or stamped till scan puts a label and its amount on two lines (`Subtotal` / `434.24`, `GST 6%` /
+    `7 26.95`: the right column sits lower, a stamp stretches the boxes). Used only for the tax the sums give
+    (`unread_tax`), which the total read must confirm to the cent; the sums that repair a total keep the lines.
+    """
+    out: list[tuple[str, int]] = []
+    for index, text in enumerate(lines):
+        above = out[-1][0] if out else None
+        if (
+            above is not None
+            and _LETTER.search(above)
+            and _last_signed_amount(above) is None
+            and _LETTER.search(text) is None
+            and _last_signed_amount(text) is not None
+        ):
+            out[-1] = (f"{above} {text}", out[-1][1])
+        else:
+            out.append((text, index))
+    return out
 
 
 def _last_signed_amount(text: str) -> Decimal | None:

@@ -31,6 +31,7 @@ from typing import Protocol
 
 from PIL import Image
 
+from claimflow.extract import taxes_from_sums
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_capitals import read_capitals_again, unread_capitals
 from claimflow.extract_clean import read_clean, unsure_values
@@ -800,7 +801,8 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
     A step's requests are deduplicated, ranked by expected value (most first) and granted while the OCR calls
     they may make fit what is left of the budget; safety checks are granted whatever is left; a step with
     nothing granted does not run. The budget is charged the calls a step really made (answers from memory are
-    free). Returns the records (also kept in `ctx.records`).
+    free). Once all ran, a receipt's tax is checked against its sums again with the total as the looks left it
+    (`extract.taxes_from_sums`, no OCR). Returns the records (also kept in `ctx.records`).
     """
     for look in looks if looks is not None else [make() for make in DEFAULT_LOOKS]:
         asked = _unique(look.propose(ctx))
@@ -829,6 +831,8 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
                 look.name, tuple(served), len(asked), len(granted), calls, time.perf_counter() - started, skipped
             )
         )
+    for part in ctx.parts:
+        taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records
 
 
