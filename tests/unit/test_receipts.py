@@ -1,6 +1,7 @@
 """Receipts from unseen sellers: heading rows split by OCR, total cross-checked with cash and change, OCR fixes."""
 
 import dataclasses
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -281,3 +282,11 @@ def test_a_total_the_second_looks_read_makes_the_tax_the_sums_give(specs: SpecSe
     assert tax.confidence < AUTO_ACCEPT
     taxes_from_sums(read, part, specs)  # again: nothing changes
     assert part.fields["tax_amount"] is tax
+
+
+def test_a_month_name_with_a_full_stop_is_a_date(specs: SpecSet) -> None:
+    # seed 17 receipt 010 degraded: `19 Oct 2026` under a stamp read `19 Oct.-2026`; `Oct.` is printed so too
+    for text in ("Date: 19 Oct.-2026 15:35", "Date: 19 Oct. 2026"):
+        rows = [[("ACME TRADING SDN BHD", 0.2)]] + body("RECEIPT", text, "TOTAL RM 12.00")
+        found = extract_document(receipt(rows), specs, "receipt").fields["document_date"]
+        assert found.value == date(2026, 10, 19), text
