@@ -146,10 +146,14 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
     text, how well its accents fit the marks on the image (1 exactly, 0.5 loosely, 0 not). A candidate has the
     first reading's letters, or letters another model read without accents (`K6in`: `Köln` by deu, `Koln` by
     dan), or one markless letter more where eng read nothing (`Hauptstraße` for `Hauptstrae`), or one accented letter
-    whose marks fit exactly where eng read two glyphs (`Köln` for `K6éln`). The most votes win, a
+    whose marks fit exactly where eng read two glyphs (`Köln` for `K6éln`); a first letter eng read small that every
+    model that read the word read as its capital counts as that capital. The most votes win, a
     closer fit breaks a tie, a tie on both keeps `old`. Two votes suffice; once
     every model was asked (`complete`), one does: only `dan` knows ø and only `deu` ß.
     """
+    said = [text for text in readings if text]
+    if old[:1].islower() and len(said) >= MIN_VOTES and all(text[:1] == old[:1].upper() for text in said):
+        old = old[:1].upper() + old[1:]  # every model read the first letter as its capital (`industriestraRe`)
     plain = {skeleton(text) for text in readings if text and not has_accent(text)}
     votes = Counter(
         text

@@ -404,3 +404,14 @@ def test_an_accented_letter_read_as_two_glyphs_is_put_back_when_its_marks_fit_ex
     # a loose fit is not enough, nor two plain letters (a spelling of their own)
     assert choose_reading("K6éln", ["Köln", "Köln"], {"Köln": MARKS_LOOSE}, complete=True) is None
     assert choose_reading("Koeln", ["Köln", "Köln"], {"Köln": MARKS_EXACT}, complete=True) is None
+
+
+def test_a_first_letter_every_model_read_as_its_capital_is_taken_with_the_accent() -> None:
+    # seed 16 invoices 009/014: eng read `industriestraRe` (i small, ß as R); every model reads the capital I
+    readings = ["Industriestraße", "Industriestrabe", "Industriestraße"]
+    fits = {"Industriestraße": MARKS_LOOSE}
+    assert choose_reading("industriestraRe", readings, fits, complete=True) == "Industriestraße"
+    # one model reading it small keeps the case refused (`café` for `Café` stays refused the other way round)
+    readings = ["Industriestraße", "industriestrabe", "Industriestraße"]
+    assert choose_reading("industriestraRe", readings, fits, complete=True) is None
+    assert choose_reading("Café", ["café", "café"], {"café": MARKS_EXACT}, complete=True) is None
