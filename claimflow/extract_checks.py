@@ -123,12 +123,11 @@ def page_sums(lines: Sequence[str]) -> PageSums:
         implied.add(before_rounding + rounding)
     joined = joined_amounts(lines)
     if unread_tax is None and len(joined) < len(lines):
-        found = page_sums([text for text, _ in joined]).unread_tax  # the total read must still give it to the cent
-        if found is not None:
-            first, after = joined[found[0]][1], joined[found[0] + 1][1] if found[0] + 1 < len(joined) else len(lines)
-            return PageSums(
-                paid_amount(lines), frozenset(implied), read_tax, (first, found[1], found[2]), after - first
-            )
+        split = page_sums([text for text, _ in joined]).unread_tax  # the total read must still give it to the cent
+        if split is not None:
+            at, amount, totals = split
+            first, after = joined[at][1], joined[at + 1][1] if at + 1 < len(joined) else len(lines)
+            return PageSums(paid_amount(lines), frozenset(implied), read_tax, (first, amount, totals), after - first)
     return PageSums(paid_amount(lines), frozenset(implied), read_tax, unread_tax)
 
 
