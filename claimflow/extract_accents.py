@@ -69,6 +69,8 @@ l that eng reads next to a letter it did not know)."""
 LETTERS_AROUND_DIGIT = re.compile(r"[^\W\d_]+\d[^\W\d_]+")
 """Letters with one digit between them (`K6In` for Köln): the image side flags such words too
 (readers/diacritics.LETTERS_AROUND_DIGIT), so a word like this may have lost an accent."""
+LEADING_SPECKS = "._~-,:;`"
+"""Specks a scan's noise is read as before a word (`._Hauptstrage`): no word starts with them."""
 INNER_MARKS = "'’-"
 """Characters a name may hold between its letters (`O'Brien`, `Jean-Luc`)."""
 LOST_MARK_RAW = 0.6
@@ -272,7 +274,7 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
     # it is left as every model's reading would leave it, unexplained
     unread = [w for w in flagged.values() if not (wordlike(w.text) and reader.worth_reading(page, w))]
     flagged = {bbox: w for bbox, w in flagged.items() if all(w is not other for other in unread)}
-    unsure = {bbox: w for bbox, w in unsure.items() if wordlike(w.text)}
+    unsure = {bbox: w for bbox, w in unsure.items() if wordlike(w.text.lstrip(LEADING_SPECKS))}
     if not flagged and not unsure:
         unexplained = {w.text for w in unread if reader.explains(page, w, w.text) != 1.0}
         _rewrite(part, names, page, {}, set(), unexplained)
@@ -281,6 +283,8 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
         models = [*markless, *(model for model in models if model not in markless)]
     words = [*flagged.values(), *unsure.values()]
     is_unsure = [False] * len(flagged) + [True] * len(unsure)
+    # a weak word is compared without the specks a scan glued before it (`._Hauptstrage`), and rewritten without them
+    olds = [w.text.lstrip(LEADING_SPECKS) if weak else w.text for w, weak in zip(words, is_unsure, strict=True)]
     letters = "".join(MARKLESS_LETTERS[model] for model in markless)
     readings: list[list[str]] = [[] for _ in words]
     chosen: list[str | None] = [None] * len(words)
@@ -292,15 +296,17 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
     for number, model in enumerate(models, start=1):
         texts = reader.reread(page, [w.bbox for w in words], lang=model)
         calls += 1
-        for index, (word, text) in enumerate(zip(words, texts or [""] * len(words), strict=True)):
-            reading = trim_edges(text.strip(), word.text)
-            if is_unsure[index] and not markless_only(reading, word.text, letters):
+        for index, (old, text) in enumerate(zip(olds, texts or [""] * len(words), strict=True)):
+            reading = trim_edges(text.strip(), words[index].text)
+            if is_unsure[index] and old[:1].isalnum():
+                reading = re.sub(r"^[\W_]+", "", reading)  # the specks read as marks of their own (`„Hauptstraße`)
+            if is_unsure[index] and not markless_only(reading, old, letters):
                 reading = ""  # a weak word takes nothing but markless letters (its other letters are no mark's)
             readings[index].append(reading)
             if has_accent(reading) and reading not in explains[index]:
-                explains[index][reading] = reader.explains(page, word, reading)
+                explains[index][reading] = reader.explains(page, words[index], reading)
             complete = number == len(models) or (is_unsure[index] and number >= len(markless))
-            chosen[index] = choose_reading(word.text, readings[index], explains[index], complete=complete)
+            chosen[index] = choose_reading(old, readings[index], explains[index], complete=complete)
         settled = [
             choice is not None
             or (weak and number >= len(markless))

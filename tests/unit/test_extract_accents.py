@@ -415,3 +415,20 @@ def test_a_first_letter_every_model_read_as_its_capital_is_taken_with_the_accent
     readings = ["Industriestraße", "industriestrabe", "Industriestraße"]
     assert choose_reading("industriestraRe", readings, fits, complete=True) is None
     assert choose_reading("Café", ["café", "café"], {"café": MARKS_EXACT}, complete=True) is None
+
+
+def test_a_weak_word_is_compared_without_the_specks_glued_before_it_and_rewritten_without_them() -> None:
+    # seed 13 receipt 021 degraded: `._Hauptstrage` at 0.15; deu read the box `__ Hauptstraße`
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("._Hauptstrage 47")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.15)
+    answers = {"dan": ["… Hauptstrafe"], "deu": ["__ Hauptstraße"], "pol": ["-_Hauptstrage"]}
+    read_accents_again(read, [part], specs, FakeAccents([], answers, {"Hauptstraße"}))
+    assert part.fields["claimant_name"].value == "Hauptstraße 47"
+    assert part.fields["claimant_name"].confidence <= LOST_MARK_RAW
+    # another word behind the specks is no reading of it
+    read, part = _read_and_part("._Hauptstrage 47")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.15)
+    answers = {"dan": ["Lindenstraße"], "deu": ["__ Lindenstraße"], "pol": ["Lindenstraße"]}
+    read_accents_again(read, [part], specs, FakeAccents([], answers, {"Lindenstraße"}))
+    assert part.fields["claimant_name"].value == "._Hauptstrage 47"
