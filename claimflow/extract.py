@@ -13,11 +13,11 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from claimflow.classify import UNKNOWN, classify_document
 from claimflow.errors import ReasonCode
-from claimflow.extract_checks import PageSums, Unread, apply_checks, fill_currencies, fill_unread, page_sums
+from claimflow.extract_checks import CENT, PageSums, Unread, apply_checks, fill_currencies, fill_unread, page_sums
 from claimflow.extract_layout import (
     AnchorHit,
     Line,
@@ -224,6 +224,8 @@ def _tax_from_sums(
         return None
     for page, lines in pages:
         unread = sums[page.number].unread_tax
+        if page.number == total.provenance.page and unread is None and sums[page.number].garbled_tax is not None:
+            return _tax_of_total(name, total, page, lines, sums[page.number])
         if page.number != total.provenance.page or unread is None:
             continue
         index, tax, totals = unread
@@ -234,6 +236,23 @@ def _tax_from_sums(
         provenance = Provenance(page.method, page.number, union_box(words))
         raw = " ".join(line.text for line in taken)
         return Field(name, Money(tax, total.value.currency), DERIVED_CONFIDENCE, provenance, raw)
+    return None
+
+
+def _tax_of_total(name: str, total: Field, page: Page, lines: list[Line], sums: PageSums) -> Field | None:
+    """Return the tax the rate makes of the total when the tax line's garbled digits read it so (no subtotal read).
+
+    `Subtotal 53)..61`, `VAT 20% 10). 72,`, `TOTAL £ 64 33`: the total times 20/120 is 10.72 to a cent's rounding, and
+    the digits read after the rate are `1072`. Two readings of the tax again (the total's and the line's digits).
+    """
+    if sums.garbled_tax is None or not isinstance(total.value, Money):
+        return None
+    index, digits, rate = sums.garbled_tax
+    exact = (total.value.amount * rate / (100 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+    for tax in (exact, exact - CENT, exact + CENT):
+        if 0 < tax < total.value.amount and re.sub(r"\D", "", str(tax)).lstrip("0") == digits.lstrip("0"):
+            provenance = Provenance(page.method, page.number, union_box(lines[index].words))
+            return Field(name, Money(tax, total.value.currency), DERIVED_CONFIDENCE, provenance, lines[index].text)
     return None
 
 

@@ -54,6 +54,8 @@ _ROUNDING = re.compile(r"\bRO?U\w{0,3}\s?D\w{0,3}NG\b|\bADJ(?:USTMENT)?\b", re.I
 _TOTAL = re.compile(r"\bTOTAL\b(?!\s*(?:QTY|QUANTITY|ITEMS?|DISCOUNT|SAVINGS?)\b)", re.IGNORECASE)
 CENT = Decimal("0.01")
 MAX_RATE = 30
+GARBLED_DIGITS = (3, 7)
+"""How many digits a garbled tax amount read after its rate must hold to be compared with the tax a total gives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ class PageSums:
     gives (with and without the rounding adjustment)."""
     unread_tax_lines: int = 1
     """How many lines from that index the tax line takes (2: its amount read on a line of its own below it)."""
+    garbled_tax: tuple[int, str, Decimal] | None = None
+    """A tax line with a rate whose amount was read garbled while no subtotal was read (`VAT 20% 10). 72,`): its index,
+    the digits read after the rate (`1072`) and the rate; the total the document reads may then give the tax."""
 
 
 def page_sums(lines: Sequence[str]) -> PageSums:
@@ -85,6 +90,7 @@ def page_sums(lines: Sequence[str]) -> PageSums:
     slip from `implied` is repaired).
     """
     subtotal = tax = rate = rounding = before_rounding = rate_line = pointless = None
+    after_rate = ""
     for index, text in enumerate(lines):
         amount = _last_signed_amount(text)
         if _ROUNDING.search(text):
@@ -102,6 +108,7 @@ def page_sums(lines: Sequence[str]) -> PageSums:
                 tax = amount
             if found and rate is None:
                 rate, rate_line = Decimal(found.group(1)), index
+                after_rate = re.sub(r"\D", "", text[found.end() :])
         elif _TOTAL.search(text) and rounding is None and amount is not None and amount > 0:
             before_rounding = amount  # the last total above the rounding line is the one being rounded
     implied: set[Decimal] = set()
@@ -121,6 +128,10 @@ def page_sums(lines: Sequence[str]) -> PageSums:
                 implied.add(subtotal + tax + rounding)
     if before_rounding is not None and rounding is not None:
         implied.add(before_rounding + rounding)
+    garbled = None
+    unread_base = subtotal is None and pointless is None and tax is None
+    if unread_base and rate is not None and rate < MAX_RATE and rate_line is not None:
+        garbled = (rate_line, after_rate, rate) if GARBLED_DIGITS[0] <= len(after_rate) <= GARBLED_DIGITS[1] else None
     joined = joined_amounts(lines)
     if unread_tax is None and len(joined) < len(lines):
         split = page_sums([text for text, _ in joined]).unread_tax  # the total read must still give it to the cent
@@ -128,7 +139,7 @@ def page_sums(lines: Sequence[str]) -> PageSums:
             at, amount, totals = split
             first, after = joined[at][1], joined[at + 1][1] if at + 1 < len(joined) else len(lines)
             return PageSums(paid_amount(lines), frozenset(implied), read_tax, (first, amount, totals), after - first)
-    return PageSums(paid_amount(lines), frozenset(implied), read_tax, unread_tax)
+    return PageSums(paid_amount(lines), frozenset(implied), read_tax, unread_tax, garbled_tax=garbled)
 
 
 _LETTER = re.compile(r"[^\W\d_]")

@@ -290,3 +290,15 @@ def test_a_month_name_with_a_full_stop_is_a_date(specs: SpecSet) -> None:
         rows = [[("ACME TRADING SDN BHD", 0.2)]] + body("RECEIPT", text, "TOTAL RM 12.00")
         found = extract_document(receipt(rows), specs, "receipt").fields["document_date"]
         assert found.value == date(2026, 10, 19), text
+
+
+def test_a_garbled_tax_with_no_subtotal_read_is_the_rate_of_the_total_when_its_digits_agree(specs: SpecSet) -> None:
+    # seed 13 receipt 018 degraded: `Subtotal 53)..61`, `VAT 20% 10). 72,`, `TOTAL £ 64 33`; 64.33 x 20/120 = 10.72
+    sums = page_sums(["Subtotal 53)..61", "VAT 20% 10). 72,", "TOTAL £ 64 33"])
+    assert sums.garbled_tax == (1, "1072", Decimal("20")) and sums.unread_tax is None
+    amount, confidence, codes = _tax(specs, "Subtotal 53)..61", "VAT 20% 10). 72,", "TOTAL £ 64.33")
+    assert amount == Decimal("10.72")
+    assert confidence < AUTO_ACCEPT and ReasonCode.FIELD_AMBIGUOUS in codes
+    # digits that say another amount, or a subtotal read (the sums decide then): nothing from the total
+    assert _tax(specs, "Subtotal 53)..61", "VAT 20% 10). 75,", "TOTAL £ 64.33")[0] is None
+    assert page_sums(["Subtotal 53.61", "VAT 20% 10). 72,", "TOTAL £ 64.33"]).garbled_tax is None
