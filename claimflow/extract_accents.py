@@ -44,9 +44,10 @@ FOLDED = {"ß": "s", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ"
           "œ": "oe", "Œ": "OE"}  # fmt: skip
 """Latin letters with no decomposition: what they are without their stroke (one glyph, one letter: OCR reads
 ß as one wrong letter, B or R, so it folds to one)."""
-MARKLESS_LETTERS = {"dan": "æøåÆØÅ", "nor": "æøåÆØÅ", "isl": "æðþÆÐÞ", "deu": "ß", "pol": "łŁ", "hrv": "đĐ"}
+MARKLESS_LETTERS = {"dan": "æøÆØ", "nor": "æøÆØ", "isl": "æðþÆÐÞ", "deu": "ß", "pol": "łŁ", "hrv": "đĐ"}
 """Models that read letters whose accent is no detached mark (a stroke through the letter, a ligature), with
-those letters: the mark detector cannot flag their loss, so a weakly read word is asked of these models."""
+those letters: the mark detector cannot flag their loss, so a weakly read word is asked of these models. Not å:
+its ring is a detached mark the detector sees (a weak `Backerei` took dan's `Båckerei` for Bäckerei)."""
 ALL_MARKLESS = "".join(sorted(set("".join(MARKLESS_LETTERS.values()))))
 UNSURE_WORD = 0.8
 """A text field's word read below this OCR confidence may have lost a letter without a mark (`Sgren` at 0.71,

@@ -432,3 +432,13 @@ def test_a_weak_word_is_compared_without_the_specks_glued_before_it_and_rewritte
     answers = {"dan": ["Lindenstraße"], "deu": ["__ Lindenstraße"], "pol": ["Lindenstraße"]}
     read_accents_again(read, [part], specs, FakeAccents([], answers, {"Lindenstraße"}))
     assert part.fields["claimant_name"].value == "._Hauptstrage 47"
+
+
+def test_a_weak_word_takes_no_a_with_a_ring_from_the_danish_model() -> None:
+    # receipts8: a rotated receipt's weak `Backerei` (Bäckerei) took dan's `Båckerei`; å's ring is a detached mark
+    specs = load_specs(ROOT / "extractors")
+    read, part = _read_and_part("Backerei Weber")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.5)
+    answers = {"dan": ["Båckerei"], "deu": ["Backerei"], "pol": ["Backerei"]}
+    read_accents_again(read, [part], specs, FakeAccents([], answers, {"Båckerei"}))
+    assert part.fields["claimant_name"].value == "Backerei Weber"
