@@ -712,7 +712,11 @@ def is_valid_gb11643(number: str) -> bool:
 
 
 # OCR misreads inside legal-form words (`SON BHD` for `SDN BHD`) and symbols that are letters misread (`¥` for Y).
-_LEGAL_FORM_FIXES = ((re.compile(r"\bS[O0]N(?=\.?\s*BHD\b)"), "SDN"), (re.compile(r"\bBH0\b"), "BHD"))
+_LEGAL_FORM_FIXES = (
+    (re.compile(r"\bS[O0]N(?=\.?\s*BHD\b)"), "SDN"),
+    (re.compile(r"\bBH0\b"), "BHD"),
+    (re.compile(r"\b(S\.\s?r\.\s?)[I1|](?=\.)"), r"\1l"),  # Italian `S.r.l.` read `S.r.I.` / `S.r.1.`
+)
 _SYMBOL_LETTERS = ((re.compile(r"(?<=Y)¥|¥(?=Y)"), ""), (re.compile(r"¥"), "Y"))
 
 

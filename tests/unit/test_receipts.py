@@ -51,6 +51,10 @@ def test_normalise_text_undoes_ocr_misreads_of_legal_forms() -> None:
     assert normalise_text("MR. D.I.Y¥. (KUCHAI) SDN BHD") == "MR. D.I.Y. (KUCHAI) SDN BHD"
     assert normalise_text("‘ACME TRADING’") == "ACME TRADING"
     assert normalise_text("SONIC PLC") == "SONIC PLC"  # only before BHD
+    # seed 18 invoices: the l of Italian `S.r.l.` read as a capital I or a 1
+    assert normalise_text("Carrozzeria Bianchi S.r.I.") == "Carrozzeria Bianchi S.r.l."
+    assert normalise_text("Carrozzeria Bianchi S.r.1.") == "Carrozzeria Bianchi S.r.l."
+    assert normalise_text("S.r.l. Via 1. Maggio") == "S.r.l. Via 1. Maggio"
 
 
 def test_total_confirmed_by_cash_and_change_wins_over_larger_total(specs: SpecSet) -> None:
