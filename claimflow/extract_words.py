@@ -458,7 +458,9 @@ def read_text_words_alone(
         taken: dict[int, str] = {}
         for number, word in enumerate(words):
             found = majority_word(texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)], word.text)
-            if found is not None:
+            # a word asked only for its mix of letters and digits was read firmly enough to keep its glyph count
+            # (`4Qx` at 0.84 read `4QxX` alone twice: a glyph more is no better reading of it)
+            if found is not None and (word.confidence < WEAK_TEXT_WORD or len(found) == len(word.text)):
                 taken[id(word)] = found
         if taken:
             again = [dataclasses.replace(w, text=taken[id(w)]) if id(w) in taken else w for w in page.words]

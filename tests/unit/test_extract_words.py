@@ -349,6 +349,13 @@ def test_weak_words_of_a_reread_word_text_field_take_what_most_readings_alone_sa
     assert [w.text for w in weak_text_words(part, SPECS, 0.98, {1: read.pages[0]})["issuer_address"]] == ["23QxX"]
     read, part = _till_postcode("23QxX", 0.96)
     assert weak_text_words(part, SPECS, 0.98, {1: read.pages[0]}) == {}
+    # such a word takes a reading alone only with as many glyphs (seed 13 010 clean: `4Qx` at 0.84, alone `4QxX`)
+    read, part = _till_postcode("23QxX", 0.88)
+    read_text_words_alone(read, [part], SPECS, FakeLook(["", "23QX", "23QX", "23QX"]), threshold=0.98)
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 23QXX"
+    read, part = _till_postcode("230X", 0.88)
+    read_text_words_alone(read, [part], SPECS, FakeLook(["", "23QX", "23QX", "23QX"]), threshold=0.98)
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 23QX"
 
 
 def test_only_code_like_weak_words_are_read_alone() -> None:
