@@ -121,7 +121,7 @@ def read_chinese_again(
                 started, cpu = time.perf_counter(), time.thread_time()
                 left = WIDEN if index == 0 else INNER
                 right = WIDEN if index == len(lines) - 1 else INNER
-                readings.append(reader(_crop(page, line, left, right)))
+                readings.append(reader(crop_line(page, line, left, right)))
                 if counted is not None:
                     counted(time.perf_counter() - started, time.thread_time() - cpu)
                 crops += 1
@@ -221,10 +221,13 @@ def _place(value: str, first: str) -> int | None:
     return best[1] if best is not None and best[0] <= max(1, round(MAX_CHANGED * len(value))) else None
 
 
-def _crop(page: Page, line: Sequence[Word], left_reach: float, right_reach: float) -> Image.Image:
+def crop_line(
+    page: Page, line: Sequence[Word], left_reach: float, right_reach: float, *, over: float = 0.0
+) -> Image.Image:
     """Return the line's words cut out of the page image (grey), widened left and right by so many line heights.
 
-    The widening stops short of the next word on the row.
+    The widening stops short of the next word on the row, unless that word was read below `over` (read_figures:
+    `¥4` read `汐` at 0.0 beside `5,291.02` is the value's own ink misread).
     """
     image = page.image
     assert isinstance(image, Image.Image)
@@ -237,6 +240,8 @@ def _crop(page: Page, line: Sequence[Word], left_reach: float, right_reach: floa
     for word in page.words:
         if id(word) in ids or min(word.bbox[3], y1) - max(word.bbox[1], y0) < (y1 - y0) / 3:
             continue  # the line's own words, or not on its row
+        if word.confidence < over:
+            continue
         if word.bbox[0] >= x1:
             right = min(right, word.bbox[0])
         elif word.bbox[2] <= x0:
