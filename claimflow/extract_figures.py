@@ -34,7 +34,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
 from PIL import Image
 
 from claimflow.capital_numerals import unread_fits
@@ -42,7 +41,17 @@ from claimflow.errors import ReasonCode
 from claimflow.extract import checksum_strength
 from claimflow.extract_checks import apply_checks
 from claimflow.extract_glyphs import value_words
-from claimflow.extract_paddle import AGREE_CAP, DISAGREE_CAP, LANGUAGE, MIN_REST, PAD, SURE_CHAR, WIDEN, crop_line
+from claimflow.extract_paddle import (
+    AGREE_CAP,
+    DISAGREE_CAP,
+    LANGUAGE,
+    MIN_REST,
+    PAD,
+    SURE_CHAR,
+    WIDEN,
+    crop_line,
+    inked,
+)
 from claimflow.extract_reread import calibrated, put_found
 from claimflow.extract_values import TypedValue, parse_value, validate_value
 from claimflow.extract_words import OTHER_CODE_RATIO, row_right_of_label
@@ -66,9 +75,6 @@ FIGURE_TYPES = frozenset({"code", "money", "date"})
 WEAK_NEIGHBOUR = 0.5
 """A word beside the value read below this does not stop its crop's widening (its ink may be the value's)."""
 ALONE = 0.5
-INK = 128
-"""A grey level under this is ink (a row right of a label is cut down to its ink before it is read)."""
-INK_MARGIN = 2
 """The raw score of a value only the second recognizer read (right of its label): a person checks it."""
 
 Recognize = Callable[[Image.Image], Reading]
@@ -205,27 +211,7 @@ def _crop_box(page: Page, box: BBox) -> Image.Image:
     pad = PAD * (box[3] - box[1]) * height
     left, top = max(0, int(box[0] * width)), max(0, int(box[1] * height - pad))
     right, bottom = min(width, int(box[2] * width) + 1), min(height, int(box[3] * height + pad) + 1)
-    return _inked(image.crop((left, top, max(right, left + 1), max(bottom, top + 1))).convert("L"))
-
-
-def _inked(crop: Image.Image) -> Image.Image:
-    """Return the crop cut down to its ink (and INK_MARGIN px): the model reads text that fills its height.
-
-    A row right of a label is cut as high as the label with room above and below, and as wide as the row may
-    reach; scaled to the model's 48 px the digits in it were a third of that and read with digits dropped
-    (`1332853695` for 13392853695 on a clean rendering).
-    """
-    pixels = np.asarray(crop) < INK
-    rows, columns = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
-    if not rows.size:
-        return crop
-    box = (
-        max(0, int(columns[0]) - INK_MARGIN),
-        max(0, int(rows[0]) - INK_MARGIN),
-        min(crop.width, int(columns[-1]) + 1 + INK_MARGIN),
-        min(crop.height, int(rows[-1]) + 1 + INK_MARGIN),
-    )
-    return crop.crop(box)
+    return inked(image.crop((left, top, max(right, left + 1), max(bottom, top + 1))).convert("L"))
 
 
 def figures_in(reading: Reading, part: Extraction, name: str, spec: Spec) -> Figures | None:

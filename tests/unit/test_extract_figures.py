@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from claimflow.errors import ReasonCode
 from claimflow.extract_figures import ALONE, read_figures_again, reads_figures, weak_figures
-from claimflow.extract_paddle import AGREE_CAP, DISAGREE_CAP
+from claimflow.extract_paddle import AGREE_CAP, DISAGREE_CAP, inked
 from claimflow.extract_reread import calibrated
 from claimflow.models import Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.paddle_rec import Reading, recognizer
@@ -186,3 +186,14 @@ def test_figures_the_words_contradicted_take_an_unsure_reading(specs: SpecSet) -
     read, part = _document(page, {"amount_claimed": (Money(Decimal("3249.00")), 0.5, "3,249.00")})
     read_figures_again(read, [part], specs, _reads("43,249.00", unsure), threshold=THRESHOLD)
     assert part.fields["amount_claimed"].value == Money(Decimal("3249.00"))
+
+
+@needs_font
+def test_a_crop_is_cut_to_its_ink_before_it_is_read() -> None:
+    # a word read at 0.0 had a box three times its line's height: the model made up characters around 王霞
+    image = Image.new("L", (261, 89), 255)
+    ImageDraw.Draw(image).text((100, 30), "王霞", font=ImageFont.truetype(str(FONT_FILE), SIZE), fill=0)
+    cut = inked(image)
+    assert cut.height < 40 and cut.width < 80
+    assert recognizer().read(cut).text == "王霞"
+    assert inked(Image.new("L", (50, 20), 255)).size == (50, 20)  # no ink: left as it is
