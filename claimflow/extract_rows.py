@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from claimflow import icd10cm
+from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes
 from claimflow.extract_checks import sum_holds
 from claimflow.extract_reread import Choose, calibrated, merge_reading
@@ -37,6 +39,7 @@ from claimflow.models import (
     FieldScalar,
     Money,
     Page,
+    Problem,
     ReadDocument,
     ReadMethod,
     Word,
@@ -391,3 +394,111 @@ def fill_dates_from_digits(spec: Spec, name: str, table: Field, rows: list[list[
         if checked[index][column] is None:
             filled[index][column] = None
     return dataclasses.replace(table, value=list(filled))
+
+
+J_TWINS = frozenset("OAFC")
+"""First letters OCR made of an ICD-10 code's `J` typed right after its slot's bracket (`|J029`): the bracket's
+short stroke, left by the cleaning, read glued to the J's hook (`O02.9`, `A02.9`, `F07.9`, `C06.9`). Those are real
+codes, so the code set (claimflow/icd10cm.py) cannot tell them. A code starting with a digit is ICD-9 (`034.0`;
+an ICD-10 list's `0` was made an `O` already) and is never doubted."""
+LETTER_FACTOR = 0.8
+"""A list whose code's first letter was taken from the reading without the brackets stays below confidence."""
+
+
+def _j_twin(item: object) -> str | None:
+    """Return the code with its first letter read as J, when that letter is a J twin and both are real codes."""
+    code = icd10cm.compact(str(item))
+    if len(code) < 3 or code[0] not in J_TWINS or not icd10cm.is_icd10cm("J" + code[1:]):
+        return None
+    return icd10cm.dotted("J" + code[1:])
+
+
+def bracket_doubts(part: Extraction, specs: SpecSet) -> list[str]:
+    """Return the `reread_rows` ICD-10-CM lists of `part` (OCR) holding a code whose first letter may be a J.
+
+    Such a code starts with a letter OCR makes of a J beside the slot's bracket (J_TWINS), and the code with a J
+    there is billable too (`O02.9` | J02.9): nothing in the reading tells which was typed.
+    """
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    out = []
+    for name, field_spec in spec.fields.items():
+        if not field_spec.reread_rows or field_spec.type != "list" or field_spec.direction != "region":
+            continue
+        if not any(validator.kind == "icd10cm" for validator in field_spec.validators):
+            continue
+        found = part.fields.get(name)
+        if found is None or found.provenance.method is not ReadMethod.OCR or not isinstance(found.value, list):
+            continue
+        if any(_j_twin(item) is not None for item in found.value):
+            out.append(name)
+    return out
+
+
+def read_letters_again(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    reread: RowsRereader,
+    *,
+    only: Sequence[str] | None = None,
+) -> int:
+    """Read the slots of lists whose first letters are in doubt again, without the slots' brackets; return rows read.
+
+    `reread` reads the list's box row by row cleaned of its rules *and* of the short ticks they turn into at
+    their ends (`dropout.rule_ticks`): the bracket `|` of `|J029` is gone, so nothing is glued to the J. A code
+    whose first letter is a J twin (`O02.9`, `bracket_doubts`) becomes the J code only when that reading gives the
+    J code in the same place of the list; the other codes stay as they were. The list then loses confidence
+    (LETTER_FACTOR) with a FIELD_AMBIGUOUS problem: two readings of a letter disagree, a person looks.
+    """
+    if len(parts) != 1:
+        return 0
+    part = parts[0]
+    spec = specs.specs.get(part.document_type)
+    names = [name for name in bracket_doubts(part, specs) if only is None or name in only]
+    if spec is None or not names:
+        return 0
+    read_rows = 0
+    pages: list[Page] = []
+    for page in read.pages:
+        if page.method is not ReadMethod.OCR or page.image is None:
+            pages.append(page)
+            continue
+        replaced: list[tuple[BBox, list[Word], set[str]]] = []
+        for name in names:
+            pattern = _row_pattern(spec, name)
+            markers = set(spec.fields[name].markers)
+            for box in field_boxes(page, spec, name):
+                for words in reread(page, box) or []:
+                    if words and pattern.search(" ".join(w.text for w in words)):
+                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words, markers))
+                        read_rows += 1
+        pages.append(_with_rows(page, replaced))
+    if not read_rows:
+        return 0
+    again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
+    for name in names:
+        found, new = part.fields[name], again.fields.get(name)
+        if new is None or not isinstance(found.value, list) or not isinstance(new.value, list):
+            continue
+        items = [str(item) for item in found.value]
+        changed = []
+        for index, item in enumerate(items):
+            twin = _j_twin(item)
+            if twin is not None and index < len(new.value) and str(new.value[index]) == twin:
+                items[index] = twin
+                changed.append(index + 1)
+        if not changed:
+            continue
+        part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * LETTER_FACTOR)
+        places = ", ".join(str(index) for index in changed)
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: item {places} read as J without the slot's bracket, another letter with it; check it",
+                page=found.provenance.page,
+                field=name,
+            )
+        )
+    return read_rows

@@ -147,7 +147,9 @@ def read_as_layers(page: Page) -> bool:
     return any(word.block >= DATA_BLOCK for word in page.words)
 
 
-def region_cleaner(page: Page, *, keep_strokes: bool = False) -> Callable[[Image.Image], Image.Image]:
+def region_cleaner(
+    page: Page, *, keep_strokes: bool = False, ticks: bool = False
+) -> Callable[[Image.Image], Image.Image]:
     """Return how a region crop of a drop-out form's `page` is cleaned before it is read again.
 
     The form's ink is dropped by its level only on a page read as layers (`read_layers_apart` found its form
@@ -157,10 +159,11 @@ def region_cleaner(page: Page, *, keep_strokes: bool = False) -> Callable[[Image
     of two inks, and its strokes were cut with the rule (a clean pre-printed scan's insured id, total, paid
     and tax id: "could not read it again", then read whole). Table rows (`keep_strokes`) keep their cleaning.
     `keep_strokes`: typed strokes over a light rule or shaded bar stay (`dropout.without_rules`; table rows).
+    `ticks`: a removed rule's end ticks go too (`dropout.rule_ticks`: slot brackets; `read_letters_again`).
     """
     layers = read_as_layers(page)
     level = _page_level(page) if layers and not keep_strokes else None
-    return partial(clean_region, by_level=layers, keep_strokes=keep_strokes, level=level)
+    return partial(clean_region, by_level=layers, keep_strokes=keep_strokes, level=level, ticks=ticks)
 
 
 _LEVELS: dict[int, tuple[weakref.ref[Image.Image], float | None]] = {}

@@ -52,7 +52,7 @@ from claimflow.extract_reread import (
     weak_regions,
     weak_values,
 )
-from claimflow.extract_rows import read_rows_again, weak_lists, weak_tables
+from claimflow.extract_rows import bracket_doubts, read_letters_again, read_rows_again, weak_lists, weak_tables
 from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import (
     doubtful_codes,
@@ -819,12 +819,45 @@ class RowsLook:
         )
 
 
+class BracketsLook:
+    """ICD-10 lists whose code may have lost its J to the slot's bracket, read again without the brackets.
+
+    Added by cms10 (extract_rows.read_letters_again): a flattened fillable form's `|J029` read `O02.9`, a real code.
+    One call per OCR'd page, only for a list holding such a code (`bracket_doubts`).
+    """
+
+    name = "brackets"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call (the list's rows stacked in one image) per doubtful list and OCR'd page."""
+        part = ctx.single()
+        pages = ctx.ocr_pages()
+        if part is None or not pages or not ctx.dropout():
+            return []
+        return [
+            Request(self.name, (name,), len(pages), CHECK_FAILED, "check", what="rows")
+            for name in bracket_doubts(part, ctx.specs)
+        ]
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted lists' rows again, cleaned of rules and of the brackets' ticks."""
+        ocr = ctx.ocr
+        read_letters_again(
+            ctx.read,
+            ctx.parts,
+            ctx.specs,
+            lambda page, box: reread_rows(page, ocr, box, clean=region_cleaner(page, keep_strokes=True, ticks=True)),
+            only=_served(granted),
+        )
+
+
 DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LayersLook,
     PagesLook,
     RegionsLook,
     DigitsLook,
     RowsLook,
+    BracketsLook,
     LinesLook,
     AccentsLook,
     VotesLook,

@@ -229,6 +229,61 @@ def _dashes(column: np.ndarray, dash: tuple[int, int], beside: np.ndarray | None
     return narrow >= DASH_MIN_NARROW and narrow > wide.count(True)
 
 
+TICK_INCH = (0.03, 0.09)
+"""A bracket's tick is this tall (inches): the short vertical stroke a box's underline turns up into at its end
+(the HCFA-1500's diagnosis slots `|____ . __`: 0.08 in). Shorter than DASH_MIN_INCH, so an erased tick is never a
+rule that splits a value (`erased_rules`)."""
+TICK_WIDTH_INCH = 0.02
+"""A tick is at most this wide (inches) and has no ink beside it: a typed glyph's stem has its serifs or bowls."""
+TICK_END_INCH = 0.02
+"""A tick stands this close (inches) to the end of its rule: a stroke standing on a rule's middle is a value's."""
+
+
+def rule_ticks(ink: np.ndarray, horizontal: np.ndarray, *, dpi: float = DEFAULT_DPI) -> np.ndarray:
+    """Return the pixels of short thin vertical strokes standing on (or hanging from) a horizontal rule's end.
+
+    A slot's bracket (`|____`) is a rule that turns up at its end; the rule is removed with the others, but the
+    tick, shorter than any rule, stayed, and OCR read it glued to the code typed right after it: `|J029` as
+    `10029`, `J45909` as `O45.909` (real codes, so nothing else could tell). A tick is a run of ink
+    TICK_INCH long in a column within TICK_END_INCH of the end of a horizontal rule (`horizontal`: its pixels),
+    touching the rule, at most TICK_WIDTH_INCH wide with no ink beside it along its length.
+    """
+    out = np.zeros_like(ink)
+    if not horizontal.any():
+        return out
+    height, width = ink.shape
+    low, high = max(2, round(TICK_INCH[0] * dpi)), max(3, round(TICK_INCH[1] * dpi))
+    thin, reach = max(1, round(TICK_WIDTH_INCH * dpi)), max(1, round(TICK_END_INCH * dpi))
+    free = ink & ~horizontal
+    for y in np.flatnonzero(horizontal.any(axis=1)):
+        row = np.concatenate([[0], horizontal[y].astype(np.int8), [0]])
+        edges = np.diff(row)
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            for tip in (int(start), int(end) - 1):
+                lo, hi = max(0, tip - reach), min(width, tip + reach + 1)
+                for step in (-1, 1):  # standing on the rule (up) or hanging from it (down)
+                    edge = y + step
+                    if not 0 <= edge < height or horizontal[edge, tip]:
+                        continue  # not the rule's top (bottom) row here
+                    columns = np.flatnonzero(free[edge, lo:hi]) + lo
+                    if columns.size == 0 or columns[-1] - columns[0] + 1 > thin:
+                        continue
+                    a, b = int(columns[0]), int(columns[-1]) + 1
+                    length = 0
+                    at = edge
+                    while 0 <= at < height and free[at, a:b].any() and length <= high:
+                        length += 1
+                        at += step
+                    if not low <= length <= high:
+                        continue
+                    top, bottom = (edge - length + 1, edge + 1) if step < 0 else (edge, edge + length)
+                    side = max(1, thin // 2)
+                    left, right = max(0, a - side), min(width, b + side)
+                    if free[top:bottom, left:a].any() or free[top:bottom, b:right].any():
+                        continue  # ink beside it: a glyph's stroke, not a lone tick
+                    out[top:bottom, a:b] |= free[top:bottom, a:b]
+    return out
+
 SPLIT_RULE_MAX_INCH = 0.04
 """An erased vertical rule wider than this (inches) is a shaded bar, not a separator between two values."""
 
@@ -409,7 +464,12 @@ def rule_levels(grey: np.ndarray, rules: np.ndarray, *, dpi: float = DEFAULT_DPI
 
 
 def clean_region(
-    image: Image.Image, *, by_level: bool = True, keep_strokes: bool = False, level: float | None = None
+    image: Image.Image,
+    *,
+    by_level: bool = True,
+    keep_strokes: bool = False,
+    level: float | None = None,
+    ticks: bool = False,
 ) -> Image.Image:
     """Return a region crop ready for OCR: red or light form ink dropped out, else its box rules removed.
 
@@ -429,6 +489,9 @@ def clean_region(
     crop's rules looked of two inks, nothing was dropped, and removing the rule cut the value's lower half
     away). With it, a grey crop whose form drops out by that level is given as its data layer alone: its
     rules are form ink and went with it, and taking them out again would cut the strokes typed across them.
+
+    `ticks`: the short strokes a removed rule turns into at its ends (a slot's bracket, `rule_ticks`) go too,
+    on a crop whose form did not drop out; only the reading that asks for it (`read_letters_again`) does.
     """
     if image.mode in ("RGB", "RGBA"):
         rgb = np.asarray(image.convert("RGB"))
@@ -450,6 +513,10 @@ def clean_region(
         dpi=resolution,
         keep_strokes=keep_strokes,
     )
+    if ticks and dropped is None:
+        ink = grey < INK
+        horizontal = _runs(ink, max(8, round(RULE_MIN_INCH * resolution)), axis=1)
+        cleaned[rule_ticks(ink, horizontal, dpi=resolution)] = 255
     return _grey_image(cleaned, image)
 
 

@@ -18,9 +18,11 @@ from PIL import Image
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes, icd10_with_dot
 from claimflow.extract_rows import (
+    bracket_doubts,
     choose_items,
     choose_rows,
     fill_dates_from_digits,
+    read_letters_again,
     read_rows_again,
     weak_lists,
     weak_tables,
@@ -39,7 +41,7 @@ from claimflow.models import (
     Word,
 )
 from claimflow.normalise import parse_boxed_dates
-from claimflow.readers.dropout import rule_mask, without_rules
+from claimflow.readers.dropout import rule_mask, rule_ticks, without_rules
 from claimflow.readers.rows import DIGITS, reread_rows, text_rows, to_paper
 from claimflow.second_looks import SharedOcr
 from claimflow.settings import PROJECT_ROOT
@@ -555,3 +557,57 @@ def test_a_diagnosis_code_followed_by_a_full_stop_is_whole(specs: SpecSet) -> No
     items = HCFA + DIAGNOSIS + [(0.06, 0.605, "[RO59_"), (0.06, 0.63, "R10,9")]
     found = extract_document(ReadDocument(pages=[_page(items)]), specs).fields["diagnosis_codes"]
     assert found.value == ["R05.9", "R10.9"]
+
+
+# --- a slot's bracket glued to a code's J (cms10) --------------------------------------------------------
+
+
+def test_a_brackets_tick_at_a_rules_end_is_found_and_a_glyph_is_not() -> None:
+    # 400 dpi: an underline 1 in long, its left end turning up 0.075 in (the HCFA's `|____` slot)
+    ink = np.zeros((200, 600), dtype=bool)
+    ink[150:153, 50:450] = True  # the underline
+    ink[120:150, 50:52] = True  # the bracket's tick at its left end
+    ink[112:150, 250:253] = True  # a stroke standing on the rule's middle: a value's, not a tick
+    ink[115:150, 447:450] = True  # a stroke at the right end with ink beside it (a glyph's bowl)
+    ink[115:120, 440:447] = True
+    horizontal = np.zeros_like(ink)
+    horizontal[150:153, 50:450] = True
+    ticks = rule_ticks(ink, horizontal, dpi=400)
+    assert ticks[120:150, 50:52].all()
+    assert not ticks[:, 200:].any()
+    # a stroke taller than a tick at a rule's end (a glyph's stem, a box's side) is not one
+    tall = ink.copy()
+    tall[120:150, 50:52] = False
+    tall[100:150, 50:52] = True
+    assert not rule_ticks(tall, horizontal, dpi=400).any()
+
+
+def test_a_code_whose_j_the_bracket_hid_takes_it_from_the_reading_without_brackets(specs: SpecSet) -> None:
+    # `|J029` read `O02.9` (a real code) on the page; the slots read again without the brackets' ticks
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "O029"), (0.06, 0.63, "L309")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    before = parts[0].fields["diagnosis_codes"]
+    assert before.value == ["O02.9", "L30.9"]
+    assert bracket_doubts(parts[0], specs) == ["diagnosis_codes"]
+
+    def reread(page: Page, box: BBox) -> list[list[Word]]:
+        return [_words(0.06, 0.605, "J029"), _words(0.06, 0.63, "I309")]
+
+    assert read_letters_again(read, parts, specs, reread) == 2
+    found = parts[0].fields["diagnosis_codes"]
+    assert found.value == ["J02.9", "L30.9"]  # only the doubtful letter changes; L30.9 stays as first read
+    assert found.confidence == pytest.approx(before.confidence * 0.8)
+    assert any(p.field == "diagnosis_codes" and "bracket" in p.message for p in parts[0].problems)
+    # a reading that does not give the J code in its place changes nothing
+    parts = [extract_document(read, specs)]
+
+    def other(page: Page, box: BBox) -> list[list[Word]]:
+        return [_words(0.06, 0.605, "Z029"), _words(0.06, 0.63, "L309")]
+
+    read_letters_again(read, parts, specs, other)
+    assert parts[0].fields["diagnosis_codes"].value == ["O02.9", "L30.9"]
+    # no code whose J twin is a real code: nothing to read
+    sure = [extract_document(ReadDocument(pages=[_page(HCFA + DIAGNOSIS + [(0.06, 0.605, "L309")])]), specs)]
+    assert bracket_doubts(sure[0], specs) == []
