@@ -739,8 +739,23 @@ def _match(
         start_at, end_at = found.span(group)
         used = tuple(w for start, end, w in spans if start < end_at and start_at < end)
         if used:
-            out.append((_joined(_group(found), field_spec.join), used, 1.0))
+            factor = AMBIGUOUS_FACTOR if field_spec.type == "money" and _overlapped(found, text) else 1.0
+            out.append((_joined(_group(found), field_spec.join), used, factor))
     return out
+
+
+def _overlapped(found: re.Match[str], text: str) -> bool:
+    """Return True when the pattern also matches another amount that shares digits with `found`.
+
+    Dollars and cents printed in two columns (`144 30`) beside the next box's amount (`64 94`) read as one line
+    `144 30 64 94`: `30 64` and `64 94` are both amounts; which digits belong together the text cannot say, so
+    the amount taken is ambiguous (a box's left neighbour's cents taken as its dollars paid 30.64 for 64.94).
+    An amount read with its decimal point is not: the point ties its cents to its dollars.
+    """
+    if re.search(r"\d[.,]\d{2}(?!\d)", found.group(0)):
+        return False  # a decimal point ties the cents to their dollars
+    again = found.re.search(text, found.start() + 1)
+    return again is not None and again.start() < found.end() and again.group(0).strip() != found.group(0).strip()
 
 
 CLOSE_GAP = 0.45

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from PIL import Image
 
 from claimflow.errors import ReasonCode
-from claimflow.extract import extract_document, icd10_with_dot, order_by_markers
+from claimflow.extract import _overlapped, extract_document, icd10_with_dot, order_by_markers
 from claimflow.extract_reread import missing_dates, read_dates_as_digits
 from claimflow.extract_tables import split_amount
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
@@ -335,3 +336,20 @@ def test_a_region_is_read_with_a_whitelist_only_by_an_engine_that_takes_one() ->
     engine = _Digits()
     assert reread_region(page, engine, box, whitelist="0123456789") == []
     assert engine.whitelists == ["0123456789"]
+
+
+@pytest.mark.parametrize(
+    ("text", "overlapped"),
+    [
+        ("144 30 64 94", True),  # box 28's cents beside box 29's amount: 30.64 or 64.94, the text cannot say
+        ("$ 64 94", False),
+        ("64.94 30", False),  # a point ties the cents: `94 30` is no amount beside it
+        ("1 234 56", False),  # no amount starts inside a number
+    ],
+)
+def test_an_amount_sharing_digits_with_another_is_ambiguous(specs: SpecSet, text: str, overlapped: bool) -> None:
+    pattern = specs.get("cms1500").fields["amount_paid"].pattern
+    assert pattern is not None
+    found = re.search(pattern, text)
+    assert found is not None
+    assert _overlapped(found, text) is overlapped
