@@ -113,24 +113,7 @@ def read_rows_again(
     ]
     if spec is None or not weak:
         return 0
-    read_rows = 0
-    pages: list[Page] = []
-    for page in read.pages:
-        if page.method is not ReadMethod.OCR or page.image is None:
-            pages.append(page)
-            continue
-        replaced: list[tuple[BBox, list[Word], set[str]]] = []
-        for name in weak:
-            pattern = _row_pattern(spec, name)
-            markers = set(spec.fields[name].markers) if name in spec.fields else set()
-            for box in field_boxes(page, spec, name):
-                rows = reread(page, box) or []
-                for words in rows:
-                    if words and pattern.search(" ".join(w.text for w in words)):
-                        # the row's place: the box's width, the row's height
-                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words, markers))
-                        read_rows += 1
-        pages.append(_with_rows(page, replaced))
+    pages, read_rows = _pages_read_by_rows(read, spec, weak, reread)
     if not read_rows:
         return 0
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
@@ -159,6 +142,33 @@ def read_rows_again(
         ]
         part.fields[name] = fill_dates_from_digits(spec, name, found, digit_rows)
     return read_rows
+
+
+def _pages_read_by_rows(
+    read: ReadDocument, spec: Spec, names: Sequence[str], reread: RowsRereader
+) -> tuple[list[Page], int]:
+    """Return the pages with the named fields' boxes read again row by row by `reread`, and the rows taken.
+
+    A row read alone replaces the first reading in its place (the box's width, the row's height) only when it
+    matches the field's row or item pattern (`_row_pattern`); pages not read by OCR are kept as they are.
+    """
+    read_rows = 0
+    pages: list[Page] = []
+    for page in read.pages:
+        if page.method is not ReadMethod.OCR or page.image is None:
+            pages.append(page)
+            continue
+        replaced: list[tuple[BBox, list[Word], set[str]]] = []
+        for name in names:
+            pattern = _row_pattern(spec, name)
+            markers = set(spec.fields[name].markers) if name in spec.fields else set()
+            for box in field_boxes(page, spec, name):
+                for words in reread(page, box) or []:
+                    if words and pattern.search(" ".join(w.text for w in words)):
+                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words, markers))
+                        read_rows += 1
+        pages.append(_with_rows(page, replaced))
+    return pages, read_rows
 
 
 def _row_pattern(spec: Spec, name: str) -> re.Pattern[str]:
@@ -459,22 +469,7 @@ def read_letters_again(
     names = [name for name in bracket_doubts(part, specs) if only is None or name in only]
     if spec is None or not names:
         return 0
-    read_rows = 0
-    pages: list[Page] = []
-    for page in read.pages:
-        if page.method is not ReadMethod.OCR or page.image is None:
-            pages.append(page)
-            continue
-        replaced: list[tuple[BBox, list[Word], set[str]]] = []
-        for name in names:
-            pattern = _row_pattern(spec, name)
-            markers = set(spec.fields[name].markers)
-            for box in field_boxes(page, spec, name):
-                for words in reread(page, box) or []:
-                    if words and pattern.search(" ".join(w.text for w in words)):
-                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words, markers))
-                        read_rows += 1
-        pages.append(_with_rows(page, replaced))
+    pages, read_rows = _pages_read_by_rows(read, spec, names, reread)
     if not read_rows:
         return 0
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)

@@ -283,6 +283,11 @@ def _served(requests: Sequence[Request]) -> list[str]:
     return list(dict.fromkeys(name for r in requests for name in r.fields))
 
 
+
+def _second_recognizer() -> Callable[[Image.Image], Reading]:
+    """Return the second recognizer's reading function, loading its model on first use (once per process)."""
+    return recognizer().read
+
 class LayersLook:
     """A drop-out form's pages read as form and data layers (form_layers.read_layers_apart)."""
 
@@ -531,15 +536,11 @@ class ChineseLook:
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted values' lines with the second recognizer; lift, cap or correct them."""
-
-        def loaded() -> Callable[[Image.Image], Reading]:
-            return recognizer().read
-
         read_chinese_again(
             ctx.read,
             ctx.parts,
             ctx.specs,
-            loaded,
+            _second_recognizer,
             threshold=ctx.threshold,
             only=_served(granted),
             counted=ctx.ocr.count_other,
@@ -722,15 +723,11 @@ class FiguresLook:
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted values' lines (or rows right of their labels); lift, cap, correct or fill them."""
-
-        def loaded() -> Callable[[Image.Image], Reading]:
-            return recognizer().read
-
         read_figures_again(
             ctx.read,
             ctx.parts,
             ctx.specs,
-            loaded,
+            _second_recognizer,
             threshold=ctx.threshold,
             only=_served(granted),
             counted=ctx.ocr.count_other,
