@@ -26,20 +26,27 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
+import time
+import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
+
+from PIL import Image
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
 from claimflow.extract_accents import trim_edges
 from claimflow.extract_glyphs import value_words
 from claimflow.extract_layout import build_lines, find_anchors
+from claimflow.extract_paddle import PAD, Recognize
 from claimflow.extract_reread import calibrated, put_found
 from claimflow.extract_values import validate_value
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import normalise_code
+from claimflow.readers.paddle_rec import RecognizerMissing
 from claimflow.specs import FieldSpec, SpecSet
 
 WORD_SCALES = (1.0, 1.5, 2.0, 3.0)
@@ -76,6 +83,52 @@ class WordLook(Protocol):
     ) -> list[str] | None:
         """Return one text per box, read again with the tesseract model `lang` (None when it cannot)."""
         ...
+
+
+SecondReader = Callable[[Page, BBox], str]
+"""Reads one box of a page with the second recognizer: its text, '' when it reads nothing it may give."""
+
+
+def second_reader(
+    recognize: Callable[[], Recognize], counted: Callable[[float, float], None] | None = None
+) -> SecondReader:
+    """Return a reader of one word's box with the second recognizer (PP-OCR, readers/paddle_rec.py).
+
+    Tesseract reads a small Courier code by one model at every size, and where it goes wrong it goes wrong alike
+    (a Q read 0, a T read 7 or 1 at two of four sizes); PP-OCR is trained apart and reads those glyphs right where
+    the readings alone split (receipts11). The box is cut out with PAD of its height around it (a word's box is its
+    ink already; cut down to grey below 128, `extract_paddle.inked`, a faded scan's word kept 5 x 5 pixels of it);
+    the text is NFKC-folded and given only when it is plain ASCII (the Chinese model's own letters aside).
+    `recognize` loads the model on first use; a missing model reads nothing. `counted(wall, cpu)` is told each
+    reading's time.
+    """
+
+    def read(page: Page, box: BBox) -> str:
+        image = page.image
+        if not isinstance(image, Image.Image):
+            return ""
+        try:
+            reader = recognize()
+        except RecognizerMissing:
+            return ""
+        width, height = image.size
+        pad = PAD * (box[3] - box[1]) * height
+        crop = (
+            max(0, math.floor(box[0] * width - pad)),
+            max(0, math.floor(box[1] * height - pad)),
+            min(width, math.ceil(box[2] * width + pad)),
+            min(height, math.ceil(box[3] * height + pad)),
+        )
+        if crop[2] <= crop[0] or crop[3] <= crop[1]:
+            return ""
+        started, cpu = time.perf_counter(), time.thread_time()
+        reading = reader(image.crop(crop).convert("L"))
+        if counted is not None:
+            counted(time.perf_counter() - started, time.thread_time() - cpu)
+        text = unicodedata.normalize("NFKC", reading.text).strip()
+        return text if text.isascii() and text.isprintable() else ""
+
+    return read
 
 
 def weak_codes(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
@@ -133,8 +186,13 @@ def read_codes_alone(
     *,
     threshold: float,
     only: Sequence[str] | None = None,
+    second: SecondReader | None = None,
 ) -> int:
-    """Read the weak `reread_word` codes (of `only`, if given) again alone (module docstring); return the calls."""
+    """Read the weak `reread_word` codes (of `only`, if given) again alone (module docstring); return the calls.
+
+    With `second`, each code's box is also read by the second recognizer, whose code wins when one of tesseract's
+    readings (the page's or one alone) read it too (`majority_code(second=)`).
+    """
     pages = {page.number: page for page in read.pages if page.method is ReadMethod.OCR and page.image is not None}
     calls = 0
     for part in parts:
@@ -150,7 +208,8 @@ def read_codes_alone(
             box = with_glued_words(page, field.provenance.bbox)
             texts = look.reread(page, [box] * len(WORD_SCALES), lang=page.language, scales=WORD_SCALES)
             calls += 1
-            code = majority_code(texts or [], field_spec, page_value=field.value)
+            other = second(page, box) if second is not None else ""
+            code = majority_code(texts or [], field_spec, page_value=field.value, second=other)
             if code is not None and _letter_lost(field.value, code):
                 _doubt(part, field, code, page)  # `T240816` read `7240816` alone: the page's letter is kept
                 continue
@@ -257,7 +316,9 @@ def _centre_in(bbox: BBox, box: BBox) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def majority_code(texts: Sequence[str], field_spec: FieldSpec, *, page_value: str | None = None) -> str | None:
+def majority_code(
+    texts: Sequence[str], field_spec: FieldSpec, *, page_value: str | None = None, second: str = ""
+) -> str | None:
     """Return the code most of `texts` read, when it fits the field's pattern; else None.
 
     Most: at least MAJORITY of them, or, when some sizes read nothing at all, at least two and more than half
@@ -266,9 +327,15 @@ def majority_code(texts: Sequence[str], field_spec: FieldSpec, *, page_value: st
     With `page_value` (the page's reading), two readings that put back a leading letter the page read as its digit
     twin (`T119027` twice for `1119027`, the others `1119027` and `TLLYO2`) win when no other code has as many:
     a till's T read 1 or 7 in its line is what goes wrong there, and large sizes of thin print read noise.
+    With `second` (the second recognizer's reading of the box), its code wins when the page or a reading alone read
+    that code too: two recognizers trained apart agree (`T537248` at 3x and by PP-OCR against the page's `1537248`,
+    `7537248` at 2x). Its code being the page's keeps the page's (a majority alone for another code is outvoted).
     """
     codes = [normalise_code(text) for text in texts]
     fitting = [code for code in (code_read(text, field_spec) for text in texts) if code]
+    other = code_read(second, field_spec) if second else ""
+    if other and (other == page_value or other in fitting):
+        return other
     if not fitting:
         return None
     ranked = Counter(fitting).most_common(2)
@@ -425,6 +492,7 @@ def read_text_words_alone(
     *,
     threshold: float,
     only: Sequence[str] | None = None,
+    second: SecondReader | None = None,
 ) -> int:
     """Read the weak words of weak `reread_word` text fields alone at WORD_SCALES; take what most readings say.
 
@@ -432,7 +500,9 @@ def read_text_words_alone(
     around it, three of the four sizes read `23QX`. All weak words of a page go into one OCR call; a word takes a
     reading when most readings agree on it (`majority_word`); the document is then extracted again with those
     words and each weak field takes its new value, its confidence no higher than before (a person checks it),
-    with a Problem saying what the page read. Returns the OCR calls made.
+    with a Problem saying what the page read. With `second`, each weak word is also read by the second recognizer,
+    whose reading wins when tesseract read it too, on the page or alone (`majority_word(second=)`). Returns the OCR
+    calls made (tesseract's).
     """
     if len(parts) != 1:
         return 0  # several documents in one file: their pages are theirs
@@ -457,7 +527,9 @@ def read_text_words_alone(
             continue
         taken: dict[int, str] = {}
         for number, word in enumerate(words):
-            found = majority_word(texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)], word.text)
+            other = second(page, word.bbox) if second is not None else ""
+            alone = texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)]
+            found = majority_word(alone, word.text, second=other)
             # a word asked only for its mix of letters and digits was read firmly enough to keep its glyph count
             # (`4Qx` at 0.84 read `4QxX` alone twice: a glyph more is no better reading of it)
             if found is not None and (word.confidence < WEAK_TEXT_WORD or len(found) == len(word.text)):
@@ -509,20 +581,35 @@ def carried(was: str, new: str, current: str) -> str | None:
     return current
 
 
-def majority_word(texts: Sequence[str], old: str) -> str | None:
+def majority_word(texts: Sequence[str], old: str, *, second: str = "") -> str | None:
     """Return the word most readings alone of `old`'s box read, when it is another reading of the same word.
 
     Most: MAJORITY of them, or at least two and more than half of those that read one word (a reading split in
     two words or empty does not vote). Edge marks the page's word does not have are dropped (`trim_edges`); the
     winner must be like `old` (TEXT_WORD_RATIO, case aside): a weak word read better, not another word.
+    With `second` (the second recognizer's reading of the word), that reading wins when the page or a reading alone
+    read it too, case aside: clean 200-dpi Courier `25Qx` on the page, alone `250X` twice and `25QX` once, PP-OCR
+    `25QX` - the page's word stays; `190x` on the page, alone `19Qx`, `190x`, `19QX`, PP-OCR `19QX` - taken.
     """
     words = [trim_edges(text.strip(), old) for text in texts]
     single = [w for w in words if w and " " not in w]
+    other = trim_edges(second.strip(), old) if second else ""
+    if other and " " not in other and _like(other, old):
+        folded = other.casefold()
+        if folded == old.casefold():
+            return None
+        if folded in {w.casefold() for w in single}:
+            return other
     if not single:
         return None
     best, count = Counter(single).most_common(1)[0]
     if best == old or not (count >= MAJORITY or (count >= 2 and 2 * count > len(single))):
         return None
-    if difflib.SequenceMatcher(None, best.casefold(), old.casefold()).ratio() < TEXT_WORD_RATIO:
+    if not _like(best, old):
         return None
     return best
+
+
+def _like(word: str, old: str) -> bool:
+    """Return True when `word` is another reading of `old` (TEXT_WORD_RATIO alike, case aside)."""
+    return difflib.SequenceMatcher(None, word.casefold(), old.casefold()).ratio() >= TEXT_WORD_RATIO

@@ -60,6 +60,7 @@ from claimflow.extract_words import (
     read_codes_alone,
     read_missing_codes,
     read_text_words_alone,
+    second_reader,
     weak_codes,
     weak_text_words,
 )
@@ -633,7 +634,9 @@ class CodesLook:
 
     Added by the forms work: a till's monospaced `T794326` read `1794326` beside its label reads right alone.
     Confident codes that start with a capital's digit twin, read unsure, are checked so too (receipts7: `7711162`
-    for `T711162` at 0.98): a safety check, one call each.
+    for `T711162` at 0.98): a safety check, one call each. Each code and weak word is also read once by the
+    second recognizer (PP-OCR, about 0.05 s of one core, counted as a call of this step), whose reading wins
+    where tesseract's page or alone readings read it too (receipts11: a Courier Q read 0, a T read 7 or 1).
     """
 
     name = "codes"
@@ -649,11 +652,11 @@ class CodesLook:
                     continue
                 value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
                 page, where = found.provenance.page, found.provenance.bbox
-                requests.append(Request(self.name, (name,), 1, value, "weak", page=page, what="words", region=where))
+                requests.append(Request(self.name, (name,), 2, value, "weak", page=page, what="words", region=where))
             for name in doubtful_codes(part, ctx.specs, ctx.threshold, pages):
                 doubted = part.fields[name]
                 at, box = doubted.provenance.page, doubted.provenance.bbox
-                check = Request(self.name, (name,), 1, CHECK_FAILED, "check", page=at, what="words", region=box)
+                check = Request(self.name, (name,), 2, CHECK_FAILED, "check", page=at, what="words", region=box)
                 requests.append(dataclasses.replace(check, safety=True))
         if len(ctx.parts) == 1:
             # weak words of weak `reread_word` text fields (receipts9: a till's postcode `23QxX`), one call a page
@@ -662,14 +665,18 @@ class CodesLook:
             for at in sorted({part.fields[name].provenance.page for name in weak}, key=lambda n: n or 0):
                 names = tuple(name for name in weak if part.fields[name].provenance.page == at)
                 value = max(0.1, ctx.threshold - max(calibrated(part, part.fields[n], ctx.specs) for n in names))
-                requests.append(Request(self.name, names, 1, value, "weak", page=at, what="words"))
+                words = len({id(w) for name in names for w in weak[name]})  # each also read by the second recognizer
+                requests.append(Request(self.name, names, 1 + words, value, "weak", page=at, what="words"))
         return requests
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted codes and weak text words alone and take what most readings agree on."""
         only = _served(granted)
-        read_codes_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only)
-        read_text_words_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only)
+        second = second_reader(_second_recognizer, ctx.ocr.count_other)
+        read_codes_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only, second=second)
+        read_text_words_alone(
+            ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only, second=second
+        )
 
 
 class MissingCodesLook:

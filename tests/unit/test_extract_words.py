@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -24,10 +24,12 @@ from claimflow.extract_words import (
     read_missing_codes,
     read_text_words_alone,
     rival_code,
+    second_reader,
     weak_text_words,
 )
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import PageMarks
+from claimflow.readers.paddle_rec import Reading, RecognizerMissing
 from claimflow.second_looks import DEFAULT_LOOKS, CodesLook, LookContext, MissingCodesLook, SharedOcr
 from claimflow.specs import load_specs
 
@@ -124,7 +126,8 @@ def test_the_codes_look_checks_doubtful_confident_codes_as_a_safety_check() -> N
     read.pages[0].image = image
     ctx = LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.97, budget=0)
     [request] = CodesLook().propose(ctx)
-    assert request.fields == ("invoice_number",) and request.safety and request.calls == 1
+    # one tesseract call (the four sizes) and one reading by the second recognizer
+    assert request.fields == ("invoice_number",) and request.safety and request.calls == 2
     read, part = _receipt("7711162", 0.995, word=0.96)
     read.pages[0].image = image
     assert CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.97, budget=0)) == []
@@ -214,7 +217,7 @@ def test_the_second_look_plan_asks_for_weak_and_missing_codes_only() -> None:
     read.pages[0].image = Image.new("L", (630, 920), 255)
     ctx = LookContext(read, [part], SPECS, SharedOcr(NoOcr()), 0.98, 10)
     asked = CodesLook().propose(ctx)
-    assert [(r.fields, r.calls, r.what) for r in asked] == [(("invoice_number",), 1, "words")]
+    assert [(r.fields, r.calls, r.what) for r in asked] == [(("invoice_number",), 2, "words")]
     assert MissingCodesLook().propose(ctx) == []  # receipts name no confirming model
     # confident, and no leading digit a capital is read as (those are checked: the test above)
     confident = dataclasses.replace(part.fields["invoice_number"], value="R794326", raw="R794326", confidence=0.999)
@@ -380,7 +383,8 @@ def test_the_codes_look_proposes_one_call_a_page_for_weak_text_words() -> None:
     read, part = _till_postcode("23QxX", 0.49)
     read.pages[0].image = Image.new("L", (600, 1200), 255)
     requests = CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.98, budget=0))
-    assert [(r.fields, r.calls, r.reason, r.page) for r in requests] == [(("issuer_address",), 1, "weak", 1)]
+    # one tesseract call for the page's weak words, and one reading of the weak word by the second recognizer
+    assert [(r.fields, r.calls, r.reason, r.page) for r in requests] == [(("issuer_address",), 2, "weak", 1)]
     read, part = _till_postcode("23QX", 0.96)
     read.pages[0].image = Image.new("L", (600, 1200), 255)
     assert CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.98, budget=0)) == []
@@ -406,3 +410,95 @@ def test_a_leading_letter_read_alone_as_its_digit_twin_only_doubts_the_code() ->
     read_codes_alone(read, [part], SPECS, FakeLook(["anes)", "“7240816 ~", "7240816 >", "7240816"]), threshold=0.97)
     assert part.fields["invoice_number"].value == "T240816"
     assert part.fields["invoice_number"].confidence <= RIVAL_CAP
+
+
+class FakeSecond:
+    """The second recognizer's readings, one per box asked, in order; records the boxes."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = list(texts)
+        self.boxes: list[BBox] = []
+
+    def __call__(self, page: Page, box: BBox) -> str:
+        self.boxes.append(box)
+        return self.texts.pop(0) if self.texts else ""
+
+
+def test_the_second_recognizer_settles_a_word_tesseract_read_two_ways() -> None:
+    # seed 19 022 clean: `190x` on the page, alone `19Qx`, `190x`, `19QX` (no majority); PP-OCR `19QX`: taken
+    read, part = _till_postcode("190x", 0.18)
+    second = FakeSecond(["19QX"])
+    look = FakeLook(["", "19Qx", "190x", "19QX"])
+    assert read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=second) == 1
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 19QX"
+    assert len(second.boxes) == 1
+    # seed 19 018 clean: the page's `25Qx` right, alone `250X` twice: PP-OCR reads the page's word, which stays
+    read, part = _till_postcode("25Qx", 0.65)
+    look = FakeLook(["", "250X", "25QX", "250X"])
+    read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=FakeSecond(["25QX"]))
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 25QX"
+    # without it, the majority alone wins (as before)
+    read, part = _till_postcode("25Qx", 0.65)
+    read_text_words_alone(read, [part], SPECS, FakeLook(["", "250X", "25QX", "250X"]), threshold=0.98)
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 250X"
+    # a reading no tesseract reading shares is no vote: the page's word stays when alone readings split
+    read, part = _till_postcode("190x", 0.18)
+    look = FakeLook(["", "19Qx", "190x", "19OX"])
+    read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=FakeSecond(["19DX"]))
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 190x"
+
+
+def test_majority_word_with_the_second_recognizer() -> None:
+    assert majority_word(["", "19Qx", "190x", "19QX"], "190x", second="19QX") == "19QX"
+    assert majority_word(["", "19Qx", "190x", "19QX"], "190x") is None
+    assert majority_word(["", "250X", "25QX", "250X"], "25Qx", second="25QX") is None  # the page's own word
+    assert majority_word(["", "250X", "25QX", "250X"], "25Qx", second="") == "250X"
+    assert majority_word(["", "250X", "250X", "250X"], "25Qx", second="Leeds") == "250X"  # not the same word: no vote
+    assert majority_word(["", "19 Qx", "190x", ""], "190x", second="19QX") is None  # no tesseract reading of it
+
+
+def test_the_second_recognizer_settles_a_code_tesseract_read_two_ways() -> None:
+    spec = SPECS.specs["receipt"].fields["invoice_number"]
+    # seed 19 014 degraded: page `1537248`, alone `7537248`, `T537248 |`; PP-OCR `T537248`
+    assert majority_code(["Bae", "1537248", "7537248", "T537248 |"], spec, page_value="1537248") is None
+    texts = ["Bae", "1537248", "7537248", "T537248 |"]
+    assert majority_code(texts, spec, page_value="1537248", second="T537248") == "T537248"
+    # seed 19 019 degraded: a majority alone for the page's `7542464`, the 3x reading and PP-OCR `T542464`
+    assert majority_code(["", "7542464", "7542464", "T542464"], spec, page_value="7542464", second="T542464") == (
+        "T542464"
+    )
+    # PP-OCR agreeing with the page keeps it against a majority alone; a code of its own is no vote
+    assert majority_code(["T794326"] * 3 + [""], spec, page_value="1794326", second="1794326") == "1794326"
+    assert majority_code(["T794326"] * 3 + [""], spec, page_value="1794326", second="R794326") == "T794326"
+    read, part = _receipt("1537248", 0.3)
+    second = FakeSecond(["T537248"])
+    read_codes_alone(read, [part], SPECS, FakeLook(texts), threshold=0.97, second=second)
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("T537248", 0.3)  # taken, its confidence not raised
+    assert second.boxes == [(0.32, 0.29, 0.46, 0.30)]
+
+
+def test_the_second_reader_reads_a_box_cut_out_of_the_page_and_only_plain_text() -> None:
+    crops: list[Image.Image] = []
+
+    def recognize() -> Callable[[Image.Image], Reading]:
+        def read(crop: Image.Image) -> Reading:
+            crops.append(crop)
+            return Reading(texts.pop(0), (0.9,))
+
+        return read
+
+    texts = ["ＱＸ1", "量X1"]
+    timed: list[float] = []
+    reader = second_reader(recognize, lambda wall, cpu: timed.append(wall))
+    page = Page(1, 600, 1200, ReadMethod.OCR, [], image=Image.new("L", (600, 1200), 255))
+    assert reader(page, (0.1, 0.1, 0.2, 0.11)) == "QX1"  # full-width letters folded
+    assert crops[0].size == (64, 16)  # 60 x 12 px and 0.15 of its height (1.8 px, whole pixels out) around it
+    assert reader(page, (0.1, 0.1, 0.2, 0.11)) == ""  # a Chinese character: nothing a Latin word holds
+    assert len(timed) == 2
+    assert reader(dataclasses.replace(page, image=None), (0.1, 0.1, 0.2, 0.11)) == ""  # no image kept
+
+    def missing() -> Callable[[Image.Image], Reading]:
+        raise RecognizerMissing("no model")
+
+    assert second_reader(missing)(page, (0.1, 0.1, 0.2, 0.11)) == ""
