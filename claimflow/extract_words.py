@@ -449,7 +449,8 @@ def weak_text_words(
     value's box on its OCR page. A plain word or number reads no better cut out of its line: on the 32 SROIE
     receipts (bench/extraction.py) the plain words and numbers read alone were 6 of the 13 calls on addresses
     and took nothing right (`53200,` read `93200,`, `12` read `1`; `JALAN`, `TAWAN`, `Alam,?*Selangor.` no
-    majority).
+    majority). A word with a digit read below WEAK_TEXT_WORD is asked too (clean `119,` read `119%,` at 0.33), but
+    takes only a reading the second recognizer and a reading alone share (`read_text_words_alone`).
     """
     spec = specs.specs.get(part.document_type)
     if spec is None:
@@ -468,7 +469,11 @@ def weak_text_words(
         words = [
             w
             for w in page.words
-            if w.confidence < MIXED_TEXT_WORD and code_like(w.text) and _centre_in(w.bbox, box)
+            if _centre_in(w.bbox, box)
+            and (
+                (w.confidence < MIXED_TEXT_WORD and code_like(w.text))
+                or (w.confidence < WEAK_TEXT_WORD and any(ch.isdigit() for ch in w.text))
+            )
         ]
         if words:
             out[name] = words
@@ -530,6 +535,8 @@ def read_text_words_alone(
             other = second(page, word.bbox) if second is not None else ""
             alone = texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)]
             found = majority_word(alone, word.text, second=other)
+            if not code_like(word.text) and (not other or found != other):
+                found = None  # a number reads no better alone (SROIE `53200,` read `93200,`): only both recognizers
             # a word asked only for its mix of letters and digits was read firmly enough to keep its glyph count
             # (`4Qx` at 0.84 read `4QxX` alone twice: a glyph more is no better reading of it)
             if found is not None and (word.confidence < WEAK_TEXT_WORD or len(found) == len(word.text)):

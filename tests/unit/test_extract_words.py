@@ -362,9 +362,9 @@ def test_weak_words_of_a_reread_word_text_field_take_what_most_readings_alone_sa
 
 
 def test_only_code_like_weak_words_are_read_alone() -> None:
-    # a plain number or word read weakly reads no better cut out of its line (SROIE `53200,` read `93200,` alone)
-    for word in ("53200,", "Bristol", "LANE"):
-        read, part = _till_postcode(word, 0.4)
+    # a plain word read weakly reads no better cut out of its line; a number only below WEAK_TEXT_WORD (below)
+    for word, confidence in (("Bristol", 0.4), ("LANE", 0.4), ("53200,", 0.7)):
+        read, part = _till_postcode(word, confidence)
         assert "issuer_address" in part.fields, word
         assert weak_text_words(part, SPECS, 0.98, {1: read.pages[0]}) == {}, word
     read, part = _till_postcode("U13/X", 0.4)
@@ -502,3 +502,21 @@ def test_the_second_reader_reads_a_box_cut_out_of_the_page_and_only_plain_text()
         raise RecognizerMissing("no model")
 
     assert second_reader(missing)(page, (0.1, 0.1, 0.2, 0.11)) == ""
+
+
+def test_a_weak_number_takes_only_what_both_recognizers_read() -> None:
+    # seed 19 008 clean: `119,` read `119%,` at 0.33 in its line; alone `119,` once, PP-OCR `119,`: taken
+    read, part = _till_postcode("119%,", 0.33)
+    assert [w.text for w in weak_text_words(part, SPECS, 0.98, {1: read.pages[0]})["issuer_address"]] == ["119%,"]
+    look = FakeLook(["119,", "SI", "5 Ml", "i Ml Be"])
+    read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=FakeSecond(["119,"]))
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 119"
+    # a majority alone is not enough for a number (SROIE `53200,` read `93200,` alone), nor PP-OCR alone
+    for texts, second in ((["93200,"] * 4, ""), (["93200,"] * 4, "53200,"), (["", "", "", ""], "93200,")):
+        read, part = _till_postcode("53200,", 0.4)
+        read_text_words_alone(read, [part], SPECS, FakeLook(texts), threshold=0.98, second=FakeSecond([second]))
+        assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 53200", (texts, second)
+    read, part = _till_postcode("53200,", 0.4)
+    look = FakeLook(["", "93200,", "53200,", "93200,"])
+    read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=FakeSecond(["93200,"]))
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 93200"
