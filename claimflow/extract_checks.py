@@ -143,6 +143,7 @@ def page_sums(lines: Sequence[str]) -> PageSums:
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
 
 
 def joined_amounts(lines: Sequence[str]) -> list[tuple[str, int]]:
@@ -151,8 +152,10 @@ def joined_amounts(lines: Sequence[str]) -> list[tuple[str, int]]:
     Each joined line comes with the index of its label line among `lines`.
 
     A skewed or stamped till scan puts a label and its amount on two lines (`Subtotal` / `434.24`, `GST 6%` /
-    `7 26.95`: the right column sits lower, a stamp stretches the boxes). Used only for the tax the sums give
-    (`unread_tax`), which the total read must confirm to the cent; the sums that repair a total keep the lines.
+    `7 26.95`: the right column sits lower, a stamp stretches the boxes). A line of figures with no amount in them
+    is joined too: tesseract's box of a garbled amount (`29` for 27.12, its box over the `. 12` read after it) set
+    `TVA . 12` and `20% 29` on two lines, the rate on the second. Used only for the tax the sums give (`unread_tax`),
+    which the total read must confirm to the cent; the sums that repair a total keep the lines.
     """
     out: list[tuple[str, int]] = []
     for index, text in enumerate(lines):
@@ -162,7 +165,7 @@ def joined_amounts(lines: Sequence[str]) -> list[tuple[str, int]]:
             and _LETTER.search(above)
             and _last_signed_amount(above) is None
             and _LETTER.search(text) is None
-            and _last_signed_amount(text) is not None
+            and _DIGIT.search(text) is not None
         ):
             out[-1] = (f"{above} {text}", out[-1][1])
         else:

@@ -270,6 +270,13 @@ def test_a_tax_whose_label_and_amount_were_read_on_two_lines_is_given_by_the_sum
     assert sums.implied == frozenset()  # the joined lines repair no total
     # a line of amounts under a line that has its own amount is not joined to it
     assert page_sums(["Subtotal 434.24", "GST 6% 26.95", "12.00", "TOTAL 460.29"]).unread_tax_lines == 1
+    # seed 19 receipt 009 clean: tesseract read 27.12 as `29` with a box over the `. 12` it read after it, so the
+    # line was built as `TVA . 12` over `20% 29`: a line of figures with no amount is joined to the label above
+    sums = page_sums(["Subtotal 135.61", "TVA . 12", "20% 29", "TOTAL EUR 162.73", "Cash 162.73"])
+    assert sums.unread_tax == (1, Decimal("27.12"), frozenset({Decimal("162.73")}))
+    assert sums.unread_tax_lines == 2
+    # a line with a letter is no line of figures
+    assert page_sums(["Subtotal 135.61", "TVA . 12", "20% x 29", "TOTAL EUR 162.73"]).unread_tax is None
 
 
 def test_a_total_the_second_looks_read_makes_the_tax_the_sums_give(specs: SpecSet) -> None:
