@@ -39,6 +39,7 @@ from PIL import Image
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
 from claimflow.extract_accents import trim_edges
+from claimflow.extract_clean import edge_lost
 from claimflow.extract_glyphs import value_words
 from claimflow.extract_layout import build_lines, find_anchors
 from claimflow.extract_paddle import PAD, Recognize
@@ -210,8 +211,10 @@ def read_codes_alone(
             calls += 1
             other = second(page, box) if second is not None else ""
             code = majority_code(texts or [], field_spec, page_value=field.value, second=other)
-            if code is not None and _letter_lost(field.value, code):
-                _doubt(part, field, code, page)  # `T240816` read `7240816` alone: the page's letter is kept
+            if code is not None and (_letter_lost(field.value, code) or edge_lost(field.value, code)):
+                # `T240816` read `7240816` alone: the page's letter is kept; so is a first or last glyph read alone
+                # as a mark and cut (an italic C read `>`, `?`, `"`: `LM-2026-365020` for `CLM-2026-365020`)
+                _doubt(part, field, code, page)
                 continue
             if code is None or code == field.value:
                 rival = rival_code(texts or [], field_spec, field.value)

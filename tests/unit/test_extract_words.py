@@ -520,3 +520,13 @@ def test_a_weak_number_takes_only_what_both_recognizers_read() -> None:
     look = FakeLook(["", "93200,", "53200,", "93200,"])
     read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=FakeSecond(["93200,"]))
     assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 93200"
+
+
+def test_a_code_read_alone_a_character_short_keeps_the_pages() -> None:
+    # seeds 17/19 invoices: an italic C read `>`, `?`, `"` alone (cut as edge marks) and missed by PP-OCR
+    read, part = _receipt("T794326", 0.3)
+    look = FakeLook([">794326", "?794326", '"794326', ">794326"])
+    read_codes_alone(read, [part], SPECS, look, threshold=0.97, second=FakeSecond(["794326"]))
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("T794326", 0.3)
+    assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]
