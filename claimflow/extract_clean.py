@@ -149,10 +149,21 @@ def _judge(part: Extraction, found: Field, field_spec: FieldSpec, page: Page, re
         doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
 
 
+STROKES = frozenset("1IL|!J/\\-_.,:;'`")
+"""Characters (upper-cased) a speck or a rule's stroke beside a value is read as: one the page read at a value's end
+may be noise (`1T445862`), so a reading without it is no lost glyph."""
+
+
 def edge_lost(value: str, other: str) -> bool:
-    """Return True when `other` is `value` less its first or last character (spaces and case aside)."""
+    """Return True when `other` is `value` less its first or last character (spaces and case aside).
+
+    Not when that character is one a stroke of noise is read as (STROKES): the page's `1T503790` read alone
+    `T503790` lost a speck, not a glyph.
+    """
     full, short = normalise_code(value), normalise_code(other)
-    return len(full) == len(short) + 1 and short in (full[1:], full[:-1])
+    if len(full) != len(short) + 1:
+        return False
+    return (short == full[1:] and full[0] not in STROKES) or (short == full[:-1] and full[-1] not in STROKES)
 
 
 def _kind_fits(field_spec: FieldSpec, found: Field) -> bool:

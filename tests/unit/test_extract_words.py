@@ -530,3 +530,8 @@ def test_a_code_read_alone_a_character_short_keeps_the_pages() -> None:
     found = part.fields["invoice_number"]
     assert (found.value, found.confidence) == ("T794326", 0.3)
     assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]
+    # a speck the page read as a 1 before the code is dropped as before (seed 19 011 degraded `1T503790`)
+    read, part = _receipt("1T503790", 0.3)
+    look = FakeLook(["T503790", "T503790", "T503790", "1T503790"])
+    read_codes_alone(read, [part], SPECS, look, threshold=0.97, second=FakeSecond(["T503790"]))
+    assert part.fields["invoice_number"].value == "T503790"
