@@ -1,7 +1,9 @@
 """Field accuracy of the engine on the generated corpus, by document type and degradation family.
 
 Usage: uv run python bench/corpus_accuracy.py [--seed 11] [--size small|full] [--out DIR] [--workers 2]
-                                              [--types motor_claim_form,invoice]
+                                              [--types motor_claim_form,invoice] [--ours]
+
+`--ours` leaves out the CMS-1500s filled by third-party software (neither written nor read): our own forms only.
 
 Writes the corpus (claimflow.samples.corpus.write_corpus), then reads and extracts every file exactly as
 the engine does (sniff_file -> read_document with TesseractOcr -> extract_documents with the specs in
@@ -126,6 +128,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--misses", type=int, default=40)
     parser.add_argument("--types", help="comma-separated document types to read (default: all), e.g. invoice")
+    parser.add_argument("--ours", action="store_true",
+                        help="CMS-1500: only our own generated forms, not the ones filled by third-party software")
     args = parser.parse_args()
     os.environ["OMP_THREAD_LIMIT"] = "1"
     out = args.out or Path(tempfile.mkdtemp(prefix="claimflow-corpus-"))
@@ -133,13 +137,16 @@ def main() -> int:
     kinds = None
     if args.types:  # write only what is read; CMS-1500 includes the forms filled by third-party software
         wanted_kinds = args.types.split(",")
-        kinds = [k for k in wanted_kinds if k in KINDS] + (["cms1500_thirdparty"] if "cms1500" in wanted_kinds else [])
+        third = "cms1500" in wanted_kinds and not args.ours
+        kinds = [k for k in wanted_kinds if k in KINDS] + (["cms1500_thirdparty"] if third else [])
     summary = write_corpus(out, seed=args.seed, size=args.size, types=kinds)
     print(f"corpus: {summary} in {time.perf_counter() - started:.1f} s at {out}")
     truths = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "truth").rglob("*.json"))]
     if args.types:
         wanted = set(args.types.split(","))
         truths = [t for t in truths if t["document_type"] in wanted]
+    if args.ours:
+        truths = [t for t in truths if not t.get("filler")]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(_read, [str(out / "docs" / t["file"]) for t in truths]))

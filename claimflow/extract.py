@@ -142,6 +142,8 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
             found = next((u for page, lines in pages if (u := _unread(field_spec, page, lines, labels, fields))), None)
             if found is not None:
                 unread[name] = found
+    if spec.ocr.dropout:
+        one_value_one_box(fields, problems)
     _taxes_from_sums(spec, fields, problems, pages, sums)
     for name, table_spec in spec.tables.items():
         table_field = extract_table(name, table_spec, spec, pages, problems)
@@ -155,6 +157,51 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
     problems.extend(apply_checks(fields, spec))
     problems.extend(fill_unread(fields, spec, unread))
     return Extraction(document_type, confidence, fields=fields, problems=problems)
+
+
+SHARED_BOX = 0.5
+"""Two fields whose values' boxes overlap by this share of the smaller box read the same printed value."""
+
+
+def one_value_one_box(fields: dict[str, Field], problems: list[Problem]) -> None:
+    """On a form of boxes, drop a scanned value another field read from the same words, less surely.
+
+    A value typed in a box is that box's: box 28's region, placed from a garbled caption through box 29's
+    (`AMOUNT PAID BOX`), took box 29's `0.00` where its own `355.021` (the cents' rule read as `1`) was no amount.
+    The surer reading keeps the value; the other field is left unread, so a closer reading of its box may find its
+    own. Values equal but printed apart (a claim paid in full) are two values and both stay.
+    """
+    scanned = [
+        (name, f) for name, f in fields.items()
+        if f.provenance.method is ReadMethod.OCR and f.provenance.bbox is not None
+    ]
+    for index, (name, field) in enumerate(scanned):
+        for other_name, other in scanned[index + 1 :]:
+            if name not in fields or other_name not in fields or field.provenance.page != other.provenance.page:
+                continue
+            if _box_share(field.provenance.bbox, other.provenance.bbox) < SHARED_BOX:  # type: ignore[arg-type]
+                continue
+            loser = other_name if field.confidence >= other.confidence else name
+            keeper = name if loser == other_name else other_name
+            del fields[loser]
+            problems.append(
+                Problem(
+                    ReasonCode.FIELD_AMBIGUOUS,
+                    f"{loser}: the value read for it is {keeper}'s (the same words, read surer there)",
+                    page=field.provenance.page,
+                    field=loser,
+                )
+            )
+
+
+def _box_share(one: BBox, other: BBox) -> float:
+    """Return the overlap of two boxes as a share of the smaller one's area (0 when apart or empty)."""
+    width = min(one[2], other[2]) - max(one[0], other[0])
+    height = min(one[3], other[3]) - max(one[1], other[1])
+    smaller = min((one[2] - one[0]) * (one[3] - one[1]), (other[2] - other[0]) * (other[3] - other[1]))
+    if width <= 0 or height <= 0 or smaller <= 0:
+        return 0.0
+    return width * height / smaller
 
 
 def taxes_from_sums(read: ReadDocument, part: Extraction, specs: SpecSet) -> None:
@@ -831,7 +878,7 @@ ICD10_LETTER_O = re.compile(r"[A-TV-Z]O\d[0-9A-Z]?\.?[0-9A-Z]{0,4}")
 
 def icd10_with_dot(code: str) -> str:
     """Return an ICD code with its dot: after ICD-10's third character (`M5450` -> `M54.50`), or for a comma."""
-    code = code.strip().replace(",", ".")  # OCR reads the dot as a comma
+    code = re.sub(r"[.,]{2,}", ".", code.strip()).replace(",", ".")  # OCR reads the dot as a comma, or twice
     if ICD10_LETTER_O.fullmatch(code):  # the second character is a digit: `RO59` is R05.9
         code = f"{code[0]}0{code[2:]}"
     if ICD10_READ.fullmatch(code) and not ICD10_SHAPE.fullmatch(code):  # `ROS9`: R05.9

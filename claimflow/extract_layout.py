@@ -162,8 +162,16 @@ def _same_ocr_line(group: list[Word], word: Word) -> bool:
 
 
 def _overlaps_x_free(group: list[Word], word: Word) -> bool:
-    """Return True unless the word sits on top of a word already in the line (then it is another line)."""
+    """Return True unless the word sits on top of a word already in the line (then it is another line).
+
+    A word of the same OCR line is beside it, not on top of it, even where their boxes overlap: on a degraded
+    scan tesseract may give a word a box running over the next words of its line (`INSURED'S` of `4. INSURED'S
+    NAME` boxed over `NAME (Last Name,`), and those words were pushed onto another row, where they glued to
+    box 3's caption (`3 PATIENT'S NAME (Last Name,`) and box 4's caption was lost.
+    """
     for other in group:
+        if word.line > 0 and (other.block, other.line) == (word.block, word.line):
+            continue
         overlap = min(other.bbox[2], word.bbox[2]) - max(other.bbox[0], word.bbox[0])
         if overlap > 0.5 * min(other.bbox[2] - other.bbox[0], word.bbox[2] - word.bbox[0]):
             return False

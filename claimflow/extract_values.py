@@ -232,8 +232,9 @@ def _parse(text: str, field_spec: FieldSpec, spec: Spec) -> TypedValue:
 
 
 FOUR_DIGIT_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}\D*$")
-BOXLESS = re.compile(r"[/\-]|[A-Za-z]{3}")
-"""A date written with slashes, dashes or a month name is not a boxed date."""
+BOXLESS = re.compile(r"\d\s*[/\-]\s*\d+\s*[/\-]\s*\d|-|[A-Za-z]{3}")
+"""A date written with slashes (two of them), dashes or a month name is not a boxed date; one slash among boxes
+(`11 | 03/1972`) is a dashed box rule read as `/`."""
 TWO_DIGIT_YEAR = re.compile(r"(?<!\d)\d{1,2}\W+\d{1,2}\W+\d{2}\W*$")
 """A date ending in a two-digit year (`10 16 66`, `02/28/17`): its century is a reading, not a fact."""
 

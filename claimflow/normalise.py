@@ -226,6 +226,8 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
         if len(token) == 6 and last:  # MMDDYY in one word, or DD glued to YYYY when the rule between was dropped
             choices.append([token[:2], token[2:4], token[4:]])
             choices.append([token[:2], token[2:]])
+        if len(token) == 7 and last and token[2] == "1":  # DD, the rule read as `1`, YYYY (`0311972`)
+            choices.append([token[:2], token[3:]])
         if len(token) == 8 and last:  # MMDDYYYY in one word
             choices.append([token[:2], token[2:4], token[4:]])
         if not choices:
@@ -280,7 +282,7 @@ def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tu
     guessed = mapped != raw
     tokens = [t for t in re.findall(r"\d+", mapped) if len(t) > 1][: 3 * count]
     options: list[list[list[str]]] = []
-    for token in tokens:
+    for index, token in enumerate(tokens):
         choices: list[list[str]] = []
         if len(token) in (2, 4):
             choices.append([token])
@@ -289,6 +291,11 @@ def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tu
         if len(token) in (3, 5):
             choices += [[token[1:]]] if token[0] == "1" else []
             choices += [[token[:-1]]] if token[-1] == "1" else []
+        if index == 0 and len(token) == 3 and token[0] not in "01":
+            # no month has three digits nor starts with 2-9 then two digits: the row's left rule or bracket read as
+            # a digit glued before it (`905 11 26` for `|05 11 26`)
+            choices.append([token[1:]])
+            guessed = True
         if len(token) == 6:
             choices.append([token[:2], token[2:4], token[4:]])
         options.append(choices or [[]])
@@ -786,8 +793,12 @@ def _one_small_inside(token: str) -> bool:
 
 
 def normalise_code(raw: str) -> str:
-    """Return an identifier without inner spaces, upper-cased (policy numbers, ICD codes)."""
-    return re.sub(r"\s+", "", raw).strip(" :;,|()[]").upper()
+    """Return an identifier without inner spaces, upper-cased (policy numbers, ICD codes).
+
+    A `=` between digits is a hyphen OCR read doubled (`85=8695478`, a tax id on a degraded scan).
+    """
+    code = re.sub(r"(?<=\d)=(?=\d)", "-", raw)
+    return re.sub(r"\s+", "", code).strip(" :;,|()[]").upper()
 
 
 def normalise_currency(raw: str) -> str:

@@ -1,0 +1,144 @@
+"""Our own generated CMS-1500 scans (cmsown11): captions kept on their row, boxed dates, one value per box."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from claimflow.extract import extract_document, icd10_with_dot, one_value_one_box
+from claimflow.extract_layout import build_lines
+from claimflow.models import Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.normalise import normalise_code, parse_boxed_date, parse_boxed_dates
+from claimflow.settings import PROJECT_ROOT
+from claimflow.specs import SpecSet, load_specs
+
+CHAR = 0.0055
+HEIGHT = 0.009
+
+
+@pytest.fixture(scope="module")
+def specs() -> SpecSet:
+    return load_specs(PROJECT_ROOT / "extractors")
+
+
+def _ocr_words(x: float, y: float, text: str, block: int) -> list[Word]:
+    """Lay a phrase out as words of one OCR line (its own block) from (x, y)."""
+    out = []
+    for part in text.split():
+        width = CHAR * len(part)
+        out.append(Word(part, (x, y, x + width, y + HEIGHT), 0.9, block=block, line=1))
+        x += width + CHAR
+    return out
+
+
+def test_words_of_one_ocr_line_stay_one_row_where_a_word_box_runs_over_the_next_words() -> None:
+    """A degraded scan's `INSURED'S` boxed over `NAME (Last Name,` pushed those words onto another row."""
+    words = _ocr_words(0.38, 0.150, "3 PATIENT'S BIRTH DATE", block=25)
+    caption = _ocr_words(0.617, 0.151, "4. INSURED'S NAME (Last Name, First Name)", block=26)
+    insured = caption[1]
+    caption[1] = Word(insured.text, (insured.bbox[0], insured.bbox[1], 0.76, insured.bbox[3]), 0.9, block=26, line=1)
+    page = Page(1, 612, 792, ReadMethod.OCR, words + caption)
+    texts = [line.text for line in build_lines(page)]
+    assert "3 PATIENT'S BIRTH DATE 4. INSURED'S NAME (Last Name, First Name)" in texts
+    # words of different OCR lines stacked on each other are still two rows
+    stacked = [*caption[:2], Word("NAME", (0.68, 0.152, 0.70, 0.161), 0.9, block=27, line=1)]
+    assert len(build_lines(Page(1, 612, 792, ReadMethod.OCR, stacked))) == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("11 | 03/1972", date(1972, 11, 3)),  # the rule between day and year read as `/`
+        ("11 | 0311972", date(1972, 11, 3)),  # ... or as `1` glued between them
+        ("07'111947", date(1947, 7, 11)),
+        ("02 17.1943", date(1943, 2, 17)),
+        ("02 {1771943", None),  # a rule read as `7`: no reading gives a date
+    ],
+)
+def test_a_boxed_birth_date_reads_through_its_rules(raw: str, expected: date | None) -> None:
+    parsed = parse_boxed_date(raw)
+    assert (parsed.value if parsed else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("11 | 03/1972", date(1972, 11, 3)), ("_02 17.1943 ¥[", date(1943, 2, 17)), ("07'111947 u[", date(1947, 7, 11))],
+)
+def test_the_birth_date_box_takes_dates_read_with_a_slash_an_apostrophe_or_the_rows_underline(
+    specs: SpecSet, text: str, expected: date
+) -> None:
+    spec = specs.get("cms1500")
+    pattern = spec.fields["patient_birth_date"].pattern
+    assert pattern is not None
+    found = re.search(pattern, text)
+    assert found is not None
+    parsed = parse_boxed_date(found.group(0))
+    assert parsed is not None and parsed.value == expected
+    # a date written with two slashes is still read as such, not as boxes
+    assert re.search(pattern, "02/28/1966") is not None
+
+
+def test_a_service_rows_month_glued_to_its_left_rule_read_as_a_digit_is_a_guess() -> None:
+    assert parse_boxed_dates(", 905 11 26 05 12 26", 2) == ([date(2026, 5, 11), date(2026, 5, 12)], True)
+    assert parse_boxed_dates("05 11 26 05 12 26", 2) == ([date(2026, 5, 11), date(2026, 5, 12)], False)
+    # a day is not a month: only the row's first part loses its first digit
+    assert parse_boxed_dates("05 911 26 05 12 26", 2) is None
+
+
+def test_a_diagnosis_code_whose_dot_was_read_twice_is_whole(specs: SpecSet) -> None:
+    assert icd10_with_dot("H10,,33") == "H10.33"
+    pattern = specs.get("cms1500").fields["diagnosis_codes"].pattern
+    assert pattern is not None
+    found = re.search(pattern, "1 H10,,33 3,1 L30,9_")
+    assert found is not None and icd10_with_dot(found.group("value")) == "H10.33"
+
+
+def test_a_tax_id_whose_hyphen_was_read_as_equals_keeps_its_hyphen(specs: SpecSet) -> None:
+    assert normalise_code("85=8695478") == "85-8695478"
+    assert normalise_code("A=B") == "A=B"  # only between digits
+    pattern = specs.get("cms1500").fields["federal_tax_id"].pattern
+    assert pattern is not None and re.search(pattern, "“85=8695478") is not None
+
+
+def _field(name: str, amount: str, bbox: tuple[float, float, float, float], confidence: float) -> Field:
+    return Field(name, Money(Decimal(amount), "USD"), confidence, Provenance(ReadMethod.OCR, 1, bbox))
+
+
+def test_one_printed_value_is_one_boxs_value() -> None:
+    paid_box = (0.72, 0.865, 0.75, 0.874)
+    fields = {
+        "total_charge": _field("total_charge", "0.00", paid_box, 0.85),
+        "amount_paid": _field("amount_paid", "0.00", paid_box, 0.97),
+    }
+    problems: list[Problem] = []
+    one_value_one_box(fields, problems)
+    assert list(fields) == ["amount_paid"]
+    assert [p.field for p in problems] == ["total_charge"]
+    # the same amount printed in two boxes (a claim paid in full) is two values
+    apart = {
+        "total_charge": _field("total_charge", "120.00", (0.60, 0.865, 0.64, 0.874), 0.9),
+        "amount_paid": _field("amount_paid", "120.00", paid_box, 0.97),
+    }
+    one_value_one_box(apart, problems)
+    assert set(apart) == {"total_charge", "amount_paid"}
+
+
+def test_box_28_read_through_box_29s_caption_never_takes_box_29s_amount(specs: SpecSet) -> None:
+    """Box 28's caption garbled, its amount unreadable (`355.021`): box 29's `0.00` is box 29's, not box 28's."""
+    words = [
+        *_ocr_words(0.03, 0.08, "HEALTH INSURANCE CLAIM FORM", 1),
+        *_ocr_words(0.03, 0.15, "2. PATIENT'S NAME (Last Name, First Name, Middle Initial)", 2),
+        *_ocr_words(0.03, 0.64, "24. A. DATE(S) OF SERVICE B. C. D. PROCEDURES, SERVICES, OR SUPPLIES", 3),
+        *_ocr_words(0.03, 0.85, "25. FEDERAL TAX I.D. NUMBER SSN EIN", 4),
+        *_ocr_words(0.58, 0.85, "28. TOTAL ae", 5),
+        *_ocr_words(0.70, 0.85, "29. AMOUNT PAID", 6),
+        *_ocr_words(0.60, 0.865, "$ 355.021", 7),
+        *_ocr_words(0.72, 0.865, "$ 0.00", 8),
+    ]
+    read = ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+    result = extract_document(read, specs, "cms1500")
+    assert result.fields["amount_paid"].value == Money(Decimal("0.00"), "USD")
+    assert "total_charge" not in result.fields
