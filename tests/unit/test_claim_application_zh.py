@@ -317,8 +317,12 @@ def test_overlapping_cjk_boxes_of_one_ocr_line_stay_one_line() -> None:
              _word("月", 0.50, 0.52), _word("21", 0.52, 0.54), _word("日", 0.545, 0.56)]  # fmt: skip
     chinese = Page(1, 1000, 1400, ReadMethod.OCR, words=list(words), language="chi_sim")
     assert [line.text for line in build_lines(chinese)] == ["出险日期 2026 年 7 月 21 日"]
+    # an eng page keeps them on one line too (cmsown11: a degraded scan's `INSURED'S` boxed over `NAME (Last Name,`)
     english = Page(1, 1000, 1400, ReadMethod.OCR, words=list(words))
-    assert len(build_lines(english)) > 1  # unchanged for eng pages: overlapping words are separate lines
+    assert [line.text for line in build_lines(english)] == ["出险日期 2026 年 7 月 21 日"]
+    # words OCR read on different lines that overlap are still separate lines on an eng page
+    apart = [dataclasses.replace(word, line=index + 1) for index, word in enumerate(words)]
+    assert len(build_lines(Page(1, 1000, 1400, ReadMethod.OCR, words=apart))) > 1
 
 
 # ------------------------------------------------------------------------------------------ language choice
