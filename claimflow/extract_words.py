@@ -333,11 +333,13 @@ def majority_code(
     With `second` (the second recognizer's reading of the box), its code wins when the page or a reading alone read
     that code too: two recognizers trained apart agree (`T537248` at 3x and by PP-OCR against the page's `1537248`,
     `7537248` at 2x). Its code being the page's keeps the page's (a majority alone for another code is outvoted).
+    It wins too when each of its characters was read in its place by one of tesseract's readings (`pieced`: the page's
+    `1352363` and `T3o2565` alone give PP-OCR's `T352363` character by character, seed 17 receipt 004 clean).
     """
     codes = [normalise_code(text) for text in texts]
     fitting = [code for code in (code_read(text, field_spec) for text in texts) if code]
     other = code_read(second, field_spec) if second else ""
-    if other and (other == page_value or other in fitting):
+    if other and (other == page_value or other in fitting or pieced(other, [page_value or "", *fitting])):
         return other
     if not fitting:
         return None
@@ -350,6 +352,15 @@ def majority_code(
     if page_value is not None and count >= 2 and alone and _letter_lost(code, page_value):
         return code
     return None
+
+
+def pieced(code: str, readings: Sequence[str]) -> bool:
+    """Return True when every character of `code` is read in its place by one of the `readings` as long as it.
+
+    None as long as it: False.
+    """
+    same = [reading for reading in readings if len(reading) == len(code)]
+    return bool(same) and all(any(reading[i] == ch for reading in same) for i, ch in enumerate(code))
 
 
 def read_missing_codes(

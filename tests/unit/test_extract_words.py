@@ -20,6 +20,7 @@ from claimflow.extract_words import (
     doubtful_codes,
     majority_code,
     majority_word,
+    pieced,
     read_codes_alone,
     read_missing_codes,
     read_text_words_alone,
@@ -535,3 +536,15 @@ def test_a_code_read_alone_a_character_short_keeps_the_pages() -> None:
     look = FakeLook(["T503790", "T503790", "T503790", "1T503790"])
     read_codes_alone(read, [part], SPECS, look, threshold=0.97, second=FakeSecond(["T503790"]))
     assert part.fields["invoice_number"].value == "T503790"
+
+
+def test_a_code_the_second_recognizer_reads_that_tesseracts_readings_give_piece_by_piece_is_taken() -> None:
+    spec = SPECS.specs["receipt"].fields["invoice_number"]
+    # seed 17 receipt 004 clean: page `1352363`, alone `7352363`, `T3o2565`, `T302s65`, `[302565`; PP-OCR `T352363`
+    texts = ["7352363", "T3o2565", "T302s65", "[302565"]
+    assert majority_code(texts, spec, page_value="1352363") is None
+    assert majority_code(texts, spec, page_value="1352363", second="T352363") == "T352363"
+    # a character no reading gave in its place (the R) is no vote
+    assert majority_code(texts, spec, page_value="1352363", second="R352363") is None
+    assert pieced("T352363", ["1352363", "T3O2565"]) and not pieced("T352363", ["1352363", "T3O25"])
+    assert not pieced("AB", [])
