@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from claimflow.errors import ReasonCode
-from claimflow.extract import _overlapped, extract_document, icd10_with_dot, order_by_markers
+from claimflow.extract import _overlapped, _tighter_pairing, extract_document, icd10_with_dot, order_by_markers
 from claimflow.extract_reread import missing_dates, read_dates_as_digits
 from claimflow.extract_tables import split_amount
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
@@ -353,3 +353,37 @@ def test_an_amount_sharing_digits_with_another_is_ambiguous(specs: SpecSet, text
     found = re.search(pattern, text)
     assert found is not None
     assert _overlapped(found, text) is overlapped
+
+
+def _spans(placed: list[tuple[str, float]]) -> tuple[str, list[tuple[int, int, Word]]]:
+    """Return one line's text and its words' spans, each word at its own left edge (page fraction)."""
+    text, spans = "", []
+    for word_text, x in placed:
+        if text:
+            text += " "
+        word = Word(word_text, (x, 0.86, x + CHAR * len(word_text), 0.87), 0.95)
+        spans.append((len(text), len(text) + len(word_text), word))
+        text += word_text
+    return text, spans
+
+
+@pytest.mark.parametrize(
+    ("placed", "expected"),
+    [
+        # box 28's cents `30`, a box's margin left of box 29's `64 94` (seed 19 pre-printed: 30.64 was paid)
+        ([("30", 0.724), ("64", 0.807), ("94", 0.841)], "64 94"),
+        # box 28's own `144 30`, box 29's dollars far right: the first pairing is the tighter
+        ([("144", 0.677), ("30", 0.724), ("64", 0.807), ("94", 0.841)], "144 30"),
+        # evenly spaced: the places cannot tell, the first match stays (and stays flagged)
+        ([("30", 0.70), ("64", 0.73), ("94", 0.76)], "30 64"),
+    ],
+)
+def test_an_overlapped_amount_takes_the_tighter_pairing(
+    specs: SpecSet, placed: list[tuple[str, float]], expected: str
+) -> None:
+    pattern = specs.get("cms1500").fields["amount_paid"].pattern
+    assert pattern is not None
+    text, spans = _spans(placed)
+    found = re.search(pattern, text)
+    assert found is not None and _overlapped(found, text)
+    assert _tighter_pairing(found, text, spans).group(0) == expected
