@@ -615,6 +615,7 @@ def read_dates_as_digits(
     *,
     threshold: float,
     only: Sequence[str] | None = None,
+    how: str = "from its box with digits only (letters were read there)",
 ) -> list[str]:
     """Read the boxes of unread date fields again with digits only; return the fields it gave a value.
 
@@ -638,9 +639,63 @@ def read_dates_as_digits(
         part.problems.append(
             Problem(
                 ReasonCode.FIELD_AMBIGUOUS,
-                f"{name}: read from its box with digits only (letters were read there); check it",
+                f"{name}: read {how}; check it",
                 page=found.provenance.page,
                 field=name,
             )
         )
     return filled
+
+
+LINE_BAND_MARGIN = (0.1, 0.3)
+"""A date's line read alone reaches these shares of its words' height above and below them: the `MM DD YY`
+captions end ~0.4 of it above the digits, and their cut-off feet were read as `«©` between the parts."""
+
+
+def value_band(page: Page, box: BBox) -> tuple[float, float] | None:
+    """Return the band of `box` holding its value's line: the lowest word with a digit and the words beside it.
+
+    A boxed date whose box OCR read with its captions (`MM DD YY` above the value) may lose its digits in that
+    reading (`40-9 oot` for `10 19 1991`, Courier `11` read `19`), while its line read alone reads right. The
+    band spans the box's width and the words of the page's reading (first or layers) with a digit whose middle
+    lies within the lowest such word's height (top, bottom; page fractions); None when the box holds no digit.
+    """
+    inside = [
+        w
+        for w in page.words
+        if any(ch.isdigit() for ch in w.text)
+        and box[0] <= (w.bbox[0] + w.bbox[2]) / 2 <= box[2]
+        and box[1] <= (w.bbox[1] + w.bbox[3]) / 2 <= box[3]
+    ]
+    if not inside:
+        return None
+    lowest = max(inside, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
+    line = [w for w in inside if lowest.bbox[1] <= (w.bbox[1] + w.bbox[3]) / 2 <= lowest.bbox[3]]
+    top, bottom = min(w.bbox[1] for w in line), max(w.bbox[3] for w in line)
+    high = bottom - top
+    return max(box[1], top - LINE_BAND_MARGIN[0] * high), min(box[3], bottom + LINE_BAND_MARGIN[1] * high)
+
+
+def read_date_lines(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    reread_band: Callable[[Page, BBox, tuple[float, float]], list[Word] | None],
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
+) -> list[str]:
+    """Read the value line of unread date fields' boxes alone (`value_band`); return the fields it gave a value.
+
+    The last try for a boxed date that its box's closer reading and the digits-only reading both left unread:
+    `reread_band(page, box, band)` reads the band of the box (one line, psm 7) and its words stand for the box's.
+    A date found so is flagged as a guess like a digits-only one (DIGITS_FACTOR).
+    """
+
+    def reread(page: Page, box: BBox) -> list[Word] | None:
+        band = value_band(page, box)
+        return None if band is None else reread_band(page, box, band)
+
+    return read_dates_as_digits(
+        read, parts, specs, reread, threshold=threshold, only=only, how="from its value's line read alone"
+    )

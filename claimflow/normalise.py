@@ -95,7 +95,7 @@ def find_currency(text: str) -> str | None:
     return None
 
 
-_RULE_CENTS = re.compile(r"(?<=\d)(?:[ ]*[:/][ ]*|[ ][!lIiH1;][ ])(?=\d{2}(?![\d.,]))")
+_RULE_CENTS = re.compile(r"(?<=\d)(?:[ ]*[:/'’][ ]*|[ ][!lIiH1;][ ])(?=\d{2}(?![\d.,]))")
 """The rule between a form's dollars and cents columns read as a character between the amount's dollars and its
 two cents digits: `150/22`, `528:55`, `108 i 44` (the CMS-1500 money patterns accept these; the cents were
 dropped here before: `528:55` gave 528.00)."""

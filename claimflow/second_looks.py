@@ -44,6 +44,7 @@ from claimflow.extract_reread import (
     calibrated,
     missing_dates,
     read_again,
+    read_date_lines,
     read_dates_as_digits,
     read_lines_again,
     read_regions_again,
@@ -405,6 +406,48 @@ class DigitsLook:
             ctx.parts,
             ctx.specs,
             ctx.box_reader(whitelist=DIGITS),
+            threshold=ctx.threshold,
+            only=_served(granted),
+        )
+
+
+class DateLinesLook:
+    """Date boxes still unread after the digits-only reading: their value's line read alone (read_date_lines).
+
+    Added by cms11: a boxed birth date read with its box's captions lost its digits (`10 19 1991` read
+    `40-9 oot` in the closer reading, `4 09` with digits only; Courier `11` read `19`); the line alone, without
+    the `MM DD YY` captions above it, reads right. One OCR call per still-missing date field and OCR'd page.
+    """
+
+    name = "datelines"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one reading of each unread date field's value line per OCR'd page."""
+        part = ctx.single()
+        pages = ctx.ocr_pages()
+        if part is None or not pages:
+            return []
+        return [
+            Request(self.name, (name,), len(pages), MISSING, "missing", what="band", psm=7)
+            for name in missing_dates(part, ctx.specs)
+        ]
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted date fields' value lines alone (cleaned of the form's ink on drop-out forms)."""
+        ocr, dropout = ctx.ocr, ctx.dropout()
+        read_date_lines(
+            ctx.read,
+            ctx.parts,
+            ctx.specs,
+            lambda page, box, band: reread_region(
+                page,
+                ocr,
+                box,
+                psm=7,
+                clean=region_cleaner(page) if dropout else None,
+                split=dropout and not read_as_layers(page),
+                band=band,
+            ),
             threshold=ctx.threshold,
             only=_served(granted),
         )
@@ -860,6 +903,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     PagesLook,
     RegionsLook,
     DigitsLook,
+    DateLinesLook,
     RowsLook,
     BracketsLook,
     LinesLook,

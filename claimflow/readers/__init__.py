@@ -90,6 +90,7 @@ def reread_region(
     clean: Callable[[Image.Image], Image.Image] | None = None,
     whitelist: str = "",
     split: bool = False,
+    band: tuple[float, float] | None = None,
 ) -> list[Word] | None:
     """Read one region of an OCR'd page again, enlarged; return its words in page fractions (None without image).
 
@@ -98,7 +99,9 @@ def reread_region(
     `claimflow.readers.dropout.clean_region`) and read with `psm`; only words whose centre lies inside `box`
     are kept. `whitelist`: the only characters the OCR may read (None when the engine takes no whitelist).
     `split` (with `clean`): a word of digits read across a dashed rule the cleaning erased is split there
-    (`split_at_rules`: `92 | 60` read `9260` is `92` `60`).
+    (`split_at_rules`: `92 | 60` read `9260` is `92` `60`). `band` (top, bottom, page fractions): only those rows
+    of the cleaned crop are read (one line without the captions above it; the crop is cleaned whole first, so its
+    dashed rules are long enough to be found).
     """
     reader = whitelist_reader(ocr) if whitelist else None
     if page.image is None or not isinstance(page.image, Image.Image) or (whitelist and reader is None):
@@ -114,6 +117,7 @@ def reread_region(
     crop = image.crop(pixels)
     crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.Resampling.LANCZOS)
     rules: list[tuple[float, int, int]] = []
+    y_from, y_to = float(pixels[1]), float(pixels[3])
     if clean is not None:
         dpi = width / LETTER_WIDTH_IN * scale
         crop.info["dpi"] = (dpi, dpi)
@@ -121,14 +125,24 @@ def reread_region(
         crop = clean(crop)
         if split and crop.size == before.size:
             rules = erased_rules(np.asarray(before.convert("L")), np.asarray(crop.convert("L")), dpi=dpi)
+    if band is not None:
+        rows = (
+            max(0, round((band[0] * height - pixels[1]) * scale)),
+            min(crop.height, round((band[1] * height - pixels[1]) * scale)),
+        )
+        if rows[1] - rows[0] < 4:
+            return None
+        crop = crop.crop((0, rows[0], crop.width, rows[1]))
+        rules = [(x, max(0, a - rows[0]), max(0, b - rows[0])) for x, a, b in rules]
+        y_from, y_to = pixels[1] + rows[0] / scale, pixels[1] + rows[1] / scale
     if reader is not None:
         read = reader.ocr_image(crop, page=page.number, psm=psm, whitelist=whitelist)
     else:
         read = ocr.ocr_image(crop, page=page.number, psm=psm)
     if rules:
         read.words = split_at_rules(read.words, rules, crop.size)
-    x0, y0 = pixels[0] / width, pixels[1] / height
-    span_x, span_y = (pixels[2] - pixels[0]) / width, (pixels[3] - pixels[1]) / height
+    x0, y0 = pixels[0] / width, y_from / height
+    span_x, span_y = (pixels[2] - pixels[0]) / width, (y_to - y_from) / height
     words = []
     for word in read.words:
         b = word.bbox

@@ -137,7 +137,16 @@ def test_a_short_synonym_inside_the_caption_does_not_cut_the_value(specs: SpecSe
     assert result.fields["policy_group"].value == "GRP-29561"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("528:55", "528.55"), ("108 i 44", "108.44"), ("137:42", "137.42")])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("528:55", "528.55"),
+        ("108 i 44", "108.44"),
+        ("137:42", "137.42"),
+        ("212'45", "212.45"),  # the dashed rule read as an apostrophe: never a thousands mark before two digits
+        ("1'234.50", "1234.50"),  # a thousands apostrophe stays one
+    ],
+)
 def test_a_cents_rule_read_as_a_character_keeps_the_cents(raw: str, expected: str) -> None:
     from claimflow.normalise import parse_money
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import _overlapped, _tighter_pairing, extract_document, icd10_with_dot, order_by_markers
-from claimflow.extract_reread import missing_dates, read_dates_as_digits
+from claimflow.extract_reread import missing_dates, read_date_lines, read_dates_as_digits, value_band
 from claimflow.extract_tables import split_amount
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
 from claimflow.readers import reread_region
@@ -311,6 +311,53 @@ def test_an_unread_boxed_date_is_read_with_digits_only_as_a_guess(specs: SpecSet
     assert any(p.field == "patient_birth_date" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in parts[0].problems)
     # a date read on the page is not read again
     assert read_dates_as_digits(read, parts, specs, digits, threshold=0.98) == [] and len(boxes) == 1
+
+
+def test_an_unread_boxed_date_is_read_from_its_value_line_alone_as_a_guess(specs: SpecSet) -> None:
+    # `19 26 1961` (Courier 11 read 19) with the box's captions: no date; the line alone reads `11 26 1961`
+    read = _with_image(_page([*HCFA, (0.385, 0.165, "19 26 1961")]))
+    parts = [extract_document(read, specs)]
+    assert missing_dates(parts[0], specs) == ["patient_birth_date"]
+    bands: list[tuple[float, float]] = []
+
+    def line(page: Page, box: tuple[float, float, float, float], band: tuple[float, float]) -> list[Word]:
+        bands.append(band)
+        return _words(0.385, 0.165, "11 26 1961", confidence=0.99)
+
+    assert read_date_lines(read, parts, specs, line, threshold=0.98) == ["patient_birth_date"]
+    # the band holds the digits' line (0.165-0.174), not the `MM DD YY` captions above it (0.156-0.165)
+    assert len(bands) == 1 and 0.164 < bands[0][0] < 0.165 and 0.174 < bands[0][1] < 0.178
+    found = parts[0].fields["patient_birth_date"]
+    assert found.value == date(1961, 11, 26) and found.confidence <= 0.75
+    assert any("line read alone" in p.message for p in parts[0].problems if p.field == "patient_birth_date")
+
+
+def test_a_value_band_needs_a_digit_in_the_box() -> None:
+    page = _page([(0.39, 0.156, "MM DD YY"), (0.385, 0.165, "ab cd"), (0.385, 0.30, "12")]).pages[0]
+    assert value_band(page, (0.3, 0.15, 0.5, 0.18)) is None
+    page = _page([(0.39, 0.156, "MM DD YY"), (0.385, 0.160, "o9"), (0.385, 0.167, "01 23 79")]).pages[0]
+    top, bottom = value_band(page, (0.3, 0.15, 0.5, 0.18)) or (0.0, 0.0)
+    assert 0.166 < top < 0.167 and bottom <= 0.18  # the lowest line with a digit
+
+
+def test_a_band_of_a_region_is_read_alone_and_placed_on_the_page() -> None:
+    class _Engine:
+        def __init__(self) -> None:
+            self.sizes: list[tuple[int, int]] = []
+
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            self.sizes.append(image.size)
+            return Page(page, 1.0, 1.0, ReadMethod.OCR, [Word("11", (0.1, 0.1, 0.2, 0.9), 0.9)])
+
+    page = Page(1, 612, 792, ReadMethod.OCR, [], image=Image.new("L", (850, 1100), 255))
+    box = (0.3, 0.15, 0.5, 0.18)
+    engine = _Engine()
+    whole = reread_region(page, engine, box)
+    banded = reread_region(page, engine, box, band=(0.165, 0.175))
+    assert whole is not None and banded is not None
+    assert engine.sizes[1][0] == engine.sizes[0][0] and engine.sizes[1][1] < engine.sizes[0][1] / 3
+    # the word's box is placed inside the band on the page
+    assert 0.165 <= banded[0].bbox[1] < banded[0].bbox[3] <= 0.1755
 
 
 def test_a_region_is_read_with_a_whitelist_only_by_an_engine_that_takes_one() -> None:
