@@ -25,6 +25,7 @@ from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
 from claimflow.readers import reread_region
 from claimflow.samples import cms1500_thirdparty as thirdparty
 from claimflow.samples.cms1500 import BLANK_FORM, load_blank
+from claimflow.second_looks import DEFAULT_LOOKS, DateLinesLook, LookContext, SharedOcr
 from claimflow.settings import PROJECT_ROOT, Settings
 from claimflow.specs import SpecSet, load_specs
 
@@ -330,6 +331,22 @@ def test_an_unread_boxed_date_is_read_from_its_value_line_alone_as_a_guess(specs
     found = parts[0].fields["patient_birth_date"]
     assert found.value == date(1961, 11, 26) and found.confidence <= 0.75
     assert any("line read alone" in p.message for p in parts[0].problems if p.field == "patient_birth_date")
+
+
+def test_the_date_lines_look_asks_only_for_unread_dates(specs: SpecSet) -> None:
+    class _NoOcr:
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            raise AssertionError("propose reads nothing")
+
+    read = _with_image(_page([*HCFA, (0.385, 0.165, "19 26 1961")]))
+    part = extract_document(read, specs)
+    ctx = LookContext(read, [part], specs, SharedOcr(_NoOcr()), 0.98, 20)
+    assert DateLinesLook in DEFAULT_LOOKS
+    requests = DateLinesLook().propose(ctx)
+    assert [(r.fields, r.calls, r.reason, r.psm) for r in requests] == [(("patient_birth_date",), 1, "missing", 7)]
+    read = _with_image(_page([*HCFA, (0.385, 0.165, "11 26 1961")]))
+    part = extract_document(read, specs)
+    assert DateLinesLook().propose(LookContext(read, [part], specs, SharedOcr(_NoOcr()), 0.98, 20)) == []
 
 
 def test_a_value_band_needs_a_digit_in_the_box() -> None:
