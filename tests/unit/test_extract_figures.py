@@ -89,7 +89,8 @@ def test_a_code_failing_its_shape_takes_the_reading_that_fits_below_auto_accept(
 
 def test_an_unsure_reading_that_fits_no_better_keeps_tesseract_value_capped(specs: SpecSet) -> None:
     page = _page("联系电话", "13332251571", [("13332251504", 300, 470, 0.4)])
-    read, part = _document(page, {"phone": ("13332251504", 0.8, "13332251504")})
+    # raw 0.7: weak under any fitted curve (0.8 calibrated to 0.9802 for this type after the stop-18 refit)
+    read, part = _document(page, {"phone": ("13332251504", 0.7, "13332251504")})
     unsure = [0.99, 1.0, 1.0, 0.99, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 0.99]
     read_figures_again(read, [part], specs, _reads("13332251571", unsure), threshold=THRESHOLD)
     assert part.fields["phone"].value == "13332251504"
