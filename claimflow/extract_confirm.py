@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
-from claimflow.models import BBox, Extraction, Field, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.models import BBox, Extraction, Field, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.normalise import join_cjk
 from claimflow.specs import SpecSet
 
@@ -116,7 +116,7 @@ def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> 
     box = field.provenance.bbox
     if box is None or not isinstance(field.value, str):
         return 0
-    words = [w for w in page.words if _centre_in(w.bbox, box)]
+    words = [w for w in page.words if centre_in(w.bbox, box)]
     if not words:
         return 0
     lines: dict[tuple[int, int], list[Word]] = {}
@@ -156,7 +156,7 @@ def _line_below(part: Extraction, field: Field, page: Page, look: SecondLook) ->
         return 0
     lines: dict[tuple[int, int], list[Word]] = {}
     for word in page.words:
-        if _centre_in(word.bbox, box):
+        if centre_in(word.bbox, box):
             lines.setdefault((word.block, word.line), []).append(word)
     if not lines:
         return 0
@@ -183,11 +183,6 @@ def _line_below(part: Extraction, field: Field, page: Page, look: SecondLook) ->
         )
     )
     return 1
-
-
-def _centre_in(bbox: BBox, box: BBox) -> bool:
-    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
 def doubt(part: Extraction, name: str, page: Page, code: ReasonCode, message: str) -> None:

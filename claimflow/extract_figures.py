@@ -66,6 +66,7 @@ from claimflow.models import (
     Provenance,
     ReadDocument,
     ReadMethod,
+    centre_in,
 )
 from claimflow.readers.paddle_rec import Reading, RecognizerMissing
 from claimflow.specs import AgreeCheck, FieldSpec, OrderCheck, Spec, SpecSet, SumCheck
@@ -187,7 +188,7 @@ def _where(
         page = pages[found.provenance.page or 0]
         box = found.provenance.bbox
         assert box is not None
-        words = list(value_words(found, page)) or [w for w in page.words if _centre_in(w.bbox, box)]
+        words = list(value_words(found, page)) or [w for w in page.words if centre_in(w.bbox, box)]
         if not words:
             return None
         return page, crop_line(page, words, WIDEN, WIDEN, over=WEAK_NEIGHBOUR), box
@@ -196,11 +197,6 @@ def _where(
         if row is not None:
             return page, _crop_box(page, row), row
     return None
-
-
-def _centre_in(bbox: BBox, box: BBox) -> bool:
-    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
 def _crop_box(page: Page, box: BBox) -> Image.Image:

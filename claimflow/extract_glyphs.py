@@ -32,7 +32,7 @@ from typing import Protocol
 from claimflow.errors import ReasonCode
 from claimflow.extract_confirm import doubt
 from claimflow.extract_reread import calibrated
-from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod, Word
+from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.normalise import has_cjk
 from claimflow.specs import SpecSet
 
@@ -201,12 +201,7 @@ def value_words(found: Field, page: Page) -> Sequence[Word]:
     box = found.provenance.bbox
     if box is None:
         return []
-    words = [w for w in page.words if _centre_in(w.bbox, box)]
+    words = [w for w in page.words if centre_in(w.bbox, box)]
     joined = "".join("".join(w.text for w in words).split()).casefold()
     raw = "".join(found.raw.split()).casefold()
     return words if raw and raw in joined else []
-
-
-def _centre_in(bbox: BBox, box: BBox) -> bool:
-    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]

@@ -45,7 +45,18 @@ from claimflow.extract_layout import build_lines, find_anchors
 from claimflow.extract_paddle import PAD, Recognize
 from claimflow.extract_reread import calibrated, put_found
 from claimflow.extract_values import validate_value
-from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.models import (
+    BBox,
+    Extraction,
+    Field,
+    Page,
+    Problem,
+    Provenance,
+    ReadDocument,
+    ReadMethod,
+    Word,
+    centre_in,
+)
 from claimflow.normalise import normalise_code
 from claimflow.readers.paddle_rec import RecognizerMissing
 from claimflow.specs import FieldSpec, SpecSet
@@ -300,7 +311,7 @@ def with_glued_words(page: Page, box: BBox) -> BBox:
     `MP-2026-866112`): the field took the first piece (and lost confidence for the word beside it); read alone
     with that word, the code is one word again.
     """
-    inside = [w for w in page.words if _centre_in(w.bbox, box)]
+    inside = [w for w in page.words if centre_in(w.bbox, box)]
     if not inside:
         return box
     height = max(w.bbox[3] - w.bbox[1] for w in inside)
@@ -312,11 +323,6 @@ def with_glued_words(page: Page, box: BBox) -> BBox:
         if right < word.bbox[0] <= right + height:
             right = word.bbox[2]
     return (box[0], box[1], right, box[3]) if right > box[2] else box
-
-
-def _centre_in(bbox: BBox, box: BBox) -> bool:
-    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
 def majority_code(
@@ -483,7 +489,7 @@ def weak_text_words(
         words = [
             w
             for w in page.words
-            if _centre_in(w.bbox, box)
+            if centre_in(w.bbox, box)
             and (
                 (w.confidence < MIXED_TEXT_WORD and code_like(w.text))
                 or (w.confidence < WEAK_TEXT_WORD and any(ch.isdigit() for ch in w.text))

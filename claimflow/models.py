@@ -17,6 +17,13 @@ from claimflow.errors import ReasonCode
 BBox: TypeAlias = tuple[float, float, float, float]
 """(x0, top, x1, bottom), each in 0..1 of the page width/height, origin top-left."""
 
+
+def centre_in(bbox: BBox, box: BBox) -> bool:
+    """Return True when the centre of `bbox` lies inside `box` (edges included)."""
+    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
 CellValue: TypeAlias = str | int | Decimal | date | bool | None
 """A spreadsheet cell after reading: floats are converted to Decimal via str(), never kept as float."""
 

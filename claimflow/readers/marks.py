@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from claimflow.models import BBox, Page, Word
+from claimflow.models import BBox, Page, Word, centre_in
 from claimflow.readers import diacritics
 from claimflow.readers.ocr import OcrEngine
 
@@ -68,7 +68,7 @@ class PageMarks:
         grey = self._grey_of(page)
         if grey is None:
             return []
-        inside = [w for w in page.words if _centre_in(w.bbox, box) and diacritics.is_candidate(w.text)]
+        inside = [w for w in page.words if centre_in(w.bbox, box) and diacritics.is_candidate(w.text)]
         lines: dict[tuple[int, int], list[Word]] = {}
         for word in inside:
             lines.setdefault((word.block, word.line), []).append(word)
@@ -361,11 +361,6 @@ def _overlaps(bbox: BBox, box: BBox) -> bool:
     """Return True when a word's box reaches into `box` (a third of its height or more, any of its width)."""
     high = min(bbox[3], box[3]) - max(bbox[1], box[1])
     return bbox[0] < box[2] and bbox[2] > box[0] and high >= (bbox[3] - bbox[1]) / 3
-
-
-def _centre_in(bbox: BBox, box: BBox) -> bool:
-    x, y = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
 def _pixels(bbox: BBox, grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
