@@ -66,7 +66,7 @@ from claimflow.extract_words import (
     weak_text_words,
 )
 from claimflow.form_layers import ocr_layer, read_as_layers, read_layers_apart, region_cleaner
-from claimflow.models import BBox, Extraction, Page, ReadDocument, ReadMethod
+from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
 from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector, whitelist_reader
@@ -77,6 +77,8 @@ from claimflow.specs import SpecSet
 
 MISSING = 1.0
 """Expected value of a re-read for a field the first reading did not find (a person must type it otherwise)."""
+WEAK_FLOOR = 0.1
+"""... at least, for a field read below auto-accept: its shortfall under the threshold, but never nothing."""
 CHECK_FAILED = 0.9
 """... for a field that failed a check or needs a second model's word before it may be trusted."""
 LAYOUT = 0.8
@@ -238,6 +240,10 @@ class LookContext:
         """Return the OCR calls still in the budget."""
         return max(0, self.budget - self.spent)
 
+    def shortfall(self, part: Extraction, found: Field) -> float:
+        """Return a weak field's re-read value: how far its calibrated confidence is under the threshold."""
+        return max(WEAK_FLOOR, self.threshold - calibrated(part, found, self.specs))
+
     def ocr_pages(self) -> list[Page]:
         """Return the OCR'd pages whose image is kept (the only ones a second look can read)."""
         return [p for p in self.read.pages if p.method is ReadMethod.OCR and isinstance(p.image, Image.Image)]
@@ -363,7 +369,7 @@ class RegionsLook:
         for name in weak_regions(part, ctx.specs, ctx.threshold):
             found = part.fields.get(name)
             reason = "missing" if found is None else "weak"
-            value = MISSING if found is None else max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+            value = MISSING if found is None else ctx.shortfall(part, found)
             requests.append(Request(self.name, (name,), len(pages), value, reason, what="region"))
         return requests
 
@@ -477,7 +483,7 @@ class LinesLook:
         requests = []
         for name in weak_values(part, ctx.specs, ctx.threshold):
             found = part.fields[name]
-            value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+            value = ctx.shortfall(part, found)
             requests.append(
                 Request(self.name, (name,), 2, value, "weak", page=found.provenance.page, what="band", scale=2, psm=6)
             )
@@ -546,7 +552,7 @@ class VotesLook:
             for name in weak_votes(part, ctx.specs, pages):
                 by_page.setdefault(part.fields[name].provenance.page or 0, []).append(name)
             for page, names in by_page.items():
-                value = max(0.1, *(ctx.threshold - calibrated(part, part.fields[n], ctx.specs) for n in names))
+                value = max(ctx.shortfall(part, part.fields[n]) for n in names)
                 calls = len({model for n in names for model in spec.fields[n].vote})
                 requests.append(Request(self.name, tuple(names), calls, value, "weak", page=page, what="band"))
         return requests
@@ -573,7 +579,7 @@ class ChineseLook:
         for part in ctx.parts:
             for name in weak_chinese(part, ctx.specs, pages, ctx.threshold):
                 found = part.fields[name]
-                value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+                value = ctx.shortfall(part, found)
                 page, box = found.provenance.page, found.provenance.bbox
                 requests.append(Request(self.name, (name,), 1, value, "weak", page=page, what="words", region=box))
         return requests
@@ -693,7 +699,7 @@ class CodesLook:
                 found = part.fields[name]
                 if found.provenance.page not in pages:
                     continue
-                value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+                value = ctx.shortfall(part, found)
                 page, where = found.provenance.page, found.provenance.bbox
                 requests.append(Request(self.name, (name,), 2, value, "weak", page=page, what="words", region=where))
             for name in doubtful_codes(part, ctx.specs, ctx.threshold, pages):
@@ -707,7 +713,7 @@ class CodesLook:
             weak = weak_text_words(part, ctx.specs, ctx.threshold, pages)
             for at in sorted({part.fields[name].provenance.page for name in weak}, key=lambda n: n or 0):
                 names = tuple(name for name in weak if part.fields[name].provenance.page == at)
-                value = max(0.1, ctx.threshold - max(calibrated(part, part.fields[n], ctx.specs) for n in names))
+                value = min(ctx.shortfall(part, part.fields[n]) for n in names)
                 words = len({id(w) for name in names for w in weak[name]})  # each also read by the second recognizer
                 requests.append(Request(self.name, names, 1 + words, value, "weak", page=at, what="words"))
         return requests
@@ -766,7 +772,7 @@ class FiguresLook:
                 if found is None:
                     requests.append(Request(self.name, (name,), 1, MISSING, "missing", what="words"))
                     continue
-                value = max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+                value = ctx.shortfall(part, found)
                 page, box = found.provenance.page, found.provenance.bbox
                 requests.append(Request(self.name, (name,), 1, value, "weak", page=page, what="words", region=box))
         return requests
@@ -831,7 +837,7 @@ class RowsLook:
         for name in weak if pages else []:
             found = part.fields.get(name)
             reason = "missing" if found is None else "weak"
-            value = MISSING if found is None else max(0.1, ctx.threshold - calibrated(part, found, ctx.specs))
+            value = MISSING if found is None else ctx.shortfall(part, found)
             requests.append(Request(self.name, (name,), len(pages), value, reason, what="rows"))
         return requests
 
