@@ -1206,6 +1206,32 @@ def _one_slip(read: Decimal, other: Decimal) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
+PIECE_COVER = 0.8
+"""A candidate lying this share of its width inside an earlier word's box of its OCR line is a piece of that word."""
+
+
+def _piece_of(piece: Candidate, whole: Candidate) -> bool:
+    """Return True when `piece` is the tail of the printed word `whole` was read from (no rival value).
+
+    Tesseract may split one printed word in two and give the first part the whole word's box (`CLM-2026-91` boxed
+    over the `7006` read after it on the same OCR line, for `CLM-2026-917006`); the line builder keeps both on
+    their row (the words of one OCR line are beside each other), so the tail reads as a second value, surer than
+    the cut head. The head's box covers the whole printed word: it is the one a closer reading of its box can put
+    right, the tail is no rival to it.
+    """
+    if piece is whole or piece.page is not whole.page or not piece.words or not whole.words:
+        return False
+    lines = {(w.block, w.line) for w in whole.words}
+    if any(w.line <= 0 or (w.block, w.line) not in lines for w in piece.words) or any(
+        id(w) in {id(x) for x in whole.words} for w in piece.words
+    ):
+        return False
+    inner, outer = union_box(piece.words), union_box(whole.words)
+    width = inner[2] - inner[0]
+    cover = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    return outer[0] < inner[0] and width > 0 and cover >= PIECE_COVER * width
+
+
 def _choose(
     name: str,
     field_spec: FieldSpec,
@@ -1223,6 +1249,8 @@ def _choose(
     """
     if not candidates:
         return None
+    if field_spec.select == "best":
+        candidates = [c for c in candidates if not any(_piece_of(c, other) for other in candidates)]
     ordered = sorted(candidates, key=lambda c: (c.page.number, union_box(c.words)[1], union_box(c.words)[0]))
     if field_spec.select == "first":
         chosen = ordered[0]

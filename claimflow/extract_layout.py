@@ -104,7 +104,8 @@ def build_lines(page: Page) -> list[Line]:
         if known is not None:
             _LINES.move_to_end(key)
             return list(known[1])
-    lines = _lines_of(tuple(page.words), page.language)
+    aspect = page.height / page.width if page.width > 0 and page.height > 0 else 1.0
+    lines = _lines_of(tuple(page.words), page.language, aspect)
     with _LINES_LOCK:
         _LINES[key] = (tuple(page.words), lines)
         while len(_LINES) > LINES_KEPT:
@@ -118,9 +119,10 @@ _LINES: OrderedDict[tuple[tuple[int, ...], str], tuple[tuple[Word, ...], tuple[L
 _LINES_LOCK = threading.Lock()
 
 
-def _lines_of(page_words: tuple[Word, ...], language: str) -> tuple[Line, ...]:
-    """Return the lines of a page's words read in `language` (build_lines)."""
+def _lines_of(page_words: tuple[Word, ...], language: str, aspect: float = 1.0) -> tuple[Line, ...]:
+    """Return the lines of a page's words read in `language` (build_lines); `aspect`: the page's height / width."""
     words = sorted((w for w in page_words if w.text.strip()), key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
+    spread = _spread_boxes(words, aspect)
     heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
     tall = TALL_WORD * heights[len(heights) // 2] if heights else 1.0
     large = LARGE_WORD * heights[len(heights) // 2] if heights else 1.0
@@ -143,7 +145,7 @@ def _lines_of(page_words: tuple[Word, ...], language: str) -> tuple[Line, ...]:
             top = min(w.bbox[1] for w in body)
             bottom = max(w.bbox[3] for w in body)
             if top <= centre <= bottom and (
-                _overlaps_x_free(group, word) or (trust_ocr_lines and _same_ocr_line(group, word))
+                _overlaps_x_free(group, word, spread) or (trust_ocr_lines and _same_ocr_line(group, word))
             ):
                 fitting.append(group)
         if fitting:
@@ -161,21 +163,62 @@ def _same_ocr_line(group: list[Word], word: Word) -> bool:
     return any((w.block, w.line) == (word.block, word.line) for w in group) and word.line > 0
 
 
-def _overlaps_x_free(group: list[Word], word: Word) -> bool:
+def _overlaps_x_free(group: list[Word], word: Word, spread: frozenset[int] = frozenset()) -> bool:
     """Return True unless the word sits on top of a word already in the line (then it is another line).
 
     A word of the same OCR line is beside it, not on top of it, even where their boxes overlap: on a degraded
     scan tesseract may give a word a box running over the next words of its line (`INSURED'S` of `4. INSURED'S
     NAME` boxed over `NAME (Last Name,`), and those words were pushed onto another row, where they glued to
-    box 3's caption (`3 PATIENT'S NAME (Last Name,`) and box 4's caption was lost.
+    box 3's caption (`3 PATIENT'S NAME (Last Name,`) and box 4's caption was lost. Not so where one of the two
+    boxes is too wide for the text of its line it spans (`spread`, _spread_boxes): that is noise read as a word
+    (a rotated scan's `ar` boxed across a whole garbled row), and it stays off the row of the words it covers.
     """
     for other in group:
-        if word.line > 0 and (other.block, other.line) == (word.block, word.line):
+        if (
+            word.line > 0
+            and (other.block, other.line) == (word.block, word.line)
+            and id(word) not in spread
+            and id(other) not in spread
+        ):
             continue
         overlap = min(other.bbox[2], word.bbox[2]) - max(other.bbox[0], word.bbox[0])
         if overlap > 0.5 * min(other.bbox[2] - other.bbox[0], word.bbox[2] - word.bbox[0]):
             return False
     return True
+
+
+SPREAD_PITCH = 1.2
+"""A word's box wider than this many (median) word heights per character of the text of its OCR line it spans
+is noise read as a word (_spread_boxes). Measured on CMS-1500 seed 19 and invoice seed 13 scans: a word boxed over
+the words after it (`INSURED'S` over `NAME (Last Name,`, `CLM-2026-91` over `7006`) spans 0.3-0.75 (a garbled
+`MM , DD` 0.96), the garbage boxed across a row 1.4-1.8."""
+
+
+def _spread_boxes(words: Sequence[Word], aspect: float) -> frozenset[int]:
+    """Return the ids of words whose box covers other words of their OCR line and is too wide for all that text.
+
+    A word boxed over the next words of its line spans their text too: its width per character of the text it
+    spans (its own and theirs, a space between) is that of a line of print, under SPREAD_PITCH heights (the
+    spanned words' median height; `aspect` is the page's height / width, boxes being page fractions).
+    """
+    by_line: dict[tuple[int, int], list[Word]] = {}
+    for w in words:
+        if w.line > 0:
+            by_line.setdefault((w.block, w.line), []).append(w)
+    spread: set[int] = set()
+    for line in by_line.values():
+        if len(line) < 2:
+            continue
+        for w in line:
+            span = [o for o in line if w.bbox[0] <= (o.bbox[0] + o.bbox[2]) / 2 <= w.bbox[2]]
+            if len(span) < 2:
+                continue
+            chars = sum(len(o.text) for o in span) + len(span) - 1
+            heights = sorted(o.bbox[3] - o.bbox[1] for o in span)
+            height = heights[len(heights) // 2] * aspect
+            if height > 0 and w.bbox[2] - w.bbox[0] > SPREAD_PITCH * height * chars:
+                spread.add(id(w))
+    return frozenset(spread)
 
 
 _NON_WORD = re.compile(r"[^\w]+")
