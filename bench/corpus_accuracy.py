@@ -36,6 +36,7 @@ from typing import Any
 from claimflow.models import Extraction, Field, Money
 from claimflow.pipeline import engine_ocr, read_and_extract
 from claimflow.samples.corpus import KINDS, write_corpus
+from claimflow.second_looks import LookRecord
 from claimflow.settings import Settings, load_settings
 from claimflow.specs import load_specs
 
@@ -75,19 +76,27 @@ def same(name: str, got: Any, expected: Any) -> bool:
     return " ".join(str(got).split()) == " ".join(str(expected).split())
 
 
-def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int, float, dict[str, tuple[int, float, float]]]:
-    """Read and extract one file (in a worker); return plain extractions, seconds, pages, process CPU seconds and
-    the OCR calls per step with their wall and CPU seconds (second recognizers' readings counted as calls)."""
+Usage = dict[str, tuple[int, float, float]]
+Looks = list[tuple[str, int, bool]]
+
+
+def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int, float, Usage, Looks]:
+    """Read and extract one file (in a worker); return plain extractions, seconds, pages, process CPU seconds,
+    the OCR calls per step with their wall and CPU seconds (second recognizers' readings counted as calls) and,
+    per second look that ran, its step, OCR calls and whether it changed a field's value or confidence."""
     path = Path(path_text)
     specs = load_specs(ROOT / "extractors")
     started, cpu = time.perf_counter(), time.process_time()
     ocr = engine_ocr(load_settings(), specs)
-    usage: dict[str, tuple[int, float, float]] = {}
+    usage: Usage = {}
+    records: list[LookRecord] = []
     read, extractions = read_and_extract(
-        path, ocr, specs, threshold=Settings().confidence_threshold, ocr_usage=usage
+        path, ocr, specs, threshold=Settings().confidence_threshold, ocr_usage=usage, looks=records
     )
     elapsed = time.perf_counter() - started
-    return [_plain_extraction(ex) for ex in extractions], elapsed, len(read.pages), time.process_time() - cpu, usage
+    looks = [(r.step, r.calls, bool(r.changed)) for r in records if r.calls or r.changed]
+    plain = [_plain_extraction(ex) for ex in extractions]
+    return plain, elapsed, len(read.pages), time.process_time() - cpu, usage, looks
 
 
 def _plain_extraction(ex: Extraction) -> dict[str, Any]:
@@ -158,7 +167,14 @@ def main() -> int:
     misses: list[str] = []
     scan_pages = scan_seconds = scan_cpu = 0.0
     steps: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    for truth, (extractions, seconds, pages, cpu, usage) in zip(truths, results, strict=True):
+    changing: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # runs, calls, runs changing, their calls
+    for truth, (extractions, seconds, pages, cpu, usage, looks) in zip(truths, results, strict=True):
+        for step, calls, changed in looks:
+            runs = changing[step]
+            runs[0] += 1
+            runs[1] += calls
+            runs[2] += changed
+            runs[3] += calls if changed else 0
         family = str(truth["degradation"]["family"])
         if family != "text":
             scan_pages += pages
@@ -200,6 +216,9 @@ def main() -> int:
     print(f"scanned pages: {scan_cpu / max(scan_pages, 1):.2f} s process CPU a page (the workers' own, OCR included); "
           "OCR calls (second recognizers' readings too) and their thread CPU by step: "
           + ", ".join(f"{step} {int(n)} ({cpu:.1f} s)" for step, (n, cpu) in sorted(steps.items())))
+    print("second looks that ran (OCR calls), and those that changed a field's value or confidence: "
+          + ", ".join(f"{step} {runs} ({calls}) -> {changed} ({changed_calls})"
+                      for step, (runs, calls, changed, changed_calls) in sorted(changing.items())))
     _print_cells(cells)
     print("\nper field (all families):")
     for (document_type, name), (total, right) in sorted(per_field.items()):

@@ -690,10 +690,14 @@ def print_looks(docs: list[Doc]) -> dict[str, Any]:
     for doc in docs:
         for record in doc.looks:
             step = steps.setdefault(
-                record.step, {"documents": 0, "calls": 0, "seconds": 0.0, "fields": {}, "skipped": {}}
-            )
+                record.step,
+                {"documents": 0, "calls": 0, "seconds": 0.0, "fields": {}, "skipped": {}, "changing_calls": 0,
+                 "changing_documents": 0},
+            )  # fmt: skip
             step["documents"] += 1
             step["calls"] += record.calls
+            step["changing_calls"] += record.calls if record.changed else 0
+            step["changing_documents"] += bool(record.changed)
             step["seconds"] += record.seconds
             for name in record.fields:
                 step["fields"][name] = step["fields"].get(name, 0) + 1
@@ -709,7 +713,8 @@ def print_looks(docs: list[Doc]) -> dict[str, Any]:
         skipped = ", ".join(f"{f} {n}" for f, n in step["skipped"].items())
         over = f"  over budget: {skipped}" if skipped else ""
         line = f"  {name:<8} docs {step['documents']:>3}  calls {step['calls']:>4}  {step['seconds']:6.1f} s"
-        print(f"{line}  for: {fields}{over}")
+        changing = f"changed a field on {step['changing_documents']} docs ({step['changing_calls']} calls)"
+        print(f"{line}  {changing}  for: {fields}{over}")
     return {"calls": sum(spent), "max_per_document": max(spent, default=0), "steps": steps}
 
 

@@ -126,6 +126,9 @@ class LookRecord:
     seconds: float
     skipped: tuple[str, ...] = ()
     """Fields whose requests were not granted (over budget)."""
+    changed: tuple[str, ...] = ()
+    """Fields whose value or confidence the step changed (added, dropped, re-valued, re-scored): a step whose calls
+    change nothing is spending them for nothing (benches count its calls apart)."""
 
 
 class SharedOcr:
@@ -950,6 +953,7 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
         skipped = tuple(name for name in _served(asked) if name not in served)
         calls_before = sum(ctx.ocr.calls.values())
         started = time.perf_counter()
+        before = field_states(ctx.parts)
         if granted:
             ctx.ocr.step = look.name
             try:
@@ -958,14 +962,45 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
                 ctx.ocr.step = "first"
         calls = sum(ctx.ocr.calls.values()) - calls_before
         ctx.spent += calls
+        changed = _changed(before, field_states(ctx.parts))
         ctx.records.append(
             LookRecord(
-                look.name, tuple(served), len(asked), len(granted), calls, time.perf_counter() - started, skipped
+                look.name,
+                tuple(served),
+                len(asked),
+                len(granted),
+                calls,
+                time.perf_counter() - started,
+                skipped,
+                changed,
             )
         )
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records
+
+
+def field_states(parts: Sequence[Extraction]) -> dict[tuple[int, str, str], tuple[str, float]]:
+    """Return each field's value (as text) and confidence, keyed by document, type and name (`row N.` for records).
+
+    The value is kept as its `repr`, so a list or table a step changes in place still compares as changed.
+    """
+    states: dict[tuple[int, str, str], tuple[str, float]] = {}
+    for index, part in enumerate(parts):
+        for name, found in part.fields.items():
+            states[(index, part.document_type, name)] = (repr(found.value), found.confidence)
+        for row, record in enumerate(part.records):
+            for name, found in record.items():
+                states[(index, part.document_type, f"row {row}.{name}")] = (repr(found.value), found.confidence)
+    return states
+
+
+def _changed(
+    before: dict[tuple[int, str, str], tuple[str, float]], after: dict[tuple[int, str, str], tuple[str, float]]
+) -> tuple[str, ...]:
+    """Return the names of the fields added, dropped or changed in value or confidence between two states."""
+    keys = sorted(before.keys() | after.keys())
+    return tuple(dict.fromkeys(key[2] for key in keys if before.get(key) != after.get(key)))
 
 
 def _unique(requests: Sequence[Request]) -> list[Request]:

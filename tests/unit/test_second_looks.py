@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -10,7 +11,7 @@ from PIL import Image
 
 from claimflow.errors import ConfigError, ReasonCode
 from claimflow.extract import extract_documents
-from claimflow.models import Extraction, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.models import Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers import RecordedOcr
 from claimflow.second_looks import LinesLook, LookContext, PagesLook, Request, SharedOcr, run_looks
 from claimflow.settings import PROJECT_ROOT, SECOND_LOOK_BUDGET, load_settings
@@ -51,6 +52,55 @@ def test_requests_are_granted_by_value_within_the_budget() -> None:
     assert look.ran == [["total_amount"]]  # the more valuable one fits, the second would pass the budget
     assert record.fields == ("total_amount",) and record.skipped == ("issuer",)
     assert record.calls == 1 and ctx.spent == 1 and ctx.left == 2
+
+
+@dataclass
+class EditLook:
+    """A step that spends one OCR call, then applies `edit` to the document's extraction."""
+
+    name: str
+    edit: Callable[[Extraction], None]
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        return [_req(self.name, "issuer", 1, 0.5)]
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        ctx.ocr.ocr_image(Image.new("L", (10, 10), 255), page=1)
+        self.edit(ctx.parts[0])
+
+
+def _field(name: str, value: object, confidence: float) -> Field:
+    return Field(name, value, confidence, Provenance(ReadMethod.OCR, page=1))  # type: ignore[arg-type]
+
+
+def test_records_name_the_fields_each_step_changed_in_value_or_confidence() -> None:
+    ctx = _ctx(budget=10)
+    part = ctx.parts[0]
+    part.fields["issuer"] = _field("issuer", "ACME", 0.8)
+    part.fields["diagnosis_codes"] = _field("diagnosis_codes", ["J45.20"], 0.9)
+
+    def nothing(p: Extraction) -> None:
+        p.fields["issuer"] = _field("issuer", "ACME", 0.8)  # a new Field with the same value and confidence
+
+    def doubt(p: Extraction) -> None:
+        p.fields["issuer"] = dataclasses.replace(p.fields["issuer"], confidence=0.6)
+
+    def in_place(p: Extraction) -> None:
+        p.fields["diagnosis_codes"].value.append("E11.9")  # type: ignore[union-attr]
+
+    def add_and_drop(p: Extraction) -> None:
+        p.fields["total_amount"] = _field("total_amount", "12.00", 0.9)
+        del p.fields["issuer"]
+
+    looks = [EditLook("lines", nothing), EditLook("clean", doubt), EditLook("rows", in_place),
+             EditLook("pages", add_and_drop)]  # fmt: skip
+    records = run_looks(ctx, looks)
+    assert [(r.step, r.calls, r.changed) for r in records] == [
+        ("lines", 1, ()),
+        ("clean", 0, ("issuer",)),  # the same pixels again: answered from memory, no call, still a change
+        ("rows", 0, ("diagnosis_codes",)),
+        ("pages", 0, ("issuer", "total_amount")),
+    ]
 
 
 def test_a_step_with_nothing_granted_does_not_run_and_duplicates_are_asked_once() -> None:
