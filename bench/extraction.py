@@ -432,6 +432,33 @@ def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> floa
     return time.perf_counter() - started
 
 
+def print_workers(
+    busy: dict[str, float], walls: dict[str, float], cpu: dict[str, float]
+) -> dict[str, dict[str, float]]:
+    """Print where each side's worker time went besides reading; return it by side (shares of workers x wall).
+
+    `idle`: workers x wall less the documents' own seconds. The bench's batches run one after the other, so a
+    long document read last in a batch leaves the other worker waiting for the next batch (the tail).
+    `waiting`: the documents' own seconds less their reading threads' CPU (the in-process readers only): time a
+    reading thread was runnable or blocked but not running, the engine's threads waiting for each other's GIL
+    among it, and any load from other processes. The wall ratio is the CPU ratio moved by the two sides' shares.
+    """
+    shares: dict[str, dict[str, float]] = {}
+    parts = []
+    for side, seconds in busy.items():
+        total = WORKERS * walls[side]
+        if not total:
+            continue
+        shares[side] = {"idle": max(0.0, total - seconds) / total}
+        text = f"{side} idle {shares[side]['idle']:.1%}"
+        if side in cpu:
+            shares[side]["waiting"] = max(0.0, seconds - cpu[side]) / total
+            text += f", waiting {shares[side]['waiting']:.1%}"
+        parts.append(text)
+    print(f"  worker time ({WORKERS} x wall) idle at batch ends / waiting inside documents: " + "; ".join(parts))
+    return shares
+
+
 def _baseline_images(path: Path) -> list[Image.Image | str]:
     """Return what plain tesseract is given per page: the image file itself, or a PDF page rendered at 200 dpi."""
     if path.suffix.lower() != ".pdf":
@@ -815,13 +842,17 @@ def main() -> int:
         engine_wall = 0.0
         bare = {"cli": 0.0, **({"api": 0.0} if BARE_API else {})}
         bare_cpu = dict.fromkeys(bare, 0.0)
+        busy = {"engine": 0.0, **dict.fromkeys(bare, 0.0)}  # documents' own wall seconds, each side
         for start in range(0, len(ocr_docs), ALTERNATE_BATCH):
             batch = ocr_docs[start : start + ALTERNATE_BATCH]
-            engine_wall += run_engine(batch, WORKERS, args.budget)
+            wall = run_engine(batch, WORKERS, args.budget)
+            engine_wall += wall
+            busy["engine"] += sum(d.seconds for d in batch)
             for reader in bare:
                 wall, cpu = run_baseline(batch, WORKERS, reader)
                 bare[reader] += wall
                 bare_cpu[reader] += cpu
+                busy[reader] += sum(d.baseline_seconds for d in batch)
         text_wall = run_engine(text_docs, WORKERS, args.budget)
         # the speed reference is the faster bare reader: comparing with a slower one would flatter the engine
         baseline_reader = min(bare, key=lambda reader: bare[reader])
@@ -847,6 +878,8 @@ def main() -> int:
     baseline["models_loaded"] = {"engine": engine_models, "engine_seconds": engine_load, "bare": bare_models,
                                  "bare_seconds": bare_load, "ratio_with_loads": cold}  # fmt: skip
     baseline["bare_pages_per_second"] = {reader: ocr_pages / wall for reader, wall in bare.items()}
+    cpu_seconds = {"engine": sum(d.cpu for d in ocr_docs), "api": bare_cpu.get("api", 0.0)}
+    baseline["workers"] = print_workers(busy, {"engine": engine_wall, **bare}, cpu_seconds)
     baseline["baseline_reader"] = baseline_reader
     baseline["cpu"] = print_cpu(ocr_docs, bare_cpu)
     looks = print_looks(ocr_docs)
