@@ -128,6 +128,42 @@ def test_weak_date_read_larger_twice_alike_is_replaced_below_auto_accept() -> No
     assert any(p.field == "document_date" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in parts[0].problems)
 
 
+def test_a_second_recognizer_that_reads_the_first_value_keeps_it_against_the_enlargements() -> None:
+    # SROIE 140: `16-03-2018` read `18-03-2018` at 2x and 3x; PP-OCR reads the page's box `16-03-2018`
+    boxes: list[tuple[float, float, float, float]] = []
+
+    def second_reading(text: str) -> Callable[[Page, tuple[float, float, float, float]], str]:
+        def read_box(page: Page, box: tuple[float, float, float, float]) -> str:
+            boxes.append(box)
+            return text
+
+        return read_box
+
+    for second_reads, expected in (
+        ("28/02/2014", date(2014, 2, 28)),  # the first reading's value, read by a recognizer trained apart: it stands
+        ("28 / 02/2014", date(2014, 2, 28)),  # spaces and case aside
+        ("28/02/2016", date(2016, 2, 28)),  # the enlargements' value: they win, as without it
+        ("", date(2016, 2, 28)),  # nothing read (no model): the vote stands
+        ("28/02/2011", date(2016, 2, 28)),  # a third value: the vote stands
+    ):
+        read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+        parts = extract_documents(read, RAW)
+        first = parts[0].fields["document_date"]
+        _, reread = _band_reader(["28/02/2016", "28/02/2016"])
+        read_lines_again(read, parts, RAW, reread, threshold=0.9, second=second_reading(second_reads))
+        assert parts[0].fields["document_date"].value == expected, second_reads
+        if expected == first.value:
+            assert parts[0].fields["document_date"] == first  # value, confidence and box unchanged
+        assert boxes[-1] == first.provenance.bbox  # the first value's own box is read
+    # the second recognizer is asked only when the enlargements would change a value
+    boxes.clear()
+    read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+    parts = extract_documents(read, RAW)
+    _, reread = _band_reader(["28/02/2014"])
+    read_lines_again(read, parts, RAW, reread, threshold=0.9, second=second_reading("28/02/2014"))
+    assert boxes == []
+
+
 def test_weak_date_read_the_same_larger_stands_after_one_call() -> None:
     read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
     parts = extract_documents(read, RAW)
