@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+import numpy as np
 from PIL import Image
 
 from claimflow.errors import ReasonCode
@@ -555,6 +556,8 @@ def read_text_words_alone(
             other = second(page, word.bbox) if second is not None else ""
             alone = texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)]
             found = majority_word(alone, word.text, second=other)
+            if found is None and other and tailed_q(page, word, other):
+                found = other  # a Q tesseract read 0 at every size: its tail is on the image
             if not code_like(word.text) and (not other or found != other):
                 found = None  # a number reads no better alone (SROIE `53200,` read `93200,`): only both recognizers
             # a word asked only for its mix of letters and digits was read firmly enough to keep its glyph count
@@ -586,6 +589,60 @@ def read_text_words_alone(
         )
         put_found(part, better, [problem])
     return calls
+
+
+Q_TWINS = frozenset("0Oo9")
+"""What tesseract reads a small Courier Q as when its tail is faint (receipts10/11: `80x`, `250X`, `99x`)."""
+TAIL_INK = 160
+"""A pixel darker than this is ink in the Q-tail check (a 150-dpi scan's thin strokes are grey 128-190)."""
+TAIL_DEPTH = 0.1
+"""A Q's tail reaches at least this share of the word's height (and 2 px) below the other glyphs' feet."""
+
+
+def tailed_q(page: Page, word: Word, other: str) -> bool:
+    """Return True when `other` (the second recognizer's) is the page's word with a Q where tesseract read 0/O/9.
+
+    And each such glyph has ink below the baseline the word's other glyphs stand on: a Q's tail.
+
+    A 150-dpi Courier Q is read 0 by tesseract at every size (`BS2 80x`, alone `80X` and `8OX`), so no tesseract
+    reading agrees with PP-OCR's `8QX` and `majority_word` cannot take it; the tail that tells Q from 0 is on the
+    image, two or three pixels under the 8's and the X's feet. The word's glyphs are taken as equally wide (till
+    print is monospaced) and compared in the middle 80% of their columns; the word must be letters and digits only
+    and every other glyph must match the page's word (case aside); the tail must reach below the lowest of them.
+    The value's confidence does not rise (the caller keeps the page's).
+    """
+    old = word.text.strip()
+    other = other.strip()
+    image = page.image
+    if len(other) != len(old) or len(old) < 2 or not isinstance(image, Image.Image):
+        return False
+    tails = [i for i, (a, b) in enumerate(zip(old, other, strict=True)) if b in "Qq" and a in Q_TWINS]
+    rest = [i for i in range(len(old)) if i not in tails]
+    if not tails or not rest or any(old[i].casefold() != other[i].casefold() for i in rest):
+        return False
+    if not old.isalnum():
+        return False  # a slash, a comma or a point reaches below the letters' feet: only a code of letters and digits
+    width, height = image.size
+    x0, y0, x1, y1 = word.bbox[0] * width, word.bbox[1] * height, word.bbox[2] * width, word.bbox[3] * height
+    high = y1 - y0
+    if x1 - x0 < len(old) or high < 4:
+        return False
+    top, bottom = max(0, math.floor(y0)), min(height, math.ceil(y1 + 0.5 * high))
+    crop = image.crop((max(0, math.floor(x0)), top, min(width, math.ceil(x1)), bottom)).convert("L")
+    ink = np.asarray(crop) < TAIL_INK
+    pitch = ink.shape[1] / len(old)
+
+    def foot(index: int) -> int | None:
+        left, right = int(round((index + 0.1) * pitch)), int(round((index + 0.9) * pitch))
+        rows = np.flatnonzero(ink[:, left:max(right, left + 1)].any(axis=1))
+        return int(rows[-1]) if rows.size else None
+
+    feet = [f for f in (foot(i) for i in rest) if f is not None]
+    if not feet:
+        return False
+    base = max(feet)
+    depth = max(2.0, TAIL_DEPTH * high)
+    return all((f := foot(i)) is not None and f >= base + depth for i in tails)
 
 
 def carried(was: str, new: str, current: str) -> str | None:
