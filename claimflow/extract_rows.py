@@ -497,3 +497,194 @@ def read_letters_again(
             )
         )
     return read_rows
+
+
+class CellRereader(Protocol):
+    """Reads one code's cell of an OCR'd page alone (one word, the code's characters only; None when it cannot)."""
+
+    def __call__(self, page: Page, box: BBox) -> list[Word] | None:
+        """Return the cell's words (page fractions)."""
+        ...
+
+
+CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,"
+"""What an ICD-10 code's cell is read with (tesseract's whitelist): capitals, digits and the dot."""
+CELL_LENGTH = 8.6
+"""A code's cell reaches this many character cells from its first character: the longest ICD-10-CM code, its dot
+and a little (a code read cut at its dot, `G43` of G43.909, is read whole)."""
+CELL_LEFT = 0.6
+"""... and starts this many cells before it (the slot's bracket, a cell further left, stays out)."""
+CELL_PAD = 0.25
+"""A page word's cell reaches this share of its height above and below it ..."""
+CELL_ROW_PAD = 0.1
+"""... a row's word (it spans its row already) this share of the row's height."""
+CELL_DISTANCE = 2
+"""A code read alone replaces the item only within this many characters changed (an item of another slot is no
+reading of this one)."""
+CELL_FACTOR = 0.8
+"""A list whose code was taken from its cell read alone stays below confidence: two readings disagree."""
+_FOLD = str.maketrans({",": "", ".": "", ";": "", ":": "", "_": "", " ": ""})
+
+
+def code_doubts(part: Extraction, specs: SpecSet) -> dict[str, list[int]]:
+    """Return the `reread_rows` ICD-10 lists of `part` (OCR) with the places (0-based) of items that are no code.
+
+    An item of a list of ICD-10 codes that is no billable ICD-10-CM code after the code set's repairs (`B11.9`: three
+    real codes one confusion away; `G43`: a code read cut at its dot; `306.9`: a J read 3, two letters possible) is
+    a misreading the list's validator reports; its cell read alone (`read_code_cells`) may give the code.
+    """
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return {}
+    out: dict[str, list[int]] = {}
+    for name, field_spec in spec.fields.items():
+        if not field_spec.reread_rows or field_spec.type != "list" or field_spec.direction != "region":
+            continue
+        if not any(validator.kind == "icd10cm" for validator in field_spec.validators):
+            continue
+        found = part.fields.get(name)
+        if found is None or found.provenance.method is not ReadMethod.OCR or not isinstance(found.value, list):
+            continue
+        items = [str(item) for item in found.value]
+        if 2 * sum(bool(icd10cm.ICD10_LIKE.match(item.upper())) for item in items) <= len(items):
+            continue  # ICD-9 codes: not in the set
+        places = [index for index, item in enumerate(items) if not icd10cm.is_icd10cm(item)]
+        if places:
+            out[name] = places
+    return out
+
+
+def _distance(a: str, b: str) -> int:
+    """Return the Levenshtein distance of two short strings."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def cell_code(read: str, item: str) -> str | None:
+    """Return the billable code a code's cell read alone gives for the list's `item`, or None.
+
+    The reading (capitals, digits, dot) may hold the slot's bracket read as `I`, `L`, `1` or `J` before the code, or
+    a speck after it: the reading, and it less its first or last character, are tried. A candidate is taken when it
+    is a billable code and the item read cut (`G43` of G43.909) or within CELL_DISTANCE characters of it; of several,
+    the closest, and none when two as close differ.
+    """
+    text = re.sub(r"[^A-Z0-9]", "", read.upper())
+    key = icd10cm.compact(item).translate(_FOLD)
+    found: dict[str, int] = {}
+    for candidate in {text, text[1:], text[:-1]}:
+        if len(candidate) < 3 or not icd10cm.is_icd10cm(candidate):
+            continue
+        distance = 0 if candidate.startswith(key) and icd10cm.is_cut(key) else _distance(candidate, key)
+        if distance <= CELL_DISTANCE:
+            found[candidate] = distance
+    if not found:
+        return None
+    best = min(found.values())
+    closest = [code for code, distance in found.items() if distance == best]
+    return icd10cm.dotted(closest[0]) if len(closest) == 1 else None
+
+
+def _item_word(words: Sequence[Word], item: str) -> tuple[Word, int] | None:
+    """Return the word an item was read from (its compact text holds the item's) and where in it the item starts."""
+    key = icd10cm.compact(item).translate(_FOLD)
+    for word in words:
+        text = word.text.upper().translate(_FOLD)
+        at = text.find(key)
+        if at >= 0 and len(key) >= 3:
+            return word, at
+    return None
+
+
+def _cell_box(word: Word, at: int, box: BBox, *, row: bool) -> BBox:
+    """Return the cell of a code starting `at` characters into `word` (a monospaced code: its pitch from the word).
+
+    A word of a row read alone spans its row (`row`: no more height is added); a word of the page's reading is
+    given CELL_PAD of its height above and below.
+    """
+    pitch = (word.bbox[2] - word.bbox[0]) / max(1.0, len(word.text) - 1 + 0.6)
+    start = word.bbox[0] + at * pitch
+    pad = (CELL_ROW_PAD if row else CELL_PAD) * (word.bbox[3] - word.bbox[1])
+    return (
+        max(box[0], start - CELL_LEFT * pitch),
+        max(box[1], word.bbox[1] - pad),
+        min(box[2], start + CELL_LENGTH * pitch),
+        min(box[3], word.bbox[3] + pad),
+    )
+
+
+def read_code_cells(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    rows: RowsRereader,
+    cell: CellRereader,
+    *,
+    only: Sequence[str] | None = None,
+) -> int:
+    """Read alone the cells of ICD-10 list items that are no code, as one word of a code's characters; return cells.
+
+    The item's word is found in the list's box read row by row (`rows`, the reading RowsLook made: answered from
+    memory), else among the page's words; its cell (`_cell_box`) is read by `cell` (psm 8, CODE_CHARS). A billable
+    code close to the item (`cell_code`) replaces it; the list loses confidence (CELL_FACTOR) with a FIELD_AMBIGUOUS
+    problem: the first reading and the cell's disagree, a person looks.
+    """
+    if len(parts) != 1:
+        return 0
+    part = parts[0]
+    spec = specs.specs.get(part.document_type)
+    doubts = {name: places for name, places in code_doubts(part, specs).items() if only is None or name in only}
+    if spec is None or not doubts:
+        return 0
+    cells = 0
+    for name, places in doubts.items():
+        found = part.fields[name]
+        assert isinstance(found.value, list)
+        items = [str(item) for item in found.value]
+        changed = []
+        for page in read.pages:
+            if page.method is not ReadMethod.OCR or page.image is None:
+                continue
+            if found.provenance.page is not None and page.number != found.provenance.page:
+                continue
+            for box in field_boxes(page, spec, name):
+                row_words = [w for row in rows(page, box) or [] for w in row]
+                inside = [w for w in page.words if box[0] <= (w.bbox[0] + w.bbox[2]) / 2 <= box[2]]
+                inside = [w for w in inside if box[1] <= (w.bbox[1] + w.bbox[3]) / 2 <= box[3]]
+                for index in places:
+                    if index + 1 in changed:
+                        continue
+                    hit = _item_word(row_words, items[index])
+                    row = hit is not None
+                    hit = hit or _item_word(inside, items[index])
+                    if hit is None:
+                        continue
+                    words = cell(page, _cell_box(*hit, box, row=row))
+                    cells += 1
+                    code = cell_code("".join(w.text for w in words or []), items[index])
+                    if code is not None and code not in items:
+                        items[index] = code
+                        changed.append(index + 1)
+        if not changed:
+            continue
+        part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * CELL_FACTOR)
+        if not icd10cm.check_list(items).invalid:  # the validator's word on the first reading no longer holds
+            part.problems[:] = [
+                p
+                for p in part.problems
+                if not (p.field == name and p.code is ReasonCode.FIELD_INVALID and "ICD-10-CM" in p.message)
+            ]
+        places_text = ", ".join(str(index) for index in changed)
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: item {places_text} read again alone as a code, the first reading was no code; check it",
+                page=found.provenance.page,
+                field=name,
+            )
+        )
+    return cells

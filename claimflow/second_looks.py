@@ -53,7 +53,16 @@ from claimflow.extract_reread import (
     weak_regions,
     weak_values,
 )
-from claimflow.extract_rows import bracket_doubts, read_letters_again, read_rows_again, weak_lists, weak_tables
+from claimflow.extract_rows import (
+    CODE_CHARS,
+    bracket_doubts,
+    code_doubts,
+    read_code_cells,
+    read_letters_again,
+    read_rows_again,
+    weak_lists,
+    weak_tables,
+)
 from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import (
     doubtful_codes,
@@ -910,6 +919,42 @@ class BracketsLook:
         )
 
 
+class CellsLook:
+    """ICD-10 list items that are no code, each code's cell read alone (extract_rows.read_code_cells).
+
+    Added by cmsown12: our own scans type a code on its slot's underline, and tesseract read a clean 300-dpi `E11.9`
+    as `B11.9` (three real codes one confusion away), `J06.9` as `306.9`, `G43.909` cut at its dot as `G43`; the
+    cell read alone as one word of capitals, digits and a dot (psm 8) gives the code. One call per such item.
+    """
+
+    name = "cells"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call per item that is no code (and the list's rows, from memory after RowsLook)."""
+        part = ctx.single()
+        pages = ctx.ocr_pages()
+        if part is None or not pages or not ctx.dropout() or not ctx.ocr.takes_whitelist:
+            return []
+        return [
+            Request(self.name, (name,), len(places) + len(pages), CHECK_FAILED, "check", what="words", psm=8)
+            for name, places in code_doubts(part, ctx.specs).items()
+        ]
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted lists' doubtful cells alone, cleaned of the form's rules."""
+        ocr = ctx.ocr
+        read_code_cells(
+            ctx.read,
+            ctx.parts,
+            ctx.specs,
+            lambda page, box: reread_rows(page, ocr, box, clean=region_cleaner(page, keep_strokes=True)),
+            lambda page, box: reread_region(
+                page, ocr, box, psm=8, clean=region_cleaner(page, keep_strokes=True), whitelist=CODE_CHARS, pad=0.0
+            ),
+            only=_served(granted),
+        )
+
+
 DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LayersLook,
     PagesLook,
@@ -918,6 +963,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     DateLinesLook,
     RowsLook,
     BracketsLook,
+    CellsLook,
     LinesLook,
     AccentsLook,
     VotesLook,

@@ -91,6 +91,7 @@ def reread_region(
     whitelist: str = "",
     split: bool = False,
     band: tuple[float, float] | None = None,
+    pad: float = REGION_PAD,
 ) -> list[Word] | None:
     """Read one region of an OCR'd page again, enlarged; return its words in page fractions (None without image).
 
@@ -101,15 +102,16 @@ def reread_region(
     `split` (with `clean`): a word of digits read across a dashed rule the cleaning erased is split there
     (`split_at_rules`: `92 | 60` read `9260` is `92` `60`). `band` (top, bottom, page fractions): only those rows
     of the cleaned crop are read (one line without the captions above it; the crop is cleaned whole first, so its
-    dashed rules are long enough to be found).
+    dashed rules are long enough to be found). `pad`: how far the crop reaches past `box` (0: one code's cell,
+    nothing of its neighbours).
     """
     reader = whitelist_reader(ocr) if whitelist else None
     if page.image is None or not isinstance(page.image, Image.Image) or (whitelist and reader is None):
         return None
     image = page.image
     width, height = image.size
-    left, top = max(0.0, box[0] - REGION_PAD), max(0.0, box[1] - REGION_PAD)
-    right, bottom = min(1.0, box[2] + REGION_PAD), min(1.0, box[3] + REGION_PAD)
+    left, top = max(0.0, box[0] - pad), max(0.0, box[1] - pad)
+    right, bottom = min(1.0, box[2] + pad), min(1.0, box[3] + pad)
     pixels = (int(left * width), int(top * height), math.ceil(right * width), math.ceil(bottom * height))
     if pixels[2] - pixels[0] < 4 or pixels[3] - pixels[1] < 4:
         return None

@@ -19,9 +19,12 @@ from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes, icd10_with_dot
 from claimflow.extract_rows import (
     bracket_doubts,
+    cell_code,
     choose_items,
     choose_rows,
+    code_doubts,
     fill_dates_from_digits,
+    read_code_cells,
     read_letters_again,
     read_rows_again,
     weak_lists,
@@ -43,7 +46,7 @@ from claimflow.models import (
 from claimflow.normalise import parse_boxed_dates
 from claimflow.readers.dropout import rule_mask, rule_ticks, without_rules
 from claimflow.readers.rows import DIGITS, reread_rows, text_rows, to_paper
-from claimflow.second_looks import SharedOcr
+from claimflow.second_looks import DEFAULT_LOOKS, CellsLook, LookContext, SharedOcr
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
 
@@ -611,3 +614,78 @@ def test_a_code_whose_j_the_bracket_hid_takes_it_from_the_reading_without_bracke
     # no code whose J twin is a real code: nothing to read
     sure = [extract_document(ReadDocument(pages=[_page(HCFA + DIAGNOSIS + [(0.06, 0.605, "L309")])]), specs)]
     assert bracket_doubts(sure[0], specs) == []
+
+
+@pytest.mark.parametrize(
+    ("read", "item", "expected"),
+    [
+        ("E11,9", "B11.9", "E11.9"),  # three real codes one confusion from B11.9; the cell read alone says which
+        ("IE11.9", "B11.9", "E11.9"),  # the slot's bracket read as I before the code
+        ("G43.909", "G43", "G43.909"),  # a code read cut at its dot, read whole
+        ("J06.9", "306.9", "J06.9"),
+        ("J45.909", "B11.9", None),  # another slot's code is no reading of this one
+        ("B11.9", "B11.9", None),  # read as before: no code
+        ("", "G43", None),
+    ],
+)
+def test_a_code_cell_read_alone_gives_a_billable_code_close_to_the_item(
+    read: str, item: str, expected: str | None
+) -> None:
+    assert cell_code(read, item) == expected
+
+
+def test_items_that_are_no_code_have_their_cells_read_alone(specs: SpecSet) -> None:
+    # `E11.9` typed on its slot's underline read `B11.9` (B17.9, B71.9 and E11.9 one confusion away: not repaired)
+    items = HCFA + DIAGNOSIS + [(0.06, 0.597, "K219"), (0.06, 0.623, "B11.9"), (0.39, 0.597, "G43")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    before = parts[0].fields["diagnosis_codes"]
+    assert before.value == ["K21.9", "B11.9", "G43"]
+    assert code_doubts(parts[0], specs) == {"diagnosis_codes": [1, 2]}
+    asked: list[BBox] = []
+
+    def rows(page: Page, box: BBox) -> list[list[Word]]:
+        return [_words(0.06, 0.597, "K21,9 G43"), _words(0.06, 0.623, "B11,9")]
+
+    def cell(page: Page, box: BBox) -> list[Word]:
+        asked.append(box)
+        text = "E11.9" if box[1] > 0.61 else "G43.909"
+        return [Word(text, box, 0.9)]
+
+    assert read_code_cells(read, parts, specs, rows, cell) == 2
+    found = parts[0].fields["diagnosis_codes"]
+    assert found.value == ["K21.9", "E11.9", "G43.909"]
+    assert found.confidence == pytest.approx(before.confidence * 0.8)
+    assert any(p.field == "diagnosis_codes" and "alone" in p.message for p in parts[0].problems)
+    assert not any(p.field == "diagnosis_codes" and "ICD-10-CM" in p.message for p in parts[0].problems)
+    # each cell starts a little before its code (less than a character: the slot's bracket stays out) and holds
+    # the longest code
+    b11 = next(box for box in asked if box[1] > 0.61)
+    assert 0.06 - CHAR < b11[0] < 0.06
+    assert b11[2] - b11[0] > 8 * CHAR
+    # a cell that reads another code far from the item changes nothing; a list of codes needs no cell read
+    parts = [extract_document(read, specs)]
+    read_code_cells(read, parts, specs, rows, lambda page, box: [Word("J45.909", box, 0.9)])
+    assert parts[0].fields["diagnosis_codes"].value == ["K21.9", "B11.9", "G43"]
+    sure = [extract_document(ReadDocument(pages=[_page(HCFA + DIAGNOSIS + [(0.06, 0.597, "K219")])]), specs)]
+    assert code_doubts(sure[0], specs) == {}
+
+
+def test_the_cells_look_asks_one_call_per_item_that_is_no_code_and_only_of_a_whitelist_engine(specs: SpecSet) -> None:
+    class _NoOcr:
+        takes_whitelist = True
+
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            raise AssertionError("propose reads nothing")
+
+    items = HCFA + DIAGNOSIS + [(0.06, 0.597, "K219"), (0.06, 0.623, "B11.9"), (0.39, 0.597, "G43")]
+    read = ReadDocument(pages=[dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))])
+    part = extract_document(read, specs)
+    assert CellsLook in DEFAULT_LOOKS
+    requests = CellsLook().propose(LookContext(read, [part], specs, SharedOcr(_NoOcr()), 0.98, 20))
+    # two cells and the list's rows (answered from memory when the rows look read them)
+    assert [(r.fields, r.calls, r.psm) for r in requests] == [(("diagnosis_codes",), 3, 8)]
+    plain = _NoOcr()
+    plain.takes_whitelist = False  # type: ignore[misc]
+    assert CellsLook().propose(LookContext(read, [part], specs, SharedOcr(plain), 0.98, 20)) == []
