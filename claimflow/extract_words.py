@@ -556,8 +556,8 @@ def read_text_words_alone(
             other = second(page, word.bbox) if second is not None else ""
             alone = texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)]
             found = majority_word(alone, word.text, second=other)
-            if found is None and other and tailed_q(page, word, other):
-                found = other  # a Q tesseract read 0 at every size: its tail is on the image
+            if other and found != other and tailed_q(page, word, other):
+                found = other  # a Q tesseract read 0 at every size (a majority alone too): its tail is on the image
             if not code_like(word.text) and (not other or found != other):
                 found = None  # a number reads no better alone (SROIE `53200,` read `93200,`): only both recognizers
             # a word asked only for its mix of letters and digits was read firmly enough to keep its glyph count

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from claimflow.extract_words import tailed_q
-from claimflow.models import Page, ReadMethod, Word
+from claimflow.extract import extract_document
+from claimflow.extract_words import read_text_words_alone, tailed_q
+from claimflow.models import Page, ReadDocument, ReadMethod, Word
+from claimflow.settings import PROJECT_ROOT
+from claimflow.specs import load_specs
 
 GLYPH = 12
 """A glyph's width and height in pixels (150-dpi 8 pt Courier is about this size)."""
@@ -49,3 +52,39 @@ def test_the_second_reading_must_be_the_page_word_but_for_its_q() -> None:
     punctuated = Word("8/0", word.bbox, 0.4, 1, 1)
     assert not tailed_q(page, punctuated, "8/Q")  # a slash reaches under the feet: letters and digits only
     assert not tailed_q(Page(1, 200, 60, ReadMethod.OCR, [word], image=None), word, "8QX")  # no image
+
+
+def test_a_tailed_q_wins_over_a_majority_alone_that_read_it_0() -> None:
+    # seed 19 018 degraded: the page `250x` (0.8), alone `250X` at three sizes, PP-OCR `25QX`, a tail on the image
+    specs = load_specs(PROJECT_ROOT / "extractors")
+
+    class Look:
+        def reread(self, page: Page, boxes: list[object], **_: object) -> list[str]:
+            return ["", "250X", "250X", "250X"]
+
+    def document(tail: bool) -> tuple[ReadDocument, object]:
+        image = Image.new("L", (600, 1200), 255)
+        draw = ImageDraw.Draw(image)
+        words = []
+        rows = ["Station Pharmacy & Co", "Unit 23, 150 Mill Lane", "Bristol BS2 250x", "RECEIPT", "TOTAL £ 68.24"]
+        for index, line in enumerate(rows):
+            left, top = 0.1, 0.04 + index * 0.03
+            for token in line.split():
+                box = (left, top, left + 0.02 * len(token), top + 0.014)
+                words.append(Word(token, box, 0.8 if token == "250x" else 0.96, 1, index))
+                if token == "250x":
+                    x0, y0 = round(box[0] * 600), round(box[1] * 1200)
+                    for glyph in range(4):
+                        x = x0 + glyph * 12
+                        draw.rectangle((x + 2, y0 + 2, x + 9, y0 + 13), outline=0, width=2)
+                    if tail:
+                        draw.line((x0 + 24 + 5, y0 + 12, x0 + 24 + 9, y0 + 16), fill=0, width=2)
+                left += 0.02 * len(token) + 0.02
+        read = ReadDocument(pages=[Page(1, 600, 1200, ReadMethod.OCR, words, image=image)])
+        return read, extract_document(read, specs, "receipt")
+
+    for tail, expected in ((True, "BS2 25QX"), (False, "BS2 250X")):
+        read, part = document(tail)
+        assert str(part.fields["issuer_address"].value).endswith("BS2 250x")  # type: ignore[attr-defined]
+        read_text_words_alone(read, [part], specs, Look(), threshold=0.98, second=lambda page, box: "25QX")  # type: ignore[arg-type]
+        assert str(part.fields["issuer_address"].value).endswith(expected), tail  # type: ignore[attr-defined]
