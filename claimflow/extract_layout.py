@@ -154,8 +154,45 @@ def _lines_of(page_words: tuple[Word, ...], language: str, aspect: float = 1.0) 
             next((g for g in fitting if _same_ocr_line(g, word)), fitting[0]).append(word)
         else:
             groups.append([word])
-    lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in groups]
+    lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in _reunited(groups[standing:])]
+    lines += [Line(tuple(group)) for group in groups[:standing]]
     return tuple(sorted(lines, key=lambda line: (round(line.top, 3), line.words[0].bbox[0])))
+
+
+def _reunited(groups: list[list[Word]]) -> list[list[Word]]:
+    """Return the rows with a word that left the rest of its OCR line set back beside them, where it fits.
+
+    Words are placed one by one by height: a word read a little higher than the rest of its OCR line may fit a
+    row of captions above before its line's other words open a row of their own (the middle initial `A` of
+    `WILLIAMS, WEI A`, its top 0.0003 of the page above `WEI`'s, joined box 4's caption row, and the name lost
+    it). Such a word goes to the row holding most of its OCR line's words when it lies within their height (half
+    its own at least) and on top of no word of that row.
+    """
+    rows: dict[tuple[int, int], dict[int, int]] = {}
+    for index, group in enumerate(groups):
+        for word in group:
+            if word.line > 0:
+                counts = rows.setdefault((word.block, word.line), {})
+                counts[index] = counts.get(index, 0) + 1
+    for key, counts in rows.items():
+        if len(counts) < 2:
+            continue
+        most = max(counts.values())
+        homes = [index for index, count in counts.items() if count == most]
+        if len(homes) != 1:
+            continue
+        home = groups[homes[0]]
+        mates = [w for w in home if (w.block, w.line) == key]
+        top, bottom = min(w.bbox[1] for w in mates), max(w.bbox[3] for w in mates)
+        for index in counts:
+            if index == homes[0]:
+                continue
+            for word in [w for w in groups[index] if (w.block, w.line) == key]:
+                shared = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
+                if shared >= 0.5 * (word.bbox[3] - word.bbox[1]) and _overlaps_x_free(home, word):
+                    groups[index].remove(word)
+                    home.append(word)
+    return [group for group in groups if group]
 
 
 def _same_ocr_line(group: list[Word], word: Word) -> bool:

@@ -645,6 +645,26 @@ def missing_dates(part: Extraction, specs: SpecSet) -> list[str]:
     ]
 
 
+def weak_dates(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:
+    """Return the `reread_region` date fields of `part` read, but below the threshold (after their box's re-read).
+
+    A boxed date read with a rule or caption glued to a digit (`10 !19 '1901`, `10 $31 11945`) is taken by the
+    pattern as a wrong year (1901, 2945: the latter fails its range check): read, weak, never missing.
+    """
+    spec = specs.specs.get(part.document_type)
+    if spec is None:
+        return []
+    return [
+        name
+        for name, f in spec.fields.items()
+        if f.type == "date"
+        and f.direction == "region"
+        and f.reread_region
+        and name in part.fields
+        and part.fields[name].confidence < threshold
+    ]
+
+
 def read_dates_as_digits(
     read: ReadDocument,
     parts: list[Extraction],
@@ -654,6 +674,7 @@ def read_dates_as_digits(
     threshold: float,
     only: Sequence[str] | None = None,
     how: str = "from its box with digits only (letters were read there)",
+    weak: bool = False,
 ) -> list[str]:
     """Read the boxes of unread date fields again with digits only; return the fields it gave a value.
 
@@ -661,18 +682,29 @@ def read_dates_as_digits(
     glued to a digit) leaves no date the pattern can take, on the page and in the closer reading alike. `reread`
     reads with a digits-only whitelist, so each glyph is the digit it most resembles; a date found so is a guess:
     its confidence is lowered (DIGITS_FACTOR) and a FIELD_AMBIGUOUS problem says so. A value must still pass the
-    field's pattern and validators (no birth date in the future).
+    field's pattern and validators (no birth date in the future). `weak`: dates read below the threshold
+    (`weak_dates`) are read so too; one whose value this reading changes is flagged as a guess the same way, and
+    one it reads alike gains no confidence from it (two readings of the same glued rule may agree).
     """
     if len(parts) != 1:
         return []
     part = parts[0]
-    wanted = [name for name in missing_dates(part, specs) if only is None or name in only]
+    candidates = missing_dates(part, specs) + (weak_dates(part, specs, threshold) if weak else [])
+    wanted = [name for name in candidates if only is None or name in only]
     if not wanted:
         return []
+    before = {name: part.fields.get(name) for name in wanted}
     read_regions_again(read, parts, specs, reread, threshold=threshold, only=wanted)
-    filled = [name for name in wanted if name in part.fields]
-    for name in filled:
-        found = part.fields[name]
+    filled: list[str] = []
+    for name in wanted:
+        found, old = part.fields.get(name), before[name]
+        if found is None:
+            continue
+        if old is not None and found.value == old.value:
+            if found.confidence > old.confidence:
+                part.fields[name] = dataclasses.replace(found, confidence=old.confidence)
+            continue
+        filled.append(name)
         part.fields[name] = dataclasses.replace(found, confidence=round(found.confidence * DIGITS_FACTOR, 4))
         part.problems.append(
             Problem(
@@ -723,11 +755,12 @@ def read_date_lines(
     threshold: float,
     only: Sequence[str] | None = None,
 ) -> list[str]:
-    """Read the value line of unread date fields' boxes alone (`value_band`); return the fields it gave a value.
+    """Read the value line of unread or weak date fields' boxes alone (`value_band`); return the fields it changed.
 
-    The last try for a boxed date that its box's closer reading and the digits-only reading both left unread:
-    `reread_band(page, box, band)` reads the band of the box (one line, psm 7) and its words stand for the box's.
-    A date found so is flagged as a guess like a digits-only one (DIGITS_FACTOR).
+    The last try for a boxed date that its box's closer reading and the digits-only reading both left unread, or
+    read below the threshold (a rule glued to the year: `10 !19 '1901` taken as 1901-10-19): `reread_band(page,
+    box, band)` reads the band of the box (one line, psm 7) and its words stand for the box's. A date found or
+    changed so is flagged as a guess like a digits-only one (DIGITS_FACTOR); a weak date read alike stays as weak.
     """
 
     def reread(page: Page, box: BBox) -> list[Word] | None:
@@ -735,5 +768,5 @@ def read_date_lines(
         return None if band is None else reread_band(page, box, band)
 
     return read_dates_as_digits(
-        read, parts, specs, reread, threshold=threshold, only=only, how="from its value's line read alone"
+        read, parts, specs, reread, threshold=threshold, only=only, how="from its value's line read alone", weak=True
     )

@@ -49,6 +49,7 @@ from claimflow.extract_reread import (
     read_lines_again,
     read_regions_again,
     unread_values,
+    weak_dates,
     weak_fields,
     weak_regions,
     weak_values,
@@ -430,11 +431,13 @@ class DigitsLook:
 
 
 class DateLinesLook:
-    """Date boxes still unread after the digits-only reading: their value's line read alone (read_date_lines).
+    """Date boxes still unread after the digits-only reading, or read weakly: their value's line read alone.
 
     Added by cms11: a boxed birth date read with its box's captions lost its digits (`10 19 1991` read
     `40-9 oot` in the closer reading, `4 09` with digits only; Courier `11` read `19`); the line alone, without
     the `MM DD YY` captions above it, reads right. One OCR call per still-missing date field and OCR'd page.
+    cms12: a date read below the threshold (a rule glued to its year: `10 !19 '1901` taken as 1901-10-19, or
+    `10 $31 11945` as 2945-10-31, out of range) is read so too, worth its shortfall (read_date_lines).
     """
 
     name = "datelines"
@@ -445,10 +448,22 @@ class DateLinesLook:
         pages = ctx.ocr_pages()
         if part is None or not pages:
             return []
+        weak = [
+            Request(
+                self.name,
+                (name,),
+                len(pages),
+                ctx.shortfall(part, part.fields[name]),
+                "weak",
+                what="band",
+                psm=7,
+            )
+            for name in weak_dates(part, ctx.specs, ctx.threshold)
+        ]
         return [
             Request(self.name, (name,), len(pages), MISSING, "missing", what="band", psm=7)
             for name in missing_dates(part, ctx.specs)
-        ]
+        ] + weak
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted date fields' value lines alone (cleaned of the form's ink on drop-out forms)."""

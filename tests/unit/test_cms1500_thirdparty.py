@@ -19,7 +19,7 @@ from PIL import Image
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import _overlapped, _tighter_pairing, extract_document, icd10_with_dot, order_by_markers
-from claimflow.extract_reread import missing_dates, read_date_lines, read_dates_as_digits, value_band
+from claimflow.extract_reread import missing_dates, read_date_lines, read_dates_as_digits, value_band, weak_dates
 from claimflow.extract_tables import split_amount
 from claimflow.models import Money, Page, ReadDocument, ReadMethod, Word
 from claimflow.readers import reread_region
@@ -333,6 +333,37 @@ def test_an_unread_boxed_date_is_read_from_its_value_line_alone_as_a_guess(specs
     assert any("line read alone" in p.message for p in parts[0].problems if p.field == "patient_birth_date")
 
 
+def test_a_weak_boxed_date_is_read_from_its_value_line_alone_too(specs: SpecSet) -> None:
+    # `10 !19 '1901`: the rules read `!` and `'`, Courier 9 read 0: taken as 1901, weak, not missing
+    read = _with_image(_page([*HCFA, (0.385, 0.165, "10 !19 '1901")]))
+    parts = [extract_document(read, specs)]
+    assert "patient_birth_date" in parts[0].fields and missing_dates(parts[0], specs) == []
+    assert weak_dates(parts[0], specs, 0.98) == ["patient_birth_date"]
+
+    class _NoOcr:
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            raise AssertionError("propose reads nothing")
+
+    requests = DateLinesLook().propose(LookContext(read, parts, specs, SharedOcr(_NoOcr()), 0.98, 20))
+    assert [(r.fields, r.reason, r.psm) for r in requests] == [(("patient_birth_date",), "weak", 7)]
+    weak = parts[0].fields["patient_birth_date"].confidence
+
+    def same(page: Page, box: tuple[float, float, float, float], band: tuple[float, float]) -> list[Word]:
+        return _words(0.385, 0.165, "10 !19 '1901", confidence=0.99)
+
+    # the line read alike changes nothing and lends the date no confidence
+    assert read_date_lines(read, parts, specs, same, threshold=0.98) == []
+    assert parts[0].fields["patient_birth_date"].confidence <= weak
+
+    def line(page: Page, box: tuple[float, float, float, float], band: tuple[float, float]) -> list[Word]:
+        return _words(0.385, 0.165, "10 19 1991", confidence=0.99)
+
+    assert read_date_lines(read, parts, specs, line, threshold=0.98) == ["patient_birth_date"]
+    found = parts[0].fields["patient_birth_date"]
+    assert found.value == date(1991, 10, 19) and found.confidence <= 0.75
+    assert any("line read alone" in p.message for p in parts[0].problems if p.field == "patient_birth_date")
+
+
 def test_the_date_lines_look_asks_only_for_unread_dates(specs: SpecSet) -> None:
     class _NoOcr:
         def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
@@ -344,7 +375,9 @@ def test_the_date_lines_look_asks_only_for_unread_dates(specs: SpecSet) -> None:
     assert DateLinesLook in DEFAULT_LOOKS
     requests = DateLinesLook().propose(ctx)
     assert [(r.fields, r.calls, r.reason, r.psm) for r in requests] == [(("patient_birth_date",), 1, "missing", 7)]
-    read = _with_image(_page([*HCFA, (0.385, 0.165, "11 26 1961")]))
+    # a date read at the threshold is not asked for (one read below it is: weak, cms12)
+    words = [w for x, y, text in HCFA for w in _words(x, y, text)] + _words(0.385, 0.165, "11 26 1961", 0.999)
+    read = _with_image(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]))
     part = extract_document(read, specs)
     assert DateLinesLook().propose(LookContext(read, [part], specs, SharedOcr(_NoOcr()), 0.98, 20)) == []
 

@@ -87,6 +87,35 @@ def test_a_speck_does_not_set_the_span_of_a_row_of_large_words() -> None:
     assert "KOWALSKI, DENISE 1" in [line.text for line in build_lines(page)]
 
 
+def test_a_word_read_a_little_higher_than_its_ocr_line_is_set_back_beside_it() -> None:
+    """The middle initial `A` of `WILLIAMS, WEI A` (one OCR line, seed 19 pre-printed 003's box 4 read again) fitted
+    box 4's caption row, which `SEX` stretched below its middle, before `WEI` (on top of the caption `Neme`) opened
+    the value's row: the name lost its initial. It goes back to the row holding the rest of its OCR line."""
+    captions = [
+        Word("SEX", (0.5463, 0.1542, 0.5651, 0.1600), 0.96, block=34, line=1),
+        *(
+            Word(text, (x0, 0.1506, x1, y1), 0.9, block=35, line=1)
+            for text, x0, x1, y1 in (("4.", 0.6169, 0.6231, 0.1557), ("INSUIRED'S", 0.6275, 0.6788, 0.1563),
+                                     ("NAME", 0.6831, 0.7102, 0.1560), ("(Last", 0.7145, 0.7349, 0.1575),
+                                     ("Neme", 0.7388, 0.7639, 0.1560), ("First", 0.7706, 0.7882, 0.1560),
+                                     ("Name,", 0.7922, 0.8196, 0.1569), ("Middle", 0.8239, 0.8518, 0.1560),
+                                     ("Initial)", 0.8553, 0.8808, 0.1575))
+        ),
+        Word("M", (0.5051, 0.1663, 0.5118, 0.1718), 0.93, block=39, line=1),
+        Word("F", (0.5694, 0.1657, 0.5745, 0.1712), 0.88, block=40, line=1),
+    ]  # fmt: skip
+    williams = Word("WILLIAMS,", (0.6184, 0.1542, 0.7196, 0.1651), 0.96, block=3005, line=1)
+    wei = Word("WEI", (0.7361, 0.1539, 0.7690, 0.1633), 0.96, block=3005, line=1)
+
+    def lines(initial: Word) -> list[str]:
+        page = Page(1, 612.0, 792.0, ReadMethod.OCR, words=[*captions, williams, wei, initial])
+        return [line.text for line in build_lines(page)]
+
+    assert "WILLIAMS, WEI A" in lines(Word("A", (0.7827, 0.1539, 0.7945, 0.1630), 0.95, block=3005, line=1))
+    # a word of another OCR line stays where it fitted
+    assert "WILLIAMS, WEI" in lines(Word("A", (0.7827, 0.1539, 0.7945, 0.1630), 0.95, block=3006, line=1))
+
+
 def test_a_word_of_the_values_ocr_line_set_on_a_line_of_its_own_says_the_value_may_be_cut() -> None:
     from claimflow.extract import split_from_value
 
