@@ -154,19 +154,20 @@ def _lines_of(page_words: tuple[Word, ...], language: str, aspect: float = 1.0) 
             next((g for g in fitting if _same_ocr_line(g, word)), fitting[0]).append(word)
         else:
             groups.append([word])
-    lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in _reunited(groups[standing:])]
+    lines = [Line(tuple(sorted(group, key=lambda w: w.bbox[0]))) for group in _reunited(groups[standing:], spread)]
     lines += [Line(tuple(group)) for group in groups[:standing]]
     return tuple(sorted(lines, key=lambda line: (round(line.top, 3), line.words[0].bbox[0])))
 
 
-def _reunited(groups: list[list[Word]]) -> list[list[Word]]:
+def _reunited(groups: list[list[Word]], spread: frozenset[int] = frozenset()) -> list[list[Word]]:
     """Return the rows with a word that left the rest of its OCR line set back beside them, where it fits.
 
     Words are placed one by one by height: a word read a little higher than the rest of its OCR line may fit a
     row of captions above before its line's other words open a row of their own (the middle initial `A` of
     `WILLIAMS, WEI A`, its top 0.0003 of the page above `WEI`'s, joined box 4's caption row, and the name lost
     it). Such a word goes to the row holding most of its OCR line's words when it lies within their height (half
-    its own at least) and on top of no word of that row.
+    its own at least) and on top of no word of that row; a word boxed too wide for its text (`spread`: noise read
+    as a word, _spread_boxes) stays where it is.
     """
     rows: dict[tuple[int, int], dict[int, int]] = {}
     for index, group in enumerate(groups):
@@ -187,9 +188,9 @@ def _reunited(groups: list[list[Word]]) -> list[list[Word]]:
         for index in counts:
             if index == homes[0]:
                 continue
-            for word in [w for w in groups[index] if (w.block, w.line) == key]:
+            for word in [w for w in groups[index] if (w.block, w.line) == key and id(w) not in spread]:
                 shared = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
-                if shared >= 0.5 * (word.bbox[3] - word.bbox[1]) and _overlaps_x_free(home, word):
+                if shared >= 0.5 * (word.bbox[3] - word.bbox[1]) and _overlaps_x_free(home, word, spread):
                     groups[index].remove(word)
                     home.append(word)
     return [group for group in groups if group]
