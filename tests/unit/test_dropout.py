@@ -270,3 +270,39 @@ def test_a_value_typed_across_a_rule_keeps_its_strokes_when_dropped_by_the_page_
     assert (kept[stems] < 100).sum() == 10 * 9 * 6  # every stem whole where it crosses the rule
     assert (kept[55:110] < 200).sum() == 0  # the caption is gone
     assert (kept[150:156, 600:] < 200).sum() == 0  # and so is the rule away from the value
+
+
+def test_the_first_readings_captions_stand_for_a_form_layer_read_as_dots() -> None:
+    """A degraded colour scan's grey form, cut out by its level, kept its captions as dotted strokes, read
+    `APE RODE y ali ian`: no caption, no field. The first reading of the whole page read them; its words off the
+    values stand for the form layer then, and only then."""
+    from claimflow.form_layers import form_layer_words
+    from claimflow.settings import PROJECT_ROOT
+    from claimflow.specs import load_specs
+
+    spec = load_specs(PROJECT_ROOT / "extractors").specs["cms1500"]
+
+    def words(y: float, text: str, x: float = 0.04, block: int = 1) -> list[Word]:
+        out = []
+        for part in text.split():
+            out.append(Word(part, (x, y, x + 0.0055 * len(part), y + 0.006), 0.9, block, 1))
+            x += 0.0055 * (len(part) + 1)
+        return out
+
+    captions = [
+        *words(0.150, "2. PATIENT'S NAME (Last Name, First Name, Middle Initial)"),
+        *words(0.148, "3. PATIENT'S BIRTH DATE", x=0.38),
+        *words(0.150, "4. INSURED'S NAME (Last Name, First Name, Middle Initial)", x=0.62),
+        *words(0.120, "1a. INSURED'S I.D. NUMBER", x=0.62),
+        *words(0.846, "28. TOTAL CHARGE", x=0.62),
+        *words(0.846, "29. AMOUNT PAID", x=0.75),
+        *words(0.845, "25. FEDERAL TAX I.D. NUMBER"),
+    ]
+    data = words(0.165, "MCCARTHY, MARIA", block=7)
+    glued = words(0.165, "MCCARTHY,", block=2)  # the first reading's value, on the value: not the form's
+    dots = [*words(0.150, "APE RODE y ali ian", block=3), *words(0.846, "ran Se OEE", x=0.62, block=4)]
+    page = Page(1, 612, 792, ReadMethod.OCR, [*captions, *glued])
+    assert form_layer_words(page, dots, data, spec) == captions
+    # a form layer that reads its captions keeps them (the first reading is not taken for a few more)
+    read_well = [*captions[:-4], *words(0.846, "28. TOTAL CHARGE", x=0.62, block=5)]
+    assert form_layer_words(page, read_well, data, spec) == read_well
