@@ -119,7 +119,11 @@ def read_rows_again(
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     for name in weak:
         choose: Choose = (
-            functools.partial(choose_rows, spec, dict(part.fields), name) if name in spec.tables else choose_items
+            functools.partial(choose_rows, spec, dict(part.fields), name)
+            if name in spec.tables
+            else functools.partial(
+                choose_items, codes=any(v.kind == "icd10cm" for v in spec.fields[name].validators)
+            )
         )
         merge_reading(
             part,
@@ -179,17 +183,31 @@ def _row_pattern(spec: Spec, name: str) -> re.Pattern[str]:
     return re.compile(field_spec.pattern or ".", re.IGNORECASE if field_spec.ignore_case else 0)
 
 
-def choose_items(old: Field, new: Field) -> tuple[Field, bool]:
+def choose_items(old: Field, new: Field, *, codes: bool = False) -> tuple[Field, bool]:
     """Return the reading of a list to keep (old: the first, new: row by row) and whether they agree.
 
     Agreeing readings keep the better confidence; otherwise the one with more items (a slot the other lost or
-    cut: `N39` for `N39.0` does not count as an item of it), the row reading when as many.
+    cut: `N39` for `N39.0` does not count as an item of it), the row reading when as many. `codes` (a list the
+    ICD-10-CM code set checks): of two readings, one whose every item is a code and as many items as the other is
+    kept over one holding an item that is no code (a clean scan's closer reading `F41.1 J02.9 H10.33 K21.9` over
+    rows read one by one that lost row 2 and kept the page's `2502` as `Z50.2`).
     """
     if _rows_key(old.value) == _rows_key(new.value):
         return max((old, new), key=lambda f: f.confidence), True
     count_old = len(old.value) if isinstance(old.value, list) else 1
     count_new = len(new.value) if isinstance(new.value, list) else 1
+    if codes:
+        old_bad, new_bad = _no_codes(old), _no_codes(new)
+        if new_bad and not old_bad and count_old >= count_new:
+            return old, False
+        if old_bad and not new_bad and count_new >= count_old:
+            return new, False
     return (new if count_new >= count_old else old), False
+
+
+def _no_codes(found: Field) -> bool:
+    """Return True when a list of ICD-10 codes holds an item that is no billable code (`icd10cm.check_list`)."""
+    return isinstance(found.value, list) and bool(icd10cm.check_list([str(item) for item in found.value]).invalid)
 
 
 def _with_rows(page: Page, replaced: list[tuple[BBox, list[Word], set[str]]]) -> Page:

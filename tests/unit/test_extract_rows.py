@@ -542,6 +542,15 @@ def test_choose_items_keeps_the_longer_list_and_agreement() -> None:
     assert choose_items(first, rows) == (rows, False)
     assert choose_items(rows, first) == (rows, False)
     assert choose_items(first, dataclasses.replace(first, confidence=0.9))[1]
+    # of two lists of ICD-10 codes as long, one holding no code (`Z50.2`) is not kept over one of codes only
+    codes = dataclasses.replace(first, value=["F41.1", "J02.9", "H10.33"])
+    lost = dataclasses.replace(first, value=["F41.1", "Z50.2", "H10.33"])
+    assert choose_items(codes, lost, codes=True) == (codes, False)
+    assert choose_items(lost, codes, codes=True) == (codes, False)
+    assert choose_items(codes, lost) == (lost, False)  # a list the code set does not check: the row reading
+    # a reading of more items still wins (a slot the other lost)
+    more = dataclasses.replace(first, value=["F41.1", "Z50.2", "H10.33", "K21.9"])
+    assert choose_items(codes, more, codes=True) == (more, False)
 
 
 @pytest.mark.parametrize(
