@@ -121,9 +121,7 @@ def read_rows_again(
         choose: Choose = (
             functools.partial(choose_rows, spec, dict(part.fields), name)
             if name in spec.tables
-            else functools.partial(
-                choose_items, codes=any(v.kind == "icd10cm" for v in spec.fields[name].validators)
-            )
+            else functools.partial(choose_items, codes=any(v.kind == "icd10cm" for v in spec.fields[name].validators))
         )
         merge_reading(
             part,
@@ -447,10 +445,15 @@ def bracket_doubts(part: Extraction, specs: SpecSet) -> list[str]:
     Such a code starts with a letter OCR makes of a J beside the slot's bracket (J_TWINS), and the code with a J
     there is billable too (`O02.9` | J02.9): nothing in the reading tells which was typed.
     """
+    return [name for name, items in _code_lists(part, specs) if any(_j_twin(item) is not None for item in items)]
+
+
+def _code_lists(part: Extraction, specs: SpecSet) -> list[tuple[str, Sequence[object]]]:
+    """Return (name, items) of the `reread_rows` ICD-10-CM region lists of `part` read by OCR."""
     spec = specs.specs.get(part.document_type)
     if spec is None:
         return []
-    out = []
+    out: list[tuple[str, Sequence[object]]] = []
     for name, field_spec in spec.fields.items():
         if not field_spec.reread_rows or field_spec.type != "list" or field_spec.direction != "region":
             continue
@@ -459,8 +462,7 @@ def bracket_doubts(part: Extraction, specs: SpecSet) -> list[str]:
         found = part.fields.get(name)
         if found is None or found.provenance.method is not ReadMethod.OCR or not isinstance(found.value, list):
             continue
-        if any(_j_twin(item) is not None for item in found.value):
-            out.append(name)
+        out.append((name, found.value))
     return out
 
 
@@ -551,19 +553,9 @@ def code_doubts(part: Extraction, specs: SpecSet) -> dict[str, list[int]]:
     real codes one confusion away; `G43`: a code read cut at its dot; `306.9`: a J read 3, two letters possible) is
     a misreading the list's validator reports; its cell read alone (`read_code_cells`) may give the code.
     """
-    spec = specs.specs.get(part.document_type)
-    if spec is None:
-        return {}
     out: dict[str, list[int]] = {}
-    for name, field_spec in spec.fields.items():
-        if not field_spec.reread_rows or field_spec.type != "list" or field_spec.direction != "region":
-            continue
-        if not any(validator.kind == "icd10cm" for validator in field_spec.validators):
-            continue
-        found = part.fields.get(name)
-        if found is None or found.provenance.method is not ReadMethod.OCR or not isinstance(found.value, list):
-            continue
-        items = [str(item) for item in found.value]
+    for name, value in _code_lists(part, specs):
+        items = [str(item) for item in value]
         if 2 * sum(bool(icd10cm.ICD10_LIKE.match(item.upper())) for item in items) <= len(items):
             continue  # ICD-9 codes: not in the set
         places = [index for index, item in enumerate(items) if not icd10cm.is_icd10cm(item)]
