@@ -1222,9 +1222,8 @@ def _piece_of(piece: Candidate, whole: Candidate) -> bool:
     if piece is whole or piece.page is not whole.page or not piece.words or not whole.words:
         return False
     lines = {(w.block, w.line) for w in whole.words}
-    if any(w.line <= 0 or (w.block, w.line) not in lines for w in piece.words) or any(
-        id(w) in {id(x) for x in whole.words} for w in piece.words
-    ):
+    shared = {id(w) for w in whole.words}
+    if any(w.line <= 0 or (w.block, w.line) not in lines or id(w) in shared for w in piece.words):
         return False
     inner, outer = union_box(piece.words), union_box(whole.words)
     width = inner[2] - inner[0]

@@ -24,7 +24,7 @@ from claimflow.extract import (
     low_confidence,
 )
 from claimflow.extract_layout import Line, build_lines, contains_phrase, find_anchors
-from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word
+from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.specs import SpecSet
 
 SECOND_PSMS: tuple[int, ...] = (4, 11)
@@ -730,13 +730,7 @@ def value_band(page: Page, box: BBox) -> tuple[float, float] | None:
     band spans the box's width and the words of the page's reading (first or layers) with a digit whose middle
     lies within the lowest such word's height (top, bottom; page fractions); None when the box holds no digit.
     """
-    inside = [
-        w
-        for w in page.words
-        if any(ch.isdigit() for ch in w.text)
-        and box[0] <= (w.bbox[0] + w.bbox[2]) / 2 <= box[2]
-        and box[1] <= (w.bbox[1] + w.bbox[3]) / 2 <= box[3]
-    ]
+    inside = [w for w in page.words if any(ch.isdigit() for ch in w.text) and centre_in(w.bbox, box)]
     if not inside:
         return None
     lowest = max(inside, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from rapidfuzz.distance import Levenshtein
+
 from claimflow import icd10cm
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes
@@ -43,6 +45,7 @@ from claimflow.models import (
     ReadDocument,
     ReadMethod,
     Word,
+    centre_in,
 )
 from claimflow.normalise import parse_boxed_dates
 from claimflow.specs import Spec, SpecSet, SumCheck
@@ -564,17 +567,6 @@ def code_doubts(part: Extraction, specs: SpecSet) -> dict[str, list[int]]:
     return out
 
 
-def _distance(a: str, b: str) -> int:
-    """Return the Levenshtein distance of two short strings."""
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
-
-
 def cell_code(read: str, item: str) -> str | None:
     """Return the billable code a code's cell read alone gives for the list's `item`, or None.
 
@@ -589,7 +581,7 @@ def cell_code(read: str, item: str) -> str | None:
     for candidate in {text, text[1:], text[:-1]}:
         if len(candidate) < 3 or not icd10cm.is_icd10cm(candidate):
             continue
-        distance = 0 if candidate.startswith(key) and icd10cm.is_cut(key) else _distance(candidate, key)
+        distance = 0 if candidate.startswith(key) and icd10cm.is_cut(key) else Levenshtein.distance(candidate, key)
         if distance <= CELL_DISTANCE:
             found[candidate] = distance
     if not found:
@@ -663,8 +655,7 @@ def read_code_cells(
                 continue
             for box in field_boxes(page, spec, name):
                 row_words = [w for row in rows(page, box) or [] for w in row]
-                inside = [w for w in page.words if box[0] <= (w.bbox[0] + w.bbox[2]) / 2 <= box[2]]
-                inside = [w for w in inside if box[1] <= (w.bbox[1] + w.bbox[3]) / 2 <= box[3]]
+                inside = [w for w in page.words if centre_in(w.bbox, box)]
                 for index in places:
                     if index + 1 in changed:
                         continue

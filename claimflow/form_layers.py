@@ -23,7 +23,7 @@ from PIL import Image
 
 from claimflow.extract import extract_document
 from claimflow.extract_layout import build_lines, find_anchors, union_box
-from claimflow.models import Extraction, Page, ReadDocument, ReadMethod, Word
+from claimflow.models import Extraction, Page, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.readers.dropout import clean_region, page_form_level, page_layers
 from claimflow.readers.ocr import OcrEngine
 from claimflow.specs import Spec, SpecSet
@@ -114,12 +114,7 @@ def first_form_words(first: list[Word], data: list[Word]) -> list[Word]:
     for word in data:
         lines.setdefault((word.block, word.line), []).append(word)
     values = [union_box(words) for words in lines.values()]
-
-    def on_value(word: Word) -> bool:
-        x, y = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
-        return any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for box in values)
-
-    return [w for w in first if not on_value(w)]
+    return [w for w in first if not any(centre_in(w.bbox, box) for box in values)]
 
 
 FLAT_WORD = 0.35

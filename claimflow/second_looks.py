@@ -1017,16 +1017,17 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
         skipped = tuple(name for name in _served(asked) if name not in served)
         calls_before = sum(ctx.ocr.calls.values())
         started = time.perf_counter()
-        before = field_states(ctx.parts)
+        changed: tuple[str, ...] = ()
         if granted:
+            before = field_states(ctx.parts)
             ctx.ocr.step = look.name
             try:
                 look.run(ctx, granted)
             finally:
                 ctx.ocr.step = "first"
+            changed = _changed(before, field_states(ctx.parts))
         calls = sum(ctx.ocr.calls.values()) - calls_before
         ctx.spent += calls
-        changed = _changed(before, field_states(ctx.parts))
         ctx.records.append(
             LookRecord(
                 look.name,
