@@ -91,7 +91,7 @@ def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int, float, Usag
     usage: Usage = {}
     records: list[LookRecord] = []
     read, extractions = read_and_extract(
-        path, ocr, specs, threshold=Settings().confidence_threshold, ocr_usage=usage, looks=records
+        path, ocr, specs, threshold=Settings().look_threshold, ocr_usage=usage, looks=records
     )
     elapsed = time.perf_counter() - started
     looks = [(r.step, r.calls, bool(r.changed)) for r in records if r.calls or r.changed]
@@ -150,6 +150,7 @@ def main() -> int:
         kinds = [k for k in wanted_kinds if k in KINDS] + (["cms1500_thirdparty"] if third else [])
     summary = write_corpus(out, seed=args.seed, size=args.size, types=kinds)
     print(f"corpus: {summary} in {time.perf_counter() - started:.1f} s at {out}")
+    print(f"auto-accept threshold {CONFIDENT}; second looks for fields below {Settings().look_threshold}")
     truths = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "truth").rglob("*.json"))]
     if args.types:
         wanted = set(args.types.split(","))

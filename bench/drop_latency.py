@@ -110,7 +110,7 @@ def ocr_seconds(path: Path) -> float:
     specs = load_specs(settings.extractors)
     ocr = engine_ocr(settings, specs)
     started = time.perf_counter()
-    read_and_extract(path, ocr, specs, threshold=settings.confidence_threshold)
+    read_and_extract(path, ocr, specs, threshold=settings.look_threshold)
     return time.perf_counter() - started
 
 

@@ -413,7 +413,7 @@ def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> floa
                 doc.path,
                 ocr,
                 specs,
-                threshold=settings.confidence_threshold,
+                threshold=settings.look_threshold,
                 budget=budget,
                 looks=doc.looks,
                 ocr_usage=doc.ocr_usage,
@@ -826,7 +826,9 @@ def main() -> int:
         help="OCR calls the second looks may spend per document (default: CLAIMFLOW_SECOND_LOOK_BUDGET, 24)",
     )
     args = parser.parse_args()
-    threshold = load_settings().confidence_threshold
+    settings = load_settings()
+    threshold = settings.confidence_threshold
+    print(f"auto-accept threshold {threshold}; second looks for fields below {settings.look_threshold}")
     started = time.perf_counter()
 
     with tempfile.TemporaryDirectory(prefix="claimflow-bench-") as tmp:

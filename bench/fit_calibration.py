@@ -21,6 +21,11 @@ Run: uv run python bench/fit_calibration.py [--seeds 11 12 13] [--size small] [-
 4. With --write, curves fitted on all pairs and that threshold go to extractors/calibration.json, with what
    they were fitted on; review the diff like code. Settings' default confidence_threshold must follow it
    (tests/unit/test_calibration.py checks that they agree).
+
+The documents are read with the second looks gated at `Settings.look_threshold` (CLAIMFLOW_SECOND_LOOK_THRESHOLD,
+0.99, or the auto-accept threshold when that is higher). Which fields are read again does not depend on the
+auto-accept threshold below that line, so the pairs measure any threshold up to it; a threshold above it would
+spend looks on fields the pairs were read without them, and the script says so before it is written.
 """
 
 from __future__ import annotations
@@ -92,7 +97,7 @@ def _read_all(paths: Sequence[Path], workers: int) -> dict[Path, list[Extraction
 
     def one(path: Path) -> list[Extraction] | None:
         try:
-            _, parts = read_and_extract(path, ocr, specs, threshold=settings.confidence_threshold, calibrate=False)
+            _, parts = read_and_extract(path, ocr, specs, threshold=settings.look_threshold, calibrate=False)
         except ClaimFlowError:
             return None
         return parts
@@ -293,6 +298,18 @@ def print_by_type(scored: Sequence[tuple[Pair, float]], threshold: float) -> dic
     return table
 
 
+def looks_gated_at(described: str) -> float | None:
+    """Return the second-look threshold the pairs were read with, as `described` says (None for older pairs).
+
+    The looks run for fields below `Settings.look_threshold`, which does not move with the auto-accept threshold
+    while that stays at or below it; so pairs read with the looks gated at G measure every threshold up to G.
+    """
+    marker = "second looks below "
+    if marker not in described:
+        return None
+    return float(described.split(marker, 1)[1].split(";", 1)[0].split()[0])
+
+
 def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
 
@@ -318,7 +335,10 @@ def main() -> int:
         pairs = realdocs_pairs(args.workers)
         for seed in args.seeds:
             pairs += corpus_pairs(seed, args.size, args.workers)
-        described = f"realdocs (sroie, invoice2data, cms1500) + corpus seeds {args.seeds} ({args.size})"
+        described = (
+            f"realdocs (sroie, invoice2data, cms1500) + corpus seeds {args.seeds} ({args.size});"
+            f" second looks below {load_settings().look_threshold}"
+        )
         PAIRS.parent.mkdir(parents=True, exist_ok=True)
         PAIRS.write_text(
             json.dumps(
@@ -361,6 +381,13 @@ def main() -> int:
             f" {threshold}); one lucky split must not lower it"
         )
         threshold = strictest
+    gate = looks_gated_at(described)
+    if gate is not None and threshold > gate:
+        print(
+            f"\nWARNING: the pairs were read with second looks for fields below {gate}; at an auto-accept threshold"
+            f" of {threshold} the looks run below {threshold} (Settings.look_threshold), so these pairs do not measure"
+            f" it: read them again with CLAIMFLOW_SECOND_LOOK_THRESHOLD={threshold} before writing it"
+        )
     by_type = print_by_type(held_out, threshold)
     summary = {
         "fields": len(pairs),

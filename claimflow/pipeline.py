@@ -326,7 +326,7 @@ class Engine:
                 archived,
                 self.ocr,
                 self.specs,
-                threshold=self.settings.confidence_threshold,
+                threshold=self.settings.look_threshold,
                 budget=self.settings.second_look_budget,
             )
             if read.pages:

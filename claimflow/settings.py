@@ -15,6 +15,8 @@ from claimflow.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECOND_LOOK_BUDGET = 24
 """OCR calls the second looks may spend on one document (claimflow.second_looks); see Settings.second_look_budget."""
+SECOND_LOOK_THRESHOLD = 0.99
+"""Fields below this calibrated confidence get second readings; see Settings.look_threshold."""
 
 
 def _project_folder(name: str) -> Path:
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     """`auto`: libtesseract in-process when it loads, else the CLI; `api` requires the library; `cli` forces the CLI."""
     second_look_budget: int = PydanticField(default=SECOND_LOOK_BUDGET, ge=0)
     """OCR calls the second looks (re-reads of pages, regions, lines, words) may spend on one document; 0 = none."""
+    second_look_threshold: float = PydanticField(default=SECOND_LOOK_THRESHOLD, ge=0.0, le=1.0)
+    """Fields read below this calibrated confidence get second readings (never below confidence_threshold)."""
     small_claim_limit: Decimal = Decimal("5000")
     shadow_rules: Path | None = None
     """A candidate rule set (file or folder) that decides every claim in shadow: stored and shown, never acted on."""
@@ -66,6 +70,17 @@ class Settings(BaseSettings):
     enrichment: Path = PydanticField(default_factory=lambda: _project_folder("config") / "enrichment.yml")
     qa_sample_rate: float = PydanticField(default=0.05, ge=0.0, le=1.0)
     authority_limit: Decimal = PydanticField(default=Decimal("10000"), gt=0)
+
+    @property
+    def look_threshold(self) -> float:
+        """Return the confidence below which a field is read again: the higher of the two thresholds.
+
+        Kept apart from the auto-accept threshold so that how a document is read does not depend on where the
+        accept line is drawn: the calibration's pairs are read with the looks gated here, and what they measure
+        holds for any auto-accept threshold at or below it (bench/fit_calibration.py). Lowering
+        `confidence_threshold` changes which fields are accepted, never which are read again.
+        """
+        return max(self.second_look_threshold, self.confidence_threshold)
 
     @property
     def db_url(self) -> str:

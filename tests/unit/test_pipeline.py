@@ -258,3 +258,27 @@ def test_a_long_running_engine_loads_the_models_its_specs_name_ahead(
     with Engine.open(settings, preload=True):
         assert done.wait(10)  # loaded in the background; the engine was returned before
     assert ("eng", 2) in loaded and ("chi_sim", 2) in loaded
+
+
+def test_second_looks_are_gated_apart_from_the_accept_threshold(
+    tmp_path: Path, text_packet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lowering the auto-accept threshold changes which fields are accepted, never which are read again."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(sorted((text_packet / "packet" / "forms").iterdir())[0], inbox)
+    gates: list[float] = []
+    real = pipeline_module.read_and_extract
+
+    def recording(*args: object, threshold: float, **kwargs: object) -> object:
+        gates.append(threshold)
+        return real(*args, threshold=threshold, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "read_and_extract", recording)
+    with _engine(tmp_path, confidence_threshold=0.9) as engine:
+        assert engine.settings.look_threshold == 0.99
+        engine.run([inbox], consume=False)
+    # above the second-look line, the accept threshold is the gate: no field it would hold goes unread again
+    assert load_settings(confidence_threshold=0.995, second_look_threshold=0.99).look_threshold == 0.995
+    assert load_settings(confidence_threshold=0.98, second_look_threshold=0.97).look_threshold == 0.98
+    assert gates == [0.99]
