@@ -121,7 +121,10 @@ class Doc:
     baseline_seconds: float = 0.0
     looks: list[LookRecord] = field(default_factory=list)
     cpu: float = 0.0
-    """Thread CPU seconds the engine spent on this file (tesseract runs on the reading thread)."""
+    """Thread CPU seconds the engine spent on this file (tesseract runs on the reading thread), with those of the
+    idle cores its independent reads borrowed (`helper_cpu`)."""
+    helper_cpu: list[float] = field(default_factory=list)
+    """Thread CPU seconds of each idle core the file's reads borrowed (`SharedOcr.map`)."""
     ocr_usage: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     """OCR calls per step (first, first:osd, each look) with their wall and thread CPU seconds."""
 
@@ -408,6 +411,7 @@ def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> floa
         started, cpu = time.perf_counter(), time.thread_time()
         doc.looks.clear()
         doc.ocr_usage.clear()
+        doc.helper_cpu.clear()
         try:
             read, extractions = read_and_extract(
                 doc.path,
@@ -417,6 +421,7 @@ def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> floa
                 budget=budget,
                 looks=doc.looks,
                 ocr_usage=doc.ocr_usage,
+                helper_cpu=doc.helper_cpu,
             )
             doc.pages = len(read.pages)
             doc.scanned = any(page.method is ReadMethod.OCR for page in read.pages)
@@ -424,7 +429,7 @@ def run_engine(docs: list[Doc], workers: int, budget: int | None = None) -> floa
         except ClaimFlowError as exc:
             doc.error = type(exc).__name__
         doc.seconds = time.perf_counter() - started
-        doc.cpu = time.thread_time() - cpu
+        doc.cpu = time.thread_time() - cpu + sum(doc.helper_cpu)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -766,6 +771,9 @@ def print_cpu(docs: list[Doc], bare_cpu: dict[str, float]) -> dict[str, Any]:
     bares = ", ".join(f"{BARE_NAMES[reader]} {cpu / pages:.3f}" for reader, cpu in bare_cpu.items())
     print(f"\nCPU SECONDS PER PAGE on the {pages} OCR'd pages (thread CPU time: load does not stretch it)")
     print(f"  engine {engine / pages:.3f}; bare: {bares}")
+    helped = [d for d in docs if d.helper_cpu]
+    lent = sum(sum(d.helper_cpu) for d in helped)
+    print(f"  of the engine's, on idle cores its reads borrowed (SharedOcr.map): {lent:.1f} s, {len(helped)} documents")
     print(f"  ratio bare/engine (pages per CPU second, engine vs {BARE_NAMES[cheapest]}): {ratio:.2f}")
     print(f"  {'engine step':<18}{'calls/page':>11}{'CPU s/page':>12}{'share':>8}")
     order = sorted(steps, key=lambda step: (step != "first", step != "first:osd", -steps[step][1]))
@@ -781,6 +789,8 @@ def print_cpu(docs: list[Doc], bare_cpu: dict[str, float]) -> dict[str, Any]:
         "ratio": ratio,
         "steps": {step: {"calls": calls, "cpu": cpu} for step, (calls, cpu) in steps.items()},
         "outside_ocr": outside,
+        "borrowed_cpu": lent,
+        "borrowing_documents": len(helped),
     }
 
 

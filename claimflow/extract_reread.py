@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import (
@@ -51,6 +51,27 @@ class BandRereader(Protocol):
     def __call__(self, page: Page, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
         """Return the page with the words in `bands` replaced by a reading at `scale` times the size."""
         ...
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ReadEach(Protocol):
+    """Applies a read to independent items and returns the results in the items' order.
+
+    `second_looks.SharedOcr.map` may run them on a borrowed idle core too; the results are those of reading them
+    in turn.
+    """
+
+    def __call__(self, read: Callable[[T], R], items: Sequence[T], /) -> list[R]:
+        """Return `[read(item) for item in items]`."""
+        ...
+
+
+def read_in_turn(read: Callable[[T], R], items: Sequence[T], /) -> list[R]:
+    """Return `[read(item) for item in items]`, read one after the other on the calling thread."""
+    return [read(item) for item in items]
 
 
 class RegionRereader(Protocol):
@@ -211,6 +232,7 @@ def read_regions_again(
     *,
     threshold: float,
     only: Sequence[str] | None = None,
+    each: ReadEach = read_in_turn,
 ) -> int:
     """Read the boxes of weak region fields again, enlarged, and take what that reading finds; return regions read.
 
@@ -218,7 +240,8 @@ def read_regions_again(
     again. A field the first reading missed takes the new value; where both readings found one, agreement keeps
     the better confidence and disagreement keeps the more confident value at lower confidence, flagged. Only
     single-document files are read this way (the boxes are found per page of the one document). `only` limits
-    the reading to those of the weak fields (the ones a budget granted).
+    the reading to those of the weak fields (the ones a budget granted). The boxes are read independently of each
+    other, through `each`.
     """
     if len(parts) != 1:
         return 0
@@ -227,6 +250,14 @@ def read_regions_again(
     weak = [name for name in weak_regions(part, specs, threshold) if only is None or name in only]
     if spec is None or not weak:
         return 0
+    boxes = [
+        (page, name, box)
+        for page in read.pages
+        if page.method is ReadMethod.OCR and page.image is not None
+        for name in weak
+        for box in field_boxes(page, spec, name)
+    ]
+    readings = each(lambda target: reread(target[0], target[2]), boxes)
     regions = 0
     read_again: set[str] = set()
     pages: list[Page] = []
@@ -235,13 +266,11 @@ def read_regions_again(
             pages.append(page)
             continue
         replaced: list[tuple[BBox, list[Word]]] = []
-        for name in weak:
-            for box in field_boxes(page, spec, name):
-                words = reread(page, box)
-                if words is not None:
-                    replaced.append((box, words))
-                    read_again.add(name)
-                    regions += 1
+        for (at, name, box), words in zip(boxes, readings, strict=True):
+            if at is page and words is not None:
+                replaced.append((box, words))
+                read_again.add(name)
+                regions += 1
         pages.append(_with_words(page, replaced))
     if not regions:
         return 0

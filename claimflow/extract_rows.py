@@ -32,7 +32,7 @@ from claimflow import icd10cm
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes
 from claimflow.extract_checks import sum_holds
-from claimflow.extract_reread import Choose, calibrated, merge_reading
+from claimflow.extract_reread import Choose, ReadEach, calibrated, merge_reading, read_in_turn
 from claimflow.extract_tables import implausible_dates
 from claimflow.models import (
     BBox,
@@ -98,12 +98,14 @@ def read_rows_again(
     threshold: float,
     only: Sequence[str] | None = None,
     digits: RowsRereader | None = None,
+    each: ReadEach = read_in_turn,
 ) -> int:
     """Read weak `reread_rows` tables again row by row and keep the better reading, in place; return rows read.
 
     Only single-document files (the table's box is found on the pages of the one document). `only` limits the
     reading to those tables (the ones a budget granted). `digits`, when given, reads the rows again with
-    digits only, for the date cells both readings left empty (`fill_dates_from_digits`).
+    digits only, for the date cells both readings left empty (`fill_dates_from_digits`). The tables' boxes are
+    read independently of each other, through `each`.
     """
     if len(parts) != 1:
         return 0
@@ -116,7 +118,7 @@ def read_rows_again(
     ]
     if spec is None or not weak:
         return 0
-    pages, read_rows = _pages_read_by_rows(read, spec, weak, reread)
+    pages, read_rows = _pages_read_by_rows(read, spec, weak, reread, each)
     if not read_rows:
         return 0
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
@@ -150,13 +152,23 @@ def read_rows_again(
 
 
 def _pages_read_by_rows(
-    read: ReadDocument, spec: Spec, names: Sequence[str], reread: RowsRereader
+    read: ReadDocument, spec: Spec, names: Sequence[str], reread: RowsRereader, each: ReadEach = read_in_turn
 ) -> tuple[list[Page], int]:
     """Return the pages with the named fields' boxes read again row by row by `reread`, and the rows taken.
+
+    The boxes are read independently of each other, through `each` (on a borrowed idle core too, when free).
 
     A row read alone replaces the first reading in its place (the box's width, the row's height) only when it
     matches the field's row or item pattern (`_row_pattern`); pages not read by OCR are kept as they are.
     """
+    boxes = [
+        (page, name, box)
+        for page in read.pages
+        if page.method is ReadMethod.OCR and page.image is not None
+        for name in names
+        for box in field_boxes(page, spec, name)
+    ]
+    readings = each(lambda target: reread(target[0], target[2]), boxes)
     read_rows = 0
     pages: list[Page] = []
     for page in read.pages:
@@ -164,14 +176,15 @@ def _pages_read_by_rows(
             pages.append(page)
             continue
         replaced: list[tuple[BBox, list[Word], set[str]]] = []
-        for name in names:
+        for (at, name, box), rows in zip(boxes, readings, strict=True):
+            if at is not page:
+                continue
             pattern = _row_pattern(spec, name)
             markers = set(spec.fields[name].markers) if name in spec.fields else set()
-            for box in field_boxes(page, spec, name):
-                for words in reread(page, box) or []:
-                    if words and pattern.search(" ".join(w.text for w in words)):
-                        replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words, markers))
-                        read_rows += 1
+            for words in rows or []:
+                if words and pattern.search(" ".join(w.text for w in words)):
+                    replaced.append(((box[0], words[0].bbox[1], box[2], words[0].bbox[3]), words, markers))
+                    read_rows += 1
         pages.append(_with_rows(page, replaced))
     return pages, read_rows
 

@@ -23,6 +23,7 @@ from PIL import Image
 
 from claimflow.extract import extract_document
 from claimflow.extract_layout import build_lines, find_anchors, union_box
+from claimflow.extract_reread import ReadEach, read_in_turn
 from claimflow.models import Extraction, Page, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.readers.dropout import clean_region, page_form_level, page_layers
 from claimflow.readers.ocr import OcrEngine
@@ -40,11 +41,14 @@ class LayerReader(Protocol):
         ...
 
 
-def read_layers_apart(read: ReadDocument, parts: list[Extraction], specs: SpecSet, reader: LayerReader) -> int:
+def read_layers_apart(
+    read: ReadDocument, parts: list[Extraction], specs: SpecSet, reader: LayerReader, each: ReadEach = read_in_turn
+) -> int:
     """Read drop-out form pages as form and data layers and extract again, in place; return pages read so.
 
     Only a file holding one document of a type whose spec has `ocr.dropout` is read this way. A page keeps
-    its first reading when its form does not drop out or a layer cannot be read.
+    its first reading when its form does not drop out or a layer cannot be read. A page's two layers are read
+    independently of each other, through `each`.
     """
     if len(parts) != 1:
         return 0
@@ -60,8 +64,7 @@ def read_layers_apart(read: ReadDocument, parts: list[Extraction], specs: SpecSe
         if layers is None:
             pages.append(page)
             continue
-        data = reader(page, layers[0])
-        form = reader(page, layers[1])
+        data, form = each(partial(_read_layer, reader, page), [layers[0], layers[1]])
         if data is None or form is None:
             pages.append(page)
             continue
@@ -173,6 +176,10 @@ def _rule_glyphs(text: str) -> bool:
 
 LAYER_PSM = 11
 """Sparse text: a layer is scattered captions or scattered values, not blocks of prose."""
+
+
+def _read_layer(reader: LayerReader, page: Page, image: Image.Image) -> list[Word] | None:
+    return reader(page, image)
 
 
 def ocr_layer(ocr: OcrEngine, page: Page, image: Image.Image) -> list[Word] | None:

@@ -7,6 +7,7 @@ the only broad `except` is here, per document, and turns the unexpected into a r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import json
@@ -491,6 +492,7 @@ def read_and_extract(
     budget: int = SECOND_LOOK_BUDGET,
     looks: list[LookRecord] | None = None,
     ocr_usage: dict[str, tuple[int, float, float]] | None = None,
+    helper_cpu: list[float] | None = None,
 ) -> tuple[ReadDocument, list[Extraction]]:
     """Read a file and extract its document(s), reading OCR pages again where a field needs it.
 
@@ -498,21 +500,26 @@ def read_and_extract(
     need them, and they run by expected value within `budget` OCR calls for the document
     (`Settings.second_look_budget`). `looks`, when given, receives what each step asked for and spent;
     `ocr_usage` the OCR calls made per step (`first` is the first reading, `first:osd` its orientation queries)
-    with their wall and thread CPU seconds (SharedOcr.usage).
+    with their wall and thread CPU seconds (SharedOcr.usage); `helper_cpu` the thread CPU seconds of the idle cores
+    the document's independent reads borrowed (`SharedOcr.map`: their calls are counted in `ocr_usage`, but the
+    calling thread's CPU time leaves them out). While the document is read it holds one of the OCR engine's cores.
     The final confidences are calibrated with the extractors' fitted curves (claimflow.calibration), so
     they are probabilities; `calibrate=False` keeps the raw scores (used to fit the curves).
     """
     shared = SharedOcr(ocr)
-    read = read_document(path, sniff_file(path), shared)
-    parts = extract_documents(read, specs)
-    if any(page.method is ReadMethod.OCR and page.image is not None for page in read.pages):
-        ctx = LookContext(read, parts, specs, shared, threshold, budget)
-        run_looks(ctx)
-        parts = ctx.parts
-        if looks is not None:
-            looks.extend(ctx.records)
+    with shared.cores.reading() if shared.cores is not None else contextlib.nullcontext():
+        read = read_document(path, sniff_file(path), shared)
+        parts = extract_documents(read, specs)
+        if any(page.method is ReadMethod.OCR and page.image is not None for page in read.pages):
+            ctx = LookContext(read, parts, specs, shared, threshold, budget)
+            run_looks(ctx)
+            parts = ctx.parts
+            if looks is not None:
+                looks.extend(ctx.records)
     if ocr_usage is not None:
         ocr_usage.update(shared.usage())
+    if helper_cpu is not None:
+        helper_cpu.extend(shared.helper_cpu)
     if calibrate and specs.calibration is not None:
         specs.calibration.apply(parts)
     for page in read.pages:

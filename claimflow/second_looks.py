@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from PIL import Image
 
@@ -78,12 +79,16 @@ from claimflow.extract_words import (
 from claimflow.form_layers import ocr_layer, read_as_layers, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod
 from claimflow.readers import reread_bands, reread_page, reread_region
+from claimflow.readers.cores import CoreBudget
 from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector, whitelist_reader
 from claimflow.readers.paddle_rec import Reading, recognizer
 from claimflow.readers.preflight import read_cleanly
 from claimflow.readers.rows import DIGITS, reread_rows
 from claimflow.specs import SpecSet
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MISSING = 1.0
 """Expected value of a re-read for a field the first reading did not find (a person must type it otherwise)."""
@@ -160,7 +165,14 @@ class SharedOcr:
         self.saved = 0
         """Readings answered from memory."""
         self._memo: dict[tuple[object, ...], Page] = {}
+        self._reading: dict[tuple[object, ...], threading.Event] = {}
+        """Readings under way on another thread (`map`): the same reading asked meanwhile waits for it."""
+        self._lock = threading.Lock()
         self.script_languages: dict[str, str] = dict(getattr(ocr, "script_languages", None) or {})
+        self.cores: CoreBudget | None = getattr(ocr, "cores", None)
+        """The wrapped engine's shared cores (`readers/cores.py`): `map` borrows an idle one (None: never)."""
+        self.helper_cpu: list[float] = []
+        """Thread CPU seconds of the helper threads `map` borrowed (the document's reading thread's are its own)."""
 
     @property
     def takes_whitelist(self) -> bool:
@@ -177,18 +189,32 @@ class SharedOcr:
         digest = _digest(image)
         reader = whitelist_reader(self.ocr) if whitelist else None
         key = (digest, image.size, image.mode, psm, lang, page, whitelist if reader is not None else "")
-        known = self._memo.get(key)
+        while True:
+            with self._lock:
+                known = self._memo.get(key)
+                under_way = self._reading.get(key) if known is None else None
+                if known is None and under_way is None:
+                    self._reading[key] = threading.Event()
+                    break
+                if known is not None:
+                    self.saved += 1
+                    break
+            # another thread of `map` reads the same pixels: wait for it (one call, as when read in turn)
+            cast(threading.Event, under_way).wait()
         if known is None:
-            started, cpu = time.perf_counter(), time.thread_time()
-            known = (
-                reader.ocr_image(image, page=page, psm=psm, lang=lang, whitelist=whitelist)
-                if reader is not None
-                else self.ocr.ocr_image(image, page=page, psm=psm, lang=lang)
-            )
-            self._count(self.step, time.perf_counter() - started, time.thread_time() - cpu)
-            self._memo[key] = known
-        else:
-            self.saved += 1
+            try:
+                started, cpu = time.perf_counter(), time.thread_time()
+                known = (
+                    reader.ocr_image(image, page=page, psm=psm, lang=lang, whitelist=whitelist)
+                    if reader is not None
+                    else self.ocr.ocr_image(image, page=page, psm=psm, lang=lang)
+                )
+                self._count(self.step, time.perf_counter() - started, time.thread_time() - cpu)
+                with self._lock:
+                    self._memo[key] = known
+            finally:
+                with self._lock:
+                    self._reading.pop(key).set()
         # a fresh copy each time: callers set sizes, images and problems on the page they get
         return dataclasses.replace(known, words=list(known.words), problems=list(known.problems))
 
@@ -204,9 +230,20 @@ class SharedOcr:
 
     def _count(self, step: str, seconds: float, cpu: float) -> None:
         """Add one OCR call of `step` with its wall and thread CPU seconds."""
-        self.seconds[step] = self.seconds.get(step, 0.0) + seconds
-        self.cpu[step] = self.cpu.get(step, 0.0) + cpu
-        self.calls[step] = self.calls.get(step, 0) + 1
+        with self._lock:
+            self.seconds[step] = self.seconds.get(step, 0.0) + seconds
+            self.cpu[step] = self.cpu.get(step, 0.0) + cpu
+            self.calls[step] = self.calls.get(step, 0) + 1
+
+    def map(self, read: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """Return `[read(item) for item in items]` for independent reads, on a borrowed idle core too when free.
+
+        The results (and the calls, answered from memory alike) are those of reading the items in turn; only
+        when a read runs changes (`readers/cores.CoreBudget.map`). Without shared cores they are read in turn.
+        """
+        if self.cores is None:
+            return [read(item) for item in items]
+        return self.cores.map(read, items, cpu=self.helper_cpu)
 
     def count_other(self, seconds: float, cpu: float) -> None:
         """Count one reading the current step made with another recognizer than tesseract (its wall and CPU)."""
@@ -329,7 +366,7 @@ class LayersLook:
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the layers apart (all pages of the form: the reading is taken as a whole)."""
         ocr = ctx.ocr
-        read_layers_apart(ctx.read, ctx.parts, ctx.specs, lambda page, image: ocr_layer(ocr, page, image))
+        read_layers_apart(ctx.read, ctx.parts, ctx.specs, lambda page, image: ocr_layer(ocr, page, image), ocr.map)
 
 
 class PagesLook:
@@ -395,6 +432,7 @@ class RegionsLook:
             ctx.box_reader(),
             threshold=ctx.threshold,
             only=_served(granted),
+            each=ctx.ocr.map,
         )
 
 
@@ -899,6 +937,7 @@ class RowsLook:
             threshold=ctx.threshold,
             only=_served(granted),
             digits=lambda page, box: reread_rows(page, ocr, box, clean=cleaner(page), whitelist=DIGITS),
+            each=ocr.map,
         )
 
 

@@ -31,6 +31,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from claimflow.errors import DependencyError, DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Problem, ReadMethod, Word
 from claimflow.readers import diacritics, tessapi
+from claimflow.readers.cores import CoreBudget
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +229,9 @@ class TesseractOcr:
         """`api` (libtesseract in this process) or `cli` (a tesseract subprocess per call)."""
         self._apis = tessapi.ApiPool({"invert_threshold": f"{invert_threshold:g}"})
         """The in-process APIs, per language, kept across calls and worker threads (loading one costs 0.15-0.25 s)."""
+        self.cores = CoreBudget()
+        """The cores the documents read through this engine share: a document's independent reads borrow an idle
+        one (`SharedOcr.map`; `pipeline.read_and_extract` counts each document being read)."""
 
     def preload(self, languages: Iterable[str], *, copies: int = 1) -> int:
         """Load the models of `languages` (`osd` too) now, `copies` of each; return how many were loaded.
