@@ -1035,6 +1035,8 @@ def order_by_markers(
     if not all(item_words for _, item_words in items):
         return items, False
     unordered = slot_order(items, found, down=down)
+    keys = [_marker_key(w.text) for w in found]
+    twice = {key for key in keys if keys.count(key) > 1}  # a form prints each marker once: one of them is misread
     for position, (_, item_words) in enumerate(items):
         box = union_box(item_words)
         height = box[3] - box[1]
@@ -1050,7 +1052,7 @@ def order_by_markers(
             distance = max(dx, 0.0) + 4.0 * dy
             if best is None or distance < best[0]:
                 best = (distance, marker)
-        if best is None:
+        if best is None or _marker_key(best[1].text) in twice:
             return unordered, False
         tied.append((rank[_marker_key(best[1].text)], position))
     if len({marker for marker, _ in tied}) != len(tied):
@@ -1078,7 +1080,8 @@ def slot_order(
     keys = {_marker_key(w.text) for w in markers}
     digits = sum(1 for key in keys if key.isdigit())
     letters = len(keys) - digits
-    by_markers = digits >= 2 and digits > letters  # two different digits: a box rule read as `1` is no marker
+    # two different digits, or one digit other than 1 (a box rule read as `1` is no marker): the HCFA's numbers
+    by_markers = (digits >= 2 or any(key.isdigit() and key != "1" for key in keys)) and digits > letters
     by_caption = down and not (letters >= 2 and letters > digits)
     if not (by_markers or by_caption):
         return items

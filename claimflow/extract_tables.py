@@ -43,6 +43,8 @@ a letter), `73°50` (the dashed rule read as any one sign), `163 ——+.--- 80`
 own, apart from both)."""
 AMOUNT_GAP_HEIGHTS = 3.0
 """Words of one amount (dollars | cents across the column's rule) lie closer than this many word heights."""
+CENTS_GAP_CHARACTERS = 3.0
+"""Dollars and cents of a cell with no right bound lie at most this many characters apart (Courier: two)."""
 POINTED_AMOUNT = re.compile(r"\d{1,7}[.,]\d{2}")
 """One word that is a whole amount, its point read."""
 
@@ -209,6 +211,48 @@ def _bracketed(header: str, headers: list[str], centres: dict[str, float]) -> bo
     return all(a < b for a, b in zip(xs, xs[1:], strict=False))
 
 
+def _open_right(header: str, headers: list[str], centres: dict[str, float]) -> bool:
+    """Return True when the header and a caption left of it were found in order, but no caption right of it.
+
+    The column's right bound is unknown (box 24G's `UNITS` garbled): its cell runs on into the next columns.
+    """
+    found = [h for h in headers if h in centres]
+    if header not in found or found.index(header) != len(found) - 1 or headers.index(header) == len(headers) - 1:
+        return False
+    xs = [centres[h] for h in found]
+    return len(found) >= 2 and all(a < b for a, b in zip(xs, xs[1:], strict=False))
+
+
+def _first_amount(words: list[Word]) -> str | None:
+    """Return the dollars and cents that open a run of a money cell with no right bound (`39 52 1`: units follow).
+
+    Only dollars and two-digit cents read as two words close together (at most CENTS_GAP_CHARACTERS of the
+    dollars' characters apart: the column's dashed rule between them), opening a run of the cell's words, are
+    taken, as `39.52`, and not when a word of two digits or more follows them in the run (`12 15 36`); the
+    reading is a guess the caller flags.
+    """
+    if not words:
+        return None
+    tallest = max(w.bbox[3] - w.bbox[1] for w in words)  # a speck of the dashed rule read as `7` is no word
+    words = [w for w in words if len(w.text) > 1 or w.bbox[3] - w.bbox[1] >= 0.5 * tallest]
+    for index, (dollars, cents) in enumerate(zip(words, words[1:], strict=False)):
+        height = dollars.bbox[3] - dollars.bbox[1]
+        if index and dollars.bbox[0] - words[index - 1].bbox[2] <= AMOUNT_GAP_HEIGHTS * height:
+            continue  # not the start of a run: another column's word lies right before it
+        if not (re.fullmatch(r"\d{1,5}", dollars.text) and re.fullmatch(r"\d{2}", cents.text)):
+            continue
+        character = (dollars.bbox[2] - dollars.bbox[0]) / len(dollars.text)
+        if cents.bbox[0] - dollars.bbox[2] > CENTS_GAP_CHARACTERS * character:
+            continue
+        after = words[index + 2] if index + 2 < len(words) else None
+        if after is not None and re.fullmatch(r"\d{2,}", after.text) and (
+            after.bbox[0] - cents.bbox[2] <= AMOUNT_GAP_HEIGHTS * (cents.bbox[3] - cents.bbox[1])
+        ):
+            return None  # `12 15 36`: which two are the dollars and cents is not told
+        return f"{dollars.text}.{cents.text}"
+    return None
+
+
 def _cell_words(line: Line, header: str, centres: dict[str, float], *, money: bool) -> list[Word]:
     """Return the words of a row whose nearest column caption (by x centre) is `header`.
 
@@ -253,6 +297,8 @@ def split_amount(raw: str) -> tuple[str, bool] | None:
     """
     # a speck or the rule's end read as a sign after the cents (`163 80°`) is no part of the amount
     text = re.sub(r"(?<=\d)[°'’\"]+$", "", raw.strip().lstrip("$").strip())
+    # the column's rules read as bars around the amount (`| | 47 52`: the pointer column's right rule) are no part of it
+    text = re.sub(r"^(?:[|!\[\]]\s*)+(?=\d)|(?<=\d)(?:\s*[|!\[\]])+$", "", text)
     found = SPLIT_AMOUNT.fullmatch(text)
     if found:
         return f"{found.group(1)}.{found.group(2)}", False
@@ -307,6 +353,9 @@ def _rows(
                         row[column] = None  # (no 73.00, what an amount parser makes of it)
                         unreadable(column, kind)
                         continue
+            elif raw is None and header is not None and kind == "money" and _open_right(header, table.headers, centres):
+                raw = _first_amount(_cell_words(line, header, centres, money=False))
+                doubtful = doubtful or raw is not None
             if raw and kind == "date" and spec.locale.month_first_spaced:
                 boxed = parse_boxed_date(raw)
                 if boxed is not None:

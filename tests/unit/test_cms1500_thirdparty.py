@@ -96,6 +96,31 @@ def test_letter_markers_order_codes_a_to_l() -> None:
     assert tied and [text for text, _ in ordered] == ["a1", "b1", "c1"]
 
 
+def test_a_marker_read_twice_ties_no_item() -> None:
+    # `1.` read `4` before slot 1 while slot 4's own `4` is read too: the form prints each marker once, so the
+    # items are ordered by their slots (down the columns: digits were read), not by the misread marker
+    marks = [(0.05, 0.607, "4"), (0.37, 0.607, "3"), (0.05, 0.633, "2,"), (0.37, 0.633, "4")]
+    words = [w for x, y, text in marks for w in _words(x, y, text)]
+    items = [("l30", tuple(_words(0.06, 0.597, "L309"))), ("r05", tuple(_words(0.06, 0.623, "R059")))]
+    ordered, tied = order_by_markers(items, words, ["1", "2", "3", "4"])
+    assert not tied and [text for text, _ in ordered] == ["l30", "r05"]
+    # the same markers read once each tie the items
+    words = [w for x, y, text in [(0.05, 0.607, "1"), *marks[1:]] for w in _words(x, y, text)]
+    ordered, tied = order_by_markers(items, words, ["1", "2", "3", "4"])
+    assert tied and [text for text, _ in ordered] == ["l30", "r05"]
+
+
+def test_one_digit_marker_other_than_1_says_the_slots_run_down_the_columns() -> None:
+    # only slot 2's `2` was read (the HCFA numbers its slots 1 2 | 3 4): slot order, not reading order (1 3 2)
+    items = [("j06", tuple(_words(0.08, 0.597, "J069"))), ("f41", tuple(_words(0.41, 0.597, "F411"))),
+             ("j02", tuple(_words(0.08, 0.623, "J029")))]
+    ordered, tied = order_by_markers(items, _words(0.048, 0.623, "2"), ["1", "2", "3", "4", "A", "B"])
+    assert not tied and [text for text, _ in ordered] == ["j06", "j02", "f41"]
+    # a lone `1` may be a box rule: reading order stays
+    ordered, _ = order_by_markers(items, _words(0.048, 0.597, "1"), ["1", "2", "3", "4", "A", "B"])
+    assert [text for text, _ in ordered] == ["j06", "f41", "j02"]
+
+
 @pytest.mark.parametrize(("code", "expected"), [("M5450", "M54.50"), ("S83511A", "S83.511A"), ("I10", "I10"),
                                                 ("M54.50", "M54.50"), ("a525.10", "a525.10"), ("99213", "99213")])
 def test_icd10_codes_get_their_dot_back(code: str, expected: str) -> None:
@@ -107,7 +132,8 @@ def test_icd10_codes_get_their_dot_back(code: str, expected: str) -> None:
                                                ("NPI", None), ("45 T 60", ("45.60", False)),
                                                ("94 t 05", ("94.05", False)), ("45 TT 60", None),
                                                ("163 ——+.--- 80", ("163.80", False)), ("163 80°", ("163.80", False)),
-                                               ("17 —4-- 40", None)])
+                                               ("17 —4-- 40", None), ("| | 47 52", ("47.52", False)),
+                                               ("114|00 |", ("114.00", False)), ("| 1", None)])
 def test_split_amounts(raw: str, expected: tuple[str, bool] | None) -> None:
     assert split_amount(raw) == expected
 
@@ -134,6 +160,26 @@ def test_charges_are_read_by_column_with_cents_apart(specs: SpecSet) -> None:
     assert result.fields["total_charge"].value == Money(Decimal("129.36"), "USD")
     # the lines add up to box 28: both readings gain confidence
     assert result.fields["total_charge"].confidence >= 0.97
+
+
+def test_a_charge_whose_right_neighbour_caption_was_not_read_takes_the_dollars_and_cents_opening_its_cell(
+    specs: SpecSet,
+) -> None:
+    # box 24G's `UNITS` garbled: the charges column has no right bound and its cell runs on into the units
+    # (`39 52 1`); the first dollars | cents pair is the charge, flagged (a guess: the column's end was not seen)
+    rows = ["09 10 26 09 12 26 22|99213|1|114|00|2", "09 11 26 09 11 26 11|36415|1|153|36|1"]
+    page = _service_page(rows, "$ 267 36")
+    words = [w for w in page.pages[0].words if w.text != "UNITS"]
+    page = ReadDocument(pages=[dataclasses.replace(page.pages[0], words=words)])
+    field = extract_document(page, specs).fields["service_lines"]
+    assert [r["charge"] for r in field.value] == [  # type: ignore[index, union-attr]
+        Money(Decimal("114.00"), "USD"), Money(Decimal("153.36"), "USD")]
+    # a two-digit pointer right before the dollars is no run's start: no amount is guessed from `12 15 36`
+    close = _page([item for item in HCFA if item[2] != "UNITS"]
+                  + [(0.045, 0.69, "09 11 26 09 11 26 11"), (0.33, 0.69, "36415"), (0.633, 0.69, "12"),
+                     (0.655, 0.69, "15"), (0.685, 0.69, "36"), (0.73, 0.69, "1")])
+    row = extract_document(close, specs).fields["service_lines"].value
+    assert isinstance(row, list) and row[0]["charge"] is None  # type: ignore[index]
 
 
 def test_when_the_lines_do_not_add_up_neither_is_confident(specs: SpecSet) -> None:
