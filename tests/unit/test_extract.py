@@ -591,12 +591,31 @@ def test_invoice_net_plus_tax_is_checked_against_the_total(specs: SpecSet) -> No
     result = extract_document(layout(INVOICE_ROWS), specs)
     assert result.fields["subtotal"].value == Money(Decimal("700.00"), "GBP")
     assert not any(p.code is ReasonCode.AMOUNTS_INCONSISTENT for p in result.problems)
-    # a total OCR cut short (the leading digits lost) no longer adds up: not confident, and a problem says why
-    cut = [row if row[0][0] != "Total due" else [("Total due", 0.55), ("£ 40.00", 0.75)] for row in INVOICE_ROWS]
-    result = extract_document(layout(cut, method=ReadMethod.OCR, confidence=0.96), specs)
-    assert result.fields["total_amount"].value == Money(Decimal("40.00"), "GBP")
+    # a total misread (not the parts' sum cut short) no longer adds up: kept as read, not confident, a problem says why
+    misread = [row if row[0][0] != "Total due" else [("Total due", 0.55), ("£ 46.00", 0.75)] for row in INVOICE_ROWS]
+    result = extract_document(layout(misread, method=ReadMethod.OCR, confidence=0.96), specs)
+    assert result.fields["total_amount"].value == Money(Decimal("46.00"), "GBP")
     assert result.fields["total_amount"].confidence < AUTO_ACCEPT
     assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT for p in result.problems)
+
+
+@pytest.mark.parametrize("read", ["£ 40.00", "£ !,040.00"])
+def test_invoice_total_cut_short_takes_its_parts_sum_below_auto_accept(specs: SpecSet, read: str) -> None:
+    # `€!,249.30` for 1,249.30: the first figures lost, the rest below the subtotal and the tail of the parts' sum
+    cut = [row if row[0][0] != "Total due" else [("Total due", 0.55), (read, 0.75)] for row in INVOICE_ROWS]
+    cut = [row if row[0][0] != "Subtotal" else [("Subtotal", 0.55), ("£ 900.00", 0.75)] for row in cut]
+    result = extract_document(layout(cut, method=ReadMethod.OCR, confidence=0.96), specs)
+    assert result.fields["total_amount"].value == Money(Decimal("1040.00"), "GBP")
+    assert result.fields["total_amount"].confidence <= 0.5
+    assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT and "first figures" in p.message for p in result.problems)
+
+
+def test_invoice_total_above_its_parts_or_not_their_tail_is_kept_as_read(specs: SpecSet) -> None:
+    # 940.00 is no cut 840.00 (not its tail); 740.00 is not below the subtotal 700.00 (a total may be misread so)
+    for read, kept in (("£ 940.00", "940.00"), ("£ 740.00", "740.00"), ("£ 140.00", "140.00")):
+        rows = [row if row[0][0] != "Total due" else [("Total due", 0.55), (read, 0.75)] for row in INVOICE_ROWS]
+        result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs)
+        assert result.fields["total_amount"].value == Money(Decimal(kept), "GBP")
 
 
 def test_invoice_subtotal_is_the_last_one_and_not_a_dutch_subtotaal(specs: SpecSet) -> None:

@@ -198,6 +198,15 @@ def test_page_sums_keep_a_tax_line_whose_amount_was_not_read() -> None:
     assert page_sums(["Subtotal 20.00", "MwSt 19% 3-80", "Total 23.80"]).unread_tax is not None  # European labels
 
 
+def test_page_sums_take_a_subtotal_whose_point_was_read_as_a_colon_only_for_the_unread_tax() -> None:
+    # clean 200-dpi Courier: `Subtotal 32:79,` and `GST 6% 1.J9`; 6% of 32.79 and 34.76 - 32.79 both make 1.97
+    sums = page_sums(["Subtotal 32:79,", "GST 6% 1.J9", "TOTAL RM 34.76"])
+    assert sums.unread_tax == (1, Decimal("1.97"), frozenset({Decimal("34.76")}))
+    assert sums.implied == frozenset()  # never a total's repair
+    assert page_sums(["Subtotal 32;79", "GST 6% 1.J9", "TOTAL RM 34.76"]).unread_tax is not None
+    assert page_sums(["Subtotal 12:32:79", "GST 6% 1.J9", "TOTAL RM 34.76"]).unread_tax is None  # a time, no amount
+
+
 def _tax(specs: SpecSet, *lines: str) -> tuple[Decimal | None, float, list[ReasonCode]]:
     rows = [[("ACME TRADING SDN BHD", 0.2)]] + body("RECEIPT", *lines)
     extraction = extract_document(receipt(rows), specs, "receipt")
