@@ -746,7 +746,7 @@ def normalise_text(raw: str) -> str:
 
     Spaces between CJK characters are removed (OCR puts them there; Chinese is written without them).
     """
-    text = join_cjk(re.sub(r"\s+", " ", raw)).strip(" :;,|_-\t'‘’\"“”：；，")
+    text = join_cjk(re.sub(r"\s+", " ", raw)).strip(" :;,|_-–—\t'‘’\"“”：；，")
     for pattern, replacement in (*_LEGAL_FORM_FIXES, *_SYMBOL_LETTERS):
         text = pattern.sub(replacement, text)
     return text

@@ -250,6 +250,16 @@ def test_an_address_line_ending_in_a_speck_with_a_colon_is_still_the_address(spe
     assert address.value == "60 High Street"  # a word then a colon is a label's line
 
 
+def test_dashes_standing_alone_at_an_address_lines_end_are_no_part_of_it(specs: SpecSet) -> None:
+    # a stamp's outline right of the street read `— -` (seed 21 019 degraded)
+    rows = body("DOWNTOWN MARKET CO.", "27 MAIN ST — -", "SPRINGFIELD, IL 62724", "Store #24 Tel 555-0124")
+    address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
+    assert address.value == "27 MAIN ST, SPRINGFIELD, IL 62724"
+    rows = body("DOWNTOWN MARKET CO.", "27 MAIN ST-", "SPRINGFIELD - IL 62724 –", "Store #24 Tel 555-0124")
+    address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
+    assert address.value == "27 MAIN ST-, SPRINGFIELD - IL 62724"  # a hyphen on a word and dashes inside stay
+
+
 def test_a_tax_read_as_another_amount_than_the_rate_and_the_total_give_takes_theirs(specs: SpecSet) -> None:
     # `Tax 7% 21.75` read `215,15:` (a digit too many, its point a comma): the rate times the subtotal and the total
     # less the subtotal both give 21.75 against the line's one reading
