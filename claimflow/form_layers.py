@@ -14,6 +14,7 @@ scans) keep their first reading (their regions are still read again cleaned, see
 from __future__ import annotations
 
 import dataclasses
+import threading
 import weakref
 from collections.abc import Callable
 from functools import partial
@@ -217,16 +218,22 @@ _LEVELS: dict[int, tuple[weakref.ref[Image.Image], float | None]] = {}
 LEVELS_KEPT = 4
 
 
+_LEVELS_LOCK = threading.Lock()
+"""Held while a level is looked up or measured: the reading threads (two documents, or one document's boxes read
+on a borrowed core, `SharedOcr.map`) measure each page once, and never evict the same entry twice."""
+
+
 def _page_level(page: Page) -> float | None:
     """Return the form ink level of a page's image (`dropout.page_form_level`), measured once per image."""
     image = page.image
     if not isinstance(image, Image.Image):
         return None
-    kept = _LEVELS.get(id(image))
-    if kept is not None and kept[0]() is image:
-        return kept[1]
-    level = page_form_level(image)
-    if len(_LEVELS) >= LEVELS_KEPT:
-        _LEVELS.pop(next(iter(_LEVELS)))
-    _LEVELS[id(image)] = (weakref.ref(image), level)
-    return level
+    with _LEVELS_LOCK:
+        kept = _LEVELS.get(id(image))
+        if kept is not None and kept[0]() is image:
+            return kept[1]
+        level = page_form_level(image)
+        if len(_LEVELS) >= LEVELS_KEPT:
+            _LEVELS.pop(next(iter(_LEVELS)))
+        _LEVELS[id(image)] = (weakref.ref(image), level)
+        return level

@@ -8,6 +8,7 @@ import time
 import pytest
 from PIL import Image
 
+from claimflow import form_layers
 from claimflow.models import Page, ReadMethod
 from claimflow.readers.cores import CoreBudget
 from claimflow.second_looks import SharedOcr
@@ -114,3 +115,23 @@ def test_shared_ocr_map_reads_the_same_pixels_once_across_threads_and_counts_eve
     assert [p.width for p in pages] == [float(image.width) for image in images]
     assert engine.calls == 3 and shared.calls == {"first": 3} and shared.saved == 6  # as when read in turn
     assert engine.cores.borrowed == 1 and len(shared.helper_cpu) == 1
+
+
+def test_a_page_form_level_is_measured_once_when_two_threads_ask_for_it_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    measured: list[int] = []
+
+    def slow_level(image: Image.Image) -> float:
+        measured.append(1)
+        time.sleep(0.05)  # both threads ask while it is being measured
+        return 120.0
+
+    monkeypatch.setattr(form_layers, "page_form_level", slow_level)
+    monkeypatch.setattr(form_layers, "_LEVELS", {i: (lambda: None, None) for i in range(form_layers.LEVELS_KEPT)})
+    page = Page(number=1, width=100.0, height=100.0, method=ReadMethod.OCR, image=Image.new("L", (100, 100), 255))
+    cores = CoreBudget(2)
+    with cores.reading():
+        levels = cores.map(lambda _: form_layers._page_level(page), [0, 1])
+    assert levels == [120.0, 120.0] and measured == [1]  # one measure, one entry evicted (none twice)
+    assert len(form_layers._LEVELS) == form_layers.LEVELS_KEPT
