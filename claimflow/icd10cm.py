@@ -29,7 +29,7 @@ CONFUSABLE: dict[str, str] = {
     "9": "J834",
     "8": "B3960",
     "0": "ODQ8",
-    "O": "0DQ",
+    "O": "0DQJ",
     "D": "0O",
     "Q": "0O",
     "1": "IJ7T",
@@ -39,17 +39,19 @@ CONFUSABLE: dict[str, str] = {
     "S": "5J8",
     "B": "83E",
     "E": "FBZ",
-    "F": "E",
+    "F": "EJ",
     "Z": "27E",
     "2": "Z7",
     "6": "G58",
     "G": "6C",
-    "C": "G0",
+    "C": "G0J",
     "4": "A9",
-    "A": "4",
+    "A": "4J",
 }
 """What each character read may have been printed as, in Helvetica or Courier scanned at 120-200 dpi (read -> printed).
-Both directions of a pair are listed where OCR makes both mistakes (0/O, 1/I, 5/S, 8/B, 2/Z, 6/G)."""
+Both directions of a pair are listed where OCR makes both mistakes (0/O, 1/I, 5/S, 8/B, 2/Z, 6/G). O, F, C and A may
+be a J typed right after the slot's bracket, its stroke read glued to the J's hook (`extract_rows.J_TWINS`): `F02.9`
+is then J02.9 or F07.9, two codes, and is not repaired (cms13)."""
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,9 @@ def test_the_generator_draws_real_codes() -> None:
     ("R1O.9", ["R10.9"]),
     ("306.9", ["B06.9", "J06.9"]),  # 3 is a J or a B: two real codes, no repair
     ("Y45.909", []),
+    # a J typed beside its slot's bracket is read O, A, F or C (the bracket glued to its hook): `F02.9` is F07.9
+    # (2 read 7) or J02.9, so it is not repaired into F07.9; the cells and brackets looks read it again
+    ("F02.9", ["F07.9", "J02.9"]),
 ])
 def test_repairs_are_the_real_codes_one_confusion_away(read: str, expected: list[str]) -> None:
     assert repairs(read) == expected
