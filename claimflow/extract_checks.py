@@ -351,6 +351,19 @@ def sum_holds(fields: dict[str, Field], check: SumCheck) -> bool | None:
     return abs(parts_sum - total[0]) <= Decimal(str(check.tolerance))
 
 
+def sum_exceeds(fields: dict[str, Field], check: SumCheck) -> bool:
+    """Return True when the parts read (a part may be unread) already add up to more than the check's total.
+
+    Charges are never negative: parts over their total are a misreading of a part (a rule read as a digit of
+    it: `1491.50` for 149.50), or of the total.
+    """
+    total = _amounts(fields, check.total)
+    parts = [amount for part in check.parts for amount in _amounts(fields, part) or []]
+    if total is None or not parts:
+        return False
+    return sum(parts, Decimal(0)) - total[0] > Decimal(str(check.tolerance))
+
+
 def _order_check(fields: dict[str, Field], check: OrderCheck) -> Problem | None:
     """The earlier date must not be after the later one."""
     earlier, later = fields.get(check.earlier), fields.get(check.later)

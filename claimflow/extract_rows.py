@@ -31,7 +31,7 @@ from rapidfuzz.distance import Levenshtein
 from claimflow import icd10cm
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes
-from claimflow.extract_checks import sum_holds
+from claimflow.extract_checks import sum_exceeds, sum_holds
 from claimflow.extract_reread import Choose, ReadEach, calibrated, merge_reading, read_in_turn
 from claimflow.extract_tables import implausible_dates
 from claimflow.models import (
@@ -249,8 +249,9 @@ def choose_rows(spec: Spec, fields: dict[str, Field], name: str, old: Field, new
     """Return the reading of table `name` to keep (old: the first, new: row by row) and whether they agree.
 
     Agreeing readings keep the better confidence. Otherwise the one whose amounts add up to the total of the
-    spec's sum checks when only one does, else the one without an empty cell when only one has none, else
-    the row-by-row reading.
+    spec's sum checks when only one does, else the one whose amounts read do not already exceed that total when
+    the other's do and it has as many rows at least (`1491.50` for 149.50: a rule read as a digit; cmsown13), else
+    the one without an empty cell when only one has none, else the row-by-row reading.
     """
     if _rows_key(old.value) == _rows_key(new.value):
         return max((old, new), key=lambda f: f.confidence), True
@@ -260,6 +261,9 @@ def choose_rows(spec: Spec, fields: dict[str, Field], name: str, old: Field, new
     old_sum, new_sum = _adds_up(spec, fields, name, old), _adds_up(spec, fields, name, new)
     if old_sum != new_sum:
         return (new if new_sum else old), False
+    old_over, new_over = _over_total(spec, fields, name, old), _over_total(spec, fields, name, new)
+    if old_over != new_over and _row_count(old if new_over else new) >= _row_count(new if new_over else old):
+        return (old if new_over else new), False
     old_full, new_full = _complete(old.value), _complete(new.value)
     if old_full != new_full:
         return (new if new_full else old), False
@@ -311,6 +315,18 @@ def _adds_up(spec: Spec, fields: dict[str, Field], name: str, table: Field) -> b
     checks = [c for c in spec.checks if isinstance(c, SumCheck) and any(p.partition(".")[0] == name for p in c.parts)]
     with_table = {**fields, name: table}
     return any(sum_holds(with_table, check) for check in checks)
+
+
+def _over_total(spec: Spec, fields: dict[str, Field], name: str, table: Field) -> bool:
+    """Return True when the table's amounts read add up to more than the total of a sum check over its column."""
+    checks = [c for c in spec.checks if isinstance(c, SumCheck) and any(p.partition(".")[0] == name for p in c.parts)]
+    with_table = {**fields, name: table}
+    return any(sum_exceeds(with_table, check) for check in checks)
+
+
+def _row_count(table: Field) -> int:
+    """Return the number of rows a table reading holds."""
+    return len(table.value) if isinstance(table.value, list) else 0
 
 
 def _complete(rows: object) -> bool:

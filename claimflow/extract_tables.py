@@ -37,16 +37,20 @@ SPACED_DATE = re.compile(r"(\d{2})(?=\W*\s)\W+(\d{2})\W+(\d{2,4})")
 """A date printed in boxes (`08 23 26`) that OCR read with the boxes' rules as punctuation (`08) 23; 26`)."""
 JOINED_DATE = re.compile(r"(\d{2})(\d{2})\W+(\d{2}|\d{4})")
 """A boxed date whose month and day were printed without a gap (`0122 26`)."""
-SPLIT_AMOUNT = re.compile(r"(\d{1,7})\s*(?:[^\w\s]\s*|_\s*|\s(?:[|!lIiHTt1:;]\s|[^\w\s]{2,}\s)?)(\d{2})")
+SPLIT_AMOUNT = re.compile(r"(\d{1,7})(?:\s*[^\w\s]|\s*_)?(?:\s+(?:\S|[^\w\s]{2,})(?=\s))?\s*(?<=\D)(\d{2})")
 """An amount with its cents apart: `114 00`, `114|00`, `114.00`, `114: 00`, `114 i 00`, `45 T 60` (the rule read as
 a letter), `73°50` (the dashed rule read as any one sign), `163 ——+.--- 80` (its dashes read as signs of their
-own, apart from both)."""
+own, apart from both), `75 7 00` and `141. 1 60` (the dashed rule read as a word of one sign of its own, a digit
+too: cmsown13). Dollars and cents are never read glued here (`7500` is no match: the split would be a guess)."""
+LEADING_RULE = re.compile(r"^[^\dA-Za-z]+")
+"""What a charge cell holds left of its dollars that is no digit: the cell's left rule read as `|`, `‘|`, `‘`
+glued to the dollars (`‘120 00`), a `$` (cmsown13); a letter is kept (`L162` is no amount)."""
 AMOUNT_GAP_HEIGHTS = 3.0
 """Words of one amount (dollars | cents across the column's rule) lie closer than this many word heights."""
 CENTS_GAP_CHARACTERS = 3.0
 """Dollars and cents of a cell with no right bound lie at most this many characters apart (Courier: two)."""
-POINTED_AMOUNT = re.compile(r"\d{1,7}[.,]\d{2}")
-"""One word that is a whole amount, its point read."""
+POINTED_AMOUNT = re.compile(r"\d{1,7}[.,:]\d{2}")
+"""One word that is a whole amount, its point read (`30:24`, the point read as a colon, as the row pattern takes it)."""
 
 
 def extract_table(
@@ -296,7 +300,7 @@ def split_amount(raw: str) -> tuple[str, bool] | None:
     114.00 but flagged, since the gap between dollars and cents was not seen.
     """
     # a speck or the rule's end read as a sign after the cents (`163 80°`) is no part of the amount
-    text = re.sub(r"(?<=\d)[°'’\"]+$", "", raw.strip().lstrip("$").strip())
+    text = LEADING_RULE.sub("", re.sub(r"(?<=\d)[°'’\"]+$", "", raw.strip()))
     # the column's rules read as bars around the amount (`| | 47 52`: the pointer column's right rule) are no part of it
     text = re.sub(r"^(?:[|!\[\]]\s*)+(?=\d)|(?<=\d)(?:\s*[|!\[\]])+$", "", text)
     found = SPLIT_AMOUNT.fullmatch(text)
@@ -304,7 +308,7 @@ def split_amount(raw: str) -> tuple[str, bool] | None:
         return f"{found.group(1)}.{found.group(2)}", False
     pointed = [w for w in text.split() if POINTED_AMOUNT.fullmatch(w)]
     if len(pointed) == 1:  # one amount with its point, beside a rule's remnant read as `1` or `i`: `127.20 1`
-        return pointed[0].replace(",", "."), False
+        return re.sub(r"[,:]", ".", pointed[0]), False
     if re.fullmatch(r"\d{3,7}", text):
         return f"{text[:-2]}.{text[-2:]}", True
     return None

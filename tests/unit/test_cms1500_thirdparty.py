@@ -133,7 +133,11 @@ def test_icd10_codes_get_their_dot_back(code: str, expected: str) -> None:
                                                ("94 t 05", ("94.05", False)), ("45 TT 60", None),
                                                ("163 ——+.--- 80", ("163.80", False)), ("163 80°", ("163.80", False)),
                                                ("17 —4-- 40", None), ("| | 47 52", ("47.52", False)),
-                                               ("114|00 |", ("114.00", False)), ("| 1", None)])
+                                               ("114|00 |", ("114.00", False)), ("| 1", None),
+                                               ("75 7 00", ("75.00", False)),
+                                               ("141. 1 60", ("141.60", False)), ("| | 29 t 40", ("29.40", False)),
+                                               ("‘120 00", ("120.00", False)), ("101! 65", ("101.65", False)),
+                                               ("L162", None), ("1 29 68", None), ("7500", ("75.00", True))])
 def test_split_amounts(raw: str, expected: tuple[str, bool] | None) -> None:
     assert split_amount(raw) == expected
 

@@ -330,6 +330,7 @@ def test_boxed_service_dates_in_the_future_are_misreadings() -> None:
 
 def test_an_amount_with_its_point_beside_a_rule_remnant_is_that_amount() -> None:
     assert split_amount("127.20 1") == ("127.20", False)
+    assert split_amount("30:24 1") == ("30.24", False)  # the point read as a colon
     assert split_amount("127.20 1.50") is None  # two amounts: not one
     assert split_amount("73°50") == ("73.50", False)  # the dashed rule read as a sign
     assert split_amount("73%5O") is None
@@ -455,6 +456,22 @@ def test_when_neither_adds_up_the_complete_reading_and_then_the_row_reading_is_k
     assert choose_rows(spec, _fields("1.00"), "service_lines", holed, complete)[0] is complete
     other = _table([("99214", "95.00")])
     assert choose_rows(spec, _fields("1.00"), "service_lines", complete, other)[0] is other
+
+
+def test_a_reading_whose_charges_exceed_the_total_loses_to_one_with_as_many_rows(specs: SpecSet) -> None:
+    spec = specs.specs["cms1500"]
+    # the page's reading glued box 24F's dashed rule to the dollars as a `1`: 1491.50 for 149.50, a row lost
+    over = _table([("87880", "261.60"), ("99203", "1491.50")], 0.7)
+    holed = _table([("99203", "149.50"), ("87880", "26.60"), ("20610", "141.60")], 0.5)
+    holed = dataclasses.replace(holed, value=[*holed.value[:2], {**holed.value[2], "charge": None}])  # type: ignore[index]
+    kept, agreed = choose_rows(spec, _fields("317.70"), "service_lines", over, holed)
+    assert kept is holed and not agreed  # complete, but its charges add up to more than box 28
+    assert choose_rows(spec, _fields("317.70"), "service_lines", holed, over)[0] is holed
+    # a reading over the total that holds more rows than the other is not refuted by it
+    one_row = dataclasses.replace(holed, value=[{**holed.value[2]}])  # type: ignore[index]
+    assert choose_rows(spec, _fields("317.70"), "service_lines", over, one_row)[0] is over
+    # without a total nothing is over it: the complete reading is kept
+    assert choose_rows(spec, {}, "service_lines", over, holed)[0] is over
 
 
 def test_only_weak_or_missing_row_tables_are_read_again(specs: SpecSet) -> None:
