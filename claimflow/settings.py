@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     rules: Path = PydanticField(default_factory=lambda: _project_folder("rules"))
     extractors: Path = PydanticField(default_factory=lambda: _project_folder("extractors"))
-    confidence_threshold: float = PydanticField(default=0.99, ge=0.0, le=1.0)
+    confidence_threshold: float = PydanticField(default=0.98, ge=0.0, le=1.0)
     stable_seconds: float = PydanticField(default=1.0, ge=0.0)
     ocr_timeout_seconds: float = PydanticField(default=120.0, gt=0)
     ocr_workers: int = PydanticField(default=2, ge=1)
