@@ -25,7 +25,7 @@ from claimflow.extract import (
 )
 from claimflow.extract_layout import Line, build_lines, contains_phrase, find_anchors
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
-from claimflow.specs import SpecSet
+from claimflow.specs import Spec, SpecSet
 
 SECOND_PSMS: tuple[int, ...] = (4, 11)
 """Segmentations tried after the first pass (psm 6 on scans): columns (4) and sparse text (11)."""
@@ -67,6 +67,17 @@ class ReadEach(Protocol):
     def __call__(self, read: Callable[[T], R], items: Sequence[T], /) -> list[R]:
         """Return `[read(item) for item in items]`."""
         ...
+
+
+def ocr_field_boxes(read: ReadDocument, spec: Spec, names: Sequence[str]) -> list[tuple[Page, str, BBox]]:
+    """Return (page, field, box) for each box of the named fields on the OCR'd pages of `read`, in page order."""
+    return [
+        (page, name, box)
+        for page in read.pages
+        if page.method is ReadMethod.OCR and page.image is not None
+        for name in names
+        for box in field_boxes(page, spec, name)
+    ]
 
 
 def read_in_turn(read: Callable[[T], R], items: Sequence[T], /) -> list[R]:
@@ -250,13 +261,7 @@ def read_regions_again(
     weak = [name for name in weak_regions(part, specs, threshold) if only is None or name in only]
     if spec is None or not weak:
         return 0
-    boxes = [
-        (page, name, box)
-        for page in read.pages
-        if page.method is ReadMethod.OCR and page.image is not None
-        for name in weak
-        for box in field_boxes(page, spec, name)
-    ]
+    boxes = ocr_field_boxes(read, spec, weak)
     readings = each(lambda target: reread(target[0], target[2]), boxes)
     regions = 0
     read_again: set[str] = set()

@@ -32,7 +32,7 @@ from claimflow import icd10cm
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes
 from claimflow.extract_checks import sum_exceeds, sum_holds
-from claimflow.extract_reread import Choose, ReadEach, calibrated, merge_reading, read_in_turn
+from claimflow.extract_reread import Choose, ReadEach, calibrated, merge_reading, ocr_field_boxes, read_in_turn
 from claimflow.extract_tables import implausible_dates
 from claimflow.models import (
     BBox,
@@ -161,13 +161,7 @@ def _pages_read_by_rows(
     A row read alone replaces the first reading in its place (the box's width, the row's height) only when it
     matches the field's row or item pattern (`_row_pattern`); pages not read by OCR are kept as they are.
     """
-    boxes = [
-        (page, name, box)
-        for page in read.pages
-        if page.method is ReadMethod.OCR and page.image is not None
-        for name in names
-        for box in field_boxes(page, spec, name)
-    ]
+    boxes = ocr_field_boxes(read, spec, names)
     readings = each(lambda target: reread(target[0], target[2]), boxes)
     read_rows = 0
     pages: list[Page] = []
