@@ -304,18 +304,21 @@ MAX_DISPUTED_AMOUNTS = 8
 """Amount cells read differently that are tried in every combination against the total (2^8 sums at most)."""
 
 
+def _column_checks(spec: Spec, name: str) -> list[SumCheck]:
+    """Return the spec's sum checks with a part that is a column of table `name` (`service_lines.charge`)."""
+    return [c for c in spec.checks if isinstance(c, SumCheck) and any(p.partition(".")[0] == name for p in c.parts)]
+
+
 def _adds_up(spec: Spec, fields: dict[str, Field], name: str, table: Field) -> bool:
     """Return True when the table's amounts add up to the total of a sum check over one of its columns."""
-    checks = [c for c in spec.checks if isinstance(c, SumCheck) and any(p.partition(".")[0] == name for p in c.parts)]
     with_table = {**fields, name: table}
-    return any(sum_holds(with_table, check) for check in checks)
+    return any(sum_holds(with_table, check) for check in _column_checks(spec, name))
 
 
 def _over_total(spec: Spec, fields: dict[str, Field], name: str, table: Field) -> bool:
     """Return True when the table's amounts read add up to more than the total of a sum check over its column."""
-    checks = [c for c in spec.checks if isinstance(c, SumCheck) and any(p.partition(".")[0] == name for p in c.parts)]
     with_table = {**fields, name: table}
-    return any(sum_exceeds(with_table, check) for check in checks)
+    return any(sum_exceeds(with_table, check) for check in _column_checks(spec, name))
 
 
 def _row_count(table: Field) -> int:

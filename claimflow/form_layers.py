@@ -65,7 +65,7 @@ def read_layers_apart(
         if layers is None:
             pages.append(page)
             continue
-        data, form = each(partial(_read_layer, reader, page), [layers[0], layers[1]])
+        data, form = each(partial(reader, page), [layers[0], layers[1]])
         if data is None or form is None:
             pages.append(page)
             continue
@@ -177,10 +177,6 @@ def _rule_glyphs(text: str) -> bool:
 
 LAYER_PSM = 11
 """Sparse text: a layer is scattered captions or scattered values, not blocks of prose."""
-
-
-def _read_layer(reader: LayerReader, page: Page, image: Image.Image) -> list[Word] | None:
-    return reader(page, image)
 
 
 def ocr_layer(ocr: OcrEngine, page: Page, image: Image.Image) -> list[Word] | None:
