@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -54,6 +56,7 @@ class Browser:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: `close` stops its helper processes with it
         )
         port = self._devtools_port(profile / "DevToolsActivePort")
         targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
@@ -128,13 +131,29 @@ class Browser:
         path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:
-        """Close the page connection and stop chromium (this one process only)."""
+        """Close the page connection and stop this chromium with its helper processes (its own process group).
+
+        The helpers (renderer, crash handler) outlive the browser process for a moment and write into the profile:
+        a profile folder removed right after the browser process alone exited is found not empty.
+        """
         try:
             self.ws.close()
         finally:
-            self.process.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+            self._signal_group(signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and self._signal_group(0):
+                time.sleep(0.05)
+
+    def _signal_group(self, sig: int) -> bool:
+        """Send `sig` to chromium's process group; return False when no process of it is left."""
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
