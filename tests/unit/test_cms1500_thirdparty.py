@@ -384,8 +384,11 @@ def test_an_unread_boxed_date_is_read_from_its_value_line_alone_as_a_guess(specs
 
 
 def test_a_weak_boxed_date_is_read_from_its_value_line_alone_too(specs: SpecSet) -> None:
-    # `10 !19 '1901`: the rules read `!` and `'`, Courier 9 read 0: taken as 1901, weak, not missing
-    read = _with_image(_page([*HCFA, (0.385, 0.165, "10 !19 '1901")]))
+    # `10 !19 '1901`: the rules read `!` and `'`, Courier 9 read 0: taken as 1901, weak, not missing (its words read
+    # at 0.55, as such a reading is: the weakness is the calibrated confidence's, not a raw score's)
+    form = _page(HCFA)
+    words = [*form.pages[0].words, *_words(0.385, 0.165, "10 !19 '1901", confidence=0.55)]
+    read = _with_image(ReadDocument(pages=[dataclasses.replace(form.pages[0], words=words)]))
     parts = [extract_document(read, specs)]
     assert "patient_birth_date" in parts[0].fields and missing_dates(parts[0], specs) == []
     assert weak_dates(parts[0], specs, 0.98) == ["patient_birth_date"]
@@ -412,6 +415,20 @@ def test_a_weak_boxed_date_is_read_from_its_value_line_alone_too(specs: SpecSet)
     found = parts[0].fields["patient_birth_date"]
     assert found.value == date(1991, 10, 19) and found.confidence <= 0.75
     assert any("line read alone" in p.message for p in parts[0].problems if p.field == "patient_birth_date")
+
+
+def test_a_boxed_date_is_weak_by_its_calibrated_confidence_not_its_raw_score(specs: SpecSet) -> None:
+    # the threshold is a calibrated confidence: a date whose raw score is under the gate but whose calibrated one is
+    # over it is already confident, and reading it again can only spend a call (or spoil it)
+    read = _page([*HCFA, (0.385, 0.165, "10 19 1954")])
+    parts = [extract_document(read, specs)]
+    found = parts[0].fields["patient_birth_date"]
+    assert found.value == date(1954, 10, 19)
+    curve = specs.calibration.curve_for(found.provenance.method, "cms1500") if specs.calibration else None
+    assert curve is not None
+    assert found.confidence < 0.99 <= curve(found.confidence), "the case needs raw < gate <= calibrated"
+    assert weak_dates(parts[0], specs, 0.99) == []
+    assert weak_dates(parts[0], specs, curve(found.confidence) + 0.001) == ["patient_birth_date"]
 
 
 def test_the_date_lines_look_asks_only_for_unread_dates(specs: SpecSet) -> None:
