@@ -536,6 +536,7 @@ def read_letters_again(
         if not changed:
             continue
         part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * LETTER_FACTOR)
+        _drop_stale_code_problem(part, name, items)
         places = ", ".join(str(index) for index in changed)
         part.problems.append(
             Problem(
@@ -546,6 +547,21 @@ def read_letters_again(
             )
         )
     return read_rows
+
+
+def _drop_stale_code_problem(part: Extraction, name: str, items: Sequence[str]) -> None:
+    """Drop the list validator's "no billable ICD-10-CM code" problem once a second reading left every item a code.
+
+    The problem was said of the first reading; a reviewer must not be told of an item that is no longer there (the
+    repair's own FIELD_AMBIGUOUS problem says what was changed and keeps the list below confidence).
+    """
+    if icd10cm.check_list(list(items)).invalid:
+        return
+    part.problems[:] = [
+        p
+        for p in part.problems
+        if not (p.field == name and p.code is ReasonCode.FIELD_INVALID and "ICD-10-CM" in p.message)
+    ]
 
 
 class CellRereader(Protocol):
@@ -699,12 +715,7 @@ def read_code_cells(
         if not changed:
             continue
         part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * CELL_FACTOR)
-        if not icd10cm.check_list(items).invalid:  # the validator's word on the first reading no longer holds
-            part.problems[:] = [
-                p
-                for p in part.problems
-                if not (p.field == name and p.code is ReasonCode.FIELD_INVALID and "ICD-10-CM" in p.message)
-            ]
+        _drop_stale_code_problem(part, name, items)
         places_text = ", ".join(str(index) for index in changed)
         part.problems.append(
             Problem(

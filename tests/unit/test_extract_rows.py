@@ -640,6 +640,17 @@ def test_a_code_whose_j_the_bracket_hid_takes_it_from_the_reading_without_bracke
     # no code whose J twin is a real code: nothing to read
     sure = [extract_document(ReadDocument(pages=[_page(HCFA + DIAGNOSIS + [(0.06, 0.605, "L309")])]), specs)]
     assert bracket_doubts(sure[0], specs) == []
+    # a twin that is no code (`F02.9`) was reported by the list's validator; once read as J02.9 that report is gone
+    # (the repair's own problem stays), as the cells look drops it
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "F029"), (0.06, 0.63, "L309")]
+    read = ReadDocument(pages=[dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))])
+    parts = [extract_document(read, specs)]
+    assert parts[0].fields["diagnosis_codes"].value == ["F02.9", "L30.9"]
+    assert any(p.field == "diagnosis_codes" and "billable" in p.message for p in parts[0].problems)
+    assert read_letters_again(read, parts, specs, reread) == 2
+    assert parts[0].fields["diagnosis_codes"].value == ["J02.9", "L30.9"]
+    assert not any(p.field == "diagnosis_codes" and "billable" in p.message for p in parts[0].problems)
+    assert any(p.field == "diagnosis_codes" and "bracket" in p.message for p in parts[0].problems)
 
 
 @pytest.mark.parametrize(
