@@ -37,6 +37,7 @@ from claimflow.readers.ocr import (
     OcrEngine,
     Orientation,
     OrientationDetector,
+    grey_view,
     image_attempts,
     is_good_enough,
     load_frames,
@@ -293,7 +294,7 @@ def _looks_foreign(page: Page) -> bool:
 
 def is_blank(image: Image.Image) -> bool:
     """Return True when `image` holds (almost) no ink: too few pixels clearly unlike the paper."""
-    sample = image.convert("L")
+    sample = grey_view(image)
     factor = max(1, max(sample.size) // BLANK_SAMPLE_PX)
     if factor > 1:
         sample = sample.reduce(factor)
@@ -457,7 +458,7 @@ def _check_contrast(engine: OcrEngine, image: Image.Image, best: Page, attempts_
     SROIE 600 (faint dot-matrix print on grey paper, a dark scanner border) read 0 characters as scanned and
     garbage doubled (mean word confidence 0.26); stretched (PIL autocontrast, 2% cut each end) it read at 0.76.
     """
-    if float(np.median(np.asarray(image.convert("L")))) >= WHITE_PAPER:
+    if float(np.median(np.asarray(grey_view(image)))) >= WHITE_PAPER:
         return best  # white paper: stretching only darkens the ink, which did not help (SROIE 420)
     stretched = ImageOps.autocontrast(image.convert("L"), cutoff=CONTRAST_CUT)
     if "dpi" in image.info:
@@ -522,7 +523,7 @@ def estimate_skew(image: Image.Image) -> float:
     Projection profile: the angle at which the rows of a small binarised copy, turned back, give the
     sharpest row-sum profile (text lines and the gaps between them line up with the rows).
     """
-    sample = image.convert("L")
+    sample = grey_view(image)
     factor = -(-max(sample.size) // SKEW_SAMPLE_PX)
     if factor > 1:
         sample = sample.reduce(factor)

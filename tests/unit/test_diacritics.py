@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from claimflow.models import Word
 from claimflow.readers import TesseractOcr
+from claimflow.readers import ocr as ocr_module
 from claimflow.readers.diacritics import (
     LOST_MARK_CONFIDENCE,
     is_candidate,
@@ -163,6 +164,23 @@ def test_translucent_stamp_drops_out_and_print_under_it_stays() -> None:
     assert grey[20, 20] == 140  # print alone: unchanged
     solid_red = Image.fromarray(np.full((4, 4, 3), (200, 0, 0), dtype=np.uint8), mode="RGB")
     assert int(np.asarray(to_grey(solid_red))[0, 0]) < 100  # solid coloured print keeps its luminance
+
+
+def test_to_grey_takes_each_pixels_darkest_and_lightest_channel_exactly() -> None:
+    # PIL's band minimum/maximum (speed14) must give what numpy's channel-wise min/max gave: random colours,
+    # with enough translucent stamp-like pixels that the drop-out runs
+    rng = np.random.default_rng(14)
+    rgb = rng.integers(0, 256, size=(90, 70, 3), dtype=np.uint8)
+    rgb[:60, :, 0] = rng.integers(200, 256, size=(60, 70), dtype=np.uint8)
+    rgb[:60, :, 1:] = rng.integers(100, 190, size=(60, 70, 2), dtype=np.uint8)
+    rgb[60:, :, 1] = rgb[60:, :, 0] // 2 + 60  # below: print and paper, coloured and grey, few solid pixels
+    rgb[60:, :, 2] = rgb[60:, :, 0] // 3 + 100
+    image = Image.fromarray(rgb, mode="RGB")
+    low, high = rgb.min(axis=2), rgb.max(axis=2)
+    stamp = (low > 60) & (high > 195) & (high - low > 20)
+    assert np.count_nonzero(stamp) > 5 * np.count_nonzero((low <= 60) & (high - low > 40))
+    expected = np.asarray(ocr_module._lifted(stamp, high, np.asarray(image.convert("L"))))
+    assert np.array_equal(np.asarray(to_grey(image)), expected)
 
 
 def test_a_stamps_outline_is_lifted_to_the_paper_and_print_it_crosses_stays() -> None:

@@ -80,6 +80,32 @@ def test_prepare_image_applies_exif_rotation_and_flattens_transparency() -> None
     assert prepared.getpixel((10, 10)) == 255  # transparent became white, not black
 
 
+def test_prepare_image_keeps_an_upright_grey_page_without_copying_it() -> None:
+    # no EXIF turn, already grey, not 600 dpi: nothing to do, so no copy of every pixel (speed14)
+    image = Image.new("L", (1200, 1500), 255)
+    assert prepare_image(image) is image
+    exif = Image.Exif()
+    exif[0x0112] = 1  # upright as stored
+    image.info["exif"] = exif.tobytes()
+    assert prepare_image(image) is image
+    turned = Image.new("L", (1200, 1500), 255)
+    exif[0x0112] = 3  # upside down: turned, a new image
+    turned.info["exif"] = exif.tobytes()
+    assert prepare_image(turned) is not turned
+
+
+def test_load_frames_reads_single_and_multi_frame_images(tmp_path: Path) -> None:
+    single = tmp_path / "one.png"
+    Image.new("L", (60, 40), 200).save(single)
+    [(image, size)] = ocr_module.load_frames(single)
+    assert size == (60, 40) and image.getpixel((5, 5)) == 200  # usable once its file is closed
+    multi = tmp_path / "two.tiff"
+    first, second = Image.new("L", (60, 40), 10), Image.new("L", (30, 20), 250)
+    first.save(multi, save_all=True, append_images=[second])
+    frames = ocr_module.load_frames(multi)
+    assert [(f.getpixel((1, 1)), s) for f, s in frames] == [(10, (60, 40)), (250, (30, 20))]
+
+
 def test_good_first_pass_is_not_retried() -> None:
     engine = RecordedOcr(pages={1: MANY_WORDS})
     page = ocr_page(engine, image_attempts(Image.new("L", (500, 800))), page=1)
