@@ -269,12 +269,15 @@ class TesseractOcr:
         )
         if data is not None:
             words = _words_from_tesseract(data, width, height)
+            pixels = GreyPixels(image)  # the dark-line and accent checks read the same grey pixels
             if self.invert_threshold < TESSERACT_INVERT_THRESHOLD:
-                words = self._read_dark_lines(image, words, lang=lang, whitelist=whitelist)
-            result.words = check_accents(image, words, lang)
+                words = self._read_dark_lines(image, words, lang=lang, whitelist=whitelist, pixels=pixels)
+            result.words = check_accents(image, words, lang, pixels=pixels)
         return result
 
-    def _read_dark_lines(self, image: Image.Image, words: list[Word], *, lang: str, whitelist: str) -> list[Word]:
+    def _read_dark_lines(
+        self, image: Image.Image, words: list[Word], *, lang: str, whitelist: str, pixels: GreyPixels | None = None
+    ) -> list[Word]:
         """Return `words` with each run of light print on a dark ground read inverted, when that reads better.
 
         What tesseract does for a line whose mean output is below its `invert_threshold`, done here only where
@@ -282,7 +285,7 @@ class TesseractOcr:
         read as one line (psm 7: psm 6 reads nothing on a small cut of grey ground), and the run's words are
         replaced by what its cut reads when that has the higher mean confidence.
         """
-        runs = _dark_runs(image, words)
+        runs = _dark_runs(image, words, pixels)
         if not runs:
             return words
         width, height = image.size
@@ -505,8 +508,26 @@ def _dpi_of(image: Image.Image) -> tuple[int, int]:
     return (x, y) if x > 0 and y > 0 else (300, 300)
 
 
-def check_accents(image: Image.Image, words: list[Word], lang: str) -> list[Word]:
-    """Return `words` with the confidence of words that likely lost an accent capped (see diacritics.py)."""
+class GreyPixels:
+    """An image's grey pixels as a numpy array, made on first use and kept (np.asarray copies every pixel)."""
+
+    def __init__(self, image: Image.Image) -> None:
+        self._image = image
+        self._array: np.ndarray | None = None
+
+    @property
+    def array(self) -> np.ndarray:
+        """The grey pixels (rows x columns, uint8); not to be written to."""
+        if self._array is None:
+            self._array = np.asarray(grey_view(self._image), dtype=np.uint8)
+        return self._array
+
+
+def check_accents(image: Image.Image, words: list[Word], lang: str, *, pixels: GreyPixels | None = None) -> list[Word]:
+    """Return `words` with the confidence of words that likely lost an accent capped (see diacritics.py).
+
+    `pixels`: the image's grey pixels when the caller has them (or may need them too), else made here if needed.
+    """
     grey: np.ndarray | None = None
     lines: dict[tuple[int, int], list[int]] = {}
     for index, word in enumerate(words):
@@ -515,7 +536,7 @@ def check_accents(image: Image.Image, words: list[Word], lang: str) -> list[Word
     out = list(words)
     for indexes in lines.values():
         if grey is None:
-            grey = np.asarray(grey_view(image), dtype=np.uint8)
+            grey = (pixels or GreyPixels(image)).array
         height, width = grey.shape
         line = [(words[i].text, _pixel_box(words[i].bbox, width, height)) for i in indexes]
         lost = diacritics.lost_marks(grey, line)
@@ -526,7 +547,7 @@ def check_accents(image: Image.Image, words: list[Word], lang: str) -> list[Word
     return out
 
 
-def _dark_runs(image: Image.Image, words: Sequence[Word]) -> list[list[Word]]:
+def _dark_runs(image: Image.Image, words: Sequence[Word], pixels: GreyPixels | None = None) -> list[list[Word]]:
     """Return the runs of neighbouring words of one line read weakly on a dark ground (light print upright).
 
     Such a word's box is mostly dark (DARK_WORD_SHARE) and so is its outline (DARK_RING_SHARE).
@@ -534,7 +555,7 @@ def _dark_runs(image: Image.Image, words: Sequence[Word]) -> list[list[Word]]:
     weak = [w for w in words if w.confidence < DARK_WORD_CONFIDENCE]
     if not weak:
         return []
-    grey = np.asarray(grey_view(image), dtype=np.uint8)
+    grey = (pixels or GreyPixels(image)).array
     height, width = grey.shape
     low, high = DARK_WORD_SHARE
     dark: set[int] = set()

@@ -18,7 +18,7 @@ from claimflow.readers.diacritics import (
     page_dot,
     uncertain_accent,
 )
-from claimflow.readers.ocr import check_accents, to_grey
+from claimflow.readers.ocr import GreyPixels, check_accents, to_grey
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -118,6 +118,23 @@ def test_check_accents_caps_only_the_flagged_words() -> None:
     checked = check_accents(image, words, "eng")
     assert [w.confidence for w in checked] == [0.96, LOST_MARK_CONFIDENCE]
     assert [w.text for w in checked] == ["Marta", "Schafer"]  # the text is kept; a person checks it
+
+
+def test_check_accents_reads_the_grey_pixels_it_is_handed() -> None:
+    # the dark-line and accent checks of one reading share one grey array (GreyPixels, speed14): the words are
+    # judged on the pixels handed over, made once
+    image, _ = _line("Marta Schäfer")
+    boxes = _boxes(image, "Marta Schäfer", "Marta Schafer")
+    width, height = image.size
+    words = [
+        Word(text, (b[0] / width, b[1] / height, b[2] / width, b[3] / height), 0.96, block=1, line=1)
+        for text, b in boxes
+    ]
+    plain, _ = _line("Marta Schafer")  # the same line printed without the umlaut's dots
+    pixels = GreyPixels(plain)
+    assert pixels.array is pixels.array
+    assert [w.confidence for w in check_accents(image, words, "eng", pixels=pixels)] == [0.96, 0.96]
+    assert [w.confidence for w in check_accents(image, words, "eng")] == [0.96, LOST_MARK_CONFIDENCE]
 
 
 @pytest.mark.parametrize(
