@@ -474,7 +474,13 @@ def bracket_doubts(part: Extraction, specs: SpecSet) -> list[str]:
     Such a code starts with a letter OCR makes of a J beside the slot's bracket (J_TWINS), and the code with a J
     there is billable too (`O02.9` | J02.9): nothing in the reading tells which was typed.
     """
-    return [name for name, items in _code_lists(part, specs) if any(_j_twin(item) is not None for item in items)]
+    return list(j_twins(part, specs))
+
+
+def j_twins(part: Extraction, specs: SpecSet) -> dict[str, int]:
+    """Return the lists `bracket_doubts` names, each with how many of its codes may have lost a J to the bracket."""
+    counts = {name: sum(_j_twin(item) is not None for item in items) for name, items in _code_lists(part, specs)}
+    return {name: count for name, count in counts.items() if count}
 
 
 def _code_lists(part: Extraction, specs: SpecSet) -> list[tuple[str, Sequence[object]]]:
@@ -502,14 +508,18 @@ def read_letters_again(
     reread: RowsRereader,
     *,
     only: Sequence[str] | None = None,
+    cell: CellRereader | None = None,
 ) -> int:
     """Read the slots of lists whose first letters are in doubt again, without the slots' brackets; return rows read.
 
     `reread` reads the list's box row by row cleaned of its rules *and* of the short ticks they turn into at
     their ends (`dropout.rule_ticks`): the bracket `|` of `|J029` is gone, so nothing is glued to the J. A code
     whose first letter is a J twin (`O02.9`, `bracket_doubts`) becomes the J code only when that reading gives the
-    J code in the same place of the list; the other codes stay as they were. The list then loses confidence
-    (LETTER_FACTOR) with a FIELD_AMBIGUOUS problem: two readings of a letter disagree, a person looks.
+    J code in the same place of the list; the other codes stay as they were. Where it does not (cms14: the rows
+    read `0029`, the J's hook read as a round letter), `cell` reads the code's cell alone, placed on that
+    reading's word (`_twin_word`), and the code becomes the J code only when the cell reads exactly it
+    (`_cell_gives`). The list then loses confidence (LETTER_FACTOR) with a FIELD_AMBIGUOUS problem: two readings
+    of a letter disagree, a person looks.
     """
     if len(parts) != 1:
         return 0
@@ -533,6 +543,12 @@ def read_letters_again(
             if twin is not None and index < len(new.value) and str(new.value[index]) == twin:
                 items[index] = twin
                 changed.append(index + 1)
+        if cell is not None:
+            for index, item in enumerate(items):
+                twin = _j_twin(item)
+                if twin is not None and index + 1 not in changed and _cell_gives(read, spec, name, reread, cell, twin):
+                    items[index] = twin
+                    changed.append(index + 1)
         if not changed:
             continue
         part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * LETTER_FACTOR)
@@ -562,6 +578,37 @@ def _drop_stale_code_problem(part: Extraction, name: str, items: Sequence[str]) 
         for p in part.problems
         if not (p.field == name and p.code is ReasonCode.FIELD_INVALID and "ICD-10-CM" in p.message)
     ]
+
+
+def _twin_word(words: Sequence[Word], twin: str) -> tuple[Word, int] | None:
+    """Return the word holding the J code `twin` less its first letter, and where the code starts in it.
+
+    The code starts one character before what matched: its first letter, whatever it was read as (`0029`, J029).
+    """
+    rest = icd10cm.compact(twin)[1:]
+    for word in words:
+        at = word.text.upper().translate(_FOLD).find(rest)
+        if at >= 1:
+            return word, at - 1
+    return None
+
+
+def _cell_gives(read: ReadDocument, spec: Spec, name: str, reread: RowsRereader, cell: CellRereader, twin: str) -> bool:
+    """Return True when the cell of the J code `twin`, read alone by `cell`, reads exactly it (after its dot).
+
+    The cell is placed on the word of the list's rows read alone (`reread`, answered from memory) that holds the
+    code less its first letter (`_twin_word`); the reading must be the J code itself, or it with one character
+    before (the slot's bracket) or after (a speck): a J read alone where the page and the rows read a round letter.
+    """
+    key = icd10cm.compact(twin)
+    for page, _, box in ocr_field_boxes(read, spec, [name]):
+        hit = _twin_word([w for row in reread(page, box) or [] for w in row], twin)
+        if hit is None:
+            continue
+        text = re.sub(r"[^A-Z0-9]", "", "".join(w.text for w in cell(page, _cell_box(*hit, box, row=True)) or []))
+        if key in (text, text[1:], text[:-1]):
+            return True
+    return False
 
 
 class CellRereader(Protocol):

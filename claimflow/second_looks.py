@@ -57,8 +57,8 @@ from claimflow.extract_reread import (
 )
 from claimflow.extract_rows import (
     CODE_CHARS,
-    bracket_doubts,
     code_doubts,
+    j_twins,
     read_code_cells,
     read_letters_again,
     read_rows_again,
@@ -341,10 +341,10 @@ def _served(requests: Sequence[Request]) -> list[str]:
     return list(dict.fromkeys(name for r in requests for name in r.fields))
 
 
-
 def _second_recognizer() -> Callable[[Image.Image], Reading]:
     """Return the second recognizer's reading function, loading its model on first use (once per process)."""
     return recognizer().read
+
 
 class LayersLook:
     """A drop-out form's pages read as form and data layers (form_layers.read_layers_apart)."""
@@ -945,7 +945,9 @@ class BracketsLook:
     """ICD-10 lists whose code may have lost its J to the slot's bracket, read again without the brackets.
 
     Added by cms10 (extract_rows.read_letters_again): a flattened fillable form's `|J029` read `O02.9`, a real code.
-    One call per OCR'd page, only for a list holding such a code (`bracket_doubts`).
+    One call per OCR'd page, only for a list holding such a code (`bracket_doubts`); and (cms14) one per such code
+    the rows do not read as a J, its cell read alone as one line of a code's characters (psm 7: psm 8 read the same
+    Courier J `7`, `5` or `T`).
     """
 
     name = "brackets"
@@ -956,13 +958,14 @@ class BracketsLook:
         pages = ctx.ocr_pages()
         if part is None or not pages or not ctx.dropout():
             return []
+        cells = ctx.ocr.takes_whitelist
         return [
-            Request(self.name, (name,), len(pages), CHECK_FAILED, "check", what="rows")
-            for name in bracket_doubts(part, ctx.specs)
+            Request(self.name, (name,), len(pages) * (1 + cells * twins), CHECK_FAILED, "check", what="rows")
+            for name, twins in j_twins(part, ctx.specs).items()
         ]
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
-        """Read the granted lists' rows again, cleaned of rules and of the brackets' ticks."""
+        """Read the granted lists' rows again, cleaned of rules and of the brackets' ticks, and their J twins' cells."""
         ocr = ctx.ocr
         read_letters_again(
             ctx.read,
@@ -970,6 +973,19 @@ class BracketsLook:
             ctx.specs,
             lambda page, box: reread_rows(page, ocr, box, clean=region_cleaner(page, keep_strokes=True, ticks=True)),
             only=_served(granted),
+            cell=(
+                lambda page, box: reread_region(
+                    page,
+                    ocr,
+                    box,
+                    psm=7,
+                    clean=region_cleaner(page, keep_strokes=True, ticks=True),
+                    whitelist=CODE_CHARS,
+                    pad=0.0,
+                )
+            )
+            if ocr.takes_whitelist
+            else None,
         )
 
 
