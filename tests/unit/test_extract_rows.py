@@ -18,6 +18,7 @@ from PIL import Image
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, field_boxes, icd10_with_dot
 from claimflow.extract_rows import (
+    CellRereader,
     bracket_doubts,
     cell_code,
     choose_items,
@@ -651,6 +652,42 @@ def test_a_code_whose_j_the_bracket_hid_takes_it_from_the_reading_without_bracke
     assert parts[0].fields["diagnosis_codes"].value == ["J02.9", "L30.9"]
     assert not any(p.field == "diagnosis_codes" and "billable" in p.message for p in parts[0].problems)
     assert any(p.field == "diagnosis_codes" and "bracket" in p.message for p in parts[0].problems)
+
+
+def test_a_code_whose_j_the_rows_do_not_read_takes_it_from_its_cell_read_alone(specs: SpecSet) -> None:
+    # cms14: the rows read without the brackets give `0029` (the J's hook read round); the cell read alone gives J029
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "O029"), (0.06, 0.63, "L309")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+
+    def rows(page: Page, box: BBox) -> list[list[Word]]:
+        return [_words(0.06, 0.605, "0029"), _words(0.06, 0.63, "L309")]
+
+    cells: list[BBox] = []
+
+    def cell(text: str) -> CellRereader:
+        def read_cell(page: Page, box: BBox) -> list[Word]:
+            cells.append(box)
+            return [Word(text, box, 0.9)]
+
+        return read_cell
+
+    parts = [extract_document(read, specs)]
+    before = parts[0].fields["diagnosis_codes"]
+    read_letters_again(read, parts, specs, rows, cell=cell("IJ029"))  # the bracket read I before the J
+    found = parts[0].fields["diagnosis_codes"]
+    assert found.value == ["J02.9", "L30.9"]
+    assert found.confidence == pytest.approx(before.confidence * 0.8)
+    assert len(cells) == 1 and cells[0][0] < 0.06 < cells[0][2] and cells[0][1] < 0.61 < cells[0][3]
+    # a cell that reads the round letter, or anything but the J code itself, changes nothing
+    for other in ("O029", "7029", "J0291X"):
+        parts = [extract_document(read, specs)]
+        read_letters_again(read, parts, specs, rows, cell=cell(other))
+        assert parts[0].fields["diagnosis_codes"].value == ["O02.9", "L30.9"]
+    # without a cell reader (an engine that takes no whitelist) the rows alone decide, as before
+    parts = [extract_document(read, specs)]
+    read_letters_again(read, parts, specs, rows)
+    assert parts[0].fields["diagnosis_codes"].value == ["O02.9", "L30.9"]
 
 
 @pytest.mark.parametrize(
