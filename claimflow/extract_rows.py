@@ -680,11 +680,17 @@ def cell_code(read: str, item: str) -> str | None:
     return icd10cm.dotted(closest[0]) if len(closest) == 1 else None
 
 
+_ZERO = str.maketrans({"O": "0"})
+
+
 def _item_word(words: Sequence[Word], item: str) -> tuple[Word, int] | None:
-    """Return the word an item was read from (its compact text holds the item's) and where in it the item starts."""
-    key = icd10cm.compact(item).translate(_FOLD)
+    """Return the word an item was read from (its compact text holds the item's) and where in it the item starts.
+
+    A letter O and a zero are one (cms14: the item `O29` was read `029`, its leading zero made a letter).
+    """
+    key = icd10cm.compact(item).translate(_FOLD).translate(_ZERO)
     for word in words:
-        text = word.text.upper().translate(_FOLD)
+        text = word.text.upper().translate(_FOLD).translate(_ZERO)
         at = text.find(key)
         if at >= 0 and len(key) >= 3:
             return word, at

@@ -746,6 +746,37 @@ def test_items_that_are_no_code_have_their_cells_read_alone(specs: SpecSet) -> N
     assert code_doubts(sure[0], specs) == {}
 
 
+def test_an_item_whose_leading_zero_was_made_a_letter_o_finds_its_word_for_its_cell(specs: SpecSet) -> None:
+    # cms14: `|J029` read `029` on the page (the J lost), the item made `O29` (no code); its word is still `029`
+    items = HCFA + DIAGNOSIS + [(0.06, 0.597, "K219"), (0.06, 0.623, "029")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    assert parts[0].fields["diagnosis_codes"].value == ["K21.9", "O29"]
+    asked: list[BBox] = []
+
+    def cell(page: Page, box: BBox) -> list[Word]:
+        asked.append(box)
+        return [Word("J029", box, 0.9)]
+
+    assert read_code_cells(read, parts, specs, lambda page, box: [], cell) == 1
+    assert parts[0].fields["diagnosis_codes"].value == ["K21.9", "J02.9"]
+    assert asked[0][1] < 0.623 + HEIGHT / 2 < asked[0][3]
+
+
+def test_a_bracket_repair_that_leaves_only_codes_drops_the_lists_no_code_problem(specs: SpecSet) -> None:
+    # `F02.9` is no billable code (the validator says so) and a J twin: the rows without brackets read J029
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "F029"), (0.06, 0.63, "L309")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    assert any(p.field == "diagnosis_codes" and "ICD-10-CM" in p.message for p in parts[0].problems)
+    read_letters_again(read, parts, specs, lambda page, box: [_words(0.06, 0.605, "J029"), _words(0.06, 0.63, "L309")])
+    assert parts[0].fields["diagnosis_codes"].value == ["J02.9", "L30.9"]
+    assert not any(p.field == "diagnosis_codes" and "ICD-10-CM" in p.message for p in parts[0].problems)
+    assert any(p.field == "diagnosis_codes" and "bracket" in p.message for p in parts[0].problems)
+
+
 def test_the_cells_look_asks_one_call_per_item_that_is_no_code_and_only_of_a_whitelist_engine(specs: SpecSet) -> None:
     class _NoOcr:
         takes_whitelist = True
