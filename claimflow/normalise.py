@@ -278,7 +278,10 @@ def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tu
     `02 10 47` is a misread `17`). None when no reading, or more than one, fits; else the dates and whether the
     reading was a guess.
     """
-    mapped = re.sub(r"[A-Za-z]+", lambda m: m.group(0).translate(BOX_DIGIT_LOOKALIKES), raw)
+    # (cms14) Courier's 8 read `&`, and a letter O before a part that has its two digits already is a rule's
+    # remnant glued to it, as in `parse_boxed_date` (`O0& 01 26` for `08 01 26`, `05 O01 26` for `05 01 26`)
+    mapped = re.sub(r"(?<![\dA-Za-z])[oO](?=\d\d(?!\d))", "", raw.replace("&", "8"))
+    mapped = re.sub(r"[A-Za-z]+", lambda m: m.group(0).translate(BOX_DIGIT_LOOKALIKES), mapped)
     guessed = mapped != raw
     tokens = [t for t in re.findall(r"\d+", mapped) if len(t) > 1][: 3 * count]
     options: list[list[list[str]]] = []

@@ -314,6 +314,8 @@ def test_a_digits_only_run_split_into_words_before_the_code_is_one_run(specs: Sp
     ("~ 10 03 26 1005 26 11", ([date(2026, 10, 3), date(2026, 10, 5)], False)),  # MMDD printed without a gap
     ("03; 31° 26 '03:; 31); 26", ([date(2026, 3, 31), date(2026, 3, 31)], False)),  # rules read as punctuation
     ("07 17 26 O7 18 26", ([date(2026, 7, 17), date(2026, 7, 18)], True)),  # a Courier 0 read as the letter O
+    ("O0& 01 26 0801 26 22", ([date(2026, 8, 1), date(2026, 8, 1)], True)),  # cms14: a rule's O, Courier 8 as &
+    ("O08 01 26 0801 26 22", ([date(2026, 8, 1), date(2026, 8, 1)], True)),  # was 2008-01-26: the O made a digit
     ("07 18 26 07 17 26", None),  # the second date before the first: not a service line's dates
     ("07 17 426 O7 18 26", None),  # a part that is no date part: left empty, not guessed
     ("13 17 26 07 18 26", None),  # no month 13
