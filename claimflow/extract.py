@@ -25,6 +25,7 @@ from claimflow.extract_layout import (
     contains_phrase,
     find_anchors,
     hit_for_box,
+    page_aspect,
     union_box,
     words_below,
     words_in_region,
@@ -329,7 +330,8 @@ def _unread(
     field_spec: FieldSpec, page: Page, lines: list[Line], labels: set[int], found: dict[str, Field]
 ) -> Unread | None:
     """Return the whole text at the field's first labelled region on a page (for fill_unread), or None."""
-    for region, _, _ in _regions(field_spec, lines, found, ocr=page.method is ReadMethod.OCR):
+    ocr = page.method is ReadMethod.OCR
+    for region, _, _ in _regions(field_spec, lines, found, ocr=ocr, aspect=page_aspect(page)):
         for raw, used, _ in _match(field_spec, None, region, labels):
             return Unread(raw, Provenance(page.method, page.number, union_box(used)))
     return None
@@ -401,8 +403,13 @@ Region = tuple[list[Line], float, list[list[Line]]]
 EXCLUDE_MATCH = 94.0
 
 
-def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], *, ocr: bool = False) -> list[Region]:
-    """Return the word regions to read the field from: (lines, anchor factor 0..1, fallback regions)."""
+def _regions(
+    field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], *, ocr: bool = False, aspect: float = 1.0
+) -> list[Region]:
+    """Return the word regions to read the field from: (lines, anchor factor 0..1, fallback regions).
+
+    `aspect`: the page's height / width (words_below tells a rule read as a word by its box's shape).
+    """
     if field_spec.direction == "page":
         # a line carrying one of the labels is the better place to take the value from
         lines = [line for line in lines if not any(contains_phrase(line, p, EXCLUDE_MATCH) for p in field_spec.exclude)]
@@ -438,13 +445,13 @@ def _regions(field_spec: FieldSpec, lines: list[Line], found: dict[str, Field], 
     elif own and field_spec.near and field_spec.region is not None:
         # a short synonym of a garbled caption can match another box's caption (`PATIENT'S` in `IF PATIENT
         # HAS HAD SAME`): where its region reads nothing, the box placed from its neighbours' captions is read
-        placed = next((_region_of(field_spec, lines, hit) for hit in near_hits(field_spec, lines)), None)
+        placed = next((_region_of(field_spec, lines, hit, aspect) for hit in near_hits(field_spec, lines)), None)
     own = outer_hits(own)
     for hit in own:
         fallbacks = [words_skewed_right(lines, hit)] if field_spec.direction == "right" else []
         if placed is not None:
             fallbacks.append(placed)
-        region = _region_of(field_spec, lines, hit)
+        region = _region_of(field_spec, lines, hit, aspect)
         if field_spec.or_below and not _has_figures(region):
             # figures beside the label that the pattern cannot read (`TOTAL £ 261 34`, its point lost) are the
             # value misread: the line under it (`Cash 280.00`) is another value, not this one
@@ -534,10 +541,10 @@ def _gap(one: Line, other: Line) -> float:
     return max(other.words[0].bbox[0] - one.words[-1].bbox[2], one.words[0].bbox[0] - other.words[-1].bbox[2])
 
 
-def _region_of(field_spec: FieldSpec, lines: list[Line], hit: AnchorHit) -> list[Line]:
-    """Return the lines of words in the field's direction from one anchor hit."""
+def _region_of(field_spec: FieldSpec, lines: list[Line], hit: AnchorHit, aspect: float = 1.0) -> list[Line]:
+    """Return the lines of words in the field's direction from one anchor hit (`aspect`: the page's height / width)."""
     if field_spec.direction == "below":
-        return words_below(lines, hit, field_spec.lines)
+        return words_below(lines, hit, field_spec.lines, aspect)
     if field_spec.direction == "region" and field_spec.region is not None:
         box = field_spec.region
         x0, top = hit.bbox[0], hit.bbox[1]
@@ -572,7 +579,9 @@ def _candidates(
     if field_spec.direction == "page":
         labels = set()  # searching the whole page: a currency inside a label (`TOTAL RM`) still counts
     down = slots_down(field_spec, lines)
-    for region, anchor_factor, fallbacks in _regions(field_spec, lines, found, ocr=page.method is ReadMethod.OCR):
+    for region, anchor_factor, fallbacks in _regions(
+        field_spec, lines, found, ocr=page.method is ReadMethod.OCR, aspect=page_aspect(page)
+    ):
         matched = _match_tiers(field_spec, region, labels, down=down)
         for fallback in fallbacks:
             if matched:

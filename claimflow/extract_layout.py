@@ -43,6 +43,10 @@ NOISE_WORD = 0.5
 NOISE_CHARS letters or digits is scan noise (`ee` at 0.37, `SS ee es` at 0.15-0.27, `i` at 0.13: a rule's or a
 speck's remnant under an issuer's address), not one of the block's lines."""
 NOISE_CHARS = 2
+RULE_WORD = 4.0
+"""A line under a block's first line whose words are all boxed wider than this many of their own heights per
+letter is a rule or a stamp's outline read as letters (`EET` at 0.56 under a rotated invoice's sender block, boxed
+~14 heights a letter), not one of the block's lines: printed words are boxed 0.35-1.4 heights a letter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +108,17 @@ def build_lines(page: Page) -> list[Line]:
         if known is not None:
             _LINES.move_to_end(key)
             return list(known[1])
-    aspect = page.height / page.width if page.width > 0 and page.height > 0 else 1.0
-    lines = _lines_of(tuple(page.words), page.language, aspect)
+    lines = _lines_of(tuple(page.words), page.language, page_aspect(page))
     with _LINES_LOCK:
         _LINES[key] = (tuple(page.words), lines)
         while len(_LINES) > LINES_KEPT:
             _LINES.popitem(last=False)
     return list(lines)
+
+
+def page_aspect(page: Page) -> float:
+    """Return a page's height / width (1.0 when unknown): its words' boxes are fractions of both."""
+    return page.height / page.width if page.width > 0 and page.height > 0 else 1.0
 
 
 LINES_KEPT = 64
@@ -489,8 +497,11 @@ def words_right(lines: list[Line], hit: AnchorHit) -> list[Word]:
     return list(lines[hit.line_index].words[hit.end :])
 
 
-def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
-    """Return up to `count` lines below the anchor, restricted to words overlapping the anchor's column."""
+def words_below(lines: list[Line], hit: AnchorHit, count: int, aspect: float = 1.0) -> list[Line]:
+    """Return up to `count` lines below the anchor, restricted to words overlapping the anchor's column.
+
+    `aspect`: the page's height / width (boxes are page fractions), to tell a rule read as a word (noise_line).
+    """
     x0, _, x1, bottom = hit.bbox
     anchor_line = lines[hit.line_index]
     # the column reaches right until the next word after the anchor on its own line, if any
@@ -511,7 +522,7 @@ def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
             break  # a blank gap ends the block
         if out and picked and not _aligned(union_box(picked), union_box(out[-1].words)):
             break  # a block is left-, right- or centre-aligned
-        if out and noise_line(picked):
+        if out and noise_line(picked, aspect):
             continue
         if picked:
             out.append(Line(picked))
@@ -520,11 +531,25 @@ def words_below(lines: list[Line], hit: AnchorHit, count: int) -> list[Line]:
     return out
 
 
-def noise_line(words: Sequence[Word]) -> bool:
-    """Return True when `words` are all weak and short: scan noise read as a line (NOISE_WORD, NOISE_CHARS)."""
-    return bool(words) and all(
-        w.confidence < NOISE_WORD and sum(1 for ch in w.text if ch.isalnum()) <= NOISE_CHARS for w in words
+def noise_line(words: Sequence[Word], aspect: float = 1.0) -> bool:
+    """Return True when `words` are scan noise read as a line, not a line of print.
+
+    Either all weak and short (NOISE_WORD, NOISE_CHARS), or all boxed far wider than letters are (RULE_WORD):
+    a rule or an outline read as a word. `aspect` is the page's height / width (boxes are page fractions).
+    """
+    return bool(words) and (
+        all(w.confidence < NOISE_WORD and sum(1 for ch in w.text if ch.isalnum()) <= NOISE_CHARS for w in words)
+        or all(_heights_a_letter(w, aspect) > RULE_WORD for w in words)
     )
+
+
+def _heights_a_letter(word: Word, aspect: float) -> float:
+    """Return how many of its own heights a word's box is wide per character (print: 0.35-1.4)."""
+    height = (word.bbox[3] - word.bbox[1]) * aspect
+    letters = len(word.text.strip())
+    if height <= 0 or letters == 0:
+        return 0.0
+    return (word.bbox[2] - word.bbox[0]) / letters / height
 
 
 def _cluster(line: Line, left: float, right: float, *, own: float | None = None) -> tuple[Word, ...]:

@@ -693,6 +693,30 @@ def test_scan_noise_under_the_issuers_address_is_no_address_line(specs: SpecSet)
         assert result.fields["issuer_address"].value == address, noise
 
 
+def test_a_rule_read_as_a_word_under_the_issuers_address_is_no_address_line(specs: SpecSet) -> None:
+    # a rotated scan: the table's rule under the sender block read as `EET` at 0.56, boxed ~14 heights a letter
+    def words(text: str, left: float, top: float, confidence: float = 0.95) -> list[Word]:
+        out = []
+        for token in text.split():
+            out.append(Word(token, (left, top, left + 0.008 * len(token), top + 0.012), confidence, 1, 0))
+            left += 0.008 * len(token) + 0.006
+        return out
+
+    for width, address in (
+        (0.30, "Lindenallee 5 - 50667 Köln - Germany"),  # 0.1 of the width a letter, 0.006 high: ~11.8 heights
+        (0.03, "Lindenallee 5 - 50667 Köln - Germany, EET"),  # ~1.2 heights a letter: print, a line of the block
+    ):
+        page_words = [
+            *words("Kfz-Werkstatt Özdemir", 0.09, 0.062),
+            *words("Lindenallee 5 - 50667 Köln - Germany", 0.09, 0.080),
+            Word("EET", (0.09, 0.096, 0.09 + width, 0.102), 0.56, 1, 0),
+            *words("Total EUR 484.49", 0.05, 0.383),
+        ]
+        read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, page_words)])
+        result = extract_document(read, specs, "invoice")
+        assert result.fields["issuer_address"].value == address, width
+
+
 def test_an_invoice_tax_whose_point_was_read_as_a_colon_counts_less(specs: SpecSet) -> None:
     rows = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("£ 140:00", 0.75)] for row in INVOICE_ROWS]
     colon = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs)
