@@ -674,6 +674,8 @@ def majority_word(texts: Sequence[str], old: str, *, second: str = "") -> str | 
     With `second` (the second recognizer's reading of the word), that reading wins when the page or a reading alone
     read it too, case aside: clean 200-dpi Courier `25Qx` on the page, alone `250X` twice and `25QX` once, PP-OCR
     `25QX` - the page's word stays; `190x` on the page, alone `19Qx`, `190x`, `19QX`, PP-OCR `19QX` - taken.
+    A majority that reads a mark where the page read a letter or digit needs the second recognizer's agreement
+    (`_mark_for_glyph`).
     """
     words = [trim_edges(text.strip(), old) for text in texts]
     single = [w for w in words if w and " " not in w]
@@ -689,9 +691,19 @@ def majority_word(texts: Sequence[str], old: str, *, second: str = "") -> str | 
     best, count = Counter(single).most_common(1)[0]
     if best == old or not (count >= MAJORITY or (count >= 2 and 2 * count > len(single))):
         return None
-    if not _like(best, old):
+    if not _like(best, old) or (_mark_for_glyph(best, old) and best.casefold() != other.casefold()):
         return None
     return best
+
+
+def _mark_for_glyph(word: str, old: str) -> bool:
+    """Return True when `word`, as long as `old`, reads a mark (`%`, `&`) where `old` reads a letter or a digit.
+
+    A code's glyph read alone as a mark is no better reading of it (receipts14: the page's `29Qx` at 0.56, alone
+    `290%` three times of four, PP-OCR `290x`: majority_word took `290%`); only the second recognizer reading the
+    mark too makes it one.
+    """
+    return len(word) == len(old) and any(a.isalnum() and not b.isalnum() for a, b in zip(old, word, strict=True))
 
 
 def _like(word: str, old: str) -> bool:

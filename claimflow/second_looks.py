@@ -743,7 +743,10 @@ class CleanLook:
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
         """Read the granted values again in black and white; doubt (or correct, doubted) what reads otherwise."""
-        read_clean(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=_served(granted))
+        second = second_reader(_second_recognizer, ctx.ocr.count_other)
+        read_clean(
+            ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=_served(granted), second=second
+        )
 
 
 class CodesLook:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from claimflow.extract_clean import CLEAN_SCALES, NEAR, edge_lost, read_clean, unsure_values
+from claimflow.extract_clean import CLEAN_SCALES, NEAR, edge_lost, read_clean, tie_break, unsure_values
 from claimflow.extract_confirm import DOUBT_CAP
 from claimflow.extract_reread import calibrated
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
@@ -87,6 +87,43 @@ def test_a_value_one_clean_reading_gives_stays_and_readings_that_differ_doubt_it
     read_clean(read, [part], specs, FakeLook(["SK-380-DL", "5K-380-DI"]), threshold=THRESHOLD)
     doubted = part.fields["vehicle_registration"]
     assert doubted.value == "SK-380-DE" and doubted.confidence == DOUBT_CAP  # no agreed other value: kept, doubted
+
+
+def test_the_second_recognizer_settles_where_the_page_and_black_and_white_disagree(specs: SpecSet) -> None:
+    # receipts14: a clean Courier `DAMAI` read `DAMAT` in black and white at both sizes, PP-OCR `DAMAI`
+    asked: list[BBox] = []
+
+    def second(text: str):  # type: ignore[no-untyped-def]
+        def read(page: Page, box: BBox) -> str:
+            asked.append(box)
+            return text
+
+        return read
+
+    read, part = _motor_form("SK-380-DL", 0.89)
+    read_clean(read, [part], specs, FakeLook(["SK-380-DE", "SK-380-DE"]), threshold=THRESHOLD, second=second("SK380DL"))
+    kept = part.fields["vehicle_registration"]
+    assert kept.value == "SK-380-DL" and kept.confidence == DOUBT_CAP  # the page's, two recognizers: still doubted
+    assert len(asked) == 1
+    # the readings split at a glyph and the second recognizer reads a third there: `1683364` / `7683364` / `T683364`
+    read, part = _motor_form("SK-380-D1", 0.89)
+    look = FakeLook(["SK-380-D7", "SK-380-D7"])
+    read_clean(read, [part], specs, look, threshold=THRESHOLD, second=second("SK-380-DL"))
+    taken = part.fields["vehicle_registration"]
+    assert taken.value == "SK-380-DL" and taken.confidence == DOUBT_CAP
+    # it reads black and white's: taken as before; another value altogether: black and white's, as before
+    for third in ("SK-380-D7", "SK-999-DL", ""):
+        read, part = _motor_form("SK-380-D1", 0.89)
+        read_clean(read, [part], specs, FakeLook(["SK-380-D7", "SK-380-D7"]), threshold=THRESHOLD, second=second(third))
+        assert part.fields["vehicle_registration"].value == "SK-380-D7", third
+    # the page and black and white agree: the second recognizer is not asked
+    asked.clear()
+    read, part = _motor_form("SK-380-DL", 0.89)
+    read_clean(read, [part], specs, FakeLook(["SK-380-DL", "SK-380-DL"]), threshold=THRESHOLD, second=second("X"))
+    assert not asked and part.fields["vehicle_registration"].confidence == 0.999
+    assert tie_break("1683364", "7683364", "T683364") and tie_break("DAMA1", "DAMA7", "dama-i")
+    assert not tie_break("1683364", "7683364", "T683365") and not tie_break("1683364", "7683364", "7683364")
+    assert not tie_break("1683364", "1683364", "T683364") and not tie_break("1683364", "7683364", "T68336")
 
 
 def test_values_tesseract_was_sure_of_or_not_confident_are_not_read_again(specs: SpecSet) -> None:

@@ -458,6 +458,14 @@ def test_majority_word_with_the_second_recognizer() -> None:
     assert majority_word(["", "19 Qx", "190x", ""], "190x", second="19QX") is None  # no tesseract reading of it
 
 
+def test_majority_word_reading_a_mark_for_a_glyph_needs_the_second_recognizer() -> None:
+    # receipts14, seed 22 receipt 022 degraded: the page's `29Qx` at 0.56 read `290%` alone three times of four
+    assert majority_word(["290%", "290%", "29QX", "290%"], "29Qx", second="290x") is None
+    assert majority_word(["290%", "290%", "29QX", "290%"], "29Qx") is None
+    assert majority_word(["290%", "290%", "29QX", "290%"], "29Qx", second="290%") == "290%"
+    assert majority_word(["290X", "290X", "29QX", "290X"], "29Qx") == "290X"  # glyphs for glyphs, as before
+
+
 def test_the_second_recognizer_settles_a_code_tesseract_read_two_ways() -> None:
     spec = SPECS.specs["receipt"].fields["invoice_number"]
     # seed 19 014 degraded: page `1537248`, alone `7537248`, `T537248 |`; PP-OCR `T537248`
