@@ -1110,12 +1110,13 @@ def _joined(text: str, join: str) -> str:
     """Return a value matched across lines with its line breaks replaced by the spec's `join` (`, ` for addresses)."""
     if join == " " or "\n" not in text:
         return text  # whitespace is collapsed later anyway
-    # a line ending in dashes standing alone (`27 MAIN ST — -`: a stamp's outline beside the line) ends in a word
+    # a line ending in dashes or tildes standing alone (`27 MAIN ST — -`, `JALAN SS 2/28 ~-`: a stamp's outline
+    # beside the line) ends in a word
     text = _TRAILING_DASHES.sub("", text)
     return re.sub(r"[\s,;]*\n\s*", join, text)
 
 
-_TRAILING_DASHES = re.compile(r"(?:[ \t]+[-–—]+)+[ \t]*(?=\n)")
+_TRAILING_DASHES = re.compile(r"(?:[ \t]+[-–—~]+)+[ \t]*(?=\n)")
 
 
 def _group(found: re.Match[str]) -> str:

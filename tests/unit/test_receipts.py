@@ -255,6 +255,10 @@ def test_dashes_standing_alone_at_an_address_lines_end_are_no_part_of_it(specs: 
     rows = body("DOWNTOWN MARKET CO.", "27 MAIN ST — -", "SPRINGFIELD, IL 62724", "Store #24 Tel 555-0124")
     address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
     assert address.value == "27 MAIN ST, SPRINGFIELD, IL 62724"
+    # a tilde with them (`NO. 11, JALAN SS 2/28 ~-`, seed 22 004 degraded)
+    rows = body("DOWNTOWN MARKET CO.", "27 MAIN ST ~-", "SPRINGFIELD, IL 62724", "Store #24 Tel 555-0124")
+    address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
+    assert address.value == "27 MAIN ST, SPRINGFIELD, IL 62724"
     rows = body("DOWNTOWN MARKET CO.", "27 MAIN ST-", "SPRINGFIELD - IL 62724 –", "Store #24 Tel 555-0124")
     address = extract_document(receipt(rows), specs, "receipt").fields["issuer_address"]
     assert address.value == "27 MAIN ST-, SPRINGFIELD - IL 62724"  # a hyphen on a word and dashes inside stay
