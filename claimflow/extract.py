@@ -35,7 +35,7 @@ from claimflow.extract_pitch import cells_apart, line_pitch
 from claimflow.extract_sheets import extract_records
 from claimflow.extract_tables import extract_table, table_anchor_hits
 from claimflow.extract_values import TypedValue, parse_value
-from claimflow.icd10cm import CONFUSABLE, is_icd10cm
+from claimflow.icd10cm import CONFUSABLE, is_icd10cm, rejoined
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import upper_case_lookalikes
 from claimflow.specs import AgreeCheck, FieldSpec, Spec, SpecSet, SumCheck
@@ -770,6 +770,7 @@ def _match(
         items_found = [(m.start(), m.end(), _group(m)) for m in matches]
         guessed = False
         if field_spec.icd10_dot:
+            items_found = icd10_rejoined(text, spans, items_found)
             # a slot's bracket read glued before a code (`1N390`, `(N390`): the pattern's prefix took it
             glued = any("value" in m.re.groupindex and m.start("value") > m.start() for m in matches)
             items_found, guessed = icd10_letters(text, items_found, bracket=glued)
@@ -963,6 +964,42 @@ def real_letterings(value: str) -> list[str]:
             if letter.isalpha() and is_icd10cm(code := icd10_with_dot(f"{letter}{read[1:]}")):
                 found.add(code)
     return sorted(found)
+
+
+ICD10_TAIL = re.compile(r"[ ]?[.,:;]{0,2}[ ]?([0-9A-Z]{1,4})(?![\w.,])")
+"""What follows a code cut at its dot on its line: a gap, the dot read as any point or none, the rest of the code."""
+TAIL_GAP = 2.5
+"""The rest of a code cut at its dot starts at most this many of its characters' widths after it (the slot's dot
+between its two underline segments, ~1.5; the next slot is a column, ~30 characters, away)."""
+
+
+def icd10_rejoined(
+    text: str, spans: list[tuple[int, int, Word]], found: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """Return a list's items with a code read cut at its dot joined to the rest of it, read as a word of its own.
+
+    `J45` `909`, `M79` `,604`, `H10,` `33`: the item found is a header, no code (`icd10cm.rejoined`), and the
+    next word on its line, right beside it (TAIL_GAP), completes it to a billable code. Left apart, the cut item
+    is no code and its rest may be taken for a code of its own (`909` for J09).
+    """
+    out: list[tuple[int, int, str]] = []
+    for start, end, value in found:
+        tail = ICD10_TAIL.match(text, end)
+        code = rejoined(value, tail.group(1)) if tail is not None and " " in tail.group(0) else None
+        if tail is None or code is None or any(s < tail.end() and tail.start(1) < e for s, e, _ in found):
+            out.append((start, end, value))
+            continue
+        head = next((w for a, b, w in spans if a < end <= b), None)
+        rest = next((w for a, b, w in spans if a <= tail.start(1) < b), None)
+        if head is None or rest is None or head is rest:
+            out.append((start, end, value))
+            continue
+        width = (head.bbox[2] - head.bbox[0]) / max(1, len(head.text))
+        if rest.bbox[0] - head.bbox[2] <= TAIL_GAP * width:
+            out.append((start, tail.end(), code))
+        else:
+            out.append((start, end, value))
+    return out
 
 
 def icd10_letters(

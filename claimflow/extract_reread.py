@@ -367,16 +367,25 @@ def merge_reading(
 
 
 def _more_items(new: object, old: object) -> bool:
-    """Return True when both are lists and `new` holds every item of `old` and at least one more."""
+    """Return True when both are lists and `new` holds every item of `old` and at least one more.
+
+    An item read cut at its dot in one reading and whole in the other (`E78` and `E78.5`) is one item of both.
+    """
     if not isinstance(new, list) or not isinstance(old, list) or len(new) <= len(old):
         return False
     rest = [" ".join(str(item).split()).casefold() for item in new]
     for item in old:
         key = " ".join(str(item).split()).casefold()
-        if key not in rest:
+        held = next((other for other in rest if other == key or _cut_at_dot(other, key) or _cut_at_dot(key, other)), None)
+        if held is None:
             return False
-        rest.remove(key)
+        rest.remove(held)
     return True
+
+
+def _cut_at_dot(short: str, whole: str) -> bool:
+    """Return True when `short` is `whole` read up to its dot only (`e78` of `e78.5`)."""
+    return len(whole) > len(short) + 1 and whole.startswith(short) and whole[len(short)] == "."
 
 
 def weak_values(part: Extraction, specs: SpecSet, threshold: float) -> list[str]:

@@ -117,6 +117,19 @@ def repairs(code: str, *, letter_only: bool = False) -> list[str]:
     return sorted(found)
 
 
+def rejoined(head: str, tail: str) -> str | None:
+    """Return the billable code (dotted) a code cut at its dot makes with the characters read after the gap.
+
+    A slot's typed code whose dot fell in the gap between the slot's two underline segments may be read as two words
+    (`J45` `909`, `M79` `,604`): `head` must be the start of codes and no code itself (`is_cut`), and `head` + `tail`
+    a billable code; anything else (`E78` + `I10`) is None.
+    """
+    if not is_cut(head):
+        return None
+    code = compact(head) + re.sub(r"[^0-9A-Za-z]", "", tail).upper()
+    return dotted(code) if code in billable_codes() else None
+
+
 ICD10_LIKE = re.compile(r"[A-Z]\d")
 """An item of a diagnosis list that is meant as an ICD-10 code: a letter, then a digit (`J02.9`, `S45.909`)."""
 

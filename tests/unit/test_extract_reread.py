@@ -16,6 +16,7 @@ from claimflow.errors import ReasonCode
 from claimflow.extract import extract_documents
 from claimflow.extract_reread import (
     UNREAD_CAP,
+    choose_surer,
     read_again,
     read_lines_again,
     unread_values,
@@ -48,6 +49,18 @@ def test_agreement_keeps_the_best_confidence() -> None:
     chosen, problem = vote("total_amount", [_f("54.50", 0.6), _f("54.50", 0.8)], 2)  # type: ignore[misc]
     assert chosen.confidence == 0.8 and problem is None
     assert vote("total_amount", [], 3) is None
+
+
+def test_a_closer_list_reading_with_more_slots_wins_though_it_read_a_code_cut_at_its_dot() -> None:
+    def codes(items: list[str], confidence: float) -> Field:
+        return Field("diagnosis_codes", items, confidence, Provenance(ReadMethod.OCR, page=1))
+
+    first = codes(["E78.5", "M25.561"], 0.14)
+    closer = codes(["E78", "S83.511A", "M25.561", "J45.909"], 0.06)
+    assert choose_surer(first, closer) == (closer, False)
+    # a different item is not the same slot: the surer reading stays
+    assert choose_surer(codes(["E11.9", "M25.561"], 0.14), closer) == (codes(["E11.9", "M25.561"], 0.14), False)
+    assert choose_surer(codes(["E7", "M25.561"], 0.14), closer)[0].value == ["E7", "M25.561"]
 
 
 def _receipt_page(total: str, conf: float) -> Page:

@@ -591,6 +591,22 @@ def test_a_diagnosis_code_followed_by_a_full_stop_is_whole(specs: SpecSet) -> No
     assert found.value == ["R05.9", "R10.9"]
 
 
+def test_a_code_read_cut_at_its_dot_is_joined_to_the_rest_of_it_beside_it(specs: SpecSet) -> None:
+    # the slot's dot between its two underline segments: `J45` `909` and `M79` `,604` read as two words each
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "LJ45 909"), (0.06, 0.63, "M79 ,604")]
+    found = extract_document(ReadDocument(pages=[_page(items)]), specs).fields["diagnosis_codes"]
+    assert found.value == ["J45.909", "M79.604"]
+    # not when the word after it makes no billable code, nor when it lies a slot away
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "E78 I10"), (0.06, 0.63, "R10,9")]
+    assert extract_document(ReadDocument(pages=[_page(items)]), specs).fields["diagnosis_codes"].value == [
+        "E78", "I10", "R10.9"
+    ]
+    far = [(0.06, 0.605, "J45"), (0.40, 0.605, "909"), (0.06, 0.63, "R10,9")]
+    assert "J45.909" not in extract_document(ReadDocument(pages=[_page(HCFA + DIAGNOSIS + far)]), specs).fields[
+        "diagnosis_codes"
+    ].value
+
+
 # --- a slot's bracket glued to a code's J (cms10) --------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from claimflow.extract import real_letterings
-from claimflow.icd10cm import billable_codes, check_list, dotted, is_icd10cm, repairs
+from claimflow.icd10cm import billable_codes, check_list, dotted, is_icd10cm, rejoined, repairs
 from claimflow.samples.cms1500 import ICD10
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +64,13 @@ def test_codes_read_with_digits_only_take_the_letter_the_code_set_names() -> Non
     assert real_letterings("7069") == ["J06.9"]
     assert real_letterings("200.00") == ["Z00.00"]
     assert dotted("S83511A") == "S83.511A" and dotted("I10") == "I10"
+
+
+def test_a_code_cut_at_its_dot_is_rejoined_only_into_a_billable_code() -> None:
+    assert rejoined("J45", "909") == "J45.909"
+    assert rejoined("M79", ",604") == "M79.604"
+    assert rejoined("E78", "I10") is None  # no code
+    assert rejoined("I10", "9") is None  # I10 is a code already, not a cut one
 
 
 def _script():  # type: ignore[no-untyped-def]
