@@ -376,7 +376,7 @@ def _more_items(new: object, old: object) -> bool:
     rest = [" ".join(str(item).split()).casefold() for item in new]
     for item in old:
         key = " ".join(str(item).split()).casefold()
-        held = next((other for other in rest if other == key or _cut_at_dot(other, key) or _cut_at_dot(key, other)), None)
+        held = next((o for o in rest if o == key or _cut_at_dot(o, key) or _cut_at_dot(key, o)), None)
         if held is None:
             return False
         rest.remove(held)
