@@ -887,6 +887,11 @@ _ITEM_LIKE = re.compile(r"(?=.*\d)[A-Za-z0-9]{3,}")
 """A word that may be a list item read wrong: three letters or digits in a row, one a digit (`#1033`, `H1O33`)."""
 
 
+_GARBLED_ITEM = re.compile(r"[A-TV-Z](?=[A-Za-z0-9]*[a-z0-9])[A-Za-z0-9]{2,7}")
+"""A word that may be a code read as letters on a degraded scan (`Fale` for F411): a code's first letter, then two
+to seven letters or digits, one of them lower case or a digit (a caption's capitals are not)."""
+
+
 def leftover_items(spans: list[tuple[int, int, Word]], used: tuple[Word, ...], markers: list[str]) -> bool:
     """Return True when a list's region holds item-like text no item took (a slot read too garbled to match).
 
@@ -897,7 +902,7 @@ def leftover_items(spans: list[tuple[int, int, Word]], used: tuple[Word, ...], m
     for _, _, word in spans:
         if id(word) in taken or _marker_key(word.text) in markers:
             continue
-        if _ITEM_LIKE.search(word.text):
+        if _ITEM_LIKE.search(word.text) or _GARBLED_ITEM.fullmatch(word.text.strip("([{|.,:;'’")):
             return True
     return False
 

@@ -194,6 +194,20 @@ def test_a_diagnosis_slot_read_too_garbled_to_match_keeps_the_list_below_confide
     assert result.fields["diagnosis_codes"].confidence < 0.7 * complete.fields["diagnosis_codes"].confidence
 
 
+@pytest.mark.parametrize("misread", ["Fale", "(Rall", "Cleary"])
+def test_a_diagnosis_slot_read_as_letters_keeps_the_list_below_confidence(specs: SpecSet, misread: str) -> None:
+    # cms14: a degraded scan's `F411` read `Fale` (no digit left): the list of one code must not be confident
+    complete = extract_document(_page(CAPTIONS_0212 + VALUES_0212), specs)
+    garbled = [(x, y, misread if text == "R10.9" else text) for x, y, text in VALUES_0212]
+    result = extract_document(_page(CAPTIONS_0212 + garbled), specs)
+    assert result.fields["diagnosis_codes"].value == ["M54.50"]
+    assert result.fields["diagnosis_codes"].confidence < 0.7 * complete.fields["diagnosis_codes"].confidence
+    # a caption's capitals left in the region are no code read as letters
+    capitals = [(x, y, "ICD" if text == "R10.9" else text) for x, y, text in VALUES_0212]
+    kept = extract_document(_page(CAPTIONS_0212 + capitals), specs)
+    assert kept.fields["diagnosis_codes"].confidence == pytest.approx(result.fields["diagnosis_codes"].confidence / 0.6)
+
+
 def test_service_lines_with_an_empty_cell_gain_nothing_from_their_sum(specs: SpecSet) -> None:
     # row 2's "to" date is lost: the charges still add up to box 28, which vouches for no date
     lost = [(x, y, "02 11 17 11451 25 5 55.00" if text.startswith("02 11 17") else text) for x, y, text in VALUES_0212]
