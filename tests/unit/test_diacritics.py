@@ -44,6 +44,15 @@ def _boxes(image: Image.Image, printed: str, read: str) -> list[tuple[str, tuple
     return out
 
 
+def _read_words(image: Image.Image, printed: str, read: str, confidence: float) -> list[Word]:
+    """Return `read`'s words on `image` as OCR would hand them over: boxed on the printed words, page fractions."""
+    width, height = image.size
+    return [
+        Word(text, (b[0] / width, b[1] / height, b[2] / width, b[3] / height), confidence, block=1, line=1)
+        for text, b in _boxes(image, printed, read)
+    ]
+
+
 @pytest.mark.parametrize(
     ("printed", "read", "expected"),
     [
@@ -109,12 +118,7 @@ def test_accents_the_model_cannot_tell_apart_are_uncertain() -> None:
 
 def test_check_accents_caps_only_the_flagged_words() -> None:
     image, _ = _line("Marta Schäfer")
-    boxes = _boxes(image, "Marta Schäfer", "Marta Schafer")
-    width, height = image.size
-    words = [
-        Word(text, (b[0] / width, b[1] / height, b[2] / width, b[3] / height), 0.96, block=1, line=1)
-        for text, b in boxes
-    ]
+    words = _read_words(image, "Marta Schäfer", "Marta Schafer", 0.96)
     checked = check_accents(image, words, "eng")
     assert [w.confidence for w in checked] == [0.96, LOST_MARK_CONFIDENCE]
     assert [w.text for w in checked] == ["Marta", "Schafer"]  # the text is kept; a person checks it
@@ -124,12 +128,7 @@ def test_check_accents_reads_the_grey_pixels_it_is_handed() -> None:
     # the dark-line and accent checks of one reading share one grey array (GreyPixels, speed14): the words are
     # judged on the pixels handed over, made once
     image, _ = _line("Marta Schäfer")
-    boxes = _boxes(image, "Marta Schäfer", "Marta Schafer")
-    width, height = image.size
-    words = [
-        Word(text, (b[0] / width, b[1] / height, b[2] / width, b[3] / height), 0.96, block=1, line=1)
-        for text, b in boxes
-    ]
+    words = _read_words(image, "Marta Schäfer", "Marta Schafer", 0.96)
     plain, _ = _line("Marta Schafer")  # the same line printed without the umlaut's dots
     pixels = GreyPixels(plain)
     assert pixels.array is pixels.array
@@ -148,12 +147,7 @@ def test_a_word_with_a_digit_between_its_letters_is_checked_for_marks(text: str,
 
 def test_check_accents_caps_a_word_whose_umlaut_was_read_as_a_digit() -> None:
     image, _ = _line("Lindenallee 5 - 50667 Köln")
-    boxes = _boxes(image, "Lindenallee 5 - 50667 Köln", "Lindenallee 5 - 50667 K6In")
-    width, height = image.size
-    words = [
-        Word(text, (b[0] / width, b[1] / height, b[2] / width, b[3] / height), 0.93, block=1, line=1)
-        for text, b in boxes
-    ]
+    words = _read_words(image, "Lindenallee 5 - 50667 Köln", "Lindenallee 5 - 50667 K6In", 0.93)
     checked = check_accents(image, words, "eng")
     assert [w.confidence for w in checked] == [0.93, 0.93, 0.93, 0.93, LOST_MARK_CONFIDENCE]
 

@@ -667,15 +667,17 @@ def test_ocr_code_split_by_a_space_is_not_confident(specs: SpecSet) -> None:
     assert result.fields["claim_number"].confidence < AUTO_ACCEPT
 
 
+def _invoice_words(text: str, left: float, top: float, confidence: float = 0.95) -> list[Word]:
+    """Return `text`'s words on one line of an A4 page from `left`, `top` (page fractions), as OCR boxes them."""
+    out = []
+    for token in text.split():
+        out.append(Word(token, (left, top, left + 0.008 * len(token), top + 0.012), confidence, 1, 0))
+        left += 0.008 * len(token) + 0.006
+    return out
+
+
 def test_scan_noise_under_the_issuers_address_is_no_address_line(specs: SpecSet) -> None:
     # a degraded scan: a rule's remnant under the sender block read as weak short words (`ee` at 0.37)
-    def words(text: str, left: float, top: float, confidence: float = 0.95) -> list[Word]:
-        out = []
-        for token in text.split():
-            out.append(Word(token, (left, top, left + 0.008 * len(token), top + 0.012), confidence, 1, 0))
-            left += 0.008 * len(token) + 0.006
-        return out
-
     for noise, confidence, address in (
         ("ee", 0.37, "Lindenallee 5 - 50667 Köln - Germany"),
         ("SS ee es", 0.19, "Lindenallee 5 - 50667 Köln - Germany"),
@@ -683,10 +685,10 @@ def test_scan_noise_under_the_issuers_address_is_no_address_line(specs: SpecSet)
         ("Leeds", 0.3, "Lindenallee 5 - 50667 Köln - Germany, Leeds"),  # a word, however weak
     ):
         page_words = [
-            *words("Kfz-Werkstatt Özdemir", 0.09, 0.062),
-            *words("Lindenallee 5 - 50667 Köln - Germany", 0.09, 0.080),
-            *words(noise, 0.09, 0.095, confidence),
-            *words("Total EUR 484.49", 0.05, 0.383),
+            *_invoice_words("Kfz-Werkstatt Özdemir", 0.09, 0.062),
+            *_invoice_words("Lindenallee 5 - 50667 Köln - Germany", 0.09, 0.080),
+            *_invoice_words(noise, 0.09, 0.095, confidence),
+            *_invoice_words("Total EUR 484.49", 0.05, 0.383),
         ]
         read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, page_words)])
         result = extract_document(read, specs, "invoice")
@@ -695,22 +697,15 @@ def test_scan_noise_under_the_issuers_address_is_no_address_line(specs: SpecSet)
 
 def test_a_rule_read_as_a_word_under_the_issuers_address_is_no_address_line(specs: SpecSet) -> None:
     # a rotated scan: the table's rule under the sender block read as `EET` at 0.56, boxed ~14 heights a letter
-    def words(text: str, left: float, top: float, confidence: float = 0.95) -> list[Word]:
-        out = []
-        for token in text.split():
-            out.append(Word(token, (left, top, left + 0.008 * len(token), top + 0.012), confidence, 1, 0))
-            left += 0.008 * len(token) + 0.006
-        return out
-
     for width, address in (
         (0.30, "Lindenallee 5 - 50667 Köln - Germany"),  # 0.1 of the width a letter, 0.006 high: ~11.8 heights
         (0.03, "Lindenallee 5 - 50667 Köln - Germany, EET"),  # ~1.2 heights a letter: print, a line of the block
     ):
         page_words = [
-            *words("Kfz-Werkstatt Özdemir", 0.09, 0.062),
-            *words("Lindenallee 5 - 50667 Köln - Germany", 0.09, 0.080),
+            *_invoice_words("Kfz-Werkstatt Özdemir", 0.09, 0.062),
+            *_invoice_words("Lindenallee 5 - 50667 Köln - Germany", 0.09, 0.080),
             Word("EET", (0.09, 0.096, 0.09 + width, 0.102), 0.56, 1, 0),
-            *words("Total EUR 484.49", 0.05, 0.383),
+            *_invoice_words("Total EUR 484.49", 0.05, 0.383),
         ]
         read = ReadDocument(pages=[Page(1, 595, 842, ReadMethod.OCR, page_words)])
         result = extract_document(read, specs, "invoice")
