@@ -196,6 +196,11 @@ def parse_date(raw: str, *, day_first: bool | None = None, month_first_spaced: b
     raise ValueError(f"no date in {raw!r}")
 
 
+GLUED_O = re.compile(r"(?<![\dA-Za-z])[oO](?=\d\d(?!\d))")
+"""A letter O before a boxed date's part that has its two digits already: a caption's letter or a rule's remnant
+glued to it (`O06`: the caption DD under the 06; `O0&`: a dashed rule's end), not a third digit."""
+
+
 def parse_boxed_date(raw: str) -> ParsedDate | None:
     """Read a month-first date printed in boxes (`MM | DD | YY`) whose box rules OCR read as characters.
 
@@ -206,10 +211,9 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     None when no reading gives a calendar date; ambiguous when two readings
     give different dates (`131`: 13 or 31 where both exist).
     """
-    # a letter O before a part that has its two digits already is a caption's letter or a rule's remnant glued to
-    # it (`O06`: the caption DD under the 06), not a third digit; else the boxes hold digits only: a letter O
-    # beside a digit is a zero read as a letter (`o9` for `09`)
-    raw = re.sub(r"(?<![\dA-Za-z])[oO](?=\d\d(?!\d))", "", raw)
+    # a letter O glued before a part that has its two digits already is no third digit (GLUED_O); else the boxes
+    # hold digits only: a letter O beside a digit is a zero read as a letter (`o9` for `09`)
+    raw = GLUED_O.sub("", raw)
     raw = re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", raw)
     tokens = [t for t in re.findall(r"\d+", raw) if len(t) > 1]
     options: list[list[list[str]]] = []
@@ -278,9 +282,9 @@ def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tu
     `02 10 47` is a misread `17`). None when no reading, or more than one, fits; else the dates and whether the
     reading was a guess.
     """
-    # (cms14) Courier's 8 read `&`, and a letter O before a part that has its two digits already is a rule's
-    # remnant glued to it, as in `parse_boxed_date` (`O0& 01 26` for `08 01 26`, `05 O01 26` for `05 01 26`)
-    mapped = re.sub(r"(?<![\dA-Za-z])[oO](?=\d\d(?!\d))", "", raw.replace("&", "8"))
+    # (cms14) Courier's 8 read `&`, and a rule's remnant O glued to a part (GLUED_O), as in `parse_boxed_date`
+    # (`O0& 01 26` for `08 01 26`, `05 O01 26` for `05 01 26`)
+    mapped = GLUED_O.sub("", raw.replace("&", "8"))
     mapped = re.sub(r"[A-Za-z]+", lambda m: m.group(0).translate(BOX_DIGIT_LOOKALIKES), mapped)
     guessed = mapped != raw
     tokens = [t for t in re.findall(r"\d+", mapped) if len(t) > 1][: 3 * count]

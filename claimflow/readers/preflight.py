@@ -458,9 +458,10 @@ def _check_contrast(engine: OcrEngine, image: Image.Image, best: Page, attempts_
     SROIE 600 (faint dot-matrix print on grey paper, a dark scanner border) read 0 characters as scanned and
     garbage doubled (mean word confidence 0.26); stretched (PIL autocontrast, 2% cut each end) it read at 0.76.
     """
-    if float(np.median(np.asarray(grey_view(image)))) >= WHITE_PAPER:
+    grey = grey_view(image)
+    if float(np.median(np.asarray(grey))) >= WHITE_PAPER:
         return best  # white paper: stretching only darkens the ink, which did not help (SROIE 420)
-    stretched = ImageOps.autocontrast(image.convert("L"), cutoff=CONTRAST_CUT)
+    stretched = ImageOps.autocontrast(grey, cutoff=CONTRAST_CUT)  # a new image: the page's pixels stay as they are
     if "dpi" in image.info:
         stretched.info["dpi"] = image.info["dpi"]
     again = ocr_page(engine, attempts_for(stretched)[:1], page=page)
