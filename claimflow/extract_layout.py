@@ -148,8 +148,16 @@ def _lines_of(page_words: tuple[Word, ...], language: str, aspect: float = 1.0) 
         for group in reversed(groups[max(standing, len(groups) - 3) :]):
             # a heading set larger (`INVOICE` beside the issuer's name) does not stretch its row over the next
             # row of body text (the address under the name): the row's span is that of its body-size words
-            # nor does a speck read as a character (`1`, a dot) set the span of a row of large words by itself
-            body = [w for w in group if speck <= w.bbox[3] - w.bbox[1] <= large] or group
+            # nor does a speck read as a character (`1`, a dot) set the span of a row of large words by itself;
+            # but a word OCR read on the word's own line does, whatever its size: of `Northgate Pediatrics` (12 pt
+            # among 7 pt captions), `Pediatrics` joined a caption row without widening it, `Northgate`'s centre,
+            # a little lower, fell under that row's span and the name was cut in two (box 33 read `Pediatrics`)
+            own = word.line > 0
+            body = [
+                w
+                for w in group
+                if speck <= w.bbox[3] - w.bbox[1] <= large or (own and (w.block, w.line) == (word.block, word.line))
+            ] or group
             top = min(w.bbox[1] for w in body)
             bottom = max(w.bbox[3] for w in body)
             if top <= centre <= bottom and (

@@ -87,6 +87,40 @@ def test_a_speck_does_not_set_the_span_of_a_row_of_large_words() -> None:
     assert "KOWALSKI, DENISE 1" in [line.text for line in build_lines(page)]
 
 
+def test_a_large_word_sets_the_row_span_for_the_words_of_its_own_ocr_line() -> None:
+    """`Northgate Pediatrics` (box 33's 12 pt name among 7 pt captions: both words 'large', one OCR line) sits a
+    little lower than box 31's caption line `(I certify that ...`. `Pediatrics`, the higher centre, joined that
+    row without widening its span; `Northgate`'s centre fell under the span and opened a row with the caption line
+    below (`apply to this bill`): box 33's region read `Pediatrics` alone, at 0.97. A word's own OCR line mates
+    in a row set that row's span for it."""
+    caption = [
+        Word("(I", (0.059, 0.8942, 0.065, 0.9005), 0.96, block=242, line=1),
+        Word("certify", (0.068, 0.8937, 0.094, 0.901), 0.96, block=242, line=1),
+    ]
+    caption += [
+        Word(t, (0.1 + 0.03 * i, 0.8937, 0.12 + 0.03 * i, 0.8996), 0.96, block=242, line=1)
+        for i, t in enumerate(["that", "the", "statements", "on", "the", "reverse"])
+    ]
+    below = [
+        Word(t, (0.06 + 0.03 * i, 0.9024, 0.08 + 0.03 * i, 0.9078), 0.96, block=244, line=1)
+        for i, t in enumerate(["apply", "to", "this", "bill", "and", "are", "made"])
+    ]
+    name = [
+        Word("Northgate", (0.634, 0.8962, 0.721, 0.9064), 0.96, block=1, line=3),
+        Word("Pediatrics", (0.732, 0.8958, 0.829, 0.9046), 0.96, block=1, line=3),
+    ]
+    # the page's other captions (7 pt) set the median word height: both 12 pt words are 'large'
+    others = [Word(f"C{i}", (0.05 * i, 0.5, 0.05 * i + 0.04, 0.505), 0.9, block=9, line=1) for i in range(16)]
+    caption += others
+    page = Page(1, 612.0, 792.0, ReadMethod.OCR, words=[*caption, *below, *name])
+    lines = [line.text for line in build_lines(page)]
+    assert any(text.endswith("reverse Northgate Pediatrics") for text in lines), lines
+    # a word of another OCR line is held to the row's body span, as before
+    name[0] = Word("Northgate", (0.634, 0.8962, 0.721, 0.9064), 0.96, block=2, line=3)
+    lines = [line.text for line in build_lines(Page(1, 612.0, 792.0, ReadMethod.OCR, words=[*caption, *below, *name]))]
+    assert not any(text.endswith("Northgate Pediatrics") for text in lines), lines
+
+
 def test_a_word_read_a_little_higher_than_its_ocr_line_is_set_back_beside_it() -> None:
     """The middle initial `A` of `WILLIAMS, WEI A` (one OCR line, seed 19 pre-printed 003's box 4 read again) fitted
     box 4's caption row, which `SEX` stretched below its middle, before `WEI` (on top of the caption `Neme`) opened
