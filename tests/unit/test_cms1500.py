@@ -286,6 +286,23 @@ def test_a_name_whose_middle_initial_was_misread_is_not_confident(specs: SpecSet
     assert wide.value == "Salemy, Cheryl" and wide.confidence < 0.85 * whole.fields["patient_name"].confidence
 
 
+def test_a_name_read_from_after_a_joiner_is_not_confident(specs: SpecSet) -> None:
+    """`LEE-` of `LEE-WONG, CARLOS` lost on a degraded scan: the pattern takes `WONG, CARLOS` out of `-WONG,`."""
+
+    def scanned(name: str) -> Extraction:
+        values = [(x, y, name if text == "Salemy, Cheryl A" else text) for x, y, text in VALUES_0212]
+        words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text, 0.95)]
+        return extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+
+    whole = scanned("Lee-Wong, Carlos").fields["patient_name"]
+    assert whole.value == "Lee-Wong, Carlos"
+    for cut_name in ("-Wong, Carlos", "'Neil, Carlos"):
+        cut = scanned(cut_name).fields["patient_name"]
+        assert cut.value == cut_name[1:] and cut.confidence < 0.85 * whole.confidence, (cut_name, cut.confidence)
+    # a name whose word starts the value is not doubted
+    assert scanned("Wong, Carlos").fields["patient_name"].confidence == whole.confidence
+
+
 HCFA_BOX_21 = "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY. (RELATE ITEMS 1,2,3 OR 4 TO ITEM 24E BY LINE)"
 
 
