@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from claimflow.errors import ReasonCode
@@ -23,6 +24,7 @@ from claimflow.extract import (
     field_boxes,
     low_confidence,
 )
+from claimflow.extract_checks import page_sums
 from claimflow.extract_layout import Line, build_lines, contains_phrase, find_anchors
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.specs import Spec, SpecSet
@@ -609,7 +611,11 @@ def _read_unread_lines(
     reread: BandRereader,
     unread: dict[str, list[tuple[int, Band]]],
 ) -> int:
-    """Read the labels' lines of missing values at 2x and 3x; take what both read alike (`_take_unread`)."""
+    """Read the labels' lines of missing values at 2x and 3x; take what both read alike (`_take_unread`).
+
+    A total only one enlargement read (or the two read apart) is taken when the receipt's own sums give it to the
+    cent (`_take_summed`).
+    """
     calls = 0
     readings: list[Extraction] = []
     pending = list(unread)
@@ -621,22 +627,23 @@ def _read_unread_lines(
         made, reading = _read_bands(read, part, specs, reread, bands, scale)
         calls += made
         if reading is None:
-            return calls
+            break
         readings.append(reading)
         pending = [name for name in pending if name in reading.fields]  # both must read it: none, no 3x
         if not pending:
-            return calls
-    for name in pending:
-        _take_unread(part, name, readings)
+            break
+    for name in unread:
+        if not _take_unread(part, name, readings):
+            _take_summed(read, part, specs, name, readings)
     return calls
 
 
-def _take_unread(part: Extraction, name: str, enlarged: Sequence[Extraction]) -> None:
+def _take_unread(part: Extraction, name: str, enlarged: Sequence[Extraction]) -> bool:
     """Take a missing value both enlarged readings of its label's line gave alike, below auto-accept, flagged."""
     found = [r.fields[name] for r in enlarged if name in r.fields]
     # an amount read alike is one value whether or not that reading's band also held the currency sign
     if len(found) < len(BAND_SCALES) or len({_key(f).split("|")[0] for f in found}) != 1:
-        return
+        return False
     best = max(found, key=lambda f: (isinstance(f.value, Money) and f.value.currency is not None, f.confidence))
     capped = dataclasses.replace(best, confidence=min(best.confidence, UNREAD_CAP))
     put_found(part, capped, _problems_of(enlarged, best))
@@ -644,6 +651,45 @@ def _take_unread(part: Extraction, name: str, enlarged: Sequence[Extraction]) ->
         Problem(
             ReasonCode.FIELD_AMBIGUOUS,
             f"{name}: read only from its line enlarged (the page's reading gave none there); check it",
+            page=best.provenance.page,
+            field=name,
+        )
+    )
+    return True
+
+
+def _take_summed(
+    read: ReadDocument, part: Extraction, specs: SpecSet, name: str, enlarged: Sequence[Extraction]
+) -> None:
+    """Take a missing total one enlarged reading of its label's line gave, when the page's own sums give it too.
+
+    The other enlargement read the bold figures garbled (`32037` at 3x for `32.77`, read `32.77` at 2x; the page
+    read `32007`): subtotal + tax (+ rounding), or cash less change, giving the same amount to the cent is a second
+    witness read from other lines. Only a `select: largest` money field (the total `_corroborate` checks against
+    the same sums), only when one amount so confirmed was read; at most UNREAD_CAP, flagged.
+    """
+    spec = specs.specs.get(part.document_type)
+    if spec is None or name not in spec.fields or spec.fields[name].select != "largest" or name in part.fields:
+        return
+    pages = {page.number: page for page in read.pages}
+    confirmed: dict[Decimal, list[Field]] = {}
+    for reading in enlarged:
+        found = reading.fields.get(name)
+        if found is None or not isinstance(found.value, Money) or found.provenance.page not in pages:
+            continue
+        sums = page_sums([line.text for line in build_lines(pages[found.provenance.page])])
+        if found.value.amount in sums.implied or found.value.amount == sums.paid:
+            confirmed.setdefault(found.value.amount, []).append(found)
+    if len(confirmed) != 1:
+        return
+    found = next(iter(confirmed.values()))
+    best = max(found, key=lambda f: (isinstance(f.value, Money) and f.value.currency is not None, f.confidence))
+    capped = dataclasses.replace(best, confidence=min(best.confidence, UNREAD_CAP))
+    put_found(part, capped, _problems_of(enlarged, best))
+    part.problems.append(
+        Problem(
+            ReasonCode.FIELD_AMBIGUOUS,
+            f"{name}: read only from its line enlarged, once; the document's own sums give the same; check it",
             page=best.provenance.page,
             field=name,
         )

@@ -223,7 +223,8 @@ def read_codes_alone(
             calls += 1
             other = second(page, box) if second is not None else ""
             code = majority_code(texts or [], field_spec, page_value=field.value, second=other)
-            if code is not None and (_letter_lost(field.value, code) or edge_lost(field.value, code)):
+            doubled = code is not None and _read_twice(field.raw, code, code_read(other, field_spec))
+            if code is not None and not doubled and (_letter_lost(field.value, code) or edge_lost(field.value, code)):
                 # `T240816` read `7240816` alone: the page's letter is kept; so is a first or last glyph read alone
                 # as a mark and cut (an italic C read `>`, `?`, `"`: `LM-2026-365020` for `CLM-2026-365020`)
                 _doubt(part, field, code, page)
@@ -249,6 +250,29 @@ def read_codes_alone(
 def _letter_lost(value: str, code: str) -> bool:
     """Return True when `code` is `value` with its leading letter read as the letter's digit twin (LETTER_TWINS)."""
     return len(code) == len(value) and value[:1].isalpha() and code[:1] in LETTER_TWINS and code[1:] == value[1:]
+
+
+def _read_twice(raw: str, code: str, second: str) -> bool:
+    """Return True when the page's code read one capital twice, the second time small, and the others read it once.
+
+    Clean 200-dpi print: the page's `CcS405080` at 0.36 (normalised `CCS405080`), every reading alone and PP-OCR
+    `CS405080`. A capital followed by its own small letter in a code in capitals is one glyph read twice, not a
+    glyph the readings alone lost (`edge_lost` keeps the page's value for those): the code only when the second
+    recognizer read it too (`second`: the code its reading of the box says).
+    """
+    if second != code:
+        return False
+    text = raw.strip()
+    for i in range(len(text) - 1):
+        a, b = text[i], text[i + 1]
+        if (
+            a.isupper()
+            and b.islower()
+            and a.casefold() == b.casefold()
+            and normalise_code(text[:i] + text[i + 1 :]) == code
+        ):
+            return True
+    return False
 
 
 def rival_code(texts: Sequence[str], field_spec: FieldSpec, value: str) -> str | None:
@@ -634,7 +658,7 @@ def tailed_q(page: Page, word: Word, other: str) -> bool:
 
     def foot(index: int) -> int | None:
         left, right = int(round((index + 0.1) * pitch)), int(round((index + 0.9) * pitch))
-        rows = np.flatnonzero(ink[:, left:max(right, left + 1)].any(axis=1))
+        rows = np.flatnonzero(ink[:, left : max(right, left + 1)].any(axis=1))
         return int(rows[-1]) if rows.size else None
 
     feet = [f for f in (foot(i) for i in rest) if f is not None]
