@@ -430,3 +430,53 @@ def test_unread_labels_lines_are_read_apart_from_weak_values_lines() -> None:
         assert not (any(t <= date_line <= b for t, b in bands) and any(t <= tax_line <= b for t, b in bands))
     assert any(any(t <= tax_line <= b for t, b in bands) for bands in asked)
     assert parts[0].fields["tax_amount"].value.amount == Decimal("19.13")  # type: ignore[union-attr]
+
+
+def _summed_page(total: list[str], subtotal: str = "30.63") -> Page:
+    """A receipt page whose total's line reads `total` under `Subtotal {subtotal}` and `Tax 7% 2.14`."""
+    lines = [
+        ["SUNSET", "DINER", "CO."],
+        ["CASH", "BILL"],
+        ["Date:", "2026-07-02"],
+        ["Subtotal", subtotal],
+        ["Tax", "7%", "2.14"],
+        ["TOTAL", "$", *total],
+        ["THANK", "YOU"],
+    ]
+    words = []
+    for i, line in enumerate(lines):
+        for j, text in enumerate(line):
+            x = 0.1 + 0.2 * j
+            weak = i == 5 and j > 1
+            words.append(Word(text, (x, 0.1 + 0.05 * i, x + 0.15, 0.13 + 0.05 * i), 0.45 if weak else 0.95, 0, i))
+    return Page(1, 800, 1200, ReadMethod.OCR, words=words, image=object())
+
+
+def test_an_unread_total_one_enlargement_read_is_taken_when_the_pages_sums_give_it() -> None:
+    # seed 23 receipt 015 degraded: bold `32.77` read `32007` on the page, `32.77` at 2x, `32037` at 3x; subtotal
+    # 30.63 + tax 2.14 give 32.77 to the cent
+    for subtotal, expected in (("30.63", Decimal("32.77")), ("30.68", None)):
+        read = ReadDocument(pages=[_summed_page(["32007"], subtotal)])
+        parts = extract_documents(read, SPECS)
+        assert "total_amount" not in parts[0].fields
+        assert "total_amount" in unread_values(parts[0], SPECS, read.pages)
+        readings = iter([["32.77"], ["32037"]])
+
+        def reread(
+            page: Page,
+            bands: Sequence[tuple[float, float]],
+            *,
+            scale: int,
+            readings: Iterator[list[str]] = readings,
+            subtotal: str = subtotal,
+        ) -> Page | None:
+            return _summed_page(next(readings), subtotal)
+
+        read_lines_again(read, parts, SPECS, reread, threshold=0.9)
+        found = parts[0].fields.get("total_amount")
+        if expected is None:  # the sums give 32.82: one enlargement alone is not enough
+            assert found is None
+            continue
+        assert found is not None and found.value.amount == expected  # type: ignore[union-attr]
+        assert found.confidence <= UNREAD_CAP
+        assert any(p.field == "total_amount" and "sums" in p.message for p in parts[0].problems)

@@ -560,3 +560,22 @@ def test_a_code_the_second_recognizer_reads_that_tesseracts_readings_give_piece_
     assert majority_code(texts, spec, page_value="1352363", second="R352363") is None
     assert pieced("T352363", ["1352363", "T3O2565"]) and not pieced("T352363", ["1352363", "T3O25"])
     assert not pieced("AB", [])
+
+
+def test_a_capital_the_page_read_twice_the_second_time_small_is_dropped_when_both_recognizers_read_it_once() -> None:
+    # seed 23 receipt 020 clean: the page's `CcS405080` at 0.36, every reading alone and PP-OCR `CS405080`
+    def part_read(raw: str) -> tuple[ReadDocument, Extraction]:
+        read, part = _receipt(raw.upper(), 0.3)
+        field = part.fields["invoice_number"]
+        part.fields["invoice_number"] = dataclasses.replace(field, raw=raw)
+        return read, part
+
+    read, part = part_read("CcS405080")
+    read_codes_alone(read, [part], SPECS, FakeLook(["CS405080"] * 4), threshold=0.97, second=FakeSecond(["CS405080"]))
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("CS405080", 0.3)
+    # without PP-OCR reading it once too, or with two capitals on the page, the page's code stays, doubted
+    for raw, second in (("CcS405080", "CCS405080"), ("CCS405080", "CS405080")):
+        read, part = part_read(raw)
+        read_codes_alone(read, [part], SPECS, FakeLook(["CS405080"] * 4), threshold=0.97, second=FakeSecond([second]))
+        assert part.fields["invoice_number"].value == "CCS405080", raw
