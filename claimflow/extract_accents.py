@@ -54,9 +54,13 @@ UNSURE_WORD = 0.8
 `Hauptstrafe` at 0.76-0.77: Courier's ß read f on clean 200-dpi till receipts)."""
 TWIN_WORD = 0.9
 """A word holding a glyph eng reads for a markless letter it does not know (TWINS) is asked below this instead."""
-TWINS = {"ß": re.compile(r"(?<=[a-z])f(?=[a-z]|$)")}
+TWINS = {"ß": re.compile(r"(?<=[a-z])(?:f(?=[a-z]|$)|&(?=[a-z]))")}
 """Per markless letter, where a word holds what eng reads for it: Courier's ß read `f` after a lower-case letter
-(`Hauptstrafe` at 0.76-0.82 on clean till receipts, above UNSURE_WORD)."""
+(`Hauptstrafe` at 0.76-0.82 on clean till receipts, above UNSURE_WORD), or `&` between two (MARK_TWIN)."""
+MARK_TWIN = re.compile(r"(?<=[a-z])&(?=[a-z])")
+"""A mark eng reads for a markless letter inside a word: degraded 150-dpi Courier's ß read `&` (`Hauptstra&e` at
+0.34 and 0.62, seeds 23 and 21). An ampersand stands alone or between capitals (`M&S`), never between lower-case
+letters, so such a word is still a word (`wordlike`) that may have lost a letter."""
 INNER_CAPITAL = re.compile(r"[^\W\d_]{2}(?<=[a-zß-ÿ]{2})[A-Z](?=[a-zß-ÿ])")
 """A capital between lower-case letters (`straRe`): eng's reading of a letter it does not know, whatever its word's
 confidence (`McDonald` has one lower-case letter before its capital and is not asked)."""
@@ -275,7 +279,7 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
     # it is left as every model's reading would leave it, unexplained
     unread = [w for w in flagged.values() if not (wordlike(w.text) and reader.worth_reading(page, w))]
     flagged = {bbox: w for bbox, w in flagged.items() if all(w is not other for other in unread)}
-    unsure = {bbox: w for bbox, w in unsure.items() if wordlike(w.text.lstrip(LEADING_SPECKS))}
+    unsure = {bbox: w for bbox, w in unsure.items() if wordlike(MARK_TWIN.sub("s", w.text.lstrip(LEADING_SPECKS)))}
     if not flagged and not unsure:
         unexplained = {w.text for w in unread if reader.explains(page, w, w.text) != 1.0}
         _rewrite(part, names, page, {}, set(), unexplained)

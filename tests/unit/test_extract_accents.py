@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from claimflow.extract_accents import (
     LOST_MARK_RAW,
+    MARK_TWIN,
     choose_reading,
     markless_only,
     read_accents_again,
@@ -442,3 +443,15 @@ def test_a_weak_word_takes_no_a_with_a_ring_from_the_danish_model() -> None:
     answers = {"dan": ["Båckerei"], "deu": ["Backerei"], "pol": ["Backerei"]}
     read_accents_again(read, [part], specs, FakeAccents([], answers, {"Båckerei"}))
     assert part.fields["claimant_name"].value == "Backerei Weber"
+
+
+def test_a_weak_word_with_an_ampersand_between_lower_case_letters_is_asked_for_a_markless_letter() -> None:
+    # seeds 23 009 and 21 013 degraded: Courier's ß read `&` (`Hauptstra&e` at 0.34 and 0.62); deu reads `Hauptstraße`
+    specs = load_specs(ROOT / "extractors")
+    answers = {"dan": ["Hauptstra&e"], "deu": ["Hauptstraße"], "pol": ["Hauptstrabe"]}
+    read, part = _read_and_part("Hauptstra&e 22")
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], confidence=0.62)
+    read_accents_again(read, [part], specs, FakeAccents([], answers, {"Hauptstraße"}))
+    assert part.fields["claimant_name"].value == "Hauptstraße 22"
+    assert part.fields["claimant_name"].confidence <= LOST_MARK_RAW
+    assert MARK_TWIN.search("Hauptstra&e") and not MARK_TWIN.search("M&S") and not MARK_TWIN.search("Smith & Co")
