@@ -17,7 +17,16 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from claimflow.classify import UNKNOWN, classify_document
 from claimflow.errors import ReasonCode
-from claimflow.extract_checks import CENT, PageSums, Unread, apply_checks, fill_currencies, fill_unread, page_sums
+from claimflow.extract_checks import (
+    CENT,
+    PageSums,
+    Unread,
+    apply_checks,
+    fill_currencies,
+    fill_unread,
+    one_slip,
+    page_sums,
+)
 from claimflow.extract_layout import (
     AnchorHit,
     Line,
@@ -1249,7 +1258,7 @@ def _corroborate(
     implied = sums[chosen.page.number].implied if isinstance(chosen.typed.value, Money) else frozenset()
     if _amount(chosen) in implied:
         return chosen, chosen.confidence, None  # subtotal + tax (+ rounding) give exactly this total
-    slips = [a for a in implied if _one_slip(_amount(chosen), a)]
+    slips = [a for a in implied if one_slip(_amount(chosen), a)]
     if len(slips) == 1 and isinstance(chosen.typed.value, Money):
         consistent = [c for c in money if _amount(c) == slips[0]]
         if consistent:  # `Total 9.00`, rounding 0.00, `Rounded Total 9.60`: the 9.60 is the misread
@@ -1272,17 +1281,6 @@ def _corroborate(
 def _amount(candidate: Candidate) -> Decimal:
     """Return a money candidate's amount (0 for anything else)."""
     return candidate.typed.sort_key
-
-
-def _one_slip(read: Decimal, other: Decimal) -> bool:
-    """Return True when two amounts' digits differ by one substituted, dropped or added digit."""
-    a, b = f"{read:.2f}".replace(".", ""), f"{other:.2f}".replace(".", "")
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 PIECE_COVER = 0.8

@@ -297,6 +297,19 @@ def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
             _raise(fields, check)
         return None
     _lower(fields, [*check.parts, check.total])
+    if _slipped(fields, total, parts, check):
+        name = check.total
+        fields[name] = dataclasses.replace(
+            fields[name],
+            value=Money(parts_sum, fields[name].value.currency),  # type: ignore[union-attr]
+            confidence=min(fields[name].confidence, CUT_TOTAL_CONFIDENCE),
+        )
+        return Problem(
+            ReasonCode.AMOUNTS_INCONSISTENT,
+            f"{name}: read {total[0]}, one figure from {' + '.join(check.parts)} = {parts_sum}, and read less surely "
+            "than its parts: the sum is kept, check the amounts",
+            field=name,
+        )
     if _cut_short(total, parts, check):
         name = check.total
         fields[name] = dataclasses.replace(
@@ -339,6 +352,37 @@ def _cut_short(total: list[Decimal], parts: Sequence[list[Decimal] | None], chec
         return False
     read, whole = (f"{abs(a.quantize(CENT)) * 100:.0f}" for a in (total[0], parts_sum))
     return whole.endswith(read.lstrip("0") or "0") and len(whole) > len(read)
+
+
+def _slipped(
+    fields: dict[str, Field], total: list[Decimal], parts: Sequence[list[Decimal] | None], check: SumCheck
+) -> bool:
+    """Return True when the total read is one figure from its parts' sum and read less surely than each part.
+
+    A degraded invoice's `1,359.00` at 0.77 under `Subtotal 1,106.56` and `VAT 22% 243.44` (both 0.95-0.96): one
+    digit of the total misread. Had a part been misread instead, the total would be the surer reading and is kept
+    (the check only lowers the fields, as before); so is a total read as one of its parts. Single amounts only.
+    """
+    if "." in check.total or any("." in part for part in check.parts) or len(total) != 1:
+        return False
+    amounts = [part[0] for part in parts if part is not None and len(part) == 1]
+    if len(amounts) != len(check.parts) or any(amount < 0 for amount in amounts) or total[0] <= 0:
+        return False
+    read = fields[check.total].confidence
+    if any(fields[part].confidence <= read for part in check.parts) or total[0] in amounts:
+        return False  # a total read as one of its parts is another line's amount taken, not a misread figure
+    return one_slip(total[0], sum(amounts, Decimal(0)))
+
+
+def one_slip(read: Decimal, other: Decimal) -> bool:
+    """Return True when two amounts' digits differ by one substituted, dropped or added digit."""
+    a, b = f"{read:.2f}".replace(".", ""), f"{other:.2f}".replace(".", "")
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def sum_holds(fields: dict[str, Field], check: SumCheck) -> bool | None:

@@ -682,8 +682,8 @@ def _take_summed(
             confirmed.setdefault(found.value.amount, []).append(found)
     if len(confirmed) != 1:
         return
-    found = next(iter(confirmed.values()))
-    best = max(found, key=lambda f: (isinstance(f.value, Money) and f.value.currency is not None, f.confidence))
+    alike = next(iter(confirmed.values()))
+    best = max(alike, key=lambda f: (isinstance(f.value, Money) and f.value.currency is not None, f.confidence))
     capped = dataclasses.replace(best, confidence=min(best.confidence, UNREAD_CAP))
     put_found(part, capped, _problems_of(enlarged, best))
     part.problems.append(

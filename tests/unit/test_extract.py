@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -6,7 +7,7 @@ import pytest
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
-from claimflow.models import Money, Page, ReadDocument, ReadMethod, Row, Sheet, Word
+from claimflow.models import Field, Money, Page, Problem, ReadDocument, ReadMethod, Row, Sheet, Word
 from claimflow.normalise import search_iban_repairs
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
@@ -616,6 +617,29 @@ def test_invoice_total_above_its_parts_or_not_their_tail_is_kept_as_read(specs: 
         rows = [row if row[0][0] != "Total due" else [("Total due", 0.55), (read, 0.75)] for row in INVOICE_ROWS]
         result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs)
         assert result.fields["total_amount"].value == Money(Decimal(kept), "GBP")
+
+
+def test_invoice_total_one_figure_from_its_parts_sum_and_read_least_surely_takes_the_sum(specs: SpecSet) -> None:
+    # seed 23 invoice 006 degraded: `1,359.00` at 0.77 under a subtotal and a VAT read at 0.95-0.96 (sum 1,350.00)
+    def total_read(text: str, confidence: float) -> tuple[Field, list[Problem]]:
+        rows = [row if row[0][0] != "Total due" else [("Total due", 0.55), (text, 0.75)] for row in INVOICE_ROWS]
+        read = layout(rows, method=ReadMethod.OCR, confidence=0.96)
+        words = read.pages[0].words
+        last = max(w.line for w in words)
+        read.pages[0].words = [
+            dataclasses.replace(w, confidence=confidence) if w.line == last and "." in w.text else w for w in words
+        ]
+        result = extract_document(read, specs)
+        return result.fields["total_amount"], result.problems
+
+    found, problems = total_read("£ 849.00", 0.77)
+    assert found.value == Money(Decimal("840.00"), "GBP") and found.confidence <= 0.5
+    assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT and "one figure" in p.message for p in problems)
+    # read as surely as its parts, two figures off, or read as a part's amount: kept as read, doubted
+    for text, confidence in (("£ 849.00", 0.96), ("£ 859.00", 0.77), ("£ 140.00", 0.77)):
+        found, _ = total_read(text, confidence)
+        assert found.value == Money(Decimal(text[2:]), "GBP"), text
+        assert found.confidence < AUTO_ACCEPT
 
 
 def test_invoice_subtotal_is_the_last_one_and_not_a_dutch_subtotaal(specs: SpecSet) -> None:
