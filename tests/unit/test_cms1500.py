@@ -303,6 +303,21 @@ def test_a_name_read_from_after_a_joiner_is_not_confident(specs: SpecSet) -> Non
     assert scanned("Wong, Carlos").fields["patient_name"].confidence == whole.confidence
 
 
+def test_a_middle_initial_is_read_on_the_names_own_line_only(specs: SpecSet) -> None:
+    """Specks under a degraded name read as `A` (a line of their own in box 2) were taken as its initial: the
+    pattern's space before the initial crossed the line break (`Smith, Keisha A` at 0.97 for Smith, Keisha)."""
+    values = [(x, y, "Smith, Keisha" if text == "Salemy, Cheryl A" else text) for x, y, text in VALUES_0212]
+    values += [(0.06, 0.171, "A"), (0.10, 0.171, "A")]  # just under the name: a line of their own, in its box
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text, 0.9)]
+    read = ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+    assert extract_document(read, specs, "cms1500").fields["patient_name"].value == "Smith, Keisha"
+    # on the name's line the initial is still read
+    values = [(x, y, "Smith, Keisha A" if text == "Salemy, Cheryl A" else text) for x, y, text in VALUES_0212]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text, 0.9)]
+    read = ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+    assert extract_document(read, specs, "cms1500").fields["patient_name"].value == "Smith, Keisha A"
+
+
 HCFA_BOX_21 = "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY. (RELATE ITEMS 1,2,3 OR 4 TO ITEM 24E BY LINE)"
 
 
