@@ -551,8 +551,10 @@ def read_text_words_alone(
     reading when most readings agree on it (`majority_word`); the document is then extracted again with those
     words and each weak field takes its new value, its confidence no higher than before (a person checks it),
     with a Problem saying what the page read. With `second`, each weak word is also read by the second recognizer,
-    whose reading wins when tesseract read it too, on the page or alone (`majority_word(second=)`). Returns the OCR
-    calls made (tesseract's).
+    whose reading wins when tesseract read it too, on the page or alone (`majority_word(second=)`); it reads first,
+    and a page whose weak words it all reads as the page did (`second_reads_alike`: the page's words stay whatever
+    tesseract reads alone) is not read alone (speed15: 11 of the 83 codes calls of bench/extraction.py, every field
+    the same). Returns the OCR calls made (tesseract's).
     """
     if len(parts) != 1:
         return 0  # several documents in one file: their pages are theirs
@@ -570,14 +572,18 @@ def read_text_words_alone(
         )
         if page.number not in pages or not words:
             continue
+        others = [second(page, word.bbox) if second is not None else "" for word in words]
+        if all(second_reads_alike(other, word.text) for word, other in zip(words, others, strict=True)):
+            # the second recognizer reads every weak word as the page did: `majority_word` keeps each page word
+            # whatever the readings alone say, so they are not made (the same words, one tesseract call less)
+            continue
         boxes = [w.bbox for w in words for _ in WORD_SCALES]
         texts = look.reread(page, boxes, lang=page.language, scales=list(WORD_SCALES) * len(words))
         calls += 1
         if not texts:
             continue
         taken: dict[int, str] = {}
-        for number, word in enumerate(words):
-            other = second(page, word.bbox) if second is not None else ""
+        for number, (word, other) in enumerate(zip(words, others, strict=True)):
             alone = texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)]
             found = majority_word(alone, word.text, second=other)
             if other and found != other and tailed_q(page, word, other):
@@ -703,13 +709,11 @@ def majority_word(texts: Sequence[str], old: str, *, second: str = "") -> str | 
     """
     words = [trim_edges(text.strip(), old) for text in texts]
     single = [w for w in words if w and " " not in w]
+    if second_reads_alike(second, old):
+        return None
     other = trim_edges(second.strip(), old) if second else ""
-    if other and " " not in other and _like(other, old):
-        folded = other.casefold()
-        if folded == old.casefold():
-            return None
-        if folded in {w.casefold() for w in single}:
-            return other
+    if other and " " not in other and _like(other, old) and other.casefold() in {w.casefold() for w in single}:
+        return other
     if not single:
         return None
     best, count = Counter(single).most_common(1)[0]
@@ -718,6 +722,16 @@ def majority_word(texts: Sequence[str], old: str, *, second: str = "") -> str | 
     if not _like(best, old) or (_mark_for_glyph(best, old) and best.casefold() != other.casefold()):
         return None
     return best
+
+
+def second_reads_alike(second: str, old: str) -> bool:
+    """Return True when the second recognizer's reading `second` of a word's box is the page's word `old`.
+
+    Case aside and without edge marks `old` does not have (`trim_edges`), one word: `majority_word` then keeps the
+    page's word whatever tesseract reads alone, and `read_text_words_alone` does not read such words alone.
+    """
+    other = trim_edges(second.strip(), old) if second else ""
+    return bool(other) and " " not in other and other.casefold() == old.casefold()
 
 
 def _mark_for_glyph(word: str, old: str) -> bool:

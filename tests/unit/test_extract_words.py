@@ -26,6 +26,7 @@ from claimflow.extract_words import (
     read_text_words_alone,
     rival_code,
     second_reader,
+    second_reads_alike,
     weak_text_words,
 )
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
@@ -451,6 +452,24 @@ def test_the_second_recognizer_settles_a_word_tesseract_read_two_ways() -> None:
     look = FakeLook(["", "19Qx", "190x", "19OX"])
     read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=FakeSecond(["19DX"]))
     assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 190x"
+
+
+def test_weak_words_the_second_recognizer_reads_as_the_page_are_not_read_alone() -> None:
+    # PP-OCR reads the page's `25Qx` (case aside): majority_word keeps the page's word whatever tesseract reads alone,
+    # so no tesseract call is made for it (speed15: 11 of the bench's 83 codes calls)
+    read, part = _till_postcode("25Qx", 0.65)
+    look, second = FakeLook(["", "250X", "250X", "250X"]), FakeSecond(["25QX"])
+    assert read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=second) == 0
+    assert look.scales == [] and len(second.boxes) == 1
+    assert part.fields["issuer_address"].value == "Unit 23, 150 Mill Lane, Bristol BS2 25QX"
+    # with an edge mark the page's word does not have, still the page's word
+    assert second_reads_alike(",25QX.", "25Qx") and not second_reads_alike("25 QX", "25Qx")
+    assert not second_reads_alike("", "25Qx") and not second_reads_alike("250X", "25Qx")
+    # PP-OCR reads another word: tesseract reads it alone (and the majority decides as before)
+    read, part = _till_postcode("190x", 0.18)
+    look = FakeLook(["", "19Qx", "190x", "19QX"])
+    assert read_text_words_alone(read, [part], SPECS, look, threshold=0.98, second=FakeSecond(["19QX"])) == 1
+    assert look.scales == [list(WORD_SCALES)]
 
 
 def test_majority_word_with_the_second_recognizer() -> None:
