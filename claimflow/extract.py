@@ -70,6 +70,8 @@ INITIAL_REACH = 3.0
 Courier: line heights are page-height fractions, gaps page-width fractions, so one height is not enough)."""
 GARBLED_WORD = 0.5
 GARBLED_NEIGHBOUR_FACTOR = 0.8
+EDGE_REACH = 3.0
+"""A word of the value's row left out of its region this many line heights after the value may be its rest."""
 UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
 LEFTOVER_FACTOR = 0.6  # a marked list with code-like text left over in its region: an item may be unread
 REPAIRED_CAP = 0.6
@@ -621,6 +623,8 @@ def _candidates(
                 )
                 if not spec.ocr.dropout and overlapped(page, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
+                if field_spec.direction == "region" and cut_by_region(lines, region, used):
+                    context *= GARBLED_NEIGHBOUR_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
@@ -690,6 +694,38 @@ def split_from_value(region: list[Line], used: tuple[Word, ...]) -> bool:
             end = ends.get((word.block, word.line)) if word.line > 0 else None
             if end is not None and word.bbox[0] >= end and any(ch.isalnum() for ch in word.text):
                 return True
+    return False
+
+
+def cut_by_region(lines: list[Line], region: list[Line], used: tuple[Word, ...]) -> bool:
+    """Return True when the value's row goes on right after it in a word its line of the region does not hold.
+
+    A region keeps the words whose centre lies inside its box, and a pattern held to one line reads one line of
+    it. An edge that runs through a line of the box (a skewed scan, a caption read taller than usual) keeps part
+    of the line: `Summit` inside box 33's region, `Orthopedics` beside it, its box lowered by its descender, just
+    outside; and the line builder may set the rest of a row on a line of its own (a closer reading's `Summit`
+    joined box 31's taller words, `Orthopedics` alone below it). Either way the billing provider was read
+    `Summit`, confidently. A word of the page (`lines`) on the value's row (half the height of the value's words
+    shared) that starts within EDGE_REACH of their heights after the value, and is not on the value's line of
+    the region, says the value may be cut, whatever its words' confidence.
+    """
+    ids = {id(word) for word in used}
+    for own in region:
+        mine = [word for word in own.words if id(word) in ids]
+        if not mine:
+            continue
+        top, bottom = min(w.bbox[1] for w in mine), max(w.bbox[3] for w in mine)
+        end = max(w.bbox[2] for w in mine)
+        reach = EDGE_REACH * (bottom - top)
+        held = {id(word) for word in own.words}
+        for line in lines:
+            for word in line.words:
+                if id(word) in held or not any(ch.isalnum() for ch in word.text):
+                    continue
+                shared = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
+                on_row = shared >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
+                if on_row and end <= word.bbox[0] <= end + reach:
+                    return True
     return False
 
 

@@ -241,3 +241,25 @@ def test_a_box_whose_short_caption_synonym_matched_another_caption_is_read_where
     )
     assert result.fields["patient_name"].confidence < whole.fields["patient_name"].confidence  # placed: less sure
 
+
+
+def _provider(specs: SpecSet, rest: list[Word]) -> Field:
+    """Read box 33 with `Lakeview` just inside its region's bottom edge (caption at 0.88: the edge at 0.916)."""
+    values = [item for item in VALUES_0212 if item[2] != "Lakeview Medical Group"]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text, 0.96)]
+    words += [Word("Lakeview", (0.59, 0.907, 0.634, 0.9159), 0.96), *rest]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    return result.fields["billing_provider"]
+
+
+def test_a_provider_whose_line_the_regions_edge_cuts_is_doubted(specs: SpecSet) -> None:
+    # a skewed row: `Medical Group` beside `Lakeview`, their boxes lowered (a descender), centres just under the
+    # region's bottom edge; the words inside read `Lakeview`, a whole-looking name
+    alone = _provider(specs, [])
+    cut = _provider(specs, [Word("Medical", (0.64, 0.9085, 0.679, 0.9245), 0.96),
+                            Word("Group", (0.684, 0.9085, 0.712, 0.9245), 0.96)])  # fmt: skip
+    assert alone.value == cut.value == "Lakeview"
+    assert cut.confidence < 0.85 * alone.confidence
+    # a word of the next line, under the edge, is not the name's rest
+    under = _provider(specs, [Word("6052", (0.59, 0.919, 0.613, 0.928), 0.96)])
+    assert under.confidence == alone.confidence

@@ -177,3 +177,19 @@ def test_an_anchor_search_is_kept_for_the_same_lines_and_only_for_them() -> None
     moved = [line(0.1, "SOME", "SHOP"), line(0.7, "TOTAL", "12.50")]
     assert [hit.bbox[1] for hit in find_anchors(moved, "Total", 85.0)] == [0.7]
     assert [hit.bbox[1] for hit in first] == [0.5]
+
+
+def test_a_word_right_after_the_value_on_its_row_but_not_on_its_line_of_the_region_says_the_value_may_be_cut() -> None:
+    from claimflow.extract import cut_by_region
+
+    summit = Word("Summit", (0.6326, 0.9008, 0.6893, 0.9101), 0.94, 1, 1)
+    rest = Word("Orthopedics", (0.7004, 0.9007, 0.8071, 0.9116), 0.60, 1, 63)  # another reading's numbering
+    far = Word("Orthopedics", (0.80, 0.9007, 0.9067, 0.9116), 0.60, 1, 63)  # a column away
+    street = Word("8154", (0.633, 0.914, 0.669, 0.9225), 0.96, 1, 64)  # the next line: another value
+    used = (summit,)
+    # the line builder set the rest on a line of its own, inside the region, or the region left it out
+    assert cut_by_region([Line(used), Line((rest,))], [Line(used), Line((rest,))], used)
+    assert cut_by_region([Line((summit, rest))], [Line(used)], used)
+    assert not cut_by_region([Line((summit, rest))], [Line((summit, rest))], (summit, rest))
+    assert not cut_by_region([Line(used), Line((street,))], [Line(used), Line((street,))], used)
+    assert not cut_by_region([Line((summit, far))], [Line(used)], used)
