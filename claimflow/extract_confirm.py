@@ -52,6 +52,10 @@ class SecondLook(Protocol):
         """Return True when a small mark sits right after `word` on its line, covered by no word."""
         ...
 
+    def glyph_after(self, page: Page, word: Word) -> bool:
+        """Return True when a letter's ink follows `word` on its line, covered by no word (a dropped letter)."""
+        ...
+
     def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
         """Return the box of a line of ink under `line` that no word covers (a dropped last line), else None."""
         ...
@@ -80,6 +84,8 @@ def confirm_values(read: ReadDocument, parts: list[Extraction], specs: SpecSet, 
                 to_confirm.setdefault((page.number, model), []).append(field)
             if not models and field_spec.type == "text" and isinstance(field.value, str):
                 calls += _ink_after(part, field, page, look)
+                if field_spec.direction == "region":
+                    _glyph_after(part, part.fields[name], page, look)
                 if field_spec.lines > 1 and field_spec.pattern is None:
                     calls += _line_below(part, part.fields[name], page, look)
         for (number, model), fields in to_confirm.items():
@@ -111,18 +117,48 @@ def _confirm(part: Extraction, fields: list[Field], page: Page, model: str, look
     return 1
 
 
+def _last_line(field: Field, page: Page) -> list[Word]:
+    """Return the page's words of the value's last OCR line inside its box (none when its box holds no word)."""
+    box = field.provenance.bbox
+    if box is None:
+        return []
+    lines: dict[tuple[int, int], list[Word]] = {}
+    for word in page.words:
+        if centre_in(word.bbox, box):
+            lines.setdefault((word.block, word.line), []).append(word)
+    if not lines:
+        return []
+    return max(lines.values(), key=lambda ws: sum(w.bbox[1] + w.bbox[3] for w in ws) / len(ws))
+
+
+def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> None:
+    """Doubt a one-line value read in a form's box when a letter's ink after its last word was read by no word.
+
+    A box holds one value, so unread ink right after it on its line is the value's own: `Thompson, Maria` read
+    for `Thompson, Maria L` (the initial dropped by the page reading) is not confident. No OCR call.
+    """
+    box = field.provenance.bbox
+    words = [w for w in page.words if box is not None and centre_in(w.bbox, box)]
+    if not words or not isinstance(field.value, str):
+        return
+    last = max(words, key=lambda w: w.bbox[2])  # one line: its words may be OCR blocks of their own
+    if field.value.endswith(last.text) and look.glyph_after(page, last):
+        doubt(
+            part,
+            field.name,
+            page,
+            ReasonCode.FIELD_LOW_CONFIDENCE,
+            f"{field.name}: ink after the value in its box was not read; check its end on the page",
+        )
+
+
 def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> int:
     """When unread ink follows the value's last word, read its line again; take the mark or doubt the value."""
-    box = field.provenance.bbox
-    if box is None or not isinstance(field.value, str):
+    if not isinstance(field.value, str):
         return 0
-    words = [w for w in page.words if centre_in(w.bbox, box)]
-    if not words:
+    line = _last_line(field, page)
+    if not line:
         return 0
-    lines: dict[tuple[int, int], list[Word]] = {}
-    for word in words:
-        lines.setdefault((word.block, word.line), []).append(word)
-    line = max(lines.values(), key=lambda ws: sum(w.bbox[1] + w.bbox[3] for w in ws) / len(ws))
     last = max(line, key=lambda w: w.bbox[2])
     if not field.value.endswith(last.text) or not look.ink_after(page, last):
         return 0

@@ -32,6 +32,13 @@ TRAIL_MAX = 0.45
 """A dropped mark is at most this share of the word's height wide and high (a full stop, a comma, 。)."""
 TRAIL_MIN_PIXELS = 6
 """... and has at least this many ink pixels (scanner noise leaves smaller specks)."""
+GLYPH_REACH = 2.5
+"""How far past a value's last word (share of its height) a character its reading dropped is looked for (the
+space of a typed `Maria L` is about 1.2 heights)."""
+GLYPH_MIN_HIGH = 0.5
+"""... as ink at least this share of the word's height high, at most GLYPH_MAX_WIDE wide, with as many ink pixels as
+the word is high (a letter: no speck, no rule)."""
+GLYPH_MAX_WIDE = 1.2
 BELOW_GAP = 0.1
 BELOW_REACH = 1.6
 """A dropped last line of a value is looked for between these many line heights under its line."""
@@ -190,6 +197,47 @@ class PageMarks:
         wide, high = runs[0][-1] - runs[0][0] + 1, rows[-1] - rows[0] + 1
         small = wide <= TRAIL_MAX * height and high <= TRAIL_MAX * height and int(first.sum()) >= TRAIL_MIN_PIXELS
         return bool(small and rows[0] >= 0.45 * height and len(runs) == 1)
+
+    def glyph_after(self, page: Page, word: Word) -> bool:
+        """Return True when a letter's ink follows `word` on its line, within GLYPH_REACH of its height, unread.
+
+        Tesseract's page reading drops a lone letter after a name now and then (`Thompson, Maria` for `Thompson,
+        Maria L` at 0.93, calibrated 0.991); its ink is on the image, covered by no word. Ink as high as half the
+        word and at most GLYPH_MAX_WIDE of its height wide counts; ink running on above and below the line (a
+        box's rule) or as wide as a rule (an underline) does not, nor do specks.
+        """
+        grey = self._grey_of(page)
+        if grey is None:
+            return False
+        x0, y0, x1, y1 = _pixels(word.bbox, grey)
+        height = y1 - y0
+        if height < 8:
+            return False
+        right = min(grey.shape[1], x1 + int(GLYPH_REACH * height))
+        body = grey[y0:y1, x0:x1]
+        paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
+        if paper - ink_level < 40 or right <= x1 + 1:
+            return False
+        top, bottom = max(0, y0 - height // 2), min(grey.shape[0], y1 + height // 2)
+        window = grey[top:bottom, x1 + 1 : right] < (paper + ink_level) / 2
+        for other in page.words:  # ink a word covers was read
+            if other is word:
+                continue
+            ox0, oy0, ox1, oy1 = _pixels(other.bbox, grey)
+            window[max(0, oy0 - top) : max(0, oy1 - top), max(0, ox0 - x1 - 1) : max(0, ox1 - x1 - 1)] = False
+        band = window[y0 - top : y1 - top]
+        columns = np.nonzero(band.sum(axis=0) >= 1)[0]
+        if columns.size == 0:
+            return False
+        for run in np.split(columns, np.nonzero(np.diff(columns) > 2)[0] + 1):
+            piece = window[:, run[0] : run[-1] + 1]
+            rows = np.nonzero(piece.any(axis=1))[0]
+            wide, high = run[-1] - run[0] + 1, rows[-1] - rows[0] + 1
+            ruled = rows[0] == 0 and rows[-1] == piece.shape[0] - 1  # a rule crossing the line
+            if (not ruled and wide <= GLYPH_MAX_WIDE * height and high >= GLYPH_MIN_HIGH * height
+                    and int(piece.sum()) >= height):  # fmt: skip
+                return True
+        return False
 
     def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
         """Return the box of a line of ink right under `line` (a value's last line) that no word covers, else None.

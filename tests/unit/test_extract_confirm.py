@@ -23,9 +23,14 @@ class FakeLook:
     """Answers re-reads from a list and says where ink follows a word."""
 
     def __init__(
-        self, texts: list[str], ink_after: frozenset[str] = frozenset(), below: BBox | None = None, line: str = ""
+        self,
+        texts: list[str],
+        ink_after: frozenset[str] = frozenset(),
+        below: BBox | None = None,
+        line: str = "",
+        glyph_after: frozenset[str] = frozenset(),
     ) -> None:
-        self.texts, self.ink, self.below, self.line = texts, ink_after, below, line
+        self.texts, self.ink, self.below, self.line, self.glyph = texts, ink_after, below, line, glyph_after
         self.calls: list[str] = []
 
     def reread(self, page: Page, boxes: Sequence[BBox], *, lang: str) -> list[str] | None:
@@ -34,6 +39,9 @@ class FakeLook:
 
     def ink_after(self, page: Page, word: Word) -> bool:
         return word.text in self.ink
+
+    def glyph_after(self, page: Page, word: Word) -> bool:
+        return word.text in self.glyph
 
     def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
         return self.below
@@ -151,6 +159,45 @@ def test_ink_after_finds_a_dropped_full_stop_only(text: str, expected: bool) -> 
     page = _page(image, [b for b in boxes if b[0] != "x"])  # `x`: ink of a word OCR did not read
     lorry = next(w for w in page.words if w.text == "lorry")
     assert PageMarks(TesseractOcr()).ink_after(page, lorry) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "read", "expected"),
+    [
+        ("Thompson, Maria L", {"Thompson,", "Maria"}, True),  # the initial dropped by the page reading
+        ("Thompson, Maria L", {"Thompson,", "Maria", "L"}, False),  # read: a word covers it
+        ("Thompson, Maria", {"Thompson,", "Maria"}, False),
+        ("Thompson, Maria.", {"Thompson,", "Maria"}, False),  # a full stop is no letter
+    ],
+)
+def test_glyph_after_finds_a_dropped_letter_only(text: str, read: set[str], expected: bool) -> None:
+    image, boxes = _typed(text)
+    page = _page(image, [b for b in boxes if b[0] in read])
+    maria = next(w for w in page.words if w.text == "Maria")
+    assert PageMarks(TesseractOcr()).glyph_after(page, maria) is expected
+
+
+def test_a_boxs_rule_after_a_value_is_no_dropped_letter() -> None:
+    image, boxes = _typed("Thompson, Maria")
+    maria = boxes[-1][1]
+    ImageDraw.Draw(image).line([(maria[2] + 25, 0), (maria[2] + 25, image.height)], fill=20, width=3)
+    page = _page(image, boxes)
+    assert not PageMarks(TesseractOcr()).glyph_after(page, page.words[-1])
+
+
+def test_a_letter_left_unread_after_a_value_in_a_forms_box_takes_it_below_auto_accept() -> None:
+    specs = load_specs(ROOT / "extractors")
+    read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")
+    assert confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Maria"}))) == 0  # no OCR call
+    assert part.fields["patient_name"].confidence == DOUBT_CAP
+    assert any(p.field == "patient_name" and "ink after the value" in p.message for p in part.problems)
+    read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")
+    confirm_values(read, [part], specs, FakeLook([]))
+    assert part.fields["patient_name"].confidence == 0.93
+    # free text is not held to a box: what follows it may be another value's
+    read, part = _document("motor_claim_form", "description", "thrown up by a lorry", "eng")
+    confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"lorry"})))
+    assert part.fields["description"].confidence == 0.93
 
 
 def test_confirm_models_must_be_installed(tmp_path: Path) -> None:
