@@ -27,7 +27,7 @@ from typing import Protocol
 from claimflow.errors import ReasonCode
 from claimflow.models import BBox, Extraction, Field, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.normalise import join_cjk
-from claimflow.specs import SpecSet
+from claimflow.specs import FieldSpec, SpecSet
 
 DOUBT_CAP = 0.75
 """The most a value keeps when a second look doubts it (a disagreeing model, ink after it left unread)."""
@@ -52,8 +52,8 @@ class SecondLook(Protocol):
         """Return True when a small mark sits right after `word` on its line, covered by no word."""
         ...
 
-    def glyph_after(self, page: Page, word: Word) -> bool:
-        """Return True when a letter's ink follows `word` on its line, covered by no word (a dropped letter)."""
+    def glyph_after(self, page: Page, word: Word) -> BBox | None:
+        """Return the box of a letter's ink after `word` on its line that no word covers (a dropped letter)."""
         ...
 
     def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
@@ -85,7 +85,7 @@ def confirm_values(read: ReadDocument, parts: list[Extraction], specs: SpecSet, 
             if not models and field_spec.type == "text" and isinstance(field.value, str):
                 calls += _ink_after(part, field, page, look)
                 if field_spec.direction == "region":
-                    _glyph_after(part, part.fields[name], page, look)
+                    calls += _glyph_after(part, part.fields[name], page, look, field_spec)
                 if field_spec.lines > 1 and field_spec.pattern is None:
                     calls += _line_below(part, part.fields[name], page, look)
         for (number, model), fields in to_confirm.items():
@@ -131,25 +131,40 @@ def _last_line(field: Field, page: Page) -> list[Word]:
     return max(lines.values(), key=lambda ws: sum(w.bbox[1] + w.bbox[3] for w in ws) / len(ws))
 
 
-def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> None:
+def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook, field_spec: FieldSpec) -> int:
     """Doubt a one-line value read in a form's box when a letter's ink after its last word was read by no word.
 
     A box holds one value, so unread ink right after it on its line is the value's own: `Thompson, Maria` read
-    for `Thompson, Maria L` (the initial dropped by the page reading) is not confident. No OCR call.
+    for `Thompson, Maria L` (the initial dropped by the page reading) is not confident. The line is read alone up
+    to that ink; when it reads the value's words and one word more that the field's pattern takes whole with them
+    (`Thompson, Maria L`), the value takes it. Either way the value goes below auto-accept (DOUBT_CAP).
     """
     box = field.provenance.bbox
     words = [w for w in page.words if box is not None and centre_in(w.bbox, box)]
-    if not words or not isinstance(field.value, str):
-        return
+    if box is None or not words or not isinstance(field.value, str):
+        return 0
     last = max(words, key=lambda w: w.bbox[2])  # one line: its words may be OCR blocks of their own
-    if field.value.endswith(last.text) and look.glyph_after(page, last):
-        doubt(
-            part,
-            field.name,
-            page,
-            ReasonCode.FIELD_LOW_CONFIDENCE,
-            f"{field.name}: ink after the value in its box was not read; check its end on the page",
-        )
+    ink = look.glyph_after(page, last) if field.value.endswith(last.text) else None
+    if ink is None:
+        return 0
+    band = (box[0], box[1], ink[2], box[3])  # the value's own height: the next box's caption is not read with it
+    read = (look.read_line(page, band, lang=page.language) or "").split()
+    old = field.value.split()
+    whole = " ".join(read)
+    if len(read) == len(old) + 1 and read[: len(old)] == old and field_spec.pattern is not None:
+        found = re.search(field_spec.pattern, whole, re.IGNORECASE if field_spec.ignore_case else 0)
+        if found is not None and (found.groupdict().get("value") or found.group(0)) == whole:
+            part.fields[field.name] = dataclasses.replace(field, value=whole, raw=f"{field.raw} {read[-1]}")
+    doubt(
+        part,
+        field.name,
+        page,
+        ReasonCode.FIELD_LOW_CONFIDENCE,
+        f"{field.name}: ink after the value in its box was not read by the page"
+        + (f"; its line read alone gives {whole!r}" if part.fields[field.name].value == whole else "")
+        + "; check its end on the page",
+    )
+    return 1
 
 
 def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> int:

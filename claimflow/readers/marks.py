@@ -39,6 +39,8 @@ GLYPH_MIN_HIGH = 0.5
 """... as ink at least this share of the word's height high, at most GLYPH_MAX_WIDE wide, with as many ink pixels as
 the word is high (a letter: no speck, no rule)."""
 GLYPH_MAX_WIDE = 1.2
+GLYPH_RULE_SHARE = 0.6
+"""A row of pixels inked over this share of the looked-at width is a rule along the line, not a letter's."""
 BELOW_GAP = 0.1
 BELOW_REACH = 1.6
 """A dropped last line of a value is looked for between these many line heights under its line."""
@@ -198,26 +200,26 @@ class PageMarks:
         small = wide <= TRAIL_MAX * height and high <= TRAIL_MAX * height and int(first.sum()) >= TRAIL_MIN_PIXELS
         return bool(small and rows[0] >= 0.45 * height and len(runs) == 1)
 
-    def glyph_after(self, page: Page, word: Word) -> bool:
-        """Return True when a letter's ink follows `word` on its line, within GLYPH_REACH of its height, unread.
+    def glyph_after(self, page: Page, word: Word) -> BBox | None:
+        """Return the box of a letter's ink after `word` on its line, within GLYPH_REACH of its height, unread.
 
         Tesseract's page reading drops a lone letter after a name now and then (`Thompson, Maria` for `Thompson,
         Maria L` at 0.93, calibrated 0.991); its ink is on the image, covered by no word. Ink as high as half the
         word and at most GLYPH_MAX_WIDE of its height wide counts; ink running on above and below the line (a
-        box's rule) or as wide as a rule (an underline) does not, nor do specks.
+        box's rule) does not, nor do specks; rows inked along the line (an underline) are left out first.
         """
         grey = self._grey_of(page)
         if grey is None:
-            return False
+            return None
         x0, y0, x1, y1 = _pixels(word.bbox, grey)
         height = y1 - y0
         if height < 8:
-            return False
+            return None
         right = min(grey.shape[1], x1 + int(GLYPH_REACH * height))
         body = grey[y0:y1, x0:x1]
         paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
         if paper - ink_level < 40 or right <= x1 + 1:
-            return False
+            return None
         top, bottom = max(0, y0 - height // 2), min(grey.shape[0], y1 + height // 2)
         window = grey[top:bottom, x1 + 1 : right] < (paper + ink_level) / 2
         for other in page.words:  # ink a word covers was read
@@ -225,10 +227,11 @@ class PageMarks:
                 continue
             ox0, oy0, ox1, oy1 = _pixels(other.bbox, grey)
             window[max(0, oy0 - top) : max(0, oy1 - top), max(0, ox0 - x1 - 1) : max(0, ox1 - x1 - 1)] = False
+        window[window.mean(axis=1) > GLYPH_RULE_SHARE] = False  # a rule along the line (the box's underline)
         band = window[y0 - top : y1 - top]
         columns = np.nonzero(band.sum(axis=0) >= 1)[0]
         if columns.size == 0:
-            return False
+            return None
         for run in np.split(columns, np.nonzero(np.diff(columns) > 2)[0] + 1):
             piece = window[:, run[0] : run[-1] + 1]
             rows = np.nonzero(piece.any(axis=1))[0]
@@ -236,8 +239,10 @@ class PageMarks:
             ruled = rows[0] == 0 and rows[-1] == piece.shape[0] - 1  # a rule crossing the line
             if (not ruled and wide <= GLYPH_MAX_WIDE * height and high >= GLYPH_MIN_HIGH * height
                     and int(piece.sum()) >= height):  # fmt: skip
-                return True
-        return False
+                h, w = grey.shape
+                left, right = float(x1 + 1 + run[0]) / w, float(x1 + 2 + run[-1]) / w
+                return (left, float(top + rows[0]) / h, right, float(top + rows[-1] + 1) / h)
+        return None
 
     def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
         """Return the box of a line of ink right under `line` (a value's last line) that no word covers, else None.

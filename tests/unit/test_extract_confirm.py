@@ -40,8 +40,10 @@ class FakeLook:
     def ink_after(self, page: Page, word: Word) -> bool:
         return word.text in self.ink
 
-    def glyph_after(self, page: Page, word: Word) -> bool:
-        return word.text in self.glyph
+    def glyph_after(self, page: Page, word: Word) -> BBox | None:
+        if word.text not in self.glyph:
+            return None
+        return (word.bbox[2] + 0.01, word.bbox[1], word.bbox[2] + 0.02, word.bbox[3])
 
     def ink_below(self, page: Page, line: Sequence[Word]) -> BBox | None:
         return self.below
@@ -174,7 +176,7 @@ def test_glyph_after_finds_a_dropped_letter_only(text: str, read: set[str], expe
     image, boxes = _typed(text)
     page = _page(image, [b for b in boxes if b[0] in read])
     maria = next(w for w in page.words if w.text == "Maria")
-    assert PageMarks(TesseractOcr()).glyph_after(page, maria) is expected
+    assert (PageMarks(TesseractOcr()).glyph_after(page, maria) is not None) is expected
 
 
 def test_a_boxs_rule_after_a_value_is_no_dropped_letter() -> None:
@@ -182,15 +184,22 @@ def test_a_boxs_rule_after_a_value_is_no_dropped_letter() -> None:
     maria = boxes[-1][1]
     ImageDraw.Draw(image).line([(maria[2] + 25, 0), (maria[2] + 25, image.height)], fill=20, width=3)
     page = _page(image, boxes)
-    assert not PageMarks(TesseractOcr()).glyph_after(page, page.words[-1])
+    assert PageMarks(TesseractOcr()).glyph_after(page, page.words[-1]) is None
 
 
 def test_a_letter_left_unread_after_a_value_in_a_forms_box_takes_it_below_auto_accept() -> None:
     specs = load_specs(ROOT / "extractors")
     read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")
-    assert confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Maria"}))) == 0  # no OCR call
+    look = FakeLook([], glyph_after=frozenset({"Maria"}), line="Thompson, Maria L")
+    assert confirm_values(read, [part], specs, look) == 1 and look.calls == ["line eng"]
+    assert part.fields["patient_name"].value == "Thompson, Maria L"  # the line read alone gives the initial
     assert part.fields["patient_name"].confidence == DOUBT_CAP
     assert any(p.field == "patient_name" and "ink after the value" in p.message for p in part.problems)
+    for line in ("Thompson, Maria Lx7", "Thornpson, Maria L", ""):  # what the pattern does not take whole, or
+        read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")  # another reading: doubted
+        confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Maria"}), line=line))
+        assert part.fields["patient_name"].value == "Thompson, Maria"
+        assert part.fields["patient_name"].confidence == DOUBT_CAP
     read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")
     confirm_values(read, [part], specs, FakeLook([]))
     assert part.fields["patient_name"].confidence == 0.93
