@@ -623,7 +623,9 @@ def _candidates(
                 )
                 if not spec.ocr.dropout and overlapped(page, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
-                if field_spec.direction == "region" and cut_by_region(lines, region, used):
+                # a name runs on (a code, an amount or a date is held whole by its pattern)
+                boxed_text = field_spec.direction == "region" and field_spec.type == "text"
+                if boxed_text and cut_by_region(lines, region, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
