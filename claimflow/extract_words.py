@@ -372,6 +372,8 @@ def majority_code(
     other = code_read(second, field_spec) if second else ""
     if other and (other == page_value or other in fitting or pieced(other, [page_value or "", *fitting])):
         return other
+    if other and any(marks_apart(other, text) for text in texts):
+        return other
     if not fitting:
         return None
     ranked = Counter(fitting).most_common(2)
@@ -383,6 +385,21 @@ def majority_code(
     if page_value is not None and count >= 2 and alone and _letter_lost(code, page_value):
         return code
     return None
+
+
+def marks_apart(code: str, text: str) -> bool:
+    """Return True when a reading alone (`text`) has `code`'s letters and digits in order and differs only in marks.
+
+    Seed 23 invoice 003 degraded: the page's `CLM-2026` (the rest lost), alone `CLM-2026'591003,` (the second hyphen
+    read as an apostrophe: no code the pattern takes), PP-OCR `CLM-2026-591003`; seed 18 receipt 020 degraded: the
+    page's `916432` (its CS lost), alone `CS$916432`, PP-OCR `CS916432`. Where the two recognizers read the same
+    letters and digits, one by one, and tesseract's reading has a mark the pattern does not take or one less, the
+    second recognizer's code is the code. Spaces aside.
+    """
+    read = normalise_code(text.strip())
+    if read == code:
+        return False
+    return [ch for ch in read if ch.isalnum()] == [ch for ch in code if ch.isalnum()]
 
 
 def pieced(code: str, readings: Sequence[str]) -> bool:

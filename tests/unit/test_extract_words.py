@@ -20,6 +20,7 @@ from claimflow.extract_words import (
     doubtful_codes,
     majority_code,
     majority_word,
+    marks_apart,
     pieced,
     read_codes_alone,
     read_missing_codes,
@@ -598,3 +599,21 @@ def test_a_capital_the_page_read_twice_the_second_time_small_is_dropped_when_bot
         read, part = part_read(raw)
         read_codes_alone(read, [part], SPECS, FakeLook(["CS405080"] * 4), threshold=0.97, second=FakeSecond([second]))
         assert part.fields["invoice_number"].value == "CCS405080", raw
+
+
+def test_the_second_recognizers_code_wins_over_a_reading_alone_that_differs_only_in_a_mark() -> None:
+    spec = SPECS.specs["invoice"].fields["claim_reference"]
+    # seed 23 invoice 003 degraded: the page's `CLM-2026` (its rest lost), alone `CLM-2026'591003,`, PP-OCR
+    # `CLM-2026-591003`
+    texts = ["vunratzes91009", "", "CLM-2026'591003,", "a *CLM-2026-591 Pe 00 -"]
+    assert majority_code(texts, spec, page_value="CLM-2026") is None
+    assert majority_code(texts, spec, page_value="CLM-2026", second="CLM-2026-591003") == "CLM-2026-591003"
+    # a letter or digit apart, one more or one less, is no such reading
+    for other in ("CLM-2026'591008", "CLM-2026'59100", "CLM-2026'5910033"):
+        assert majority_code([other], spec, page_value="CLM-2026", second="CLM-2026-591003") is None, other
+    # seed 18 receipt 020 degraded: the page's `916432`, alone `CS8916432`, `CS$916432`, PP-OCR `CS916432`
+    receipt = SPECS.specs["receipt"].fields["invoice_number"]
+    texts = ["", "CS8916432", "CS$916432", "CS8916432 |"]
+    assert majority_code(texts, receipt, page_value="916432", second="CS916432") == "CS916432"
+    assert marks_apart("CLM-2026-591003", " CLM-2026'591003, ") and marks_apart("CS916432", "CS$916432")
+    assert not marks_apart("CLM-2026-591003", "CLM-2026-591003") and not marks_apart("CS916432", "CS8916432")
