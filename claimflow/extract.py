@@ -663,16 +663,26 @@ def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool,
             continue
         span = union_box(tuple(w for w in line.words if id(w) in ids))
         for word in line.words:
-            if id(word) in ids or not any(ch.isalnum() for ch in word.text):
+            if id(word) in ids:
+                continue
+            if not any(ch.isalnum() for ch in word.text):
+                # a sign read garbled where a middle initial would stand (`PATRICIA &` at 0.05 for PATRICIA E)
+                if initial and _initial_place(word, span, line) and word.confidence < GARBLED_WORD:
+                    return GARBLED_NEIGHBOUR_FACTOR
                 continue
             garbled = word.confidence < GARBLED_WORD
             reach = (2.0 if garbled else 1.0) * line.height
             if (garbled or code) and span[0] - reach <= word.bbox[2] and word.bbox[0] <= span[2] + reach:
                 return GARBLED_NEIGHBOUR_FACTOR
             short = sum(ch.isalnum() for ch in word.text) <= 2
-            if initial and short and span[2] <= word.bbox[0] <= span[2] + INITIAL_REACH * line.height:
+            if initial and short and _initial_place(word, span, line):
                 return GARBLED_NEIGHBOUR_FACTOR
     return GARBLED_NEIGHBOUR_FACTOR if split_from_value(region, used) else 1.0
+
+
+def _initial_place(word: Word, span: BBox, line: Line) -> bool:
+    """Return True when a one- or two-character word lies where a name's middle initial would, right after it."""
+    return len(word.text.strip()) <= 2 and span[2] <= word.bbox[0] <= span[2] + INITIAL_REACH * line.height
 
 
 def split_from_value(region: list[Line], used: tuple[Word, ...]) -> bool:

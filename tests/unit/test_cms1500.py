@@ -318,6 +318,23 @@ def test_a_middle_initial_is_read_on_the_names_own_line_only(specs: SpecSet) -> 
     assert extract_document(read, specs, "cms1500").fields["patient_name"].value == "Smith, Keisha A"
 
 
+def test_a_name_with_a_garbled_sign_where_its_initial_would_stand_is_not_confident(specs: SpecSet) -> None:
+    """`PATEL, PATRICIA &` (the `&` at 0.05 where the initial E stands): the name without it must not look sure."""
+
+    def scanned(name: str, sign_confidence: float) -> Field:
+        values = [(x, y, name if text == "Salemy, Cheryl A" else text) for x, y, text in VALUES_0212]
+        words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text, 0.95)]
+        words = [dataclasses.replace(w, confidence=sign_confidence) if w.text == "&" else w for w in words]
+        read = ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+        return extract_document(read, specs, "cms1500").fields["patient_name"]
+
+    whole = scanned("Patel, Patricia E", 0.95)
+    garbled = scanned("Patel, Patricia &", 0.05)
+    assert garbled.value == "Patel, Patricia" and garbled.confidence < 0.85 * whole.confidence
+    # read surely, a sign is no lost initial
+    assert scanned("Patel, Patricia &", 0.95).confidence == scanned("Patel, Patricia", 0.95).confidence
+
+
 HCFA_BOX_21 = "21. DIAGNOSIS OR NATURE OF ILLNESS OR INJURY. (RELATE ITEMS 1,2,3 OR 4 TO ITEM 24E BY LINE)"
 
 

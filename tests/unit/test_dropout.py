@@ -306,3 +306,28 @@ def test_the_first_readings_captions_stand_for_a_form_layer_read_as_dots() -> No
     # a form layer that reads its captions keeps them (the first reading is not taken for a few more)
     read_well = [*captions[:-4], *words(0.846, "28. TOTAL CHARGE", x=0.62, block=5)]
     assert form_layer_words(page, read_well, data, spec) == read_well
+
+
+def test_a_field_the_layered_reading_lost_is_kept_unconfirmed() -> None:
+    """A faded scan's data, hardly darker than its form, dotted by the drop-out by level: the layered reading
+    reads no insured name where the page's first reading read `THOMPSON, KEVIN` (seed 23 pre-printed `003`)."""
+    from claimflow.errors import ReasonCode
+    from claimflow.extract_reread import UNCONFIRMED_FACTOR
+    from claimflow.form_layers import keep_lost_fields
+    from claimflow.models import Extraction, Field, Problem, Provenance
+
+    def field(name: str, value: str, confidence: float) -> Field:
+        return Field(name, value, confidence, Provenance(ReadMethod.OCR, page=1))
+
+    first = Extraction("cms1500", 0.9, fields={"insured_name": field("insured_name", "THOMPSON, KEVIN", 0.95),
+                                               "patient_name": field("patient_name", "THOMPSON, KEVIN", 0.9)})
+    missing = Problem(ReasonCode.FIELD_MISSING, "insured_name: not found", page=1, field="insured_name")
+    again = Extraction("cms1500", 0.9, fields={"patient_name": field("patient_name", "THOMPSON, KEVN", 0.8)},
+                       problems=[missing])
+    keep_lost_fields(first, again)
+    kept = again.fields["insured_name"]
+    assert kept.value == "THOMPSON, KEVIN" and kept.confidence == round(0.95 * UNCONFIRMED_FACTOR, 4)
+    assert missing not in again.problems
+    assert any(p.field == "insured_name" and p.code is ReasonCode.FIELD_LOW_CONFIDENCE for p in again.problems)
+    # a field the layered reading read stays as it read it
+    assert again.fields["patient_name"].value == "THOMPSON, KEVN"
