@@ -38,6 +38,8 @@ WRAP_MARGIN = 0.05
 """A value's last line wrapped when it ends this close (page width) to the right edge of the page's text."""
 CLOSING_MARKS = ".。!！?？;；,，"
 """Marks that end a value and that a page reading drops: what a line read again may add at the end."""
+SHORT_REACH = 2.5
+"""How far past a box's value (share of its last word's height) a word of one or two characters may be its letter."""
 SCRIPT_FREE = re.compile(r"[\s\-_/.:]")
 
 
@@ -132,11 +134,12 @@ def _last_line(field: Field, page: Page) -> list[Word]:
 
 
 def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook, field_spec: FieldSpec) -> int:
-    """Doubt a one-line value read in a form's box when a letter's ink after its last word was read by no word.
+    """Doubt a one-line value read in a form's box when a letter after its last word was not read as its own.
 
-    A box holds one value, so unread ink right after it on its line is the value's own: `Thompson, Maria` read
-    for `Thompson, Maria L` (the initial dropped by the page reading) is not confident. The line is read alone up
-    to that ink; when it reads the value's words and one word more that the field's pattern takes whole with them
+    A box holds one value, so ink right after it on its line is the value's own: `Thompson, Maria` read for
+    `Thompson, Maria L` (the initial dropped by the page reading: ink no word covers) or `Smith, David` beside
+    a word `kK` (a word of one or two characters the pattern did not take) is not confident. The line is read alone
+    up to that ink; when it reads the value's words and one word more that the field's pattern takes whole with them
     (`Thompson, Maria L`), the value takes it. Either way the value goes below auto-accept (DOUBT_CAP).
     """
     box = field.provenance.bbox
@@ -144,7 +147,9 @@ def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook, f
     if box is None or not words or not isinstance(field.value, str):
         return 0
     last = max(words, key=lambda w: w.bbox[2])  # one line: its words may be OCR blocks of their own
-    ink = look.glyph_after(page, last) if field.value.endswith(last.text) else None
+    if not field.value.endswith(last.text):
+        return 0
+    ink = _short_after(page, last) or look.glyph_after(page, last)
     if ink is None:
         return 0
     band = (box[0], box[1], ink[2], box[3])  # the value's own height: the next box's caption is not read with it
@@ -160,11 +165,28 @@ def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook, f
         field.name,
         page,
         ReasonCode.FIELD_LOW_CONFIDENCE,
-        f"{field.name}: ink after the value in its box was not read by the page"
+        f"{field.name}: ink after the value in its box was not read as part of it"
         + (f"; its line read alone gives {whole!r}" if part.fields[field.name].value == whole else "")
         + "; check its end on the page",
     )
     return 1
+
+
+def _short_after(page: Page, last: Word) -> BBox | None:
+    """Return the box of a word of one or two letters or digits right after `last` on its row (a misread letter).
+
+    `Smith, David` `kK`: the page read the initial `K` as a word the name's pattern does not take; read alone, the
+    line may give it. Within SHORT_REACH of the word's height (page-width fraction from the page's aspect).
+    """
+    high = last.bbox[3] - last.bbox[1]
+    reach = SHORT_REACH * high * (page.height / page.width if page.width else 1.0)
+    for word in page.words:
+        shared = min(last.bbox[3], word.bbox[3]) - max(last.bbox[1], word.bbox[1])
+        short = 0 < sum(ch.isalnum() for ch in word.text) <= 2
+        on_row = shared >= 0.5 * min(high, word.bbox[3] - word.bbox[1])
+        if short and on_row and last.bbox[2] <= word.bbox[0] <= last.bbox[2] + reach:
+            return word.bbox
+    return None
 
 
 def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> int:

@@ -203,6 +203,17 @@ def test_a_letter_left_unread_after_a_value_in_a_forms_box_takes_it_below_auto_a
     read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")
     confirm_values(read, [part], specs, FakeLook([]))
     assert part.fields["patient_name"].confidence == 0.93
+    # the page read the initial as a word the pattern does not take (`kK`): the line is read alone the same way
+    read, part = _document("cms1500", "insured_name", "Smith, David", "eng")
+    read.pages[0].words.append(Word("kK", (0.53, 0.202, 0.545, 0.22), 0.63, block=1, line=1))
+    look = FakeLook([], line="Smith, David K")
+    assert confirm_values(read, [part], specs, look) == 1 and look.calls == ["line eng"]
+    assert part.fields["insured_name"].value == "Smith, David K"
+    assert part.fields["insured_name"].confidence == DOUBT_CAP
+    read, part = _document("cms1500", "insured_name", "Smith, David", "eng")
+    read.pages[0].words.append(Word("kK", (0.75, 0.202, 0.765, 0.22), 0.63, block=1, line=1))  # a box away
+    assert confirm_values(read, [part], specs, FakeLook([], line="Smith, David K")) == 0
+    assert part.fields["insured_name"].value == "Smith, David"
     # free text is not held to a box: what follows it may be another value's
     read, part = _document("motor_claim_form", "description", "thrown up by a lorry", "eng")
     confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"lorry"})))
