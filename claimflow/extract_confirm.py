@@ -154,6 +154,8 @@ def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook, f
         return 0
     band = (box[0], box[1], ink[2], box[3])  # the value's own height: the next box's caption is not read with it
     read = (look.read_line(page, band, lang=page.language) or "").split()
+    while read and not any(ch.isalnum() for ch in read[0]):
+        read = read[1:]  # the box's left rule read as a mark (`| Miller, Susan J`)
     old = field.value.split()
     whole = " ".join(read)
     if len(read) == len(old) + 1 and read[: len(old)] == old and field_spec.pattern is not None:

@@ -195,6 +195,9 @@ def test_a_letter_left_unread_after_a_value_in_a_forms_box_takes_it_below_auto_a
     assert part.fields["patient_name"].value == "Thompson, Maria L"  # the line read alone gives the initial
     assert part.fields["patient_name"].confidence == DOUBT_CAP
     assert any(p.field == "patient_name" and "ink after the value" in p.message for p in part.problems)
+    read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")
+    confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Maria"}), line="| Thompson, Maria L"))
+    assert part.fields["patient_name"].value == "Thompson, Maria L"  # the box's rule read before it is no word
     for line in ("Thompson, Maria Lx7", "Thornpson, Maria L", ""):  # what the pattern does not take whole, or
         read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")  # another reading: doubted
         confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Maria"}), line=line))
