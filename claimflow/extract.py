@@ -593,7 +593,10 @@ def _candidates(
     for region, anchor_factor, fallbacks in _regions(
         field_spec, lines, found, ocr=page.method is ReadMethod.OCR, aspect=page_aspect(page)
     ):
-        matched = _match_tiers(field_spec, region, labels, down=down)
+        boxed_text = field_spec.direction == "region" and field_spec.type == "text"
+        # a name whose row an edge of its box cut is read with its row whole (and doubted below)
+        mended = mend_rows(lines, region) if boxed_text and page.method is ReadMethod.OCR else region
+        matched = _match_tiers(field_spec, mended, labels, down=down)
         for fallback in fallbacks:
             if matched:
                 break
@@ -624,7 +627,6 @@ def _candidates(
                 if not spec.ocr.dropout and overlapped(page, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
                 # a name runs on (a code, an amount or a date is held whole by its pattern)
-                boxed_text = field_spec.direction == "region" and field_spec.type == "text"
                 if boxed_text and cut_by_region(lines, region, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
@@ -707,6 +709,49 @@ def split_from_value(region: list[Line], used: tuple[Word, ...]) -> bool:
             if end is not None and word.bbox[0] >= end and any(ch.isalnum() for ch in word.text):
                 return True
     return False
+
+
+def _row_after(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
+    """Return the first word of the page right after `words` on their row (EDGE_REACH of their height), not held."""
+    top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
+    end = max(w.bbox[2] for w in words)
+    reach = EDGE_REACH * (bottom - top)
+    after = [
+        word
+        for line in lines
+        for word in line.words
+        if id(word) not in held
+        and any(ch.isalnum() for ch in word.text)
+        and min(bottom, word.bbox[3]) - max(top, word.bbox[1]) >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
+        and end <= word.bbox[0] <= end + reach
+    ]
+    return min(after, key=lambda w: w.bbox[0]) if after else None
+
+
+def mend_rows(lines: list[Line], region: list[Line]) -> list[Line]:
+    """Return the region with each line's row read on: the words right after it on its row that it does not hold.
+
+    An edge of the box that runs through a line (`Summit` inside box 33's region, `Orthopedics` just outside),
+    or the line builder setting the rest of a row on a line of its own, cuts a name short; the words that go on
+    from it (each within EDGE_REACH of the line's height after the last) are put back at its end and taken from
+    the region's other lines. The value read so is doubted all the same (cut_by_region).
+    """
+    moved: dict[int, int] = {}
+    mended: list[list[Word]] = []
+    for index, line in enumerate(region):
+        words = list(line.words)
+        held = {id(word) for word in words}
+        while (word := _row_after(lines, words, held)) is not None:
+            words.append(word)
+            held.add(id(word))
+            moved.setdefault(id(word), index)
+        mended.append(words)
+    out = []
+    for index, words in enumerate(mended):
+        kept = tuple(word for word in words if moved.get(id(word), index) == index)
+        if kept:
+            out.append(Line(kept))
+    return out
 
 
 def cut_by_region(lines: list[Line], region: list[Line], used: tuple[Word, ...]) -> bool:

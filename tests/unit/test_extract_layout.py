@@ -193,3 +193,16 @@ def test_a_word_right_after_the_value_on_its_row_but_not_on_its_line_of_the_regi
     assert not cut_by_region([Line((summit, rest))], [Line((summit, rest))], (summit, rest))
     assert not cut_by_region([Line(used), Line((street,))], [Line(used), Line((street,))], used)
     assert not cut_by_region([Line((summit, far))], [Line(used)], used)
+
+
+def test_a_row_cut_by_the_regions_edge_or_split_by_the_line_builder_is_mended() -> None:
+    from claimflow.extract import mend_rows
+
+    summit = Word("Summit", (0.6326, 0.9008, 0.6893, 0.9101), 0.94, 1, 1)
+    rest = Word("Orthopedics", (0.7004, 0.9007, 0.8071, 0.9116), 0.60, 1, 63)
+    street = Word("8154", (0.633, 0.914, 0.669, 0.9225), 0.96, 1, 64)
+    far = Word("Tulsa", (0.85, 0.9008, 0.89, 0.9101), 0.96, 1, 63)  # a column away
+    mended = mend_rows([Line((summit, rest, far)), Line((street,))], [Line((summit,)), Line((street,))])
+    assert [line.text for line in mended] == ["Summit Orthopedics", "8154"]
+    mended = mend_rows([Line((summit,)), Line((rest,))], [Line((summit,)), Line((rest,))])
+    assert [line.text for line in mended] == ["Summit Orthopedics"]
