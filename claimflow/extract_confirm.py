@@ -139,8 +139,9 @@ def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook, f
     A box holds one value, so ink right after it on its line is the value's own: `Thompson, Maria` read for
     `Thompson, Maria L` (the initial dropped by the page reading: ink no word covers) or `Smith, David` beside
     a word `kK` (a word of one or two characters the pattern did not take) is not confident. The line is read alone
-    up to that ink; when it reads the value's words and one word more that the field's pattern takes whole with them
-    (`Thompson, Maria L`), the value takes it. Either way the value goes below auto-accept (DOUBT_CAP).
+    up to that ink; when it reads the value's words and one word more (`Thompson, Maria L`), or its last word
+    longer (`Lakeview Medical Grou` read `... Group`), and the field's pattern takes that whole, the value takes
+    it. Either way the value goes below auto-accept (DOUBT_CAP).
     """
     box = field.provenance.bbox
     words = [w for w in page.words if box is not None and centre_in(w.bbox, box)]
@@ -158,10 +159,13 @@ def _glyph_after(part: Extraction, field: Field, page: Page, look: SecondLook, f
         read = read[1:]  # the box's left rule read as a mark (`| Miller, Susan J`)
     old = field.value.split()
     whole = " ".join(read)
-    if len(read) == len(old) + 1 and read[: len(old)] == old and field_spec.pattern is not None:
+    more = len(read) == len(old) + 1 and read[: len(old)] == old  # a word more (`Maria` `L`)
+    longer = len(read) == len(old) and read[:-1] == old[:-1] and read[-1].startswith(old[-1])  # `Grou` `Group`
+    if (more or (longer and read[-1] != old[-1])) and field_spec.pattern is not None:
         found = re.search(field_spec.pattern, whole, re.IGNORECASE if field_spec.ignore_case else 0)
         if found is not None and (found.groupdict().get("value") or found.group(0)) == whole:
-            part.fields[field.name] = dataclasses.replace(field, value=whole, raw=f"{field.raw} {read[-1]}")
+            raw = f"{field.raw} {read[-1]}" if more else field.raw + read[-1][len(old[-1]) :]
+            part.fields[field.name] = dataclasses.replace(field, value=whole, raw=raw)
     doubt(
         part,
         field.name,

@@ -198,6 +198,10 @@ def test_a_letter_left_unread_after_a_value_in_a_forms_box_takes_it_below_auto_a
     read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")
     confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Maria"}), line="| Thompson, Maria L"))
     assert part.fields["patient_name"].value == "Thompson, Maria L"  # the box's rule read before it is no word
+    read, part = _document("cms1500", "billing_provider", "Lakeview Medical Grou", "eng")
+    confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Grou"}), line="Lakeview Medical Group"))
+    assert part.fields["billing_provider"].value == "Lakeview Medical Group"  # its last letter, dropped
+    assert part.fields["billing_provider"].confidence == DOUBT_CAP
     for line in ("Thompson, Maria Lx7", "Thornpson, Maria L", ""):  # what the pattern does not take whole, or
         read, part = _document("cms1500", "patient_name", "Thompson, Maria", "eng")  # another reading: doubted
         confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"Maria"}), line=line))
