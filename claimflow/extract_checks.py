@@ -43,9 +43,7 @@ _SUBTOTAL = re.compile(
     r"\bSUB\s?-?\s?TOTAL\b|\bEXCL(?:UDING|USIVE|\.)?\b.*\b(?:GST|SST|TAX)\b|\b(?:BEFORE|EXCL\.?)\s+(?:GST|SST|TAX)\b",
     re.IGNORECASE,
 )
-_TAX = re.compile(
-    r"^\W*(?:TOTAL\s+)?(?:GST|SST|TAX|SERVICE\s+TAX|SALES\s+TAX|VAT|MWST|UST|TVA|IVA)\b", re.IGNORECASE
-)
+_TAX = re.compile(r"^\W*(?:TOTAL\s+)?(?:GST|SST|TAX|SERVICE\s+TAX|SALES\s+TAX|VAT|MWST|UST|TVA|IVA)\b", re.IGNORECASE)
 _NOT_TAX = re.compile(r"\b(?:ID|REG|NO|INVOICE|SUMMARY|CODE|INCL\w*|EXCL\w*|INCLUSIVE|EXCLUSIVE)\b", re.IGNORECASE)
 # the point lost (`222 24`) or read as a colon or semicolon (`32:79,`: clean 200-dpi Courier, the comma a speck)
 _LOST_POINT = re.compile(r"(?<![\d.,:;])(\d{1,4})(?:\s|\s?[:;]\s?)(\d{2})[\s,.]*$")
@@ -297,32 +295,13 @@ def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
             _raise(fields, check)
         return None
     _lower(fields, [*check.parts, check.total])
+    summed = f"{' + '.join(check.parts)} = {parts_sum}"
     if _slipped(fields, total, parts, check):
-        name = check.total
-        fields[name] = dataclasses.replace(
-            fields[name],
-            value=Money(parts_sum, fields[name].value.currency),  # type: ignore[union-attr]
-            confidence=min(fields[name].confidence, CUT_TOTAL_CONFIDENCE),
-        )
-        return Problem(
-            ReasonCode.AMOUNTS_INCONSISTENT,
-            f"{name}: read {total[0]}, one figure from {' + '.join(check.parts)} = {parts_sum}, and read less surely "
-            "than its parts: the sum is kept, check the amounts",
-            field=name,
-        )
+        why = f"one figure from {summed}, and read less surely than its parts"
+        return _keep_sum(fields, check.total, total[0], parts_sum, why)
     if _cut_short(total, parts, check):
-        name = check.total
-        fields[name] = dataclasses.replace(
-            fields[name],
-            value=Money(parts_sum, fields[name].value.currency),  # type: ignore[union-attr]
-            confidence=min(fields[name].confidence, CUT_TOTAL_CONFIDENCE),
-        )
-        return Problem(
-            ReasonCode.AMOUNTS_INCONSISTENT,
-            f"{name}: read {total[0]}, below its own part, and {' + '.join(check.parts)} = {parts_sum} ends in "
-            "those figures: the total's first figures were lost; the sum is kept, check the amounts",
-            field=name,
-        )
+        why = f"below its own part, and {summed} ends in those figures: the total's first figures were lost"
+        return _keep_sum(fields, check.total, total[0], parts_sum, why)
     return Problem(
         ReasonCode.AMOUNTS_INCONSISTENT,
         f"{' + '.join(check.parts)} = {parts_sum} but {check.total} = {total[0]}; check the amounts",
@@ -352,6 +331,20 @@ def _cut_short(total: list[Decimal], parts: Sequence[list[Decimal] | None], chec
         return False
     read, whole = (f"{abs(a.quantize(CENT)) * 100:.0f}" for a in (total[0], parts_sum))
     return whole.endswith(read.lstrip("0") or "0") and len(whole) > len(read)
+
+
+def _keep_sum(fields: dict[str, Field], name: str, read: Decimal, parts_sum: Decimal, why: str) -> Problem:
+    """Set the total `name` to its parts' sum, at most CUT_TOTAL_CONFIDENCE, and say why (`why`) it was read wrong."""
+    fields[name] = dataclasses.replace(
+        fields[name],
+        value=Money(parts_sum, fields[name].value.currency),  # type: ignore[union-attr]
+        confidence=min(fields[name].confidence, CUT_TOTAL_CONFIDENCE),
+    )
+    return Problem(
+        ReasonCode.AMOUNTS_INCONSISTENT,
+        f"{name}: read {read}, {why}; the sum is kept, check the amounts",
+        field=name,
+    )
 
 
 def _slipped(

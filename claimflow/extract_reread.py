@@ -644,17 +644,7 @@ def _take_unread(part: Extraction, name: str, enlarged: Sequence[Extraction]) ->
     # an amount read alike is one value whether or not that reading's band also held the currency sign
     if len(found) < len(BAND_SCALES) or len({_key(f).split("|")[0] for f in found}) != 1:
         return False
-    best = max(found, key=lambda f: (isinstance(f.value, Money) and f.value.currency is not None, f.confidence))
-    capped = dataclasses.replace(best, confidence=min(best.confidence, UNREAD_CAP))
-    put_found(part, capped, _problems_of(enlarged, best))
-    part.problems.append(
-        Problem(
-            ReasonCode.FIELD_AMBIGUOUS,
-            f"{name}: read only from its line enlarged (the page's reading gave none there); check it",
-            page=best.provenance.page,
-            field=name,
-        )
-    )
+    _put_enlarged(part, name, found, enlarged, "read only from its line enlarged (the page's reading gave none there)")
     return True
 
 
@@ -683,16 +673,20 @@ def _take_summed(
     if len(confirmed) != 1:
         return
     alike = next(iter(confirmed.values()))
+    _put_enlarged(
+        part, name, alike, enlarged, "read only from its line enlarged, once; the document's own sums give the same"
+    )
+
+
+def _put_enlarged(
+    part: Extraction, name: str, alike: Sequence[Field], enlarged: Sequence[Extraction], why: str
+) -> None:
+    """Put the surest of `alike` (an amount with its currency first) into `part`, at most UNREAD_CAP, flagged."""
     best = max(alike, key=lambda f: (isinstance(f.value, Money) and f.value.currency is not None, f.confidence))
     capped = dataclasses.replace(best, confidence=min(best.confidence, UNREAD_CAP))
     put_found(part, capped, _problems_of(enlarged, best))
     part.problems.append(
-        Problem(
-            ReasonCode.FIELD_AMBIGUOUS,
-            f"{name}: read only from its line enlarged, once; the document's own sums give the same; check it",
-            page=best.provenance.page,
-            field=name,
-        )
+        Problem(ReasonCode.FIELD_AMBIGUOUS, f"{name}: {why}; check it", page=best.provenance.page, field=name)
     )
 
 
