@@ -41,6 +41,8 @@ the word is high (a letter: no speck, no rule)."""
 GLYPH_MAX_WIDE = 1.2
 GLYPH_RULE_SHARE = 0.6
 """A row of pixels inked over this share of the looked-at width is a rule along the line, not a letter's."""
+INK_CONTRAST = 40
+"""A word's ink is at least this many grey levels darker than its paper, or no mark beside it is looked for."""
 BELOW_GAP = 0.1
 BELOW_REACH = 1.6
 """A dropped last line of a value is looked for between these many line heights under its line."""
@@ -179,17 +181,14 @@ class PageMarks:
             return False
         x0, y0, x1, y1 = _pixels(word.bbox, grey)
         height = y1 - y0
-        if height < 8:
+        cut = _ink_cut(grey, (x0, y0, x1, y1))
+        if cut is None:
             return False
         right = min(grey.shape[1], x1 + int(TRAIL_REACH * height))
         if any(w is not word and w.bbox[0] * grey.shape[1] < right and w.bbox[2] * grey.shape[1] > x1
                and w.bbox[1] * grey.shape[0] < y1 and w.bbox[3] * grey.shape[0] > y0 for w in page.words):
             return False  # another word sits there: it is read
-        body = grey[y0:y1, x0:x1]
-        paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
-        if paper - ink_level < 40:
-            return False
-        window = grey[y0 : min(grey.shape[0], y1 + int(0.2 * height)), x1:right] < (paper + ink_level) / 2
+        window = grey[y0 : min(grey.shape[0], y1 + int(0.2 * height)), x1:right] < cut
         if window.size == 0 or not window.any():
             return False
         columns = np.nonzero(window.any(axis=0))[0]
@@ -213,15 +212,12 @@ class PageMarks:
             return None
         x0, y0, x1, y1 = _pixels(word.bbox, grey)
         height = y1 - y0
-        if height < 8:
-            return None
+        cut = _ink_cut(grey, (x0, y0, x1, y1))
         right = min(grey.shape[1], x1 + int(GLYPH_REACH * height))
-        body = grey[y0:y1, x0:x1]
-        paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
-        if paper - ink_level < 40 or right <= x1 + 1:
+        if cut is None or right <= x1 + 1:
             return None
         top, bottom = max(0, y0 - height // 2), min(grey.shape[0], y1 + height // 2)
-        window = grey[top:bottom, x1 + 1 : right] < (paper + ink_level) / 2
+        window = grey[top:bottom, x1 + 1 : right] < cut
         for other in page.words:  # ink a word covers was read
             if other is word:
                 continue
@@ -259,17 +255,14 @@ class PageMarks:
         x1, y1 = max(w.bbox[2] for w in line), max(w.bbox[3] for w in line)
         px0, py0, px1, py1 = _pixels((x0, y0, x1, y1), grey)
         height = py1 - py0
-        if height < 8:
+        cut = _ink_cut(grey, (px0, py0, px1, py1))
+        if cut is None:
             return None
         top, bottom = py1 + int(BELOW_GAP * height), min(grey.shape[0], py1 + int(BELOW_REACH * height))
         band = (x0, top / grey.shape[0], x1, bottom / grey.shape[0])
         if bottom - top < height or any(_overlaps(w.bbox, band) for w in page.words):
             return None
-        body = grey[py0:py1, px0:px1]
-        paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
-        if paper - ink_level < 40:
-            return None
-        window = grey[top:bottom, px0:px1] < (paper + ink_level) / 2
+        window = grey[top:bottom, px0:px1] < cut
         rows, columns = np.nonzero(window.any(axis=1))[0], np.nonzero(window.any(axis=0))[0]
         if rows.size == 0 or int(window.sum()) < BELOW_MIN_PIXELS:
             return None
@@ -414,6 +407,20 @@ def _overlaps(bbox: BBox, box: BBox) -> bool:
     """Return True when a word's box reaches into `box` (a third of its height or more, any of its width)."""
     high = min(bbox[3], box[3]) - max(bbox[1], box[1])
     return bbox[0] < box[2] and bbox[2] > box[0] and high >= (bbox[3] - bbox[1]) / 3
+
+
+def _ink_cut(grey: npt.NDArray[np.uint8], box: tuple[int, int, int, int]) -> float | None:
+    """Return the grey level halfway between a word's paper and its ink (`box` in pixels): darker pixels are ink.
+
+    None when the word is under 8 pixels high or its ink is not INK_CONTRAST levels darker than its paper: marks
+    beside such a word are not looked for (ink_after, glyph_after, ink_below).
+    """
+    x0, y0, x1, y1 = box
+    if y1 - y0 < 8:
+        return None
+    body = grey[y0:y1, x0:x1]
+    paper, ink_level = float(np.percentile(body, 90)), float(np.percentile(body, 2))
+    return (paper + ink_level) / 2 if paper - ink_level >= INK_CONTRAST else None
 
 
 def _pixels(bbox: BBox, grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
