@@ -769,20 +769,8 @@ def cut_by_region(lines: list[Line], region: list[Line], used: tuple[Word, ...])
     ids = {id(word) for word in used}
     for own in region:
         mine = [word for word in own.words if id(word) in ids]
-        if not mine:
-            continue
-        top, bottom = min(w.bbox[1] for w in mine), max(w.bbox[3] for w in mine)
-        end = max(w.bbox[2] for w in mine)
-        reach = EDGE_REACH * (bottom - top)
-        held = {id(word) for word in own.words}
-        for line in lines:
-            for word in line.words:
-                if id(word) in held or not any(ch.isalnum() for ch in word.text):
-                    continue
-                shared = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
-                on_row = shared >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
-                if on_row and end <= word.bbox[0] <= end + reach:
-                    return True
+        if mine and _row_after(lines, mine, {id(word) for word in own.words}) is not None:
+            return True
     return False
 
 
