@@ -77,7 +77,7 @@ def same(name: str, got: Any, expected: Any) -> bool:
 
 
 Usage = dict[str, tuple[int, float, float]]
-Looks = list[tuple[str, int, bool]]
+Looks = list[tuple[str, int, bool, bool]]
 
 
 def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int, float, Usage, Looks]:
@@ -94,7 +94,7 @@ def _read(path_text: str) -> tuple[list[dict[str, Any]], float, int, float, Usag
         path, ocr, specs, threshold=Settings().look_threshold, ocr_usage=usage, looks=records
     )
     elapsed = time.perf_counter() - started
-    looks = [(r.step, r.calls, bool(r.changed)) for r in records if r.calls or r.changed]
+    looks = [(r.step, r.calls, bool(r.changed), r.unread) for r in records if r.calls or r.changed or r.unread]
     plain = [_plain_extraction(ex) for ex in extractions]
     return plain, elapsed, len(read.pages), time.process_time() - cpu, usage, looks
 
@@ -168,14 +168,16 @@ def main() -> int:
     misses: list[str] = []
     scan_pages = scan_seconds = scan_cpu = 0.0
     steps: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    changing: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # runs, calls, runs changing, their calls
+    # runs, calls, runs changing, their calls, runs granted that read nothing
+    changing: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for truth, (extractions, seconds, pages, cpu, usage, looks) in zip(truths, results, strict=True):
-        for step, calls, changed in looks:
+        for step, calls, changed, unread in looks:
             runs = changing[step]
             runs[0] += 1
             runs[1] += calls
             runs[2] += changed
             runs[3] += calls if changed else 0
+            runs[4] += unread
         family = str(truth["degradation"]["family"])
         if family != "text":
             scan_pages += pages
@@ -219,7 +221,8 @@ def main() -> int:
           + ", ".join(f"{step} {int(n)} ({cpu:.1f} s)" for step, (n, cpu) in sorted(steps.items())))
     print("second looks that ran (OCR calls), and those that changed a field's value or confidence: "
           + ", ".join(f"{step} {runs} ({calls}) -> {changed} ({changed_calls})"
-                      for step, (runs, calls, changed, changed_calls) in sorted(changing.items())))
+                      + (f" [granted, read nothing: {unread}]" if unread else "")
+                      for step, (runs, calls, changed, changed_calls, unread) in sorted(changing.items())))
     _print_cells(cells)
     print("\nper field (all families):")
     for (document_type, name), (total, right) in sorted(per_field.items()):

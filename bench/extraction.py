@@ -866,9 +866,10 @@ def print_looks(docs: list[Doc]) -> dict[str, Any]:
             step = steps.setdefault(
                 record.step,
                 {"documents": 0, "calls": 0, "seconds": 0.0, "fields": {}, "skipped": {}, "changing_calls": 0,
-                 "changing_documents": 0},
+                 "changing_documents": 0, "unread_documents": 0},
             )  # fmt: skip
             step["documents"] += 1
+            step["unread_documents"] += record.unread
             step["calls"] += record.calls
             step["changing_calls"] += record.calls if record.changed else 0
             step["changing_documents"] += bool(record.changed)
@@ -888,6 +889,8 @@ def print_looks(docs: list[Doc]) -> dict[str, Any]:
         over = f"  over budget: {skipped}" if skipped else ""
         line = f"  {name:<8} docs {step['documents']:>3}  calls {step['calls']:>4}  {step['seconds']:6.1f} s"
         changing = f"changed a field on {step['changing_documents']} docs ({step['changing_calls']} calls)"
+        if step["unread_documents"]:
+            changing += f", granted but read nothing on {step['unread_documents']} docs"
         print(f"{line}  {changing}  for: {fields}{over}")
     return {"calls": sum(spent), "max_per_document": max(spent, default=0), "steps": steps}
 

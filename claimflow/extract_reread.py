@@ -525,7 +525,9 @@ def _vote_weak_lines(
         # a line whose first reading the last enlargement read the same is settled: it is not read again (two
         # enlarged readings must agree against the first to change a value, and one of them already did not)
         made, reading = _read_bands(read, part, specs, reread, _bands(part, pending), scale)
-        calls += made
+        if not calls:
+            _doubt_unread(part, [name for name in pending if part.fields[name].provenance.page not in made])
+        calls += len(made)
         if reading is None:
             return calls
         readings.append(reading)
@@ -553,6 +555,26 @@ def _vote_weak_lines(
         if chosen[1]:
             part.problems.append(chosen[1])
     return calls
+
+
+def _doubt_unread(part: Extraction, names: Sequence[str]) -> None:
+    """Lower the weak values whose lines could not be read again at all (UNCONFIRMED_FACTOR), flagged.
+
+    A weak value granted a closer reading that none could make (its page's image was not kept, its lines too wide
+    to enlarge: `readers.reread_bands`) has no second reading behind it: it must not keep the confidence of a value
+    a closer reading confirmed (SROIE 460's misread date sat 0.0001 under the threshold with no second reading).
+    """
+    for name in names:
+        found = part.fields[name]
+        part.fields[name] = dataclasses.replace(found, confidence=round(found.confidence * UNCONFIRMED_FACTOR, 4))
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_LOW_CONFIDENCE,
+                f"{name}: its line could not be read again closer; check it",
+                page=found.provenance.page,
+                field=name,
+            )
+        )
 
 
 def _compact(text: str) -> str:
@@ -588,20 +610,20 @@ def _read_bands(
     reread: BandRereader,
     bands: dict[int, list[Band]],
     scale: int,
-) -> tuple[int, Extraction | None]:
-    """Read the pages' bands enlarged by `scale`; return the OCR calls made and that reading's extraction.
+) -> tuple[set[int], Extraction | None]:
+    """Read the pages' bands enlarged by `scale`; return the pages read (one OCR call each) and that extraction.
 
     The extraction keeps only values read inside the bands (another line winning says nothing about these); it is
-    None when no page had a band to read.
+    None when no page had a band that could be read.
     """
     again = [reread(page, bands[page.number], scale=scale) if page.number in bands else None for page in read.pages]
-    calls = sum(1 for page in again if page is not None)
-    if not calls:
-        return 0, None
+    made = {old.number for new, old in zip(again, read.pages, strict=True) if new is not None}
+    if not made:
+        return made, None
     pages = [new if new is not None else old for new, old in zip(again, read.pages, strict=True)]
     reading = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     reading.fields = {n: f for n, f in reading.fields.items() if _inside(f, bands)}
-    return calls, reading
+    return made, reading
 
 
 def _read_unread_lines(
@@ -625,7 +647,7 @@ def _read_unread_lines(
             for number, band in unread[name]:
                 bands.setdefault(number, []).append(band)
         made, reading = _read_bands(read, part, specs, reread, bands, scale)
-        calls += made
+        calls += len(made)
         if reading is None:
             break
         readings.append(reading)

@@ -144,6 +144,9 @@ class LookRecord:
     changed: tuple[str, ...] = ()
     """Fields whose value or confidence the step changed (added, dropped, re-valued, re-scored): a step whose calls
     change nothing is spending them for nothing (benches count its calls apart)."""
+    unread: bool = False
+    """Granted readings for weak or missing fields, yet the step made no OCR call and had none answered from memory:
+    it could not read what it was granted (a page's image not kept, lines too wide to enlarge; `_unread`)."""
 
 
 class SharedOcr:
@@ -1073,7 +1076,7 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
                 cost += request.calls
         served = _served(granted)
         skipped = tuple(name for name in _served(asked) if name not in served)
-        calls_before = sum(ctx.ocr.calls.values())
+        calls_before, saved_before = sum(ctx.ocr.calls.values()), ctx.ocr.saved
         started = time.perf_counter()
         changed: tuple[str, ...] = ()
         if granted:
@@ -1096,11 +1099,21 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
                 time.perf_counter() - started,
                 skipped,
                 changed,
+                unread=_unread(granted, calls, ctx.ocr.saved - saved_before),
             )
         )
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records
+
+
+def _unread(granted: Sequence[Request], calls: int, saved: int) -> bool:
+    """Return True when a step granted readings for weak or missing fields made none (nor had one from memory).
+
+    Checks (`check`, `layout`: accents, confirmations, a form's layers) read only what they find to check, so
+    making no call is their normal answer; a weak or missing field's reading is asked because it is needed.
+    """
+    return calls == 0 and saved == 0 and any(r.calls > 0 and r.reason in ("weak", "missing") for r in granted)
 
 
 def field_states(parts: Sequence[Extraction]) -> dict[tuple[int, str, str], tuple[str, float]]:

@@ -207,7 +207,8 @@ def split_at_rules(words: list[Word], rules: Sequence[tuple[float, int, int]], s
 BAND_GAP_PX = 24
 """White space between the bands stacked into one image, so tesseract keeps them apart as lines."""
 BAND_MAX_PX = 3000
-"""Bands are not enlarged past this width (the small phone-size receipts are the ones that gain)."""
+"""Bands are not enlarged past this width (the small phone-size receipts are the ones that gain): a page wider
+than this once enlarged has its bands cut to the columns its first reading found words in (`band_columns`)."""
 BAND_BLOCK = 1000
 """Block number given to re-read words (page.text groups by block and line; they must not join old lines)."""
 
@@ -215,17 +216,16 @@ BAND_BLOCK = 1000
 def reread_bands(page: Page, ocr: OcrEngine, bands: Sequence[tuple[float, float]], *, scale: int) -> Page | None:
     """Read horizontal bands of an OCR'd page again, enlarged `scale` times, in one OCR call.
 
-    Each band (top, bottom as page fractions) is cut across the full page width, enlarged, and the bands
-    are stacked into one image with white gaps, so several weak lines cost one tesseract call. Returns a
-    copy of the page whose words in the bands are replaced by the new reading (boxes mapped back to the
-    page), or None when the page's image was not kept or the reading failed.
+    Each band (top, bottom as page fractions) is cut across the full page width (on a page too wide to enlarge so,
+    across the columns its words were read in: `band_columns`), enlarged, and the bands are stacked into one image
+    with white gaps, so several weak lines cost one tesseract call. Returns a copy of the page whose words in the
+    bands (and columns) are replaced by the new reading (boxes mapped back to the page), or None when the page's
+    image was not kept, its bands are too wide to enlarge or the reading failed.
     """
     if page.image is None or not isinstance(page.image, Image.Image) or not bands:
         return None
     image = page.image
     width, height = image.size
-    if width * scale > BAND_MAX_PX:
-        return None  # a 300-dpi page's text is large already; enlarging it costs seconds per call
     spans: list[tuple[int, int]] = []
     for top, bottom in sorted(bands):
         y0, y1 = max(0, math.floor(top * height)), min(height, math.ceil(bottom * height))
@@ -237,13 +237,18 @@ def reread_bands(page: Page, ocr: OcrEngine, bands: Sequence[tuple[float, float]
             spans.append((y0, y1))
     if not spans:
         return None
+    columns = band_columns(page.words, (width, height), spans, scale)
+    if columns is None:
+        return None  # its lines are too wide to enlarge: the caller must not take the first reading as confirmed
+    x0, x1 = columns
+    cut = x1 - x0
     canvas_height = sum((y1 - y0) * scale for y0, y1 in spans) + BAND_GAP_PX * (len(spans) + 1)
-    canvas = Image.new("L", (width * scale, canvas_height), 255)
+    canvas = Image.new("L", (cut * scale, canvas_height), 255)
     offsets: list[tuple[int, int, int]] = []  # (offset in the canvas, y0, y1) per span
     at = BAND_GAP_PX
     for y0, y1 in spans:
-        piece = image.crop((0, y0, width, y1)).convert("L")
-        canvas.paste(piece.resize((width * scale, (y1 - y0) * scale), Image.Resampling.BICUBIC), (0, at))
+        piece = image.crop((x0, y0, x1, y1)).convert("L")
+        canvas.paste(piece.resize((cut * scale, (y1 - y0) * scale), Image.Resampling.BICUBIC), (0, at))
         offsets.append((at, y0, y1))
         at += (y1 - y0) * scale + BAND_GAP_PX
     dpi = image.info.get("dpi")
@@ -261,14 +266,79 @@ def reread_bands(page: Page, ocr: OcrEngine, bands: Sequence[tuple[float, float]
                 def back(y: float, at: int = at, y0: int = y0) -> float:
                     return min(max((y0 + (y * canvas_height - at) / scale) / height, 0.0), 1.0)
 
-                box = (word.bbox[0], back(word.bbox[1]), word.bbox[2], back(word.bbox[3]))
+                left, right = (x0 + word.bbox[0] * cut) / width, (x0 + word.bbox[2] * cut) / width
+                box = (left, back(word.bbox[1]), right, back(word.bbox[3]))
                 new_words.append(Word(word.text, box, word.confidence, block=BAND_BLOCK + word.block, line=word.line))
                 break
     kept = [
         word
         for word in page.words
-        if not any(y0 <= (word.bbox[1] + word.bbox[3]) / 2 * height <= y1 for y0, y1 in spans)
-    ]
+        if not (
+            x0 <= (word.bbox[0] + word.bbox[2]) / 2 * width <= x1
+            and any(y0 <= (word.bbox[1] + word.bbox[3]) / 2 * height <= y1 for y0, y1 in spans)
+        )
+    ]  # a mark left out of the columns keeps its first reading
     again = Page(page.number, page.width, page.height, page.method, kept + new_words, list(page.problems), image)
     again.language = page.language
     return again
+
+
+def band_columns(
+    words: Sequence[Word], size: tuple[int, int], spans: Sequence[tuple[int, int]], scale: int
+) -> tuple[int, int] | None:
+    """Return the columns (left, right, pixels) of the bands `spans` of a page image of `size` read `scale` x larger.
+
+    The whole width when it fits BAND_MAX_PX enlarged. A wider page (a 600-dpi flatbed scan of a till receipt,
+    4961 px wide, read at half size) keeps its text in a narrow column: its bands are cut to the columns the
+    first reading found words in (their centres in the bands) with a margin of the tallest band's height on both
+    sides (a glyph the first reading lost at a line's end), so the lines are still read whole and larger. A mark
+    off that column (a speck or the scanner's edge read `;`, `.`, `ve` far right of the receipt: `_marks_apart`)
+    does not widen it. None when even those columns are too wide at `scale` (or the bands hold no word): no
+    enlarged reading is made.
+    """
+    width, height = size
+    if width * scale <= BAND_MAX_PX:
+        return 0, width
+    inside = [
+        word
+        for word in words
+        if any(y0 <= (word.bbox[1] + word.bbox[3]) / 2 * height <= y1 for y0, y1 in spans)
+    ]
+    margin = max(y1 - y0 for y0, y1 in spans)
+    inside = _marks_apart(inside, width, margin)
+    if not inside:
+        return None
+    left = max(0, math.floor(min(word.bbox[0] for word in inside) * width) - margin)
+    right = min(width, math.ceil(max(word.bbox[2] for word in inside) * width) + margin)
+    if right <= left or (right - left) * scale > BAND_MAX_PX:
+        return None
+    return left, right
+
+
+MARK_CHARS = 2
+"""A group of words off a band's text holding no digit and at most this many letters is a mark, not text."""
+
+
+def _marks_apart(words: Sequence[Word], width: int, gap: int) -> list[Word]:
+    """Return `words` without the groups of them that are marks apart from the text (`MARK_CHARS`).
+
+    Words are grouped left to right where more than `gap` pixels of paper part them. A group with no digit and at
+    most MARK_CHARS letters (`;`, `.`, `ve`: specks, the scanner's edge) is left out while a group of text remains:
+    a value read again is never left out (an amount or a date holds a digit, a name more letters).
+    """
+    ordered = sorted(words, key=lambda word: word.bbox[0])
+    groups: list[list[Word]] = []
+    reach = -math.inf
+    for word in ordered:
+        if not groups or word.bbox[0] * width - reach > gap:
+            groups.append([])
+        groups[-1].append(word)
+        reach = max(reach, word.bbox[2] * width)
+
+    def mark(group: list[Word]) -> bool:
+        text = "".join(word.text for word in group)
+        return not any(ch.isdigit() for ch in text) and sum(ch.isalpha() for ch in text) <= MARK_CHARS
+
+    text = [group for group in groups if not mark(group)]
+    return [word for group in text for word in group] if text else list(ordered)
+

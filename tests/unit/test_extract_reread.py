@@ -220,6 +220,17 @@ def test_a_weak_value_the_first_enlargement_did_not_read_is_not_read_larger_agai
     assert calls == [2] and parts[0].fields["document_date"] == before
 
 
+def test_a_weak_value_whose_line_could_not_be_read_again_is_doubted() -> None:
+    # a granted closer reading that none could make (lines too wide to enlarge): no second reading confirms it
+    read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
+    parts = extract_documents(read, RAW)
+    before = parts[0].fields["document_date"]
+    assert read_lines_again(read, parts, RAW, lambda page, bands, *, scale: None, threshold=0.9) == 0
+    after = parts[0].fields["document_date"]
+    assert after.value == before.value and after.confidence < before.confidence
+    assert any(p.field == "document_date" and p.code is ReasonCode.FIELD_LOW_CONFIDENCE for p in parts[0].problems)
+
+
 def test_enlarged_readings_that_disagree_with_each_other_leave_the_first() -> None:
     read = ReadDocument(pages=[_dated_page("28/02/2014", 0.6)])
     parts = extract_documents(read, RAW)
@@ -240,7 +251,36 @@ def test_bands_are_read_in_one_call_and_mapped_back_to_the_page() -> None:
     assert "INSIDE" not in texts and "28/02/2014" in texts  # the band's words replaced, the rest kept
     (new,) = [w for w in again.words if w.text == "28/02/2016"]
     assert new.bbox[1] == pytest.approx(0.5) and new.bbox[3] == pytest.approx(0.52)
-    assert reread_bands(page, engine, [(0.5, 0.52)], scale=8) is None  # too wide to enlarge
+    assert reread_bands(page, engine, [(0.5, 0.52)], scale=40) is None  # too wide to enlarge, even cut
+
+
+def test_a_page_too_wide_to_enlarge_has_its_bands_cut_to_the_columns_of_their_words() -> None:
+    """A 600-dpi flatbed scan read at half size (2481 px): 2x the whole width is past BAND_MAX_PX, but the receipt's
+    lines sit in a narrow column; before, its weak date was never read again (SROIE 460)."""
+    band_word = ("11/05/2018", (0.1, 24 / 88, 0.9, 64 / 88), 0.9)  # canvas: 24 px gap, 20 px band x2, 24 px gap
+    sizes: list[tuple[int, int]] = []
+
+    class Sized(RecordedOcr):
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            sizes.append(image.size)
+            return super().ocr_image(image, page=page, psm=psm, lang=lang)
+
+    engine = Sized(pages={1: [band_word]})
+    image = Image.new("L", (2400, 1000), 255)
+    page = _dated_page("11/08/2018", 0.6, image)
+    page.words = [w for w in page.words if w.line != 2]
+    page.words.append(Word("Date:", (0.40, 0.502, 0.44, 0.518), 0.9, 0, 9))
+    page.words.append(Word("11/08/2018", (0.45, 0.502, 0.5, 0.518), 0.6, 0, 9))
+    page.words.append(Word(";", (0.9, 0.505, 0.902, 0.515), 0.3, 0, 9))  # a speck far right: it widens nothing
+    again = reread_bands(page, engine, [(0.5, 0.52)], scale=2)
+    assert again is not None and engine.calls == [(1, 6)]
+    assert sizes == [((1200 + 20 - 940) * 2, 88)]  # the columns of the words, a 20-px margin each side, 2x
+    (new,) = [w for w in again.words if w.text == "11/05/2018"]
+    assert new.bbox[0] == pytest.approx((940 + 0.1 * 280) / 2400)
+    assert new.bbox[2] == pytest.approx((940 + 0.9 * 280) / 2400)
+    assert "11/08/2018" not in [w.text for w in again.words] and {"SOME", ";"} <= {w.text for w in again.words}
+    page.words.append(Word("TOTAL 9.45", (0.9, 0.505, 0.96, 0.515), 0.3, 0, 9))  # text there: too wide at 3x
+    assert reread_bands(page, engine, [(0.5, 0.52)], scale=3) is None
 
 
 def test_reread_lines_fields_never_cost_a_whole_page() -> None:
