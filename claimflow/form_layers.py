@@ -24,7 +24,7 @@ from PIL import Image
 
 from claimflow.extract import extract_document
 from claimflow.extract_layout import build_lines, find_anchors, union_box
-from claimflow.extract_reread import ReadEach, merge_reading, put_found, read_in_turn
+from claimflow.extract_reread import ReadEach, choose_surer, merge_reading, put_found, read_in_turn
 from claimflow.models import Extraction, Page, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.readers.dropout import clean_region, page_form_level, page_layers
 from claimflow.readers.ocr import OcrEngine
@@ -78,24 +78,44 @@ def read_layers_apart(
     read.pages[:] = pages
     again = extract_document(read, specs, part.document_type)
     again.type_confidence = part.type_confidence
-    keep_lost_fields(part, again)
+    merge_first_reading(part, again)
     parts[0] = again
     return changed
 
 
-def keep_lost_fields(first: Extraction, again: Extraction) -> None:
-    """Keep, unconfirmed, the fields of the first reading that the layered reading `again` did not read at all.
+def merge_first_reading(first: Extraction, again: Extraction) -> None:
+    """Merge the first reading into the layered reading `again` field by field, in place.
 
-    The drop-out by level keeps the data ink darker than the form's; on a faded scan whose toner is hardly darker
-    than the form, it cuts the data's strokes to dots (seed 23 pre-printed `003` degraded: `THOMPSON, KEVIN`, read
-    at 0.95 on the page, is dotted to nothing): what the page's first reading found is not lost with them. Such a
-    value keeps UNCONFIRMED_FACTOR of its confidence, flagged, as when a box's closer reading reads nothing.
+    A field the layered reading did not read at all is kept, unconfirmed: the drop-out by level keeps the data ink
+    darker than the form's; on a faded scan whose toner is hardly darker than the form, it cuts the data's strokes
+    to dots (seed 23 pre-printed `003` degraded: `THOMPSON, KEVIN`, read at 0.95 on the page, is dotted to
+    nothing): what the page's first reading found is not lost with them. Such a value keeps UNCONFIRMED_FACTOR of
+    its confidence, flagged, as when a box's closer reading reads nothing.
+    A field both read, differently, keeps the layered value unless the first reading's is the surer one
+    (`choose_surer`): then the first value is kept, at DISAGREE_FACTOR of its confidence and flagged, as any two
+    readings that disagree. The drop-out by level also thins the data's strokes on a degraded scan, so a middle
+    initial or a digit the page read whole can come out of the layered reading as specks left out (seed 19
+    acroform `002` degraded: `PATEL, PATRICIA E` at 0.92 on the page, `PATEL, PATRICIA` at 0.75 in layers).
+    A value both read alike stays as the layered reading has it.
     """
     for name, old in first.fields.items():
-        if name in again.fields or old.provenance.method is not ReadMethod.OCR:
+        if old.provenance.method is not ReadMethod.OCR:
             continue
-        put_found(again, old, [p for p in first.problems if p.field == name])
-        merge_reading(again, name, None, read=True)
+        problems = [p for p in first.problems if p.field == name]
+        layered = again.fields.get(name)
+        if layered is None:
+            put_found(again, old, problems)
+            merge_reading(again, name, None, read=True)
+            continue
+        chosen, agreed = choose_surer(layered, old)
+        if not agreed and chosen is old:
+            merge_reading(
+                again,
+                name,
+                old,
+                problems,
+                disagreement="the page read as form and data layers reads it otherwise; check it",
+            )
 
 
 FIRST_CAPTIONS = 2

@@ -313,7 +313,7 @@ def test_a_field_the_layered_reading_lost_is_kept_unconfirmed() -> None:
     reads no insured name where the page's first reading read `THOMPSON, KEVIN` (seed 23 pre-printed `003`)."""
     from claimflow.errors import ReasonCode
     from claimflow.extract_reread import UNCONFIRMED_FACTOR
-    from claimflow.form_layers import keep_lost_fields
+    from claimflow.form_layers import merge_first_reading
     from claimflow.models import Extraction, Field, Problem, Provenance
 
     def field(name: str, value: str, confidence: float) -> Field:
@@ -322,12 +322,41 @@ def test_a_field_the_layered_reading_lost_is_kept_unconfirmed() -> None:
     first = Extraction("cms1500", 0.9, fields={"insured_name": field("insured_name", "THOMPSON, KEVIN", 0.95),
                                                "patient_name": field("patient_name", "THOMPSON, KEVIN", 0.9)})
     missing = Problem(ReasonCode.FIELD_MISSING, "insured_name: not found", page=1, field="insured_name")
-    again = Extraction("cms1500", 0.9, fields={"patient_name": field("patient_name", "THOMPSON, KEVN", 0.8)},
+    again = Extraction("cms1500", 0.9, fields={"patient_name": field("patient_name", "THOMPSON, KEVN", 0.93)},
                        problems=[missing])
-    keep_lost_fields(first, again)
+    merge_first_reading(first, again)
     kept = again.fields["insured_name"]
     assert kept.value == "THOMPSON, KEVIN" and kept.confidence == round(0.95 * UNCONFIRMED_FACTOR, 4)
     assert missing not in again.problems
     assert any(p.field == "insured_name" and p.code is ReasonCode.FIELD_LOW_CONFIDENCE for p in again.problems)
-    # a field the layered reading read stays as it read it
+    # a field the layered reading read, surer than the page's first reading, stays as it read it
     assert again.fields["patient_name"].value == "THOMPSON, KEVN"
+
+
+def test_a_field_the_page_read_surer_than_the_layered_reading_is_kept_doubted() -> None:
+    """The drop-out by level thins a degraded scan's strokes: the layered reading left the middle initial out
+    (`PATEL, PATRICIA` at 0.75) that the page's first reading read (`PATEL, PATRICIA E` at 0.92, seed 19 acroform
+    `002` degraded). Merged field by field, the surer reading of each field is kept; when they disagree it is
+    doubted and flagged. A value both read alike keeps the layered reading's confidence."""
+    from claimflow.errors import ReasonCode
+    from claimflow.extract_reread import DISAGREE_FACTOR
+    from claimflow.form_layers import merge_first_reading
+    from claimflow.models import Extraction, Field, Provenance
+
+    def field(name: str, value: str, confidence: float) -> Field:
+        return Field(name, value, confidence, Provenance(ReadMethod.OCR, page=1))
+
+    first = Extraction("cms1500", 0.9, fields={"patient_name": field("patient_name", "PATEL, PATRICIA E", 0.92),
+                                               "insured_id": field("insured_id", "291228252", 0.55),
+                                               "federal_tax_id": field("federal_tax_id", "58-4225747", 0.91)})
+    again = Extraction("cms1500", 0.9, fields={"patient_name": field("patient_name", "PATEL, PATRICIA", 0.75),
+                                               "insured_id": field("insured_id", "H291228252", 0.79),
+                                               "federal_tax_id": field("federal_tax_id", "58-4225747", 0.82)})
+    merge_first_reading(first, again)
+    kept = again.fields["patient_name"]
+    assert kept.value == "PATEL, PATRICIA E" and kept.confidence == round(0.92 * DISAGREE_FACTOR, 4)
+    assert any(p.field == "patient_name" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in again.problems)
+    # the layered reading's surer value stays, undoubted; so does a value both read alike
+    assert again.fields["insured_id"].value == "H291228252" and again.fields["insured_id"].confidence == 0.79
+    assert again.fields["federal_tax_id"].confidence == 0.82
+    assert not any(p.field in ("insured_id", "federal_tax_id") for p in again.problems)
