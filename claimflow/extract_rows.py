@@ -451,11 +451,12 @@ def fill_dates_from_digits(spec: Spec, name: str, table: Field, rows: list[list[
     return dataclasses.replace(table, value=list(filled))
 
 
-J_TWINS = frozenset("OAFC")
+J_TWINS = frozenset("OAFCN")
 """First letters OCR made of an ICD-10 code's `J` typed right after its slot's bracket (`|J029`): the bracket's
-short stroke, left by the cleaning, read glued to the J's hook (`O02.9`, `A02.9`, `F07.9`, `C06.9`). Those are real
-codes, so the code set (claimflow/icd10cm.py) cannot tell them. A code starting with a digit is ICD-9 (`034.0`;
-an ICD-10 list's `0` was made an `O` already) and is never doubted."""
+short stroke, left by the cleaning, read glued to the J's hook (`O02.9`, `A02.9`, `F07.9`, `C06.9`), or the
+bracket's upright joined to the J's stem across its hook (`N06.9` for `|J069`, 300-dpi Helvetica scans of seeds 22
+and 23 acroform `002` degraded). Those are real codes, so the code set (claimflow/icd10cm.py) cannot tell them. A
+code starting with a digit is ICD-9 (`034.0`; an ICD-10 list's `0` was made an `O` already) and is never doubted."""
 LETTER_FACTOR = 0.8
 """A list whose code's first letter was taken from the reading without the brackets stays below confidence."""
 
@@ -584,11 +585,13 @@ def _twin_word(words: Sequence[Word], twin: str) -> tuple[Word, int] | None:
     """Return the word holding the J code `twin` less its first letter, and where the code starts in it.
 
     The code starts one character before what matched: its first letter, whatever it was read as (`0029`, J029).
+    A word that starts with what matched had the first letter read apart or not at all (`,` `069` for `|J069`,
+    the J's hook taken out with the bracket's tick): the code starts one character before the word (-1).
     """
     rest = icd10cm.compact(twin)[1:]
     for word in words:
         at = word.text.upper().translate(_FOLD).find(rest)
-        if at >= 1:
+        if at >= 0:
             return word, at - 1
     return None
 

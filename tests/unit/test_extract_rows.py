@@ -708,6 +708,31 @@ def test_a_code_whose_j_the_rows_do_not_read_takes_it_from_its_cell_read_alone(s
     assert parts[0].fields["diagnosis_codes"].value == ["O02.9", "L30.9"]
 
 
+def test_a_code_whose_j_the_rows_read_apart_takes_it_from_a_cell_set_before_the_word(specs: SpecSet) -> None:
+    # cms16: `|J069` read `N06.9` on the page (the bracket's upright joined to the J); the rows read without the
+    # brackets' ticks lost the J (`,` `069`): the code starts one character before the word `069`, and its cell
+    # read alone gives `3,J069` (the slot's number and the J code)
+    items = HCFA + DIAGNOSIS + [(0.06, 0.605, "N069"), (0.06, 0.63, "L309")]
+    read = ReadDocument(pages=[dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))])
+    parts = [extract_document(read, specs)]
+    assert parts[0].fields["diagnosis_codes"].value == ["N06.9", "L30.9"]
+    assert bracket_doubts(parts[0], specs) == ["diagnosis_codes"]
+
+    def rows(page: Page, box: BBox) -> list[list[Word]]:
+        return [_words(0.06, 0.605, ", 069"), _words(0.06, 0.63, "L309")]
+
+    cells: list[BBox] = []
+
+    def read_cell(page: Page, box: BBox) -> list[Word]:
+        cells.append(box)
+        return [Word("3,J069", box, 0.9)]
+
+    read_letters_again(read, parts, specs, rows, cell=read_cell)
+    assert parts[0].fields["diagnosis_codes"].value == ["J06.9", "L30.9"]
+    start = 0.06 + 2 * CHAR  # the word `069` after `, `
+    assert len(cells) == 1 and cells[0][0] < start - CHAR / 2 < cells[0][2]
+
+
 @pytest.mark.parametrize(
     ("read", "item", "expected"),
     [
