@@ -597,6 +597,7 @@ def _candidates(
         # a name whose row an edge of its box cut is read with its row whole (and doubted below)
         mended = mend_rows(lines, region) if boxed_text and page.method is ReadMethod.OCR else region
         matched = _match_tiers(field_spec, mended, labels, down=down)
+        read_from = mended  # the lines the value was read from
         for fallback in fallbacks:
             if matched:
                 break
@@ -605,6 +606,7 @@ def _candidates(
                 (raw, used, tier * BELOW_FACTOR)
                 for raw, used, tier in _match_tiers(field_spec, fallback, labels, down=down)
             ]
+            read_from = fallback
         for raw, used, tier_factor in matched:
             if page.method is ReadMethod.OCR and field_spec.type == "text":
                 raw = upper_case_lookalikes(raw)  # `25Qx` inside a postcode is `25QX`
@@ -627,7 +629,7 @@ def _candidates(
                 if not spec.ocr.dropout and overlapped(page, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
                 # a name runs on (a code, an amount or a date is held whole by its pattern)
-                if boxed_text and cut_by_region(lines, region, used):
+                if boxed_text and cut_by_region(lines, read_from, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
@@ -711,6 +713,12 @@ def split_from_value(region: list[Line], used: tuple[Word, ...]) -> bool:
     return False
 
 
+def _on_row(word: Word, top: float, bottom: float) -> bool:
+    """Return True when `word` shares at least half the height of the lower of it and the row `top`-`bottom`."""
+    shared = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
+    return shared >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
+
+
 def _row_after(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
     """Return the first word of the page right after `words` on their row (EDGE_REACH of their height), not held."""
     top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
@@ -722,10 +730,34 @@ def _row_after(lines: list[Line], words: list[Word], held: set[int]) -> Word | N
         for word in line.words
         if id(word) not in held
         and any(ch.isalnum() for ch in word.text)
-        and min(bottom, word.bbox[3]) - max(top, word.bbox[1]) >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
+        and _on_row(word, top, bottom)
         and end <= word.bbox[0] <= end + reach
     ]
     return min(after, key=lambda w: w.bbox[0]) if after else None
+
+
+def _over_end(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
+    """Return a word of the page on the row of `words`, not held, that starts inside their last word and runs on.
+
+    OCR may read the last letter of a value together with ink below or beside it as a word of its own, set on
+    another line: `Pinecrest Physical Therap` and a `1` (0.20) boxed over the `y` and down into the next line,
+    so no word starts after the value and the `y`'s ink is covered. Such a word, reaching past the value's end
+    by half its height or more, says the value may be cut.
+    """
+    top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
+    last = max(words, key=lambda w: w.bbox[2])
+    end = last.bbox[2]
+    over = [
+        word
+        for line in lines
+        for word in line.words
+        if id(word) not in held
+        and any(ch.isalnum() for ch in word.text)
+        and _on_row(word, top, bottom)
+        and last.bbox[0] < word.bbox[0] < end
+        and word.bbox[2] >= end + 0.5 * (bottom - top)
+    ]
+    return min(over, key=lambda w: w.bbox[0]) if over else None
 
 
 def mend_rows(lines: list[Line], region: list[Line]) -> list[Line]:
@@ -763,13 +795,15 @@ def cut_by_region(lines: list[Line], region: list[Line], used: tuple[Word, ...])
     outside; and the line builder may set the rest of a row on a line of its own (a closer reading's `Summit`
     joined box 31's taller words, `Orthopedics` alone below it). Either way the billing provider was read
     `Summit`, confidently. A word of the page (`lines`) on the value's row (half the height of the value's words
-    shared) that starts within EDGE_REACH of their heights after the value, and is not on the value's line of
-    the region, says the value may be cut, whatever its words' confidence.
+    shared) that starts within EDGE_REACH of their heights after the value, or starts inside its last word and
+    runs on past it (`_over_end`), and is not on the value's line of the region, says the value may be cut,
+    whatever its words' confidence.
     """
     ids = {id(word) for word in used}
     for own in region:
         mine = [word for word in own.words if id(word) in ids]
-        if mine and _row_after(lines, mine, {id(word) for word in own.words}) is not None:
+        held = {id(word) for word in own.words}
+        if mine and (_row_after(lines, mine, held) is not None or _over_end(lines, mine, held) is not None):
             return True
     return False
 

@@ -195,6 +195,28 @@ def test_a_word_right_after_the_value_on_its_row_but_not_on_its_line_of_the_regi
     assert not cut_by_region([Line((summit, far))], [Line(used)], used)
 
 
+def test_a_word_over_the_values_last_letter_running_on_past_it_says_the_value_may_be_cut() -> None:
+    from claimflow.extract import cut_by_region
+
+    # seed 23 full 016 degraded: the `y` of `Therapy` read with ink below it as a `1` on the next line's OCR line
+    words = (
+        Word("Pinecrest", (0.633, 0.900, 0.699, 0.910), 0.96, 1, 1),
+        Word("Physical", (0.705, 0.900, 0.764, 0.912), 0.96, 1, 1),
+        Word("Therap", (0.769, 0.900, 0.821, 0.912), 0.96, 1, 1),
+    )
+    over = Word("1", (0.813, 0.902, 0.836, 0.922), 0.20, 2, 1)
+    street = Word("Albany", (0.748, 0.912, 0.798, 0.925), 0.91, 2, 1)
+    zipcode = Word("2207", (0.839, 0.913, 0.876, 0.922), 0.96, 2, 1)
+    region = [Line(words), Line((street, over, zipcode))]
+    assert cut_by_region(region, region, words)
+    # a word that ends with the value (the value read twice) or lies on the next line only does not
+    inside = Word("y", (0.813, 0.902, 0.8215, 0.912), 0.20, 2, 1)
+    lower = Word("NY", (0.803, 0.913, 0.836, 0.922), 0.91, 2, 1)
+    for other in (inside, lower):
+        region = [Line(words), Line((street, other))]
+        assert not cut_by_region(region, region, words)
+
+
 def test_a_row_cut_by_the_regions_edge_or_split_by_the_line_builder_is_mended() -> None:
     from claimflow.extract import mend_rows
 
