@@ -736,6 +736,23 @@ def _row_after(lines: list[Line], words: list[Word], held: set[int]) -> Word | N
     return min(after, key=lambda w: w.bbox[0]) if after else None
 
 
+def _row_before(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
+    """Return the last word of the page right before `words` on their row (EDGE_REACH of their height), not held."""
+    top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
+    start = min(w.bbox[0] for w in words)
+    reach = EDGE_REACH * (bottom - top)
+    before = [
+        word
+        for line in lines
+        for word in line.words
+        if id(word) not in held
+        and any(ch.isalnum() for ch in word.text)
+        and _on_row(word, top, bottom)
+        and start - reach <= word.bbox[2] <= start
+    ]
+    return max(before, key=lambda w: w.bbox[2]) if before else None
+
+
 def _over_end(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
     """Return a word of the page on the row of `words`, not held, that starts inside their last word and runs on.
 
@@ -796,14 +813,15 @@ def cut_by_region(lines: list[Line], region: list[Line], used: tuple[Word, ...])
     joined box 31's taller words, `Orthopedics` alone below it). Either way the billing provider was read
     `Summit`, confidently. A word of the page (`lines`) on the value's row (half the height of the value's words
     shared) that starts within EDGE_REACH of their heights after the value, or starts inside its last word and
-    runs on past it (`_over_end`), and is not on the value's line of the region, says the value may be cut,
-    whatever its words' confidence.
+    runs on past it (`_over_end`), or ends within EDGE_REACH before it (`_row_before`: the region's bottom edge
+    ran between the centres of `Northgate`, lowered by its descender, and `Pediatrics`), and is not on the value's
+    line of the region, says the value may be cut, whatever its words' confidence.
     """
     ids = {id(word) for word in used}
     for own in region:
         mine = [word for word in own.words if id(word) in ids]
         held = {id(word) for word in own.words}
-        if mine and (_row_after(lines, mine, held) is not None or _over_end(lines, mine, held) is not None):
+        if mine and any(look(lines, mine, held) is not None for look in (_row_after, _over_end, _row_before)):
             return True
     return False
 

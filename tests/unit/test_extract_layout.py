@@ -217,6 +217,21 @@ def test_a_word_over_the_values_last_letter_running_on_past_it_says_the_value_ma
         assert not cut_by_region(region, region, words)
 
 
+def test_a_word_right_before_the_value_on_its_row_outside_its_line_of_the_region_says_it_may_be_cut() -> None:
+    from claimflow.extract import cut_by_region
+
+    # seed 24 full 008 degraded: the region's bottom edge ran between the centres of `Northgate` (its descender
+    # lowers its box) and `Pediatrics`; the provider was read `Pediatrics` at 0.991
+    north = Word("Northgate", (0.633, 0.901, 0.720, 0.911), 0.60, 1, 69)
+    pedi = Word("Pediatrics", (0.733, 0.901, 0.827, 0.909), 0.60, 1, 69)
+    street = Word("578", (0.635, 0.913, 0.661, 0.922), 0.96, 1, 70)
+    far = Word("WERE", (0.50, 0.901, 0.53, 0.909), 0.90, 1, 69)  # another box's words, a column away
+    assert cut_by_region([Line((north, pedi)), Line((street,))], [Line((pedi,))], (pedi,))
+    assert not cut_by_region([Line((north, pedi))], [Line((north, pedi))], (north, pedi))
+    assert not cut_by_region([Line((far, pedi))], [Line((pedi,))], (pedi,))
+    assert not cut_by_region([Line((pedi,)), Line((street,))], [Line((pedi,))], (pedi,))
+
+
 def test_a_row_cut_by_the_regions_edge_or_split_by_the_line_builder_is_mended() -> None:
     from claimflow.extract import mend_rows
 
