@@ -40,6 +40,8 @@ CLOSING_MARKS = ".。!！?？;；,，"
 """Marks that end a value and that a page reading drops: what a line read again may add at the end."""
 SHORT_REACH = 2.5
 """How far past a box's value (share of its last word's height) a word of one or two characters may be its letter."""
+NOT_A_LETTER = frozenset(".,;:'\"`’‘“”-–—_~|!()[]{}/\\")
+"""Marks OCR reads from punctuation, specks and a box's rules: never a misread letter of a name."""
 SCRIPT_FREE = re.compile(r"[\s\-_/.:]")
 
 
@@ -182,17 +184,29 @@ def _short_after(page: Page, last: Word) -> BBox | None:
     """Return the box of a word of one or two letters or digits right after `last` on its row (a misread letter).
 
     `Smith, David` `kK`: the page read the initial `K` as a word the name's pattern does not take; read alone, the
-    line may give it. Within SHORT_REACH of the word's height (page-width fraction from the page's aspect).
+    line may give it. A sign as high as a letter that no name holds (`Patel, Tyrone` `§`) is one too. Within
+    SHORT_REACH of the word's height (page-width fraction from the page's aspect).
     """
     high = last.bbox[3] - last.bbox[1]
     reach = SHORT_REACH * high * (page.height / page.width if page.width else 1.0)
     for word in page.words:
         shared = min(last.bbox[3], word.bbox[3]) - max(last.bbox[1], word.bbox[1])
-        short = 0 < sum(ch.isalnum() for ch in word.text) <= 2
+        short = 0 < sum(ch.isalnum() for ch in word.text) <= 2 or _letter_sized_sign(word, high)
         on_row = shared >= 0.5 * min(high, word.bbox[3] - word.bbox[1])
         if short and on_row and last.bbox[2] <= word.bbox[0] <= last.bbox[2] + reach:
             return word.bbox
     return None
+
+
+def _letter_sized_sign(word: Word, high: float) -> bool:
+    """Return True when `word` is a sign no name holds (`§`, `&`, `$`), as high as half a letter: a misread letter.
+
+    `Patel, Tyrone` `§` (0.41): the initial `S` read as a section sign. Punctuation, dashes and rules (`|`, the
+    box's own) are not misread letters.
+    """
+    text = word.text.strip()
+    sized = word.bbox[3] - word.bbox[1] >= 0.5 * high
+    return bool(text) and sized and not any(ch.isalnum() or ch in NOT_A_LETTER for ch in text)
 
 
 def _ink_after(part: Extraction, field: Field, page: Page, look: SecondLook) -> int:

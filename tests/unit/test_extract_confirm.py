@@ -221,6 +221,18 @@ def test_a_letter_left_unread_after_a_value_in_a_forms_box_takes_it_below_auto_a
     read.pages[0].words.append(Word("kK", (0.75, 0.202, 0.765, 0.22), 0.63, block=1, line=1))  # a box away
     assert confirm_values(read, [part], specs, FakeLook([], line="Smith, David K")) == 0
     assert part.fields["insured_name"].value == "Smith, David"
+    # the initial read as a sign no name holds (`§` for S, seed 23 full 017 degraded): the line is read alone too
+    read, part = _document("cms1500", "insured_name", "Patel, Tyrone", "eng")
+    read.pages[0].words.append(Word("§", (0.53, 0.202, 0.537, 0.219), 0.41, block=1, line=1))
+    look = FakeLook([], line="Patel, Tyrone S")
+    assert confirm_values(read, [part], specs, look) == 1 and look.calls == ["line eng"]
+    assert part.fields["insured_name"].value == "Patel, Tyrone S"
+    assert part.fields["insured_name"].confidence == DOUBT_CAP
+    for mark in (Word(".", (0.53, 0.216, 0.533, 0.22), 0.41, 1, 1), Word("|", (0.53, 0.2, 0.532, 0.22), 0.41, 1, 1)):
+        read, part = _document("cms1500", "insured_name", "Patel, Tyrone", "eng")  # a speck or the box's rule: not
+        read.pages[0].words.append(mark)
+        assert confirm_values(read, [part], specs, FakeLook([], line="Patel, Tyrone S")) == 0
+        assert part.fields["insured_name"].value == "Patel, Tyrone"
     # free text is not held to a box: what follows it may be another value's
     read, part = _document("motor_claim_form", "description", "thrown up by a lorry", "eng")
     confirm_values(read, [part], specs, FakeLook([], glyph_after=frozenset({"lorry"})))
