@@ -72,6 +72,8 @@ GARBLED_WORD = 0.5
 GARBLED_NEIGHBOUR_FACTOR = 0.8
 EDGE_REACH = 3.0
 """A word of the value's row left out of its region this many line heights after the value may be its rest."""
+BEFORE_REACH = 2.0
+"""... and this many before it (a neighbouring box's words end further from a value than a space)."""
 UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
 LEFTOVER_FACTOR = 0.6  # a marked list with code-like text left over in its region: an item may be unread
 REPAIRED_CAP = 0.6
@@ -737,10 +739,14 @@ def _row_after(lines: list[Line], words: list[Word], held: set[int]) -> Word | N
 
 
 def _row_before(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
-    """Return the last word of the page right before `words` on their row (EDGE_REACH of their height), not held."""
+    """Return the last word of the page right before `words` on their row (BEFORE_REACH of their height), not held.
+
+    Nearer than after the value (EDGE_REACH): the box on the left ends a little before a value starts in its own
+    box, and its words (box 3's `F` checkbox, 3.3 heights before box 4's name) are not the name's.
+    """
     top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
     start = min(w.bbox[0] for w in words)
-    reach = EDGE_REACH * (bottom - top)
+    reach = BEFORE_REACH * (bottom - top)
     before = [
         word
         for line in lines

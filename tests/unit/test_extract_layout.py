@@ -230,6 +230,13 @@ def test_a_word_right_before_the_value_on_its_row_outside_its_line_of_the_region
     assert not cut_by_region([Line((north, pedi))], [Line((north, pedi))], (north, pedi))
     assert not cut_by_region([Line((far, pedi))], [Line((pedi,))], (pedi,))
     assert not cut_by_region([Line((pedi,)), Line((street,))], [Line((pedi,))], (pedi,))
+    # the box on the left: box 3's `F` checkbox 3.3 heights before box 4's insured name (seed 23 full 016)
+    sex = Word("F[-]", (0.569, 0.161, 0.600, 0.176), 0.20, 30, 1)
+    name = (
+        Word("Patel,", (0.633, 0.163, 0.668, 0.173), 0.74, 30, 1),
+        Word("Linda", (0.678, 0.163, 0.718, 0.173), 0.92, 30, 1),
+    )
+    assert not cut_by_region([Line((sex, *name))], [Line(name)], name)
 
 
 def test_a_row_cut_by_the_regions_edge_or_split_by_the_line_builder_is_mended() -> None:
