@@ -35,6 +35,8 @@ SECOND_PSMS: tuple[int, ...] = (4, 11)
 
 UNCONFIRMED_FACTOR = DISAGREE_FACTOR
 """A value whose box, read again closer, gave no value at all: as unsure as one the closer reading disputes."""
+EVEN_MARGIN = 0.05
+"""Two readings that disagree, the one left out at most this much less sure (raw score): neither is surer."""
 Band = tuple[float, float]
 """A horizontal band of a page: top and bottom, page fractions."""
 BAND_SCALES: tuple[int, ...] = (2, 3)
@@ -335,7 +337,9 @@ def merge_reading(
     `problems` are the second reading's problems for the field: they come with its value when it is kept (a
     value built from both readings, such as a table merged cell by cell, counts as the second reading's), and the
     first reading's problems for the field go (`put_found`). Readings that disagree keep the chosen value at lower
-    confidence (DISAGREE_FACTOR) with a FIELD_AMBIGUOUS problem saying `disagreement`.
+    confidence (DISAGREE_FACTOR) with a FIELD_AMBIGUOUS problem saying `disagreement`; twice so when the reading
+    left out was about as sure (within EVEN_MARGIN: box 29's `100.83` read `100.84` on the page and `100.83` in
+    its box, both at 0.95, the dashed cents rule through the `3`).
     `read`: the field's own box was read again. When that closer reading finds no value where the first
     reading found one, the first value is unconfirmed: it keeps its value at lower confidence, flagged (a
     degraded pre-printed form's `GRP-48003` read `RP-4800` at 0.92 on the page, nothing in its box closer).
@@ -362,7 +366,11 @@ def merge_reading(
         if chosen is not old:
             put_found(part, chosen, own)  # the same value, read surer: the second reading's problems now hold
         return
-    put_found(part, dataclasses.replace(chosen, confidence=round(chosen.confidence * DISAGREE_FACTOR, 4)), own)
+    factor = DISAGREE_FACTOR
+    other = new if chosen is old else old if chosen is new else None
+    if other is not None and other.confidence >= chosen.confidence - EVEN_MARGIN:
+        factor *= DISAGREE_FACTOR  # neither reading is surer: the value kept is a toss between two
+    put_found(part, dataclasses.replace(chosen, confidence=round(chosen.confidence * factor, 4)), own)
     part.problems.append(
         Problem(ReasonCode.FIELD_AMBIGUOUS, f"{name}: {disagreement}", page=chosen.provenance.page, field=name)
     )

@@ -370,6 +370,20 @@ def test_a_closer_reading_of_the_same_value_drops_the_first_readings_low_confide
     assert kinds == [ReasonCode.FIELD_AMBIGUOUS]
 
 
+def test_two_readings_that_disagree_equally_sure_leave_the_value_kept_twice_as_doubted() -> None:
+    from claimflow.extract import DISAGREE_FACTOR
+    from claimflow.extract_reread import merge_reading
+
+    # box 29's `100.83`, the dashed cents rule through the `3`: `100.84` on the page, `100.83` in its box, both 0.95
+    part = Extraction("cms1500", 1.0, fields={"total_amount": _f("100.84", 0.95)})
+    merge_reading(part, "total_amount", _f("100.83", 0.95))
+    assert part.fields["total_amount"].value == Money(Decimal("100.84"), "MYR")
+    assert part.fields["total_amount"].confidence == round(0.95 * DISAGREE_FACTOR * DISAGREE_FACTOR, 4)
+    part = Extraction("cms1500", 1.0, fields={"total_amount": _f("357.16", 0.84)})
+    merge_reading(part, "total_amount", _f("357.10", 0.64))  # one reading surer: doubted once
+    assert part.fields["total_amount"].confidence == round(0.84 * DISAGREE_FACTOR, 4)
+
+
 def _taxed_page(tax: list[str]) -> Page:
     """A receipt page whose tax line reads `tax` right of `Sales Tax 8.25%` (line 5, y 0.35-0.38)."""
     page = _receipt_page("12.50", 0.95)
