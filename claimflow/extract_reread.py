@@ -35,6 +35,8 @@ SECOND_PSMS: tuple[int, ...] = (4, 11)
 
 UNCONFIRMED_FACTOR = DISAGREE_FACTOR
 """A value whose box, read again closer, gave no value at all: as unsure as one the closer reading disputes."""
+CUT_CODE = 3
+"""At most this many letters or digits a reading of a code may lose at one end and still be the same code cut."""
 EVEN_MARGIN = 0.05
 """Two readings that disagree, the one left out at most this much less sure (raw score): neither is surer."""
 Band = tuple[float, float]
@@ -319,7 +321,27 @@ def choose_surer(old: Field, new: Field) -> tuple[Field, bool]:
         return (new if new.confidence > old.confidence else old), True
     if _more_items(new.value, old.value):
         return new, False  # the closer reading found every item of the first and more (a slot the first lost)
+    if _cut_code(old.value, new.value):
+        return new, False  # the closer reading holds the first whole and the letters it lost at an end
+    if _cut_code(new.value, old.value):
+        return old, False
     return (new if new.confidence > old.confidence else old), False
+
+
+def _cut_code(short: object, whole: object) -> bool:
+    """Return True when code `short` is `whole` with up to CUT_CODE letters or digits lost at one end.
+
+    A code's first or last characters, near the box's rule or a speck, are read by one reading and lost by the
+    other: `321113411` on the page, `W321113411` in its box; `MB11547693` on the page, `1547693` in its box. A
+    code has no spaces; names and amounts are not codes.
+    """
+    if not isinstance(short, str) or not isinstance(whole, str) or " " in short or " " in whole:
+        return False
+    extra = len(whole) - len(short)
+    if not 0 < extra <= CUT_CODE or not any(ch.isdigit() for ch in short):
+        return False
+    head, tail = whole[:extra], whole[-extra:]
+    return (whole.endswith(short) and head.isalnum()) or (whole.startswith(short) and tail.isalnum())
 
 
 def merge_reading(

@@ -384,6 +384,31 @@ def test_two_readings_that_disagree_equally_sure_leave_the_value_kept_twice_as_d
     assert part.fields["total_amount"].confidence == round(0.84 * DISAGREE_FACTOR, 4)
 
 
+def test_a_reading_of_a_code_that_lost_characters_at_an_end_gives_way_to_the_whole_one_doubted() -> None:
+    from claimflow.extract import DISAGREE_FACTOR
+    from claimflow.extract_reread import merge_reading
+
+    def code(text: str, confidence: float) -> Field:
+        return Field("insured_id", text, confidence, Provenance(ReadMethod.OCR, page=1))
+
+    # seed 23 full 015 clean: the page lost the `W`, its box read it; 018 clean: its box lost `MB1`, surer
+    for first, second, whole in (
+        (code("321113411", 0.894), code("W321113411", 0.866), "W321113411"),
+        (code("MB11547693", 0.584), code("1547693", 0.715), "MB11547693"),
+    ):
+        part = Extraction("cms1500", 1.0, fields={"insured_id": first})
+        merge_reading(part, "insured_id", second)
+        assert part.fields["insured_id"].value == whole
+        surer = max(first.confidence, second.confidence)
+        assert part.fields["insured_id"].confidence <= round(surer * DISAGREE_FACTOR, 4)
+        assert any(p.code is ReasonCode.FIELD_AMBIGUOUS for p in part.problems)
+    # not a cut: another character inside, four or more lost, words of a name
+    for first, second in (("W321113411", "W321118411"), ("ABCD123456", "123456"), ("Smith, Ann", "Smith, Ann K")):
+        part = Extraction("cms1500", 1.0, fields={"insured_id": code(first, 0.9)})
+        merge_reading(part, "insured_id", code(second, 0.7))
+        assert part.fields["insured_id"].value == first
+
+
 def _taxed_page(tax: list[str]) -> Page:
     """A receipt page whose tax line reads `tax` right of `Sales Tax 8.25%` (line 5, y 0.35-0.38)."""
     page = _receipt_page("12.50", 0.95)
