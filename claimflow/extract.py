@@ -633,6 +633,9 @@ def _candidates(
                 # a name runs on (a code, an amount or a date is held whole by its pattern)
                 if boxed_text and cut_by_region(lines, read_from, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
+                # an amount is never printed with a leading zero: `03 28` is 303.28 with its first figure lost
+                if field_spec.type == "money" and LEADING_ZERO.search(raw):
+                    context *= GARBLED_NEIGHBOUR_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
@@ -1050,6 +1053,8 @@ def _close(left: Word, right: Word, line: Sequence[Word] = ()) -> bool:
     return pitch is not None and cells_apart(left, right, pitch) < SPLIT_CELLS
 
 
+LEADING_ZERO = re.compile(r"(?<![\d.,])0\d")
+"""An amount's figures starting with a 0 before another figure (`03 28`, `$03.70`): figures before it were lost."""
 _ITEM_LIKE = re.compile(r"(?=.*\d)[A-Za-z0-9]{3,}")
 """A word that may be a list item read wrong: three letters or digits in a row, one a digit (`#1033`, `H1O33`)."""
 

@@ -559,3 +559,14 @@ def test_an_unread_total_one_enlargement_read_is_taken_when_the_pages_sums_give_
         assert found is not None and found.value.amount == expected  # type: ignore[union-attr]
         assert found.confidence <= UNREAD_CAP
         assert any(p.field == "total_amount" and "sums" in p.message for p in parts[0].problems)
+
+
+def test_an_amount_read_with_a_leading_zero_lost_its_first_figures_and_is_doubted() -> None:
+    # box 28's `303.28` read `03 28` (seed 23 full 013 degraded): no amount is printed so; the 3 before was lost
+    whole = extract_documents(ReadDocument(pages=[_receipt_page("3.28", 0.9)]), RAW)[0].fields["total_amount"]
+    cut = extract_documents(ReadDocument(pages=[_receipt_page("03.28", 0.9)]), RAW)[0].fields["total_amount"]
+    assert cut.value == whole.value and whole.value.amount == Decimal("3.28")  # type: ignore[union-attr]
+    assert cut.confidence < whole.confidence
+    for fine in ("0.28", "100.08"):  # a zero before the point, a zero among the figures: no figure lost
+        amount = extract_documents(ReadDocument(pages=[_receipt_page(fine, 0.9)]), RAW)[0].fields["total_amount"]
+        assert amount.confidence == whole.confidence
