@@ -232,7 +232,7 @@ def apply_checks(fields: dict[str, Field], spec: Spec) -> list[Problem]:
     return problems
 
 
-def _amounts(fields: dict[str, Field], reference: str) -> list[Decimal] | None:
+def referenced_amounts(fields: dict[str, Field], reference: str) -> list[Decimal] | None:
     """Return the amounts a reference names (`field` or `table.column`), or None when it was not read."""
     name, _, column = reference.partition(".")
     field = fields.get(name)
@@ -285,8 +285,8 @@ def _raise(fields: dict[str, Field], check: SumCheck) -> None:
 
 def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
     """Parts must add up to the total within the tolerance."""
-    total = _amounts(fields, check.total)
-    parts = [_amounts(fields, part) for part in check.parts]
+    total = referenced_amounts(fields, check.total)
+    parts = [referenced_amounts(fields, part) for part in check.parts]
     if total is None or any(part is None for part in parts):
         return None
     parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
@@ -380,8 +380,8 @@ def one_slip(read: Decimal, other: Decimal) -> bool:
 
 def sum_holds(fields: dict[str, Field], check: SumCheck) -> bool | None:
     """Return whether the check's parts add up to its total (None when a part or the total was not read)."""
-    total = _amounts(fields, check.total)
-    parts = [_amounts(fields, part) for part in check.parts]
+    total = referenced_amounts(fields, check.total)
+    parts = [referenced_amounts(fields, part) for part in check.parts]
     if total is None or any(part is None for part in parts):
         return None
     parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
@@ -394,8 +394,8 @@ def sum_exceeds(fields: dict[str, Field], check: SumCheck) -> bool:
     Charges are never negative: parts over their total are a misreading of a part (a rule read as a digit of
     it: `1491.50` for 149.50), or of the total.
     """
-    total = _amounts(fields, check.total)
-    parts = [amount for part in check.parts for amount in _amounts(fields, part) or []]
+    total = referenced_amounts(fields, check.total)
+    parts = [amount for part in check.parts for amount in referenced_amounts(fields, part) or []]
     if total is None or not parts:
         return False
     return sum(parts, Decimal(0)) - total[0] > Decimal(str(check.tolerance))

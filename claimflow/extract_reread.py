@@ -24,10 +24,10 @@ from claimflow.extract import (
     field_boxes,
     low_confidence,
 )
-from claimflow.extract_checks import page_sums
+from claimflow.extract_checks import page_sums, referenced_amounts
 from claimflow.extract_layout import Line, build_lines, contains_phrase, find_anchors
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
-from claimflow.specs import Spec, SpecSet
+from claimflow.specs import Spec, SpecSet, SumCheck
 
 SECOND_PSMS: tuple[int, ...] = (4, 11)
 """Segmentations tried after the first pass (psm 6 on scans): columns (4) and sparse text (11)."""
@@ -288,8 +288,35 @@ def read_regions_again(
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     for name in weak:
         problems = [p for p in again.problems if p.field == name]
-        merge_reading(part, name, again.fields.get(name), problems, read=name in read_again)
+        choose = _by_sum(spec, part.fields, name) or choose_surer
+        merge_reading(part, name, again.fields.get(name), problems, read=name in read_again, choose=choose)
     return regions
+
+
+def _by_sum(spec: Spec, fields: dict[str, Field], name: str) -> Choose | None:
+    """Return a choice for total `name` of a sum check: of two readings that disagree, the one its parts add up to.
+
+    Box 28's `410.54` read `41 54` on the page (0.62) and `410.54` in its box (0.32), the service lines' charges
+    adding up to 410.54: the parts are a third reading, of other words, that sides with one. Neither reading is
+    taken from the sum (a total no reading gave is never made up); the one chosen is still flagged and doubted.
+    """
+    check = next((c for c in spec.checks if isinstance(c, SumCheck) and c.total == name), None)
+    if check is None:
+        return None
+    parts = [referenced_amounts(fields, part) for part in check.parts]
+    if any(part is None for part in parts):
+        return None
+    parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
+    tolerance = Decimal(str(check.tolerance))
+
+    def choose(old: Field, new: Field) -> tuple[Field, bool]:
+        chosen, agreed = choose_surer(old, new)
+        if agreed:
+            return chosen, agreed
+        adds_up = [f for f in (old, new) if isinstance(f.value, Money) and abs(f.value.amount - parts_sum) <= tolerance]
+        return (adds_up[0], False) if len(adds_up) == 1 else (chosen, False)
+
+    return choose
 
 
 def _with_words(page: Page, replaced: list[tuple[BBox, list[Word]]]) -> Page:

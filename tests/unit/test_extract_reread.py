@@ -570,3 +570,26 @@ def test_an_amount_read_with_a_leading_zero_lost_its_first_figures_and_is_doubte
     for fine in ("0.28", "100.08"):  # a zero before the point, a zero among the figures: no figure lost
         amount = extract_documents(ReadDocument(pages=[_receipt_page(fine, 0.9)]), RAW)[0].fields["total_amount"]
         assert amount.confidence == whole.confidence
+
+
+def test_of_two_readings_of_a_total_the_one_its_parts_add_up_to_is_kept_doubted() -> None:
+    from claimflow.extract_reread import _by_sum, merge_reading
+
+    def money(name: str, amount: str, confidence: float) -> Field:
+        return Field(name, Money(Decimal(amount), "USD"), confidence, Provenance(ReadMethod.OCR, page=1))
+
+    rows = [{"procedure_code": "99213", "charge": Money(Decimal(a), "USD")} for a in ("310.00", "100.54")]
+    lines = Field("service_lines", rows, 0.7, Provenance(ReadMethod.OCR, page=1))  # type: ignore[arg-type]
+    spec = SPECS.specs["cms1500"]
+    # seed 23 full 021 degraded: box 28 read `41 54` on the page (0.62), `410.54` in its box (0.32)
+    total = money("total_charge", "41.54", 0.62)
+    part = Extraction("cms1500", 1.0, fields={"total_charge": total, "service_lines": lines})
+    choose = _by_sum(spec, part.fields, "total_charge")
+    assert choose is not None and _by_sum(spec, part.fields, "amount_paid") is None
+    merge_reading(part, "total_charge", money("total_charge", "410.54", 0.32), choose=choose)
+    assert part.fields["total_charge"].value == Money(Decimal("410.54"), "USD")
+    assert part.fields["total_charge"].confidence < 0.32
+    # neither adds up: the surer, as without the parts
+    part.fields["total_charge"] = money("total_charge", "41.54", 0.62)
+    merge_reading(part, "total_charge", money("total_charge", "418.54", 0.32), choose=choose)
+    assert part.fields["total_charge"].value == Money(Decimal("41.54"), "USD")
