@@ -388,7 +388,8 @@ def merge_reading(
     first reading's problems for the field go (`put_found`). Readings that disagree keep the chosen value at lower
     confidence (DISAGREE_FACTOR) with a FIELD_AMBIGUOUS problem saying `disagreement`; twice so when the reading
     left out was about as sure (within EVEN_MARGIN: box 29's `100.83` read `100.84` on the page and `100.83` in
-    its box, both at 0.95, the dashed cents rule through the `3`).
+    its box, both at 0.95, the dashed cents rule through the `3`), unless they differ only in spaces (`Riverside
+    Fami ly Clinic`: the same letters).
     `read`: the field's own box was read again. When that closer reading finds no value where the first
     reading found one, the first value is unconfirmed: it keeps its value at lower confidence, flagged (a
     degraded pre-printed form's `GRP-48003` read `RP-4800` at 0.92 on the page, nothing in its box closer).
@@ -417,7 +418,8 @@ def merge_reading(
         return
     factor = DISAGREE_FACTOR
     other = new if chosen is old else old if chosen is new else None
-    if other is not None and other.confidence >= chosen.confidence - EVEN_MARGIN:
+    spaced = other is not None and "".join(_key(other).split()) == "".join(_key(chosen).split())
+    if other is not None and other.confidence >= chosen.confidence - EVEN_MARGIN and not spaced:
         factor *= DISAGREE_FACTOR  # neither reading is surer: the value kept is a toss between two
     put_found(part, dataclasses.replace(chosen, confidence=round(chosen.confidence * factor, 4)), own)
     part.problems.append(

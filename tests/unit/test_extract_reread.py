@@ -382,6 +382,12 @@ def test_two_readings_that_disagree_equally_sure_leave_the_value_kept_twice_as_d
     part = Extraction("cms1500", 1.0, fields={"total_amount": _f("357.16", 0.84)})
     merge_reading(part, "total_amount", _f("357.10", 0.64))  # one reading surer: doubted once
     assert part.fields["total_amount"].confidence == round(0.84 * DISAGREE_FACTOR, 4)
+    # the same letters, a space apart (`Riverside Fami ly Clinic`): doubted once
+    name = Field("billing_provider", "Riverside Fami ly Clinic", 0.876, Provenance(ReadMethod.OCR, page=1))
+    part = Extraction("cms1500", 1.0, fields={"billing_provider": name})
+    whole = dataclasses.replace(name, value="Riverside Family Clinic", confidence=0.906)
+    merge_reading(part, "billing_provider", whole)
+    assert part.fields["billing_provider"].confidence == round(0.906 * DISAGREE_FACTOR, 4)
 
 
 def test_a_reading_of_a_code_that_lost_characters_at_an_end_gives_way_to_the_whole_one_doubted() -> None:
