@@ -1053,8 +1053,8 @@ def _close(left: Word, right: Word, line: Sequence[Word] = ()) -> bool:
     return pitch is not None and cells_apart(left, right, pitch) < SPLIT_CELLS
 
 
-LEADING_ZERO = re.compile(r"(?<![\d.,])0\d")
-"""An amount's figures starting with a 0 before another figure (`03 28`, `$03.70`): figures before it were lost."""
+LEADING_ZERO = re.compile(r"^[^\w.,]*0\d")
+"""An amount whose first figure is a 0 before another figure (`03 28`, `$03.70`; not `0 00`): figures were lost."""
 _ITEM_LIKE = re.compile(r"(?=.*\d)[A-Za-z0-9]{3,}")
 """A word that may be a list item read wrong: three letters or digits in a row, one a digit (`#1033`, `H1O33`)."""
 

@@ -568,6 +568,8 @@ def test_an_unread_total_one_enlargement_read_is_taken_when_the_pages_sums_give_
 
 
 def test_an_amount_read_with_a_leading_zero_lost_its_first_figures_and_is_doubted() -> None:
+    from claimflow.extract import LEADING_ZERO
+
     # box 28's `303.28` read `03 28` (seed 23 full 013 degraded): no amount is printed so; the 3 before was lost
     whole = extract_documents(ReadDocument(pages=[_receipt_page("3.28", 0.9)]), RAW)[0].fields["total_amount"]
     cut = extract_documents(ReadDocument(pages=[_receipt_page("03.28", 0.9)]), RAW)[0].fields["total_amount"]
@@ -576,6 +578,7 @@ def test_an_amount_read_with_a_leading_zero_lost_its_first_figures_and_is_doubte
     for fine in ("0.28", "100.08"):  # a zero before the point, a zero among the figures: no figure lost
         amount = extract_documents(ReadDocument(pages=[_receipt_page(fine, 0.9)]), RAW)[0].fields["total_amount"]
         assert amount.confidence == whole.confidence
+    assert LEADING_ZERO.search("$03.70") and not LEADING_ZERO.search("0 00")  # a zero before the cents' gap
 
 
 def test_of_two_readings_of_a_total_the_one_its_parts_add_up_to_is_kept_doubted() -> None:
