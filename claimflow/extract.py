@@ -599,7 +599,7 @@ def _candidates(
         # a name whose row an edge of its box cut is read with its row whole (and doubted below)
         mended = mend_rows(lines, region) if boxed_text and page.method is ReadMethod.OCR else region
         matched = _match_tiers(field_spec, mended, labels, down=down)
-        read_from = mended  # the lines the value was read from
+        read_from = region  # the lines the value was read from, before mend_rows put a cut row's rest back
         for fallback in fallbacks:
             if matched:
                 break
