@@ -361,12 +361,17 @@ def _line_hit(texts: tuple[str, ...], target: str, threshold: float) -> tuple[in
     reachable = _may_reach(sum(map(len, simple)) + len(simple), len(target), threshold, longer_ok=True)
     best: tuple[int, int, float] | None = None
     for start in range(len(texts) if reachable else 0):
-        if not simple[start]:
+        if not _has_alnum(simple[start]):
             continue
         for length in range(max(1, size - 1), size + 2):
             end = start + length
             if end > len(texts):
                 break
+            # a label starts and ends with a word of letters or digits: a rule's mark read beside a caption
+            # (`_|`, simplified `_`) came closer to a synonym's last word than nothing (`AMOUNT PAID _|` for
+            # `AMOUNT PAID BOX`), and the taller mark moved the hit's box up into the caption's own row
+            if not _has_alnum(simple[end - 1]):
+                continue
             parts = [part for part in simple[start:end] if part]
             if not _may_reach(sum(map(len, parts)) + len(parts) - 1, len(target), threshold):
                 continue
@@ -404,6 +409,12 @@ def _cjk_hits(lines: Sequence[Line], wanted: str, threshold: float) -> list[Anch
         if best is not None:
             hits.append(best)
     return hits
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _has_alnum(part: str) -> bool:
+    """Return True when a simplified word holds a letter or a digit (`_`, what simplify leaves of `_|`, does not)."""
+    return any(ch.isalnum() for ch in part)
 
 
 def _spaced_hit(simple: Sequence[str], target: str, threshold: float) -> tuple[int, int, float] | None:

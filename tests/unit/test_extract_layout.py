@@ -53,6 +53,20 @@ def test_labels_are_still_found_on_their_lines() -> None:
     assert [(hit.line_index, hit.start, hit.end) for hit in find_anchors(lines, "Date of loss", 85.0)] == [(2, 0, 3)]
 
 
+def test_a_label_run_ends_at_a_word_with_letters_not_at_a_rules_mark() -> None:
+    """cms16: box 30's left rule read `_|` after `29. AMOUNT PAID`, taller than the caption: the synonym `AMOUNT PAID
+    BOX` matched `AMOUNT PAID _|` closer than `AMOUNT PAID`, and the hit's box, reaching up to the mark's top, placed
+    box 28's region on the captions' own row, which read `28. 29` as the total charge ($28.29 for $223.55)."""
+    caption = [("28.", 0.616), ("TOTAL", 0.632), ("CHARGE", 0.666), ("29.", 0.748), ("AMOUNT", 0.765), ("PAID", 0.811)]
+    words = [Word(text, (x, 0.8459, x + 0.03, 0.8518), 0.9) for text, x in caption]
+    words += [Word("_|", (0.843, 0.8405, 0.858, 0.8555), 0.46), Word("30.", (0.861, 0.8459, 0.872, 0.8518), 0.96)]
+    (hit,) = find_anchors([Line(tuple(words))], "AMOUNT PAID BOX", 80.0)
+    assert [w.text for w in words[hit.start : hit.end]] == ["AMOUNT", "PAID"]
+    assert hit.bbox[1] == 0.8459  # the caption's top, not the mark's
+    # a label still starts and ends with its own words when they hold letters or digits
+    assert _line_hit(("25.", "FEDERAL", "TAX", "I.D.", "NUMBER"), "federal tax i d number", 85.0) == (1, 5, 100.0)
+
+
 def test_a_word_joins_the_row_ocr_read_it_on_when_it_fits_two_rows() -> None:
     """`291` and `28` (dollars | cents of one amount, one OCR line) stay one line.
 
