@@ -40,7 +40,7 @@ from PIL import Image
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
 from claimflow.extract_accents import trim_edges
-from claimflow.extract_clean import edge_lost
+from claimflow.extract_clean import edge_lost, mark_read_for
 from claimflow.extract_glyphs import value_words
 from claimflow.extract_layout import build_lines, find_anchors
 from claimflow.extract_paddle import PAD, Recognize
@@ -222,7 +222,7 @@ def read_codes_alone(
             texts = look.reread(page, [box] * len(WORD_SCALES), lang=page.language, scales=WORD_SCALES)
             calls += 1
             other = second(page, box) if second is not None else ""
-            code = majority_code(texts or [], field_spec, page_value=field.value, second=other)
+            code = majority = majority_code(texts or [], field_spec, page_value=field.value, second=other)
             doubled = code is not None and _read_twice(field.raw, code, code_read(other, field_spec))
             if code is not None and not doubled and (_letter_lost(field.value, code) or edge_lost(field.value, code)):
                 # `T240816` read `7240816` alone: the page's letter is kept; so is a first or last glyph read alone
@@ -231,10 +231,16 @@ def read_codes_alone(
                 continue
             if code is None or code == field.value:
                 rival = rival_code(texts or [], field_spec, field.value)
-                if rival is not None:
+                if rival is not None and mark_read_for(field, rival, page):
+                    # the page read the glyph the rival has as a mark its pattern left out (`/NV-48449`): the
+                    # rival's letter is no glyph a reading alone made up; taken below auto-accept, flagged
+                    code = rival
+                elif rival is not None:
                     _doubt(part, field, rival, page)
-                continue
-            confidence = min(field.confidence, RIVAL_CAP) if name in doubtful else field.confidence
+                    continue
+                else:
+                    continue
+            confidence = min(field.confidence, RIVAL_CAP) if name in doubtful or code != majority else field.confidence
             part.fields[name] = dataclasses.replace(field, value=code, raw=code, confidence=confidence)
             part.problems.append(
                 Problem(

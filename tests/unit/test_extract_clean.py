@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from claimflow.extract_clean import CLEAN_SCALES, NEAR, edge_lost, read_clean, tie_break, unsure_values
+from claimflow.extract_clean import (
+    CLEAN_SCALES,
+    NEAR,
+    edge_lost,
+    mark_read_for,
+    read_clean,
+    tie_break,
+    unsure_values,
+)
 from claimflow.extract_confirm import DOUBT_CAP
 from claimflow.extract_reread import calibrated
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
@@ -124,6 +132,36 @@ def test_the_second_recognizer_settles_where_the_page_and_black_and_white_disagr
     assert tie_break("1683364", "7683364", "T683364") and tie_break("DAMA1", "DAMA7", "dama-i")
     assert not tie_break("1683364", "7683364", "T683365") and not tie_break("1683364", "7683364", "7683364")
     assert not tie_break("1683364", "1683364", "T683364") and not tie_break("1683364", "7683364", "T68336")
+
+
+def test_a_glyph_the_page_read_as_a_mark_the_pattern_dropped_is_taken_from_black_and_white(specs: SpecSet) -> None:
+    # seed 24 invoice 002 degraded: an italic I read `/` (`/NV-48087`, the pattern takes `NV-48087`), black and
+    # white `INV-48087` at both sizes, PP-OCR `NV-48087`: it lost the glyph as the pattern did, no vote for the page
+    def invoice(word: str) -> tuple[ReadDocument, Extraction]:
+        box = (0.16, 0.163, 0.25, 0.173)
+        page = Page(1, 1241, 1754, ReadMethod.OCR, [Word(word, box, 0.69, 1, 8)], image=object())
+        found = Field("invoice_number", "NV-48087", 0.999, Provenance(ReadMethod.OCR, 1, box), "NV-48087")
+        return ReadDocument(pages=[page]), Extraction("invoice", 1.0, fields={"invoice_number": found})
+
+    def second(page: Page, box: BBox) -> str:
+        return "NV-48087"
+
+    read, part = invoice("/NV-48087")
+    read_clean(read, [part], specs, FakeLook(["INV-48087", "INV-48087"]), threshold=THRESHOLD, second=second)
+    taken = part.fields["invoice_number"]
+    assert taken.value == "INV-48087" and taken.confidence == DOUBT_CAP
+    assert mark_read_for(taken, "XINV-48087", read.pages[0]) is False  # its words no longer hold the value as read
+    # the page read no mark there: the two recognizers agreeing on the page's value keep it, doubted
+    read, part = invoice("NV-48087")
+    read_clean(read, [part], specs, FakeLook(["INV-48087", "INV-48087"]), threshold=THRESHOLD, second=second)
+    kept = part.fields["invoice_number"]
+    assert kept.value == "NV-48087" and kept.confidence == DOUBT_CAP
+    # a mark after the value, a letter read there: the same
+    read, part = invoice("NV-48087|")
+    assert mark_read_for(part.fields["invoice_number"], "NV-480871", read.pages[0]) is False  # `|` is cut as noise
+    read, part = invoice("NV-48087'")
+    assert mark_read_for(part.fields["invoice_number"], "NV-480871", read.pages[0])
+    assert not mark_read_for(part.fields["invoice_number"], "NV-48087-", read.pages[0])  # a mark, not a glyph
 
 
 def test_values_tesseract_was_sure_of_or_not_confident_are_not_read_again(specs: SpecSet) -> None:

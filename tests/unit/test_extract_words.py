@@ -617,3 +617,18 @@ def test_the_second_recognizers_code_wins_over_a_reading_alone_that_differs_only
     assert majority_code(texts, receipt, page_value="916432", second="CS916432") == "CS916432"
     assert marks_apart("CLM-2026-591003", " CLM-2026'591003, ") and marks_apart("CS916432", "CS$916432")
     assert not marks_apart("CLM-2026-591003", "CLM-2026-591003") and not marks_apart("CS916432", "CS8916432")
+
+
+def test_a_rival_with_the_glyph_the_page_read_as_a_mark_before_the_code_is_taken_below_auto_accept() -> None:
+    # seed 24 invoice 012 degraded: an italic I read `/` (`/NV-48449`), the pattern takes `NV-48449`; one reading
+    # alone `INV-48449`: the page saw that glyph too, so the rival's letter is taken, capped, flagged
+    read, part = _receipt("NV-48449", 0.9)
+    read.pages[0].words[0] = dataclasses.replace(read.pages[0].words[0], text="/NV-48449")
+    read_codes_alone(read, [part], SPECS, FakeLook(["", "NV-48449", "NV-48449", "INV-48449"]), threshold=0.99)
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("INV-48449", RIVAL_CAP)
+    assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]
+    # no mark on the page before the code: the rival only doubts it, as before
+    read, part = _receipt("NV-48449", 0.9)
+    read_codes_alone(read, [part], SPECS, FakeLook(["", "NV-48449", "NV-48449", "INV-48449"]), threshold=0.99)
+    assert (part.fields["invoice_number"].value, part.fields["invoice_number"].confidence) == ("NV-48449", RIVAL_CAP)
