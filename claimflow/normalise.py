@@ -178,7 +178,7 @@ def parse_date(raw: str, *, day_first: bool | None = None, month_first_spaced: b
     `day_first` None means no locale: a date that reads both ways is returned day-first and marked
     ambiguous. `month_first_spaced` reads `10 16 66` as MM DD YY (US forms such as CMS-1500).
     """
-    raw = raw.replace("|", " ")
+    raw = raw.replace("|", " ").replace("_", " ")  # a rule or a speck of the baseline read between its parts
     cjk = _CJK_DATE.search(raw)
     if cjk is not None:  # 2026年3月5日: year, month, day by the characters, never ambiguous
         return ParsedDate(date(int(cjk.group(1)), int(cjk.group(2)), int(cjk.group(3))), False)

@@ -295,3 +295,21 @@ def test_an_iban_repair_changing_many_confusable_characters_is_not_proposed() ->
     # a repair of three changes is still proposed (FR, 0 read for O three times)
     search = search_iban_repairs("FR83 198O 3649 422L KN80 0TX0 909")
     assert search.changes == (3,) and search.repaired == "FR8319803649422LKN8OOTXO909"
+
+
+def test_a_date_whose_parts_a_speck_of_the_baseline_joins_is_read() -> None:
+    # seed 24 receipt 004 degraded (473 px wide): `22 Jul_2026`, the space before the year read `_`
+    assert parse_date("22 Jul_2026", day_first=True).value == date(2026, 7, 22)
+    assert parse_date("22_Jul 2026", day_first=True).value == date(2026, 7, 22)
+
+
+def test_the_receipt_date_pattern_takes_a_month_name_parted_by_an_underscore() -> None:
+    import re
+    from pathlib import Path
+
+    from claimflow.specs import load_specs
+
+    spec = load_specs(Path(__file__).resolve().parents[2] / "extractors").specs["receipt"].fields["document_date"]
+    assert spec.pattern is not None
+    found = re.search(spec.pattern, "Date: 22 Jul_2026 ees 19:40", re.IGNORECASE)
+    assert found is not None and found.group(1) == "22 Jul_2026"
