@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from claimflow.capital_numerals import read_share, unread_fits
 from claimflow.errors import ReasonCode
@@ -302,6 +302,9 @@ def _sum_check(fields: dict[str, Field], check: SumCheck) -> Problem | None:
     if _cut_short(total, parts, check):
         why = f"below its own part, and {summed} ends in those figures: the total's first figures were lost"
         return _keep_sum(fields, check.total, total[0], parts_sum, why)
+    if _cents_lost(fields, total, parts, check):
+        why = f"with no cents, and {summed} has those figures before its cents: the total's cents were lost"
+        return _keep_sum(fields, check.total, total[0], parts_sum, why)
     return Problem(
         ReasonCode.AMOUNTS_INCONSISTENT,
         f"{' + '.join(check.parts)} = {parts_sum} but {check.total} = {total[0]}; check the amounts",
@@ -331,6 +334,33 @@ def _cut_short(total: list[Decimal], parts: Sequence[list[Decimal] | None], chec
         return False
     read, whole = (f"{abs(a.quantize(CENT)) * 100:.0f}" for a in (total[0], parts_sum))
     return whole.endswith(read.lstrip("0") or "0") and len(whole) > len(read)
+
+
+CENTS_READ = re.compile(r"[.,]\s?\d{1,2}\s*\W*$")
+"""A total read with its cents: a point or comma and one or two figures at its end."""
+
+
+def _cents_lost(
+    fields: dict[str, Field], total: list[Decimal], parts: Sequence[list[Decimal] | None], check: SumCheck
+) -> bool:
+    """Return True when the total was read without its point and cents and is its parts' sum less them.
+
+    A degraded invoice's `£4,438.22` read `£4,438` at 0.00 (the point and cents faded) under `Subtotal 3,698.52` and
+    `VAT 20% 739.70` read at 0.96: 4438 is 4438.22 without its cents. Only a total whose reading holds no cents
+    (CENTS_READ), read less surely than each part, whose parts' sum has cents and the same whole units. Single
+    amounts only (no table column).
+    """
+    if "." in check.total or any("." in part for part in check.parts) or len(total) != 1:
+        return False
+    amounts = [part[0] for part in parts if part is not None and len(part) == 1]
+    if len(amounts) != len(check.parts) or any(amount < 0 for amount in amounts) or total[0] <= 0:
+        return False
+    read = fields[check.total]
+    if any(fields[part].confidence <= read.confidence for part in check.parts) or CENTS_READ.search(str(read.raw)):
+        return False
+    parts_sum = sum(amounts, Decimal(0))
+    whole = parts_sum.to_integral_value(rounding=ROUND_DOWN)
+    return total[0] == whole and parts_sum != whole
 
 
 def _keep_sum(fields: dict[str, Field], name: str, read: Decimal, parts_sum: Decimal, why: str) -> Problem:

@@ -642,6 +642,31 @@ def test_invoice_total_one_figure_from_its_parts_sum_and_read_least_surely_takes
         assert found.confidence < AUTO_ACCEPT
 
 
+def test_invoice_total_read_without_its_cents_takes_its_parts_sum_below_auto_accept(specs: SpecSet) -> None:
+    # seed 24 invoice 017 degraded: `£4,438.22` read `£4,438` (point and cents faded) under parts read at 0.96
+    def total_read(text: str, confidence: float) -> tuple[Field, list[Problem]]:
+        rows = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("£ 140.22", 0.75)] for row in INVOICE_ROWS]
+        rows = [row if row[0][0] != "Total due" else [("Total due", 0.55), (text, 0.75)] for row in rows]
+        read = layout(rows, method=ReadMethod.OCR, confidence=0.96)
+        words = read.pages[0].words
+        last = max(w.line for w in words)
+        read.pages[0].words = [
+            dataclasses.replace(w, confidence=confidence) if w.line == last and w.text[-1].isdigit() else w
+            for w in words
+        ]
+        result = extract_document(read, specs)
+        return result.fields["total_amount"], result.problems
+
+    found, problems = total_read("£ 840", 0.3)
+    assert found.value == Money(Decimal("840.22"), "GBP") and found.confidence <= 0.5
+    assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT and "cents were lost" in p.message for p in problems)
+    # read with its cents, other whole units, or as surely as its parts: kept as read, doubted
+    for text, confidence in (("£ 840.00", 0.3), ("£ 841", 0.3), ("£ 840", 0.96)):
+        found, _ = total_read(text, confidence)
+        assert found.value == Money(Decimal(text[2:]), "GBP"), text
+        assert found.confidence < AUTO_ACCEPT
+
+
 def test_invoice_subtotal_is_the_last_one_and_not_a_dutch_subtotaal(specs: SpecSet) -> None:
     sections = [
         *INVOICE_ROWS[:6],
