@@ -762,12 +762,16 @@ def normalise_text(raw: str) -> str:
 CASE_LOOKALIKES = frozenset("cosvwxz")
 """Letters whose small form is the capital's shape made smaller: OCR mixes up their case (`25Qx` for `25QX`)."""
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
+_INITIALS = re.compile(r"(?<![A-Za-z0-9.])(?:[A-Za-z]\.){2,}")
+"""Single letters each followed by a point: a legal form's initials (`B.V.`, `N.V.`, `S.A.`, `e.K.`)."""
 
 
 def upper_case_lookalikes(text: str) -> str:
     """Upper-case c o s v w x z in a token otherwise of capitals and digits, with both (`BS2 25Qx` -> `BS2 25QX`).
 
-    Any one small letter between a digit and a capital there is a capital too (`LS1 4aB` -> `LS1 4AB`).
+    Any one small letter between a digit and a capital there is a capital too (`LS1 4aB` -> `LS1 4AB`). Initials
+    with a capital (`B.v.` -> `B.V.`: a Dutch seller's legal form) whose small letters are all of those are
+    capitals too; `e.K.` and `S.r.l.` keep their small letters (their shapes differ from the capitals').
 
     For OCR text only: a postcode, a plate or a reference number is written in capitals, and where the model
     reads one of these letters small inside it, the glyph alone cannot say which case was printed. Tokens
@@ -786,7 +790,14 @@ def upper_case_lookalikes(text: str) -> str:
             return token.upper()
         return token
 
-    return _TOKEN.sub(fix, text)
+    def initials(match: re.Match[str]) -> str:
+        letters = match.group(0)
+        small = [ch for ch in letters if ch.islower()]
+        if small and all(ch in CASE_LOOKALIKES for ch in small) and re.search(r"[A-Z]", letters):
+            return letters.upper()
+        return letters
+
+    return _INITIALS.sub(initials, _TOKEN.sub(fix, text))
 
 
 def _one_small_inside(token: str) -> bool:

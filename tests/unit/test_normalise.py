@@ -313,3 +313,12 @@ def test_the_receipt_date_pattern_takes_a_month_name_parted_by_an_underscore() -
     assert spec.pattern is not None
     found = re.search(spec.pattern, "Date: 22 Jul_2026 ees 19:40", re.IGNORECASE)
     assert found is not None and found.group(1) == "22 Jul_2026"
+
+
+def test_initials_with_a_capital_read_small_are_capitals() -> None:
+    # seed 24 receipt 021 degraded: `Bäckerei Sonnenschein B.v.` for B.V. (v and V differ only in size)
+    assert upper_case_lookalikes("Bäckerei Sonnenschein B.v.") == "Bäckerei Sonnenschein B.V."
+    assert upper_case_lookalikes("Foo N.v. Bar") == "Foo N.V. Bar"
+    # small letters of their own shape, or no capital: kept
+    for text in ("Muller e.K.", "Bianchi S.r.l.", "Acme S.a.", "see c.o. below"):
+        assert upper_case_lookalikes(text) == text
