@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -597,7 +598,7 @@ def _candidates(
     ):
         boxed_text = field_spec.direction == "region" and field_spec.type == "text"
         # a name whose row an edge of its box cut is read with its row whole (and doubted below)
-        mended = mend_rows(lines, region) if boxed_text and page.method is ReadMethod.OCR else region
+        mended = mend_rows(lines, region, labels) if boxed_text and page.method is ReadMethod.OCR else region
         matched = _match_tiers(field_spec, mended, labels, down=down)
         read_from = region  # the lines the value was read from, before mend_rows put a cut row's rest back
         for fallback in fallbacks:
@@ -786,19 +787,23 @@ def _over_end(lines: list[Line], words: list[Word], held: set[int]) -> Word | No
     return min(over, key=lambda w: w.bbox[0]) if over else None
 
 
-def mend_rows(lines: list[Line], region: list[Line]) -> list[Line]:
+def mend_rows(lines: list[Line], region: list[Line], labels: AbstractSet[int] = frozenset()) -> list[Line]:
     """Return the region with each line's row read on: the words right after it on its row that it does not hold.
 
     An edge of the box that runs through a line (`Summit` inside box 33's region, `Orthopedics` just outside),
     or the line builder setting the rest of a row on a line of its own, cuts a name short; the words that go on
     from it (each within EDGE_REACH of the line's height after the last) are put back at its end and taken from
-    the region's other lines. The value read so is doubted all the same (cut_by_region).
+    the region's other lines. The value read so is doubted all the same (cut_by_region). Words of a line that
+    holds a label (`labels`, ids of label words) are a caption's and stay on it: a closer reading's second,
+    garbled reading of box 4's caption took `(Last Name. First Mame, Middie nial}` from the caption's line,
+    and the name pattern read `Mame, Middie` before the insured's name (seed 22 full 009 degraded).
     """
+    captions = {id(w) for line in lines if any(id(x) in labels for x in line.words) for w in line.words}
     moved: dict[int, int] = {}
     mended: list[list[Word]] = []
     for index, line in enumerate(region):
         words = list(line.words)
-        held = {id(word) for word in words}
+        held = {id(word) for word in words} | captions
         while (word := _row_after(lines, words, held)) is not None:
             words.append(word)
             held.add(id(word))

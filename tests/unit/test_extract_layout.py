@@ -264,3 +264,18 @@ def test_a_row_cut_by_the_regions_edge_or_split_by_the_line_builder_is_mended() 
     assert [line.text for line in mended] == ["Summit Orthopedics", "8154"]
     mended = mend_rows([Line((summit,)), Line((rest,))], [Line((summit,)), Line((rest,))])
     assert [line.text for line in mended] == ["Summit Orthopedics"]
+
+    # a caption read twice (the page's, a closer reading's): the words of the line holding the caption's label stay
+    # on it, never mended onto the other reading's line (seed 22 full 009 degraded: `Mame, Middie` taken as a name)
+    label = Word("NAME", (0.6855, 0.1463, 0.7082, 0.1593), 0.9, 1, 1)
+    garbled = (Word("(Last", (0.7122, 0.1463, 0.7365, 0.1593), 0.9, 1, 1),
+               Word("Name.", (0.7416, 0.1463, 0.7675, 0.1593), 0.9, 1, 1),
+               Word("First", (0.7702, 0.1499, 0.7898, 0.1563), 0.9, 1, 1),
+               Word("Mame,", (0.7929, 0.1505, 0.8208, 0.1563), 0.9, 1, 1),
+               Word("Middie", (0.8259, 0.1463, 0.8529, 0.1593), 0.9, 1, 1))  # fmt: skip
+    again = Word("ANSURED'S", (0.6257, 0.1484, 0.7112, 0.1625), 0.5, 2, 1)
+    caption, other = Line((label, *garbled)), Line((again,))
+    taken = mend_rows([caption, other], [caption, other])  # without labels: the loss
+    assert [line.text for line in taken] == ["NAME", "ANSURED'S (Last Name. First Mame, Middie"]
+    mended = mend_rows([caption, other], [caption, other], {id(label)})
+    assert [line.text for line in mended] == ["NAME (Last Name. First Mame, Middie", "ANSURED'S"]
