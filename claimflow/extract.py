@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 from claimflow.classify import UNKNOWN, classify_document
 from claimflow.errors import ReasonCode
@@ -71,6 +72,9 @@ INITIAL_REACH = 3.0
 Courier: line heights are page-height fractions, gaps page-width fractions, so one height is not enough)."""
 GARBLED_WORD = 0.5
 GARBLED_NEIGHBOUR_FACTOR = 0.8
+ACROSS_LABEL_FACTOR = 0.5
+"""A value whose words lie on both sides of a label's word on their row was put together across a caption
+(box 29's and box 30's printed numbers `29.` and `30.` around `AMOUNT PAID` read as the amount `29.30`)."""
 EDGE_REACH = 3.0
 """A word of the value's row left out of its region this many line heights after the value may be its rest."""
 BEFORE_REACH = 2.0
@@ -593,6 +597,7 @@ def _candidates(
     if field_spec.direction == "page":
         labels = set()  # searching the whole page: a currency inside a label (`TOTAL RM`) still counts
     down = slots_down(field_spec, lines)
+    label_words = [word for line in lines for word in line.words if id(word) in labels]
     for region, anchor_factor, fallbacks in _regions(
         field_spec, lines, found, ocr=page.method is ReadMethod.OCR, aspect=page_aspect(page)
     ):
@@ -637,9 +642,28 @@ def _candidates(
                 # an amount is never printed with a leading zero: `03 28` is 303.28 with its first figure lost
                 if field_spec.type == "money" and LEADING_ZERO.search(raw):
                     context *= GARBLED_NEIGHBOUR_FACTOR
+            if field_spec.type != "list" and across_label(used, label_words):
+                context *= ACROSS_LABEL_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
+
+
+def across_label(used: Sequence[Word], label_words: Sequence[Word]) -> bool:
+    """Return True when a label's word stands between two of the value's words on their row.
+
+    A value is typed inside its box, never around a caption: `29.` and `30.`, the printed numbers of boxes 29 and
+    30 on either side of `AMOUNT PAID`, are no amount `29.30`, whether OCR put the caption on their line or not.
+    """
+    ordered = sorted(used, key=lambda w: w.bbox[0])
+    for left, right in pairwise(ordered):
+        if not _on_row(right, left.bbox[1], left.bbox[3]):
+            continue
+        for label in label_words:
+            middle = (label.bbox[0] + label.bbox[2]) / 2
+            if left.bbox[2] <= middle <= right.bbox[0] and _on_row(label, left.bbox[1], left.bbox[3]):
+                return True
+    return False
 
 
 def _context_factor(region: list[Line], used: tuple[Word, ...]) -> float:

@@ -770,3 +770,25 @@ def test_an_invoice_tax_whose_point_was_read_as_a_colon_counts_less(specs: SpecS
     # a time is no amount
     timed = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("12:30:15", 0.75)] for row in INVOICE_ROWS]
     assert "tax_amount" not in extract_document(layout(timed, method=ReadMethod.OCR, confidence=0.96), specs).fields
+
+
+
+def test_a_value_read_across_a_label_is_doubted() -> None:
+    """Box 29's and box 30's printed numbers around `AMOUNT PAID` are no amount `29.30` (seed 19 full 015 degraded)."""
+    from claimflow.extract import across_label
+
+    def words(*texts: str, top: float = 0.5) -> list[Word]:
+        return [Word(text, (0.1 * i, top, 0.1 * i + 0.05, top + 0.01), 0.95, 1, 1) for i, text in enumerate(texts)]
+
+    caption = words("29.", "AMOUNT", "PAID", "30.")
+    assert across_label([caption[0], caption[3]], caption[1:3])
+    # the caption read on a line of its own, a little higher, is still between them
+    higher = words("29.", "AMOUNT", "PAID", "30.", top=0.497)
+    assert across_label([caption[0], caption[3]], higher[1:3])
+    # figures typed after or before the caption, or a caption on the row above: no doubt
+    after = words("AMOUNT", "PAID", "29.", "30.")
+    assert not across_label(after[2:], after[:2])
+    before = words("29.", "30.", "AMOUNT", "PAID")
+    assert not across_label(before[:2], before[2:])
+    above = words("29.", "AMOUNT", "PAID", "30.", top=0.48)
+    assert not across_label([caption[0], caption[3]], above[1:3])
