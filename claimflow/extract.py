@@ -749,20 +749,24 @@ def _on_row(word: Word, top: float, bottom: float) -> bool:
     return shared >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
 
 
-def _row_after(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
-    """Return the first word of the page right after `words` on their row (EDGE_REACH of their height), not held."""
+def _row_words(lines: list[Line], words: list[Word], held: set[int]) -> tuple[float, float, list[Word]]:
+    """Return the row of `words` (top, bottom) and the page's words on it, not held, holding a letter or digit."""
     top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
-    end = max(w.bbox[2] for w in words)
-    reach = EDGE_REACH * (bottom - top)
-    after = [
+    row = [
         word
         for line in lines
         for word in line.words
-        if id(word) not in held
-        and any(ch.isalnum() for ch in word.text)
-        and _on_row(word, top, bottom)
-        and end <= word.bbox[0] <= end + reach
+        if id(word) not in held and any(ch.isalnum() for ch in word.text) and _on_row(word, top, bottom)
     ]
+    return top, bottom, row
+
+
+def _row_after(lines: list[Line], words: list[Word], held: set[int]) -> Word | None:
+    """Return the first word of the page right after `words` on their row (EDGE_REACH of their height), not held."""
+    top, bottom, row = _row_words(lines, words, held)
+    end = max(w.bbox[2] for w in words)
+    reach = EDGE_REACH * (bottom - top)
+    after = [word for word in row if end <= word.bbox[0] <= end + reach]
     return min(after, key=lambda w: w.bbox[0]) if after else None
 
 
@@ -772,18 +776,10 @@ def _row_before(lines: list[Line], words: list[Word], held: set[int]) -> Word | 
     Nearer than after the value (EDGE_REACH): the box on the left ends a little before a value starts in its own
     box, and its words (box 3's `F` checkbox, 3.3 heights before box 4's name) are not the name's.
     """
-    top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
+    top, bottom, row = _row_words(lines, words, held)
     start = min(w.bbox[0] for w in words)
     reach = BEFORE_REACH * (bottom - top)
-    before = [
-        word
-        for line in lines
-        for word in line.words
-        if id(word) not in held
-        and any(ch.isalnum() for ch in word.text)
-        and _on_row(word, top, bottom)
-        and start - reach <= word.bbox[2] <= start
-    ]
+    before = [word for word in row if start - reach <= word.bbox[2] <= start]
     return max(before, key=lambda w: w.bbox[2]) if before else None
 
 
@@ -795,19 +791,10 @@ def _over_end(lines: list[Line], words: list[Word], held: set[int]) -> Word | No
     so no word starts after the value and the `y`'s ink is covered. Such a word, reaching past the value's end
     by half its height or more, says the value may be cut.
     """
-    top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
+    top, bottom, row = _row_words(lines, words, held)
     last = max(words, key=lambda w: w.bbox[2])
     end = last.bbox[2]
-    over = [
-        word
-        for line in lines
-        for word in line.words
-        if id(word) not in held
-        and any(ch.isalnum() for ch in word.text)
-        and _on_row(word, top, bottom)
-        and last.bbox[0] < word.bbox[0] < end
-        and word.bbox[2] >= end + 0.5 * (bottom - top)
-    ]
+    over = [word for word in row if last.bbox[0] < word.bbox[0] < end and word.bbox[2] >= end + 0.5 * (bottom - top)]
     return min(over, key=lambda w: w.bbox[0]) if over else None
 
 

@@ -397,15 +397,7 @@ def merge_reading(
     old = part.fields.get(name)
     if new is None:
         if read and old is not None and old.provenance.method is ReadMethod.OCR:
-            part.fields[name] = dataclasses.replace(old, confidence=round(old.confidence * UNCONFIRMED_FACTOR, 4))
-            part.problems.append(
-                Problem(
-                    ReasonCode.FIELD_LOW_CONFIDENCE,
-                    f"{name}: a closer reading of its box could not read it again; check it",
-                    page=old.provenance.page,
-                    field=name,
-                )
-            )
+            _unconfirm(part, name, "a closer reading of its box could not read it again")
         return
     if old is None:
         put_found(part, new, problems)
@@ -624,16 +616,16 @@ def _doubt_unread(part: Extraction, names: Sequence[str]) -> None:
     a closer reading confirmed (SROIE 460's misread date sat 0.0001 under the threshold with no second reading).
     """
     for name in names:
-        found = part.fields[name]
-        part.fields[name] = dataclasses.replace(found, confidence=round(found.confidence * UNCONFIRMED_FACTOR, 4))
-        part.problems.append(
-            Problem(
-                ReasonCode.FIELD_LOW_CONFIDENCE,
-                f"{name}: its line could not be read again closer; check it",
-                page=found.provenance.page,
-                field=name,
-            )
-        )
+        _unconfirm(part, name, "its line could not be read again closer")
+
+
+def _unconfirm(part: Extraction, name: str, why: str) -> None:
+    """Keep the field's value at UNCONFIRMED_FACTOR of its confidence, flagged with `why` and its page."""
+    found = part.fields[name]
+    part.fields[name] = dataclasses.replace(found, confidence=round(found.confidence * UNCONFIRMED_FACTOR, 4))
+    part.problems.append(
+        Problem(ReasonCode.FIELD_LOW_CONFIDENCE, f"{name}: {why}; check it", page=found.provenance.page, field=name)
+    )
 
 
 def _compact(text: str) -> str:
