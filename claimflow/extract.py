@@ -36,6 +36,7 @@ from claimflow.extract_layout import (
     contains_phrase,
     find_anchors,
     hit_for_box,
+    on_row,
     page_aspect,
     union_box,
     words_below,
@@ -657,11 +658,11 @@ def across_label(used: Sequence[Word], label_words: Sequence[Word]) -> bool:
     """
     ordered = sorted(used, key=lambda w: w.bbox[0])
     for left, right in pairwise(ordered):
-        if not _on_row(right, left.bbox[1], left.bbox[3]):
+        if not on_row(right, left.bbox[1], left.bbox[3]):
             continue
         for label in label_words:
             middle = (label.bbox[0] + label.bbox[2]) / 2
-            if left.bbox[2] <= middle <= right.bbox[0] and _on_row(label, left.bbox[1], left.bbox[3]):
+            if left.bbox[2] <= middle <= right.bbox[0] and on_row(label, left.bbox[1], left.bbox[3]):
                 return True
     return False
 
@@ -743,12 +744,6 @@ def split_from_value(region: list[Line], used: tuple[Word, ...]) -> bool:
     return False
 
 
-def _on_row(word: Word, top: float, bottom: float) -> bool:
-    """Return True when `word` shares at least half the height of the lower of it and the row `top`-`bottom`."""
-    shared = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
-    return shared >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
-
-
 def _row_words(lines: list[Line], words: list[Word], held: set[int]) -> tuple[float, float, list[Word]]:
     """Return the row of `words` (top, bottom) and the page's words on it, not held, holding a letter or digit."""
     top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
@@ -756,7 +751,7 @@ def _row_words(lines: list[Line], words: list[Word], held: set[int]) -> tuple[fl
         word
         for line in lines
         for word in line.words
-        if id(word) not in held and any(ch.isalnum() for ch in word.text) and _on_row(word, top, bottom)
+        if id(word) not in held and any(ch.isalnum() for ch in word.text) and on_row(word, top, bottom)
     ]
     return top, bottom, row
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
+from claimflow.extract_layout import on_row
 from claimflow.models import BBox, Extraction, Field, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.normalise import join_cjk
 from claimflow.specs import FieldSpec, SpecSet
@@ -190,10 +191,8 @@ def _short_after(page: Page, last: Word) -> BBox | None:
     high = last.bbox[3] - last.bbox[1]
     reach = SHORT_REACH * high * (page.height / page.width if page.width else 1.0)
     for word in page.words:
-        shared = min(last.bbox[3], word.bbox[3]) - max(last.bbox[1], word.bbox[1])
         short = 0 < sum(ch.isalnum() for ch in word.text) <= 2 or _letter_sized_sign(word, high)
-        on_row = shared >= 0.5 * min(high, word.bbox[3] - word.bbox[1])
-        if short and on_row and last.bbox[2] <= word.bbox[0] <= last.bbox[2] + reach:
+        if short and on_row(word, last.bbox[1], last.bbox[3]) and last.bbox[2] <= word.bbox[0] <= last.bbox[2] + reach:
             return word.bbox
     return None
 

@@ -49,6 +49,12 @@ letter is a rule or a stamp's outline read as letters (`EET` at 0.56 under a rot
 ~14 heights a letter), not one of the block's lines: printed words are boxed 0.35-1.4 heights a letter."""
 
 
+def on_row(word: Word, top: float, bottom: float) -> bool:
+    """Return True when `word` shares at least half the height of the lower of it and the row `top`-`bottom`."""
+    shared = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
+    return shared >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1])
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One visual line of words, left to right."""
