@@ -408,14 +408,21 @@ def one_slip(read: Decimal, other: Decimal) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
+def parts_sum(fields: dict[str, Field], check: SumCheck) -> Decimal | None:
+    """Return what the check's parts add up to (None when a part was not read)."""
+    parts = [referenced_amounts(fields, part) for part in check.parts]
+    if any(part is None for part in parts):
+        return None
+    return sum((amount for part in parts if part is not None for amount in part), Decimal(0))
+
+
 def sum_holds(fields: dict[str, Field], check: SumCheck) -> bool | None:
     """Return whether the check's parts add up to its total (None when a part or the total was not read)."""
     total = referenced_amounts(fields, check.total)
-    parts = [referenced_amounts(fields, part) for part in check.parts]
-    if total is None or any(part is None for part in parts):
+    summed = parts_sum(fields, check)
+    if total is None or summed is None:
         return None
-    parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
-    return abs(parts_sum - total[0]) <= Decimal(str(check.tolerance))
+    return abs(summed - total[0]) <= Decimal(str(check.tolerance))
 
 
 def sum_exceeds(fields: dict[str, Field], check: SumCheck) -> bool:

@@ -24,7 +24,7 @@ from claimflow.extract import (
     field_boxes,
     low_confidence,
 )
-from claimflow.extract_checks import page_sums, referenced_amounts
+from claimflow.extract_checks import page_sums, parts_sum
 from claimflow.extract_layout import Line, build_lines, contains_phrase, find_anchors
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.specs import Spec, SpecSet, SumCheck
@@ -303,17 +303,16 @@ def _by_sum(spec: Spec, fields: dict[str, Field], name: str) -> Choose | None:
     check = next((c for c in spec.checks if isinstance(c, SumCheck) and c.total == name), None)
     if check is None:
         return None
-    parts = [referenced_amounts(fields, part) for part in check.parts]
-    if any(part is None for part in parts):
+    summed = parts_sum(fields, check)
+    if summed is None:
         return None
-    parts_sum = sum((amount for part in parts if part is not None for amount in part), Decimal(0))
     tolerance = Decimal(str(check.tolerance))
 
     def choose(old: Field, new: Field) -> tuple[Field, bool]:
         chosen, agreed = choose_surer(old, new)
         if agreed:
             return chosen, agreed
-        adds_up = [f for f in (old, new) if isinstance(f.value, Money) and abs(f.value.amount - parts_sum) <= tolerance]
+        adds_up = [f for f in (old, new) if isinstance(f.value, Money) and abs(f.value.amount - summed) <= tolerance]
         return (adds_up[0], False) if len(adds_up) == 1 else (chosen, False)
 
     return choose
