@@ -1,9 +1,15 @@
 """Field accuracy of the engine on the generated corpus, by document type and degradation family.
 
 Usage: uv run python bench/corpus_accuracy.py [--seed 11] [--size small|full] [--out DIR] [--workers 2]
-                                              [--types motor_claim_form,invoice] [--ours]
+                                              [--types motor_claim_form,invoice] [--ours] [--only 003,017]
+                                              [--ocr-memo DIR] [--save F.json] [--diff F.json]
 
 `--ours` leaves out the CMS-1500s filled by third-party software (neither written nor read): our own forms only.
+`--only` reads only the files whose name holds one of the comma-separated parts.
+For development (speed figures then mean nothing): `--ocr-memo DIR` keeps tesseract's answers in DIR and answers
+an identical call from there (bench/ocr_memo.py); `--save F.json` writes every scored field (file, part, field,
+expected, got, confidence, right); `--diff F.json` prints the fields whose value, rightness or confidence moved
+against such a file, and the count of right and confident-wrong fields on both sides.
 
 Writes the corpus (claimflow.samples.corpus.write_corpus), then reads and extracts every file exactly as
 the engine does (sniff_file -> read_document with TesseractOcr -> extract_documents with the specs in
@@ -139,8 +145,16 @@ def main() -> int:
     parser.add_argument("--types", help="comma-separated document types to read (default: all), e.g. invoice")
     parser.add_argument("--ours", action="store_true",
                         help="CMS-1500: only our own generated forms, not the ones filled by third-party software")
+    parser.add_argument("--only", help="comma-separated parts of file names: read only those files")
+    parser.add_argument("--ocr-memo", type=Path, help="keep and reuse tesseract's answers in this folder")
+    parser.add_argument("--save", type=Path, help="write every scored field to this JSON file")
+    parser.add_argument("--diff", type=Path, help="print what moved against a file written by --save")
     args = parser.parse_args()
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    if args.ocr_memo:
+        from ocr_memo import install
+
+        install(args.ocr_memo.resolve())
     out = args.out or Path(tempfile.mkdtemp(prefix="claimflow-corpus-"))
     started = time.perf_counter()
     kinds = None
@@ -157,6 +171,9 @@ def main() -> int:
         truths = [t for t in truths if t["document_type"] in wanted]
     if args.ours:
         truths = [t for t in truths if not t.get("filler")]
+    if args.only:
+        parts = args.only.split(",")
+        truths = [t for t in truths if any(part in t["file"] for part in parts)]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(_read, [str(out / "docs" / t["file"]) for t in truths]))
@@ -166,6 +183,7 @@ def main() -> int:
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 6)
     per_field: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     misses: list[str] = []
+    scored: list[dict[str, Any]] = []
     scan_pages = scan_seconds = scan_cpu = 0.0
     steps: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     # runs, calls, runs changing, their calls, runs granted that read nothing
@@ -206,6 +224,10 @@ def main() -> int:
                     cell[index] += flag
                 per_field[(group, name)][0] += 1
                 per_field[(group, name)][1] += ok
+                scored.append({"file": truth["file"], "page": page, "field": name, "expected": expected,
+                               "got": got["value"] if got else None,
+                               "confidence": round(got["confidence"], 4) if got else None,
+                               "right": ok, "confident": confident})
                 if not ok:
                     kind = found["document_type"] if found else "nothing"
                     shown = got["value"] if got else f"(none; read as {kind})"
@@ -232,7 +254,43 @@ def main() -> int:
         print(f"\nmisses ({len(misses)}, confident ones first, first {args.misses}):")
         for line in misses[: args.misses]:
             print("  " + line)
+    if args.save:
+        args.save.write_text(json.dumps(scored, indent=1, default=str), encoding="utf-8")
+        print(f"\nscored fields written to {args.save}")
+    if args.diff:
+        _print_diff(json.loads(args.diff.read_text(encoding="utf-8")), scored)
     return 0
+
+
+def _print_diff(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
+    """Print the scored fields whose value, rightness or confidence moved between two runs, then both counts."""
+    def key(item: dict[str, Any]) -> tuple[str, Any, str]:
+        return item["file"], item["page"], item["field"]
+
+    old = {key(item): item for item in before}
+    moved = 0
+    print("\nagainst the saved run (before -> after):")
+    for item in after:
+        was = old.get(key(item))
+        if was is None:
+            continue
+        if (was["got"], was["right"]) == (item["got"], item["right"]) and was["confidence"] == item["confidence"]:
+            continue
+        moved += 1
+        mark = {(False, True): "FIXED ", (True, False): "BROKEN"}.get((was["right"], item["right"]), "      ")
+        wrong_confident = " CONFIDENT-WRONG" if item["confident"] and not item["right"] else ""
+        page = f" page {item['page']}" if item["page"] is not None else ""
+        print(f"  {mark} {item['file']}{page} {item['field']}: {was['got']!r} {was['confidence']} -> "
+              f"{item['got']!r} {item['confidence']}{wrong_confident}")
+    keys = {key(item) for item in after}
+    shared = [item for item in before if key(item) in keys]
+
+    def counts(items: list[dict[str, Any]]) -> str:
+        right = sum(item["right"] for item in items)
+        bad = sum(item["confident"] and not item["right"] for item in items)
+        return f"{right}/{len(items)} right, {bad} confident wrong"
+
+    print(f"  {moved} fields moved; before {counts(shared)}; after {counts(after)}")
 
 
 def _row(document_type: str, family: str, counts: list[int]) -> str:
