@@ -1,7 +1,16 @@
 """Fit the confidence calibration (extractors/calibration.json) and check it on documents it was not fitted on.
 
-Run: uv run python bench/fit_calibration.py [--seeds 11 12 13] [--size small] [--folds 4] [--fold-seed N] [--write]
+Run: uv run python bench/fit_calibration.py [--seeds 11 12 13] [--size small] [--full-seeds 23 [--full-sample N]]
+                                            [--folds 4] [--fold-seed N] [--ocr-memo DIR] [--write]
      uv run python bench/fit_calibration.py --from-pairs bench/out/calibration_pairs.json [--write]
+
+`--full-seeds` adds the full-size corpus of each seed named (all degradations, many more scanned documents: where
+the confident wrong fields of stops 21-23 were) beside the `--seeds` read at `--size`; `--full-sample N` keeps at
+most N files of each kind and degradation family of a full-size seed (sorted by name), to bound the reading.
+`--ocr-memo DIR` keeps tesseract's answers in DIR and reuses them (bench/ocr_memo.py; development runs only: a
+change to what tesseract is given still reads for real). Besides the held-out figures it prints, for the curves
+in extractors/calibration.json as they are ("kept"), how many pairs they make confident and which of those are
+wrong, and the held-out confident wrong fields (document, field, value, raw score, held-out confidence).
 
 1. Reads every development document with the engine exactly as it runs (`read_and_extract`, second readings
    included) but with calibration off, so each field keeps its raw score: ../shared/realdocs (SROIE receipts,
@@ -44,6 +53,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -54,6 +64,7 @@ from claimflow.calibration import (  # noqa: E402
     CALIBRATION_FILE,
     Calibration,
     adaptive_calibration_error,
+    calibration_from_json,
     calibration_text,
     choose_threshold,
     choose_threshold_by_type,
@@ -87,6 +98,8 @@ class Pair:
     group: str
     raw: float
     right: bool
+    value: str = ""
+    """The value read (as text; pairs saved before it was kept have none)."""
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -132,16 +145,44 @@ def realdocs_pairs(workers: int) -> list[Pair]:
                         group,
                         got.confidence,
                         right,
+                        _shown(got.value),
                     )
                 )
     return pairs
 
 
-def corpus_pairs(seed: int, size: str, workers: int) -> list[Pair]:
-    """Pairs from the generated corpus of `seed`, scored as bench/corpus_accuracy.py scores it."""
+def _shown(value: object) -> str:
+    """Return a value as the pairs keep it: plain text, at most 60 characters."""
+    return str(corpus_bench.to_plain(value))[:60]
+
+
+def sampled(truths: Sequence[dict[str, Any]], per_group: int | None) -> list[dict[str, Any]]:
+    """Return at most `per_group` truths of each kind (the file's folder) and degradation family, by file name."""
+    if per_group is None:
+        return list(truths)
+    taken: dict[tuple[str, str], int] = defaultdict(int)
+    out = []
+    for truth in sorted(truths, key=lambda t: str(t["file"])):
+        degradation = truth.get("degradation")
+        family = str(degradation.get("family")) if isinstance(degradation, dict) else ""
+        group = (str(truth["file"]).split("/", 1)[0], family)
+        if taken[group] < per_group:
+            taken[group] += 1
+            out.append(truth)
+    return out
+
+
+def corpus_pairs(seed: int, size: str, workers: int, sample: int | None = None) -> list[Pair]:
+    """Pairs from the generated corpus of `seed`, scored as bench/corpus_accuracy.py scores it.
+
+    `sample`: at most that many files of each kind and degradation family (`sampled`). Documents are named
+    `corpus<seed>/<file>` (small) or `corpus<seed>full/<file>` (full size): the same seed's two corpora apart.
+    """
     out = Path(tempfile.mkdtemp(prefix=f"claimflow-calibration-{seed}-"))
     write_corpus(out, seed=seed, size=size)
     truths = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "truth").rglob("*.json"))]
+    truths = sampled(truths, sample)
+    corpus_name = f"corpus{seed}" + ("full" if size == "full" else "")
     paths = [out / "docs" / t["file"] for t in truths]
     results = _read_all(paths, workers)
     pairs = []
@@ -153,21 +194,22 @@ def corpus_pairs(seed: int, size: str, workers: int) -> list[Pair]:
             found = covering[0] if covering else None
             if found is None or found.document_type != document_type:
                 continue
-            for name, expected in fields.items():
-                got = found.fields.get(name)
+            for field_name, expected in fields.items():
+                got = found.fields.get(field_name)
                 group = method_group(got.provenance.method) if got is not None else None
                 if got is None or group is None:
                     continue
-                right = corpus_bench.same(name, corpus_bench.to_plain(got.value), expected)
+                right = corpus_bench.same(field_name, corpus_bench.to_plain(got.value), expected)
                 pairs.append(
                     Pair(
-                        f"corpus{seed}/{truth['file']}",
+                        f"{corpus_name}/{truth['file']}",
                         f"corpus/{family}",
                         document_type,
-                        name,
+                        field_name,
                         group,
                         got.confidence,
                         right,
+                        _shown(got.value),
                     )
                 )
     return pairs
@@ -206,6 +248,64 @@ def held_out_threshold(held_out: Sequence[tuple[Pair, float]]) -> float | None:
     )
 
 
+def thresholds_by_type(held_out: Sequence[tuple[Pair, float]]) -> dict[str, float | None]:
+    """Return per document type the lowest grid threshold whose held-out confident fields of that type are >= TARGET.
+
+    None for a type where no threshold of the grid is (its confident fields are never that often right).
+    """
+    by_type: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for pair, confidence in held_out:
+        by_type[pair.document_type].append((confidence, pair.right))
+    return {kind: choose_threshold(scored, target=TARGET, thresholds=GRID) for kind, scored in sorted(by_type.items())}
+
+
+def _by_type_text(thresholds: dict[str, float | None]) -> str:
+    return ", ".join(f"{kind} {'-' if t is None else t}" for kind, t in thresholds.items())
+
+
+def confident_wrong(
+    scored: Sequence[tuple[Pair, float]], threshold: float, nearest: int = 0
+) -> list[tuple[Pair, float]]:
+    """Return the wrong pairs at or above `threshold`, surest first, then the `nearest` surest wrong ones under it."""
+    wrong = sorted(((p, c) for p, c in scored if not p.right), key=lambda pc: pc[1], reverse=True)
+    above = [(p, c) for p, c in wrong if c >= threshold]
+    return above + [(p, c) for p, c in wrong if c < threshold][:nearest]
+
+
+def print_wrong(title: str, rows: Sequence[tuple[Pair, float]], threshold: float) -> None:
+    """Print wrong pairs: document, field, value read, raw score and confidence (marked at or above `threshold`)."""
+    print(f"\n{title}:" + ("" if rows else " none"))
+    for pair, confidence in rows:
+        mark = "CONFIDENT-WRONG" if confidence >= threshold else "under"
+        print(
+            f"  {mark:<15} {confidence:.4f} (raw {pair.raw:.4f}) {pair.document} {pair.field} = {pair.value!r}"
+            f" [{pair.group}/{pair.document_type}]"
+        )
+
+
+def kept_report(pairs: Sequence[Pair], threshold: float, nearest: int = 5) -> dict[str, object]:
+    """Print what the curves in extractors/calibration.json as they are make of the pairs: confident, wrong, nearest.
+
+    The curves a refit would replace, applied to the same pairs (in sample for them where they were fitted on
+    such documents): a refit is worth writing only where it does not make a wrong field confident that these left.
+    """
+    path = ROOT / "extractors" / CALIBRATION_FILE
+    kept = calibration_from_json(json.loads(path.read_text(encoding="utf-8")), "kept")
+    scored = [(p, _calibrated(kept, p)) for p in pairs]
+    confident = [(p, c) for p, c in scored if c >= threshold]
+    wrong = sum(1 for p, _ in confident if not p.right)
+    print(
+        f"\nkept curves (extractors/{CALIBRATION_FILE}) at {threshold}: {len(confident)} of {len(scored)} pairs"
+        f" confident, {wrong} of them wrong; ECE {expected_calibration_error([(c, p.right) for p, c in scored]):.3f}"
+    )
+    print_wrong(
+        "  kept curves: confident wrong fields and the nearest wrong ones",
+        confident_wrong(scored, threshold, nearest),
+        threshold,
+    )
+    return {"confident": len(confident), "wrong_confident": wrong, "pairs": len(scored)}
+
+
 @dataclass(frozen=True)
 class SplitResult:
     """One other fold split's held-out figures; `safe_threshold` is the best one where none met TARGET."""
@@ -217,6 +317,7 @@ class SplitResult:
     safe_threshold: float
     confident: float
     wrong_confident: int
+    by_type: dict[str, float | None] | None = None
 
 
 def split_check(pairs: Sequence[Pair], splits: Sequence[tuple[int, int | None]]) -> list[SplitResult]:
@@ -237,11 +338,18 @@ def split_check(pairs: Sequence[Pair], splits: Sequence[tuple[int, int | None]])
             safe_threshold=safe,
             confident=point.accepted,
             wrong_confident=point.wrong,
+            by_type=thresholds_by_type(held_out),
         )
         rows.append(row)
         reached = "" if threshold is not None else " (target not reached; the most often right)"
         shown = f"{point.accepted:.1%} confident, {point.wrong} wrong"
         print(f"  {folds} folds, seed {seed}: ECE {row.ece:.3f}, threshold {safe}{reached}: {shown}")
+        print(f"    per type: {_by_type_text(row.by_type or {})}")
+        for pair, confidence in confident_wrong(held_out, safe):
+            print(
+                f"    CONFIDENT-WRONG {confidence:.4f} (raw {pair.raw:.4f})"
+                f" {pair.document} {pair.field} = {pair.value!r}"
+            )
     return rows
 
 
@@ -319,6 +427,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="*", default=[11, 12, 13])
     parser.add_argument("--size", default="small", choices=("small", "full"))
+    parser.add_argument("--full-seeds", type=int, nargs="*", default=[], help="full-size corpus seeds read as well")
+    parser.add_argument(
+        "--full-sample", type=int, default=None, help="at most N files of each kind and family of a full-size seed"
+    )
+    parser.add_argument("--ocr-memo", type=Path, help="keep and reuse tesseract's answers in this folder")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--fold-seed", type=int, default=None, help="shuffle documents into folds with this seed")
     parser.add_argument("--workers", type=int, default=2)
@@ -326,17 +439,27 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help=f"write extractors/{CALIBRATION_FILE}")
     args = parser.parse_args()
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    if args.ocr_memo:
+        from ocr_memo import install
+
+        install(args.ocr_memo.resolve())
     started = time.perf_counter()
     if args.from_pairs:
         data = json.loads(args.from_pairs.read_text(encoding="utf-8"))
-        pairs = [Pair(**p) for p in data["pairs"]]
+        pairs = [Pair(**p) for p in data["pairs"]]  # older files keep no value: it reads ""
         described = data["data"]
     else:
         pairs = realdocs_pairs(args.workers)
         for seed in args.seeds:
             pairs += corpus_pairs(seed, args.size, args.workers)
+        for seed in args.full_seeds:
+            pairs += corpus_pairs(seed, "full", args.workers, args.full_sample)
+        full = ""
+        if args.full_seeds:
+            sample = f", at most {args.full_sample} per kind and family" if args.full_sample is not None else ""
+            full = f" + full-size seeds {args.full_seeds}{sample}"
         described = (
-            f"realdocs (sroie, invoice2data, cms1500) + corpus seeds {args.seeds} ({args.size});"
+            f"realdocs (sroie, invoice2data, cms1500) + corpus seeds {args.seeds} ({args.size}){full};"
             f" second looks below {load_settings().look_threshold}"
         )
         PAIRS.parent.mkdir(parents=True, exist_ok=True)
@@ -388,7 +511,15 @@ def main() -> int:
             f" of {threshold} the looks run below {threshold} (Settings.look_threshold), so these pairs do not measure"
             f" it: read them again with CLAIMFLOW_SECOND_LOOK_THRESHOLD={threshold} before writing it"
         )
+    default_by_type = thresholds_by_type(held_out)
+    print(f"\nthreshold per document type, {split}: {_by_type_text(default_by_type)}")
     by_type = print_by_type(held_out, threshold)
+    print_wrong(
+        f"held out ({split}), confident wrong at {threshold} and the nearest wrong ones",
+        confident_wrong(held_out, threshold, 5),
+        threshold,
+    )
+    kept = kept_report(pairs, threshold)
     summary = {
         "fields": len(pairs),
         "documents": documents,
@@ -396,7 +527,9 @@ def main() -> int:
         "ece": ece,
         "threshold": threshold,
         "by_type": by_type,
+        "threshold_by_type": default_by_type,
         "other_splits": [asdict(row) for row in splits],
+        "kept_curves": kept,
     }
     (ROOT / "bench" / "out" / "calibration.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     if args.write:
