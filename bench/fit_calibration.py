@@ -520,6 +520,13 @@ def main() -> int:
         threshold,
     )
     kept = kept_report(pairs, threshold)
+    refit = _fit(pairs)
+    in_sample = [(p, _calibrated(refit, p)) for p in pairs]
+    print_wrong(
+        f"refit on all pairs (what --write would write), in sample: confident wrong at {threshold} and the nearest",
+        confident_wrong(in_sample, threshold, 5),
+        threshold,
+    )
     summary = {
         "fields": len(pairs),
         "documents": documents,
