@@ -22,7 +22,8 @@ import dataclasses
 import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -659,7 +660,7 @@ def code_doubts(part: Extraction, specs: SpecSet) -> dict[str, list[int]]:
     return out
 
 
-def cell_code(read: str, item: str) -> str | None:
+def cell_code(read: str, item: str, *, within: int = CELL_DISTANCE) -> str | None:
     """Return the billable code a code's cell read alone gives for the list's `item`, or None.
 
     The reading (capitals, digits, dot) may hold the slot's bracket read as `I`, `L`, `1` or `J` before the code, or
@@ -674,7 +675,7 @@ def cell_code(read: str, item: str) -> str | None:
         if len(candidate) < 3 or not icd10cm.is_icd10cm(candidate):
             continue
         distance = 0 if candidate.startswith(key) and icd10cm.is_cut(key) else Levenshtein.distance(candidate, key)
-        if distance <= CELL_DISTANCE:
+        if distance <= within:
             found[candidate] = distance
     if not found:
         return None
@@ -700,7 +701,7 @@ def _item_word(words: Sequence[Word], item: str) -> tuple[Word, int] | None:
     return None
 
 
-def _cell_box(word: Word, at: int, box: BBox, *, row: bool) -> BBox:
+def _cell_box(word: Word, at: int, box: BBox, *, row: bool, length: float = CELL_LENGTH) -> BBox:
     """Return the cell of a code starting `at` characters into `word` (a monospaced code: its pitch from the word).
 
     A word of a row read alone spans its row (`row`: no more height is added); a word of the page's reading is
@@ -712,7 +713,7 @@ def _cell_box(word: Word, at: int, box: BBox, *, row: bool) -> BBox:
     return (
         max(box[0], start - CELL_LEFT * pitch),
         max(box[1], word.bbox[1] - pad),
-        min(box[2], start + CELL_LENGTH * pitch),
+        min(box[2], start + length * pitch),
         min(box[3], word.bbox[3] + pad),
     )
 
@@ -782,3 +783,157 @@ def read_code_cells(
             )
         )
     return cells
+
+
+VOTE_SLACK = 1.2
+"""A real code's cell read by votes reaches this many character cells past the code's last (the slot's printed dot
+and underline after it stay out: a cell of CELL_LENGTH took them in, read `EM` for E11.9)."""
+NEAR_STARTS = 4
+"""A word's code may start this many characters into it (a slot's number and bracket read glued before it)."""
+VOTE_DISTANCE = 3
+"""... and within this many characters of the item (its cell is placed on the item's own word: the same slot)."""
+VOTES_NEEDED = 2
+"""A code replaces a real code item only when at least this many readings give it (the item's own gives the item)."""
+VOTE_FACTOR = 0.8
+"""A list whose code two readings of its cell alone replaced stays below confidence: the first reading disagrees."""
+
+
+def vote_doubts(part: Extraction, specs: SpecSet, threshold: float) -> dict[str, list[int]]:
+    """Return the weak `reread_rows` ICD-10 lists of `part` (OCR) with the places (0-based) of their real codes.
+
+    A list below the threshold may hold a code misread as another billable code (`F44.1` for F41.1: a 1 read 4;
+    `B51.9` for R51.9): the code set cannot doubt it. Its cell read alone twice (`read_code_votes`) may.
+    """
+    weak = set(weak_lists(part, specs, threshold))
+    out: dict[str, list[int]] = {}
+    for name, value in _code_lists(part, specs):
+        if name not in weak:
+            continue
+        places = [index for index, item in enumerate(value) if icd10cm.is_icd10cm(str(item))]
+        if places:
+            out[name] = places
+    return out
+
+
+def read_code_votes(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    rows: RowsRereader,
+    cell: CellRereader,
+    second: Callable[[Page, BBox], str],
+    *,
+    threshold: float,
+    only: Sequence[str] | None = None,
+) -> int:
+    """Read alone the cells of the real codes of weak ICD-10 lists; a code most readings give wins; return cells.
+
+    Each code's cell (`_cell_box`) is placed on its word of the list's rows read alone (`rows`, answered from
+    memory), else of the page's reading: the word that gives the code, or the one closest to it (`_near_word`: the
+    rows read `jR519` where the item is `B51.9`). The cell is read by tesseract as one line of a code's characters
+    (`cell`) and, when that gives another code, by the second recognizer (`second`, PP-OCR, trained apart). Each
+    reading (the cell's two, the row's word) votes for the billable code it gives near the item (`cell_code`); the
+    item's own reading votes for the item. A code with at least VOTES_NEEDED votes and more than the item replaces
+    it; the list loses confidence (VOTE_FACTOR) with a FIELD_AMBIGUOUS problem. Otherwise nothing changes.
+    """
+    if len(parts) != 1:
+        return 0
+    part = parts[0]
+    spec = specs.specs.get(part.document_type)
+    doubts = {n: p for n, p in vote_doubts(part, specs, threshold).items() if only is None or n in only}
+    if spec is None or not doubts:
+        return 0
+    cells = 0
+    for name, places in doubts.items():
+        found = part.fields[name]
+        assert isinstance(found.value, list)
+        items = [str(item) for item in found.value]
+        changed = []
+        for page in read.pages:
+            if page.method is not ReadMethod.OCR or page.image is None:
+                continue
+            if found.provenance.page is not None and page.number != found.provenance.page:
+                continue
+            for box in field_boxes(page, spec, name):
+                row_words = [w for row in rows(page, box) or [] for w in row]
+                inside = [w for w in page.words if centre_in(w.bbox, box)]
+                for index in places:
+                    if index + 1 in changed:
+                        continue
+                    item = items[index]
+                    hit = _item_word(row_words, item) or _near_word(row_words, item)
+                    row = hit is not None
+                    hit = hit or _item_word(inside, item) or _near_word(inside, item)
+                    if hit is None:
+                        continue
+                    length = len(icd10cm.compact(item).translate(_FOLD)) + VOTE_SLACK
+                    where = _cell_box(*hit, box, row=row, length=length)
+                    cells += 1
+                    readings = [hit[0].text[hit[1]:]]
+                    if row:  # the page's reading of the cell votes too (the row's word is another reading)
+                        readings += [w.text for w in inside if centre_in(w.bbox, where)]
+                    readings.append("".join(w.text for w in cell(page, where) or []))
+                    if vote_code(readings[-1], item) != item:
+                        readings.append(second(page, where))
+                    code = voted(item, readings)
+                    if code is not None and code not in items:
+                        items[index] = code
+                        changed.append(index + 1)
+        if not changed:
+            continue
+        part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * VOTE_FACTOR)
+        places_text = ", ".join(str(index) for index in changed)
+        part.problems.append(
+            Problem(
+                ReasonCode.FIELD_AMBIGUOUS,
+                f"{name}: item {places_text} read as another code by most readings of its cell; check it",
+                page=found.provenance.page,
+                field=name,
+            )
+        )
+    return cells
+
+
+def vote_code(read: str, item: str) -> str | None:
+    """Return the billable code one reading of an item's cell gives (`cell_code`, within VOTE_DISTANCE), or None.
+
+    An ICD-10 code's only letter O is its first: a round glyph after it is a zero (`JO29` is J02.9).
+    """
+    return cell_code(read[:1] + read[1:].upper().replace("O", "0"), item, within=VOTE_DISTANCE)
+
+
+def voted(item: str, readings: Sequence[str]) -> str | None:
+    """Return the code that replaces a real code `item` by the votes of other readings of its cell, or None.
+
+    The item's own reading votes for it; each reading for the code it gives (`vote_code`). A code wins with at
+    least VOTES_NEEDED votes and more than the item has.
+    """
+    votes = Counter([item, *(vote_code(text, item) for text in readings)])
+    votes.pop(None, None)
+    code, count = max(votes.items(), key=lambda kv: (kv[1], kv[0] == item))
+    return code if code != item and count >= VOTES_NEEDED and count > votes[item] else None
+
+
+def _near_word(words: Sequence[Word], item: str) -> tuple[Word, int] | None:
+    """Return the word closest to a code item (within CELL_DISTANCE characters, one such word) and where it starts.
+
+    The word's letters and digits from each of its first NEAR_STARTS characters on are compared with the item's (a
+    bracket or a slot's number read glued before the code: `2,.jR519`, `[#1033`); of equally close starts, the
+    first that is no bracket. A word of fewer than three letters and digits is no code's.
+    """
+    key = re.sub(r"[^A-Z0-9]", "", icd10cm.compact(item).upper()).translate(_ZERO)
+    near: dict[int, tuple[int, Word, int]] = {}
+    for word in words:
+        text = word.text.upper()
+        for at in range(min(NEAR_STARTS, len(text))):
+            candidate = re.sub(r"[^A-Z0-9]", "", text[at:]).translate(_ZERO)
+            if len(candidate) < 3 or text[at] in "[({|\\/,.;:_ ":
+                continue
+            distance = Levenshtein.distance(candidate, key)
+            if id(word) not in near or distance < near[id(word)][0]:
+                near[id(word)] = (distance, word, at)
+    if not near:
+        return None
+    best = min(distance for distance, _, _ in near.values())
+    closest = [(word, at) for distance, word, at in near.values() if distance == best]
+    return closest[0] if best <= CELL_DISTANCE and len(closest) == 1 else None

@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
@@ -60,8 +61,10 @@ from claimflow.extract_rows import (
     code_doubts,
     j_twins,
     read_code_cells,
+    read_code_votes,
     read_letters_again,
     read_rows_again,
+    vote_doubts,
     weak_lists,
     weak_tables,
 )
@@ -78,11 +81,11 @@ from claimflow.extract_words import (
 )
 from claimflow.form_layers import ocr_layer, read_as_layers, read_layers_apart, region_cleaner
 from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod
-from claimflow.readers import reread_bands, reread_page, reread_region
+from claimflow.readers import region_image, reread_bands, reread_page, reread_region
 from claimflow.readers.cores import CoreBudget
 from claimflow.readers.marks import PageMarks
 from claimflow.readers.ocr import PSM_BLOCK, OcrEngine, Orientation, OrientationDetector, whitelist_reader
-from claimflow.readers.paddle_rec import Reading, recognizer
+from claimflow.readers.paddle_rec import Reading, RecognizerMissing, recognizer
 from claimflow.readers.preflight import read_cleanly
 from claimflow.readers.rows import DIGITS, reread_rows
 from claimflow.specs import SpecSet
@@ -1031,6 +1034,70 @@ class CellsLook:
         )
 
 
+class CodeVotesLook:
+    """Real codes of weak ICD-10 lists, each code's cell read alone by tesseract and the second recognizer.
+
+    Added by cms17 (extract_rows.read_code_votes): a flattened fillable form's 150-dpi `F411` read `F44.1`, `R519`
+    read `B51.9`, billable codes the code set cannot doubt; read alone, the cell gives F41.1 to both recognizers.
+    One call per real code of a weak list (the second recognizer reads only a cell tesseract read as another code).
+    """
+
+    name = "code_votes"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one call per real code of a weak list (and the list's rows, from memory after RowsLook)."""
+        part = ctx.single()
+        pages = ctx.ocr_pages()
+        if part is None or not pages or not ctx.dropout() or not ctx.ocr.takes_whitelist:
+            return []
+        doubts = vote_doubts(part, ctx.specs, ctx.threshold)
+        return [
+            Request(
+                self.name, (name,), len(places) + len(pages), ctx.shortfall(part, part.fields[name]), "weak",
+                what="words", psm=7,
+            )
+            for name, places in doubts.items()
+        ]
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted lists' codes' cells alone, cleaned of the form's rules and the brackets' ticks."""
+        ocr = ctx.ocr
+        read_code_votes(
+            ctx.read,
+            ctx.parts,
+            ctx.specs,
+            lambda page, box: reread_rows(page, ocr, box, clean=region_cleaner(page, keep_strokes=True)),
+            lambda page, box: reread_region(
+                page,
+                ocr,
+                box,
+                psm=7,
+                clean=region_cleaner(page, keep_strokes=True, ticks=True),
+                whitelist=CODE_CHARS,
+                pad=0.0,
+            ),
+            lambda page, box: _read_second(
+                region_image(page, box, clean=region_cleaner(page, keep_strokes=True, ticks=True)), ocr.count_other
+            ),
+            threshold=ctx.threshold,
+            only=_served(granted),
+        )
+
+
+def _read_second(crop: Image.Image | None, counted: Callable[[float, float], None]) -> str:
+    """Return the second recognizer's reading of a crop ('' for none, a missing model, or text that is not ASCII)."""
+    if crop is None:
+        return ""
+    try:
+        reader = _second_recognizer()
+    except RecognizerMissing:
+        return ""
+    started, cpu = time.perf_counter(), time.thread_time()
+    text = unicodedata.normalize("NFKC", reader(crop.convert("L")).text).strip()
+    counted(time.perf_counter() - started, time.thread_time() - cpu)
+    return text if text.isascii() and text.isprintable() else ""
+
+
 DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     LayersLook,
     PagesLook,
@@ -1040,6 +1107,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     RowsLook,
     BracketsLook,
     CellsLook,
+    CodeVotesLook,
     LinesLook,
     AccentsLook,
     VotesLook,

@@ -155,6 +155,31 @@ def reread_region(
     return words
 
 
+def region_image(
+    page: Page, box: BBox, *, clean: Callable[[Image.Image], Image.Image] | None = None
+) -> Image.Image | None:
+    """Return one box of an OCR'd page's image as `reread_region` hands it to tesseract with `pad=0` (None without one).
+
+    Cropped to `box`, scaled up to about REGION_DPI and passed through `clean`: what another recognizer than
+    tesseract is given of the same box, so both read the same pixels (a form's rules and slot brackets gone).
+    """
+    image = page.image
+    if image is None or not isinstance(image, Image.Image):
+        return None
+    width, height = image.size
+    pixels = (int(box[0] * width), int(box[1] * height), math.ceil(box[2] * width), math.ceil(box[3] * height))
+    if pixels[2] - pixels[0] < 4 or pixels[3] - pixels[1] < 4:
+        return None
+    scale = min(4.0, max(1.0, REGION_DPI / (width / LETTER_WIDTH_IN)))
+    crop = image.crop(pixels)
+    crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.Resampling.LANCZOS)
+    if clean is not None:
+        dpi = width / LETTER_WIDTH_IN * scale
+        crop.info["dpi"] = (dpi, dpi)
+        crop = clean(crop)
+    return crop
+
+
 SPLIT_DIGITS = re.compile(r"[0-9Oo]{3,}")
 """A word that may be two boxed values glued (digits; a zero may be read O): `9260`, `0619`, `01231979`."""
 SPLIT_FIT = 0.3

@@ -8,6 +8,7 @@ the boxed dates read from a row whose pattern could not take them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -26,8 +27,12 @@ from claimflow.extract_rows import (
     code_doubts,
     fill_dates_from_digits,
     read_code_cells,
+    read_code_votes,
     read_letters_again,
     read_rows_again,
+    vote_code,
+    vote_doubts,
+    voted,
     weak_lists,
     weak_tables,
 )
@@ -47,7 +52,7 @@ from claimflow.models import (
 from claimflow.normalise import parse_boxed_dates
 from claimflow.readers.dropout import rule_mask, rule_ticks, without_rules
 from claimflow.readers.rows import DIGITS, reread_rows, text_rows, to_paper
-from claimflow.second_looks import DEFAULT_LOOKS, CellsLook, LookContext, SharedOcr
+from claimflow.second_looks import DEFAULT_LOOKS, CellsLook, CodeVotesLook, LookContext, SharedOcr
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
 
@@ -837,3 +842,100 @@ def test_the_cells_look_asks_one_call_per_item_that_is_no_code_and_only_of_a_whi
     plain = _NoOcr()
     plain.takes_whitelist = False  # type: ignore[misc]
     assert CellsLook().propose(LookContext(read, [part], specs, SharedOcr(plain), 0.98, 20)) == []
+
+
+# --- a real code misread as another real code, its cell read alone twice (cms17) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("read", "item", "expected"),
+    [
+        ("F411", "F44.1", "F41.1"),  # a 1 read 4: both billable, only other readings tell
+        ("[JO29", "A02.9", "J02.9"),  # the second recognizer's round zero after the letter, the bracket before
+        ("H1033", "I08.3", "H10.33"),  # three characters from the item: the same slot's cell still
+        ("J45.909", "B11.9", None),  # another slot's code is no reading of this one
+        ("F441", "F44.1", "F44.1"),
+        ("", "F44.1", None),
+    ],
+)
+def test_a_reading_of_a_codes_cell_votes_for_the_billable_code_near_the_item(
+    read: str, item: str, expected: str | None
+) -> None:
+    assert vote_code(read, item) == expected
+
+
+def test_a_code_replaces_a_real_code_only_when_more_readings_give_it_than_the_item() -> None:
+    assert voted("F44.1", ["FANT", "F411", "[F411"]) == "F41.1"  # two against the item's one
+    assert voted("F44.1", ["F411"]) is None  # one against one: the item stays
+    assert voted("F44.1", ["F441", "F411", "F411"]) is None  # the rows read the item too: two against two
+    assert voted("F44.1", ["F441", "F411", "F411", "F411"]) == "F41.1"
+    assert voted("F44.1", ["F411", "F417"]) is None  # readings that disagree with each other change nothing
+
+
+def test_a_weak_lists_real_code_that_two_readings_of_its_cell_read_otherwise_is_replaced(specs: SpecSet) -> None:
+    # `R519` typed at 150 dpi read `B51.9` (a real code: the code set cannot doubt it); the list is weak
+    items = HCFA + DIAGNOSIS + [(0.06, 0.597, "N390"), (0.06, 0.623, "B519")]
+    page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    parts = [extract_document(read, specs)]
+    found = parts[0].fields["diagnosis_codes"]
+    assert found.value == ["N39.0", "B51.9"]
+    parts[0].fields["diagnosis_codes"] = dataclasses.replace(found, confidence=0.5)
+    assert vote_doubts(parts[0], specs, 0.98) == {"diagnosis_codes": [0, 1]}
+    asked: list[BBox] = []
+
+    def rows(page: Page, box: BBox) -> list[list[Word]]:
+        return [_words(0.06, 0.597, "N390"), _words(0.06, 0.623, "2,jR519")]  # the slot's number glued before
+
+    def cell(text: str) -> CellRereader:
+        def read_cell(page: Page, box: BBox) -> list[Word]:
+            asked.append(box)
+            return [Word(text if box[1] > 0.61 else "N390", box, 0.9)]
+
+        return read_cell
+
+    seconds: list[BBox] = []
+
+    def second(text: str) -> Callable[[Page, BBox], str]:
+        def read_second(page: Page, box: BBox) -> str:
+            seconds.append(box)
+            return text
+
+        return read_second
+
+    assert read_code_votes(read, parts, specs, rows, cell("R9"), second("R519"), threshold=0.98) == 2
+    after = parts[0].fields["diagnosis_codes"]
+    assert after.value == ["N39.0", "R51.9"]  # the row's word and the second recognizer against the page
+    assert after.confidence == pytest.approx(0.5 * 0.8)
+    assert any(p.field == "diagnosis_codes" and "most readings" in p.message for p in parts[0].problems)
+    # the cell is placed on the code in the row's word (after `2,j`), as long as the code and a little more
+    b519 = next(box for box in asked if box[1] > 0.61)
+    start = 0.06 + 3 * CHAR * 7 / 6.6  # the word's pitch: 7 characters
+    assert b519[0] < start < b519[2] < start + 6 * CHAR
+    assert len(seconds) == 1  # the second recognizer reads only the cell tesseract read as no item
+    # one reading against the item's own: nothing changes
+    parts = [extract_document(read, specs)]
+    parts[0].fields["diagnosis_codes"] = dataclasses.replace(parts[0].fields["diagnosis_codes"], confidence=0.5)
+    read_code_votes(read, parts, specs, rows, cell("R9"), second("B519"), threshold=0.98)
+    assert parts[0].fields["diagnosis_codes"].value == ["N39.0", "B51.9"]
+    # a confident list is not read again
+    sure = [extract_document(read, specs)]
+    sure[0].fields["diagnosis_codes"] = dataclasses.replace(sure[0].fields["diagnosis_codes"], confidence=0.99)
+    assert vote_doubts(sure[0], specs, 0.98) == {}
+
+
+def test_the_code_votes_look_asks_one_call_per_real_code_of_a_weak_list(specs: SpecSet) -> None:
+    class _NoOcr:
+        takes_whitelist = True
+
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            raise AssertionError("propose reads nothing")
+
+    items = HCFA + DIAGNOSIS + [(0.06, 0.597, "N390"), (0.06, 0.623, "B519"), (0.39, 0.597, "G43")]
+    read = ReadDocument(pages=[dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))])
+    part = extract_document(read, specs)
+    part.fields["diagnosis_codes"] = dataclasses.replace(part.fields["diagnosis_codes"], confidence=0.5)
+    assert CodeVotesLook in DEFAULT_LOOKS
+    requests = CodeVotesLook().propose(LookContext(read, [part], specs, SharedOcr(_NoOcr()), 0.98, 20))
+    # two real codes (`G43` is no code: the cells look's) and the list's rows (from memory after the rows look)
+    assert [(r.fields, r.calls, r.psm) for r in requests] == [(("diagnosis_codes",), 3, 7)]
