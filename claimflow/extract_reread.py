@@ -295,6 +295,34 @@ def read_regions_again(
     return regions
 
 
+def read_unread_again(
+    read: ReadDocument,
+    parts: list[Extraction],
+    specs: SpecSet,
+    reread: RegionRereader,
+    *,
+    threshold: float,
+    only: Sequence[str],
+    each: ReadEach = read_in_turn,
+) -> int:
+    """Read once more, with `reread`, the boxes of the `only` fields a closer reading left unread; return regions.
+
+    The region look's reader for a box its first closer reading found nothing in (a drop-out form's box read black
+    and white, `reread_region(binary=True)`: the grey cleaned `51 17` of box 29 read `atte`); what it finds is
+    taken as `read_regions_again` takes a missing field's value, unconfirmed (UNCONFIRMED_FACTOR, flagged): one
+    reading of pixels cut to black and white (a faint first letter may go: `RP-25419` for GRP-25419).
+    """
+    part = parts[0] if len(parts) == 1 else None
+    unread = [name for name in only if part is not None and name not in part.fields]
+    if part is None or not unread:
+        return 0
+    regions = read_regions_again(read, parts, specs, reread, threshold=threshold, only=unread, each=each)
+    for name in unread:
+        if name in part.fields:
+            _unconfirm(part, name, "read only from its box in black and white, no other reading found it")
+    return regions
+
+
 def _by_sum(spec: Spec, fields: dict[str, Field], name: str) -> Choose | None:
     """Return a choice for total `name` of a sum check: of two readings that disagree, the one its parts add up to.
 

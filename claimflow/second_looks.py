@@ -50,6 +50,7 @@ from claimflow.extract_reread import (
     read_dates_as_digits,
     read_lines_again,
     read_regions_again,
+    read_unread_again,
     unread_values,
     weak_dates,
     weak_fields,
@@ -309,8 +310,11 @@ class LookContext:
         specs = self.specs.specs
         return any(p.document_type in specs and specs[p.document_type].ocr.dropout for p in self.parts)
 
-    def box_reader(self, *, whitelist: str = "") -> RegionRereader:
-        """Return a reader of one box of a page, enlarged (cleaned of the form's ink on drop-out forms)."""
+    def box_reader(self, *, whitelist: str = "", binary: bool = False) -> RegionRereader:
+        """Return a reader of one box of a page, enlarged (cleaned of the form's ink on drop-out forms).
+
+        `binary`: a drop-out form's cleaned box is read black and white (`reread_region(binary=True)`).
+        """
         ocr, dropout = self.ocr, self.dropout()
         return lambda page, box: reread_region(
             page,
@@ -321,6 +325,7 @@ class LookContext:
             # values typed into a black form's boxes sit between its dashed rules; on a page read as layers (a
             # pre-printed form, printed off its boxes) a rule may cross a value, so nothing is split there
             split=dropout and not read_as_layers(page),
+            binary=dropout and binary,
         )
 
     def single(self) -> Extraction | None:
@@ -426,11 +431,17 @@ class RegionsLook:
             found = part.fields.get(name)
             reason = "missing" if found is None else "weak"
             value = MISSING if found is None else ctx.shortfall(part, found)
-            requests.append(Request(self.name, (name,), len(pages), value, reason, what="region"))
+            # a missing value's box on a drop-out form may be read twice (grey, then black and white)
+            calls = len(pages) * (2 if found is None and ctx.dropout() else 1)
+            requests.append(Request(self.name, (name,), calls, value, reason, what="region"))
         return requests
 
     def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
-        """Read the granted fields' boxes again (cleaned of the form's ink on drop-out forms) and merge."""
+        """Read the granted fields' boxes again (cleaned of the form's ink on drop-out forms) and merge.
+
+        On a drop-out form, a box whose cleaned reading found no value is read once more black and white (cms17:
+        `read_unread_again`).
+        """
         read_regions_again(
             ctx.read,
             ctx.parts,
@@ -440,6 +451,16 @@ class RegionsLook:
             only=_served(granted),
             each=ctx.ocr.map,
         )
+        if ctx.dropout():
+            read_unread_again(
+                ctx.read,
+                ctx.parts,
+                ctx.specs,
+                ctx.box_reader(binary=True),
+                threshold=ctx.threshold,
+                only=_served(granted),
+                each=ctx.ocr.map,
+            )
 
 
 class DigitsLook:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from claimflow.errors import DocumentError, ReasonCode
 from claimflow.models import BBox, Page, ReadDocument, Word
-from claimflow.readers.dropout import erased_rules
+from claimflow.readers.dropout import binarised, erased_rules
 from claimflow.readers.ocr import (
     OcrEngine,
     Orientation,
@@ -92,6 +92,7 @@ def reread_region(
     split: bool = False,
     band: tuple[float, float] | None = None,
     pad: float = REGION_PAD,
+    binary: bool = False,
 ) -> list[Word] | None:
     """Read one region of an OCR'd page again, enlarged; return its words in page fractions (None without image).
 
@@ -103,7 +104,8 @@ def reread_region(
     (`split_at_rules`: `92 | 60` read `9260` is `92` `60`). `band` (top, bottom, page fractions): only those rows
     of the cleaned crop are read (one line without the captions above it; the crop is cleaned whole first, so its
     dashed rules are long enough to be found). `pad`: how far the crop reaches past `box` (0: one code's cell,
-    nothing of its neighbours).
+    nothing of its neighbours). `binary` (with `clean`): the cleaned crop is read black and white
+    (`dropout.binarised`), the rules it split at found before.
     """
     reader = whitelist_reader(ocr) if whitelist else None
     if page.image is None or not isinstance(page.image, Image.Image) or (whitelist and reader is None):
@@ -127,6 +129,8 @@ def reread_region(
         crop = clean(crop)
         if split and crop.size == before.size:
             rules = erased_rules(np.asarray(before.convert("L")), np.asarray(crop.convert("L")), dpi=dpi)
+        if binary:
+            crop = binarised(crop)
     if band is not None:
         rows = (
             max(0, round((band[0] * height - pixels[1]) * scale)),

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from claimflow.models import Page, ReadDocument, ReadMethod, Word
 from claimflow.readers.dropout import (
     _runs,
+    binarised,
     clean_region,
     data_layer,
     form_ink_level,
@@ -360,3 +361,19 @@ def test_a_field_the_page_read_surer_than_the_layered_reading_is_kept_doubted() 
     assert again.fields["insured_id"].value == "H291228252" and again.fields["insured_id"].confidence == 0.79
     assert again.fields["federal_tax_id"].confidence == 0.82
     assert not any(p.field in ("insured_id", "federal_tax_id") for p in again.problems)
+
+
+def test_a_cleaned_crop_is_read_black_and_white_at_its_otsu_level() -> None:
+    # cms17: grey anti-aliased edges and an erased rule's grey specks around a value typed in a box
+    grey = np.full((120, 300), 250, dtype=np.uint8)
+    grey[40:80, 50:60] = 20  # a stroke
+    grey[40:80, 60:62] = 140  # its blurred edge, darker than the paper's middle
+    grey[10:100, 150] = 215  # an erased rule's specks, lighter than the middle
+    image = Image.fromarray(grey, mode="L")
+    image.info["dpi"] = (400, 400)
+    out = binarised(image)
+    pixels = np.asarray(out)
+    assert set(np.unique(pixels)) == {0, 255}
+    assert (pixels[40:80, 50:62] == 0).all()  # the stroke and its edge are ink
+    assert (pixels[:, 150] == 255).all() and (pixels[:30, :] == 255).all()  # specks and paper are paper
+    assert out.info["dpi"] == (400, 400)

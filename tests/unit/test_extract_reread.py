@@ -20,6 +20,7 @@ from claimflow.extract_reread import (
     choose_surer,
     read_again,
     read_lines_again,
+    read_unread_again,
     unread_values,
     vote,
     weak_fields,
@@ -640,3 +641,32 @@ def test_of_two_readings_of_a_total_the_one_its_parts_add_up_to_is_kept_doubted(
     part.fields["total_charge"] = money("total_charge", "41.54", 0.62)
     merge_reading(part, "total_charge", money("total_charge", "418.54", 0.32), choose=choose)
     assert part.fields["total_charge"].value == Money(Decimal("41.54"), "USD")
+
+
+def test_a_box_a_closer_reading_left_unread_is_read_once_more_and_a_found_value_is_not() -> None:
+    # cms17: a drop-out form's box 29 read `atte` grey and cleaned, `51 17` black and white
+    words = [Word(text, (0.3 + 0.1 * i, 0.05, 0.38 + 0.1 * i, 0.06), 0.95)
+             for i, text in enumerate(["HEALTH", "INSURANCE", "CLAIM", "FORM"])]
+    x = 0.60
+    for text in ["28.", "TOTAL", "CHARGE", "29.", "AMOUNT", "PAID"]:
+        words.append(Word(text, (x, 0.852, x + 0.008 * len(text), 0.858), 0.95))
+        x += 0.008 * len(text) + 0.006
+    words += [Word("124", (0.67, 0.868, 0.69, 0.878), 0.95), Word("80", (0.70, 0.868, 0.715, 0.878), 0.95)]
+    page = Page(1, 612, 792, ReadMethod.OCR, words, image=Image.new("L", (850, 1100), 255))
+    read = ReadDocument(pages=[page])
+    (part,) = extract_documents(read, SPECS)
+    assert "amount_paid" not in part.fields and "total_charge" in part.fields
+    asked: list[tuple[float, float, float, float]] = []
+
+    def reread(page: Page, box: tuple[float, float, float, float]) -> list[Word]:
+        asked.append(box)
+        return [Word("51", (box[0] + 0.06, 0.868, box[0] + 0.075, 0.878), 0.9),
+                Word("17", (box[0] + 0.08, 0.868, box[0] + 0.095, 0.878), 0.9)]
+
+    assert read_unread_again(read, [part], SPECS, reread, threshold=0.98, only=["amount_paid", "total_charge"]) == 1
+    assert len(asked) == 1  # the unread box only: box 28's total was read
+    found = part.fields["amount_paid"]
+    assert found.value == Money(Decimal("51.17"), "USD")
+    assert found.confidence < 0.9  # one reading only: unconfirmed, flagged
+    assert any(p.field == "amount_paid" and "black and white" in p.message for p in part.problems)
+    assert read_unread_again(read, [part], SPECS, reread, threshold=0.98, only=["amount_paid"]) == 0
