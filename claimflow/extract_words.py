@@ -596,27 +596,16 @@ def read_text_words_alone(
         if page.number not in pages or not words:
             continue
         others = [second(page, word.bbox) if second is not None else "" for word in words]
-        if all(second_reads_alike(other, word.text) for word, other in zip(words, others, strict=True)):
-            # the second recognizer reads every weak word as the page did: `majority_word` keeps each page word
-            # whatever the readings alone say, so they are not made (the same words, one tesseract call less)
-            continue
-        boxes = [w.bbox for w in words for _ in WORD_SCALES]
-        texts = look.reread(page, boxes, lang=page.language, scales=list(WORD_SCALES) * len(words))
-        calls += 1
-        if not texts:
-            continue
         taken: dict[int, str] = {}
-        for number, (word, other) in enumerate(zip(words, others, strict=True)):
-            alone = texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)]
-            found = majority_word(alone, word.text, second=other)
-            if other and found != other and tailed_q(page, word, other):
-                found = other  # a Q tesseract read 0 at every size (a majority alone too): its tail is on the image
-            if not code_like(word.text) and (not other or found != other):
-                found = None  # a number reads no better alone (SROIE `53200,` read `93200,`): only both recognizers
-            # a word asked only for its mix of letters and digits was read firmly enough to keep its glyph count
-            # (`4Qx` at 0.84 read `4QxX` alone twice: a glyph more is no better reading of it)
-            if found is not None and (word.confidence < WEAK_TEXT_WORD or len(found) == len(word.text)):
-                taken[id(word)] = found
+        if not all(second_reads_alike(other, word.text) for word, other in zip(words, others, strict=True)):
+            # (when the second recognizer reads every weak word as the page did, `majority_word` keeps each page
+            # word whatever the readings alone say, so they are not made: the same words, one tesseract call less)
+            taken = _majority_words(page, words, others, look)
+            calls += 1
+        for word in words:
+            tailed = q_by_tail(page, word) if id(word) not in taken else None
+            if tailed is not None:
+                taken[id(word)] = tailed  # a Q both recognizers read 0, at every size: its tail is on the image
         if taken:
             again = [dataclasses.replace(w, text=taken[id(w)]) if id(w) in taken else w for w in page.words]
             new_pages[index] = dataclasses.replace(page, words=again)
@@ -644,10 +633,54 @@ def read_text_words_alone(
     return calls
 
 
+def _majority_words(page: Page, words: Sequence[Word], others: Sequence[str], look: WordLook) -> dict[int, str]:
+    """Return the weak words (by id) that most readings alone at WORD_SCALES read otherwise, with that reading.
+
+    `others` are the second recognizer's readings of the words (`majority_word(second=)`). One OCR call.
+    """
+    boxes = [w.bbox for w in words for _ in WORD_SCALES]
+    texts = look.reread(page, boxes, lang=page.language, scales=list(WORD_SCALES) * len(words))
+    taken: dict[int, str] = {}
+    if not texts:
+        return taken
+    for number, (word, other) in enumerate(zip(words, others, strict=True)):
+        alone = texts[number * len(WORD_SCALES) : (number + 1) * len(WORD_SCALES)]
+        found = majority_word(alone, word.text, second=other)
+        if other and found != other and tailed_q(page, word, other):
+            found = other  # a Q tesseract read 0 at every size (a majority alone too): its tail is on the image
+        if not code_like(word.text) and (not other or found != other):
+            found = None  # a number reads no better alone (SROIE `53200,` read `93200,`): only both recognizers
+        # a word asked only for its mix of letters and digits was read firmly enough to keep its glyph count
+        # (`4Qx` at 0.84 read `4QxX` alone twice: a glyph more is no better reading of it)
+        if found is not None and (word.confidence < WEAK_TEXT_WORD or len(found) == len(word.text)):
+            taken[id(word)] = found
+    return taken
+
+
+def q_by_tail(page: Page, word: Word) -> str | None:
+    """Return a code-like word with each 0/O/9 that has a Q's tail under it read as Q (`tailed_q`), else None.
+
+    A faded 150-dpi Courier `2QX` was read `20x` by tesseract on the page and by the second recognizer alike
+    (receipts17: four UK postcodes on the development seeds), so neither reading could be taken over the other;
+    a 0 never reaches below the baseline, a Q's tail does. Only a word of letters and digits (`code_like`): a
+    number's 0 under a speck stays a 0 (`50100`). The caller keeps the value's confidence (a person checks it).
+    """
+    text = word.text.strip()
+    if not code_like(text):
+        return None
+    tails = [i for i, ch in enumerate(text) if ch in Q_TWINS and tailed_q(page, word, f"{text[:i]}Q{text[i + 1 :]}")]
+    if not tails:
+        return None
+    return "".join("Q" if i in tails else ch for i, ch in enumerate(text))
+
+
 Q_TWINS = frozenset("0Oo9")
 """What tesseract reads a small Courier Q as when its tail is faint (receipts10/11: `80x`, `250X`, `99x`)."""
 TAIL_INK = 160
-"""A pixel darker than this is ink in the Q-tail check (a 150-dpi scan's thin strokes are grey 128-190)."""
+"""A pixel darker than this is ink in the Q-tail check (a 150-dpi scan's thin strokes are grey 128-190) ..."""
+FADED_INK = 0.5
+"""... or darker than this share of the way from the word's darkest pixel to its paper (the crop's median), when
+that is lighter: a faded scan's darkest stroke is grey 162 on paper of 246, so no pixel of it is under TAIL_INK."""
 TAIL_DEPTH = 0.1
 """A Q's tail reaches at least this share of the word's height (and 2 px) below the other glyphs' feet."""
 
@@ -682,7 +715,9 @@ def tailed_q(page: Page, word: Word, other: str) -> bool:
         return False
     top, bottom = max(0, math.floor(y0)), min(height, math.ceil(y1 + 0.5 * high))
     crop = image.crop((max(0, math.floor(x0)), top, min(width, math.ceil(x1)), bottom)).convert("L")
-    ink = np.asarray(crop) < TAIL_INK
+    grey = np.asarray(crop)
+    darkest, paper = float(grey.min()), float(np.median(grey))
+    ink = grey < max(TAIL_INK, darkest + FADED_INK * (paper - darkest))
     pitch = ink.shape[1] / len(old)
 
     def foot(index: int) -> int | None:
