@@ -36,6 +36,7 @@ from PIL import Image
 from claimflow.extract import taxes_from_sums
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_capitals import read_capitals_again, unread_capitals
+from claimflow.extract_checks import failed_sums, recheck_sums
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_figures import read_figures_again, weak_figures
@@ -1150,9 +1151,11 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
     A step's requests are deduplicated, ranked by expected value (most first) and granted while the OCR calls
     they may make fit what is left of the budget; safety checks are granted whatever is left; a step with
     nothing granted does not run. The budget is charged the calls a step really made (answers from memory are
-    free). Once all ran, a receipt's tax is checked against its sums again with the total as the looks left it
+    free). Once all ran, the spec's sum checks run again on the values the looks left (`extract_checks.recheck_sums`)
+    and a receipt's tax is checked against its sums again with the total as the looks left it
     (`extract.taxes_from_sums`, no OCR). Returns the records (also kept in `ctx.records`).
     """
+    first = [(dict(part.fields), _failed_sums(part, ctx.specs)) for part in ctx.parts]
     for look in looks if looks is not None else [make() for make in DEFAULT_LOOKS]:
         asked = _unique(look.propose(ctx))
         if not asked:
@@ -1191,9 +1194,19 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
                 unread=_unread(granted, calls, ctx.ocr.saved - saved_before),
             )
         )
+    for part, (fields, failed) in zip(ctx.parts, first, strict=False):
+        spec = ctx.specs.specs.get(part.document_type)
+        if spec is not None:  # the sums checked again on the values the looks left (extract_checks.recheck_sums)
+            part.problems.extend(recheck_sums(part.fields, spec, fields, failed))
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records
+
+
+def _failed_sums(part: Extraction, specs: SpecSet) -> frozenset[int]:
+    """Return the sum checks of the part's spec that fail on its fields as they stand (`extract_checks.failed_sums`)."""
+    spec = specs.specs.get(part.document_type)
+    return failed_sums(part.fields, spec) if spec is not None else frozenset()
 
 
 def _unread(granted: Sequence[Request], calls: int, saved: int) -> bool:

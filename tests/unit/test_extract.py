@@ -7,7 +7,8 @@ import pytest
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
-from claimflow.models import Field, Money, Page, Problem, ReadDocument, ReadMethod, Row, Sheet, Word
+from claimflow.extract_checks import failed_sums, recheck_sums
+from claimflow.models import Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Row, Sheet, Word
 from claimflow.normalise import search_iban_repairs
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
@@ -375,8 +376,11 @@ def test_a_total_whose_point_was_lost_is_read_not_the_cash_line_under_it(specs: 
     result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "receipt")
     assert result.fields["total_amount"].value == Money(Decimal("261.34"), "GBP")
     assert result.fields["tax_amount"].value == Money(Decimal("43.56"), "GBP")
-    rows[4:7] = [[("Subtotal", 0.05), ("217.78", 0.7)], [("VAT 20%", 0.05), ("43.56", 0.7)],
-                 [("TOTAL £", 0.05), ("261.34", 0.7)]]
+    rows[4:7] = [
+        [("Subtotal", 0.05), ("217.78", 0.7)],
+        [("VAT 20%", 0.05), ("43.56", 0.7)],
+        [("TOTAL £", 0.05), ("261.34", 0.7)],
+    ]
     clean = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.93), specs, "receipt")
     assert clean.fields["total_amount"].value == Money(Decimal("261.34"), "GBP")
     assert result.fields["total_amount"].confidence < clean.fields["total_amount"].confidence
@@ -667,6 +671,63 @@ def test_invoice_total_read_without_its_cents_takes_its_parts_sum_below_auto_acc
         assert found.confidence < AUTO_ACCEPT
 
 
+def test_invoice_tax_one_figure_from_the_total_less_the_subtotal_and_read_least_surely_takes_it(specs: SpecSet) -> None:
+    # seed 18 invoice 013 degraded: VAT `555.76` read `55.76` (a figure lost) and less surely than subtotal and total
+    def tax_read(text: str, confidence: float) -> tuple[Field, list[Problem]]:
+        rows = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), (text, 0.75)] for row in INVOICE_ROWS]
+        read = layout(rows, method=ReadMethod.OCR, confidence=0.96)
+        words = read.pages[0].words
+        vat = max(w.line for w in words) - 1
+        read.pages[0].words = [
+            dataclasses.replace(w, confidence=confidence) if w.line == vat and "." in w.text else w for w in words
+        ]
+        result = extract_document(read, specs)
+        return result.fields["tax_amount"], result.problems
+
+    for text in ("£ 14.00", "£ 146.00"):
+        found, problems = tax_read(text, 0.7)
+        assert found.value == Money(Decimal("140.00"), "GBP") and found.confidence <= 0.5, text
+        assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT and "less the other parts" in p.message for p in problems)
+    # read as surely as the total, or two figures off: kept as read, doubted
+    for text, confidence in (("£ 146.00", 0.96), ("£ 156.00", 0.7)):
+        found, _ = tax_read(text, confidence)
+        assert found.value == Money(Decimal(text[2:]), "GBP"), text
+        assert found.confidence < AUTO_ACCEPT
+
+
+def test_sums_are_checked_again_on_the_values_the_second_looks_left(specs: SpecSet) -> None:
+    # seed 24 invoice 013 degraded: the total read again `4,262.40` by a look, its tax `139.76` never compared with it
+    spec = specs.get("invoice")
+
+    def amounts(subtotal: str, tax: str, total: str, sure: float = 0.9) -> dict[str, Field]:
+        where = Provenance(ReadMethod.OCR, 1, (0.5, 0.5, 0.6, 0.52))
+        values = {"subtotal": subtotal, "tax_amount": tax, "total_amount": total}
+        return {name: Field(name, Money(Decimal(v), "EUR"), sure, where, v) for name, v in values.items()}
+
+    held = amounts("700.00", "140.00", "840.00")
+    failed = failed_sums(held, spec)
+    assert failed == frozenset()
+    # a look read the total again, another amount: all three lose what the check would have taken
+    fields = {**held, "total_amount": amounts("0", "0", "940.00")["total_amount"]}
+    problems = recheck_sums(fields, spec, held, failed)
+    assert [f.confidence for f in fields.values()] == [0.72, 0.72, 0.72]
+    assert [p.code for p in problems] == [ReasonCode.AMOUNTS_INCONSISTENT]
+    # it failed on the first reading already and nothing of it changed: no second doubt
+    first = amounts("700.00", "140.00", "940.00", sure=0.72)
+    fields = dict(first)
+    assert recheck_sums(fields, spec, first, failed_sums(first, spec)) == [] and fields == first
+    # it failed already and a look read the total again: only the total is doubted again, and the tax read least
+    # surely, one figure from the total less the subtotal, takes that (a person checks it)
+    first = amounts("3522.64", "139.76", "44262.40", sure=0.72)
+    fields = {**first, "tax_amount": amounts("0", "139.76", "0", sure=0.04)["tax_amount"]}
+    fields["total_amount"] = amounts("0", "0", "4262.40", sure=0.57)["total_amount"]
+    before = {**first, "tax_amount": fields["tax_amount"]}
+    problems = recheck_sums(fields, spec, before, failed_sums(before, spec))
+    assert fields["subtotal"].confidence == 0.72 and fields["total_amount"].confidence == round(0.57 * 0.8, 4)
+    assert fields["tax_amount"].value == Money(Decimal("739.76"), "EUR") and fields["tax_amount"].confidence <= 0.5
+    assert any("less the other parts" in p.message for p in problems)
+
+
 def test_invoice_subtotal_is_the_last_one_and_not_a_dutch_subtotaal(specs: SpecSet) -> None:
     sections = [
         *INVOICE_ROWS[:6],
@@ -701,9 +762,7 @@ def test_ocr_value_next_to_a_garbled_piece_is_not_confident(specs: SpecSet) -> N
     whole = extract_document(_ocr_form([("CLM-2026-669001", 0.39, 0.95)]), specs, "motor_claim_form")
     assert whole.fields["claim_number"].confidence >= AUTO_ACCEPT
     # `CLM-2026-669001` read as `CLw-2026` (garbled) + `660001`: the clean-looking piece is not trusted
-    split = extract_document(
-        _ocr_form([("CLw-2026", 0.39, 0.07), ("660001", 0.50, 0.95)]), specs, "motor_claim_form"
-    )
+    split = extract_document(_ocr_form([("CLw-2026", 0.39, 0.07), ("660001", 0.50, 0.95)]), specs, "motor_claim_form")
     assert split.fields["claim_number"].confidence < AUTO_ACCEPT
 
 
@@ -770,7 +829,6 @@ def test_an_invoice_tax_whose_point_was_read_as_a_colon_counts_less(specs: SpecS
     # a time is no amount
     timed = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("12:30:15", 0.75)] for row in INVOICE_ROWS]
     assert "tax_amount" not in extract_document(layout(timed, method=ReadMethod.OCR, confidence=0.96), specs).fields
-
 
 
 def test_a_value_read_across_a_label_is_doubted() -> None:
