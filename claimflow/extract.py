@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import pairwise
+from itertools import combinations, pairwise
 
 from claimflow.classify import UNKNOWN, classify_document
 from claimflow.errors import ReasonCode
@@ -1291,7 +1291,32 @@ def order_by_markers(
         tied.append((rank[_marker_key(best[1].text)], position))
     if len({marker for marker, _ in tied}) != len(tied):
         return unordered, False
+    if not _down_in_columns(items, [(markers[marker], position) for marker, position in tied]):
+        return unordered, False
     return [items[position] for _, position in sorted(tied)], True
+
+
+def _down_in_columns(items: list[tuple[str, tuple[Word, ...]]], tied: list[tuple[str, int]]) -> bool:
+    """Return False when the digit markers the items took contradict where the items sit (True otherwise).
+
+    Digit markers number the slots down the columns (the HCFA-1500's 1 2 | 3 4): of two items that took digits, the
+    lower number sits higher in the same column, or in a column further left. A marker that breaks this was
+    misread (cmsown17: slot 1's `1.` read `4.` above slot 2's `2,`: the codes came out 2 1, confident), and the
+    items are ordered by their slots instead. Letter markers (A-L across the rows of the 02/12 form) are not
+    checked.
+    """
+    digits = [(int(marker), position) for marker, position in tied if marker.isdigit()]
+    boxes = {position: union_box(items[position][1]) for _, position in digits}
+    for (low, one), (high, other) in combinations(sorted(digits), 2):
+        if low == high:
+            continue
+        first, second = boxes[one], boxes[other]
+        if abs(first[0] - second[0]) > SLOT_COLUMN_GAP:
+            if first[0] > second[0]:
+                return False
+        elif (first[1] + first[3]) / 2 > (second[1] + second[3]) / 2:
+            return False
+    return True
 
 
 SLOT_COLUMN_GAP = 0.06

@@ -110,6 +110,25 @@ def test_a_marker_read_twice_ties_no_item() -> None:
     assert tied and [text for text, _ in ordered] == ["l30", "r05"]
 
 
+def test_digit_markers_that_contradict_their_slots_tie_no_item() -> None:
+    # slot 1's `1.` read `4.` above slot 2's `2,` in the same column: 4 cannot sit above 2 (the HCFA numbers its
+    # slots down the columns), so the items keep their slots' order, not the misread marker's, and are not tied
+    marks = [(0.049, 0.599, "4."), (0.049, 0.625, "2,")]
+    words = [w for x, y, text in marks for w in _words(x, y, text)]
+    items = [("j45", tuple(_words(0.074, 0.622, "J45.909"))), ("f41", tuple(_words(0.063, 0.595, "F41.1")))]
+    ordered, tied = order_by_markers(items, words, ["1", "2", "3", "4"])
+    assert not tied and [text for text, _ in ordered] == ["f41", "j45"]
+    # the same slots with their markers read right are tied
+    words = [w for x, y, text in [(0.049, 0.599, "1."), marks[1]] for w in _words(x, y, text)]
+    ordered, tied = order_by_markers(items, words, ["1", "2", "3", "4"])
+    assert tied and [text for text, _ in ordered] == ["f41", "j45"]
+    # a lower number in a column further right contradicts them too (3 left of 2)
+    words = [w for x, y, text in [(0.049, 0.599, "3."), (0.37, 0.599, "2.")] for w in _words(x, y, text)]
+    items = [("a", tuple(_words(0.07, 0.595, "F41.1"))), ("b", tuple(_words(0.39, 0.595, "J45.909")))]
+    ordered, tied = order_by_markers(items, words, ["1", "2", "3", "4"])
+    assert not tied
+
+
 def test_one_digit_marker_other_than_1_says_the_slots_run_down_the_columns() -> None:
     # only slot 2's `2` was read (the HCFA numbers its slots 1 2 | 3 4): slot order, not reading order (1 3 2)
     items = [("j06", tuple(_words(0.08, 0.597, "J069"))), ("f41", tuple(_words(0.41, 0.597, "F411"))),
