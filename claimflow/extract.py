@@ -1245,7 +1245,20 @@ def icd10_letters(
         if code is not None:
             out.append((match.start(), match.end(), code))
             guessed = True
+    for match in SIGN_CODE.finditer(text):
+        if any(start < match.end() and match.start() < end for start, end, _ in out):
+            continue
+        code = icd10_with_dot(f"{SIGN_LETTER}{match.group(1)}")
+        if is_icd10cm(code):
+            out.append((match.start(), match.end(), code))
+            guessed = True
     return sorted(out), guessed
+
+
+SIGN_CODE = re.compile(r"(?<![\w.,$])\$(\d[0-9A-Z](?:[.,]{1,2}[0-9A-Z]{1,4})?)(?![A-Za-z0-9]|[.,][A-Za-z0-9])")
+"""An ICD-10 code whose first letter, an S, was read as the dollar sign (`$83,511A`: S83.511A; cmsown17)."""
+SIGN_LETTER = "S"
+"""The letter a `$` before a code's digits stands for: taken only when the code set holds the code it gives."""
 
 
 def _marker_key(text: str) -> str:

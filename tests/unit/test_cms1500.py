@@ -411,6 +411,12 @@ def test_an_icd10_code_whose_letter_was_read_as_a_digit_gets_it_back_below_confi
     assert unread.confidence < right.confidence
     # ICD-9 codes (no ICD-10 code in the list) keep their digits
     assert diagnoses(["525.10", "250.00"]).value == ["525.10", "250.00"]
+    # an S read as the dollar sign (`$83,511A`): S83.511A is a billable code, taken as a guess; a `$` whose S code the
+    # code set does not hold stays unread (`$99.99` is no S99.99)
+    dollar = diagnoses(["R059", "$83,511A", "J069", "M25561"])
+    assert dollar.value == ["R05.9", "S83.511A", "J06.9", "M25.561"]
+    assert dollar.confidence < 0.7 * right.confidence
+    assert diagnoses(["R059", "$99,99", "J069", "M25561"]).value == ["R05.9", "J06.9", "M25.561"]
 
 
 @pytest.mark.parametrize(
