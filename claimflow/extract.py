@@ -904,6 +904,8 @@ def _match(
     ordered by the slot grid: down its columns when `down`).
     """
     text, spans = "", []
+    if field_spec.type == "list" and field_spec.icd10_dot and field_spec.markers:
+        region = glued_markers_apart(region, field_spec.markers)
     for line in region:
         previous: Word | None = None
         values = [word for word in line.words if id(word) not in labels]
@@ -1259,6 +1261,47 @@ SIGN_CODE = re.compile(r"(?<![\w.,$])\$(\d[0-9A-Z](?:[.,]{1,2}[0-9A-Z]{1,4})?)(?
 """An ICD-10 code whose first letter, an S, was read as the dollar sign (`$83,511A`: S83.511A; cmsown17)."""
 SIGN_LETTER = "S"
 """The letter a `$` before a code's digits stands for: taken only when the code set holds the code it gives."""
+
+
+MARKER_LIKE = re.compile(r"^\d[.,:;]")
+"""A slot's digit marker as OCR reads it, alone or with the slot's bracket glued after it (`1.`, `3,`, `4.1`)."""
+MARKER_COLUMN = 0.5
+"""A word starting within this many of its characters' widths of a marker's left edge starts where markers stand."""
+
+
+def glued_markers_apart(region: list[Line], markers: list[str]) -> list[Line]:
+    """Return the region's lines with a digit marker OCR read glued before its slot's code split off it.
+
+    A word of digits only that starts where another row's digit marker starts (its column of markers: `4.1`, `3,`),
+    with a digit marker first, holds that marker and the code after it: `2110` is slot 2's `2.` and I10 read `110`
+    (taken whole, it lettered into Z11.0, a code no slot held; cmsown17). The code part is then read as any code
+    read with digits only (`icd10_letters`: a guess, below confidence).
+    """
+    digits = {marker for marker in markers if marker.isdigit()}
+    starts = [w.bbox[0] for line in region for w in line.words if MARKER_LIKE.match(w.text) and w.text[0] in digits]
+    if not starts:
+        return region
+    out = []
+    for line in region:
+        words: list[Word] = []
+        for word in line.words:
+            pitch = (word.bbox[2] - word.bbox[0]) / max(1, len(word.text))
+            glued = (
+                word.text.isdigit()
+                and len(word.text) >= 4
+                and word.text[0] in digits
+                and any(abs(word.bbox[0] - start) <= MARKER_COLUMN * pitch for start in starts)
+            )
+            if not glued:
+                words.append(word)
+                continue
+            cut = word.bbox[0] + pitch
+            words.append(
+                dataclasses.replace(word, text=word.text[0], bbox=(word.bbox[0], word.bbox[1], cut, word.bbox[3]))
+            )
+            words.append(dataclasses.replace(word, text=word.text[1:], bbox=(cut, *word.bbox[1:])))
+        out.append(Line(tuple(words)) if len(words) != len(line.words) else line)
+    return out
 
 
 def _marker_key(text: str) -> str:

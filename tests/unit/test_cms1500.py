@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from claimflow.extract import extract_document, field_boxes
-from claimflow.extract_layout import build_lines, find_anchors
+from claimflow.extract import extract_document, field_boxes, glued_markers_apart
+from claimflow.extract_layout import Line, build_lines, find_anchors
 from claimflow.extract_reread import merge_reading
 from claimflow.extract_tables import _spaced_date
 from claimflow.models import Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
@@ -417,6 +417,22 @@ def test_an_icd10_code_whose_letter_was_read_as_a_digit_gets_it_back_below_confi
     assert dollar.value == ["R05.9", "S83.511A", "J06.9", "M25.561"]
     assert dollar.confidence < 0.7 * right.confidence
     assert diagnoses(["R059", "$99,99", "J069", "M25561"]).value == ["R05.9", "J06.9", "M25.561"]
+
+
+def test_a_slot_marker_read_glued_before_its_code_is_split_off(specs: SpecSet) -> None:
+    captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+    # slot 1's marker read with its bracket (`4.1`), slot 2's marker glued to I10 read with digits only (`2110`):
+    # `2110` starts where the markers do, so its `2` is the marker and `110` the code (I10, a guess); taken whole
+    # it would letter into Z11.0
+    placed: list[Placed] = [(0.035, 0.59, "4.1"), (0.05, 0.59, "Z0000"), (0.375, 0.59, "3."), (0.39, 0.59, "G43909"),
+                            (0.035, 0.615, "2110"), (0.375, 0.615, "4.")]
+    words = [w for x, y, text in captions + placed for w in _words(x, y, text, 0.9)]
+    field = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert field.fields["diagnosis_codes"].value == ["Z00.00", "I10", "G43.909"]
+    assert field.fields["diagnosis_codes"].confidence < 0.9
+    # the same digits where the codes start (no marker's column) are a code read whole
+    lines = [Line(tuple(_words(0.035, 0.59, "4.1"))), Line(tuple(_words(0.05, 0.615, "2110")))]
+    assert [w.text for line in glued_markers_apart(lines, ["1", "2", "3", "4"]) for w in line.words] == ["4.1", "2110"]
 
 
 @pytest.mark.parametrize(
