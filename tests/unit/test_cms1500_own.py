@@ -103,6 +103,16 @@ def test_a_tax_id_whose_hyphen_was_read_as_equals_keeps_its_hyphen(specs: SpecSe
     assert pattern is not None and re.search(pattern, "“85=8695478") is not None
 
 
+def test_a_tax_id_split_once_by_ocr_is_whole(specs: SpecSet) -> None:
+    # OCR split the seven digits at a narrow `1`'s gap (`78-6651 740`): one tax id, its space dropped
+    pattern = specs.get("cms1500").fields["federal_tax_id"].pattern
+    assert pattern is not None
+    found = re.search(pattern, "78-6651 740")
+    assert found is not None and normalise_code(found.group(0)) == "78-6651740"
+    assert re.search(pattern, "78-6651 74") is None  # six digits and two: no tax id
+    assert re.search(pattern, "78-665 17 40") is None  # split twice: no tax id
+
+
 def _field(name: str, amount: str, bbox: tuple[float, float, float, float], confidence: float) -> Field:
     return Field(name, Money(Decimal(amount), "USD"), confidence, Provenance(ReadMethod.OCR, 1, bbox))
 
