@@ -23,7 +23,7 @@ import functools
 import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -718,6 +718,34 @@ def _cell_box(word: Word, at: int, box: BBox, *, row: bool, length: float = CELL
     )
 
 
+def _list_places(
+    read: ReadDocument,
+    spec: Spec,
+    name: str,
+    on_page: int | None,
+    places: Sequence[int],
+    rows: RowsRereader,
+    changed: Sequence[int],
+) -> Iterator[tuple[Page, BBox, list[Word], list[Word], int]]:
+    """Yield each doubted place of list field `name` with where to read its cell.
+
+    Per OCR'd page the field was read on (`on_page`, or all) and per box of the field: (page, box, the list's words
+    read row by row, the page's words in the box, place), for each of `places` not changed yet (`changed`: 1-based,
+    read as the caller fills it). read_code_cells and read_code_votes walk the list's cells alike.
+    """
+    for page in read.pages:
+        if page.method is not ReadMethod.OCR or page.image is None:
+            continue
+        if on_page is not None and page.number != on_page:
+            continue
+        for box in field_boxes(page, spec, name):
+            row_words = [w for row in rows(page, box) or [] for w in row]
+            inside = [w for w in page.words if centre_in(w.bbox, box)]
+            for index in places:
+                if index + 1 not in changed:
+                    yield page, box, row_words, inside, index
+
+
 def read_code_cells(
     read: ReadDocument,
     parts: list[Extraction],
@@ -746,29 +774,20 @@ def read_code_cells(
         found = part.fields[name]
         assert isinstance(found.value, list)
         items = [str(item) for item in found.value]
-        changed = []
-        for page in read.pages:
-            if page.method is not ReadMethod.OCR or page.image is None:
+        changed: list[int] = []
+        walk = _list_places(read, spec, name, found.provenance.page, places, rows, changed)
+        for page, box, row_words, inside, index in walk:
+            hit = _item_word(row_words, items[index])
+            row = hit is not None
+            hit = hit or _item_word(inside, items[index])
+            if hit is None:
                 continue
-            if found.provenance.page is not None and page.number != found.provenance.page:
-                continue
-            for box in field_boxes(page, spec, name):
-                row_words = [w for row in rows(page, box) or [] for w in row]
-                inside = [w for w in page.words if centre_in(w.bbox, box)]
-                for index in places:
-                    if index + 1 in changed:
-                        continue
-                    hit = _item_word(row_words, items[index])
-                    row = hit is not None
-                    hit = hit or _item_word(inside, items[index])
-                    if hit is None:
-                        continue
-                    words = cell(page, _cell_box(*hit, box, row=row))
-                    cells += 1
-                    code = cell_code("".join(w.text for w in words or []), items[index])
-                    if code is not None and code not in items:
-                        items[index] = code
-                        changed.append(index + 1)
+            words = cell(page, _cell_box(*hit, box, row=row))
+            cells += 1
+            code = cell_code("".join(w.text for w in words or []), items[index])
+            if code is not None and code not in items:
+                items[index] = code
+                changed.append(index + 1)
         if not changed:
             continue
         part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * CELL_FACTOR)
@@ -848,37 +867,28 @@ def read_code_votes(
         found = part.fields[name]
         assert isinstance(found.value, list)
         items = [str(item) for item in found.value]
-        changed = []
-        for page in read.pages:
-            if page.method is not ReadMethod.OCR or page.image is None:
+        changed: list[int] = []
+        walk = _list_places(read, spec, name, found.provenance.page, places, rows, changed)
+        for page, box, row_words, inside, index in walk:
+            item = items[index]
+            hit = _item_word(row_words, item) or _near_word(row_words, item)
+            row = hit is not None
+            hit = hit or _item_word(inside, item) or _near_word(inside, item)
+            if hit is None:
                 continue
-            if found.provenance.page is not None and page.number != found.provenance.page:
-                continue
-            for box in field_boxes(page, spec, name):
-                row_words = [w for row in rows(page, box) or [] for w in row]
-                inside = [w for w in page.words if centre_in(w.bbox, box)]
-                for index in places:
-                    if index + 1 in changed:
-                        continue
-                    item = items[index]
-                    hit = _item_word(row_words, item) or _near_word(row_words, item)
-                    row = hit is not None
-                    hit = hit or _item_word(inside, item) or _near_word(inside, item)
-                    if hit is None:
-                        continue
-                    length = len(icd10cm.compact(item).translate(_FOLD)) + VOTE_SLACK
-                    where = _cell_box(*hit, box, row=row, length=length)
-                    cells += 1
-                    readings = [hit[0].text[hit[1]:]]
-                    if row:  # the page's reading of the cell votes too (the row's word is another reading)
-                        readings += [w.text for w in inside if centre_in(w.bbox, where)]
-                    readings.append("".join(w.text for w in cell(page, where) or []))
-                    if vote_code(readings[-1], item) != item:
-                        readings.append(second(page, where))
-                    code = voted(item, readings)
-                    if code is not None and code not in items:
-                        items[index] = code
-                        changed.append(index + 1)
+            length = len(icd10cm.compact(item).translate(_FOLD)) + VOTE_SLACK
+            where = _cell_box(*hit, box, row=row, length=length)
+            cells += 1
+            readings = [hit[0].text[hit[1]:]]
+            if row:  # the page's reading of the cell votes too (the row's word is another reading)
+                readings += [w.text for w in inside if centre_in(w.bbox, where)]
+            readings.append("".join(w.text for w in cell(page, where) or []))
+            if vote_code(readings[-1], item) != item:
+                readings.append(second(page, where))
+            code = voted(item, readings)
+            if code is not None and code not in items:
+                items[index] = code
+                changed.append(index + 1)
         if not changed:
             continue
         part.fields[name] = dataclasses.replace(found, value=items, confidence=found.confidence * VOTE_FACTOR)
