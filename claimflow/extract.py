@@ -34,8 +34,10 @@ from claimflow.extract_layout import (
     Line,
     build_lines,
     contains_phrase,
+    edge_junk,
     find_anchors,
     hit_for_box,
+    noise_line,
     on_row,
     page_aspect,
     union_box,
@@ -444,7 +446,7 @@ def _regions(
         ]
     if field_spec.direction == "top_lines":
         # OCR splits one heading into pieces on a row; a text layer keeps separate blocks that merely align
-        return [((_rows(lines) if ocr else lines)[: field_spec.lines], PAGE_SEARCH_FACTOR, [])]
+        return [((header_rows(lines, aspect) if ocr else lines)[: field_spec.lines], PAGE_SEARCH_FACTOR, [])]
     hits = [hit for anchor in field_spec.anchors for hit in find_anchors(lines, anchor, field_spec.fuzzy)]
     source = found.get(field_spec.anchor_field or "")
     if source is not None and source.provenance.bbox is not None:
@@ -555,6 +557,38 @@ def _rows(lines: list[Line]) -> list[Line]:
     return rows
 
 
+def header_rows(lines: list[Line], aspect: float = 1.0) -> list[Line]:
+    """Return an OCR'd page's rows (_rows) without the scan noise read among them.
+
+    Rows that are noise (noise_line: a speck or a rule read as a line, `ee` at 0.27 between two address lines) go,
+    and so does the noise at the ends of rows (edge_junk: `Mill Lane te`).
+    """
+    out: list[Line] = []
+    for row in _rows(lines):
+        if noise_line(row.words, aspect):
+            continue
+        junk = {id(word) for word in edge_junk(row, aspect)}
+        out.append(Line(tuple(w for w in row.words if id(w) not in junk)) if junk else row)
+    return out
+
+
+def header_junk(lines: list[Line], used: tuple[Word, ...], aspect: float = 1.0) -> bool:
+    """Return True when header_rows left out noise beside or between the rows of a value's words `used`.
+
+    Noise read among the value's lines says the scan is soiled there: a letter of the value may be soiled too, so
+    the value counts as if a garbled word stood next to it (GARBLED_NEIGHBOUR_FACTOR), not surer than with the noise.
+    """
+    if not used:
+        return False
+    top, bottom = min(w.bbox[1] for w in used), max(w.bbox[3] for w in used)
+    kept = {id(word) for row in header_rows(lines, aspect) for word in row.words}
+    return any(
+        id(word) not in kept and top <= (word.bbox[1] + word.bbox[3]) / 2 <= bottom
+        for row in _rows(lines)
+        for word in row.words
+    )
+
+
 def _gap(one: Line, other: Line) -> float:
     """Return the horizontal gap between two lines (negative when they overlap), as a page fraction."""
     return max(other.words[0].bbox[0] - one.words[-1].bbox[2], one.words[0].bbox[0] - other.words[-1].bbox[2])
@@ -636,6 +670,8 @@ def _candidates(
                     initial=field_spec.type == "text" and field_spec.pattern is not None,
                 )
                 if not spec.ocr.dropout and overlapped(page, used):
+                    context *= GARBLED_NEIGHBOUR_FACTOR
+                if field_spec.direction == "top_lines" and header_junk(lines, used, page_aspect(page)):
                     context *= GARBLED_NEIGHBOUR_FACTOR
                 # a name runs on (a code, an amount or a date is held whole by its pattern)
                 if boxed_text and cut_by_region(lines, read_from, used):
@@ -1417,12 +1453,14 @@ def _joined(text: str, join: str) -> str:
     if join == " " or "\n" not in text:
         return text  # whitespace is collapsed later anyway
     # a line ending in dashes or tildes standing alone (`27 MAIN ST — -`, `JALAN SS 2/28 ~-`: a stamp's outline
-    # beside the line) ends in a word
-    text = _TRAILING_DASHES.sub("", text)
+    # beside the line) ends in a word; so does one whose last word OCR read glued to such an outline (`2/18~._`)
+    text = _GLUED_TILDES.sub("", _TRAILING_DASHES.sub("", text))
     return re.sub(r"[\s,;]*\n\s*", join, text)
 
 
 _TRAILING_DASHES = re.compile(r"(?:[ \t]+[-–—~]+)+[ \t]*(?=\n)")
+_GLUED_TILDES = re.compile(r"(?<=[^\W_])[~_][~_.\-–—]*[ \t]*(?=\n|\Z)")
+"""A tilde or an underscore glued to a line's last word, with the marks after it: no word of print ends so."""
 
 
 def _group(found: re.Match[str]) -> str:

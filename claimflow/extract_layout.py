@@ -43,6 +43,12 @@ NOISE_WORD = 0.5
 NOISE_CHARS letters or digits is scan noise (`ee` at 0.37, `SS ee es` at 0.15-0.27, `i` at 0.13: a rule's or a
 speck's remnant under an issuer's address), not one of the block's lines."""
 NOISE_CHARS = 2
+MARK_WORD = 0.9
+"""A word of no letter or digit at an end of a header line read below this is a speck or an outline (edge_junk)."""
+EDGE_GAP = 2.0
+"""A weak short word this many line heights or more from the rest of its line is noise beside it (edge_junk)."""
+EDGE_SPECK = 0.5
+"""A weak short word less high than this share of its line's words is a speck (edge_junk)."""
 RULE_WORD = 4.0
 """A line under a block's first line whose words are all boxed wider than this many of their own heights per
 letter is a rule or a stamp's outline read as letters (`EET` at 0.56 under a rotated invoice's sender block, boxed
@@ -566,6 +572,40 @@ def noise_line(words: Sequence[Word], aspect: float = 1.0) -> bool:
         all(w.confidence < NOISE_WORD and sum(1 for ch in w.text if ch.isalnum()) <= NOISE_CHARS for w in words)
         or all(_heights_a_letter(w, aspect) > RULE_WORD for w in words)
     )
+
+
+def edge_junk(line: Line, aspect: float = 1.0) -> tuple[Word, ...]:
+    """Return the words at either end of a line that are scan noise beside the print, not words of it.
+
+    A speck or a stamp's outline beside a header line is read as a word of its row and joined into the value
+    (`Mill Lane te` at 0.23, `“~~. Kerkstraat`, `SUITE 19 >`, `rs 1017 GC`). Peeled from each end while one is:
+    a word of no letter or digit read below MARK_WORD (`>` at 0.69, a backslash at 0.87, `:`, `|`, `~`); or a weak word
+    (below NOISE_WORD, at most NOISE_CHARS letters or digits) standing EDGE_GAP of the line's word heights or more
+    from the rest (`te` 2.7 heights from `Lane`; words of print stand about one apart, `“NO.` 0.8 from `67,`) or less
+    high than EDGE_SPECK of them (`s` 0.1 as high). `aspect`: the page's height / width. The last word stays.
+    """
+    words = list(line.words)
+    heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
+    height = heights[len(heights) // 2]
+    junk: list[Word] = []
+    while len(words) > 1:
+        for end, inner in ((0, 1), (-1, -2)):
+            if _edge_noise(words[end], words[inner], height, aspect):
+                junk.append(words.pop(end))
+                break
+        else:
+            break
+    return tuple(junk)
+
+
+def _edge_noise(word: Word, inner: Word, height: float, aspect: float) -> bool:
+    """Return True when `word`, at an end of a line beside `inner`, is noise (edge_junk); `height`: the line's."""
+    if not any(ch.isalnum() for ch in word.text):
+        return word.confidence < MARK_WORD
+    if word.confidence >= NOISE_WORD or sum(1 for ch in word.text if ch.isalnum()) > NOISE_CHARS:
+        return False
+    gap = max(inner.bbox[0] - word.bbox[2], word.bbox[0] - inner.bbox[2])
+    return gap >= EDGE_GAP * height * aspect or word.bbox[3] - word.bbox[1] < EDGE_SPECK * height
 
 
 def _heights_a_letter(word: Word, aspect: float) -> float:

@@ -820,6 +820,58 @@ def test_a_rule_read_as_a_word_under_the_issuers_address_is_no_address_line(spec
         assert result.fields["issuer_address"].value == address, width
 
 
+def _till_words(text: str, left: float, top: float, confidence: float = 0.95) -> list[Word]:
+    """Return `text`'s words on one line of a till receipt (227 x 295 pt) from `left`, `top`, as OCR boxes them."""
+    out = []
+    for token in text.split():
+        out.append(Word(token, (left, top, left + 0.022 * len(token), top + 0.025), confidence, 1, 0))
+        left += 0.022 * len(token) + 0.025
+    return out
+
+
+def _till_receipt(*header: list[Word]) -> ReadDocument:
+    words = [
+        *_till_words("Autoteile Lindner SARL", 0.24, 0.062),
+        *[word for line in header for word in line],
+        *_till_words("USt-IdNr: DE4381276150", 0.27, 0.165),
+        *_till_words("SALES RECEIPT", 0.35, 0.232),
+        *_till_words("TOTAL 35.62", 0.06, 0.70),
+    ]
+    return ReadDocument(pages=[Page(1, 227, 295, ReadMethod.OCR, words)])
+
+
+def test_scan_noise_at_the_ends_of_a_receipts_header_lines_is_no_part_of_the_address(specs: SpecSet) -> None:
+    # degraded till receipts: a speck read `te` at 0.23 far right of `Mill Lane`, a stamp's outline `~~.` before
+    # `Kerkstraat`, `>` after the street, `rs` 0.3 high before the postcode (seeds 26 and 18)
+    street = _till_words("Kerkstraat 188", 0.35, 0.098)
+    town = _till_words("1017 GC Amsterdam", 0.33, 0.132)
+    clean = extract_document(_till_receipt(street, town), specs, "receipt").fields["issuer_address"]
+    assert clean.value == "Kerkstraat 188, 1017 GC Amsterdam"
+    for noise in (
+        Word("te", (0.82, 0.098, 0.87, 0.112), 0.23, 1, 0),  # weak, three line heights from `188`
+        Word("~~.", (0.25, 0.098, 0.33, 0.112), 0.44, 1, 0),  # no letter or digit, weak
+        Word(">", (0.71, 0.098, 0.73, 0.118), 0.69, 1, 0),
+        Word("rs", (0.30, 0.132, 0.315, 0.137), 0.22, 1, 0),  # a speck a fifth as high, right before `1017`
+    ):
+        noisy = extract_document(_till_receipt([*street, noise], town), specs, "receipt").fields["issuer_address"]
+        assert noisy.value == "Kerkstraat 188, 1017 GC Amsterdam", noise.text
+        assert noisy.confidence < clean.confidence, noise.text  # the soiled scan: as doubtful as with the noise
+    # a word of print stays: firmly read, or near the rest, or as high as the line's words
+    for word, address in (
+        (Word("te", (0.82, 0.098, 0.87, 0.123), 0.93, 1, 0), "Kerkstraat 188 te, 1017 GC Amsterdam"),
+        (Word("3a", (0.70, 0.098, 0.74, 0.123), 0.40, 1, 0), "Kerkstraat 188 3a, 1017 GC Amsterdam"),
+        (Word("&", (0.71, 0.098, 0.73, 0.118), 0.95, 1, 0), "Kerkstraat 188 &, 1017 GC Amsterdam"),
+    ):
+        kept = extract_document(_till_receipt([*street, word], town), specs, "receipt").fields["issuer_address"]
+        assert kept.value == address, word.text
+    # a speck's line of its own between the two lines (`ee` at 0.27) and a tilde glued to a line's end (`188~._`)
+    speck = _till_words("ee", 0.20, 0.118, 0.27)
+    glued = _till_words("Kerkstraat 188~._", 0.35, 0.098)
+    for lines in ([street, speck, town], [glued, town]):
+        value = extract_document(_till_receipt(*lines), specs, "receipt").fields["issuer_address"].value
+        assert value == "Kerkstraat 188, 1017 GC Amsterdam", lines
+
+
 def test_an_invoice_tax_whose_point_was_read_as_a_colon_counts_less(specs: SpecSet) -> None:
     rows = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("£ 140:00", 0.75)] for row in INVOICE_ROWS]
     colon = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs)
