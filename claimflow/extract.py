@@ -51,7 +51,7 @@ from claimflow.extract_tables import extract_table, table_anchor_hits
 from claimflow.extract_values import TypedValue, parse_value
 from claimflow.icd10cm import CONFUSABLE, is_icd10cm, rejoined
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
-from claimflow.normalise import upper_case_lookalikes
+from claimflow.normalise import dollar_lookalikes, upper_case_lookalikes
 from claimflow.specs import AgreeCheck, FieldSpec, Spec, SpecSet, SumCheck
 
 LOW_CONFIDENCE = 0.5
@@ -653,6 +653,8 @@ def _candidates(
         for raw, used, tier_factor in matched:
             if page.method is ReadMethod.OCR and field_spec.type == "text":
                 raw = upper_case_lookalikes(raw)  # `25Qx` inside a postcode is `25QX`
+                if field_spec.no_amounts:
+                    raw = dollar_lookalikes(raw)  # `$0100` inside an address is the postcode 50100
             typed = parse_value(raw, field_spec, spec)
             if typed is None:
                 continue

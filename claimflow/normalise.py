@@ -800,6 +800,29 @@ def upper_case_lookalikes(text: str) -> str:
     return _INITIALS.sub(initials, _TOKEN.sub(fix, text))
 
 
+_DOLLAR_TOKEN = re.compile(r"[A-Za-z0-9]*\$[A-Za-z0-9$]*")
+
+
+def dollar_lookalikes(text: str) -> str:
+    """Return `text` with each `$` inside a word of figures read 5 and inside a word of capitals read S.
+
+    For OCR text that never holds an amount (a spec's `no_amounts`: an address): a degraded scan's 5 or S may be
+    read `$` (`$0100 KUALA LUMPUR` for the postcode 50100, `JALAN S$ 2/23` for SS 2/23). A `$` standing alone, or in a
+    word of letters and figures (`B$2`: S or 5?) or with small letters, is kept: the glyph alone cannot say which.
+    """
+
+    def fix(match: re.Match[str]) -> str:
+        token = match.group(0)
+        rest = token.replace("$", "")
+        if rest.isdigit():
+            return token.replace("$", "5")
+        if rest.isalpha() and rest.isupper():
+            return token.replace("$", "S")
+        return token
+
+    return _DOLLAR_TOKEN.sub(fix, text)
+
+
 def _one_small_inside(token: str) -> bool:
     """Return True when one small letter stands between a digit and a capital (`4aB`: a postcode's inward code).
 

@@ -194,6 +194,11 @@ class FieldSpec(_Model):
         "the pattern, the value takes it, its confidence unchanged (below auto-accept). Text fields: their words "
         "read below 0.6 are read so, and a word takes what most readings agree on (extract_words.py).",
     )
+    no_amounts: bool = PydanticField(
+        default=False,
+        description="OCR pages, text fields that never hold an amount (an address): a `$` read inside a word is "
+        "the S or 5 it looks like (`$0100` for 50100, `S$ 2/23` for SS 2/23), not a dollar sign.",
+    )
     tax_of: str | None = PydanticField(
         default=None,
         description="money fields (a receipt's tax): when the tax line's amount was not read (`SST 6% 13.533)`), the "

@@ -872,6 +872,14 @@ def test_scan_noise_at_the_ends_of_a_receipts_header_lines_is_no_part_of_the_add
         assert value == "Kerkstraat 188, 1017 GC Amsterdam", lines
 
 
+def test_a_dollar_sign_read_in_a_receipts_address_is_the_s_or_5_it_looks_like(specs: SpecSet) -> None:
+    # seed 23 receipt 020 degraded: the postcode 50100 read `$0100` (`no_amounts` on the receipt's address)
+    street = _till_words("LOT 24, JALAN S$ 2/23", 0.21, 0.106)
+    town = _till_words("$0100 KUALA LUMPUR", 0.31, 0.142)
+    field = extract_document(_till_receipt(street, town), specs, "receipt").fields["issuer_address"]
+    assert field.value == "LOT 24, JALAN SS 2/23, 50100 KUALA LUMPUR"
+
+
 def test_an_invoice_tax_whose_point_was_read_as_a_colon_counts_less(specs: SpecSet) -> None:
     rows = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), ("£ 140:00", 0.75)] for row in INVOICE_ROWS]
     colon = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs)

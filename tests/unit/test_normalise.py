@@ -7,6 +7,7 @@ from claimflow.normalise import (
     BBAN_LAYOUTS,
     IBAN_LENGTHS,
     MAX_IBAN_CANDIDATES,
+    dollar_lookalikes,
     find_currency,
     fix_iban_country,
     iban_check_failure,
@@ -322,3 +323,18 @@ def test_initials_with_a_capital_read_small_are_capitals() -> None:
     # small letters of their own shape, or no capital: kept
     for text in ("Muller e.K.", "Bianchi S.r.l.", "Acme S.a.", "see c.o. below"):
         assert upper_case_lookalikes(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("LOT 24, JALAN BUNGA RAYA 17, $0100 KUALA LUMPUR", "LOT 24, JALAN BUNGA RAYA 17, 50100 KUALA LUMPUR"),
+        ("JALAN S$ 2/23", "JALAN SS 2/23"),  # a word of capitals: S
+        ("$LN TAMAN", "SLN TAMAN"),
+        ("Price $ 12", "Price $ 12"),  # standing alone: kept
+        ("Bristol B$2 1QX", "Bristol B$2 1QX"),  # letters and figures: S or 5, the glyph cannot say
+        ("Ca$h Street", "Ca$h Street"),  # small letters: kept
+    ],
+)
+def test_a_dollar_sign_inside_a_word_of_figures_or_capitals_is_5_or_s(text: str, expected: str) -> None:
+    assert dollar_lookalikes(text) == expected
