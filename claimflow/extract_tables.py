@@ -271,11 +271,34 @@ def _cell_words(line: Line, header: str, centres: dict[str, float], *, money: bo
             out.append(word)
     if money and len(out) > 1:
         out = _last_run(out)
-    if money and out and " " not in " ".join(w.text for w in out).strip() and re.fullmatch(r"\d+", out[-1].text):
-        after = [w for w in line.words if w.bbox[0] >= out[-1].bbox[2]]
-        height = out[-1].bbox[3] - out[-1].bbox[1]
-        if after and re.fullmatch(r"\d{2}", after[0].text) and after[0].bbox[0] - out[-1].bbox[2] < 1.5 * height:
-            out.append(after[0])
+    if money and out:
+        out = _with_cents(line, out)
+    return out
+
+
+def _with_cents(line: Line, out: list[Word]) -> list[Word]:
+    """Return a money cell's words with the cents OCR placed nearer the next column's caption.
+
+    A form's cents column lies right of its caption's centre, and the next column (box 24G's units) is narrow:
+    cents printed a little right (`14 16`, `85 85`) sit nearer the next caption, and the cell held only its
+    dollars, read as 14.00. When no cents follow the cell's last dollars, the first two-digit word right of
+    them on the line, at most CENTS_GAP_CHARACTERS of the dollars' characters away, is its cents; the words
+    between them that hold no digit are the column's dashed rule (`31 =a 64`, `144 t 30`) and are dropped.
+    """
+    digits = [index for index, word in enumerate(out) if re.search(r"\d", word.text)]
+    if not digits or not re.fullmatch(r"\d{1,7}", out[digits[-1]].text):
+        return out
+    dollars = out[digits[-1]]
+    if len(digits) > 1 and re.fullmatch(r"\d{2}", dollars.text):
+        return out  # dollars and cents both in the cell: `114 00`
+    character = (dollars.bbox[2] - dollars.bbox[0]) / len(dollars.text)
+    for word in sorted((w for w in line.words if w.bbox[0] >= dollars.bbox[2]), key=lambda w: w.bbox[0]):
+        if word.bbox[0] - dollars.bbox[2] > CENTS_GAP_CHARACTERS * character:
+            break
+        if re.fullmatch(r"\d{2}", word.text):
+            return [*out[: digits[-1] + 1], word]
+        if re.search(r"\d", word.text) or len(word.text) > 2:
+            break  # a digit or a word is no rule's remnant
     return out
 
 
@@ -357,6 +380,8 @@ def _rows(
                         row[column] = None  # (no 73.00, what an amount parser makes of it)
                         unreadable(column, kind)
                         continue
+                    else:  # dollars whose cents were not read (`14`, `31 =a`): 14.00 is a guess
+                        doubtful = True
             elif raw is None and header is not None and kind == "money" and _open_right(header, table.headers, centres):
                 raw = _first_amount(_cell_words(line, header, centres, money=False))
                 doubtful = doubtful or raw is not None

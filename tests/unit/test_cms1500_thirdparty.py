@@ -205,6 +205,25 @@ def test_a_charge_whose_right_neighbour_caption_was_not_read_takes_the_dollars_a
     assert isinstance(row, list) and row[0]["charge"] is None  # type: ignore[index]
 
 
+@pytest.mark.parametrize(("charge", "expected"), [
+    ([(0.682, "14"), (0.698, "16")], "14.16"),  # the cents' centre nearer UNITS than $ CHARGES
+    ([(0.676, "144"), (0.6935, "t"), (0.698, "30")], "144.30"),  # the dashed rule read as a letter between
+    ([(0.682, "14"), (0.698, "16"), (0.74, "1")], "14.16"),  # the units beyond them
+])
+def test_cents_printed_nearer_the_next_columns_caption_are_the_charges_cents(
+    specs: SpecSet, charge: list[tuple[float, str]], expected: str
+) -> None:
+    rows = [(0.045, 0.69, "09 11 26 09 11 26 11"), (0.33, 0.69, "36415")]
+    page = _page([*HCFA, *rows, *[(x, 0.69, text) for x, text in charge], (0.63, 0.866, f"$ {expected}")])
+    field = extract_document(page, specs).fields["service_lines"]
+    assert field.value[0]["charge"] == Money(Decimal(expected), "USD")  # type: ignore[index]
+    # cents not read at all: the dollars are no amount to trust (14.00 is a guess)
+    alone = _page([*HCFA, *rows, (0.682, 0.69, "14"), (0.63, 0.866, "$ 14.00")])
+    guessed = extract_document(alone, specs).fields["service_lines"]
+    assert guessed.value[0]["charge"] == Money(Decimal("14.00"), "USD")  # type: ignore[index]
+    assert guessed.confidence < field.confidence
+
+
 def test_when_the_lines_do_not_add_up_neither_is_confident(specs: SpecSet) -> None:
     page = _service_page(["09 10 26 09 12 26 22|99213|12|114|00|2", "09 11 26 09 11 26 11|36415|1|15|36|1"],
                          "$ 139 36")
