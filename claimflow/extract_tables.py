@@ -227,6 +227,25 @@ def _open_right(header: str, headers: list[str], centres: dict[str, float]) -> b
     return len(found) >= 2 and all(a < b for a, b in zip(xs, xs[1:], strict=False))
 
 
+def _unread_cell_words(line: Line, header: str, headers: list[str], centres: dict[str, float]) -> list[Word]:
+    """Return a row's words right of the column whose caption was read last before `header`'s, which was not read.
+
+    A degraded scan may garble box 24F's `$ CHARGES` while its neighbours' captions are read (`MODIFIER`, `UNITS`):
+    the charge lies right of the nearest caption read on its left, up to the nearest read on its right (the
+    caller takes the dollars | cents pair that opens a run of them, a guess). Nothing when no caption left of it
+    was read, or the captions read are out of order.
+    """
+    index = headers.index(header)
+    left = [h for h in headers[:index] if h in centres]
+    right = [h for h in headers[index + 1 :] if h in centres]
+    found = [centres[h] for h in headers if h in centres]
+    if not left or any(a >= b for a, b in zip(found, found[1:], strict=False)):
+        return []
+    start = centres[left[-1]]
+    end = centres[right[0]] if right else 1.0
+    return [w for w in line.words if start < w.bbox[0] and w.bbox[2] < end]
+
+
 def _first_amount(words: list[Word]) -> str | None:
     """Return the dollars and cents that open a run of a money cell with no right bound (`39 52 1`: units follow).
 
@@ -384,6 +403,9 @@ def _rows(
                         doubtful = True
             elif raw is None and header is not None and kind == "money" and _open_right(header, table.headers, centres):
                 raw = _first_amount(_cell_words(line, header, centres, money=False))
+                doubtful = doubtful or raw is not None
+            elif raw is None and header is not None and kind == "money" and header not in centres:
+                raw = _first_amount(_unread_cell_words(line, header, table.headers, centres))
                 doubtful = doubtful or raw is not None
             if raw and kind == "date" and spec.locale.month_first_spaced:
                 boxed = parse_boxed_date(raw)

@@ -224,6 +224,23 @@ def test_cents_printed_nearer_the_next_columns_caption_are_the_charges_cents(
     assert guessed.confidence < field.confidence
 
 
+def test_a_charge_whose_own_caption_was_not_read_is_taken_between_its_neighbours_as_a_guess(specs: SpecSet) -> None:
+    # box 24F's `$ CHARGES` garbled by a degraded scan, `DIAGNOSIS` (24E) and `UNITS` (24G) read: the charge is
+    # the dollars | cents pair between them (the pointer `12` before it is no dollars), flagged as a guess
+    rows = ["09 10 26 09 12 26 22|99213|12|114|00|2", "09 11 26 09 11 26 11|36415|12|115|36|1"]
+    full = extract_document(_service_page(rows, "$ 229 36"), specs).fields["service_lines"]
+    page = _service_page(rows, "$ 229 36")
+    words = [w for w in page.pages[0].words if w.text not in ("$", "CHARGES")]
+    field = extract_document(ReadDocument(pages=[dataclasses.replace(page.pages[0], words=words)]), specs).fields[
+        "service_lines"
+    ]
+    assert [r["charge"] for r in field.value] == [  # type: ignore[index, union-attr]
+        Money(Decimal("114.00"), "USD"),
+        Money(Decimal("115.36"), "USD"),
+    ]
+    assert field.confidence < full.confidence
+
+
 def test_when_the_lines_do_not_add_up_neither_is_confident(specs: SpecSet) -> None:
     page = _service_page(["09 10 26 09 12 26 22|99213|12|114|00|2", "09 11 26 09 11 26 11|36415|1|15|36|1"],
                          "$ 139 36")
