@@ -88,7 +88,7 @@ class PageMarks:
             self._lines.update((id(w), words) for w in words)
             # the page's i-dot is measured (every line of the page) only when a word of this line is judged by it
             dot = self._dot_of(page, grey) if any(diacritics.needs_dot(w.text) for w in words) else None
-            judged = diacritics.judge_marks(grey, [(w.text, _pixels(w.bbox, grey)) for w in words], dot)
+            judged = diacritics.judge_marks(grey, [(w.text, _pixels(w.bbox, grey)) for w in words], dot, unsure=True)
             unsure = [diacritics.uncertain_accent(w.text, page.language) or _garbled(w) for w in words]
             out += [w for w, (flag, _), doubt in zip(words, judged, unsure, strict=True) if flag or doubt]
             self._only_dots.update(
