@@ -36,7 +36,7 @@ from claimflow.errors import ReasonCode
 from claimflow.extract_accents import has_accent, skeleton
 from claimflow.extract_confirm import SCRIPT_FREE, doubt, same_code
 from claimflow.extract_glyphs import value_words
-from claimflow.extract_reread import calibrated
+from claimflow.extract_reread import CUT_CAP, calibrated, read_longer
 from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod
 from claimflow.normalise import normalise_code
 from claimflow.specs import FieldSpec, SpecSet
@@ -167,9 +167,13 @@ def _judge(
         if third and field_spec.type == "code":
             third = normalise_code(third)
         if third and same_code(third, value):
-            # two recognizers trained apart read the page's value: black and white's other reading is outvoted
+            # two recognizers trained apart read the page's value: black and white's other reading is outvoted,
+            # unless it read the value and more at an end: the second recognizer read the value's own box, cut
+            # where the page's reading stopped (`SRP-4800` in black and white, `RP-4800` on the page and by PP-OCR,
+            # for GRP-48003), and does not vote on what lies past it
             message = f"{name}: read again in black and white as {other!r}, by the second recognizer as the page's"
             doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, f"{message} {value!r}; check it")
+            _cut_short(part, name, value, [other], field_spec)
             return
         if third and tie_break(value, other, third):
             other = third
@@ -187,6 +191,20 @@ def _judge(
         shown = " / ".join(repr(text) for text in cleaned)
         message = f"{name}: read again in black and white as {shown}, not {value!r}; check it"
         doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
+        _cut_short(part, name, value, cleaned, field_spec)
+
+
+def _cut_short(part: Extraction, name: str, value: str, readings: Sequence[str], field_spec: FieldSpec) -> None:
+    """Keep the field at most CUT_CAP when a black-and-white reading holds its value and more at an end.
+
+    Such a reading went on where the page's stopped (`sRP-4800` for `RP-4800`, box 11's GRP-48003 cut at both
+    edges of a degraded pre-printed form): the value may be cut, whatever else read it. A code is compared without
+    the spaces a reading put in it.
+    """
+    texts = ["".join(text.split()) if field_spec.type == "code" else text for text in readings]
+    if any(read_longer(value, text) for text in texts):
+        found = part.fields[name]
+        part.fields[name] = dataclasses.replace(found, confidence=min(found.confidence, CUT_CAP))
 
 
 EDGE_MARKS = frozenset("/\\|!'`")

@@ -47,6 +47,10 @@ BAND_SCALES: tuple[int, ...] = (2, 3)
 `_dated`)."""
 BAND_MARGIN = 0.3
 """A weak field's band reaches this share of its height above and below the value's box (not into the next line)."""
+CUT_CAP = 0.6
+"""The most a value keeps that another reading of it read longer at an end (`read_longer`): the value may be cut.
+Above, a doubted value still calibrates near auto-accept (raw 0.78 to 0.98 on CMS-1500s: `ANDERSON, ROBER` for
+`ANDERSON, ROBERT J`, its box read closer `ANDERSON, RORERT J`)."""
 UNREAD_CAP = 0.75
 """The most a value keeps that only its label's line read enlarged gave (the page's reading of that line gave none)."""
 UNREAD_LABELS = 2
@@ -442,10 +446,31 @@ def merge_reading(
     spaced = other is not None and "".join(_key(other).split()) == "".join(_key(chosen).split())
     if other is not None and other.confidence >= chosen.confidence - EVEN_MARGIN and not spaced:
         factor *= DISAGREE_FACTOR  # neither reading is surer: the value kept is a toss between two
-    put_found(part, dataclasses.replace(chosen, confidence=round(chosen.confidence * factor, 4)), own)
+    confidence = round(chosen.confidence * factor, 4)
+    if other is not None and read_longer(chosen.value, other.value):
+        confidence = min(confidence, CUT_CAP)  # the other reading went on past the value's end: it may be cut
+    put_found(part, dataclasses.replace(chosen, confidence=confidence), own)
     part.problems.append(
         Problem(ReasonCode.FIELD_AMBIGUOUS, f"{name}: {disagreement}", page=chosen.provenance.page, field=name)
     )
+
+
+def read_longer(short: object, whole: object) -> bool:
+    """Return True when `whole`, another reading of a value, holds `short` and more letters or digits at an end.
+
+    A code with up to CUT_CODE characters more at one end (`SRP-4800` for `RP-4800`: the page lost `G` and `3` at
+    the box's edges); a text with its words and at least one word more after them, the last word of `short` as
+    read or misread (`ANDERSON, RORERT J` for `ANDERSON, ROBER`: the page stopped where the value crossed the box's
+    rule). Marks a box's rule or a speck give (`|`, `.`) are no more.
+    """
+    if _cut_code(short, whole):
+        return True
+    if not isinstance(short, str) or not isinstance(whole, str):
+        return False
+    head, rest = short.split(), whole.split()
+    if not head or len(rest) <= len(head) or rest[: len(head) - 1] != head[:-1]:
+        return False
+    return any(ch.isalnum() for word in rest[len(head) :] for ch in word)
 
 
 def _more_items(new: object, old: object) -> bool:

@@ -19,7 +19,7 @@ from claimflow.extract_clean import (
     unsure_values,
 )
 from claimflow.extract_confirm import DOUBT_CAP
-from claimflow.extract_reread import calibrated
+from claimflow.extract_reread import CUT_CAP, calibrated
 from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import binarised
 from claimflow.settings import Settings
@@ -151,11 +151,12 @@ def test_a_glyph_the_page_read_as_a_mark_the_pattern_dropped_is_taken_from_black
     taken = part.fields["invoice_number"]
     assert taken.value == "INV-48087" and taken.confidence == DOUBT_CAP
     assert mark_read_for(taken, "XINV-48087", read.pages[0]) is False  # its words no longer hold the value as read
-    # the page read no mark there: the two recognizers agreeing on the page's value keep it, doubted
+    # the page read no mark there: the two recognizers agreeing on the page's value keep it, doubted below the cut
+    # cap, as black and white read a letter more at its start (PP-OCR read the page value's own box, cut there)
     read, part = invoice("NV-48087")
     read_clean(read, [part], specs, FakeLook(["INV-48087", "INV-48087"]), threshold=THRESHOLD, second=second)
     kept = part.fields["invoice_number"]
-    assert kept.value == "NV-48087" and kept.confidence == DOUBT_CAP
+    assert kept.value == "NV-48087" and kept.confidence == CUT_CAP
     # a mark after the value, a letter read there: the same
     read, part = invoice("NV-48087|")
     assert mark_read_for(part.fields["invoice_number"], "NV-480871", read.pages[0]) is False  # `|` is cut as noise
@@ -209,3 +210,23 @@ def test_binarising_drops_a_faint_outline_and_keeps_the_print() -> None:
     grey[5, :] = 215  # a stamp's faint outline left by the colour drop-out
     out = np.asarray(binarised(Image.fromarray(grey)))
     assert out[15, 9] == 0 and out[5, 15] == 255 and out[20, 15] == 255
+
+
+def test_a_value_black_and_white_reads_on_past_its_edge_is_kept_below_the_cut_cap(specs: SpecSet) -> None:
+    # seed 13 pre-printed 002 degraded: box 11's GRP-48003 read `RP-4800` on the page (its ends lost at the box's
+    # edges), `sRP-4800` in black and white; PP-OCR, reading the page value's own box, read `RP-4800` too
+    def second(page: Page, box: BBox) -> str:
+        return "K-380-DL"
+
+    read, part = _motor_form("K-380-DL", 0.89)
+    read_clean(read, [part], specs, FakeLook(["SK-380-DL", "SK-380-DL"]), threshold=THRESHOLD, second=second)
+    kept = part.fields["vehicle_registration"]
+    assert kept.value == "K-380-DL" and kept.confidence == CUT_CAP
+    # the two sizes disagree, one of them reads on past the value's start (`3RP- 4800` / `sRP-4800`)
+    read, part = _motor_form("K-380-DL", 0.89)
+    read_clean(read, [part], specs, FakeLook(["3K- 380-DL", "SK-380-DI"]), threshold=THRESHOLD)
+    assert part.fields["vehicle_registration"].confidence == CUT_CAP
+    # readings no longer than the value: the doubt as before
+    read, part = _motor_form("SK-380-DE", 0.89)
+    read_clean(read, [part], specs, FakeLook(["SK-380-DL", "5K-380-DI"]), threshold=THRESHOLD)
+    assert part.fields["vehicle_registration"].confidence == DOUBT_CAP

@@ -670,3 +670,28 @@ def test_a_box_a_closer_reading_left_unread_is_read_once_more_and_a_found_value_
     assert found.confidence < 0.9  # one reading only: unconfirmed, flagged
     assert any(p.field == "amount_paid" and "black and white" in p.message for p in part.problems)
     assert read_unread_again(read, [part], SPECS, reread, threshold=0.98, only=["amount_paid"]) == 0
+
+
+def test_a_value_another_reading_read_on_past_its_end_is_kept_below_the_cut_cap() -> None:
+    from claimflow.extract import DISAGREE_FACTOR
+    from claimflow.extract_reread import CUT_CAP, merge_reading, read_longer
+
+    def name(text: str, confidence: float) -> Field:
+        return Field("insured_name", text, confidence, Provenance(ReadMethod.OCR, page=1), text)
+
+    # seed 13 pre-printed 002 degraded: `ANDERSON, ROBERT J` typed across the box's rule; the page stopped at `ROBER`
+    # (0.92), its box read closer `ANDERSON, RORERT J` (0.45): the surer first reading stays, but it may be cut
+    part = Extraction("cms1500", 1.0, fields={"insured_name": name("ANDERSON, ROBER", 0.92)})
+    merge_reading(part, "insured_name", name("ANDERSON, RORERT J", 0.45), read=True)
+    kept = part.fields["insured_name"]
+    assert kept.value == "ANDERSON, ROBER" and kept.confidence == CUT_CAP
+    # another value of the same length disagrees as before
+    part = Extraction("cms1500", 1.0, fields={"insured_name": name("ANDERSON, ROBERT J", 0.92)})
+    merge_reading(part, "insured_name", name("ANDERSON, RORERT J", 0.45), read=True)
+    assert part.fields["insured_name"].confidence == round(0.92 * DISAGREE_FACTOR, 4)
+    assert read_longer("RP-4800", "SRP-4800") and read_longer("RP-4800", "RP-48003")  # a code cut at an end
+    assert read_longer("Thompson, Maria", "Thompson, Maria L")
+    assert not read_longer("Thompson, Maria", "Thompson, Maria |")  # a box's rule read as a mark is no more
+    assert not read_longer("Thompson, Maria L", "Thompson, Maria")  # shorter
+    assert not read_longer("Thompson, Maria", "Thomson Mario L")  # other words before the last
+    assert not read_longer("RP-4800", "RP-4800") and not read_longer(None, "RP-4800")
