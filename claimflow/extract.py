@@ -78,6 +78,12 @@ GARBLED_NEIGHBOUR_FACTOR = 0.8
 ACROSS_LABEL_FACTOR = 0.5
 """A value whose words lie on both sides of a label's word on their row was put together across a caption
 (box 29's and box 30's printed numbers `29.` and `30.` around `AMOUNT PAID` read as the amount `29.30`)."""
+LABEL_PHRASE_FACTOR = 0.8
+"""A value found with no label of its own (`top_lines`: a seller's name) whose row runs on into another field's label,
+a word space away, is a piece of a heading (`PAYMENT` of invoice2data oyo's `PAYMENT RECEIPT`, `RECEIPT` an
+invoice number's label): raw 0.75 calibrated 0.98 for an issuer."""
+LABEL_GAP = 1.5
+"""... a word space: at most this many of the value's line heights between its end and the label's word."""
 EDGE_REACH = 3.0
 """A word of the value's row left out of its region this many line heights after the value may be its rest."""
 BEFORE_REACH = 2.0
@@ -683,6 +689,8 @@ def _candidates(
                     context *= GARBLED_NEIGHBOUR_FACTOR
             if field_spec.type != "list" and across_label(used, label_words):
                 context *= ACROSS_LABEL_FACTOR
+            if field_spec.direction == "top_lines" and beside_label(used, label_words, page_aspect(page)):
+                context *= LABEL_PHRASE_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
@@ -702,6 +710,27 @@ def across_label(used: Sequence[Word], label_words: Sequence[Word]) -> bool:
             middle = (label.bbox[0] + label.bbox[2]) / 2
             if left.bbox[2] <= middle <= right.bbox[0] and on_row(label, left.bbox[1], left.bbox[3]):
                 return True
+    return False
+
+
+def beside_label(used: Sequence[Word], label_words: Sequence[Word], aspect: float = 1.0) -> bool:
+    """Return True when a label's word follows or precedes the value on its row, a word space away (LABEL_GAP).
+
+    `PAYMENT` `RECEIPT`: the label's word taken out, the rest of a heading reads as a name. `aspect` is the page's
+    height / width (the gap is across, the line height down).
+    """
+    ordered = sorted(used, key=lambda w: w.bbox[0])
+    if not ordered:
+        return False
+    first, last = ordered[0], ordered[-1]
+    high = max(w.bbox[3] - w.bbox[1] for w in ordered) * aspect
+    for label in label_words:
+        if any(label is w for w in ordered) or not on_row(label, first.bbox[1], first.bbox[3]):
+            continue
+        after = label.bbox[0] - last.bbox[2]
+        before = first.bbox[0] - label.bbox[2]
+        if 0 <= after <= LABEL_GAP * high or 0 <= before <= LABEL_GAP * high:
+            return True
     return False
 
 

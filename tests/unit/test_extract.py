@@ -910,3 +910,20 @@ def test_a_value_read_across_a_label_is_doubted() -> None:
     assert not across_label(before[:2], before[2:])
     above = words("29.", "AMOUNT", "PAID", "30.", top=0.48)
     assert not across_label([caption[0], caption[3]], above[1:3])
+
+
+def test_a_name_read_beside_another_fields_label_is_a_piece_of_a_heading() -> None:
+    """invoice2data oyo: `PAYMENT RECEIPT`, its `RECEIPT` an invoice number's label, left `PAYMENT` as the issuer."""
+    from claimflow.extract import beside_label
+
+    def words(*placed: tuple[str, float], top: float = 0.05) -> list[Word]:
+        return [Word(text, (x, top, x + 0.06, top + 0.008), 0.96, 1, 1) for text, x in placed]
+
+    heading = words(("PAYMENT", 0.20), ("RECEIPT", 0.266))
+    assert beside_label(heading[:1], heading[1:], aspect=1.4)  # a word space after the value
+    before = words(("RECEIPT", 0.20), ("PAYMENT", 0.266))
+    assert beside_label(before[1:], before[:1], aspect=1.4)  # ... or before it
+    apart = words(("ACME TRADING", 0.10), ("INVOICE", 0.70))
+    assert not beside_label(apart[:1], apart[1:], aspect=1.4)  # a heading set apart on the issuer's row
+    under = words(("PAYMENT", 0.20)) + words(("RECEIPT", 0.266), top=0.07)
+    assert not beside_label(under[:1], under[1:], aspect=1.4)  # on the next row
