@@ -459,9 +459,10 @@ def read_longer(short: object, whole: object) -> bool:
     """Return True when `whole`, another reading of a value, holds `short` and more letters or digits at an end.
 
     A code with up to CUT_CODE characters more at one end (`SRP-4800` for `RP-4800`: the page lost `G` and `3` at
-    the box's edges); a text with its words and at least one word more after them, the last word of `short` as
-    read or misread (`ANDERSON, RORERT J` for `ANDERSON, ROBER`: the page stopped where the value crossed the box's
-    rule). Marks a box's rule or a speck give (`|`, `.`) are no more.
+    the box's edges); a text with more words, its words but the last the same and the last as read or misread
+    (`ANDERSON, RORERT J` for `ANDERSON, ROBER`: the page stopped where the value crossed the box's rule), so for a
+    one-word value any reading of more words. Words of marks alone a box's rule or a speck give (`|`, `.`) are no
+    more.
     """
     if _cut_code(short, whole):
         return True
