@@ -243,16 +243,21 @@ def _with_rows(page: Page, replaced: list[tuple[BBox, list[Word], set[str]]]) ->
 def choose_rows(spec: Spec, fields: dict[str, Field], name: str, old: Field, new: Field) -> tuple[Field, bool]:
     """Return the reading of table `name` to keep (old: the first, new: row by row) and whether they agree.
 
-    Agreeing readings keep the better confidence. Otherwise the one whose amounts add up to the total of the
-    spec's sum checks when only one does, else the one whose amounts read do not already exceed that total when
-    the other's do and it has as many rows at least (`1491.50` for 149.50: a rule read as a digit; cmsown13), else
-    the one without an empty cell when only one has none, else the row-by-row reading.
+    Agreeing readings keep the better confidence. Readings of as many rows are merged cell by cell
+    (`merge_rows`); of different rows, the two merged row by row where that adds up to the total (`merge_aligned`).
+    Otherwise the one whose amounts add up to the total of the spec's sum checks when only one does, else the one
+    whose amounts read do not already exceed that total when the other's do and it has as many rows at least
+    (`1491.50` for 149.50: a rule read as a digit; cmsown13), else the one without an empty cell when only one has
+    none, else the row-by-row reading.
     """
     if _rows_key(old.value) == _rows_key(new.value):
         return max((old, new), key=lambda f: f.confidence), True
     merged = merge_rows(spec, fields, name, old, new)
     if merged is not None:
         return merged, False
+    aligned = merge_aligned(spec, fields, name, old, new)
+    if aligned is not None:
+        return aligned, False
     old_sum, new_sum = _adds_up(spec, fields, name, old), _adds_up(spec, fields, name, new)
     if old_sum != new_sum:
         return (new if new_sum else old), False
@@ -303,6 +308,101 @@ def merge_rows(spec: Spec, fields: dict[str, Field], name: str, old: Field, new:
 
 MAX_DISPUTED_AMOUNTS = 8
 """Amount cells read differently that are tried in every combination against the total (2^8 sums at most)."""
+
+
+def merge_aligned(spec: Spec, fields: dict[str, Field], name: str, old: Field, new: Field) -> Field | None:
+    """Return two readings of a table that hold different rows merged row by row, when that adds up; else None.
+
+    Each reading loses rows the other kept (the page's reading garbles a row glued to the header's rule, the
+    rows read alone lose a charge under box 24F's dashed rule: cmsown18), so neither adds up alone. The rows are
+    aligned in order (`_align`: a pair reads the same procedure code, or two cells alike); a pair is merged as
+    `merge_rows` merges one (the row read alone wins for codes and dates, a cell one lost is taken from the
+    other), and a row only one reading holds may be a row the other lost or one it read twice or from noise.
+    The first choice whose charges add up to the total of the spec's sum checks is kept: rows of the reading that
+    holds more kept and the other's left out first, the row reading's amounts first, then the choices that differ
+    from that in fewest places. None when nothing adds up, when nothing aligns, or past MAX_DISPUTED_AMOUNTS
+    choices. A merge equal to one of the readings is that reading.
+    """
+    if not isinstance(old.value, list) or not isinstance(new.value, list) or len(old.value) == len(new.value):
+        return None
+    if not all(isinstance(row, dict) for row in (*old.value, *new.value)) or not _column_checks(spec, name):
+        return None
+    olds: list[dict[str, FieldScalar | None]] = list(old.value)  # type: ignore[arg-type]
+    news: list[dict[str, FieldScalar | None]] = list(new.value)  # type: ignore[arg-type]
+    pairs = _align(olds, news)
+    if not any(i is not None and j is not None for i, j in pairs):
+        return None
+    new_longer = len(news) > len(olds)
+    # each entry: the row (as read, merged for a pair), and its choices (row alternatives, first the default)
+    slots: list[list[dict[str, FieldScalar | None] | None]] = []
+    for i, j in pairs:
+        if i is not None and j is not None:
+            first, again = olds[i], news[j]
+            row = {
+                column: again.get(column) if again.get(column) is not None else first.get(column)
+                for column in dict.fromkeys([*again, *first])
+            }
+            merged = [row]
+            for column, a in first.items():
+                b = again.get(column)
+                if isinstance(a, Money) and isinstance(b, Money) and a != b:
+                    merged += [{**choice, column: a} for choice in merged]
+            slots.append(list(merged))
+        else:
+            alone = news[j] if j is not None else olds[i]  # type: ignore[index]
+            keep = new_longer == (j is not None)
+            slots.append([dict(alone), None] if keep else [None, dict(alone)])
+    choices = [range(len(slot)) for slot in slots]
+    if sum(len(slot).bit_length() - 1 for slot in slots) > MAX_DISPUTED_AMOUNTS:
+        return None
+    for pick in sorted(itertools.product(*choices), key=lambda p: sum(c.bit_count() for c in p)):
+        rows = [slot[c] for slot, c in zip(slots, pick, strict=True)]
+        trial = [dict(row) for row in rows if row is not None]
+        if not trial:
+            continue
+        table = dataclasses.replace(new, value=list(trial), confidence=min(old.confidence, new.confidence))
+        if _adds_up(spec, fields, name, table):
+            for reading in (new, old):
+                if _rows_key(reading.value) == _rows_key(table.value):
+                    return reading
+            return table
+    return None
+
+
+def _align(
+    olds: Sequence[dict[str, FieldScalar | None]], news: Sequence[dict[str, FieldScalar | None]]
+) -> list[tuple[int | None, int | None]]:
+    """Return the two readings' rows aligned in order: (old index, new index), None where a row has no pair.
+
+    Two rows pair when they read the same procedure code or two cells alike; the alignment pairs the most cells
+    alike (a longest common subsequence over rows).
+    """
+
+    def alike(a: dict[str, FieldScalar | None], b: dict[str, FieldScalar | None]) -> int:
+        same = sum(1 for column, value in a.items() if value is not None and b.get(column) == value)
+        code = a.get("procedure_code")
+        return same if same >= 2 or (code is not None and code == b.get("procedure_code")) else 0
+
+    n, m = len(olds), len(news)
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            score = alike(olds[i], news[j])
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], best[i + 1][j + 1] + score if score else 0)
+    pairs: list[tuple[int | None, int | None]] = []
+    i = j = 0
+    while i < n or j < m:
+        score = alike(olds[i], news[j]) if i < n and j < m else 0
+        if score and best[i][j] == best[i + 1][j + 1] + score:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif j < m and (i >= n or best[i][j] == best[i][j + 1]):
+            pairs.append((None, j))
+            j += 1
+        else:
+            pairs.append((i, None))
+            i += 1
+    return pairs
 
 
 def _column_checks(spec: Spec, name: str) -> list[SumCheck]:

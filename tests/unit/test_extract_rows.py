@@ -939,3 +939,23 @@ def test_the_code_votes_look_asks_one_call_per_real_code_of_a_weak_list(specs: S
     requests = CodeVotesLook().propose(LookContext(read, [part], specs, SharedOcr(_NoOcr()), 0.98, 20))
     # two real codes (`G43` is no code: the cells look's) and the list's rows (from memory after the rows look)
     assert [(r.fields, r.calls, r.psm) for r in requests] == [(("diagnosis_codes",), 3, 7)]
+
+
+def test_readings_that_each_lost_a_row_are_merged_row_by_row_where_that_adds_up(specs: SpecSet) -> None:
+    spec = specs.specs["cms1500"]
+    # the page's reading lost row 1 (glued to the header's rule); the rows read alone lost two charges
+    first = _table([("87880", "25.20"), ("97110", "65.80"), ("71046", "108.80")], 0.7)
+    rows = _table([("71046", "92.65"), ("87880", "25.20"), ("97110", "0.00"), ("71046", "0.00")], 0.5)
+    rows = dataclasses.replace(
+        rows, value=[*rows.value[:2], *({**row, "charge": None} for row in rows.value[2:])]  # type: ignore[index]
+    )
+    kept, agreed = choose_rows(spec, _fields("292.45"), "service_lines", first, rows)
+    assert not agreed and kept.confidence == 0.5
+    assert [cell[:2] for cell in _cells(kept)] == [
+        ("71046", Decimal("92.65")),
+        ("87880", Decimal("25.20")),
+        ("97110", Decimal("65.80")),
+        ("71046", Decimal("108.80")),
+    ]
+    # nothing that adds up: no merge, the former choice (the complete reading)
+    assert choose_rows(spec, _fields("1.00"), "service_lines", first, rows)[0] is first
