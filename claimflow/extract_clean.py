@@ -6,16 +6,21 @@ a faint grey line around the letters; tesseract read the `L` of `SK-380-DL` insi
 and white at the middle of its paper and ink levels (readers.marks.binarised), the faint line goes and the
 value reads `SK-380-DL` at both sizes.
 
-Which values: on OCR pages, a confident (calibrated, at or over the threshold less NEAR) `code` field, or a one-line
-`text` field read by a pattern (a registration, a name), whose weakest word tesseract read below SURE_WORD
-(its usual confidence for a clean word is 0.96). All such values of a page are read in one OCR call, each at
-CLEAN_SCALES sizes. When no reading gives the value (spaces, separators, case and stray marks at the ends
+Which values: on OCR pages, a confident (calibrated, at or over the threshold less NEAR) `code` field, a one-line
+`text` field read by a pattern (a registration, a name) or a `money` field, whose weakest word tesseract read
+below SURE_WORD (its usual confidence for a clean word is 0.96). All such values of a page are read in one OCR
+call, each at CLEAN_SCALES sizes. When no reading gives the value (spaces, separators, case and stray marks at the ends
 ignored), the value goes below auto-accept (extract_confirm.DOUBT_CAP) with a Problem saying what was read;
 when both readings give the same other value that fits the field's pattern, the value takes it (still below
 auto-accept: the two readings disagree), unless it is the value less its first or last character (`edge_lost`: a
 faint glyph at the end erased by black and white), which leaves the value as read, doubted. A value one reading
 gives stays as it is, and so does an accented value read again without its accents (black and white erases a thin
 acute: `Noémie` read `Noemie`), doubted.
+
+An amount is only ever doubted, never replaced: when neither reading parses to the amount read, it goes below
+auto-accept with a Problem naming the readings (full seed 23 motor 011: an APPROVED stamp's `O` over `4,335.72`,
+the outline left after drop-out closed the 5's bowl, `4336.72` at word confidence 0.93 was taken at 0.99; read
+again in black and white it reads `4,335.72` at both sizes).
 
 With a second recognizer (PP-OCR, trained apart from tesseract), the value's box is read by it too where the
 page and black and white disagree (`tie_break`): the page's value stays (doubted) when it reads the page's, and
@@ -30,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Protocol
 
 from claimflow.errors import ReasonCode
@@ -37,8 +43,8 @@ from claimflow.extract_accents import has_accent, skeleton
 from claimflow.extract_confirm import SCRIPT_FREE, doubt, same_code
 from claimflow.extract_glyphs import value_words
 from claimflow.extract_reread import CUT_CAP, calibrated, read_longer
-from claimflow.models import BBox, Extraction, Field, Page, ReadDocument, ReadMethod
-from claimflow.normalise import normalise_code
+from claimflow.models import BBox, Extraction, Field, Money, Page, ReadDocument, ReadMethod
+from claimflow.normalise import normalise_code, parse_money
 from claimflow.specs import FieldSpec, SpecSet
 
 CLEAN_SCALES = (1.0, 2.0)
@@ -79,7 +85,7 @@ def unsure_values(part: Extraction, specs: SpecSet, pages: dict[int, Page], thre
     names = []
     for name, field_spec in spec.fields.items():
         found = part.fields.get(name)
-        if found is None or not isinstance(found.value, str) or not _kind_fits(field_spec, found):
+        if found is None or not _kind_fits(field_spec, found):
             continue
         page = pages.get(found.provenance.page) if found.provenance.page is not None else None
         if page is None or found.provenance.bbox is None or calibrated(part, found, specs) < threshold - NEAR:
@@ -125,7 +131,8 @@ def read_clean(
             continue
         for index, (part, found, field_spec) in enumerate(values):
             readings = texts[index * len(CLEAN_SCALES) : (index + 1) * len(CLEAN_SCALES)]
-            _judge(part, found, field_spec, page, readings, second)
+            locale = specs.specs[part.document_type].locale
+            _judge(part, found, field_spec, page, readings, second, locale.decimal_comma)
     return calls
 
 
@@ -136,13 +143,24 @@ def _judge(
     page: Page,
     readings: Sequence[str],
     second: SecondRead | None = None,
+    decimal_comma: bool | None = None,
 ) -> None:
-    """Keep a value one reading gives; else take what both readings agree on (if it fits), doubted either way."""
+    """Keep a value one reading gives; else take what both readings agree on (if it fits), doubted either way.
+
+    An amount is kept when a reading parses to it (with the type's `decimal_comma`), else doubted as read.
+    """
     value = str(found.value)
     cleaned = [_EDGE.sub("", " ".join(text.split())) for text in readings]
+    name = found.name
+    if field_spec.type == "money":
+        amount = found.value.amount if isinstance(found.value, Money) else None
+        if not any(_amount_of(text, decimal_comma) == amount for text in cleaned):
+            shown = " / ".join(repr(text) for text in cleaned)
+            message = f"{name}: read again in black and white as {shown}, not {amount}; check the amount"
+            doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
+        return
     if any(same_code(text, value) for text in cleaned):
         return
-    name = found.name
     if has_accent(value) and any(not has_accent(t) and same_code(skeleton(t), skeleton(value)) for t in cleaned):
         # black and white erases thin accents (`Noémie` read `Noemie` at both sizes, seed 13 full motor 018): the
         # letters agree, the accents the page read stay; unconfirmed, the value goes below auto-accept
@@ -267,8 +285,20 @@ def edge_lost(value: str, other: str) -> bool:
     return (short == full[1:] and full[0] not in STROKES) or (short == full[:-1] and full[-1] not in STROKES)
 
 
+def _amount_of(text: str, decimal_comma: bool | None) -> Decimal | None:
+    """Return the amount a reading gives (None when it gives none)."""
+    try:
+        return parse_money(text, decimal_comma=decimal_comma).amount
+    except ValueError:
+        return None
+
+
 def _kind_fits(field_spec: FieldSpec, found: Field) -> bool:
-    """Return True for a code, or a short one-line text read by a pattern."""
+    """Return True for a code, an amount, or a short one-line text read by a pattern."""
+    if field_spec.type == "money":
+        return isinstance(found.value, Money)
+    if not isinstance(found.value, str):
+        return False
     if field_spec.type == "code":
         return True
     value = str(found.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from claimflow.extract_clean import (
 )
 from claimflow.extract_confirm import DOUBT_CAP
 from claimflow.extract_reread import CUT_CAP, calibrated
-from claimflow.models import BBox, Extraction, Field, Page, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.models import BBox, Extraction, Field, Money, Page, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.readers.marks import binarised
 from claimflow.settings import Settings
 from claimflow.specs import SpecSet, load_specs
@@ -230,3 +231,26 @@ def test_a_value_black_and_white_reads_on_past_its_edge_is_kept_below_the_cut_ca
     read, part = _motor_form("SK-380-DE", 0.89)
     read_clean(read, [part], specs, FakeLook(["SK-380-DL", "5K-380-DI"]), threshold=THRESHOLD)
     assert part.fields["vehicle_registration"].confidence == DOUBT_CAP
+
+
+def _motor_amount(raw: str, word_confidence: float) -> tuple[ReadDocument, Extraction]:
+    box = (0.405, 0.450, 0.520, 0.466)
+    page = Page(1, 1241, 1754, ReadMethod.OCR, [Word(raw, box, word_confidence, 1, 12)], image=object())
+    value = Money(Decimal(raw.replace(",", "")), "EUR")
+    found = Field("amount_claimed", value, 0.99, Provenance(ReadMethod.OCR, 1, box), raw)
+    return ReadDocument(pages=[page]), Extraction("motor_claim_form", 1.0, fields={"amount_claimed": found})
+
+
+def test_a_confident_amount_black_and_white_reads_otherwise_is_doubted_never_replaced(specs: SpecSet) -> None:
+    # full seed 23 motor 011: a stamp's outline closed a 5's bowl, `4336.72` at word confidence 0.93 for 4,335.72
+    read, part = _motor_amount("4336.72", 0.93)
+    assert unsure_values(part, specs, {1: read.pages[0]}, THRESHOLD) == ["amount_claimed"]
+    assert read_clean(read, [part], specs, FakeLook(["4,335.72", "4.335,72"]), threshold=THRESHOLD) == 1
+    found = part.fields["amount_claimed"]
+    assert found.value == Money(Decimal("4336.72"), "EUR") and found.confidence == DOUBT_CAP  # doubted, not replaced
+    assert any(p.field == "amount_claimed" and "4,335.72" in p.message for p in part.problems)
+    read, part = _motor_amount("4,335.72", 0.93)
+    read_clean(read, [part], specs, FakeLook(["€4,335.72 |", "4335.72"]), threshold=THRESHOLD)
+    assert part.fields["amount_claimed"].confidence == 0.99 and not part.problems  # a reading gives it: kept
+    read, part = _motor_amount("4336.72", 0.97)
+    assert unsure_values(part, specs, {1: read.pages[0]}, THRESHOLD) == []  # tesseract was sure of it
