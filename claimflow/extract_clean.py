@@ -43,9 +43,10 @@ from claimflow.extract_accents import has_accent, skeleton
 from claimflow.extract_confirm import SCRIPT_FREE, doubt, same_code
 from claimflow.extract_glyphs import value_words
 from claimflow.extract_reread import CUT_CAP, calibrated, read_longer
+from claimflow.extract_values import parse_value
 from claimflow.models import BBox, Extraction, Field, Money, Page, ReadDocument, ReadMethod
-from claimflow.normalise import normalise_code, parse_money
-from claimflow.specs import FieldSpec, SpecSet
+from claimflow.normalise import normalise_code
+from claimflow.specs import FieldSpec, Spec, SpecSet
 
 CLEAN_SCALES = (1.0, 2.0)
 """The sizes a value is read at in black and white (as cut, small type doubled first; and twice that)."""
@@ -131,8 +132,7 @@ def read_clean(
             continue
         for index, (part, found, field_spec) in enumerate(values):
             readings = texts[index * len(CLEAN_SCALES) : (index + 1) * len(CLEAN_SCALES)]
-            locale = specs.specs[part.document_type].locale
-            _judge(part, found, field_spec, page, readings, second, locale.decimal_comma)
+            _judge(part, found, field_spec, specs.specs[part.document_type], page, readings, second)
     return calls
 
 
@@ -140,21 +140,21 @@ def _judge(
     part: Extraction,
     found: Field,
     field_spec: FieldSpec,
+    spec: Spec,
     page: Page,
     readings: Sequence[str],
     second: SecondRead | None = None,
-    decimal_comma: bool | None = None,
 ) -> None:
     """Keep a value one reading gives; else take what both readings agree on (if it fits), doubted either way.
 
-    An amount is kept when a reading parses to it (with the type's `decimal_comma`), else doubted as read.
+    An amount is kept when a reading parses to it as the page's value was parsed (`parse_value`), else doubted.
     """
     value = str(found.value)
     cleaned = [_EDGE.sub("", " ".join(text.split())) for text in readings]
     name = found.name
     if field_spec.type == "money":
         amount = found.value.amount if isinstance(found.value, Money) else None
-        if not any(_amount_of(text, decimal_comma) == amount for text in cleaned):
+        if not any(_amount_of(text, field_spec, spec) == amount for text in cleaned):
             shown = " / ".join(repr(text) for text in cleaned)
             message = f"{name}: read again in black and white as {shown}, not {amount}; check the amount"
             doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
@@ -285,12 +285,10 @@ def edge_lost(value: str, other: str) -> bool:
     return (short == full[1:] and full[0] not in STROKES) or (short == full[:-1] and full[-1] not in STROKES)
 
 
-def _amount_of(text: str, decimal_comma: bool | None) -> Decimal | None:
-    """Return the amount a reading gives (None when it gives none)."""
-    try:
-        return parse_money(text, decimal_comma=decimal_comma).amount
-    except ValueError:
-        return None
+def _amount_of(text: str, field_spec: FieldSpec, spec: Spec) -> Decimal | None:
+    """Return the amount a reading gives, parsed as the field's values are (None when it gives none)."""
+    typed = parse_value(text, field_spec, spec)
+    return typed.value.amount if typed is not None and typed.keep and isinstance(typed.value, Money) else None
 
 
 def _kind_fits(field_spec: FieldSpec, found: Field) -> bool:
