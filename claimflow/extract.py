@@ -578,8 +578,14 @@ def header_rows(lines: list[Line], aspect: float = 1.0) -> list[Line]:
     return out
 
 
-def header_junk(lines: list[Line], used: tuple[Word, ...], aspect: float = 1.0) -> bool:
-    """Return True when header_rows left out noise beside or between the rows of a value's words `used`.
+def header_noise(lines: list[Line], aspect: float = 1.0) -> list[Word]:
+    """Return the words of an OCR'd page's rows that header_rows leaves out as scan noise."""
+    kept = {id(word) for row in header_rows(lines, aspect) for word in row.words}
+    return [word for row in _rows(lines) for word in row.words if id(word) not in kept]
+
+
+def header_junk(noise: Sequence[Word], used: tuple[Word, ...]) -> bool:
+    """Return True when noise header_rows left out (`header_noise`) lies beside or between a value's rows `used`.
 
     Noise read among the value's lines says the scan is soiled there: a letter of the value may be soiled too, so
     the value counts as if a garbled word stood next to it (GARBLED_NEIGHBOUR_FACTOR), not surer than with the noise.
@@ -587,12 +593,7 @@ def header_junk(lines: list[Line], used: tuple[Word, ...], aspect: float = 1.0) 
     if not used:
         return False
     top, bottom = min(w.bbox[1] for w in used), max(w.bbox[3] for w in used)
-    kept = {id(word) for row in header_rows(lines, aspect) for word in row.words}
-    return any(
-        id(word) not in kept and top <= (word.bbox[1] + word.bbox[3]) / 2 <= bottom
-        for row in _rows(lines)
-        for word in row.words
-    )
+    return any(top <= (word.bbox[1] + word.bbox[3]) / 2 <= bottom for word in noise)
 
 
 def _gap(one: Line, other: Line) -> float:
@@ -639,6 +640,9 @@ def _candidates(
         labels = set()  # searching the whole page: a currency inside a label (`TOTAL RM`) still counts
     down = slots_down(field_spec, lines)
     label_words = [word for line in lines for word in line.words if id(word) in labels]
+    top_lines = field_spec.direction == "top_lines"
+    # the header's scan noise, found once for all the field's candidates (header_junk)
+    noise = header_noise(lines, page_aspect(page)) if top_lines and page.method is ReadMethod.OCR else []
     for region, anchor_factor, fallbacks in _regions(
         field_spec, lines, found, ocr=page.method is ReadMethod.OCR, aspect=page_aspect(page)
     ):
@@ -679,7 +683,7 @@ def _candidates(
                 )
                 if not spec.ocr.dropout and overlapped(page, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
-                if field_spec.direction == "top_lines" and header_junk(lines, used, page_aspect(page)):
+                if top_lines and header_junk(noise, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
                 # a name runs on (a code, an amount or a date is held whole by its pattern)
                 if boxed_text and cut_by_region(lines, read_from, used):
@@ -689,7 +693,7 @@ def _candidates(
                     context *= GARBLED_NEIGHBOUR_FACTOR
             if field_spec.type != "list" and across_label(used, label_words):
                 context *= ACROSS_LABEL_FACTOR
-            if field_spec.direction == "top_lines" and beside_label(used, label_words, page_aspect(page)):
+            if top_lines and beside_label(used, label_words, page_aspect(page)):
                 context *= LABEL_PHRASE_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
             out.append(Candidate(typed, raw, confidence, page, used))
