@@ -469,6 +469,80 @@ def _part_slipped(
     return weakest, amounts[index], rest
 
 
+GUESSED_CELL_CONFIDENCE = 0.5
+"""A table whose amount cell was made from its total and the other rows (`guess_table_amounts`) keeps at most this."""
+
+
+def guess_table_amounts(fields: dict[str, Field], spec: Spec) -> list[Problem]:
+    """Make the one amount of a table column its total gives, as a guess, where the column does not add up (in place).
+
+    A degraded CMS-1500's charge under box 24F's dashed cents rule may be lost by every reading of its row, or read
+    with the rule as a digit of it (`301.72` for 30.72, `1411.60` for 141.60). Where a sum check over one table
+    column fails and the total was read:
+    - one row that lost its amount (its other cells read) takes the total less the other rows' amounts, when that is
+      above zero;
+    - else, when the amounts read add up to more than the total, the one row whose amount less one of its digits is
+      the total less the other rows takes that (no row, or two such rows: nothing changes).
+    The made amount was never read, and the check would now vouch for it with the same total: the table keeps at
+    most GUESSED_CELL_CONFIDENCE, the total is not raised, and a Problem says what was made. Run once, on the values
+    the second looks left (a guess must not choose between readings). Returns the Problems.
+    """
+    problems: list[Problem] = []
+    for check in spec.checks:
+        if not isinstance(check, SumCheck) or len(check.parts) != 1 or "." in check.total:
+            continue
+        name, _, column = check.parts[0].partition(".")
+        table, total = fields.get(name), referenced_amounts(fields, check.total)
+        if not column or table is None or total is None or not isinstance(table.value, list):
+            continue
+        rows = table.value
+        if not rows or not all(isinstance(row, dict) for row in rows) or sum_holds(fields, check) is not False:
+            continue
+        cells = [row.get(column) for row in rows]  # type: ignore[union-attr]
+        lost = [index for index, cell in enumerate(cells) if cell is None]
+        read = [cell.amount for cell in cells if isinstance(cell, Money)]
+        if len(lost) + len(read) != len(cells):
+            continue
+        guess: tuple[int, Decimal] | None = None
+        if len(lost) == 1:
+            rest = total[0] - sum(read, Decimal(0))
+            guess = (lost[0], rest) if rest > 0 else None
+        elif not lost and sum(read, Decimal(0)) > total[0]:
+            found = [
+                (index, rest)
+                for index, amount in enumerate(read)
+                if (rest := total[0] - sum(read, Decimal(0)) + amount) > 0 and _one_digit_more(amount, rest)
+            ]
+            guess = found[0] if len(found) == 1 else None
+        if guess is None:
+            continue
+        index, amount = guess
+        was = cells[index]
+        currency = next((cell.currency for cell in cells if isinstance(cell, Money) and cell.currency), spec.currency)
+        filled = [dict(row) for row in rows]  # type: ignore[arg-type]
+        filled[index][column] = Money(amount, currency)
+        fields[name] = dataclasses.replace(
+            table, value=list(filled), confidence=min(table.confidence, GUESSED_CELL_CONFIDENCE)
+        )
+        how = "not read" if was is None else f"read {was.amount}"  # type: ignore[union-attr]
+        problems.append(
+            Problem(
+                ReasonCode.AMOUNTS_INCONSISTENT,
+                f"{name} row {index + 1}: {column} {how}; {check.total} less the other rows gives {amount}, "
+                "kept as a guess; check the amounts",
+                page=table.provenance.page,
+                field=name,
+            )
+        )
+    return problems
+
+
+def _one_digit_more(read: Decimal, other: Decimal) -> bool:
+    """Return True when `read` is `other` with one digit more (a rule read as a digit of it: `301.72`, 30.72)."""
+    a, b = f"{read:.2f}".replace(".", ""), f"{other:.2f}".replace(".", "")
+    return len(a) == len(b) + 1 and one_slip(read, other)
+
+
 def one_slip(read: Decimal, other: Decimal) -> bool:
     """Return True when two amounts' digits differ by one substituted, dropped or added digit."""
     a, b = f"{read:.2f}".replace(".", ""), f"{other:.2f}".replace(".", "")

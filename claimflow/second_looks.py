@@ -36,7 +36,7 @@ from PIL import Image
 from claimflow.extract import taxes_from_sums
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_capitals import read_capitals_again, unread_capitals
-from claimflow.extract_checks import failed_sums, recheck_sums
+from claimflow.extract_checks import failed_sums, guess_table_amounts, recheck_sums
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_figures import read_figures_again, weak_figures
@@ -1151,7 +1151,8 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
     A step's requests are deduplicated, ranked by expected value (most first) and granted while the OCR calls
     they may make fit what is left of the budget; safety checks are granted whatever is left; a step with
     nothing granted does not run. The budget is charged the calls a step really made (answers from memory are
-    free). Once all ran, the spec's sum checks run again on the values the looks left (`extract_checks.recheck_sums`)
+    free). Once all ran, the spec's sum checks run again on the values the looks left (`extract_checks.recheck_sums`),
+    a table amount they still lost is made from its total as a guess (`extract_checks.guess_table_amounts`)
     and a receipt's tax is checked against its sums again with the total as the looks left it
     (`extract.taxes_from_sums`, no OCR). Returns the records (also kept in `ctx.records`).
     """
@@ -1198,6 +1199,7 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
         spec = ctx.specs.specs.get(part.document_type)
         if spec is not None:  # the sums checked again on the values the looks left (extract_checks.recheck_sums)
             part.problems.extend(recheck_sums(part.fields, spec, fields, failed))
+            part.problems.extend(guess_table_amounts(part.fields, spec))  # a lost charge the total gives, a guess
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records

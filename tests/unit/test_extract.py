@@ -7,7 +7,7 @@ import pytest
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
-from claimflow.extract_checks import failed_sums, recheck_sums
+from claimflow.extract_checks import failed_sums, guess_table_amounts, recheck_sums
 from claimflow.models import Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Row, Sheet, Word
 from claimflow.normalise import search_iban_repairs
 from claimflow.settings import PROJECT_ROOT
@@ -927,3 +927,45 @@ def test_a_name_read_beside_another_fields_label_is_a_piece_of_a_heading() -> No
     assert not beside_label(apart[:1], apart[1:], aspect=1.4)  # a heading set apart on the issuer's row
     under = words(("PAYMENT", 0.20)) + words(("RECEIPT", 0.266), top=0.07)
     assert not beside_label(under[:1], under[1:], aspect=1.4)  # on the next row
+
+
+def _service_lines(charges: list[str | None], total: str, sure: float = 0.9) -> dict[str, Field]:
+    """A CMS-1500's service lines with these charges (None: lost) and box 28, read by OCR."""
+    where = Provenance(ReadMethod.OCR, 1, (0.0, 0.64, 1.0, 0.85))
+    rows = [
+        {"procedure_code": f"9921{index}", "charge": None if charge is None else Money(Decimal(charge), "USD")}
+        for index, charge in enumerate(charges)
+    ]
+    table = Field("service_lines", rows, sure, where, "")
+    box_28 = Field("total_charge", Money(Decimal(total), "USD"), sure, where, total)
+    return {"service_lines": table, "total_charge": box_28}
+
+
+def test_a_charge_every_reading_lost_is_made_from_box_28_as_a_guess(specs: SpecSet) -> None:
+    # seed 24 cms1500 004 degraded: row 2's `13.68` under box 24F's dashed rule lost by both table readings
+    spec = specs.get("cms1500")
+    fields = _service_lines(["79.80", None, "33.32"], "126.80")
+    problems = guess_table_amounts(fields, spec)
+    rows = fields["service_lines"].value
+    assert isinstance(rows, list) and rows[1]["charge"] == Money(Decimal("13.68"), "USD")  # type: ignore[index]
+    assert fields["service_lines"].confidence <= 0.5 and fields["total_charge"].confidence == 0.9  # never vouched for
+    assert [p.code for p in problems] == [ReasonCode.AMOUNTS_INCONSISTENT] and "guess" in problems[0].message
+    # two charges lost, or the others already at the total: nothing is made
+    for charges, total in ((["79.80", None, None], "126.80"), (["79.80", None, "47.00"], "126.80")):
+        fields = _service_lines(charges, total)
+        assert guess_table_amounts(fields, spec) == [] and fields == _service_lines(charges, total)
+
+
+def test_a_charge_read_with_a_rule_as_a_digit_takes_what_box_28_gives_as_a_guess(specs: SpecSet) -> None:
+    # seed 24 cms1500 014 degraded: `301.72` for 30.72, the dashed cents rule read as a 1
+    spec = specs.get("cms1500")
+    fields = _service_lines(["42.94", "301.72", "16.50"], "90.16")
+    problems = guess_table_amounts(fields, spec)
+    rows = fields["service_lines"].value
+    assert isinstance(rows, list) and rows[1]["charge"] == Money(Decimal("30.72"), "USD")  # type: ignore[index]
+    assert fields["service_lines"].confidence <= 0.5 and len(problems) == 1 and "read 301.72" in problems[0].message
+    # the amounts add up, fall short of the total, or two rows could each lose a digit to it: nothing changes
+    for charges, total in ((["42.94", "30.72", "16.50"], "90.16"), (["42.94", "30.72", "16.50"], "99.16"),
+                           (["111.00", "111.00"], "122.10")):
+        fields = _service_lines(charges, total)
+        assert guess_table_amounts(fields, spec) == [] and fields == _service_lines(charges, total)
