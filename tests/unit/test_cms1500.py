@@ -435,6 +435,20 @@ def test_a_slot_marker_read_glued_before_its_code_is_split_off(specs: SpecSet) -
     assert [w.text for line in glued_markers_apart(lines, ["1", "2", "3", "4"]) for w in line.words] == ["4.1", "2110"]
 
 
+def test_a_slot_marker_and_its_stop_read_glued_before_the_bracket_and_code_are_split_off(specs: SpecSet) -> None:
+    # seed 24 cms1500 003 degraded: `1.LM54,50` and `2.LM25,561` (marker, stop, the slot's bracket read `L`, code);
+    # taken whole, neither was an item and the list lost slots 1 and 2
+    captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+    placed: list[Placed] = [(0.05, 0.59, "1.LM54,50"), (0.37, 0.59, "3"), (0.385, 0.59, "LR10,9"),
+                            (0.05, 0.615, "2.LM25,561"), (0.37, 0.615, "4"), (0.385, 0.615, "LE78,5")]
+    words = [w for x, y, text in captions + placed for w in _words(x, y, text, 0.9)]
+    field = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert field.fields["diagnosis_codes"].value == ["M54.50", "M25.561", "R10.9", "E78.5"]
+    lines = [Line(tuple(_words(0.05, 0.59, "1.LM54,50 2.5 4.1")))]
+    split = [w.text for line in glued_markers_apart(lines, ["1", "2", "3", "4"]) for w in line.words]
+    assert split == ["1.", "LM54,50", "2.5", "4.1"]  # a figure or a bracket alone after the stop stays whole
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
