@@ -11,10 +11,11 @@ fits, per reading method and per document type, a logistic map from the logit of
 probability (Platt scaling), each curve shrunk towards its parent's (every pair -> method -> type) by a ridge
 penalty, so a type seen on few fields borrows its method's curve instead of following its noise (`fit_logistic`).
 The maps are tabulated as monotone knots (`Curve`) and applied to the final fields of each read
-(`pipeline.read_and_extract`). The fitted curves live in extractors/calibration.json, written by
-bench/fit_calibration.py with what they were fitted on, so a change to the extractors is followed by a re-fit that
-a person reviews in the diff. The auto-accept threshold is chosen on held-out confidences
-(`choose_threshold_by_type`).
+(`pipeline.read_and_extract`). A raw score at or below DOUBT_RAW is a value a check capped so that a person looks
+at it; no curve lifts it over DOUBT_CEILING, under the auto-accept threshold, whatever its pairs say. The fitted
+curves live in extractors/calibration.json, written by bench/fit_calibration.py with what they were fitted on, so a
+change to the extractors is followed by a re-fit that a person reviews in the diff. The auto-accept threshold is
+chosen on held-out confidences (`choose_threshold_by_type`).
 """
 
 from __future__ import annotations
@@ -199,6 +200,15 @@ KNOT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(16)) + tu
 )
 """Raw scores at which a fitted logistic is tabulated into a Curve: every 0.05 up to 0.75, every 0.01 above 0.8."""
 
+DOUBT_RAW = 0.75
+"""The highest raw cap that means "a person must look": a second look's doubt (extract_confirm.DOUBT_CAP), a rival
+reading (extract_words.RIVAL_CAP), a value only an enlarged label line gave (extract_reread.UNREAD_CAP); the other
+such caps (a cut value, disagreeing readings, a repaired total) are lower. tests/unit/test_calibration.py checks it."""
+DOUBT_CEILING = 0.97
+"""The most a raw score at or below DOUBT_RAW is calibrated to, whatever a curve says: below the auto-accept threshold
+(0.98; the test checks the shipped threshold), so a doubt stays a doubt after calibration. Without it a refit on
+pairs where every doubted value happened to be right maps raw 0.75 to 0.981-0.985 on four OCR curves (2026-11-27)."""
+
 METHOD = (
     "logistic on logit(raw score), fitted by maximum a posteriori per reading method and per document type, each "
     "shrunk towards its parent (every pair -> method -> type); at most (n + 1) / (n + 2) of the method's n pairs; "
@@ -221,7 +231,8 @@ class Curve:
 
     `knots` are (raw score, probability) points with increasing raw score and non-decreasing probability;
     between knots the map is linear, below the first it falls linearly to 0 at raw 0 (a first knot at raw 0
-    holds its probability), above the last it stays at the last probability. `n` is the number of pairs it was
+    holds its probability), above the last it stays at the last probability; a raw score at or below DOUBT_RAW
+    (a doubt) maps to at most DOUBT_CEILING. `n` is the number of pairs it was
     fitted on; `logistic` the (intercept, slope) it was tabulated from, when it was (for review; not applied).
     """
 
@@ -230,8 +241,12 @@ class Curve:
     logistic: tuple[float, float] | None = None
 
     def __call__(self, raw: float) -> float:
-        """Return the calibrated confidence of raw score `raw`."""
+        """Return the calibrated confidence of raw score `raw`; at most DOUBT_CEILING for a raw score <= DOUBT_RAW."""
         x = min(max(raw, 0.0), 1.0)
+        value = self._interpolate(x)
+        return min(value, DOUBT_CEILING) if x <= DOUBT_RAW else value
+
+    def _interpolate(self, x: float) -> float:
         first_x, first_y = self.knots[0]
         if x <= first_x:
             return round(first_y * x / first_x, 4) if first_x > 0 else round(first_y, 4)
@@ -266,8 +281,8 @@ class Logistic:
         return min(_sigmoid(self.intercept + self.slope * _logit(raw)), self.cap)
 
     def curve(self, n: int) -> Curve:
-        """Return this map tabulated at KNOT_GRID, as the Curve the engine applies."""
-        knots = tuple((x, round(self(x), 4)) for x in KNOT_GRID)
+        """Return this map tabulated at KNOT_GRID, as the Curve the engine applies (doubts kept under DOUBT_CEILING)."""
+        knots = tuple((x, round(min(self(x), DOUBT_CEILING) if x <= DOUBT_RAW else self(x), 4)) for x in KNOT_GRID)
         return Curve(knots, n, (round(self.intercept, 4), round(self.slope, 4)))
 
 

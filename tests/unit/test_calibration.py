@@ -236,13 +236,56 @@ def test_project_calibration_loads_with_the_specs_and_sets_the_default_threshold
     assert Settings.model_fields["confidence_threshold"].default == specs.calibration.threshold
 
 
+def test_a_doubt_stays_below_the_ceiling_whatever_the_curve_says() -> None:
+    """A raw score a check capped (at most DOUBT_RAW) is calibrated to at most DOUBT_CEILING, on any curve."""
+    from claimflow.calibration import DOUBT_CEILING, DOUBT_RAW, Curve
+
+    lifting = Curve(((0.5, 0.9), (DOUBT_RAW, 0.99), (0.8, 0.995)), n=100)  # every doubted pair was right
+    assert lifting(DOUBT_RAW) == DOUBT_CEILING
+    assert lifting(0.7) == DOUBT_CEILING  # 0.972 on the knots
+    assert lifting(0.5) == 0.9  # already under the ceiling: unchanged
+    assert lifting(0.8) == 0.995  # not a doubt
+    halve = Curve(((1.0, 0.5),), n=10)
+    assert halve(DOUBT_RAW) == pytest.approx(0.375)
+
+
+def test_a_fit_where_every_doubt_was_right_still_keeps_doubts_under_the_ceiling() -> None:
+    """Pairs with every doubted raw score right would lift it over auto-accept; the tabulated knots are capped."""
+    from claimflow.calibration import DOUBT_CEILING, DOUBT_RAW, fit_calibration
+
+    pairs = [("ocr", "invoice", DOUBT_RAW, True)] * 300 + [("ocr", "invoice", 0.95, True)] * 600
+    pairs += [("ocr", "invoice", 0.3, False)] * 5 + [("ocr", "invoice", 0.3, True)] * 5
+    calibration = fit_calibration(pairs)
+    for key, curve in calibration.curves.items():
+        assert curve(0.95) > DOUBT_CEILING, key  # the fit itself lifts scores: the cap is what holds doubts down
+        assert all(y <= DOUBT_CEILING for x, y in curve.knots if x <= DOUBT_RAW), key
+        assert curve(DOUBT_RAW) <= DOUBT_CEILING, key
+
+
 def test_project_curves_keep_a_doubted_field_below_the_threshold() -> None:
-    """A field the confirm step doubts is capped at DOUBT_CAP raw: no shipped curve may lift that to auto-accept."""
-    from claimflow.extract_confirm import DOUBT_CAP
-    from claimflow.settings import PROJECT_ROOT
+    """Every raw cap that means "a person must look" is at most DOUBT_RAW, and DOUBT_CEILING is under auto-accept."""
+    from claimflow import extract, extract_checks, extract_confirm, extract_paddle, extract_reread, extract_words
+    from claimflow.calibration import DOUBT_CEILING, DOUBT_RAW
+    from claimflow.readers import diacritics
+    from claimflow.settings import PROJECT_ROOT, Settings
     from claimflow.specs import load_specs
 
+    caps = {
+        "DOUBT_CAP": extract_confirm.DOUBT_CAP,
+        "LINE_BELOW_CAP": extract_confirm.LINE_BELOW_CAP,
+        "CUT_CAP": extract_reread.CUT_CAP,
+        "UNREAD_CAP": extract_reread.UNREAD_CAP,
+        "RIVAL_CAP": extract_words.RIVAL_CAP,
+        "REPAIRED_CAP": extract.REPAIRED_CAP,
+        "BELOW_TAX_CAP": extract.BELOW_TAX_CAP,
+        "checks DISAGREE_CAP": extract_checks.DISAGREE_CAP,
+        "UNREAD_FILL_CONFIDENCE": extract_checks.UNREAD_FILL_CONFIDENCE,
+        "paddle DISAGREE_CAP": extract_paddle.DISAGREE_CAP,
+        "LOST_MARK_CONFIDENCE": diacritics.LOST_MARK_CONFIDENCE,
+    }
+    assert {name: cap for name, cap in caps.items() if cap > DOUBT_RAW} == {}
     calibration = load_specs(PROJECT_ROOT / "extractors").calibration
     assert calibration is not None and calibration.threshold is not None
+    assert min(calibration.threshold, Settings().confidence_threshold) > DOUBT_CEILING
     for key, curve in calibration.curves.items():
-        assert curve(DOUBT_CAP) < calibration.threshold, key
+        assert curve(DOUBT_RAW) < calibration.threshold, key
