@@ -21,6 +21,7 @@ from claimflow.extract_words import (
     majority_code,
     majority_word,
     marks_apart,
+    marks_dropped,
     pieced,
     read_codes_alone,
     read_missing_codes,
@@ -632,3 +633,21 @@ def test_a_rival_with_the_glyph_the_page_read_as_a_mark_before_the_code_is_taken
     read, part = _receipt("NV-48449", 0.9)
     read_codes_alone(read, [part], SPECS, FakeLook(["", "NV-48449", "NV-48449", "INV-48449"]), threshold=0.99)
     assert (part.fields["invoice_number"].value, part.fields["invoice_number"].confidence) == ("NV-48449", RIVAL_CAP)
+
+
+def test_a_separator_the_page_read_and_a_reading_alone_kept_is_not_dropped_by_the_others() -> None:
+    # seed 27 invoice 003 degraded: the page's `INV-48124` (0.95 calibrated), alone `INV-48124` once and `-INV48124`
+    # twice, PP-OCR `INV48124` (taken before at 0.95: a lost hyphen one refit from confident)
+    read, part = _receipt("INV-48124", 0.8)
+    texts = ["", "INV-48124", "-INV48124", "-INV48124"]
+    read_codes_alone(read, [part], SPECS, FakeLook(texts), threshold=0.99, second=FakeSecond(["INV48124"]))
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("INV-48124", RIVAL_CAP)
+    assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]
+    # no reading alone read the page's hyphen: the code read alone is taken, below auto-accept
+    read, part = _receipt("INV-48124", 0.8)
+    read_codes_alone(read, [part], SPECS, FakeLook(["", "INV48124"] * 2), threshold=0.99, second=FakeSecond([""]))
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("INV48124", RIVAL_CAP)
+    assert marks_dropped("INV-48124", "INV48124") and marks_dropped("CLM-2026-1", "CLM20261")
+    assert not marks_dropped("INV48124", "INV-48124") and not marks_dropped("INV-48124", "INV4812")
