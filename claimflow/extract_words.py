@@ -345,24 +345,31 @@ GLUED = re.compile(r"[A-Z0-9/\-_]+")
 
 
 def with_glued_words(page: Page, box: BBox) -> BBox:
-    """Return `box` widened over the code-like words right after it on its line, a space or less away.
+    """Return `box` widened over the code-like words beside it on its line, a space or less away.
 
     Tesseract splits a code at the side bearing of a `1` as if at a space (`MP-2026-8661` `12` for
     `MP-2026-866112`): the field took the first piece (and lost confidence for the word beside it); read alone
-    with that word, the code is one word again.
+    with that word, the code is one word again. The field may take the second piece too (seed 23 motor 003, clean
+    and degraded: `MP-2026-81` `1384`, `1384` at 0.96): a piece before it is glued only when it holds a digit (a
+    label in capitals, `INVOICE NO`, is no piece of the code); those after it need no digit.
     """
     inside = [w for w in page.words if centre_in(w.bbox, box)]
     if not inside:
         return box
     height = max(w.bbox[3] - w.bbox[1] for w in inside)
     lines = {(w.block, w.line) for w in inside}
-    right = box[2]
+    left, right = box[0], box[2]
     for word in sorted(page.words, key=lambda w: w.bbox[0]):
         if (word.block, word.line) not in lines or word in inside or not GLUED.fullmatch(word.text):
             continue
         if right < word.bbox[0] <= right + height:
             right = word.bbox[2]
-    return (box[0], box[1], right, box[3]) if right > box[2] else box
+    for word in sorted(page.words, key=lambda w: -w.bbox[2]):
+        if (word.block, word.line) not in lines or word in inside or not GLUED.fullmatch(word.text):
+            continue
+        if left - height <= word.bbox[2] < left and any(ch.isdigit() for ch in word.text):
+            left = word.bbox[0]
+    return (left, box[1], right, box[3]) if (left, right) != (box[0], box[2]) else box
 
 
 def majority_code(

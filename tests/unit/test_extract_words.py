@@ -248,6 +248,20 @@ def test_a_code_split_at_a_space_is_read_alone_with_the_piece_after_it() -> None
     assert with_glued_words(Page(1, 1240, 1754, ReadMethod.OCR, [label, code, words]), code.bbox) == code.bbox
 
 
+def test_a_code_split_at_a_space_is_read_alone_with_the_piece_before_it_when_that_holds_a_digit() -> None:
+    from claimflow.extract_words import with_glued_words
+
+    # seed 23 motor 003 clean and degraded: `MP-2026-81` `1384`, the field took `1384` at 0.96
+    label = Word("number:", (0.146, 0.152, 0.205, 0.165), 0.96, block=1, line=3)
+    piece = Word("MP-2026-81", (0.406, 0.152, 0.500, 0.165), 0.92, block=1, line=3)
+    code = Word("1384", (0.508, 0.152, 0.547, 0.165), 0.95, block=1, line=3)
+    page = Page(1, 1240, 1754, ReadMethod.OCR, [label, piece, code])
+    assert with_glued_words(page, code.bbox) == (0.406, 0.152, 0.547, 0.165)
+    # a label in capitals before it holds no digit: not glued (`INVOICE NO` `12345`)
+    caps = Word("NO", (0.470, 0.152, 0.500, 0.165), 0.92, block=1, line=3)
+    assert with_glued_words(Page(1, 1240, 1754, ReadMethod.OCR, [label, caps, code]), code.bbox) == code.bbox
+
+
 def test_a_missing_code_whose_line_holds_only_the_labels_colon_is_looked_for_across_the_row() -> None:
     # chi_sim read nothing of `RDBA202600232693` beside 报案号 but a speck as `;`: the row reaches past it
     texts = ["报案", "号", ";"]
