@@ -43,6 +43,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -157,15 +158,23 @@ def _shown(value: object) -> str:
 
 
 def sampled(truths: Sequence[dict[str, Any]], per_group: int | None) -> list[dict[str, Any]]:
-    """Return at most `per_group` truths of each kind (the file's folder) and degradation family, by file name."""
+    """Return at most `per_group` truths of each kind, maker and degradation family, by file name.
+
+    The kind is the file's folder; the maker is the name's part before the document number
+    (`cms1500_acroform_001_...`: forms filled by third-party software apart from our own `cms1500_001_...`), so a
+    sample of a folder whose own files sort first still holds the others (before, a full-size fit's 4 CMS-1500s of a
+    family were all ours and the third-party forms were never fitted at full size).
+    """
     if per_group is None:
         return list(truths)
-    taken: dict[tuple[str, str], int] = defaultdict(int)
+    taken: dict[tuple[str, str, str], int] = defaultdict(int)
     out = []
     for truth in sorted(truths, key=lambda t: str(t["file"])):
         degradation = truth.get("degradation")
         family = str(degradation.get("family")) if isinstance(degradation, dict) else ""
-        group = (str(truth["file"]).split("/", 1)[0], family)
+        folder, _, name = str(truth["file"]).partition("/")
+        maker = re.match(r"(.*?)_\d+(?:_|$)", name)
+        group = (folder, maker.group(1) if maker else name, family)
         if taken[group] < per_group:
             taken[group] += 1
             out.append(truth)

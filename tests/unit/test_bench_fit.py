@@ -43,6 +43,21 @@ def test_a_full_size_sample_keeps_at_most_n_files_of_each_kind_and_family_by_nam
     assert len(fit.sampled(truths, None)) == len(truths)  # no sample: every file
 
 
+def test_a_full_size_sample_holds_forms_filled_by_third_party_software_beside_our_own(fit: ModuleType) -> None:
+    truths = [_truth(f"cms1500/cms1500_{n:03d}_scan_degraded.jpg", "degraded") for n in range(1, 6)]
+    truths += [
+        _truth(f"cms1500/cms1500_{maker}_{n:03d}_scan_degraded.pdf", "degraded")
+        for maker in ("acroform", "preprinted")
+        for n in (1, 2, 3)
+    ]
+    files = [t["file"] for t in fit.sampled(truths, 1)]
+    assert files == [
+        "cms1500/cms1500_001_scan_degraded.jpg",
+        "cms1500/cms1500_acroform_001_scan_degraded.pdf",
+        "cms1500/cms1500_preprinted_001_scan_degraded.pdf",
+    ]
+
+
 def _pair(fit: ModuleType, kind: str, raw: float, right: bool, name: str = "d") -> object:
     return fit.Pair(name, "src", kind, "total_amount", "ocr", raw, right, "9.45")
 
