@@ -349,6 +349,13 @@ def _sum_check(fields: dict[str, Field], check: SumCheck, lower: Sequence[str] |
     if _cents_lost(fields, total, parts, check):
         why = f"with no cents, and {summed} has those figures before its cents: the total's cents were lost"
         return _keep_sum(fields, check.total, total[0], parts_sum, why)
+    stray = _stray_minus(total, parts, check)
+    if stray is not None:
+        read = _single(parts, check, stray)
+        why = (
+            f"with a minus sign, but {check.total} = {total[0]} is the parts' sum with it positive: the sign was noise"
+        )
+        return _keep_sum(fields, stray, read, -read, why)
     return Problem(
         ReasonCode.AMOUNTS_INCONSISTENT,
         f"{' + '.join(check.parts)} = {parts_sum} but {check.total} = {total[0]}; check the amounts",
@@ -405,6 +412,35 @@ def _cents_lost(
     parts_sum = sum(amounts, Decimal(0))
     whole = parts_sum.to_integral_value(rounding=ROUND_DOWN)
     return total[0] == whole and parts_sum != whole
+
+
+def _single(parts: Sequence[list[Decimal] | None], check: SumCheck, name: str) -> Decimal:
+    """Return the single amount read for the part `name` of `check` (callers checked there is one)."""
+    part = parts[check.parts.index(name)]
+    assert part is not None and len(part) == 1
+    return part[0]
+
+
+def _stray_minus(total: list[Decimal], parts: Sequence[list[Decimal] | None], check: SumCheck) -> str | None:
+    """Return the one part read negative whose sign alone breaks the sum, among positive parts and total.
+
+    A degraded invoice's `VAT 19% EUR 99,99` read `EUR-99,99__` (the space between the currency and the figures a
+    hyphen: -99.99) under `Subtotal 526.28` and `Total 626.27`: the parts' sum fails by twice the part, and holds
+    exactly with the part positive. On a credit note the parts and total are negative together, and a negative
+    part that belongs on the page (a discount) makes the sum hold as read; so only one negative part, the total
+    and every other part positive, and the sum holding to the cent once its sign is gone. The part keeps at most
+    CUT_TOTAL_CONFIDENCE (`_keep_sum`): its figures were read, its sign was chosen by the check. Single amounts only.
+    """
+    if "." in check.total or any("." in part for part in check.parts) or len(total) != 1 or total[0] <= 0:
+        return None
+    amounts = [part[0] for part in parts if part is not None and len(part) == 1]
+    if len(amounts) != len(check.parts):
+        return None
+    negative = [name for name, amount in zip(check.parts, amounts, strict=True) if amount < 0]
+    if len(negative) != 1 or sum(amounts, Decimal(0)) == total[0]:
+        return None
+    held = sum((abs(amount) for amount in amounts), Decimal(0))
+    return negative[0] if abs(held - total[0]) <= Decimal(str(check.tolerance)) else None
 
 
 def _keep_sum(fields: dict[str, Field], name: str, read: Decimal, parts_sum: Decimal, why: str) -> Problem:

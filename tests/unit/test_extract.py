@@ -615,6 +615,25 @@ def test_invoice_total_cut_short_takes_its_parts_sum_below_auto_accept(specs: Sp
     assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT and "first figures" in p.message for p in result.problems)
 
 
+def test_invoice_part_read_with_a_stray_minus_takes_its_sign_from_the_sum_below_auto_accept(specs: SpecSet) -> None:
+    # seed 27 invoice 003 degraded: `VAT 19% EUR 99,99` read `EUR-99,99__` (-99.99) under a subtotal and total that
+    # add up with it positive
+    def read_as(vat: str, total: str) -> tuple[Field, list[Problem]]:
+        rows = [row if row[0][0] != "VAT 20%" else [("VAT 20%", 0.55), (vat, 0.75)] for row in INVOICE_ROWS]
+        rows = [row if row[0][0] != "Total due" else [("Total due", 0.55), (total, 0.75)] for row in rows]
+        result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs)
+        return result.fields["tax_amount"], result.problems
+
+    found, problems = read_as("£-140.00", "£ 840.00")
+    assert found.value == Money(Decimal("140.00"), "GBP") and found.confidence <= 0.5
+    assert any(p.code is ReasonCode.AMOUNTS_INCONSISTENT and "minus sign" in p.message for p in problems)
+    # a negative part the sum needs (a discount) or one the sum fails without too is kept as read, doubted
+    for vat, total in (("£-140.00", "£ 560.00"), ("£-140.00", "£ 940.00")):
+        found, _ = read_as(vat, total)
+        assert found.value == Money(Decimal("-140.00"), "GBP"), (vat, total)
+        assert total == "£ 560.00" or found.confidence < AUTO_ACCEPT
+
+
 def test_invoice_total_above_its_parts_or_not_their_tail_is_kept_as_read(specs: SpecSet) -> None:
     # 940.00 is no cut 840.00 (not its tail); 740.00 is not below the subtotal 700.00 (a total may be misread so)
     for read, kept in (("£ 940.00", "940.00"), ("£ 740.00", "740.00"), ("£ 140.00", "140.00")):
@@ -965,7 +984,10 @@ def test_a_charge_read_with_a_rule_as_a_digit_takes_what_box_28_gives_as_a_guess
     assert isinstance(rows, list) and rows[1]["charge"] == Money(Decimal("30.72"), "USD")  # type: ignore[index]
     assert fields["service_lines"].confidence <= 0.5 and len(problems) == 1 and "read 301.72" in problems[0].message
     # the amounts add up, fall short of the total, or two rows could each lose a digit to it: nothing changes
-    for charges, total in ((["42.94", "30.72", "16.50"], "90.16"), (["42.94", "30.72", "16.50"], "99.16"),
-                           (["111.00", "111.00"], "122.10")):
+    for charges, total in (
+        (["42.94", "30.72", "16.50"], "90.16"),
+        (["42.94", "30.72", "16.50"], "99.16"),
+        (["111.00", "111.00"], "122.10"),
+    ):
         fields = _service_lines(charges, total)
         assert guess_table_amounts(fields, spec) == [] and fields == _service_lines(charges, total)
