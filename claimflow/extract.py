@@ -47,7 +47,7 @@ from claimflow.extract_layout import (
 )
 from claimflow.extract_pitch import cells_apart, line_pitch
 from claimflow.extract_sheets import extract_records
-from claimflow.extract_tables import extract_table, table_anchor_hits
+from claimflow.extract_tables import cap_borrowed, extract_table, table_anchor_hits
 from claimflow.extract_values import TypedValue, parse_value
 from claimflow.icd10cm import CONFUSABLE, is_icd10cm, rejoined
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
@@ -184,6 +184,7 @@ def _extract_document(read: ReadDocument, specs: SpecSet, document_type: str | N
     problems.extend(low_confidence(field) for field in fields.values() if field.confidence < LOW_CONFIDENCE)
     problems.extend(apply_checks(fields, spec))
     problems.extend(fill_unread(fields, spec, unread))
+    cap_borrowed(fields, problems)  # a sum check vouches for no date a table borrowed
     return Extraction(document_type, confidence, fields=fields, problems=problems)
 
 

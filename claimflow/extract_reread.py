@@ -27,6 +27,7 @@ from claimflow.extract import (
 )
 from claimflow.extract_checks import page_sums, parts_sum
 from claimflow.extract_layout import Line, build_lines, contains_phrase, find_anchors
+from claimflow.extract_tables import BORROWED
 from claimflow.models import BBox, Extraction, Field, Money, Page, Problem, ReadDocument, ReadMethod, Word, centre_in
 from claimflow.specs import Spec, SpecSet, SumCheck
 
@@ -417,8 +418,9 @@ def merge_reading(
     """Take a second reading's value of one field into the extraction, by `choose`; the one way every Look merges.
 
     `problems` are the second reading's problems for the field: they come with its value when it is kept (a
-    value built from both readings, such as a table merged cell by cell, counts as the second reading's), and the
-    first reading's problems for the field go (`put_found`). Readings that disagree keep the chosen value at lower
+    value built from both readings, such as a table merged cell by cell, counts as the second reading's, but keeps
+    the first reading's Problems saying a table borrowed a date part: `extract_tables.BORROWED`), and the first
+    reading's problems for the field go (`put_found`). Readings that disagree keep the chosen value at lower
     confidence (DISAGREE_FACTOR) with a FIELD_AMBIGUOUS problem saying `disagreement`; twice so when the reading
     left out was about as sure (within EVEN_MARGIN: box 29's `100.83` read `100.84` on the page and `100.83` in
     its box, both at 0.95, the dashed cents rule through the `3`), unless they differ only in spaces (`Riverside
@@ -437,6 +439,8 @@ def merge_reading(
         return
     chosen, agreed = choose(old, new)
     own = [p for p in part.problems if p.field == name] if chosen is old else list(problems)
+    if chosen is not old and chosen is not new:  # built from both: a date part the first reading borrowed may be in it
+        own += [p for p in part.problems if p.field == name and BORROWED in p.message and p not in own]
     if agreed:
         if chosen is not old:
             put_found(part, chosen, own)  # the same value, read surer: the second reading's problems now hold

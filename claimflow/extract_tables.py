@@ -7,13 +7,16 @@ parse (the CMS-1500 sample's day `si`) becomes None with a FIELD_INVALID Problem
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from claimflow.errors import ReasonCode
 from claimflow.extract_layout import AnchorHit, Line, find_anchors, union_box
 from claimflow.models import Field, FieldScalar, Money, Page, Problem, Provenance, Word
 from claimflow.normalise import (
+    borrow_boxed_dates,
     normalise_code,
     normalise_text,
     parse_boxed_date,
@@ -27,6 +30,10 @@ MISSING_ROWS_FACTOR = 0.7
 DATE_SPAN_DAYS = 366
 """A table's dates (a claim's service lines) lie within about a year of each other."""
 DOUBTFUL_CELL_FACTOR = 0.75
+BORROWED_DATE_CONFIDENCE = 0.5
+"""A table whose date part was lost and taken from the other date of its row (`_fill_dates`) keeps at most this."""
+BORROWED = "borrowed from the row's other date"
+"""What the Problem of a borrowed date part says (`capped_borrowed` finds the tables that hold one by it)."""
 EMPTY_CELL_FACTOR = 0.7
 HEADER_BAND = (1.5, 4.0)
 """Column captions are looked for on the lines whose middle lies within this many anchor heights above | below
@@ -67,7 +74,7 @@ def extract_table(
             for hit in find_anchors(lines[start:], end_anchor, table.fuzzy):
                 end = min(end, start + hit.line_index)
         columns = _header_centres(table, lines, hits[0])
-        rows, used, doubtful = _rows(
+        rows, used, doubtful, borrowed = _rows(
             name, table, spec, page, _bands(lines[start:end], table.row_gap), problems, columns
         )
         if not rows:
@@ -82,6 +89,8 @@ def extract_table(
             # a cell left empty (a date read as noise, a charge lost) may be one not read: the rows are not
             # complete, whatever their sum says
             confidence *= EMPTY_CELL_FACTOR
+        if borrowed:
+            confidence = min(confidence, BORROWED_DATE_CONFIDENCE)
         if len(rows) < table.min_rows:
             confidence *= MISSING_ROWS_FACTOR
             problems.append(
@@ -364,16 +373,17 @@ def _rows(
     lines: list[Line],
     problems: list[Problem],
     centres: dict[str, float],
-) -> tuple[list[dict[str, FieldScalar | None]], list[Line], bool]:
+) -> tuple[list[dict[str, FieldScalar | None]], list[Line], bool, bool]:
     """Match each line against the row pattern and type its columns; cells by position where the spec says.
 
-    Returns the rows, the lines used and whether any cell's reading was a guess (an amount whose dollars
-    and cents were read as one word).
+    Returns the rows, the lines used, whether any cell's reading was a guess (an amount whose dollars
+    and cents were read as one word) and whether a date part was borrowed from the row's other date (`_fill_dates`,
+    a Problem says which).
     """
     pattern = re.compile(table.row_pattern, re.IGNORECASE)
     rows: list[dict[str, FieldScalar | None]] = []
     used: list[Line] = []
-    doubtful = False
+    doubtful = borrowed = False
 
     def unreadable(column: str, kind: str) -> None:
         """Say that the cell of the row being read holds text that is no value of its kind."""
@@ -416,35 +426,72 @@ def _rows(
             row[column] = _cell(raw, kind, spec) if raw else None
             if raw and row[column] is None:
                 unreadable(column, kind)
-        if spec.locale.month_first_spaced and _fill_dates(row, table, found, line.text):
-            doubtful = True
+        if spec.locale.month_first_spaced:
+            guessed, lent = _fill_dates(row, table, found, line.text)
+            doubtful = doubtful or guessed
+            if lent is not None:
+                borrowed = True
+                problems.append(
+                    Problem(
+                        ReasonCode.FIELD_AMBIGUOUS,
+                        f"{name} row {len(rows) + 1}: a date part was not read; {lent} ({BORROWED}), kept as a "
+                        "guess; check the dates",
+                        page=page.number,
+                        field=name,
+                    )
+                )
         rows.append(row)
         used.append(line)
-    return rows, used, doubtful
+    return rows, used, doubtful, borrowed
 
 
-def _fill_dates(row: dict[str, FieldScalar | None], table: TableSpec, found: re.Match[str], text: str) -> bool:
+def cap_borrowed(fields: dict[str, Field], problems: Sequence[Problem]) -> None:
+    """Keep each table a Problem says borrowed a date part (BORROWED, `_fill_dates`) at BORROWED_DATE_CONFIDENCE.
+
+    The part was never read; a sum check that holds vouches for the table's amounts and would raise the table past
+    the cap (`extract_checks`), so the cap is applied again after the checks (in place).
+    """
+    for problem in problems:
+        field = fields.get(problem.field or "")
+        if field is None or BORROWED not in problem.message or not isinstance(field.value, list):
+            continue
+        if field.confidence > BORROWED_DATE_CONFIDENCE:
+            fields[field.name] = dataclasses.replace(field, confidence=BORROWED_DATE_CONFIDENCE)
+
+
+def _fill_dates(
+    row: dict[str, FieldScalar | None], table: TableSpec, found: re.Match[str], text: str
+) -> tuple[bool, str | None]:
     """Fill a row's date columns the row pattern left empty from the boxed dates before its other cells.
 
     The dates of a form's row (`MM DD YY  MM DD YY`) come first; when the pattern could not take them (a letter
     read for a digit: `OF` for `07`, a rule's remnant) they are read from the text before the first other cell
-    with `parse_boxed_dates`. Returns True when they were filled from a guess (a letter read as a digit).
+    with `parse_boxed_dates`. When one part of one date was lost (`11 04 26 ack 04 26`: the to date's month read
+    as letters), the part of the same kind of the row's other date fills it where that gives the only dates in
+    order (`normalise.borrow_boxed_dates`). Returns whether they were filled from a guess (a letter read as a
+    digit) and what was borrowed (None when nothing was).
     """
     dates = [column for column, kind in table.columns.items() if kind == "date"]
     if not dates or all(row.get(column) is not None for column in dates):
-        return False
+        return False, None
     starts = [found.start(c) for c, kind in table.columns.items() if kind != "date" and found.group(c) is not None]
     if not starts:
-        return False
-    read = parse_boxed_dates(text[: min(starts)], len(dates), latest=date.today())
+        return False, None
+    before = text[: min(starts)]
+    lent: str | None = None
+    read = parse_boxed_dates(before, len(dates), latest=date.today())
     if read is None:
-        return False
+        borrowed = borrow_boxed_dates(before, len(dates), latest=date.today())
+        if borrowed is None:
+            return False, None
+        read = borrowed[0], True
+        lent = borrowed[1]
     values, guessed = read
     if any(row.get(column) is not None and row[column] != value for column, value in zip(dates, values, strict=True)):
-        return False  # the pattern's reading of one date disagrees: leave the row as read
+        return False, None  # the pattern's reading of one date disagrees: leave the row as read
     for column, value in zip(dates, values, strict=True):
         row[column] = value
-    return guessed
+    return guessed, lent
 
 
 def _cell(raw: str, kind: str, spec: Spec) -> FieldScalar | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -282,6 +282,57 @@ def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tu
     `02 10 47` is a misread `17`). None when no reading, or more than one, fits; else the dates and whether the
     reading was a guess.
     """
+    options, guessed = _boxed_options(raw, count)
+    readings: set[tuple[date, ...]] = set()
+    for parts in _boxed_readings(options, count):
+        if len(parts) == 3 * count:
+            dates = _boxed_row(parts, count, latest)
+            if dates is not None:
+                readings.add(dates)
+    if len(readings) != 1:
+        return None
+    return list(readings.pop()), guessed
+
+
+PART_NAMES = ("month", "day", "year")
+
+
+def borrow_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tuple[list[date], str] | None:
+    """Read a row's two boxed dates (`MM DD YY  MM DD YY`) where one part of one date was lost, from the other date.
+
+    A degraded service line's `11 04 26 ack 04 26` (the to date's month read as letters) or `09 09 26 09 09 2` (the
+    to date's year cut to one digit) holds five parts: each place the lost part may have held is tried, filled with
+    the part of the same kind of the other date (its month, day or year), and kept when the two dates are dates in
+    order and none is after `latest`, as `parse_boxed_dates` reads them. Only when exactly one pair of dates comes
+    out (`11 04 26 | 04 26`: the to date's day or year lost would make it April, before the from date). The borrowed
+    part was never read: the caller keeps the dates as a guess. Returns the dates and what was borrowed (`date 2's
+    month from date 1`), or None (no part lost, more than one, or no single reading).
+    """
+    if count != 2:
+        return None
+    options, _ = _boxed_options(raw, count)
+    found: dict[tuple[date, ...], str] = {}
+    for parts in _boxed_readings(options, count):
+        if len(parts) != 3 * count - 1:
+            continue
+        for lost in range(3 * count):
+            other = 3 * (1 - lost // 3) + lost % 3  # the same part of the other date
+            filled = [*parts[:lost], "", *parts[lost:]]
+            filled[lost] = filled[other]
+            dates = _boxed_row(filled, count, latest)
+            if dates is not None:
+                found.setdefault(dates, f"date {lost // 3 + 1}'s {PART_NAMES[lost % 3]} from date {other // 3 + 1}")
+    if len(found) != 1:
+        return None
+    dates, what = found.popitem()
+    return list(dates), what
+
+
+def _boxed_options(raw: str, count: int) -> tuple[list[list[list[str]]], bool]:
+    """Return the ways each digit run of a row of boxed dates may be cut into parts, and whether it needed a guess.
+
+    The guess: a letter read as a digit, a rule read as a digit before the first part (see `parse_boxed_dates`).
+    """
     # (cms14) Courier's 8 read `&`, and a rule's remnant O glued to a part (GLUED_O), as in `parse_boxed_date`
     # (`O0& 01 26` for `08 01 26`, `05 O01 26` for `05 01 26`)
     mapped = GLUED_O.sub("", raw.replace("&", "8"))
@@ -306,29 +357,29 @@ def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tu
         if len(token) == 6:
             choices.append([token[:2], token[2:4], token[4:]])
         options.append(choices or [[]])
-    readings: set[tuple[date, ...]] = set()
+    return options, guessed
+
+
+def _boxed_readings(options: list[list[list[str]]], count: int) -> Iterator[list[str]]:
+    """Yield each way of cutting a row's runs into parts (at most `3 * count` parts)."""
     for combination in itertools.product(*options):
-        parts = [part for choice in combination for part in choice][: 3 * count]
-        if len(parts) < 3 * count:
-            continue
-        dates = []
-        for index in range(count):
-            month, day, year = parts[3 * index : 3 * index + 3]
-            if len(month) != 2 or len(day) != 2 or len(year) not in (2, 4):
-                break
-            try:
-                dates.append(date(_year(year), int(month), int(day)))
-            except ValueError:
-                break
-        if (
-            len(dates) == count
-            and all(a <= b for a, b in itertools.pairwise(dates))
-            and (latest is None or dates[-1] <= latest)
-        ):
-            readings.add(tuple(dates))
-    if len(readings) != 1:
+        yield [part for choice in combination for part in choice][: 3 * count]
+
+
+def _boxed_row(parts: list[str], count: int, latest: date | None) -> tuple[date, ...] | None:
+    """Return `count` dates of three parts each, when each is a date, they are in order and none is after `latest`."""
+    dates = []
+    for index in range(count):
+        month, day, year = parts[3 * index : 3 * index + 3]
+        if len(month) != 2 or len(day) != 2 or len(year) not in (2, 4):
+            return None
+        try:
+            dates.append(date(_year(year), int(month), int(day)))
+        except ValueError:
+            return None
+    if not all(a <= b for a, b in itertools.pairwise(dates)) or (latest is not None and dates[-1] > latest):
         return None
-    return list(readings.pop()), guessed
+    return tuple(dates)
 
 
 def _named(match: re.Match[str], *, us: bool) -> date | None:

@@ -70,6 +70,7 @@ from claimflow.extract_rows import (
     weak_lists,
     weak_tables,
 )
+from claimflow.extract_tables import cap_borrowed
 from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import (
     doubtful_codes,
@@ -1200,6 +1201,7 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
         if spec is not None:  # the sums checked again on the values the looks left (extract_checks.recheck_sums)
             part.problems.extend(recheck_sums(part.fields, spec, fields, failed))
             part.problems.extend(guess_table_amounts(part.fields, spec))  # a lost charge the total gives, a guess
+            cap_borrowed(part.fields, part.problems)  # a date part a table borrowed stays a guess after the sums
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, icd10_with_dot, one_value_one_box
 from claimflow.extract_layout import build_lines
-from claimflow.models import Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
-from claimflow.normalise import normalise_code, parse_boxed_date, parse_boxed_dates
+from claimflow.extract_reread import merge_reading
+from claimflow.extract_tables import BORROWED, BORROWED_DATE_CONFIDENCE, cap_borrowed
+from claimflow.models import Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
+from claimflow.normalise import borrow_boxed_dates, normalise_code, parse_boxed_date, parse_boxed_dates
 from claimflow.settings import PROJECT_ROOT
 from claimflow.specs import SpecSet, load_specs
 
@@ -152,3 +156,81 @@ def test_box_28_read_through_box_29s_caption_never_takes_box_29s_amount(specs: S
     result = extract_document(read, specs, "cms1500")
     assert result.fields["amount_paid"].value == Money(Decimal("0.00"), "USD")
     assert "total_charge" not in result.fields
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # seed 21 cms1500 001 degraded: the to date's month read as letters
+        ("11 04 26 ack 04 26 £ | ", ([date(2026, 11, 4), date(2026, 11, 4)], "date 2's month from date 1")),
+        # seed 24 cms1500 019 degraded: the to date's year cut to one digit (a lone digit is a rule)
+        ("_09 09 26 09 09 2 ", ([date(2026, 9, 9), date(2026, 9, 9)], "date 2's year from date 1")),
+        ("10 23 26 10 24", ([date(2026, 10, 23), date(2026, 10, 24)], "date 2's year from date 1")),
+        ("10 23 26 10 24 26", None),  # nothing lost: nothing borrowed
+        ("10 23 26 24", None),  # two parts lost
+        ("07 17 07 18 26", None),  # the from date's year (2026) or its month (2017-07-07): no single reading
+    ],
+)
+def test_a_part_one_boxed_service_date_lost_is_borrowed_from_the_other_date(
+    raw: str, expected: tuple[list[date], str] | None
+) -> None:
+    assert borrow_boxed_dates(raw, 2, latest=date(2026, 11, 28)) == expected
+    assert parse_boxed_dates(raw, 2, latest=date(2026, 11, 28)) is None or expected is None  # never read as read
+
+
+def _service_page(rows: list[str], total: str) -> ReadDocument:
+    """A CMS-1500 page with these service rows (OCR lines) under box 24's caption and box 28 holding `total`."""
+    words = [
+        *_ocr_words(0.03, 0.08, "HEALTH INSURANCE CLAIM FORM", 1),
+        *_ocr_words(0.03, 0.64, "24. A. DATE(S) OF SERVICE B. C. D. PROCEDURES, SERVICES, OR SUPPLIES", 2),
+    ]
+    for index, row in enumerate(rows):
+        words += _ocr_words(0.03, 0.68 + 0.02 * index, row, 3 + index)
+    words += [
+        *_ocr_words(0.03, 0.85, "25. FEDERAL TAX I.D. NUMBER SSN EIN", 20),
+        *_ocr_words(0.58, 0.85, "28. TOTAL CHARGE", 21),
+        *_ocr_words(0.70, 0.85, "29. AMOUNT PAID", 22),
+        *_ocr_words(0.60, 0.865, f"$ {total}", 23),
+    ]
+    return ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+
+
+def test_a_service_row_with_a_borrowed_date_part_stays_a_flagged_guess_though_its_sum_holds(specs: SpecSet) -> None:
+    read = _service_page(["10 20 26 10 20 26 99203 166.40", "11 04 26 ack 04 26 99214 160.95"], "327.35")
+    result = extract_document(read, specs, "cms1500")
+    table = result.fields["service_lines"]
+    assert isinstance(table.value, list) and table.value[1]["date_to"] == date(2026, 11, 4)  # type: ignore[index]
+    assert table.confidence <= BORROWED_DATE_CONFIDENCE  # box 28 adds up, yet vouches for no date
+    assert any(p.code is ReasonCode.FIELD_AMBIGUOUS and "borrowed" in p.message for p in result.problems)
+    # the same rows read whole: no guess, no cap
+    whole = extract_document(
+        _service_page(["10 20 26 10 20 26 99203 166.40", "11 04 26 11 04 26 99214 160.95"], "327.35"),
+        specs,
+        "cms1500",
+    )
+    assert whole.fields["service_lines"].value == table.value
+    assert whole.fields["service_lines"].confidence > BORROWED_DATE_CONFIDENCE
+    assert not any("borrowed" in p.message for p in whole.problems)
+
+
+def test_a_table_merged_from_two_readings_keeps_the_first_readings_borrowed_date_problem() -> None:
+    where = Provenance(ReadMethod.OCR, 1, (0.0, 0.64, 1.0, 0.85))
+    rows = [{"date_from": date(2026, 11, 4), "date_to": date(2026, 11, 4), "procedure_code": "99214", "charge": None}]
+    again = [{"date_from": None, "date_to": None, "procedure_code": "99214", "charge": Money(Decimal("160.95"), "USD")}]
+    lent = Problem(ReasonCode.FIELD_AMBIGUOUS, f"row 1: ... ({BORROWED}) ...", page=1, field="service_lines")
+    first = {"service_lines": Field("service_lines", rows, 0.5, where)}
+    part = Extraction("cms1500", 1.0, fields=dict(first), problems=[lent])
+    new = Field("service_lines", again, 0.6, where)
+
+    def merge(old: Field, other: Field) -> tuple[Field, bool]:
+        merged = [{k: other.value[0].get(k) or v for k, v in old.value[0].items()}]  # type: ignore[index,union-attr]
+        return dataclasses.replace(other, value=merged), False
+
+    merge_reading(part, "service_lines", new, [], choose=merge)
+    assert lent in part.problems
+    cap_borrowed(part.fields, part.problems)
+    assert part.fields["service_lines"].confidence <= BORROWED_DATE_CONFIDENCE
+    # the second reading's own value kept whole: the first reading's problems go with its value
+    part = Extraction("cms1500", 1.0, fields=dict(first), problems=[lent])
+    merge_reading(part, "service_lines", new, [], choose=lambda old, other: (other, False))
+    assert lent not in part.problems
