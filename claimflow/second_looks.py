@@ -36,6 +36,7 @@ from PIL import Image
 from claimflow.extract import taxes_from_sums
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_capitals import read_capitals_again, unread_capitals
+from claimflow.extract_case import check_case, odd_fields, odd_words
 from claimflow.extract_checks import failed_sums, guess_table_amounts, recheck_sums
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
@@ -918,6 +919,36 @@ class CapitalsLook:
         read_capitals_again(ctx.read, ctx.parts, ctx.specs, ctx.marks, only=_served(granted))
 
 
+class CaseLook:
+    """Text values with a word in a case it cannot have, put right by another reading or doubted (extract_case.py).
+
+    Added by names20: a degraded CMS-1500's `Pinecrest Physical Therapy` was read `Pinecrest PhySical Therapy` and
+    taken at 0.985. One reading of each odd word's box by the second recognizer (PP-OCR), counted as a call of
+    this step; a safety check (a value it leaves unchecked would stay confident).
+    """
+
+    name = "case"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one reading per odd word of each text value with one (`extract_case.odd_words`)."""
+        pages = {p.number: p for p in ctx.ocr_pages()}
+        requests = []
+        for part in ctx.parts:
+            for name in odd_fields(part, ctx.specs, pages):
+                found = part.fields[name]
+                calls = len(odd_words(str(found.value)))
+                page = found.provenance.page
+                requests.append(
+                    Request(self.name, (name,), calls, CHECK_FAILED, "check", page=page, what="words", safety=True)
+                )
+        return requests
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the odd words again with the second recognizer; put them right or doubt their values."""
+        second = second_reader(_second_recognizer, ctx.ocr.count_other)
+        check_case(ctx.read, ctx.parts, ctx.specs, second, only=_served(granted))
+
+
 class RowsLook:
     """Weak `reread_rows` tables read again row by row, the better reading kept (extract_rows.read_rows_again).
 
@@ -1142,6 +1173,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     MissingCodesLook,
     FiguresLook,
     CapitalsLook,
+    CaseLook,
 )
 """The second looks in the order they run: layers change every word of a form page, so they go first."""
 
