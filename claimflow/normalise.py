@@ -95,10 +95,11 @@ def find_currency(text: str) -> str | None:
     return None
 
 
-_RULE_CENTS = re.compile(r"(?<=\d)(?:[ ]*[:/'’][ ]*|[ ][!lIiH1;][ ])(?=\d{2}(?![\d.,]))")
+_RULE_CENTS = re.compile(r"(?<=\d)(?:[ ]*[:/'’!;¢][ ]*|-|[ ][!lIiH1;][ ])(?=\d{2}(?![\d.,]))")
 """The rule between a form's dollars and cents columns read as a character between the amount's dollars and its
-two cents digits: `150/22`, `528:55`, `108 i 44` (the CMS-1500 money patterns accept these; the cents were
-dropped here before: `528:55` gave 528.00)."""
+two cents digits: `150/22`, `528:55`, `108 i 44`, and glued as a mark no amount holds: `212!45`, `149;39`,
+`452¢71`, `267-76` (a hyphen only glued: `100 - 20` is no amount). The CMS-1500 money patterns accept these; the
+cents were dropped here before: `528:55` gave 528.00."""
 
 
 def parse_money(raw: str, *, decimal_comma: bool | None = None) -> ParsedMoney:

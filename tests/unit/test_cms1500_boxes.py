@@ -145,12 +145,27 @@ def test_a_short_synonym_inside_the_caption_does_not_cut_the_value(specs: SpecSe
         ("137:42", "137.42"),
         ("212'45", "212.45"),  # the dashed rule read as an apostrophe: never a thousands mark before two digits
         ("1'234.50", "1234.50"),  # a thousands apostrophe stays one
+        ("212!45", "212.45"),  # the rule glued as a mark no amount holds (cms20: degraded 150-dpi scans)
+        ("149;39", "149.39"),
+        ("452¢71", "452.71"),
+        ("267-76", "267.76"),
     ],
 )
 def test_a_cents_rule_read_as_a_character_keeps_the_cents(raw: str, expected: str) -> None:
     from claimflow.normalise import parse_money
 
     assert parse_money(raw).amount == Decimal(expected)
+
+
+@pytest.mark.parametrize("paid", ["$ 212!45", "$ 149;39", "$ 452¢71", "$ 267-76"])
+def test_an_amount_paid_read_with_its_rule_glued_as_a_mark_is_found(specs: SpecSet, paid: str) -> None:
+    # a degraded scan's dashed dollars | cents rule read as `!`, `;` or `¢` glued between them: no money pattern
+    # took the word and box 29 was lost (cms20: seed 19 acroform `003` degraded `212!45`)
+    values = [item for item in VALUES_0212 if item[2] != "$ 20.00"] + [(0.72, 0.865, paid)]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    expected = paid.split()[1]
+    assert result.fields["amount_paid"].value == Money(Decimal(f"{expected[:-3]}.{expected[-2:]}"), "USD")
 
 
 def test_the_street_under_a_lost_provider_name_is_not_the_provider(specs: SpecSet) -> None:
