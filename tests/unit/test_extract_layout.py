@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+import pytest
 from rapidfuzz import fuzz
 
-from claimflow.extract_layout import Line, _line_hit, _may_hold, build_lines, find_anchors, simplify
+from claimflow.extract_layout import (
+    TABLE_LINES,
+    Line,
+    _line_hit,
+    _lines_may_hold,
+    _may_hold,
+    build_lines,
+    find_anchors,
+    simplify,
+)
 from claimflow.models import Page, ReadMethod, Word
 
 LABELS = ["total", "total amount", "date of loss", "invoice no", "patient s name", "gst", "amount due", "tax"]
@@ -279,3 +290,78 @@ def test_a_row_cut_by_the_regions_edge_or_split_by_the_line_builder_is_mended() 
     assert [line.text for line in taken] == ["NAME", "ANSURED'S (Last Name. First Mame, Middie"]
     mended = mend_rows([caption, other], [caption, other], {id(label)})
     assert [line.text for line in mended] == ["NAME (Last Name. First Mame, Middie", "ANSURED'S"]
+
+
+def _exhaustive_hits(lines: list[Line], target: str, threshold: float) -> list[tuple[int, int, int, float]]:
+    """Return the best run per line of every line, each line searched (no rule-out of lines)."""
+    found = [(index, _line_hit(line.texts, target, threshold)) for index, line in enumerate(lines)]
+    return [(index, *hit) for index, hit in found if hit is not None]
+
+
+def test_lines_ruled_out_all_at_once_are_the_lines_ruled_out_one_by_one() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        texts = [tuple(rng.choice(WORDS) for _ in range(rng.randint(0, 7))) for _ in range(rng.randint(8, 30))]
+        lines = [Line(tuple(Word(text, (0.0, 0.0, 0.1, 0.1), 0.9) for text in line)) for line in texts]
+        target, threshold = rng.choice(LABELS), rng.choice([70.0, 80.0, 85.0, 88.0, 92.0, 98.0])
+        kept = [index for index, line in enumerate(lines) if _may_hold(line.texts, target, threshold)]
+        assert _lines_may_hold(lines, target, threshold) == kept, (texts, target, threshold)
+
+
+def test_anchors_on_real_pages_are_those_of_searching_every_line() -> None:
+    """Every label of every spec on the real text PDFs' pages: the anchors found with lines ruled out all at once
+    (_lines_may_hold, pages of TABLE_LINES lines or more) are those of searching every line."""
+    from claimflow.readers import read_document
+    from claimflow.settings import PROJECT_ROOT
+    from claimflow.sniff import sniff_file
+    from claimflow.specs import load_specs
+
+    folder = Path("/work/shared/realdocs/invoice2data")
+    paths = sorted(folder.glob("*.pdf"))[:6] if folder.is_dir() else []
+    if not paths:
+        pytest.skip("the real documents are not on this machine")
+    specs = load_specs(PROJECT_ROOT / "extractors")
+    labels = sorted({simplify(a) for spec in specs.ordered() for f in spec.fields.values() for a in f.anchors})
+    searched = 0
+    for path in paths:
+        read = read_document(path, sniff_file(path), None)  # text PDFs: no OCR
+        for page in read.pages:
+            lines = build_lines(page)
+            if len(lines) < TABLE_LINES:
+                continue
+            for label in labels:
+                for threshold in (80.0, 85.0, 88.0, 94.0):
+                    hits = find_anchors(lines, label, threshold)
+                    assert [(h.line_index, h.start, h.end, h.score) for h in hits] == _exhaustive_hits(
+                        lines, simplify(label), threshold
+                    ), (path.name, label, threshold)
+                    searched += 1
+    assert searched > 1000
+
+
+def test_the_words_on_a_values_row_are_found_with_the_lines_off_the_row_skipped() -> None:
+    from claimflow.extract import _row_words
+    from claimflow.extract_layout import on_row
+
+    rng = random.Random(5)
+    for _ in range(200):
+        lines = []
+        for _ in range(rng.randint(1, 12)):
+            top = rng.uniform(0.0, 0.95)
+            words = []
+            for i in range(rng.randint(1, 5)):
+                y0 = top + rng.uniform(-0.01, 0.01)
+                box = (0.1 * i, y0, 0.1 * i + 0.08, y0 + rng.uniform(0, 0.03))
+                words.append(Word(rng.choice([*WORDS, "|", "-"]), box, 0.9))
+            lines.append(Line(tuple(words)))
+        line = rng.choice(lines)
+        value = list(line.words[: rng.randint(1, len(line.words))])
+        held = {id(word) for word in value if rng.random() < 0.5}
+        top, bottom, row = _row_words(lines, value, held)
+        every = [
+            word
+            for other in lines
+            for word in other.words
+            if id(word) not in held and any(ch.isalnum() for ch in word.text) and on_row(word, top, bottom)
+        ]
+        assert row == every
