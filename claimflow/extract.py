@@ -817,11 +817,17 @@ def split_from_value(region: list[Line], used: tuple[Word, ...]) -> bool:
 
 
 def _row_words(lines: list[Line], words: list[Word], held: set[int]) -> tuple[float, float, list[Word]]:
-    """Return the row of `words` (top, bottom) and the page's words on it, not held, holding a letter or digit."""
+    """Return the row of `words` (top, bottom) and the page's words on it, not held, holding a letter or digit.
+
+    A line whose box lies wholly above or below the row holds no word on it (on_row needs the word to share some
+    height with the row; boxes run top to bottom), so its words are not looked at: most lines of a page are off
+    any one row.
+    """
     top, bottom = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
     row = [
         word
         for line in lines
+        if line.words and line.top <= bottom and line.bottom >= top
         for word in line.words
         if id(word) not in held and any(ch.isalnum() for ch in word.text) and on_row(word, top, bottom)
     ]
