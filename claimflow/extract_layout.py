@@ -372,11 +372,14 @@ def _line_hit(texts: tuple[str, ...], target: str, threshold: float) -> tuple[in
         return None
     size = len(target.split())
     target_digits = _digits(target)
+    wanted = len(target)
+    floor = threshold - 1e-6
     # a line shorter than the label can hold no run of words that matches it
-    reachable = _may_reach(sum(map(len, simple)) + len(simple), len(target), threshold, longer_ok=True)
+    reachable = _may_reach(sum(map(len, simple)) + len(simple), wanted, threshold, longer_ok=True)
+    alnum, lengths, counts = _line_runs(texts)
     best: tuple[int, int, float] | None = None
     for start in range(len(texts) if reachable else 0):
-        if not _has_alnum(simple[start]):
+        if not alnum[start]:
             continue
         for length in range(max(1, size - 1), size + 2):
             end = start + length
@@ -385,11 +388,14 @@ def _line_hit(texts: tuple[str, ...], target: str, threshold: float) -> tuple[in
             # a label starts and ends with a word of letters or digits: a rule's mark read beside a caption
             # (`_|`, simplified `_`) came closer to a synonym's last word than nothing (`AMOUNT PAID _|` for
             # `AMOUNT PAID BOX`), and the taller mark moved the hit's box up into the caption's own row
-            if not _has_alnum(simple[end - 1]):
+            if not alnum[end - 1]:
+                continue
+            # the run's words joined by spaces, empty ones left out, measured without joining them (_may_reach:
+            # a run much longer or shorter than the label cannot reach the threshold)
+            joined = lengths[end] - lengths[start] + counts[end] - counts[start] - 1
+            if 200.0 * min(joined, wanted) / (joined + wanted) < floor:
                 continue
             parts = [part for part in simple[start:end] if part]
-            if not _may_reach(sum(map(len, parts)) + len(parts) - 1, len(target), threshold):
-                continue
             # a word with a digit the label lacks makes the run a value (`invoice_number_1`, `28 500`)
             if any(not found <= target_digits for found in digits[start:end]):
                 continue
@@ -424,6 +430,22 @@ def _cjk_hits(lines: Sequence[Line], wanted: str, threshold: float) -> list[Anch
         if best is not None:
             hits.append(best)
     return hits
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _line_runs(texts: tuple[str, ...]) -> tuple[tuple[bool, ...], tuple[int, ...], tuple[int, ...]]:
+    """Return per simplified word of a line whether it holds a letter or digit, and running totals of the words.
+
+    The totals (from 0, one more than the words) of the words' lengths and of the non-empty words: a run of words'
+    joined length is two subtractions (_line_hit measures every run of one to four words of each line that may
+    hold a label).
+    """
+    simple = _line_parts(texts)[0]
+    return (
+        tuple(map(_has_alnum, simple)),
+        tuple(itertools.accumulate(map(len, simple), initial=0)),
+        tuple(itertools.accumulate((1 if part else 0 for part in simple), initial=0)),
+    )
 
 
 @functools.lru_cache(maxsize=1 << 12)

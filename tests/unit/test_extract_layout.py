@@ -365,3 +365,31 @@ def test_the_words_on_a_values_row_are_found_with_the_lines_off_the_row_skipped(
             if id(word) not in held and any(ch.isalnum() for ch in word.text) and on_row(word, top, bottom)
         ]
         assert row == every
+
+
+def _hit_by_joining(texts: tuple[str, ...], target: str, threshold: float) -> tuple[int, int, float] | None:
+    """_line_hit's runs of words measured by joining each run (as before _line_runs), without the rule-outs."""
+    simple = [simplify(text) for text in texts]
+    size, best = len(target.split()), None
+    for start in range(len(simple)):
+        for end in range(start + max(1, size - 1), min(start + size + 2, len(simple) + 1)):
+            if not any(ch.isalnum() for ch in simple[start]) or not any(ch.isalnum() for ch in simple[end - 1]):
+                continue
+            if any(ch.isdigit() and ch not in target for part in simple[start:end] for ch in part):
+                continue
+            score = fuzz.ratio(" ".join(part for part in simple[start:end] if part), target, score_cutoff=threshold)
+            if score >= threshold and (best is None or score > best[2]):
+                best = (start, end, score)
+    return best
+
+
+def test_a_lines_best_run_is_the_one_found_by_joining_every_run() -> None:
+    rng = random.Random(13)
+    words = [*WORDS, "_|", "|", "", "a/b", "2026", "No.1"]
+    for _ in range(4000):
+        texts = tuple(rng.choice(words) for _ in range(rng.randint(0, 8)))
+        target, threshold = rng.choice(LABELS), rng.choice([60.0, 70.0, 80.0, 85.0, 88.0, 94.0, 100.0])
+        found = _line_hit(texts, target, threshold)
+        joined = _hit_by_joining(texts, target, threshold)
+        if found != joined:  # only a letter-spaced label (_spaced_hit) may do better than the runs
+            assert found is not None and (joined is None or found[2] > joined[2]), (texts, target, threshold)
