@@ -31,7 +31,7 @@ from claimflow.normalise import (
     parse_money,
     search_iban_repairs,
 )
-from claimflow.specs import FieldSpec, Spec, Validator
+from claimflow.specs import FieldSpec, Spec, Validator, date_bound
 
 _TRUE = frozenset({"y", "yes", "true", "1", "x", "oui", "ja", "tak"})
 _FALSE = frozenset({"n", "no", "false", "0", "non", "nee", "nie"})
@@ -239,11 +239,6 @@ TWO_DIGIT_YEAR = re.compile(r"(?<!\d)\d{1,2}\W+\d{1,2}\W+\d{2}\W*$")
 """A date ending in a two-digit year (`10 16 66`, `02/28/17`): its century is a reading, not a fact."""
 
 
-def _bound(value: float | str | None) -> date | None:
-    """Return a date_range bound as a date; `today` is the current date."""
-    if value is None:
-        return None
-    return date.today() if str(value) == "today" else date.fromisoformat(str(value))
 
 
 def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
@@ -256,7 +251,7 @@ def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
     ranges = [v for v in validators if v.kind == "date_range"]
     if not isinstance(value, date) or not ranges:
         return typed
-    low, high = _bound(ranges[0].min), _bound(ranges[0].max)
+    low, high = date_bound(ranges[0].min), date_bound(ranges[0].max)
 
     def inside(day: date) -> bool:
         return (low is None or day >= low) and (high is None or day <= high)
@@ -300,7 +295,7 @@ def validate_value(value: FieldValueType, validators: list[Validator]) -> str | 
             if (low is not None and value.amount < low) or (high is not None and value.amount > high):
                 return f"amount outside the expected range {validator.min}..{validator.max}"
         if validator.kind == "date_range" and isinstance(value, date):
-            low_date, high_date = _bound(validator.min), _bound(validator.max)
+            low_date, high_date = date_bound(validator.min), date_bound(validator.max)
             if (low_date is not None and value < low_date) or (high_date is not None and value > high_date):
                 return f"date outside the expected range {validator.min}..{validator.max}"
         if validator.kind == "length" and isinstance(value, str):

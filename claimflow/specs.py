@@ -12,6 +12,7 @@ import difflib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -100,6 +101,26 @@ class NearCaption(_Model):
     y: float
 
 
+TODAY_OFFSET = re.compile(r"today(?:\s*([+-])\s*(\d{1,5}))?")
+"""A date_range bound relative to the current date: `today`, `today+366`, `today-30` (days)."""
+
+
+def date_bound(value: float | str | None) -> date | None:
+    """Return a date_range bound as a date: an ISO date, or `today` with an optional offset in days (`today+366`).
+
+    Raises ValueError for anything else (Validator checks its bounds with this when a spec is loaded).
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    relative = TODAY_OFFSET.fullmatch(text)
+    if relative is None:
+        return date.fromisoformat(text)
+    sign, days = relative.groups()
+    offset = timedelta(days=int(days or 0))
+    return date.today() - offset if sign == "-" else date.today() + offset
+
+
 class Validator(_Model):
     """A check on a normalised value; failing lowers confidence and adds a Problem."""
 
@@ -115,6 +136,18 @@ class Validator(_Model):
     def _shape_has_pattern(self) -> Validator:
         if (self.kind == "shape") != (self.pattern is not None):
             raise ValueError("a shape validator needs a pattern, and only a shape validator takes one")
+        return self
+
+    @model_validator(mode="after")
+    def _date_bounds_read(self) -> Validator:
+        if self.kind == "date_range":
+            for bound in (self.min, self.max):
+                try:
+                    date_bound(bound)
+                except ValueError:
+                    raise ValueError(
+                        f"date_range bound {bound!r} is no date: write YYYY-MM-DD, today, or today+N / today-N days"
+                    ) from None
         return self
 
 

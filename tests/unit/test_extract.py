@@ -275,6 +275,17 @@ def test_invoice_named_date_with_dashes_is_read(specs: SpecSet) -> None:
         assert result.fields["document_date"].value == date(2026, 4, 19), printed
 
 
+def test_a_document_date_with_a_misread_year_is_kept_below_auto_accept(specs: SpecSet) -> None:
+    # held-out seed 29 receipt 019 degraded: 21/10/2026 read 21/10/2626 at 0.99 (a 0 read as 6)
+    for printed, confident in (("14/03/2026", True), ("14/03/2626", False), ("14/03/1926", False)):
+        dated = [("Invoice date:", 0.05), (printed, 0.3)]
+        rows = [row if row[0][0] != "Invoice date:" else dated for row in INVOICE_ROWS]
+        result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs, "invoice")
+        found = result.fields["document_date"]
+        assert (found.confidence >= AUTO_ACCEPT) is confident, (printed, found.confidence)
+        assert confident or any(p.field == "document_date" and "range" in p.message for p in result.problems)
+
+
 def test_a_large_heading_beside_the_issuer_does_not_swallow_the_address_line(specs: SpecSet) -> None:
     # a skewed scan: `INVOICE`, set large on the right, reaches from the issuer's row down into the first
     # address line's row; the address under the issuer keeps its first line (either row may take the heading)

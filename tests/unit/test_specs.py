@@ -1,11 +1,12 @@
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from claimflow.errors import SpecError
 from claimflow.settings import PROJECT_ROOT
-from claimflow.specs import SumCheck, load_specs
+from claimflow.specs import SumCheck, date_bound, load_specs
 
 EXTRACTORS = PROJECT_ROOT / "extractors"
 
@@ -64,6 +65,18 @@ def test_unknown_type_names_file_line_path_and_fix(tmp_path: Path) -> None:
     assert len(problems) == 1
     assert problems[0].startswith("extractors/sample_form.yml:9: fields.amount.type: 'monney' is not one of ")
     assert "money|" in problems[0] and "did you mean 'money'?" in problems[0]
+
+
+def test_date_range_bounds_are_dates_or_today_with_days(tmp_path: Path) -> None:
+    def with_bounds(low: str, high: str) -> str:
+        line = f'    validators: [{{kind: date_range, min: "{low}", max: "{high}"}}]\n'
+        return GOOD.replace('    anchors: ["Amount:"]\n', '    anchors: ["Amount:"]\n' + line)
+
+    ok = load_specs(write(tmp_path, with_bounds("1970-01-01", "today+366")))
+    (bound,) = ok.get("sample_form").fields["amount"].validators
+    assert (date_bound(bound.max) - date.today()).days == 366 and date_bound("today-30") == date.today() - timedelta(30)
+    problems = problems_of(write(tmp_path, with_bounds("1970-01-01", "next year")))
+    assert len(problems) == 1 and "date_range bound 'next year' is no date" in problems[0], problems
 
 
 def test_unknown_key_is_reported_with_suggestion(tmp_path: Path) -> None:
