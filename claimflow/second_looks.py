@@ -71,6 +71,7 @@ from claimflow.extract_rows import (
     weak_lists,
     weak_tables,
 )
+from claimflow.extract_stamps import READINGS, missing_fields, read_stamps_again, stamped_pages
 from claimflow.extract_tables import cap_borrowed
 from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import (
@@ -552,6 +553,34 @@ class DateLinesLook:
             threshold=ctx.threshold,
             only=_served(granted),
         )
+
+
+class StampsLook:
+    """Missing values under a dropped-out rubber stamp, its bands read from cleaner views (extract_stamps.py).
+
+    Only on OCR'd pages whose stamp `to_grey` dropped out (their image keeps the colour page and the stamp's mask:
+    readers/stamps.py); READINGS calls per such page with a field missing; nothing on any other page. Runs before
+    the lines look, which reads a missing value's label line from the page's own (stamped) image.
+    """
+
+    name = "stamps"
+
+    def propose(self, ctx: LookContext) -> list[Request]:
+        """Propose one reading of each stamped page's bands for the fields the document lacks."""
+        part = ctx.single()
+        if part is None:
+            return []
+        names = tuple(missing_fields(part, ctx.specs, ctx.ocr_pages()))
+        if not names:
+            return []
+        return [
+            Request(self.name, names, READINGS, MISSING, "missing", page=page.number, what="band", psm=6)
+            for page, _, _ in stamped_pages(part, ctx.ocr_pages())
+        ]
+
+    def run(self, ctx: LookContext, granted: Sequence[Request]) -> None:
+        """Read the granted stamped pages' bands again from the cleaner views; take what they agree on."""
+        read_stamps_again(ctx.read, ctx.parts, ctx.specs, ctx.ocr, only=_served(granted))
 
 
 class LinesLook:
@@ -1162,6 +1191,7 @@ DEFAULT_LOOKS: tuple[Callable[[], Look], ...] = (
     BracketsLook,
     CellsLook,
     CodeVotesLook,
+    StampsLook,
     LinesLook,
     AccentsLook,
     VotesLook,

@@ -32,6 +32,7 @@ from claimflow.errors import DependencyError, DocumentError, ReasonCode
 from claimflow.models import BBox, Page, Problem, ReadMethod, Word
 from claimflow.readers import diacritics, tessapi
 from claimflow.readers.cores import CoreBudget
+from claimflow.readers.stamps import StampViews, carry, own
 
 logger = logging.getLogger(__name__)
 
@@ -692,7 +693,7 @@ def prepare_image(image: Image.Image) -> Image.Image:
         image = to_grey(image)
     if image.width > DOWNSCALE_ABOVE_PX:
         # reduce() averages 2x2 boxes, like OpenCV's INTER_AREA, and is much faster than a resampling filter.
-        return _with_scaled_dpi(image.reduce(2), image, 0.5)
+        return carry(image, _with_scaled_dpi(image.reduce(2), image, 0.5), lambda view: view.reduce(2))
     return image
 
 
@@ -727,6 +728,8 @@ def to_grey(image: Image.Image) -> Image.Image:
     other pixels (black or solid coloured print, print seen through
     the stamp, dark pen ink) keep their luminance. Measured on a red stamp at 55% over print faded to 45%:
     stamp alone (225, 131, 137), print through it (173, 79, 85), faded print alone (140, 140, 140).
+    A page whose stamp was dropped out keeps it in its `info` (`stamps.STAMP_INFO`: the colour page and the
+    stamp's mask, references only) for the stamps second look (extract_stamps.py).
     """
     if image.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV"):
         return image.convert("L")
@@ -748,6 +751,8 @@ def to_grey(image: Image.Image) -> Image.Image:
         out = grey
     else:
         out = Image.fromarray(_lifted(stamp, high, np.asarray(grey)), mode="L")
+        # the colour page and the stamp's mask, for a second look with the stamp removed harder (readers/stamps.py)
+        own(out, StampViews(colour, stamp))
     if "dpi" in image.info:
         out.info["dpi"] = image.info["dpi"]
     return out

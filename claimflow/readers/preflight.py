@@ -16,6 +16,7 @@ Measured facts behind this: /work/shared/notes/ocr.md section 6 and conclusion 9
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import statistics
@@ -46,6 +47,7 @@ from claimflow.readers.ocr import (
     page_score,
     prepare_image,
 )
+from claimflow.readers.stamps import carry
 
 logger = logging.getLogger(__name__)
 
@@ -275,7 +277,7 @@ def _read_in_language(
         straight = image.rotate(-skew, resample=Image.Resampling.BICUBIC, fillcolor=255)
         if "dpi" in image.info:
             straight.info["dpi"] = image.info["dpi"]
-        image = straight
+        image = carry(image, straight, functools.partial(_straightened, skew=skew))
     else:
         skew = 0.0
     # a turned page is read as scanned, then turned by the orientation check, confirmed in this language
@@ -341,7 +343,7 @@ def _turned(image: Image.Image, clockwise: int) -> Image.Image:
     turned = image.transpose(transpose)
     if "dpi" in image.info:
         turned.info["dpi"] = image.info["dpi"]
-    return turned
+    return carry(image, turned, functools.partial(_turned, clockwise=clockwise))
 
 
 def _osd_copy(image: Image.Image) -> Image.Image:
@@ -515,7 +517,7 @@ def _straightened(image: Image.Image, skew: float) -> Image.Image:
     straight = image.rotate(-skew, resample=Image.Resampling.BICUBIC, fillcolor=255)
     if "dpi" in image.info:
         straight.info["dpi"] = image.info["dpi"]
-    return straight
+    return carry(image, straight, functools.partial(_straightened, skew=skew))  # a stamp's views turned alike
 
 
 def estimate_skew(image: Image.Image) -> float:
