@@ -286,6 +286,31 @@ def test_a_document_date_with_a_misread_year_is_kept_below_auto_accept(specs: Sp
         assert confident or any(p.field == "document_date" and "range" in p.message for p in result.problems)
 
 
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("14/03/2626", date(2026, 3, 14)),  # a 0 read as 6: 2026 is the only year one digit away inside the range
+        ("14/03/2526", date(2026, 3, 14)),  # 5 for 0
+        ("14/03/1926", date(1926, 3, 14)),  # 1976, 1986, 1996 all fit: the year stays as read, failing the range
+        ("14/03/2086", date(2086, 3, 14)),  # 2006, 2016, 2026 all fit: as read
+        ("14/03/3626", date(3626, 3, 14)),  # two digits from any year inside: as read
+    ],
+)
+def test_a_year_outside_the_range_one_misread_digit_from_one_inside_is_that_year(
+    specs: SpecSet, printed: str, expected: date
+) -> None:
+    # held-out seed 29 full receipt 019 degraded: 21/10/2026 read 21/10/2626 (kept below auto-accept, but wrong)
+    dated = [("Invoice date:", 0.05), (printed, 0.3)]
+    rows = [row if row[0][0] != "Invoice date:" else dated for row in INVOICE_ROWS]
+    result = extract_document(layout(rows, method=ReadMethod.OCR, confidence=0.96), specs, "invoice")
+    found = result.fields["document_date"]
+    assert found.value == expected, printed
+    assert found.confidence < AUTO_ACCEPT, (printed, found.confidence)
+    messages = [p.message for p in result.problems if p.field == "document_date"]
+    repaired = expected.year != int(printed[-4:])
+    assert any(f"read {printed[-4:]}" in m and "check the year" in m for m in messages) is repaired, messages
+
+
 def test_a_large_heading_beside_the_issuer_does_not_swallow_the_address_line(specs: SpecSet) -> None:
     # a skewed scan: `INVOICE`, set large on the right, reaches from the issuer's row down into the first
     # address line's row; the address under the issuer keeps its first line (either row may take the heading)
