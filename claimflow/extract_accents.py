@@ -78,6 +78,25 @@ LEADING_SPECKS = "._~-,:;`"
 """Specks a scan's noise is read as before a word (`._Hauptstrage`): no word starts with them."""
 INNER_MARKS = "'’-"
 """Characters a name may hold between its letters (`O'Brien`, `Jean-Luc`)."""
+ALPHABETS = {
+    "deu": "äöüß",
+    "fra": "àâæçéèêëîïôœùûüÿ",
+    "spa": "áéíñóúü",
+    "ita": "àèéìíîòóùú",
+    "por": "áâãàçéêíóôõú",
+    "nld": "áäéèëêíïóöúü",
+    "dan": "æøåé",
+    "nor": "æøåé",
+    "swe": "åäöé",
+    "pol": "ąćęłńóśźż",
+    "tur": "çğıöşüâîû",
+    "isl": "áæðéíóöúýþ",
+    "hrv": "čćđšž",
+}
+"""The accented letters each accent model's language writes (lower case). A model reads a letter its language lacks
+as the nearest one it has: Jaurès's è is é to spa, dan and swe and ê to por, while fra, ita and nld read è; Köln's ö
+is ó to spa and por. So between two readings that differ only in such letters, only the models whose alphabet holds
+both letters tell them apart (`informed_votes`); a model not listed here is never counted so."""
 LOST_MARK_RAW = 0.6
 """The most a field keeps once a word was rewritten on the word of one model that knows a markless letter."""
 
@@ -146,7 +165,14 @@ def same_letters(new: str, old: str) -> bool:
     )
 
 
-def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *, complete: bool) -> str | None:
+def choose_reading(
+    old: str,
+    readings: Sequence[str],
+    fits: dict[str, float],
+    *,
+    complete: bool,
+    models: Sequence[str] = (),
+) -> str | None:
     """Return the accented reading of a flagged word that enough models agree on, or None to keep `old`.
 
     `readings` are the texts the models read (edge punctuation already trimmed); `fits` says, per candidate
@@ -157,6 +183,12 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
     model that read the word read as its capital counts as that capital. The most votes win, a
     closer fit breaks a tie, a tie on both keeps `old`. Two votes suffice; once
     every model was asked (`complete`), one does: only `dan` knows ø and only `deu` ß.
+
+    `models` names the model of each reading. Where they are known, the models whose language writes both letters
+    two readings differ in decide between them (`informed_votes`): eng's `Jaurés` read so by spa, dan and swe (whose
+    languages have no è) and `Jaurès` by fra, ita and nld is Jaurès; `Köln` by deu and nld against `Kóln` by spa and
+    por, a tie in votes, is Köln (nld writes both ö and ó) whatever the marks' fit says (an umlaut's two dots blurred
+    into one mark fit an acute exactly).
     """
     said = [text for text in readings if text]
     if old[:1].islower() and len(said) >= MIN_VOTES and all(text[:1] == old[:1].upper() for text in said):
@@ -181,13 +213,41 @@ def choose_reading(old: str, readings: Sequence[str], fits: dict[str, float], *,
         return None
     ranked = sorted(votes.items(), key=lambda item: (item[1], fits[item[0]]), reverse=True)
     best, count = ranked[0]
+    if len(ranked) > 1 and ranked[1][1] == count:
+        ahead = informed_votes(best, ranked[1][0], readings, models)
+        behind = informed_votes(ranked[1][0], best, readings, models)
+        if behind > ahead:
+            best = ranked[1][0]
+        if ahead != behind:
+            ranked = [(best, count)]  # the models that know both letters decided the tie
     if has_accent(old) and count <= readings.count(old):
-        return None  # the models read eng's accented letter as often as the rival: `Café` twice against one `café`
+        informed = informed_votes(best, old, readings, models)
+        if informed < MIN_VOTES or informed <= informed_votes(old, best, readings, models):
+            return None  # the models read eng's accented letter as often as the rival: `Café` twice against one `café`
     if len(ranked) > 1 and (ranked[1][1], fits[ranked[1][0]]) == (count, fits[best]):
         return None
     if count < MIN_VOTES and not complete:
         return None
     return best
+
+
+def informed_votes(text: str, rival: str, readings: Sequence[str], models: Sequence[str]) -> int:
+    """Return how many models read `text` whose language writes every accented letter it and `rival` differ in.
+
+    0 when the two differ otherwise than letter for letter, or no model is named (ALPHABETS).
+    """
+    if len(text) != len(rival) or not models:
+        return 0
+    letters = {
+        ch.lower() for a, b in zip(text, rival, strict=True) if a != b for ch in (a, b) if has_accent(ch)
+    }
+    if not letters:
+        return 0
+    return sum(
+        1
+        for reading, model in zip(readings, models, strict=False)
+        if reading == text and letters <= set(ALPHABETS.get(model, ""))
+    )
 
 
 def _case_changed(new: str, old: str) -> bool:
@@ -311,7 +371,9 @@ def _fix_page(part: Extraction, names: list[str], page: Page, models: Sequence[s
             if has_accent(reading) and reading not in explains[index]:
                 explains[index][reading] = reader.explains(page, words[index], reading)
             complete = number == len(models) or (is_unsure[index] and number >= len(markless))
-            chosen[index] = choose_reading(old, readings[index], explains[index], complete=complete)
+            chosen[index] = choose_reading(
+                old, readings[index], explains[index], complete=complete, models=models[:number]
+            )
         settled = [
             choice is not None
             or (weak and number >= len(markless))

@@ -14,6 +14,7 @@ from claimflow.extract_accents import (
     LOST_MARK_RAW,
     MARK_TWIN,
     choose_reading,
+    informed_votes,
     markless_only,
     read_accents_again,
     same_letters,
@@ -455,3 +456,33 @@ def test_a_weak_word_with_an_ampersand_between_lower_case_letters_is_asked_for_a
     assert part.fields["claimant_name"].value == "Hauptstraße 22"
     assert part.fields["claimant_name"].confidence <= LOST_MARK_RAW
     assert MARK_TWIN.search("Hauptstra&e") and not MARK_TWIN.search("M&S") and not MARK_TWIN.search("Smith & Co")
+
+
+INVOICE_MODELS = ("deu", "fra", "spa", "ita", "por", "nld", "dan", "swe", "pol", "tur")
+
+
+def test_the_models_that_write_both_letters_decide_between_eng_and_a_rival_accent() -> None:
+    # seed 26 full invoice 017 degraded: eng read Jaurès `Jaurés`; spa, dan and swe (no è in their languages) read é,
+    # fra, ita and nld read è: a tie 3:3 kept eng's é
+    readings = ["Jaures", "Jaurès", "Jaurés", "Jaurès", "Jaurês", "Jaurès", "Jaurés", "Jaurés", "Jaures", "Jaur&s"]
+    fits = {"Jaurès": MARKS_EXACT, "Jaurés": MARKS_EXACT, "Jaurês": MARKS_EXACT}
+    assert informed_votes("Jaurès", "Jaurés", readings, INVOICE_MODELS) == 3
+    assert informed_votes("Jaurés", "Jaurès", readings, INVOICE_MODELS) == 0
+    assert choose_reading("Jaurés", readings, fits, complete=True, models=INVOICE_MODELS) == "Jaurès"
+    assert choose_reading("Jaurés", readings, fits, complete=True) is None  # the models unknown: as before
+    # the informed models reading eng's é keep it (`Café`: fra and ita read é, only nld è)
+    readings = ["Cafe", "Café", "Café", "Café", "Cafê", "Cafè"]
+    fits = {"Café": MARKS_EXACT, "Cafè": MARKS_EXACT, "Cafê": MARKS_EXACT}
+    assert choose_reading("Café", readings, fits, complete=True, models=INVOICE_MODELS[:6]) is None
+
+
+def test_a_tie_in_votes_goes_to_the_reading_of_the_models_that_write_both_letters() -> None:
+    # seed 29 full invoice 015 degraded: eng read Köln `K6In`; deu and nld read Köln, spa and por Kóln (no ö in their
+    # languages); the blurred umlaut's one mark fits the acute exactly, so the tie went to Kóln
+    readings = ["Köln", "Kôlin", "Kóln", "Kéln", "Kóln", "Köln"]
+    fits = {"Köln": MARKS_LOOSE, "Kôlin": MARKS_LOOSE, "Kóln": MARKS_EXACT, "Kéln": MARKS_EXACT}
+    models = INVOICE_MODELS[: len(readings)]
+    assert choose_reading("K6In", readings, fits, complete=False) == "Kóln"
+    assert choose_reading("K6In", readings, fits, complete=False, models=models) == "Köln"
+    # no model that writes both asked: the marks' fit breaks the tie as before
+    assert choose_reading("K6In", readings[:3], fits, complete=True, models=models[:3]) == "Kóln"
