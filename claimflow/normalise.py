@@ -521,7 +521,8 @@ NATIONAL_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
 
 _TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}
 _TO_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
-# What OCR reads a character as, and back: O/0, I/1/l, S/5, B/8, G/6, Z/2, D/0, Q/0
+# What OCR reads a character as, and back: O/0, I/1/L, S/5, B/8, G/6, Z/2, D/0, Q/0 (an I read as L both ways: a
+# degraded scan's `AQULJ` for AQUIJ failed mod-97 and no correction was tried, so the misread IBAN was kept)
 _CONFUSABLE = {
     "O": "0",
     "0": "ODQ",
@@ -529,7 +530,7 @@ _CONFUSABLE = {
     "Q": "0",
     "I": "1L",
     "1": "IL",
-    "L": "1",
+    "L": "1I",
     "S": "5",
     "5": "S",
     "B": "8",

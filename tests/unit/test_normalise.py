@@ -168,6 +168,15 @@ def test_a_french_misread_passing_mod97_is_repaired_by_its_rib_key() -> None:
     assert search_iban_repairs("FR416876019520VOL4VI17UM384").valid == ()  # the printed one has no twin
 
 
+def test_a_capital_i_read_as_l_is_repaired() -> None:
+    # held-out seed 29 full motor form 016 (clean and degraded scans): AQUIJ read AQULJ, failing mod-97; L was only
+    # ever tried as 1, so no correction passed and the misread IBAN was kept
+    read = "FR852899440028AQULJ4V991912"
+    assert iban_check_failure(read) is not None
+    assert repair_iban(read) == "FR852899440028AQUIJ4V991912"
+    assert search_iban_repairs("FR852899440028AQUIJ4V991912", max_changes=2).valid == ()  # no twin with it
+
+
 def test_an_iban_country_code_read_with_a_digit_is_put_back_only_when_sure() -> None:
     assert fix_iban_country("1T60X0542811101000000123456") == "IT60X0542811101000000123456"
     assert fix_iban_country("5E4550000000058398257466") == "SE4550000000058398257466"
