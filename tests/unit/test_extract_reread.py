@@ -17,6 +17,7 @@ from claimflow.extract import extract_documents
 from claimflow.extract_reread import (
     UNREAD_CAP,
     _doubt_disputed,
+    _second_keeps,
     choose_surer,
     read_again,
     read_lines_again,
@@ -695,3 +696,30 @@ def test_a_value_another_reading_read_on_past_its_end_is_kept_below_the_cut_cap(
     assert not read_longer("Thompson, Maria L", "Thompson, Maria")  # shorter
     assert not read_longer("Thompson, Maria", "Thomson Mario L")  # other words before the last
     assert not read_longer("RP-4800", "RP-4800") and not read_longer(None, "RP-4800")
+
+
+def test_a_first_value_that_is_a_run_of_the_enlargements_words_is_judged_on_the_box_both_span() -> None:
+    # held-out seed 26 full receipt 017 degraded: a stamp over `Drogerie` (read `progerie`, skipped by the issuer
+    # pattern) left `Parc SARL`; both enlargements read `Drogerie du Parc SARL`, and PP-OCR reading only the first
+    # value's box read `Parc SARL` again and kept the cut name
+    page = Page(number=1, method=ReadMethod.OCR, width=600, height=800, words=[])
+    read = ReadDocument(pages=[page])
+    first = Field("issuer", "Parc SARL", 0.6, Provenance(ReadMethod.OCR, 1, (0.5, 0.05, 0.75, 0.1)), "Parc SARL")
+    whole = "Drogerie du Parc SARL"
+    enlarged = Field("issuer", whole, 0.7, Provenance(ReadMethod.OCR, 1, (0.25, 0.06, 0.76, 0.1)), whole)
+    boxes: list[tuple[float, float, float, float]] = []
+
+    def reads(text: str) -> Callable[[Page, tuple[float, float, float, float]], str]:
+        def read_box(_: Page, box: tuple[float, float, float, float]) -> str:
+            boxes.append(box)
+            return text
+
+        return read_box
+
+    assert not _second_keeps(read, first, enlarged, reads(whole))
+    assert boxes[-1] == (0.25, 0.05, 0.76, 0.1)  # the box both readings span
+    assert _second_keeps(read, first, enlarged, reads("Parc SARL"))  # only those words there: the first stands
+    # a value that is no run of the enlargements' words: its own box, as before
+    other = dataclasses.replace(enlarged, value="Drogerie du Parc", raw="Drogerie du Parc")
+    _second_keeps(read, first, other, reads("Parc SARL"))
+    assert boxes[-1] == first.provenance.bbox
