@@ -18,6 +18,8 @@ umlauts were caught in 17 of 18 readings, acute-for-dot at 200/300 dpi; no plain
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import re
 import unicodedata
@@ -246,7 +248,12 @@ than a dot), and the ink pixels and height of each mark above."""
 
 
 def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list[Seen | None]:
-    """Return the marks found on each word of one line, None for every word when the line cannot be analysed."""
+    """Return the marks found on each word of one line, None for every word when the line cannot be analysed.
+
+    What is found depends only on the line's crop of the page and its words' texts and columns in it, so it is
+    remembered by those (`_crop_marks`): the same line is judged again by the accents look (`page_dot` measures
+    every line of the page the page's reading checked already, `judge_marks` the flagged ones).
+    """
     boxes = [box for _, box in line]
     x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
     y0, y1 = min(b[1] for b in boxes), max(b[3] for b in boxes)
@@ -257,10 +264,41 @@ def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list
     crop = grey[top : min(grey.shape[0], int(y1 + MARGIN * height) + 1), x0:x1]
     if crop.size == 0:
         return [None] * len(line)
+    words = tuple((text, left - x0, right - x0) for text, (left, _, right, _) in line)
+    return list(_crop_marks(_Crop(crop, words)))
+
+
+class _Crop:
+    """A line's crop of the page with its words (text, left and right column in the crop): `_crop_marks`' key.
+
+    Equal when the pixels (by SHA-256), the crop's shape and the words are; the pixels are let go once read.
+    """
+
+    __slots__ = ("pixels", "words", "_key")
+
+    def __init__(self, pixels: npt.NDArray[np.uint8], words: tuple[tuple[str, int, int], ...]) -> None:
+        self.pixels: npt.NDArray[np.uint8] | None = pixels
+        self.words = words
+        digest = hashlib.sha256(np.ascontiguousarray(pixels).data).digest()
+        self._key = (pixels.shape, digest, words)
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Crop) and self._key == other._key
+
+
+@functools.lru_cache(maxsize=4096)
+def _crop_marks(line: _Crop) -> tuple[Seen | None, ...]:
+    """Return the marks found on each word of a line's crop (`_marks`); the crop's pixels are dropped after."""
+    crop = line.pixels
+    assert crop is not None  # a key kept by the cache is only compared, never read again
+    line.pixels = None
     share = np.cumsum(np.bincount(crop.ravel(), minlength=256)) / crop.size
     paper, ink_level = float(np.searchsorted(share, 0.9)), float(np.searchsorted(share, 0.02))
     if paper - ink_level < MIN_CONTRAST:
-        return [None] * len(line)
+        return (None,) * len(line.words)
     ink = crop < (paper + ink_level) / 2
     rows = ink.sum(axis=1)
     dense = np.nonzero(rows >= 0.4 * rows.max())[0]
@@ -268,7 +306,7 @@ def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list
     baseline = int(dense[-1])
     x_line = max(int(dense[0]), int(baseline - X_HEIGHT_SHARE * (baseline - first_ink)))
     if baseline - x_line < 3:
-        return [None] * len(line)
+        return (None,) * len(line.words)
     # Only the slabs above the x-height and below the baseline can hold marks; anything in them joined to the
     # letters crosses the slab's edge row, so each slab is flooded from that row alone (cheaper than the crop).
     marks = np.zeros_like(ink)
@@ -276,15 +314,15 @@ def _marks(grey: npt.NDArray[np.uint8], line: Sequence[tuple[str, Box]]) -> list
     marks[baseline + 1 :] = ink[baseline + 1 :] & ~_joined(ink[baseline:], seed_row=0)[1:]
     stroke = _stroke_width(ink[x_line : baseline + 1])
     out: list[Seen | None] = []
-    for text, (left, _, right, _) in line:
-        columns = slice(left - x0, right - x0)
+    for text, left, right in line.words:
+        columns = slice(left, right)
         above = _mark_widths(marks[:x_line, columns].sum(axis=0))
         below = _mark_widths(marks[baseline + 1 :, columns].sum(axis=0))
         if not below and not any(ch in DESCENDERS for ch in text):
             below = _hanging(ink[:, columns], baseline, baseline - x_line)
         wide = _dots_only(text) and any(width > DOT_WIDTH * stroke for width in above)
         out.append((above, below, wide, _mark_extents(marks[:x_line, columns], baseline - x_line)))
-    return out
+    return tuple(out)
 
 
 def _hanging(word: npt.NDArray[np.bool_], baseline: int, x_height: int) -> list[int]:
@@ -336,19 +374,23 @@ def _joined(ink: npt.NDArray[np.bool_], *, seed_row: int) -> npt.NDArray[np.bool
     """Return the ink of a slab connected (8-neighbourhood) to the ink of its row `seed_row`."""
     reach = np.zeros_like(ink)
     reach[seed_row] = ink[seed_row]
+    reached = int(np.count_nonzero(reach))
     column = np.empty_like(ink)
+    grown = np.empty_like(ink)
     for _ in range(ink.size):
         # the 8-neighbourhood is a 3x3 square: grown up and down, then left and right (4 shifts, not 8)
         np.copyto(column, reach)
         column[1:, :] |= reach[:-1, :]
         column[:-1, :] |= reach[1:, :]
-        grown = column.copy()
+        np.copyto(grown, column)
         grown[:, 1:] |= column[:, :-1]
         grown[:, :-1] |= column[:, 1:]
         grown &= ink
-        if np.array_equal(grown, reach):
+        # `grown` holds all of `reach` (ink only, grown by its neighbours): the same count is the same pixels
+        count = int(np.count_nonzero(grown))
+        if count == reached:
             break
-        reach = grown
+        reach, grown, reached = grown, reach, count  # the old reach's buffer is written over next time
     return reach
 
 

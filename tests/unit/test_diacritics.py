@@ -289,3 +289,57 @@ def test_a_mark_between_a_dot_and_an_accent_flags_the_word_for_the_accent_models
         assert judge_marks(grey, lines[2], dot, unsure=True) == [(False, False), (True, False)], mark
         assert marks_fit(grey, lines[2], dot)[1] == 1.0  # `Garcia` still fits: models that read it keep it
         assert judge_marks(grey, lines[2], None, unsure=True) == [(False, False), (False, False)]  # no dot to judge by
+
+
+def _flooded(ink: np.ndarray, seed_row: int) -> np.ndarray:
+    """The ink 8-connected to row `seed_row`'s ink, by a plain search from pixel to pixel (the reference)."""
+    rows, columns = ink.shape
+    reach = np.zeros_like(ink)
+    todo = [(seed_row % rows, x) for x in range(columns) if ink[seed_row, x]]
+    for y, x in todo:
+        reach[y, x] = True
+    while todo:
+        y, x = todo.pop()
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                ny, nx = y + dy, x + dx
+                if 0 <= ny < rows and 0 <= nx < columns and ink[ny, nx] and not reach[ny, nx]:
+                    reach[ny, nx] = True
+                    todo.append((ny, nx))
+    return reach
+
+
+def test_the_flood_from_a_slabs_edge_row_reaches_exactly_the_ink_joined_to_it() -> None:
+    from claimflow.readers.diacritics import _joined
+
+    rng = np.random.default_rng(7)
+    for _ in range(400):
+        shape = (int(rng.integers(1, 12)), int(rng.integers(1, 40)))
+        ink = rng.random(shape) < rng.uniform(0.1, 0.7)
+        for seed_row in (0, -1):
+            assert np.array_equal(_joined(ink, seed_row=seed_row), _flooded(ink, seed_row))
+
+
+def test_a_lines_marks_are_remembered_by_its_pixels_and_words() -> None:
+    from claimflow.readers import diacritics
+
+    grey, lines = _page_with_a_narrow_acute()
+    diacritics._crop_marks.cache_clear()
+    first = lost_marks(grey, lines[2], page_dot(grey, lines))
+    found = diacritics._crop_marks.cache_info()
+    # the same pixels in another array, the same words: judged from memory, alike
+    assert lost_marks(grey.copy(), lines[2], page_dot(grey.copy(), lines)) == first
+    again = diacritics._crop_marks.cache_info()
+    assert (again.hits - found.hits, again.misses - found.misses) == (len(lines) + 1, 0)
+    # one pixel of the line changed, or a word's text: measured again, as a fresh cache would
+    changed = grey.copy()
+    left, top, right, bottom = lines[2][1][1]
+    changed[top - 3, (left + right) // 2] = 0
+    fresh = diacritics._marks(changed, lines[2])
+    assert diacritics._crop_marks.cache_info().misses == again.misses + 1
+    diacritics._crop_marks.cache_clear()
+    assert diacritics._marks(changed, lines[2]) == fresh
+    other = [(text.upper(), box) for text, box in lines[2]]
+    before = diacritics._crop_marks.cache_info().misses
+    diacritics._marks(grey, other)
+    assert diacritics._crop_marks.cache_info().misses == before + 1
