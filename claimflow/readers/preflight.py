@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageOps
 
 from claimflow.errors import ReasonCode
@@ -520,6 +521,28 @@ def _straightened(image: Image.Image, skew: float) -> Image.Image:
     return carry(image, straight, functools.partial(_straightened, skew=skew))  # a stamp's views turned alike
 
 
+INK_SQUARED = 255 * 255
+"""The skew estimate's sharpness is measured on ink pixels of 255 (its step sums, squared: 255^2 x those of 1)."""
+
+
+def _paper_level(pixels: npt.NDArray[np.int16]) -> float:
+    """Return `np.percentile(pixels, 90)` of a grey image's levels (0-255): the paper's grey the skew estimate takes.
+
+    Taken from the levels' counts when the order statistics around the 90% point are one grey (a page's paper:
+    numpy's linear interpolation between equal neighbours gives that grey exactly), ~5x faster than numpy's
+    partition; otherwise numpy's own percentile.
+    """
+    size = pixels.size
+    if size == 0:
+        return float(np.percentile(pixels, 90))
+    below = np.cumsum(np.bincount(pixels.ravel(), minlength=256))  # a grey image's levels: never negative
+    # the value at 0-based rank r is the first level with more than r pixels at or under it; numpy interpolates
+    # between ranks floor(0.9 (size - 1)) and the next, so ranks one either side cover its rounding too
+    rank = int(0.9 * (size - 1))
+    low, high = np.searchsorted(below, [max(0, rank - 1), min(size - 1, rank + 2)], side="right")
+    return float(low) if low == high else float(np.percentile(pixels, 90))
+
+
 def estimate_skew(image: Image.Image) -> float:
     """Return how many degrees (+ = counter-clockwise, within +-5) the text lines of `image` are tilted.
 
@@ -531,8 +554,11 @@ def estimate_skew(image: Image.Image) -> float:
     if factor > 1:
         sample = sample.reduce(factor)
     pixels = np.asarray(sample, dtype=np.int16)
-    paper = float(np.percentile(pixels, 90))
-    ink = Image.fromarray(np.where(pixels < paper - BLANK_INK_CONTRAST, 255, 0).astype(np.uint8))
+    paper = _paper_level(pixels)
+    # ink is 1 (not 255): a row's count of ink pixels fits 16 bits and sums ~3x faster than 255s in 64; the
+    # sharpness is the same integer (255^2 x the counts' squared steps)
+    ink = Image.fromarray((pixels < paper - BLANK_INK_CONTRAST).view(np.uint8))
+    counted = np.uint16 if ink.width <= np.iinfo(np.uint16).max else np.int64
 
     known: dict[float, float] = {}
 
@@ -541,8 +567,8 @@ def estimate_skew(image: Image.Image) -> float:
         key = round(angle, 6)
         if key not in known:
             rotated = np.asarray(ink.rotate(-angle, resample=Image.Resampling.NEAREST))
-            rows = rotated.sum(axis=1, dtype=np.int64)
-            known[key] = float(np.square(np.diff(rows)).sum())
+            rows = rotated.sum(axis=1, dtype=counted).astype(np.int64)
+            known[key] = float(np.square(np.diff(rows)).sum() * INK_SQUARED)
         return known[key]
 
     coarse = max(np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 1.0), key=lambda a: sharpness(float(a)))

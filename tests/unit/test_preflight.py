@@ -281,3 +281,49 @@ def test_weak_small_page_is_enlarged_only_when_its_text_is_small(
     page = read_scanned_page(engine, _ruled_page((500, 800)), image_attempts, page=1, size=(500, 800))
     assert engine.calls == expected  # psm 11 is never tried: the first pass found text
     assert page.text.startswith("w00xy")
+
+
+def _skew_as_measured_before(image: Image.Image) -> float:
+    """estimate_skew as it was measured before speed21: numpy's percentile, ink of 255 summed in 64 bits."""
+    sample = image.convert("L")
+    factor = -(-max(sample.size) // 800)
+    if factor > 1:
+        sample = sample.reduce(factor)
+    pixels = np.asarray(sample, dtype=np.int16)
+    paper = float(np.percentile(pixels, 90))
+    ink = Image.fromarray(np.where(pixels < paper - 40, 255, 0).astype(np.uint8))
+    known: dict[float, float] = {}
+
+    def sharpness(angle: float) -> float:
+        key = round(angle, 6)
+        if key not in known:
+            rows = np.asarray(ink.rotate(-angle, resample=Image.Resampling.NEAREST)).sum(axis=1, dtype=np.int64)
+            known[key] = float(np.square(np.diff(rows)).sum())
+        return known[key]
+
+    coarse = max(np.arange(-5.0, 5.01, 1.0), key=lambda a: sharpness(float(a)))
+    fine = max(np.arange(coarse - 0.8, coarse + 0.81, 0.2), key=lambda a: sharpness(float(a)))
+    if sharpness(float(fine)) < 1.1 * sharpness(0.0):
+        return 0.0
+    return round(float(np.clip(fine, -5.0, 5.0)), 1)
+
+
+def test_the_skew_estimate_is_the_one_measured_before_on_noisy_tilted_pages() -> None:
+    rng = np.random.default_rng(21)
+    for index in range(12):
+        page = _ruled_page((int(rng.integers(400, 2600)), int(rng.integers(500, 3000))), skew=rng.uniform(-6, 6))
+        if index % 2:
+            noise = rng.normal(0, 30, (page.height, page.width))
+            page = Image.fromarray(np.clip(np.asarray(page) + noise, 0, 255).astype(np.uint8))
+        assert estimate_skew(page) == _skew_as_measured_before(page)
+
+
+def test_the_paper_level_is_numpys_90th_percentile() -> None:
+    from claimflow.readers.preflight import _paper_level
+
+    rng = np.random.default_rng(5)
+    for index in range(3000):
+        size = int(rng.integers(1, 2000)) if index % 2 else int(rng.integers(1, 30))
+        paper = np.where(rng.random(size) < rng.uniform(0.5, 1.0), int(rng.integers(0, 256)), 0)
+        pixels = np.where(paper > 0, paper, rng.integers(0, 256, size)).astype(np.int16).reshape(1, -1)
+        assert _paper_level(pixels) == float(np.percentile(pixels, 90))
