@@ -29,7 +29,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar, cast
+from typing import Protocol, TypeVar
 
 from PIL import Image
 
@@ -175,9 +175,9 @@ class SharedOcr:
         does not stretch, unlike `seconds` (wall)."""
         self.saved = 0
         """Readings answered from memory."""
-        self._memo: dict[tuple[object, ...], Page] = {}
-        self._reading: dict[tuple[object, ...], threading.Event] = {}
-        """Readings under way on another thread (`map`): the same reading asked meanwhile waits for it."""
+        self._memo: dict[tuple[object, ...], list[_Reading]] = {}
+        """The readings made (or under way on another thread of `map`: the same reading asked meanwhile waits for
+        it), by the images' size and mode and the call's psm, language, page and whitelist."""
         self._lock = threading.Lock()
         self.script_languages: dict[str, str] = dict(getattr(ocr, "script_languages", None) or {})
         self.cores: CoreBudget | None = getattr(ocr, "cores", None)
@@ -197,22 +197,27 @@ class SharedOcr:
 
         `whitelist` is passed on to an engine that takes one (and ignored by one that does not).
         """
-        digest = _digest(image)
         reader = whitelist_reader(self.ocr) if whitelist else None
-        key = (digest, image.size, image.mode, psm, lang, page, whitelist if reader is not None else "")
+        call = (image.size, image.mode, psm, lang, page, whitelist if reader is not None else "")
+        mine: _Reading | None
         while True:
             with self._lock:
-                known = self._memo.get(key)
-                under_way = self._reading.get(key) if known is None else None
-                if known is None and under_way is None:
-                    self._reading[key] = threading.Event()
+                readings = self._memo.setdefault(call, [])
+                match, digest = _same_pixels(readings, image) if readings else (None, None)
+                if match is None:
+                    # the first image of its size and mode read so is kept, not hashed: only another one asked the
+                    # same way needs telling apart from it (most readings, a page's first pass too, are one of a kind)
+                    mine = _Reading(image if digest is None else None, digest)
+                    readings.append(mine)
                     break
-                if known is not None:
+                if match.page is not None:
                     self.saved += 1
+                    known, mine = match.page, None
                     break
+                under_way = match.done
             # another thread of `map` reads the same pixels: wait for it (one call, as when read in turn)
-            cast(threading.Event, under_way).wait()
-        if known is None:
+            under_way.wait()
+        if mine is not None:
             try:
                 started, cpu = time.perf_counter(), time.thread_time()
                 known = (
@@ -222,10 +227,12 @@ class SharedOcr:
                 )
                 self._count(self.step, time.perf_counter() - started, time.thread_time() - cpu)
                 with self._lock:
-                    self._memo[key] = known
+                    mine.page = known
             finally:
                 with self._lock:
-                    self._reading.pop(key).set()
+                    if mine.page is None:  # the reading failed: the next asking reads it itself
+                        readings.remove(mine)
+                mine.done.set()
         # a fresh copy each time: callers set sizes, images and problems on the page they get
         return dataclasses.replace(known, words=list(known.words), problems=list(known.problems))
 
@@ -263,6 +270,31 @@ class SharedOcr:
     def usage(self) -> dict[str, tuple[int, float, float]]:
         """Return per step (`first`, `first:osd`, each look's name) the OCR calls made, their wall and CPU seconds."""
         return {step: (n, self.seconds.get(step, 0.0), self.cpu.get(step, 0.0)) for step, n in self.calls.items()}
+
+
+@dataclass(slots=True, eq=False)
+class _Reading:
+    """One image read (or being read) through SharedOcr, kept to answer the same reading asked again."""
+
+    image: Image.Image | None
+    """The image, until another of its size and mode is asked the same way (then hashed into `digest`)."""
+    digest: bytes | None
+    done: threading.Event = field(default_factory=threading.Event)
+    page: Page | None = None
+    """The reading, once made."""
+
+
+def _same_pixels(readings: list[_Reading], image: Image.Image) -> tuple[_Reading | None, bytes]:
+    """Return the reading of `readings` made from the pixels of `image` (None: none), and their digest.
+
+    The readings' own images are hashed now, once each (images handed to OCR are made for it and not drawn on
+    after: a reading's pixels are its image's when it was read).
+    """
+    digest = _digest(image)
+    for reading in readings:
+        if reading.digest is None and reading.image is not None:
+            reading.digest, reading.image = _digest(reading.image), None
+    return next((reading for reading in readings if reading.digest == digest), None), digest
 
 
 def _digest(image: Image.Image) -> bytes:

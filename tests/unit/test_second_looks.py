@@ -189,3 +189,41 @@ def test_budget_and_backend_settings_come_from_the_environment(monkeypatch: pyte
     monkeypatch.setenv("CLAIMFLOW_OCR_BACKEND", "gpu")
     with pytest.raises(ConfigError, match="CLAIMFLOW_OCR_BACKEND"):
         load_settings()
+
+
+def test_only_images_asked_alike_are_hashed_to_tell_them_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    from claimflow import second_looks
+
+    hashed: list[tuple[int, int]] = []
+    digest = second_looks._digest
+    monkeypatch.setattr(second_looks, "_digest", lambda image: hashed.append(image.size) or digest(image))
+    engine = RecordedOcr(pages={1: [("TOTAL", (0.1, 0.1, 0.3, 0.2), 0.9)]})
+    shared = SharedOcr(engine)
+    page = Image.new("L", (300, 200), 255)
+    shared.ocr_image(page, page=1, psm=6)
+    shared.ocr_image(page, page=1, psm=11)
+    shared.ocr_image(Image.new("L", (60, 20), 255), page=1, psm=7)
+    assert hashed == [] and len(engine.calls) == 3  # each one of a kind: read, not hashed
+    other = page.copy()
+    other.putpixel((5, 5), 0)
+    shared.ocr_image(other, page=1, psm=6)  # its size and call are the page's: both hashed, other pixels: read
+    assert hashed == [(300, 200), (300, 200)] and len(engine.calls) == 4
+    shared.ocr_image(page.copy(), page=1, psm=6)  # the page's pixels again: from memory, the page hashed once
+    assert hashed == [(300, 200), (300, 200), (300, 200)] and len(engine.calls) == 4 and shared.saved == 1
+
+
+def test_a_reading_that_failed_is_made_again_when_asked_again() -> None:
+    class Failing(RecordedOcr):
+        def ocr_image(self, image: Image.Image, *, page: int, psm: int = 6, lang: str = "eng") -> Page:
+            if not self.calls:
+                self.calls.append((page, psm))
+                raise RuntimeError("tesseract died")
+            return super().ocr_image(image, page=page, psm=psm, lang=lang)
+
+    engine = Failing(pages={1: [("TOTAL", (0.1, 0.1, 0.3, 0.2), 0.9)]})
+    shared = SharedOcr(engine)
+    image = Image.new("L", (50, 40), 255)
+    with pytest.raises(RuntimeError):
+        shared.ocr_image(image, page=1, psm=6)
+    assert [w.text for w in shared.ocr_image(image, page=1, psm=6).words] == ["TOTAL"]
+    assert engine.calls == [(1, 6), (1, 6)] and shared.saved == 0
