@@ -303,13 +303,18 @@ def is_blank(image: Image.Image) -> bool:
         sample = sample.reduce(factor)
     width, height = sample.size
     dx, dy = int(width * BLANK_MARGIN), int(height * BLANK_MARGIN)
-    pixels = np.asarray(sample.crop((dx, dy, width - dx, height - dy)), dtype=np.int16)
+    pixels = np.asarray(sample.crop((dx, dy, width - dx, height - dy)))
     if pixels.size == 0:
         return True
     # The most common grey is the paper; ink is whatever differs clearly from it, darker or (on a
-    # negative scan or a fax with inverted polarity) lighter.
-    paper = float(np.median(pixels))
-    ink = float(np.count_nonzero(np.abs(pixels - paper) > BLANK_INK_CONTRAST)) / pixels.size
+    # negative scan or a fax with inverted polarity) lighter. Both from the levels' counts: the median and the
+    # count are numpy's median and count over the pixels (a sort of every pixel), exactly (integer levels).
+    counts = np.bincount(pixels.ravel(), minlength=256)
+    below = np.cumsum(counts)
+    size = pixels.size
+    middle = np.searchsorted(below, [(size - 1) // 2, size // 2], side="right")
+    paper = (float(middle[0]) + float(middle[1])) / 2
+    ink = float(counts[np.abs(np.arange(counts.size) - paper) > BLANK_INK_CONTRAST].sum()) / size
     return ink < BLANK_INK_RATIO
 
 
