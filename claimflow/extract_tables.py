@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 
 from claimflow.errors import ReasonCode
@@ -395,6 +395,7 @@ def _rows(
         if found is None:
             continue
         row: dict[str, FieldScalar | None] = {}
+        loose: set[str] = set()  # date cells the boxed reader could not read, typed by the general date parser
         for column, kind in table.columns.items():
             raw = found.group(column)
             header = table.cells.get(column)
@@ -418,16 +419,17 @@ def _rows(
                 raw = _first_amount(_unread_cell_words(line, header, table.headers, centres))
                 doubtful = doubtful or raw is not None
             if raw and kind == "date" and spec.locale.month_first_spaced:
-                boxed = parse_boxed_date(raw)
+                boxed = parse_boxed_date(raw, trailing=True)  # the place of service may follow it
                 if boxed is not None:
                     doubtful = doubtful or boxed.ambiguous
                     row[column] = boxed.value
                     continue
+                loose.add(column)
             row[column] = _cell(raw, kind, spec) if raw else None
             if raw and row[column] is None:
                 unreadable(column, kind)
         if spec.locale.month_first_spaced:
-            guessed, lent = _fill_dates(row, table, found, line.text)
+            guessed, lent = _fill_dates(row, table, found, line.text, loose)
             doubtful = doubtful or guessed
             if lent is not None:
                 borrowed = True
@@ -460,7 +462,7 @@ def cap_borrowed(fields: dict[str, Field], problems: Sequence[Problem]) -> None:
 
 
 def _fill_dates(
-    row: dict[str, FieldScalar | None], table: TableSpec, found: re.Match[str], text: str
+    row: dict[str, FieldScalar | None], table: TableSpec, found: re.Match[str], text: str, loose: Collection[str] = ()
 ) -> tuple[bool, str | None]:
     """Fill a row's date columns the row pattern left empty from the boxed dates before its other cells.
 
@@ -468,11 +470,13 @@ def _fill_dates(
     read for a digit: `OF` for `07`, a rule's remnant) they are read from the text before the first other cell
     with `parse_boxed_dates`. When one part of one date was lost (`11 04 26 ack 04 26`: the to date's month read
     as letters), the part of the same kind of the row's other date fills it where that gives the only dates in
-    order (`normalise.borrow_boxed_dates`). Returns whether they were filled from a guess (a letter read as a
-    digit) and what was borrowed (None when nothing was).
+    order (`normalise.borrow_boxed_dates`). `loose`: date cells the boxed reader could not read, which the general
+    date parser typed (`20 07 08`, a mark before `07 08 26`, read 2008-07-20): they are filled like empty ones, and
+    keep their value when the row's dates cannot be read. Returns whether they were filled from a guess (a letter
+    read as a digit) and what was borrowed (None when nothing was).
     """
     dates = [column for column, kind in table.columns.items() if kind == "date"]
-    if not dates or all(row.get(column) is not None for column in dates):
+    if not dates or all(row.get(column) is not None and column not in loose for column in dates):
         return False, None
     starts = [found.start(c) for c, kind in table.columns.items() if kind != "date" and found.group(c) is not None]
     if not starts:
@@ -487,7 +491,10 @@ def _fill_dates(
         read = borrowed[0], True
         lent = borrowed[1]
     values, guessed = read
-    if any(row.get(column) is not None and row[column] != value for column, value in zip(dates, values, strict=True)):
+    if any(
+        row.get(column) is not None and column not in loose and row[column] != value
+        for column, value in zip(dates, values, strict=True)
+    ):
         return False, None  # the pattern's reading of one date disagrees: leave the row as read
     for column, value in zip(dates, values, strict=True):
         row[column] = value

@@ -202,7 +202,7 @@ GLUED_O = re.compile(r"(?<![\dA-Za-z])[oO](?=\d\d(?!\d))")
 glued to it (`O06`: the caption DD under the 06; `O0&`: a dashed rule's end), not a third digit."""
 
 
-def parse_boxed_date(raw: str) -> ParsedDate | None:
+def parse_boxed_date(raw: str, *, trailing: bool = False) -> ParsedDate | None:
     """Read a month-first date printed in boxes (`MM | DD | YY`) whose box rules OCR read as characters.
 
     The dashed rules between the boxes come back as `1`, `|` or `(`, alone (`01 1 17`) or glued to a part
@@ -210,7 +210,9 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     so lone digits are rules and a three-digit part loses a `1` at one end. Month and day printed without
     a gap (`0122 26`) are split, and so are a day and a four-digit year whose rule was cleaned away (`11 031972`).
     None when no reading gives a calendar date; ambiguous when two readings
-    give different dates (`131`: 13 or 31 where both exist).
+    give different dates (`131`: 13 or 31 where both exist). `trailing`: two digits may follow the date in its run
+    (a service line's place of service glued to the year, `09 07 2611`), so a last run of four digits that is no
+    year of YEARS is the two-digit year and those (never the year 2611).
     """
     # a letter O glued before a part that has its two digits already is no third digit (GLUED_O); else the boxes
     # hold digits only: a letter O beside a digit is a zero read as a letter (`o9` for `09`)
@@ -221,8 +223,10 @@ def parse_boxed_date(raw: str) -> ParsedDate | None:
     for index, token in enumerate(tokens):
         last = index == len(tokens) - 1
         choices: list[list[str]] = []
-        if len(token) == 2 or (last and len(token) == 4):
+        if len(token) == 2 or (last and len(token) == 4 and not (trailing and token[:2] not in YEARS)):
             choices.append([token])
+        if trailing and last and len(token) == 4 and token[:2] not in YEARS:
+            choices.append([token[:2]])
         if len(token) == 4 and not last:
             choices.append([token[:2], token[2:]])
         if len(token) in (3, 5):
@@ -279,9 +283,10 @@ def parse_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> tu
     reading that needed one is returned as doubtful). Parts are two digits (a year two or four); month and day
     printed without a gap (`1005`) are split; lone digits are rules or a row number; a three-digit part loses a
     `1` at one end, as in `parse_boxed_date`. Whatever follows the dates (a place of service) is ignored. The
-    dates must follow each other (from <= to) and none may be after `latest` (services are not in the future:
-    `02 10 47` is a misread `17`). None when no reading, or more than one, fits; else the dates and whether the
-    reading was a guess.
+    dates must follow each other (from <= to), lie within ROW_SPAN_DAYS of each other, and none may be after
+    `latest` (services are not in the future: `02 10 47` is a misread `17`); a four-digit year is one of YEARS. A
+    first run no month can be (`20 07 08 26 ...`) may be a mark before the dates (a guess). None when no reading,
+    or more than one, fits; else the dates and whether the reading was a guess.
     """
     options, guessed = _boxed_options(raw, count)
     readings: set[tuple[date, ...]] = set()
@@ -305,28 +310,46 @@ def borrow_boxed_dates(raw: str, count: int, *, latest: date | None = None) -> t
     to date's year cut to one digit) holds five parts: each place the lost part may have held is tried, filled with
     the part of the same kind of the other date (its month, day or year), and kept when the two dates are dates in
     order and none is after `latest`, as `parse_boxed_dates` reads them. Only when exactly one pair of dates comes
-    out (`11 04 26 | 04 26`: the to date's day or year lost would make it April, before the from date). The borrowed
-    part was never read: the caller keeps the dates as a guess. Returns the dates and what was borrowed (`date 2's
-    month from date 1`), or None (no part lost, more than one, or no single reading).
+    out (`11 04 26 | 04 26`: the to date's day or year lost would make it April, before the from date), and the
+    dates within ROW_SPAN_DAYS of each other. A part lost may leave the place of service after the dates read as a
+    sixth part (`02 04 26 02 04 2 11`: the five parts before it are tried when the row holds six), and a month read
+    as two digits no month can be (`03 24 26 O38 24 26`: 38) was lost too (only its place is tried; a day read
+    wrong, `01 32 26 02 01 26`, is no day of the other date). The borrowed part was never read: the caller keeps the
+    dates as a guess. Returns the dates and what was borrowed (`date 2's month from date 1`), or None (no part lost,
+    more than one, no single reading, or the row reads as it is).
     """
-    if count != 2:
+    if count != 2 or parse_boxed_dates(raw, count, latest=latest) is not None:
         return None
     options, _ = _boxed_options(raw, count)
+    size = 3 * count
     found: dict[tuple[date, ...], str] = {}
-    for parts in _boxed_readings(options, count):
-        if len(parts) != 3 * count - 1:
+    for parts in _boxed_readings(options, count, limit=size + 1):
+        if len(parts) not in (size - 1, size):
             continue
-        for lost in range(3 * count):
-            other = 3 * (1 - lost // 3) + lost % 3  # the same part of the other date
-            filled = [*parts[:lost], "", *parts[lost:]]
-            filled[lost] = filled[other]
-            dates = _boxed_row(filled, count, latest)
-            if dates is not None:
-                found.setdefault(dates, f"date {lost // 3 + 1}'s {PART_NAMES[lost % 3]} from date {other // 3 + 1}")
+        tries = [(parts[: size - 1], range(size))]
+        impossible = [i for i, part in enumerate(parts) if i % 3 == 0 and len(part) == 2 and not _possible_month(part)]
+        if len(parts) == size and len(impossible) == 1:
+            lost = impossible[0]
+            tries.append(([*parts[:lost], *parts[lost + 1 :]], range(lost, lost + 1)))
+        for kept, places in tries:
+            for lost in places:
+                other = 3 * (1 - lost // 3) + lost % 3  # the same part of the other date
+                filled = [*kept[:lost], "", *kept[lost:]]
+                filled[lost] = filled[other]
+                dates = _boxed_row(filled, count, latest)
+                if dates is not None:
+                    found.setdefault(
+                        dates, f"date {lost // 3 + 1}'s {PART_NAMES[lost % 3]} from date {other // 3 + 1}"
+                    )
     if len(found) != 1:
         return None
     dates, what = found.popitem()
     return list(dates), what
+
+
+def _possible_month(part: str) -> bool:
+    """Return whether a part read for a boxed date's month may be one (two digits 01-12)."""
+    return len(part) == 2 and 1 <= int(part) <= 12
 
 
 def _boxed_options(raw: str, count: int) -> tuple[list[list[list[str]]], bool]:
@@ -355,16 +378,22 @@ def _boxed_options(raw: str, count: int) -> tuple[list[list[list[str]]], bool]:
             # a digit glued before it (`905 11 26` for `|05 11 26`)
             choices.append([token[1:]])
             guessed = True
+        no_month = (len(token) == 2 and not _possible_month(token)) or (len(token) == 3 and token[0] not in "01")
+        if index == 0 and no_month:
+            # a first run no month can be may be a mark before the row's dates, no part of them (`20 07 08 26 0708 26`,
+            # `310 07 10 26 0710 26`: the row's margin read as digits); only a reading without it that fits is taken
+            choices.append([])
+            guessed = True
         if len(token) == 6:
             choices.append([token[:2], token[2:4], token[4:]])
         options.append(choices or [[]])
     return options, guessed
 
 
-def _boxed_readings(options: list[list[list[str]]], count: int) -> Iterator[list[str]]:
-    """Yield each way of cutting a row's runs into parts (at most `3 * count` parts)."""
+def _boxed_readings(options: list[list[list[str]]], count: int, *, limit: int | None = None) -> Iterator[list[str]]:
+    """Yield each way of cutting a row's runs into parts (at most `limit` parts, `3 * count` unless given)."""
     for combination in itertools.product(*options):
-        yield [part for choice in combination for part in choice][: 3 * count]
+        yield [part for choice in combination for part in choice][: limit or 3 * count]
 
 
 def _boxed_row(parts: list[str], count: int, latest: date | None) -> tuple[date, ...] | None:
@@ -372,7 +401,7 @@ def _boxed_row(parts: list[str], count: int, latest: date | None) -> tuple[date,
     dates = []
     for index in range(count):
         month, day, year = parts[3 * index : 3 * index + 3]
-        if len(month) != 2 or len(day) != 2 or len(year) not in (2, 4):
+        if len(month) != 2 or len(day) != 2 or len(year) not in (2, 4) or (len(year) == 4 and year[:2] not in YEARS):
             return None
         try:
             dates.append(date(_year(year), int(month), int(day)))
@@ -380,7 +409,16 @@ def _boxed_row(parts: list[str], count: int, latest: date | None) -> tuple[date,
             return None
     if not all(a <= b for a, b in itertools.pairwise(dates)) or (latest is not None and dates[-1] > latest):
         return None
+    if (dates[-1] - dates[0]).days > ROW_SPAN_DAYS:
+        return None
     return tuple(dates)
+
+
+YEARS = ("19", "20")
+"""The centuries a four-digit year of a boxed date may have (`0205` is a month and day, not the year 205)."""
+ROW_SPAN_DAYS = 366
+"""A row's dates (a service line's from and to) lie within about a year of each other, as a table's do
+(extract_tables.DATE_SPAN_DAYS): `07 17 07 18 26` is not 2017-07-07 to 2026-07-18."""
 
 
 def _named(match: re.Match[str], *, us: bool) -> date | None:

@@ -168,7 +168,18 @@ def test_box_28_read_through_box_29s_caption_never_takes_box_29s_amount(specs: S
         ("10 23 26 10 24", ([date(2026, 10, 23), date(2026, 10, 24)], "date 2's year from date 1")),
         ("10 23 26 10 24 26", None),  # nothing lost: nothing borrowed
         ("10 23 26 24", None),  # two parts lost
-        ("07 17 07 18 26", None),  # the from date's year (2026) or its month (2017-07-07): no single reading
+        # the from date's year (2026) or its month: 2017-07-07 to 2026-07-18 is no row's dates (ROW_SPAN_DAYS)
+        ("07 17 07 18 26", ([date(2026, 7, 17), date(2026, 7, 18)], "date 1's year from date 2")),
+        # cms21: seed 23 acroform 001 clean, the from date's year read `#%2` (a lone digit is a rule)
+        ("07 #18 #%2 O07 19 #26 81 ", ([date(2026, 7, 18), date(2026, 7, 19)], "date 1's year from date 2")),
+        # cms21: seed 17 acroform 001 clean, the to date's year cut to `2`, the place of service 11 read after it
+        ("02 04 26 02 04 2 11 ", ([date(2026, 2, 4), date(2026, 2, 4)], "date 2's year from date 1")),
+        # cms21: seed 24 acroform 001 clean, the to date's month read `O38` (no month 38), seed 25 `98` for 08
+        ("03 24 26 O38 24 26 22 ", ([date(2026, 3, 24), date(2026, 3, 24)], "date 2's month from date 1")),
+        ("_08 1 14 26 98 15 26 22 ", ([date(2026, 8, 14), date(2026, 8, 15)], "date 2's month from date 1")),
+        ("01 132 $26 |02}02 [26 | 12 $ ", None),  # a day read wrong (32) is no lost part: not the other date's
+        ("02.26 ay the ~ 0226 1D ee 26.22. 2 e 2 pay ", None),  # seven parts (`1D` read 10): no part lost
+        ("05 26 0205 26 81 ", None),  # 2026-02-05 or 2002-05-26 twice: no single reading (0205 is no year 205)
     ],
 )
 def test_a_part_one_boxed_service_date_lost_is_borrowed_from_the_other_date(
@@ -211,6 +222,22 @@ def test_a_service_row_with_a_borrowed_date_part_stays_a_flagged_guess_though_it
     assert whole.fields["service_lines"].value == table.value
     assert whole.fields["service_lines"].confidence > BORROWED_DATE_CONFIDENCE
     assert not any("borrowed" in p.message for p in whole.problems)
+
+
+def test_a_service_rows_dates_behind_a_mark_are_read_from_the_row_not_by_the_general_date_parser(
+    specs: SpecSet,
+) -> None:
+    # cms21: seed 22 pre-printed 001 degraded `20 07 08 26 0708 26 81 87880`: the row pattern's from date `20 07 08`
+    # is no boxed date, and the general parser made it 2008-07-20 (then dropped as far from the table's dates)
+    rows = ["06 24 26 06 26 26 81 81002 16.50", "20 07 08 26 0708 26 81 87880 30.52"]
+    result = extract_document(_service_page(rows, "47.02"), specs, "cms1500")
+    table = result.fields["service_lines"]
+    assert isinstance(table.value, list)
+    assert [table.value[1]["date_from"], table.value[1]["date_to"]] == [date(2026, 7, 8), date(2026, 7, 8)]  # type: ignore[index]
+    # a row whose dates cannot be read as a row keeps what the general parser gave (nothing else to go on)
+    rows = ["06 24 26 06 26 26 81 81002 16.50", "07/08/2026 87880 30.52"]
+    table = extract_document(_service_page(rows, "47.02"), specs, "cms1500").fields["service_lines"]
+    assert isinstance(table.value, list) and table.value[1]["date_from"] == date(2026, 7, 8)  # type: ignore[index]
 
 
 def test_a_table_merged_from_two_readings_keeps_the_first_readings_borrowed_date_problem() -> None:

@@ -49,7 +49,7 @@ from claimflow.models import (
     ReadMethod,
     Word,
 )
-from claimflow.normalise import parse_boxed_dates
+from claimflow.normalise import ParsedDate, parse_boxed_date, parse_boxed_dates
 from claimflow.readers.dropout import rule_mask, rule_ticks, without_rules
 from claimflow.readers.rows import DIGITS, reread_rows, text_rows, to_paper
 from claimflow.second_looks import DEFAULT_LOOKS, CellsLook, CodeVotesLook, LookContext, SharedOcr
@@ -324,9 +324,21 @@ def test_a_digits_only_run_split_into_words_before_the_code_is_one_run(specs: Sp
     ("07 18 26 07 17 26", None),  # the second date before the first: not a service line's dates
     ("07 17 426 O7 18 26", None),  # a part that is no date part: left empty, not guessed
     ("13 17 26 07 18 26", None),  # no month 13
+    # cms21: a first run no month can be is a mark before the dates (seed 22 pre-printed 001 degraded's margin)
+    ("20 07 08 26 0708 26 81 ", ([date(2026, 7, 8), date(2026, 7, 8)], True)),
+    ("310 07 10 26 0710 26 11 | ", ([date(2026, 7, 10), date(2026, 7, 10)], True)),
+    ("12 07 08 26 07 08 26", None),  # a month first: no mark, read as it is (2008-12-07, then no month 26)
+    ("07 17 0226 07 17 26", None),  # a four-digit year is 19xx or 20xx (not 0226)
 ])
 def test_a_rows_boxed_dates_are_read_in_order(raw: str, expected: tuple[list[date], bool] | None) -> None:
     assert parse_boxed_dates(raw, 2) == expected
+
+
+def test_a_service_dates_year_may_have_the_place_of_service_glued_after_it() -> None:
+    # cms21: seed 17 pre-printed 002 degraded `09 07 26 0907 2611` (to date 09 07 26, place of service 11)
+    assert parse_boxed_date("0907 2611", trailing=True) == ParsedDate(date(2026, 9, 7), False)
+    assert parse_boxed_date("0907 2026", trailing=True) == ParsedDate(date(2026, 9, 7), False)
+    assert parse_boxed_date("0907 2611") == ParsedDate(date(2611, 9, 7), False)  # a birth date's box has no such
 
 
 def test_boxed_service_dates_in_the_future_are_misreadings() -> None:
