@@ -40,7 +40,7 @@ CONFUSABLE: dict[str, str] = {
     "B": "83E",
     "E": "FBZ",
     "F": "EJ",
-    "Z": "27E",
+    "Z": "27EI",
     "2": "Z7",
     "6": "G58",
     "G": "6C",
@@ -51,7 +51,11 @@ CONFUSABLE: dict[str, str] = {
 """What each character read may have been printed as, in Helvetica or Courier scanned at 120-200 dpi (read -> printed).
 Both directions of a pair are listed where OCR makes both mistakes (0/O, 1/I, 5/S, 8/B, 2/Z, 6/G). O, F, C and A may
 be a J typed right after the slot's bracket, its stroke read glued to the J's hook (`extract_rows.J_TWINS`): `F02.9`
-is then J02.9 or F07.9, two codes, and is not repaired (cms13)."""
+is then J02.9 or F07.9, two codes, and is not repaired (cms13). Z may be a Courier I typed right after the bracket
+(the serifed I's bars and the bracket's foot: `[I10` read `Z10`)."""
+J_LOST: dict[str, str] = {"O": "0", "I": "1"}
+"""A code's first letter read for the digit after a J the slot's bracket took (`|J029` read `O29`: the J lost beside
+the bracket, its 0 read as the letter a code starts with) -> that digit; the repair is J, the digit, the rest."""
 
 
 @lru_cache(maxsize=1)
@@ -102,7 +106,8 @@ def is_cut(code: str) -> bool:
 def repairs(code: str, *, letter_only: bool = False) -> list[str]:
     """Return the real codes (dotted, sorted) one OCR confusion away from `code`: one character changed (CONFUSABLE).
 
-    `letter_only`: only the first character (the letter) may change.
+    `letter_only`: only the first character (the letter) may change. A first letter O or I may also be the digit
+    after a J the slot's bracket took (J_LOST: `O29` is J02.9).
 
     The read itself is not among them. A caller takes a repair only when it is the only one: two real codes one
     confusion away (`R10.8` and `R10.9` from `R1O.8`... ) leave the read as it was, for a person to look at.
@@ -114,6 +119,9 @@ def repairs(code: str, *, letter_only: bool = False) -> list[str]:
             candidate = (read[:index] + printed + read[index + 1 :]).upper()
             if candidate != read.upper() and candidate in billable_codes():
                 found.add(dotted(candidate))
+    digit = J_LOST.get(read[:1].upper())
+    if digit is not None and (candidate := f"J{digit}{read[1:]}".upper()) in billable_codes():
+        found.add(dotted(candidate))  # the J lost beside the slot's bracket (J_LOST)
     return sorted(found)
 
 

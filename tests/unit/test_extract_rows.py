@@ -812,13 +812,19 @@ def test_an_item_whose_leading_zero_was_made_a_letter_o_finds_its_word_for_its_c
     page = dataclasses.replace(_page(items), image=Image.new("L", (850, 1100), 255))
     read = ReadDocument(pages=[page])
     parts = [extract_document(read, specs)]
-    assert parts[0].fields["diagnosis_codes"].value == ["K21.9", "O29"]
+    # cms21: the code set repairs `O29` itself (icd10cm.J_LOST: the J lost beside the bracket, its 0 read O), flagged
+    assert parts[0].fields["diagnosis_codes"].value == ["K21.9", "J02.9"]
+    assert any(p.field == "diagnosis_codes" and "one OCR confusion away" in p.message for p in parts[0].problems)
     asked: list[BBox] = []
 
     def cell(page: Page, box: BBox) -> list[Word]:
         asked.append(box)
         return [Word("J029", box, 0.9)]
 
+    assert read_code_cells(read, parts, specs, lambda page, box: [], cell) == 0  # no code left to doubt
+    assert asked == []
+    # the item left unrepaired (as before J_LOST), its word `029` still places its cell
+    parts[0].fields["diagnosis_codes"] = dataclasses.replace(parts[0].fields["diagnosis_codes"], value=["K21.9", "O29"])
     assert read_code_cells(read, parts, specs, lambda page, box: [], cell) == 1
     assert parts[0].fields["diagnosis_codes"].value == ["K21.9", "J02.9"]
     assert asked[0][1] < 0.623 + HEIGHT / 2 < asked[0][3]

@@ -39,6 +39,11 @@ def test_the_generator_draws_real_codes() -> None:
     # a J typed beside its slot's bracket is read O, A, F or C (the bracket glued to its hook): `F02.9` is F07.9
     # (2 read 7) or J02.9, so it is not repaired into F07.9; the cells and brackets looks read it again
     ("F02.9", ["F07.9", "J02.9"]),
+    # cms21: a Courier I after its slot's bracket read Z (seed 25 acroform 001 clean `Z10`)
+    ("Z10", ["I10"]),
+    # cms21: the J lost beside the slot's bracket, its 0 read as the letter O (seeds 19 and 25 acroform `O29`)
+    ("O29", ["J02.9"]),
+    ("I89", ["I39", "J18.9"]),  # two: not repaired
 ])
 def test_repairs_are_the_real_codes_one_confusion_away(read: str, expected: list[str]) -> None:
     assert repairs(read) == expected
@@ -50,6 +55,8 @@ def test_a_list_takes_a_repair_only_when_it_is_the_only_one() -> None:
     assert check.repaired == [("S45.909", "J45.909")]
     assert check.invalid == ["306.9"]
     # a code cut short (`N39` of N39.0, a header) is not made another code of its length (N33): it stays, invalid
+    # a header read for a J code whose J the bracket took is only repaired at its letter: O69 is J06.9 (not O68)
+    assert check_list(["O69", "E11.9"]).repaired == [("O69", "J06.9")]
     cut = check_list(["N39", "E11.9"])
     assert cut.items == ["N39", "E11.9"] and cut.repaired == [] and cut.invalid == ["N39"]
     # a list of ICD-9 codes (no letter then digit) is not checked, nor one with ICD-9 codes read with their slot's
