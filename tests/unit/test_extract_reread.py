@@ -66,6 +66,20 @@ def test_a_closer_list_reading_with_more_slots_wins_though_it_read_a_code_cut_at
     assert choose_surer(codes(["E7", "M25.561"], 0.14), closer)[0].value == ["E7", "M25.561"]
 
 
+def test_a_name_read_from_after_its_hyphen_gives_way_to_the_reading_that_holds_it_whole() -> None:
+    # cms21: seed 23 pre-printed 002 degraded, the page read `-WONG, CARLOS` (LEE faded) at 0.95, its box LEE-WONG
+    def name(text: str, confidence: float) -> Field:
+        return Field("patient_name", text, confidence, Provenance(ReadMethod.OCR, page=1))
+
+    cut, whole = name("WONG, CARLOS", 0.95), name("LEE-WONG, CARLOS", 0.80)
+    assert choose_surer(cut, whole) == (whole, False)
+    assert choose_surer(whole, cut) == (whole, False)
+    assert choose_surer(name("NEIL, KEISHA N", 0.95), name("O'NEIL, KEISHA N", 0.7))[0].value == "O'NEIL, KEISHA N"
+    # letters glued before the name without a joiner, or one letter before it, are no lost part: the surer stays
+    assert choose_surer(cut, name("LEEWONG, CARLOS", 0.8))[0] is cut
+    assert choose_surer(cut, name("A-WONG, CARLOS", 0.8))[0] is cut
+
+
 def _receipt_page(total: str, conf: float) -> Page:
     lines = [
         ["SOME", "SHOP", "SDN", "BHD"],
