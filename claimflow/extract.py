@@ -1015,7 +1015,8 @@ def _match(
             items_found = icd10_rejoined(text, spans, items_found)
             # a slot's bracket read glued before a code (`1N390`, `(N390`): the pattern's prefix took it
             glued = any("value" in m.re.groupindex and m.start("value") > m.start() for m in matches)
-            items_found, guessed = icd10_letters(text, items_found, bracket=glued)
+            short = bracket_chars(text, matches, items_found) if dotted_list(text, items_found) else ""
+            items_found, guessed = icd10_letters(text, items_found, bracket=glued, short=short)
         if not items_found:
             return []
         used = tuple(w for start, end, w in spans if any(a < end and start < b for a, b, _ in items_found))
@@ -1271,7 +1272,7 @@ def icd10_rejoined(
 
 
 def icd10_letters(
-    text: str, found: list[tuple[int, int, str]], *, bracket: bool = False
+    text: str, found: list[tuple[int, int, str]], *, bracket: bool = False, short: str = ""
 ) -> tuple[list[tuple[int, int, str]], bool]:
     """Return a list's items (start, end, value in `text`) with the first letter of misread ICD-10 codes put back.
 
@@ -1289,12 +1290,22 @@ def icd10_letters(
     (with or without a bracket's `1` before it) gives a billable code, that code is taken (`5029`: J02.9; `19029`
     without a bracket read elsewhere: J02.9, since I90.29 is no code); when several do, the digit's usual letter
     only if its code is one of them; when none does, the shape rule above (the validator then says it is no code).
+
+    `short`: the characters the list's slot brackets were read as (`bracket_chars`), given only for a list read
+    with its codes' dots (`dotted_list`). A code read as four characters without a dot whose first is such a
+    bracket (`L110`, `1110`) is that bracket and a three-character code read with digits only (I10 read `110`),
+    when the code set names exactly one such code (`short_code`): a code of four characters or more is printed
+    with its dot, as the list's others were read; taken whole, the bracket lettered it into another real code
+    (L11.0, I11.0) that nothing could doubt (cmsown21). A guess, as any lettered code.
     """
     if not any(ICD10_CODE.fullmatch(icd10_with_dot(value)) for _, _, value in found):
         return found, False
     guessed = False
 
     def lettered(value: str) -> str | None:
+        behind = short_code(value, short)
+        if behind is not None:
+            return behind
         real = real_letterings(value)
         if len(real) == 1:  # the code set names one code: whatever the digit's usual letter says
             return real[0]
@@ -1315,7 +1326,7 @@ def icd10_letters(
 
     out: list[tuple[int, int, str]] = []
     for start, end, value in found:
-        code = lettered(value) if value[:1].isdigit() else None
+        code = lettered(value) if value[:1].isdigit() else short_code(value, short)
         guessed = guessed or code is not None
         out.append((start, end, code or value))
     for match in DIGIT_CODE.finditer(text):
@@ -1335,6 +1346,47 @@ def icd10_letters(
     return sorted(out), guessed
 
 
+SHORT_AFTER_BRACKET = re.compile(r"(.)(\d{3})")
+"""A slot's bracket read as a character glued before a three-character code read with digits only (`L110`)."""
+BRACKET_WORD = re.compile(r"(?:\d[.,:;])?([1LlI|\[({])")
+"""A slot's bracket read as a word of its own before a code, alone or after its slot's digit marker (`L`, `4.1`);
+a lone `1` is slot 1's marker, never taken for a bracket."""
+
+
+def short_code(value: str, short: str) -> str | None:
+    """Return the three-character code `value` holds after a slot's bracket read as one of `short`, or None.
+
+    `value` is four characters read without a dot, the first one of the brackets `short` and three digits
+    (SHORT_AFTER_BRACKET); the code is the one billable code the digits letter into (`real_letterings`: `110` is
+    I10 only), never a code with a dot.
+    """
+    found = SHORT_AFTER_BRACKET.fullmatch(value)
+    if found is None or found.group(1) not in short:
+        return None
+    real = [code for code in real_letterings(found.group(2)) if "." not in code]
+    return real[0] if len(real) == 1 else None
+
+
+def dotted_list(text: str, found: list[tuple[int, int, str]]) -> bool:
+    """Return True when an item of a list was read with its code's dot (as a point or comma between figures)."""
+    return any(re.search(r"\w[.,]+\d", text[start:end]) for start, end, _ in found)
+
+
+def bracket_chars(text: str, matches: Sequence[re.Match[str]], found: list[tuple[int, int, str]]) -> str:
+    """Return the characters a list's slot brackets were read as, before its codes (empty when none was read).
+
+    A bracket the pattern's prefix took glued before a code (`LR10,9`: `L`), or a word of its own right before an
+    item on its line (BRACKET_WORD: `L` `N39.0`, `4.1` `N39.0`).
+    """
+    seen = {text[m.start()] for m in matches if "value" in m.re.groupindex and m.start("value") > m.start()}
+    for start, _, _ in found:
+        before = text[text.rfind("\n", 0, start) + 1 : start].split()
+        word = BRACKET_WORD.fullmatch(before[-1]) if before else None
+        if word is not None and (word.group(1) != "1" or len(before[-1]) > 1):
+            seen.add(word.group(1))
+    return "".join(sorted(seen))
+
+
 SIGN_CODE = re.compile(r"(?<![\w.,$])\$(\d[0-9A-Z](?:[.,]{1,2}[0-9A-Z]{1,4})?)(?![A-Za-z0-9]|[.,][A-Za-z0-9])")
 """An ICD-10 code whose first letter, an S, was read as the dollar sign (`$83,511A`: S83.511A; cmsown17)."""
 SIGN_LETTER = "S"
@@ -1347,6 +1399,11 @@ MARKER_COLUMN = 0.5
 """A word starting within this many of its characters' widths of a marker's left edge starts where markers stand."""
 
 
+MARKED_FIGURES = re.compile(r"\d([.,:;]?)(\d{3,})[._,:;]?")
+"""A word of figures only that may be a digit marker read glued before its code read with digits only: the
+marker, its stop if read (`2.110`), the code, and a stop or underline read after it (`2110.`)."""
+
+
 MARKER_BEFORE_CODE = re.compile(r"^\d[.,:;]+(?=[^\d\s.,:;]\S*[A-Za-z]\d)")
 """A slot's digit marker and its stop read glued before the slot's bracket and code (`1.LM54,50`, `2.LM25,561`)."""
 
@@ -1354,31 +1411,41 @@ MARKER_BEFORE_CODE = re.compile(r"^\d[.,:;]+(?=[^\d\s.,:;]\S*[A-Za-z]\d)")
 def glued_markers_apart(region: list[Line], markers: list[str]) -> list[Line]:
     """Return the region's lines with a digit marker OCR read glued before its slot's code split off it.
 
-    A word of digits only that starts where another row's digit marker starts (its column of markers: `4.1`, `3,`),
+    A word of digits only that starts where another word's digit marker starts (its column of markers: `4.1`, `3,`),
     with a digit marker first, holds that marker and the code after it: `2110` is slot 2's `2.` and I10 read `110`
-    (taken whole, it lettered into Z11.0, a code no slot held; cmsown17). The code part is then read as any code
+    (taken whole, it lettered into Z11.0, a code no slot held; cmsown17). The marker's stop may be read between
+    them and a stop or the slot's underline after the code (MARKED_FIGURES: `2.110`, `2110.`; cmsown21); never by
+    its own start alone (`3,909` is the rest of G43.909, its `G4` lost). The code part is then read as any code
     read with digits only (`icd10_letters`: a guess, below confidence). A digit marker with its stop, then the
     slot's bracket and a code (`1.LM54,50`: MARKER_BEFORE_CODE, wherever it stands) is split after the stop: taken
     whole, the code glued to the marker was no item at all (seed 24 cms1500 003 degraded lost slots 1 and 2).
     """
     digits = {marker for marker in markers if marker.isdigit()}
-    starts = [w.bbox[0] for line in region for w in line.words if MARKER_LIKE.match(w.text) and w.text[0] in digits]
+    starts = [
+        (w.bbox[0], w) for line in region for w in line.words if MARKER_LIKE.match(w.text) and w.text[0] in digits
+    ]
     out = []
     for line in region:
         words: list[Word] = []
         for word in line.words:
             pitch = (word.bbox[2] - word.bbox[0]) / max(1, len(word.text))
+            figures = MARKED_FIGURES.fullmatch(word.text)
             glued = (
-                word.text.isdigit()
-                and len(word.text) >= 4
+                figures is not None
                 and word.text[0] in digits
-                and any(abs(word.bbox[0] - start) <= MARKER_COLUMN * pitch for start in starts)
+                and any(
+                    abs(word.bbox[0] - start) <= MARKER_COLUMN * pitch for start, other in starts if other is not word
+                )
             )
             stop = MARKER_BEFORE_CODE.match(word.text) if word.text[:1] in digits else None
             if not glued and stop is None:
                 words.append(word)
                 continue
-            size = stop.end() if stop is not None else 1
+            if stop is not None:
+                size = stop.end()
+            else:
+                assert figures is not None
+                size = 1 + len(figures.group(1))
             cut = word.bbox[0] + size * pitch
             words.append(
                 dataclasses.replace(word, text=word.text[:size], bbox=(word.bbox[0], word.bbox[1], cut, word.bbox[3]))

@@ -435,6 +435,56 @@ def test_a_slot_marker_read_glued_before_its_code_is_split_off(specs: SpecSet) -
     assert [w.text for line in glued_markers_apart(lines, ["1", "2", "3", "4"]) for w in line.words] == ["4.1", "2110"]
 
 
+def test_a_slot_marker_read_glued_with_its_stop_or_a_stop_after_the_code_is_split_off(specs: SpecSet) -> None:
+    captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+    # seed 21 full 012 degraded: `2110.` (slot 2's marker, I10 read `110`, the slot's stop after it) was Z11.0
+    placed: list[Placed] = [(0.035, 0.59, "1."), (0.05, 0.59, "LR10,9"), (0.035, 0.615, "2110."),
+                            (0.375, 0.59, "3."), (0.39, 0.59, "LE78.5")]
+    words = [w for x, y, text in captions + placed for w in _words(x, y, text, 0.9)]
+    field = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    assert field.fields["diagnosis_codes"].value == ["R10.9", "I10", "E78.5"]
+    assert field.fields["diagnosis_codes"].confidence < 0.9
+    # the marker's stop read too (`2.110`), where another marker stands
+    lines = [Line(tuple(_words(0.035, 0.59, "1."))), Line(tuple(_words(0.035, 0.615, "2.110")))]
+    assert [w.text for line in glued_markers_apart(lines, ["1", "2", "3", "4"]) for w in line.words] == [
+        "1.", "2.", "110"]
+    # never by its own start alone: `3,909` is G43.909 with its `G4` lost, no marker
+    alone = [Line(tuple(_words(0.375, 0.59, "3,909")))]
+    assert [w.text for line in glued_markers_apart(alone, ["1", "2", "3", "4"]) for w in line.words] == ["3,909"]
+
+
+def test_a_bracket_read_as_a_letter_before_a_three_character_code_is_not_its_first_letter(specs: SpecSet) -> None:
+    # seed 29 full 019 degraded: the slots' brackets read `L` glued before their codes (`LR10,9`, `LE78.5`), slot 2
+    # `L110`: the bracket and I10 read `110`; taken whole it was L11.0, a real code, though a four-character code is
+    # printed with its dot as the list's others were read
+    captions = [item for item in CAPTIONS_0212 if not item[2].endswith(".") or len(item[2]) > 2]
+
+    def diagnoses(placed: list[Placed]) -> Field:
+        words = [w for x, y, text in captions + placed for w in _words(x, y, text, 0.9)]
+        read = ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)])
+        return extract_document(read, specs, "cms1500").fields["diagnosis_codes"]
+
+    slots: list[Placed] = [(0.035, 0.59, "1."), (0.05, 0.59, "LR10,9"), (0.035, 0.615, "2"),
+                           (0.375, 0.59, "3."), (0.39, 0.59, "LE78.5")]
+    right = diagnoses([*slots, (0.05, 0.615, "L11.0")])
+    assert right.value == ["R10.9", "L11.0", "E78.5"]  # read with its dot: an L code
+    guessed = diagnoses([*slots, (0.05, 0.615, "L110")])
+    assert guessed.value == ["R10.9", "I10", "E78.5"]
+    assert guessed.confidence < 0.7 * right.confidence  # a guess, as any lettered code
+    # the bracket read `1` as a word of its own after the marker (`4.1`), `1110` for slot 4's `1` and `110`
+    apart: list[Placed] = [(0.035, 0.59, "4.1"), (0.05, 0.59, "N39.0_"), (0.035, 0.615, "2.1"),
+                           (0.05, 0.615, "M54.50"), (0.375, 0.59, "3."), (0.39, 0.59, "Z00.00")]
+    assert diagnoses([*apart, (0.375, 0.615, "4."), (0.39, 0.615, "1110")]).value == [
+        "N39.0", "M54.50", "Z00.00", "I10"]
+    # no bracket read anywhere, or no code read with its dot: the four characters are a code's
+    bare: list[Placed] = [(0.035, 0.59, "1."), (0.05, 0.59, "R10,9"), (0.035, 0.615, "2"),
+                          (0.375, 0.59, "3."), (0.39, 0.59, "E78.5")]
+    assert diagnoses([*bare, (0.05, 0.615, "L110")]).value == ["R10.9", "L11.0", "E78.5"]
+    undotted: list[Placed] = [(0.035, 0.59, "1."), (0.05, 0.59, "LR109"), (0.035, 0.615, "2"),
+                              (0.375, 0.59, "3."), (0.39, 0.59, "LE785")]
+    assert diagnoses([*undotted, (0.05, 0.615, "L110")]).value == ["R10.9", "L11.0", "E78.5"]
+
+
 def test_a_slot_marker_and_its_stop_read_glued_before_the_bracket_and_code_are_split_off(specs: SpecSet) -> None:
     # seed 24 cms1500 003 degraded: `1.LM54,50` and `2.LM25,561` (marker, stop, the slot's bracket read `L`, code);
     # taken whole, neither was an item and the list lost slots 1 and 2
