@@ -139,7 +139,9 @@ def read_rows_again(
         )
     for name in weak:
         found = part.fields.get(name)
-        if digits is None or found is None or name not in spec.tables or not _date_holes(spec, name, found):
+        if digits is None or found is None or name not in spec.tables:
+            continue
+        if not _date_holes(spec, name, found) and not _code_holes(spec, name, found):
             continue
         digit_rows = [
             row
@@ -148,7 +150,19 @@ def read_rows_again(
             for box in field_boxes(page, spec, name)
             for row in digits(page, box) or []
         ]
-        part.fields[name] = fill_dates_from_digits(spec, name, found, digit_rows)
+        found = fill_dates_from_digits(spec, name, found, digit_rows)
+        found, filled = fill_codes_from_digits(spec, name, found, digit_rows)
+        part.fields[name] = found
+        if filled:
+            part.problems.append(
+                Problem(
+                    ReasonCode.FIELD_AMBIGUOUS,
+                    f"{name}: row {', '.join(str(i) for i in filled)} code read with a small letter, no code's; "
+                    "taken from the row read with digits only; check it",
+                    page=found.provenance.page,
+                    field=name,
+                )
+            )
     return read_rows
 
 
@@ -550,6 +564,50 @@ def fill_dates_from_digits(spec: Spec, name: str, table: Field, rows: list[list[
         if checked[index][column] is None:
             filled[index][column] = None
     return dataclasses.replace(table, value=list(filled))
+
+
+def _code_holes(spec: Spec, name: str, table: Field) -> bool:
+    """Return True when a row of the table was read without its code (the row pattern read a small letter there)."""
+    codes = [column for column, kind in spec.tables[name].columns.items() if kind == "code"]
+    return isinstance(table.value, list) and any(
+        isinstance(row, dict) and any(row.get(column) is None for column in codes) for row in table.value
+    )
+
+
+def fill_codes_from_digits(
+    spec: Spec, name: str, table: Field, rows: list[list[Word]]
+) -> tuple[Field, list[int]]:
+    """Return the table with its empty code cells filled from a digits-only reading of its rows, and the rows filled.
+
+    A code cell is empty when its letter was read small (`g1002`: Courier's `81002` on a clean scan; cms1500.yml's
+    row pattern reads the row without its code). The digits-only row whose boxed dates (`_digit_dates`) are the
+    row's two dates, the only such row, gives the code: the first word of CODE_DIGITS digits after them. The
+    confidence is not raised (the cell was empty); the caller says which rows were filled.
+    """
+    table_spec = spec.tables[name]
+    dates = [column for column, kind in table_spec.columns.items() if kind == "date"]
+    codes = [column for column, kind in table_spec.columns.items() if kind == "code"]
+    if not isinstance(table.value, list) or not dates or len(codes) != 1:
+        return table, []
+    read = [found for found in (_digit_dates(words, len(dates)) for words in rows) if found is not None]
+    filled: list[dict[str, FieldScalar | None]] = []
+    new: list[int] = []
+    for index, row in enumerate(table.value):
+        if not isinstance(row, dict):
+            return table, []
+        out = dict(row)
+        values = [row.get(column) for column in dates]
+        if row.get(codes[0]) is None and None not in values:
+            same = [rest for rest, read_dates in read if read_dates == values]
+            words = same[0].split() if len(same) == 1 else []
+            code = next((w for w in words if w.isdigit() and len(w) == CODE_DIGITS), None)
+            if code is not None:
+                out[codes[0]] = code
+                new.append(index + 1)
+        filled.append(out)
+    if not new:
+        return table, []
+    return dataclasses.replace(table, value=list(filled)), new
 
 
 J_TWINS = frozenset("OAFCN")

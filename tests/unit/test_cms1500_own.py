@@ -13,6 +13,7 @@ from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document, icd10_with_dot, one_value_one_box
 from claimflow.extract_layout import build_lines
 from claimflow.extract_reread import merge_reading
+from claimflow.extract_rows import fill_codes_from_digits
 from claimflow.extract_tables import BORROWED, BORROWED_DATE_CONFIDENCE, cap_borrowed
 from claimflow.models import Extraction, Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
 from claimflow.normalise import borrow_boxed_dates, normalise_code, parse_boxed_date, parse_boxed_dates
@@ -261,3 +262,28 @@ def test_a_table_merged_from_two_readings_keeps_the_first_readings_borrowed_date
     part = Extraction("cms1500", 1.0, fields=dict(first), problems=[lent])
     merge_reading(part, "service_lines", new, [], choose=lambda old, other: (other, False))
     assert lent not in part.problems
+
+
+def test_a_procedure_code_read_with_a_small_letter_is_left_unread_and_filled_from_the_digits_reading(
+    specs: SpecSet,
+) -> None:
+    # seed 29 full 022 clean: Courier `81002` read `g1002` in its row read alone; taken as HCPCS G1002 before
+    read = _service_page(["05 30 26 05 30 26 g1002 18.45", "06 14 26 06 14 26 97110 78.40"], "96.85")
+    table = extract_document(read, specs, "cms1500").fields["service_lines"]
+    assert isinstance(table.value, list) and [r.get("procedure_code") for r in table.value] == [None, "97110"]
+    # a capital letter is a HCPCS code's
+    capital = _service_page(["05 30 26 05 30 26 G0008 18.45", "06 14 26 06 14 26 97110 78.40"], "96.85")
+    codes = [r.get("procedure_code") for r in extract_document(capital, specs, "cms1500").fields["service_lines"].value]
+    assert codes == ["G0008", "97110"]
+    # the row read with digits only whose dates are the row's gives the code; the confidence is not raised
+    spec = specs.specs["cms1500"]
+    digits = [
+        [Word("053026053026", (0.05, 0.70, 0.2, 0.71), 0.9), Word("81002", (0.3, 0.70, 0.35, 0.71), 0.9)],
+        [Word("061426061426", (0.05, 0.72, 0.2, 0.73), 0.9), Word("97110", (0.3, 0.72, 0.35, 0.73), 0.9)],
+    ]
+    filled, rows = fill_codes_from_digits(spec, "service_lines", table, digits)
+    assert rows == [1] and [r["procedure_code"] for r in filled.value] == ["81002", "97110"]  # type: ignore[index]
+    assert filled.confidence == table.confidence
+    # no digits row with the row's dates, or two: nothing is filled
+    assert fill_codes_from_digits(spec, "service_lines", table, digits[1:]) == (table, [])
+    assert fill_codes_from_digits(spec, "service_lines", table, [digits[0], digits[0]]) == (table, [])
