@@ -17,6 +17,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from claimflow.capital_numerals import read_share, unread_fits
 from claimflow.errors import ReasonCode
 from claimflow.models import Field, FieldValueType, Money, Problem, Provenance
+from claimflow.normalise import find_currency
 from claimflow.specs import AgreeCheck, OrderCheck, Spec, SumCheck
 
 CHECK_FAILED_FACTOR = 0.8
@@ -215,6 +216,40 @@ def fill_currencies(fields: dict[str, Field], spec: Spec) -> None:
     for name, field in fields.items():
         if isinstance(field.value, Money) and field.value.currency is None:
             fields[name] = dataclasses.replace(field, value=Money(field.value.amount, currency))
+
+
+DOLLARS = frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD"})
+"""Currencies a bare `$` may stand for: a `$` amount does not speak against any of them."""
+
+
+def doubt_currency(fields: dict[str, Field]) -> Problem | None:
+    """Doubt the document's currency (DISAGREE_CAP, in place) when an amount's own reading names another one.
+
+    The currency field is read once, from the first symbol or code on the page; an amount's line read again (a
+    receipt's `TOTAL £ 264.08`, enlarged) may read its symbol otherwise. Full seed 29 receipt 010 degraded: the
+    page's `TOTAL € 264.08` gave the currency EUR at 0.976 calibrated, the total's line read at 2x `£ 264.08`
+    (the receipt is in GBP): two readings of the document's currency disagree, and a person looks.
+    """
+    field = fields.get("currency")
+    if field is None or not isinstance(field.value, str):
+        return None
+    others = sorted(
+        {
+            code
+            for name, other in fields.items()
+            if isinstance(other.value, Money) and (code := find_currency(other.raw)) is not None
+            and code != field.value and not (code == "USD" and "$" in other.raw and field.value in DOLLARS)
+        }
+    )
+    if not others:
+        return None
+    fields["currency"] = dataclasses.replace(field, confidence=round(min(field.confidence, DISAGREE_CAP), 4))
+    return Problem(
+        ReasonCode.FIELD_AMBIGUOUS,
+        f"currency: read {field.value}, but an amount is printed in {', '.join(others)}; check the currency",
+        page=field.provenance.page,
+        field="currency",
+    )
 
 
 def apply_checks(fields: dict[str, Field], spec: Spec) -> list[Problem]:

@@ -37,7 +37,7 @@ from claimflow.extract import taxes_from_sums
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_capitals import read_capitals_again, unread_capitals
 from claimflow.extract_case import check_case, odd_fields, odd_words
-from claimflow.extract_checks import failed_sums, guess_table_amounts, recheck_sums
+from claimflow.extract_checks import doubt_currency, failed_sums, guess_table_amounts, recheck_sums
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_figures import read_figures_again, weak_figures
@@ -75,12 +75,14 @@ from claimflow.extract_stamps import READINGS, missing_fields, read_stamps_again
 from claimflow.extract_tables import cap_borrowed
 from claimflow.extract_votes import vote_values, weak_votes
 from claimflow.extract_words import (
+    check_twin_codes,
     doubtful_codes,
     missing_codes,
     read_codes_alone,
     read_missing_codes,
     read_text_words_alone,
     second_reader,
+    sure_twin_codes,
     weak_codes,
     weak_text_words,
 )
@@ -869,6 +871,12 @@ class CodesLook:
                 at, box = doubted.provenance.page, doubted.provenance.bbox
                 check = Request(self.name, (name,), 2, CHECK_FAILED, "check", page=at, what="words", region=box)
                 requests.append(dataclasses.replace(check, safety=True))
+            for name in sure_twin_codes(part, ctx.specs, ctx.threshold, pages):
+                sure = part.fields[name]
+                at, box = sure.provenance.page, sure.provenance.bbox
+                # one reading by the second recognizer; a code it doubts is then read alone too (one call)
+                check = Request(self.name, (name,), 2, CHECK_FAILED, "check", page=at, what="words", region=box)
+                requests.append(dataclasses.replace(check, safety=True))
         if len(ctx.parts) == 1:
             # weak words of weak `reread_word` text fields (receipts9: a till's postcode `23QxX`), one call a page
             part = ctx.parts[0]
@@ -884,6 +892,7 @@ class CodesLook:
         """Read the granted codes and weak text words alone and take what most readings agree on."""
         only = _served(granted)
         second = second_reader(_second_recognizer, ctx.ocr.count_other)
+        check_twin_codes(ctx.read, ctx.parts, ctx.specs, threshold=ctx.threshold, only=only, second=second)
         read_codes_alone(ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only, second=second)
         read_text_words_alone(
             ctx.read, ctx.parts, ctx.specs, ctx.marks, threshold=ctx.threshold, only=only, second=second
@@ -1296,6 +1305,9 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
             part.problems.extend(recheck_sums(part.fields, spec, fields, failed))
             part.problems.extend(guess_table_amounts(part.fields, spec))  # a lost charge the total gives, a guess
             cap_borrowed(part.fields, part.problems)  # a date part a table borrowed stays a guess after the sums
+            mismatch = doubt_currency(part.fields)  # an amount read again in another currency
+            if mismatch is not None and mismatch not in part.problems:
+                part.problems.append(mismatch)
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records

@@ -7,7 +7,7 @@ import pytest
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
-from claimflow.extract_checks import failed_sums, guess_table_amounts, recheck_sums
+from claimflow.extract_checks import doubt_currency, failed_sums, guess_table_amounts, recheck_sums
 from claimflow.models import Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Row, Sheet, Word
 from claimflow.normalise import search_iban_repairs
 from claimflow.settings import PROJECT_ROOT
@@ -1027,3 +1027,57 @@ def test_a_charge_read_with_a_rule_as_a_digit_takes_what_box_28_gives_as_a_guess
     ):
         fields = _service_lines(charges, total)
         assert guess_table_amounts(fields, spec) == [] and fields == _service_lines(charges, total)
+
+
+def _till_page(rows: list[str], *, spacing: float = 0.0233, height: float = 0.014) -> ReadDocument:
+    """A scanned till receipt whose rows are read at word confidence 0.96, `spacing` (page height) apart."""
+    words = []
+    for index, line in enumerate(rows):
+        left, top = 0.1, 0.04 + index * spacing + (0.05 if line.startswith("\n") else 0.0)
+        for token in line.split():
+            words.append(Word(token, (left, top, left + 0.02 * len(token), top + height), 0.96, 1, index))
+            left += 0.02 * len(token) + 0.02
+    return ReadDocument(pages=[Page(1, 600, 1200, ReadMethod.OCR, words)])
+
+
+def test_an_address_whose_block_goes_on_below_with_an_address_line_is_doubted() -> None:
+    # full seed 29 receipt 010 degraded: the postcode line read `Leeds LS 6B` (no postcode left, mixed case) ended
+    # the address at the street, `45 High Street` at 0.985 calibrated; the line goes on its block
+    specs = load_specs(PROJECT_ROOT / "extractors")
+    tail = ["VAT Reg No: GB 8265657425", "SIMPLIFIED TAX INVOICE", "Receipt No: 890517", "TOTAL £ 264.08"]
+    ended = extract_document(_till_page(["High Street Café Ltd", "45 High Street", *tail]), specs, "receipt")
+    cut = extract_document(
+        _till_page(["High Street Café Ltd", "45 High Street", "Leeds LS 6B", *tail]), specs, "receipt"
+    )
+    whole = extract_document(
+        _till_page(["High Street Café Ltd", "45 High Street", "Leeds LS1 6AB", *tail]), specs, "receipt"
+    )
+    assert ended.fields["issuer_address"].value == cut.fields["issuer_address"].value == "45 High Street"
+    doubted = 0.8 * ended.fields["issuer_address"].confidence
+    assert cut.fields["issuer_address"].confidence == pytest.approx(doubted, abs=1e-3)
+    assert whole.fields["issuer_address"].value == "45 High Street, Leeds LS1 6AB"
+    assert whole.fields["issuer_address"].confidence == pytest.approx(ended.fields["issuer_address"].confidence)
+    # a line a block apart (a gap of more than a line's height) is not the address's rest
+    apart = extract_document(
+        _till_page(["High Street Café Ltd", "45 High Street", "\nLeeds LS 6B", *tail]), specs, "receipt"
+    )
+    assert apart.fields["issuer_address"].confidence == pytest.approx(ended.fields["issuer_address"].confidence)
+
+
+def test_a_currency_an_amount_is_printed_in_otherwise_is_doubted() -> None:
+    page = Provenance(ReadMethod.OCR, 1)
+    fields = {
+        "currency": Field("currency", "EUR", 0.8, page, "€"),
+        "total_amount": Field("total_amount", Money(Decimal("264.08"), "GBP"), 0.4, page, "£ 264.08"),
+        "tax_amount": Field("tax_amount", Money(Decimal("44.01"), "EUR"), 0.6, page, "VAT 20% 44,01"),
+    }
+    problem = doubt_currency(fields)
+    assert problem is not None and problem.code is ReasonCode.FIELD_AMBIGUOUS and problem.field == "currency"
+    assert fields["currency"].confidence == 0.5 and fields["currency"].value == "EUR"
+    # amounts printed in the same currency, or bare, or a `$` for a dollar currency: nothing said
+    for currency, raw in (("GBP", "£ 264.08"), ("GBP", "264.08"), ("CAD", "$ 264.08")):
+        fields = {
+            "currency": Field("currency", currency, 0.8, page, currency),
+            "total_amount": Field("total_amount", Money(Decimal("264.08"), currency), 0.4, page, raw),
+        }
+        assert doubt_currency(fields) is None and fields["currency"].confidence == 0.8

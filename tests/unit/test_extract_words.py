@@ -15,6 +15,7 @@ from claimflow.extract_words import (
     RIVAL_CAP,
     WORD_SCALES,
     carried,
+    check_twin_codes,
     code_like,
     code_read,
     doubtful_codes,
@@ -29,6 +30,7 @@ from claimflow.extract_words import (
     rival_code,
     second_reader,
     second_reads_alike,
+    sure_twin_codes,
     weak_text_words,
 )
 from claimflow.models import BBox, Extraction, Field, Page, Problem, Provenance, ReadDocument, ReadMethod, Word
@@ -133,9 +135,39 @@ def test_the_codes_look_checks_doubtful_confident_codes_as_a_safety_check() -> N
     [request] = CodesLook().propose(ctx)
     # one tesseract call (the four sizes) and one reading by the second recognizer
     assert request.fields == ("invoice_number",) and request.safety and request.calls == 2
+    # tesseract sure of its word: only the second recognizer reads it (and, if it doubts it, tesseract alone once)
     read, part = _receipt("7711162", 0.995, word=0.96)
     read.pages[0].image = image
+    [request] = CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.97, budget=0))
+    assert request.fields == ("invoice_number",) and request.safety and request.calls == 2
+    read, part = _receipt("R711162", 0.995, word=0.96)  # no leading digit a capital is read as
+    read.pages[0].image = image
     assert CodesLook().propose(LookContext(read, [part], SPECS, SharedOcr(_NoOcr()), 0.97, budget=0)) == []
+
+
+def test_a_sure_code_the_second_recognizer_reads_with_its_leading_letter_is_doubted() -> None:
+    # full seed 29 receipt 014 degraded: an italic `T664754` read `1664754` at word confidence 0.95 (0.993
+    # calibrated); PP-OCR reads `T664754`: the page's code stays, below auto-accept, flagged
+    read, part = _receipt("1664754", 0.995, word=0.95)
+    pages = {1: read.pages[0]}
+    assert doubtful_codes(part, SPECS, 0.97, pages) == [] and sure_twin_codes(part, SPECS, 0.97, pages) == [
+        "invoice_number"
+    ]
+    second = FakeSecond(["T664754"])
+    check_twin_codes(read, [part], SPECS, threshold=0.97, only=["invoice_number"], second=second)
+    found = part.fields["invoice_number"]
+    assert (found.value, found.confidence) == ("1664754", RIVAL_CAP) and len(second.boxes) == 1
+    assert [p.code for p in part.problems] == [ReasonCode.FIELD_AMBIGUOUS]
+    # it reads the page's code, another code, or nothing: nothing changes
+    for other in ("1664754", "T664755", "", "I664754 X"):
+        read, part = _receipt("1664754", 0.995, word=0.95)
+        check_twin_codes(read, [part], SPECS, threshold=0.97, only=["invoice_number"], second=FakeSecond([other]))
+        assert part.fields["invoice_number"].confidence == 0.995 and not part.problems
+    # a code not starting with a digit twin, or one already below the threshold, is not asked
+    read, part = _receipt("R664754", 0.995, word=0.95)
+    assert sure_twin_codes(part, SPECS, 0.97, {1: read.pages[0]}) == []
+    read, part = _receipt("1664754", 0.5, word=0.95)
+    assert sure_twin_codes(part, SPECS, 0.97, {1: read.pages[0]}) == []
 
 
 class _NoOcr:
@@ -331,7 +363,7 @@ def _till_postcode(word: str, confidence: float) -> tuple[ReadDocument, Extracti
         f"Bristol BS2 {word}",
         "VAT Reg No: GB 1234567",
         "RECEIPT",
-        "Receipt No: 257025",
+        "Receipt No: 357025",  # no digit a capital is read as (sure_twin_codes)
         "TOTAL £ 68.24",
     ]
     words = []
