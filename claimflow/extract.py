@@ -689,6 +689,8 @@ def _candidates(
                     context *= GARBLED_NEIGHBOUR_FACTOR
                 if top_lines and header_junk(noise, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
+                if field_spec.type in ("code", "text", "money") and left_out(lines, read_from, used, labels, page):
+                    context *= LEFT_OUT_FACTOR
                 # a name runs on (a code, an amount or a date is held whole by its pattern)
                 if boxed_text and cut_by_region(lines, read_from, used):
                     context *= GARBLED_NEIGHBOUR_FACTOR
@@ -779,6 +781,8 @@ def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool,
                 # a sign read garbled where a middle initial would stand (`PATRICIA &` at 0.05 for PATRICIA E)
                 if initial and _initial_place(word, span, line) and word.confidence < GARBLED_WORD:
                     return GARBLED_NEIGHBOUR_FACTOR
+                if initial and _word_place(word, span, line) and word.confidence < GARBLED_WORD:
+                    return LEFT_OUT_FACTOR
                 continue
             garbled = word.confidence < GARBLED_WORD
             reach = (2.0 if garbled else 1.0) * line.height
@@ -788,6 +792,48 @@ def _neighbour_factor(region: list[Line], used: tuple[Word, ...], *, code: bool,
             if initial and short and _initial_place(word, span, line):
                 return GARBLED_NEIGHBOUR_FACTOR
     return GARBLED_NEIGHBOUR_FACTOR if split_from_value(region, used) else 1.0
+
+
+LEFT_OUT_FACTOR = 0.6
+WORD_WIDE = 2.0
+"""Signs at least this many line heights wide (page-height fractions across a page-width one) are a word's ink."""
+"""A value whose recognizer line holds a word right before or after it that the line builder set elsewhere."""
+
+
+def left_out(lines: list[Line], region: list[Line], used: tuple[Word, ...], labels: set[int], page: Page) -> bool:
+    """Return True when a word of the value's recognizer line, a space or two off it, lies outside its lines.
+
+    Such a word was set on another line by the line builder, and the value may be a piece of what is printed.
+    A degraded scan's tall smudged piece of a code falls outside its row's band, and the line builder sets it on a
+    line of its own: full seed 26 motor 007 degraded `Claim number: CLM-2026-1 32007` (the recognizer split the
+    code at a `1`'s side bearing) took `32007` alone at 0.997 calibrated, confident and wrong, while the recognizer
+    read `CLM-2026-1` on the same line, a space before it. Labels' words are no piece of a value.
+    """
+    keys = {(w.block, w.line) for w in used if w.line > 0}
+    if not keys:
+        return False
+    inside = {id(w) for line in region for w in line.words} | {id(w) for w in used}
+    start, end = min(w.bbox[0] for w in used), max(w.bbox[2] for w in used)
+    reach = max(w.bbox[3] - w.bbox[1] for w in used) * page_aspect(page)
+    for line in lines:
+        for word in line.words:
+            if id(word) in inside or id(word) in labels or (word.block, word.line) not in keys:
+                continue
+            if not any(ch.isalnum() for ch in word.text):
+                continue
+            if start - BEFORE_REACH * reach <= word.bbox[2] <= start or end <= word.bbox[0] <= end + EDGE_REACH * reach:
+                return True
+    return False
+
+
+def _word_place(word: Word, span: BBox, line: Line) -> bool:
+    """Return True when signs a word wide lie where a name's next word would, right after it.
+
+    Read garbled, they are ink the recognizer could not read: a stamp's outline over the surname read `———` at 0.00
+    (full seed 26 motor 010 degraded: `Siobhan` for Siobhan Brennan at 0.997 calibrated).
+    """
+    wide = word.bbox[2] - word.bbox[0] >= WORD_WIDE * line.height
+    return wide and span[2] <= word.bbox[0] <= span[2] + INITIAL_REACH * line.height
 
 
 def _initial_place(word: Word, span: BBox, line: Line) -> bool:

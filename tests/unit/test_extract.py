@@ -1081,3 +1081,30 @@ def test_a_currency_an_amount_is_printed_in_otherwise_is_doubted() -> None:
             "total_amount": Field("total_amount", Money(Decimal("264.08"), currency), 0.4, page, raw),
         }
         assert doubt_currency(fields) is None and fields["currency"].confidence == 0.8
+
+
+def test_a_name_followed_by_a_word_of_signs_read_garbled_may_be_cut() -> None:
+    # full seed 26 motor 010 degraded: a stamp's dashed outline over the surname, read `———` at 0.00 a space
+    # after `Siobhan`: the name was taken alone at 0.997 calibrated
+    specs = load_specs(PROJECT_ROOT / "extractors")
+
+    def name(after: Word | None) -> Field:
+        words = [
+            Word("Claimant", (0.093, 0.222, 0.159, 0.231), 0.96, 1, 6),
+            Word("name:", (0.164, 0.224, 0.210, 0.231), 0.96, 1, 6),
+            Word("Siobhan", (0.403, 0.217, 0.469, 0.235), 0.96, 1, 6),
+            *([after] if after is not None else []),
+        ]
+        read = ReadDocument(pages=[Page(1, 1240, 1754, ReadMethod.OCR, words)])
+        return extract_document(read, specs, "motor_claim_form").fields["claimant_name"]
+
+    alone = name(None)
+    assert alone.value == "Siobhan"
+    assert name(Word("———", (0.474, 0.208, 0.545, 0.229), 0.0, 1, 6)).confidence == pytest.approx(
+        0.6 * alone.confidence, abs=1e-3
+    )
+    # read surely (a printed rule), or far away: nothing said; a speck stays a middle initial's place (0.8)
+    assert name(Word("———", (0.474, 0.208, 0.545, 0.229), 0.9, 1, 6)).confidence == alone.confidence
+    speck = name(Word("—", (0.474, 0.220, 0.480, 0.229), 0.0, 1, 6)).confidence
+    assert speck == pytest.approx(0.8 * alone.confidence, abs=1e-3)
+    assert name(Word("———", (0.80, 0.208, 0.87, 0.229), 0.0, 1, 6)).confidence == alone.confidence

@@ -393,3 +393,47 @@ def test_a_lines_best_run_is_the_one_found_by_joining_every_run() -> None:
         joined = _hit_by_joining(texts, target, threshold)
         if found != joined:  # only a letter-spaced label (_spaced_hit) may do better than the runs
             assert found is not None and (joined is None or found[2] > joined[2]), (texts, target, threshold)
+
+
+def test_a_skewed_label_takes_the_words_the_recognizer_read_on_its_own_line() -> None:
+    # full seed 26 motor 002 rotated (tilted down to the right): `Amount claimed:` (OCR line 9) took the
+    # registration's `6519` (line 8), nearer the label than its own `493.98` (line 9), at 0.987 calibrated
+    from claimflow.extract_layout import AnchorHit, words_skewed_right
+
+    amount = Word("Amount", (0.10, 0.328, 0.19, 0.346), 0.96, 1, 9)
+    claimed = Word("claimed:", (0.20, 0.332, 0.30, 0.350), 0.96, 1, 9)
+    above = (
+        Word("HH-BG", (0.40, 0.315, 0.47, 0.328), 0.96, 1, 8),
+        Word("6519", (0.60, 0.320, 0.65, 0.331), 0.96, 1, 8),
+    )
+    own = Word("493.98", (0.31, 0.349, 0.39, 0.362), 0.96, 1, 9)
+    lines = [Line(above), Line((amount, claimed)), Line((own,))]
+    hit = AnchorHit(1, 0, 2, 100.0, (0.10, 0.328, 0.30, 0.350))
+    assert [w.text for line in words_skewed_right(lines, hit) for w in line.words] == ["493.98"]
+    # without the recognizer's line (a text layer, or another OCR line): the nearest line, as before
+    other = Word("493.98", (0.31, 0.349, 0.39, 0.362), 0.96, 1, 10)
+    lines = [Line(above), Line((amount, claimed)), Line((other,))]
+    assert [w.text for line in words_skewed_right(lines, hit) for w in line.words] == ["HH-BG", "6519"]
+
+
+def test_a_word_of_the_values_ocr_line_before_it_set_on_a_line_of_its_own_says_the_value_may_be_cut() -> None:
+    # full seed 26 motor 007 degraded: `CLM-2026-1` `32007` (split at a 1's side bearing), the tall smudged piece
+    # set on a line of its own: `32007` was taken at 0.997 calibrated
+    from claimflow.extract import left_out
+
+    page = Page(1, 1240, 1754, ReadMethod.OCR, [])
+    label = (
+        Word("Claim", (0.09, 0.186, 0.15, 0.196), 0.96, 1, 4),
+        Word("number:", (0.16, 0.187, 0.25, 0.196), 0.96, 1, 4),
+    )
+    piece = Word("CLM-2026-1", (0.40, 0.171, 0.52, 0.201), 0.96, 1, 4)
+    value = Word("32007", (0.53, 0.186, 0.59, 0.196), 0.96, 1, 4)
+    labels = {id(w) for w in label}
+    lines = [Line((piece,)), Line((*label, value))]
+    assert left_out(lines, [Line((value,))], (value,), labels, page)
+    # the whole code read on the label's line, or the piece on another OCR line, or far away: nothing said
+    assert not left_out([Line((*label, piece, value))], [Line((piece, value))], (piece, value), labels, page)
+    elsewhere = Word("CLM-2026-1", (0.40, 0.171, 0.52, 0.201), 0.96, 1, 3)
+    assert not left_out([Line((elsewhere,)), Line((*label, value))], [Line((value,))], (value,), labels, page)
+    far = Word("CLM-2026-1", (0.10, 0.171, 0.22, 0.201), 0.96, 1, 4)
+    assert not left_out([Line((far,)), Line((*label, value))], [Line((value,))], (value,), labels, page)
