@@ -542,7 +542,8 @@ def check_accents(image: Image.Image, words: list[Word], lang: str, *, pixels: G
         line = [(words[i].text, _pixel_box(words[i].bbox, width, height)) for i in indexes]
         lost = diacritics.lost_marks(grey, line)
         for i, flagged in zip(indexes, lost, strict=True):
-            if flagged or diacritics.uncertain_accent(words[i].text, lang):
+            text, sure = words[i].text, words[i].confidence
+            if flagged or diacritics.uncertain_accent(text, lang) or diacritics.umlaut_read_twice(text, sure, lang):
                 capped = min(words[i].confidence, diacritics.LOST_MARK_CONFIDENCE)
                 out[i] = dataclasses.replace(words[i], confidence=capped)
     return out

@@ -16,6 +16,7 @@ from claimflow.readers.diacritics import (
     lost_marks,
     marks_fit,
     page_dot,
+    umlaut_read_twice,
     uncertain_accent,
 )
 from claimflow.readers.ocr import GreyPixels, check_accents, to_grey
@@ -114,6 +115,17 @@ def test_accents_the_model_cannot_tell_apart_are_uncertain() -> None:
     assert uncertain_accent("Zoé", "eng")  # eng reads ë, è and ê as é
     assert not uncertain_accent("Zoe", "eng")
     assert not uncertain_accent("理赔", "chi_sim") and not uncertain_accent("理赔", "eng")
+
+
+def test_an_unsure_double_i_inside_a_word_may_be_an_umlaut_eng_read_twice() -> None:
+    # full seed 26 motor 015 degraded: `Miiller` at 0.81 for Müller, its dots explained by the two i's
+    assert umlaut_read_twice("Miiller", 0.81, "eng")
+    assert not umlaut_read_twice("Miiller", 0.93, "eng")  # read surely: Finnish names are spelt so
+    assert not umlaut_read_twice("Miiller", 0.81, "deu")  # a model that knows ü read it
+    assert not umlaut_read_twice("Muller", 0.81, "eng") and not umlaut_read_twice("Ii", 0.5, "eng")
+    image, _ = _line("Declan Müller")
+    checked = check_accents(image, _read_words(image, "Declan Müller", "Declan Miiller", 0.81), "eng")
+    assert [w.confidence for w in checked] == [0.81, LOST_MARK_CONFIDENCE]
 
 
 def test_check_accents_caps_only_the_flagged_words() -> None:
