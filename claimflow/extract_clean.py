@@ -20,7 +20,10 @@ acute: `Noémie` read `Noemie`), doubted.
 An amount is only ever doubted, never replaced: when neither reading parses to the amount read, it goes below
 auto-accept with a Problem naming the readings (full seed 23 motor 011: an APPROVED stamp's `O` over `4,335.72`,
 the outline left after drop-out closed the 5's bowl, `4336.72` at word confidence 0.93 was taken at 0.99; read
-again in black and white it reads `4,335.72` at both sizes).
+again in black and white it reads `4,335.72` at both sizes); when a reading parses to another amount, at most
+extract_reread.RIVAL_AMOUNT_CAP, as two readings of a box that give two amounts (seed 29 small cms1500 preprinted
+001 degraded: box 29's 213.91 read `413 91` on the page, `213.91` / `4213.91` in black and white, kept at DOUBT_CAP
+was 0.969 calibrated).
 
 With a second recognizer (PP-OCR, trained apart from tesseract), the value's box is read by it too where the
 page and black and white disagree (`tie_break`): the page's value stays (doubted) when it reads the page's, and
@@ -42,7 +45,7 @@ from claimflow.errors import ReasonCode
 from claimflow.extract_accents import has_accent, skeleton
 from claimflow.extract_confirm import SCRIPT_FREE, doubt, same_code
 from claimflow.extract_glyphs import value_words
-from claimflow.extract_reread import CUT_CAP, calibrated, read_longer
+from claimflow.extract_reread import CUT_CAP, RIVAL_AMOUNT_CAP, calibrated, read_longer
 from claimflow.extract_values import parse_value
 from claimflow.models import BBox, Extraction, Field, Money, Page, ReadDocument, ReadMethod
 from claimflow.normalise import normalise_code
@@ -154,10 +157,14 @@ def _judge(
     name = found.name
     if field_spec.type == "money":
         amount = found.value.amount if isinstance(found.value, Money) else None
-        if not any(_amount_of(text, field_spec, spec) == amount for text in cleaned):
+        amounts = [_amount_of(text, field_spec, spec) for text in cleaned]
+        if amount not in amounts:
             shown = " / ".join(repr(text) for text in cleaned)
             message = f"{name}: read again in black and white as {shown}, not {amount}; check the amount"
             doubt(part, name, page, ReasonCode.FIELD_AMBIGUOUS, message)
+            if any(other is not None for other in amounts):  # another amount read in its box: a toss, not a doubt
+                doubted = part.fields[name]
+                part.fields[name] = dataclasses.replace(doubted, confidence=min(doubted.confidence, RIVAL_AMOUNT_CAP))
         return
     if any(same_code(text, value) for text in cleaned):
         return

@@ -53,6 +53,11 @@ CUT_CAP = 0.6
 """The most a value keeps that another reading of it read longer at an end (`read_longer`): the value may be cut.
 Above, a doubted value still calibrates near auto-accept (raw 0.78 to 0.98 on CMS-1500s: `ANDERSON, ROBER` for
 `ANDERSON, ROBERT J`, its box read closer `ANDERSON, RORERT J`)."""
+RIVAL_AMOUNT_CAP = 0.5
+"""The most an amount keeps that another reading of its box read as another amount, no third reading (a sum's parts)
+siding with it: a toss a person settles. Disagreeing readings kept DISAGREE_FACTOR of the surer one's score, and an
+amount's curve calibrates that near auto-accept: box 29's `161.32` read `161.34` on the page (0.95) and `161.32` in
+its box (0.84) kept `161.34` at 0.81 raw, 0.977 calibrated (seed 29 full cms1500 002 rotated)."""
 UNREAD_CAP = 0.75
 """The most a value keeps that only its label's line read enlarged gave (the page's reading of that line gave none)."""
 UNREAD_LABELS = 2
@@ -296,8 +301,11 @@ def read_regions_again(
     again = extract_document(ReadDocument(pages=pages), specs, part.document_type)
     for name in weak:
         problems = [p for p in again.problems if p.field == name]
-        choose = _by_sum(spec, part.fields, name) or choose_surer
-        merge_reading(part, name, again.fields.get(name), problems, read=name in read_again, choose=choose)
+        gives = _sum_gives(spec, part.fields, name)
+        choose = _by_sum(gives) if gives is not None else choose_surer
+        merge_reading(
+            part, name, again.fields.get(name), problems, read=name in read_again, choose=choose, vouched=gives
+        )
     return regions
 
 
@@ -329,12 +337,11 @@ def read_unread_again(
     return regions
 
 
-def _by_sum(spec: Spec, fields: dict[str, Field], name: str) -> Choose | None:
-    """Return a choice for total `name` of a sum check: of two readings that disagree, the one its parts add up to.
+def _sum_gives(spec: Spec, fields: dict[str, Field], name: str) -> Callable[[Field], bool] | None:
+    """Return whether a reading of total `name` of a sum check is the amount its parts add up to (None: no sum).
 
-    Box 28's `410.54` read `41 54` on the page (0.62) and `410.54` in its box (0.32), the service lines' charges
-    adding up to 410.54: the parts are a third reading, of other words, that sides with one. Neither reading is
-    taken from the sum (a total no reading gave is never made up); the one chosen is still flagged and doubted.
+    The parts are a third reading, of other words: `_by_sum` takes the reading they side with, and `merge_reading`
+    does not hold an amount they vouch for as a toss (RIVAL_AMOUNT_CAP).
     """
     check = next((c for c in spec.checks if isinstance(c, SumCheck) and c.total == name), None)
     if check is None:
@@ -343,12 +350,22 @@ def _by_sum(spec: Spec, fields: dict[str, Field], name: str) -> Choose | None:
     if summed is None:
         return None
     tolerance = Decimal(str(check.tolerance))
+    return lambda found: isinstance(found.value, Money) and abs(found.value.amount - summed) <= tolerance
+
+
+def _by_sum(gives: Callable[[Field], bool]) -> Choose:
+    """Return a choice for a sum check's total: of two readings that disagree, the one its parts add up to (`gives`).
+
+    Box 28's `410.54` read `41 54` on the page (0.62) and `410.54` in its box (0.32), the service lines' charges
+    adding up to 410.54: the parts are a third reading, of other words, that sides with one. Neither reading is
+    taken from the sum (a total no reading gave is never made up); the one chosen is still flagged and doubted.
+    """
 
     def choose(old: Field, new: Field) -> tuple[Field, bool]:
         chosen, agreed = choose_surer(old, new)
         if agreed:
             return chosen, agreed
-        adds_up = [f for f in (old, new) if isinstance(f.value, Money) and abs(f.value.amount - summed) <= tolerance]
+        adds_up = [f for f in (old, new) if gives(f)]
         return (adds_up[0], False) if len(adds_up) == 1 else (chosen, False)
 
     return choose
@@ -436,6 +453,7 @@ def merge_reading(
     read: bool = False,
     choose: Choose = choose_surer,
     disagreement: str = "a closer reading of its box disagrees with the first; check it",
+    vouched: Callable[[Field], bool] | None = None,
 ) -> None:
     """Take a second reading's value of one field into the extraction, by `choose`; the one way every Look merges.
 
@@ -475,10 +493,17 @@ def merge_reading(
     confidence = round(chosen.confidence * factor, 4)
     if other is not None and read_longer(chosen.value, other.value):
         confidence = min(confidence, CUT_CAP)  # the other reading went on past the value's end: it may be cut
+    if other is not None and rival_amounts(chosen.value, other.value) and not (vouched is not None and vouched(chosen)):
+        confidence = min(confidence, RIVAL_AMOUNT_CAP)  # two amounts read in one box: a toss a person settles
     put_found(part, dataclasses.replace(chosen, confidence=confidence), own)
     part.problems.append(
         Problem(ReasonCode.FIELD_AMBIGUOUS, f"{name}: {disagreement}", page=chosen.provenance.page, field=name)
     )
+
+
+def rival_amounts(one: object, other: object) -> bool:
+    """Return True when two readings of a field are amounts that differ (`161.34` and `161.32`)."""
+    return isinstance(one, Money) and isinstance(other, Money) and one.amount != other.amount
 
 
 def read_longer(short: object, whole: object) -> bool:

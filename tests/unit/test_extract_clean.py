@@ -242,13 +242,19 @@ def _motor_amount(raw: str, word_confidence: float) -> tuple[ReadDocument, Extra
 
 
 def test_a_confident_amount_black_and_white_reads_otherwise_is_doubted_never_replaced(specs: SpecSet) -> None:
+    from claimflow.extract_reread import RIVAL_AMOUNT_CAP
+
     # full seed 23 motor 011: a stamp's outline closed a 5's bowl, `4336.72` at word confidence 0.93 for 4,335.72
     read, part = _motor_amount("4336.72", 0.93)
     assert unsure_values(part, specs, {1: read.pages[0]}, THRESHOLD) == ["amount_claimed"]
     assert read_clean(read, [part], specs, FakeLook(["4,335.72", "4.335,72"]), threshold=THRESHOLD) == 1
     found = part.fields["amount_claimed"]
-    assert found.value == Money(Decimal("4336.72"), "EUR") and found.confidence == DOUBT_CAP  # doubted, not replaced
+    # doubted, not replaced; another amount read in its box holds it as a toss (below DOUBT_CAP)
+    assert found.value == Money(Decimal("4336.72"), "EUR") and found.confidence == RIVAL_AMOUNT_CAP < DOUBT_CAP
     assert any(p.field == "amount_claimed" and "4,335.72" in p.message for p in part.problems)
+    read, part = _motor_amount("4336.72", 0.93)  # readings that give no amount at all: a doubt
+    read_clean(read, [part], specs, FakeLook(["ve ad", ""]), threshold=THRESHOLD)
+    assert part.fields["amount_claimed"].confidence == DOUBT_CAP
     read, part = _motor_amount("4,335.72", 0.93)
     read_clean(read, [part], specs, FakeLook(["€4,335.72 |", "4335.72"]), threshold=THRESHOLD)
     assert part.fields["amount_claimed"].confidence == 0.99 and not part.problems  # a reading gives it: kept

@@ -426,16 +426,28 @@ def test_a_closer_reading_of_the_same_value_drops_the_first_readings_low_confide
 
 def test_two_readings_that_disagree_equally_sure_leave_the_value_kept_twice_as_doubted() -> None:
     from claimflow.extract import DISAGREE_FACTOR
-    from claimflow.extract_reread import merge_reading
+    from claimflow.extract_reread import RIVAL_AMOUNT_CAP, merge_reading
 
-    # box 29's `100.83`, the dashed cents rule through the `3`: `100.84` on the page, `100.83` in its box, both 0.95
+    # box 29's `100.83`, the dashed cents rule through the `3`: `100.84` on the page, `100.83` in its box, both 0.95;
+    # two amounts read in one box are a toss whichever is surer (RIVAL_AMOUNT_CAP)
     part = Extraction("cms1500", 1.0, fields={"total_amount": _f("100.84", 0.95)})
     merge_reading(part, "total_amount", _f("100.83", 0.95))
     assert part.fields["total_amount"].value == Money(Decimal("100.84"), "MYR")
-    assert part.fields["total_amount"].confidence == round(0.95 * DISAGREE_FACTOR * DISAGREE_FACTOR, 4)
+    assert part.fields["total_amount"].confidence == RIVAL_AMOUNT_CAP
     part = Extraction("cms1500", 1.0, fields={"total_amount": _f("357.16", 0.84)})
-    merge_reading(part, "total_amount", _f("357.10", 0.64))  # one reading surer: doubted once
-    assert part.fields["total_amount"].confidence == round(0.84 * DISAGREE_FACTOR, 4)
+    merge_reading(part, "total_amount", _f("357.10", 0.64))
+    assert part.fields["total_amount"].confidence == RIVAL_AMOUNT_CAP
+
+    def code(text: str, confidence: float) -> Field:
+        return Field("policy_group", text, confidence, Provenance(ReadMethod.OCR, page=1))
+
+    # other values: equally sure readings doubt the value twice, one surer reading once
+    part = Extraction("cms1500", 1.0, fields={"policy_group": code("GRP-48003", 0.95)})
+    merge_reading(part, "policy_group", code("GRP-48008", 0.95))
+    assert part.fields["policy_group"].confidence == round(0.95 * DISAGREE_FACTOR * DISAGREE_FACTOR, 4)
+    part = Extraction("cms1500", 1.0, fields={"policy_group": code("GRP-48003", 0.84)})
+    merge_reading(part, "policy_group", code("GRP-48008", 0.64))
+    assert part.fields["policy_group"].confidence == round(0.84 * DISAGREE_FACTOR, 4)
     # the same letters, a space apart (`Riverside Fami ly Clinic`): doubted once
     name = Field("billing_provider", "Riverside Fami ly Clinic", 0.876, Provenance(ReadMethod.OCR, page=1))
     part = Extraction("cms1500", 1.0, fields={"billing_provider": name})
@@ -636,7 +648,7 @@ def test_an_amount_read_with_a_leading_zero_lost_its_first_figures_and_is_doubte
 
 
 def test_of_two_readings_of_a_total_the_one_its_parts_add_up_to_is_kept_doubted() -> None:
-    from claimflow.extract_reread import _by_sum, merge_reading
+    from claimflow.extract_reread import RIVAL_AMOUNT_CAP, _by_sum, _sum_gives, merge_reading
 
     def money(name: str, amount: str, confidence: float) -> Field:
         return Field(name, Money(Decimal(amount), "USD"), confidence, Provenance(ReadMethod.OCR, page=1))
@@ -647,15 +659,44 @@ def test_of_two_readings_of_a_total_the_one_its_parts_add_up_to_is_kept_doubted(
     # seed 23 full 021 degraded: box 28 read `41 54` on the page (0.62), `410.54` in its box (0.32)
     total = money("total_charge", "41.54", 0.62)
     part = Extraction("cms1500", 1.0, fields={"total_charge": total, "service_lines": lines})
-    choose = _by_sum(spec, part.fields, "total_charge")
-    assert choose is not None and _by_sum(spec, part.fields, "amount_paid") is None
-    merge_reading(part, "total_charge", money("total_charge", "410.54", 0.32), choose=choose)
+    gives = _sum_gives(spec, part.fields, "total_charge")
+    assert gives is not None and _sum_gives(spec, part.fields, "amount_paid") is None
+    choose = _by_sum(gives)
+    merge_reading(part, "total_charge", money("total_charge", "410.54", 0.32), choose=choose, vouched=gives)
     assert part.fields["total_charge"].value == Money(Decimal("410.54"), "USD")
     assert part.fields["total_charge"].confidence < 0.32
-    # neither adds up: the surer, as without the parts
+    # the parts vouch for the one kept: it is not held as a toss between two amounts
     part.fields["total_charge"] = money("total_charge", "41.54", 0.62)
-    merge_reading(part, "total_charge", money("total_charge", "418.54", 0.32), choose=choose)
+    merge_reading(part, "total_charge", money("total_charge", "410.54", 0.95), choose=choose, vouched=gives)
+    assert part.fields["total_charge"].confidence > RIVAL_AMOUNT_CAP
+    # neither adds up: the surer, as without the parts, held as a toss
+    part.fields["total_charge"] = money("total_charge", "41.54", 0.92)
+    merge_reading(part, "total_charge", money("total_charge", "418.54", 0.32), choose=choose, vouched=gives)
     assert part.fields["total_charge"].value == Money(Decimal("41.54"), "USD")
+    assert part.fields["total_charge"].confidence == RIVAL_AMOUNT_CAP
+
+
+def test_an_amount_two_readings_of_its_box_read_differently_is_held_as_a_toss() -> None:
+    from claimflow.extract import DISAGREE_FACTOR
+    from claimflow.extract_reread import RIVAL_AMOUNT_CAP, merge_reading
+
+    def money(amount: str, confidence: float) -> Field:
+        return Field("amount_paid", Money(Decimal(amount), "USD"), confidence, Provenance(ReadMethod.OCR, page=1))
+
+    # seed 29 full cms1500 002 rotated: box 29's 161.32 read `161.34` on the page (0.95), `161.32` in its box (0.84)
+    part = Extraction("cms1500", 1.0, fields={"amount_paid": money("161.34", 0.95)})
+    merge_reading(part, "amount_paid", money("161.32", 0.84))
+    kept = part.fields["amount_paid"]
+    assert kept.value == Money(Decimal("161.34"), "USD") and kept.confidence == RIVAL_AMOUNT_CAP
+    assert any(p.field == "amount_paid" and p.code is ReasonCode.FIELD_AMBIGUOUS for p in part.problems)
+    # the same amount read twice is no toss; a text value's disagreement keeps DISAGREE_FACTOR as before
+    part = Extraction("cms1500", 1.0, fields={"amount_paid": money("161.34", 0.95)})
+    merge_reading(part, "amount_paid", money("161.34", 0.84))
+    assert part.fields["amount_paid"].confidence == 0.95
+    name = Field("insured_name", "Lee, Ann", 0.95, Provenance(ReadMethod.OCR, page=1))
+    part = Extraction("cms1500", 1.0, fields={"insured_name": name})
+    merge_reading(part, "insured_name", dataclasses.replace(name, value="Lee, Anne", confidence=0.6))
+    assert part.fields["insured_name"].confidence == round(0.95 * DISAGREE_FACTOR, 4)
 
 
 def test_a_box_a_closer_reading_left_unread_is_read_once_more_and_a_found_value_is_not() -> None:
