@@ -69,7 +69,7 @@ from claimflow.models import (
     centre_in,
 )
 from claimflow.readers.paddle_rec import Reading, RecognizerMissing
-from claimflow.specs import AgreeCheck, FieldSpec, OrderCheck, Spec, SpecSet, SumCheck
+from claimflow.specs import AgreeCheck, AlikeCheck, FieldSpec, OrderCheck, Spec, SpecSet, SumCheck
 
 FIGURE_TYPES = frozenset({"code", "money", "date"})
 """Field types read in figures (a pattern reading digits: `amount_in_words`' capital numerals are not)."""
@@ -371,7 +371,7 @@ def check_failures(part: Extraction, spec: Spec, name: str, field: Field) -> int
     return failures
 
 
-def _named(check: SumCheck | OrderCheck | AgreeCheck) -> list[str]:
+def _named(check: SumCheck | OrderCheck | AgreeCheck | AlikeCheck) -> list[str]:
     if isinstance(check, SumCheck):
         return [ref.partition(".")[0] for ref in (check.total, *check.parts)]
     if isinstance(check, OrderCheck):

@@ -37,7 +37,7 @@ from claimflow.extract import taxes_from_sums
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_capitals import read_capitals_again, unread_capitals
 from claimflow.extract_case import check_case, odd_fields, odd_words
-from claimflow.extract_checks import doubt_currency, failed_sums, guess_table_amounts, recheck_sums
+from claimflow.extract_checks import check_alike, doubt_currency, failed_sums, guess_table_amounts, recheck_sums
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_figures import read_figures_again, weak_figures
@@ -1256,7 +1256,8 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
     they may make fit what is left of the budget; safety checks are granted whatever is left; a step with
     nothing granted does not run. The budget is charged the calls a step really made (answers from memory are
     free). Once all ran, the spec's sum checks run again on the values the looks left (`extract_checks.recheck_sums`),
-    a table amount they still lost is made from its total as a guess (`extract_checks.guess_table_amounts`)
+    a table amount they still lost is made from its total as a guess (`extract_checks.guess_table_amounts`), names
+    that read one misread apart are held (`extract_checks.check_alike`)
     and a receipt's tax is checked against its sums again with the total as the looks left it
     (`extract.taxes_from_sums`, no OCR). Returns the records (also kept in `ctx.records`).
     """
@@ -1308,6 +1309,7 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
             mismatch = doubt_currency(part.fields)  # an amount read again in another currency
             if mismatch is not None and mismatch not in part.problems:
                 part.problems.append(mismatch)
+            part.problems.extend(check_alike(part.fields, spec, part.problems))  # names a look read again
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
     return ctx.records

@@ -344,7 +344,20 @@ class AgreeCheck(_Model):
     other reading's value when every character read fits it; never confident, and flagged."""
 
 
-Check = Annotated[SumCheck | OrderCheck | AgreeCheck, PydanticField(discriminator="kind")]
+class AlikeCheck(_Model):
+    """Fields that often hold one value (the patient is the insured) read the same, or apart by more than a misread.
+
+    Values that differ in one word only, by at most `max_edits` letters (`Rodriguez, Ahmed L` and `Rodriguez, Anmed
+    L`), are one value misread in one of the boxes: each is held below auto-accept with a Problem naming both. Run
+    on OCR'd documents once the second looks are done (extract_checks.check_alike).
+    """
+
+    kind: Literal["alike"]
+    fields: list[str] = PydanticField(min_length=2)
+    max_edits: int = PydanticField(default=2, ge=1, le=3)
+
+
+Check = Annotated[SumCheck | OrderCheck | AgreeCheck | AlikeCheck, PydanticField(discriminator="kind")]
 
 
 class Spec(_Model):
@@ -610,7 +623,8 @@ def _allowed_keys(loc: Path_) -> list[str]:
             index += 2
             continue
         if part == "checks":
-            return sorted({*SumCheck.model_fields, *OrderCheck.model_fields, *AgreeCheck.model_fields})
+            models = (SumCheck, OrderCheck, AgreeCheck, AlikeCheck)
+            return sorted({key for model_class in models for key in model_class.model_fields})
         model = _MODEL_AT.get(part, model)
         index += 1
     return list(model.model_fields)
@@ -623,7 +637,7 @@ def _cross_check(spec: Spec) -> list[tuple[Path_, str]]:
     for index, check in enumerate(spec.checks):
         if isinstance(check, SumCheck):
             names = [*check.parts, check.total]
-        elif isinstance(check, AgreeCheck):
+        elif isinstance(check, AgreeCheck | AlikeCheck):
             names = list(check.fields)
         else:
             names = [check.earlier, check.later]

@@ -227,3 +227,18 @@ def test_a_reading_that_failed_is_made_again_when_asked_again() -> None:
         shared.ocr_image(image, page=1, psm=6)
     assert [w.text for w in shared.ocr_image(image, page=1, psm=6).words] == ["TOTAL"]
     assert engine.calls == [(1, 6), (1, 6)] and shared.saved == 0
+
+
+def test_names_one_misread_apart_are_held_once_the_looks_are_done() -> None:
+    from claimflow.extract_checks import DISAGREE_CAP
+
+    def name(field: str, value: str) -> Field:
+        return Field(field, value, 0.99, Provenance(ReadMethod.OCR, page=1))
+
+    # seed 29 full cms1500 016 clean: box 4 `Rodriguez, Anmed L` at 0.989 beside box 2's `Rodriguez, Ahmed L`
+    fields = {"patient_name": name("patient_name", "Rodriguez, Ahmed L"),
+              "insured_name": name("insured_name", "Rodriguez, Anmed L")}
+    part = Extraction("cms1500", 1.0, fields=fields)
+    run_looks(LookContext(ReadDocument(), [part], SPECS, SharedOcr(RecordedOcr()), 0.98, 10), [])
+    assert [f.confidence for f in part.fields.values()] == [DISAGREE_CAP, DISAGREE_CAP]
+    assert [p.field for p in part.problems] == ["patient_name"]
