@@ -89,6 +89,16 @@ EDGE_REACH = 3.0
 """A word of the value's row left out of its region this many line heights after the value may be its rest."""
 BEFORE_REACH = 2.0
 """... and this many before it (a neighbouring box's words end further from a value than a space)."""
+PREFIX_CAP = 0.6
+"""The most a code of figures keeps that has a word of capitals just before it in its own box (`GRP` `97501` for
+GRP-97501, the hyphen lost on a degraded scan): the prefix may be the code's own (as extract_reread.CUT_CAP); and a
+name read by a pattern with a word of letters just before it (`LEE` `WONG, DAVID H` for LEE-WONG, DAVID H)."""
+PREFIX_WORD = re.compile(r"^[A-Z]{1,5}-?$")
+"""... such a word before a code: a code's letters (`GRP`, `MP-`), never a caption's longer words."""
+NAME_PART = re.compile(r"^[A-Za-z][A-Za-z'’\-]+$")
+"""... before a name: a word of two letters or more (a surname's first part), read at GARBLED_WORD or more."""
+PREFIX_REACH = 2.0
+"""... at most this many of the value's line heights before it (a space, and a lost hyphen's width)."""
 UNORDERED_FACTOR = 0.8  # a list whose printed order is unknown (items without their own marker)
 LEFTOVER_FACTOR = 0.6  # a marked list with code-like text left over in its region: an item may be unread
 REPAIRED_CAP = 0.6
@@ -702,8 +712,46 @@ def _candidates(
             if top_lines and beside_label(used, label_words, page_aspect(page)):
                 context *= LABEL_PHRASE_FACTOR
             confidence = _confidence(used, anchor_factor * tier_factor * context, field_spec, typed)
+            boxed_name = boxed_text and field_spec.pattern is not None
+            boxed = (boxed_name or field_spec.type == "code") and field_spec.direction == "region"
+            boxed = boxed and page.method is ReadMethod.OCR
+            if boxed and lost_prefix(lines, used, labels, page_aspect(page), name=boxed_name):
+                confidence = min(confidence, PREFIX_CAP)  # `GRP` `97501`: the code's letters may be apart
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
+
+
+def lost_prefix(
+    lines: list[Line], used: tuple[Word, ...], labels: AbstractSet[int], aspect: float = 1.0, *, name: bool = False
+) -> bool:
+    """Return True when a word just before a value on its line may be the value's own first part.
+
+    A code of figures with a word of capitals there (PREFIX_WORD), or, with `name`, a name read by a pattern with a
+    word of letters there (NAME_PART).
+
+    A degraded pre-printed form's box 11 `GRP-97501` read `GRP` and `97501`, apart (the hyphen lost): the pattern
+    took the figures alone at 0.96, calibrated 0.978, and nothing doubted them (seed 25 small cms1500 preprinted 001
+    degraded); box 2's `LEE-WONG, DAVID H` read `LEE` `WONG, DAVID H` gave `WONG, DAVID H` (preprinted 002 degraded,
+    0.954). Whether the letters are the value's is not known (a hyphen, a space or nothing between): the value stays
+    as read, below auto-accept. The word is looked for on the value's row among the page's `lines`, not only in the
+    region: a region placed from a shorter caption synonym starts right of `GRP`. A label's word (`labels`) is no
+    prefix; `aspect` is the page's height / width (line heights are page-height fractions, gaps page-width fractions).
+    """
+    if not used or (not name and any(ch.isalpha() for word in used for ch in word.text)):
+        return False
+    ids = {id(word) for word in used}
+    first = min(used, key=lambda w: w.bbox[0])
+    height = (first.bbox[3] - first.bbox[1]) * aspect
+    _, _, row = _row_words(lines, list(used), ids)
+    before = [w for w in row if w.bbox[2] <= first.bbox[0] + 0.25 * height]
+    if not before:
+        return False
+    word = max(before, key=lambda w: w.bbox[2])
+    if id(word) in labels or first.bbox[0] - word.bbox[2] > PREFIX_REACH * height:
+        return False
+    if name:
+        return NAME_PART.match(word.text) is not None and word.confidence >= GARBLED_WORD
+    return PREFIX_WORD.match(word.text) is not None
 
 
 def across_label(used: Sequence[Word], label_words: Sequence[Word]) -> bool:

@@ -279,3 +279,41 @@ def test_a_provider_whose_line_the_regions_edge_cuts_is_doubted(specs: SpecSet) 
     # a word of the next line, under the edge, is not the name's rest
     under = _provider(specs, [Word("6052", (0.59, 0.919, 0.613, 0.928), 0.96)])
     assert under.confidence == alone.confidence
+
+
+@pytest.mark.parametrize(("parts", "capped"), [(["GRP", "29561"], True), (["29561"], False), (["grp", "29561"], False)])
+def test_a_code_of_figures_with_capitals_just_before_it_in_its_box_is_held_below_auto_accept(
+    specs: SpecSet, parts: list[str], capped: bool
+) -> None:
+    from claimflow.extract import PREFIX_CAP
+
+    # seed 25 small preprinted 001 degraded: box 11's GRP-97501 read `GRP` `97501`, the hyphen lost; 0.978 calibrated
+    values = [item for item in VALUES_0212 if item[2] != "GRP-29561"]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    words += _spaced(0.60, 0.285, parts, 1.5)
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    found = result.fields["policy_group"]
+    assert found.value == "29561"
+    assert (found.confidence <= PREFIX_CAP) is capped
+
+
+@pytest.mark.parametrize(
+    ("parts", "capped"),
+    [
+        (["LEE", "WONG,", "DAVID", "H"], True),
+        (["WONG,", "DAVID", "H"], False),
+    ],
+)
+def test_a_name_with_a_word_of_letters_just_before_it_in_its_box_is_held_below_auto_accept(
+    specs: SpecSet, parts: list[str], capped: bool
+) -> None:
+    from claimflow.extract import PREFIX_CAP
+
+    # seed 25 small preprinted 002 degraded: box 2's LEE-WONG, DAVID H read `LEE` `WONG, DAVID H`, the hyphen lost
+    values = [item for item in VALUES_0212 if item[2] != "Salemy, Cheryl A"]
+    words = [w for x, y, text in CAPTIONS_0212 + values for w in _words(x, y, text)]
+    words += _spaced(0.04, 0.165, parts, 1.5)
+    result = extract_document(ReadDocument(pages=[Page(1, 612, 792, ReadMethod.OCR, words)]), specs, "cms1500")
+    found = result.fields["patient_name"]
+    assert found.value == "WONG, DAVID H"
+    assert (found.confidence <= PREFIX_CAP) is capped
