@@ -715,14 +715,20 @@ def _candidates(
             boxed_name = boxed_text and field_spec.pattern is not None
             boxed = (boxed_name or field_spec.type == "code") and field_spec.direction == "region"
             boxed = boxed and page.method is ReadMethod.OCR
-            if boxed and lost_prefix(lines, used, labels, page_aspect(page), name=boxed_name):
+            if boxed and lost_prefix(lines, used, labels, page_aspect(page), name=boxed_name, raw=raw):
                 confidence = min(confidence, PREFIX_CAP)  # `GRP` `97501`: the code's letters may be apart
             out.append(Candidate(typed, raw, confidence, page, used))
     return out
 
 
 def lost_prefix(
-    lines: list[Line], used: tuple[Word, ...], labels: AbstractSet[int], aspect: float = 1.0, *, name: bool = False
+    lines: list[Line],
+    used: tuple[Word, ...],
+    labels: AbstractSet[int],
+    aspect: float = 1.0,
+    *,
+    name: bool = False,
+    raw: str = "",
 ) -> bool:
     """Return True when a word just before a value on its line may be the value's own first part.
 
@@ -736,11 +742,17 @@ def lost_prefix(
     as read, below auto-accept. The word is looked for on the value's row among the page's `lines`, not only in the
     region: a region placed from a shorter caption synonym starts right of `GRP`. A label's word (`labels`) is no
     prefix; `aspect` is the page's height / width (line heights are page-height fractions, gaps page-width fractions).
+    A name whose value (`raw`) starts inside its first word after a hyphen or a letter (`-WONG,` for LEE-WONG, the
+    first part lost and its hyphen left: seed 23 small preprinted 002 degraded, 0.95) is cut the same way.
     """
     if not used or (not name and any(ch.isalpha() for word in used for ch in word.text)):
         return False
     ids = {id(word) for word in used}
     first = min(used, key=lambda w: w.bbox[0])
+    if name and raw.split():
+        head = first.text[: max(first.text.find(raw.split()[0].rstrip(",")), 0)]
+        if any(ch.isalpha() or ch in "-‐" for ch in head):
+            return True
     height = (first.bbox[3] - first.bbox[1]) * aspect
     _, _, row = _row_words(lines, list(used), ids)
     before = [w for w in row if w.bbox[2] <= first.bbox[0] + 0.25 * height]

@@ -301,7 +301,9 @@ def test_a_code_of_figures_with_capitals_just_before_it_in_its_box_is_held_below
     ("parts", "capped"),
     [
         (["LEE", "WONG,", "DAVID", "H"], True),
+        (["-WONG,", "DAVID", "H"], True),  # the first part lost, its hyphen left (seed 23 small preprinted 002)
         (["WONG,", "DAVID", "H"], False),
+        ([".WONG,", "DAVID", "H"], False),  # a speck before it is no part of the name
     ],
 )
 def test_a_name_with_a_word_of_letters_just_before_it_in_its_box_is_held_below_auto_accept(
