@@ -36,6 +36,24 @@ def _ruled_page(size: tuple[int, int] = (1200, 1600), *, skew: float = 0.0) -> I
     return image
 
 
+def _staggered_page(size: tuple[int, int] = (1200, 1600), *, skew: float = 0.0) -> Image.Image:
+    """Return `_ruled_page` with words of varied widths that start and end at staggered places, as a form's do.
+
+    Sideways, such a page has no straight column edges for the row profile to line up, so its tilt can only be
+    measured with the page upright (the ruled page's aligned bars make even sideways rows sharp).
+    """
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 240, 180), fill=0)  # MarkOcr's corner: it stays there when the page is straightened
+    for row, top in enumerate(range(220, size[1] - 120, 48)):
+        left = 100 + (row * 53) % 110
+        while left < size[0] - 220:
+            width = 40 + (row * 29 + left) % 90
+            draw.rectangle((left, top, left + width, top + 16), fill=20)
+            left += width + 25 + (row * 7 + left) % 30
+    return image.rotate(skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255) if skew else image
+
+
 def _turn(image: Image.Image, clockwise: int) -> Image.Image:
     """Return `image` turned `clockwise` degrees."""
     return image.rotate(-clockwise, expand=True) if clockwise else image
@@ -184,6 +202,20 @@ def test_skewed_page_is_straightened_before_its_first_pass() -> None:
     assert engine.images[0].size == skewed.size  # same frame: word boxes stay relative to the page
     assert page.image is engine.images[0]  # second readings use the straightened image too
     assert re.search(r"straightened by \+3\.\d degrees", page.problems[-1].message)
+
+
+@pytest.mark.parametrize("clockwise", [90, 270])
+def test_sideways_tilted_page_is_straightened_by_its_tilt_measured_upright(clockwise: int) -> None:
+    # measured on the page as scanned, sideways, the rows cross the text lines: the tilt must be measured upright
+    scanned = _turn(_staggered_page(skew=3.0), 360 - clockwise)
+    assert abs(estimate_skew(scanned)) < 1.0  # as scanned, sideways, the tilt does not show
+    engine = MarkOcr(answer=Orientation(clockwise, 4.2))
+    page = read_scanned_page(engine, scanned, image_attempts, page=1, size=scanned.size)
+    assert page.text.startswith("word00")
+    assert page.image is not None and abs(estimate_skew(page.image)) <= 0.3
+    notes = [p.message for p in page.problems if p.code is ReasonCode.PAGE_ROTATED]
+    assert f"turned {clockwise} degrees" in notes[0]
+    assert re.search(r"straightened by \+3\.\d degrees", notes[-1])
 
 
 def test_upright_page_is_not_straightened() -> None:
