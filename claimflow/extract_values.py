@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -240,6 +241,20 @@ TWO_DIGIT_YEAR = re.compile(r"(?<!\d)\d{1,2}\W+\d{1,2}\W+\d{2}\W*$")
 """A date ending in a two-digit year (`10 16 66`, `02/28/17`): its century is a reading, not a fact."""
 
 
+def _date_window(
+    typed: TypedValue, validators: list[Validator]
+) -> tuple[date, Validator, Callable[[date], bool]] | None:
+    """Return a date value, the field's first date range and a test of a day inside it; None for no date or range."""
+    value = typed.value
+    ranges = [v for v in validators if v.kind == "date_range"]
+    if not isinstance(value, date) or not ranges:
+        return None
+    low, high = date_bound(ranges[0].min), date_bound(ranges[0].max)
+
+    def inside(day: date) -> bool:
+        return (low is None or day >= low) and (high is None or day <= high)
+
+    return value, ranges[0], inside
 
 
 def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
@@ -248,15 +263,10 @@ def _century(typed: TypedValue, validators: list[Validator]) -> TypedValue:
     The year was expanded with a 1950 pivot. When only the other century's date lies in the range, that one is
     taken; when both do (a birth year `10`: 1910 or 2010), the value is kept and flagged ambiguous.
     """
-    value = typed.value
-    ranges = [v for v in validators if v.kind == "date_range"]
-    if not isinstance(value, date) or not ranges:
+    window = _date_window(typed, validators)
+    if window is None:
         return typed
-    low, high = date_bound(ranges[0].min), date_bound(ranges[0].max)
-
-    def inside(day: date) -> bool:
-        return (low is None or day >= low) and (high is None or day <= high)
-
+    value, _, inside = window
     other_year = value.year - 100 if value.year >= 2000 else value.year + 100
     try:
         other = value.replace(year=other_year)
@@ -278,15 +288,10 @@ def _misread_year(typed: TypedValue, validators: list[Validator]) -> TypedValue:
     the year). None or several (a wide range: a birth year `1862` could be 1962 or 1882): the date stays as read, and
     the range check fails it as before.
     """
-    value = typed.value
-    ranges = [v for v in validators if v.kind == "date_range"]
-    if not isinstance(value, date) or not ranges:
+    window = _date_window(typed, validators)
+    if window is None:
         return typed
-    low, high = date_bound(ranges[0].min), date_bound(ranges[0].max)
-
-    def inside(day: date) -> bool:
-        return (low is None or day >= low) and (high is None or day <= high)
-
+    value, bounds, inside = window
     if inside(value):
         return typed
     year = f"{value.year:04d}"
@@ -306,7 +311,7 @@ def _misread_year(typed: TypedValue, validators: list[Validator]) -> TypedValue:
         return typed
     (day,) = found
     note = (
-        f"the year was read {year}, outside the date range {ranges[0].min}..{ranges[0].max}; one digit read "
+        f"the year was read {year}, outside the date range {bounds.min}..{bounds.max}; one digit read "
         f"otherwise gives {day.year}, the only year inside; check the year"
     )
     return TypedValue(day, True, note=note)
