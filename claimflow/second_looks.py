@@ -37,7 +37,14 @@ from claimflow.extract import taxes_from_sums
 from claimflow.extract_accents import read_accents_again
 from claimflow.extract_capitals import read_capitals_again, unread_capitals
 from claimflow.extract_case import check_case, odd_fields, odd_words
-from claimflow.extract_checks import check_alike, doubt_currency, failed_sums, guess_table_amounts, recheck_sums
+from claimflow.extract_checks import (
+    check_alike,
+    doubt_currency,
+    drop_stale_sums,
+    failed_sums,
+    guess_table_amounts,
+    recheck_sums,
+)
 from claimflow.extract_clean import read_clean, unsure_values
 from claimflow.extract_confirm import confirm_values
 from claimflow.extract_figures import read_figures_again, weak_figures
@@ -1312,6 +1319,9 @@ def run_looks(ctx: LookContext, looks: Sequence[Look] | None = None) -> list[Loo
             part.problems.extend(check_alike(part.fields, spec, part.problems))  # names a look read again
     for part in ctx.parts:
         taxes_from_sums(ctx.read, part, ctx.specs)  # a total a look read may now make the tax the sums give
+        spec = ctx.specs.specs.get(part.document_type)
+        if spec is not None:  # last, on the values as they stand: a mismatch the looks put right is not said
+            part.problems[:] = drop_stale_sums(part.fields, spec, part.problems)
     return ctx.records
 
 

@@ -7,7 +7,13 @@ import pytest
 
 from claimflow.errors import ReasonCode
 from claimflow.extract import extract_document
-from claimflow.extract_checks import doubt_currency, failed_sums, guess_table_amounts, recheck_sums
+from claimflow.extract_checks import (
+    doubt_currency,
+    drop_stale_sums,
+    failed_sums,
+    guess_table_amounts,
+    recheck_sums,
+)
 from claimflow.models import Field, Money, Page, Problem, Provenance, ReadDocument, ReadMethod, Row, Sheet, Word
 from claimflow.normalise import search_iban_repairs
 from claimflow.settings import PROJECT_ROOT
@@ -748,6 +754,33 @@ def test_invoice_tax_one_figure_from_the_total_less_the_subtotal_and_read_least_
         found, _ = tax_read(text, confidence)
         assert found.value == Money(Decimal(text[2:]), "GBP"), text
         assert found.confidence < AUTO_ACCEPT
+
+
+def test_a_sum_mismatch_the_second_looks_put_right_is_no_longer_said(specs: SpecSet) -> None:
+    # seed 29 full cms1500 022 clean: the rows read one by one gave the lost charge, yet the reviewer was told
+    # `service_lines.charge = 78.40 but total_charge = 96.85`
+    spec = specs.get("invoice")
+    where = Provenance(ReadMethod.OCR, 1, (0.5, 0.5, 0.6, 0.52))
+
+    def amounts(subtotal: str, tax: str, total: str) -> dict[str, Field]:
+        values = {"subtotal": subtotal, "tax_amount": tax, "total_amount": total}
+        return {name: Field(name, Money(Decimal(v), "EUR"), 0.72, where, v) for name, v in values.items()}
+
+    first = amounts("700.00", "14.00", "840.00")
+    said = recheck_sums(dict(first), spec, amounts("700.00", "140.00", "840.00"), frozenset())
+    assert [p.code for p in said] == [ReasonCode.AMOUNTS_INCONSISTENT] and " but total_amount = " in said[0].message
+    other = Problem(ReasonCode.AMOUNTS_INCONSISTENT, "total_amount: read in words otherwise", field="total_amount")
+    weak = Problem(ReasonCode.FIELD_LOW_CONFIDENCE, "tax_amount read with low confidence", field="tax_amount")
+    problems = [said[0], other, weak]
+    # still wrong: kept
+    assert drop_stale_sums(first, spec, problems) == problems
+    # a look read the tax again and the sum holds: only the check's own mismatch goes; confidences are not touched
+    fixed = {**first, "tax_amount": amounts("0", "140.00", "0")["tax_amount"]}
+    assert drop_stale_sums(fixed, spec, problems) == [other, weak]
+    assert [f.confidence for f in fixed.values()] == [0.72, 0.72, 0.72]
+    # a part unread: nothing says the sum holds, the mismatch stays
+    unread = {name: field for name, field in fixed.items() if name != "tax_amount"}
+    assert drop_stale_sums(unread, spec, problems) == problems
 
 
 def test_sums_are_checked_again_on_the_values_the_second_looks_left(specs: SpecSet) -> None:
