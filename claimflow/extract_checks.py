@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from rapidfuzz.distance import Levenshtein
+
 from claimflow.capital_numerals import read_share, unread_fits
 from claimflow.errors import ReasonCode
 from claimflow.models import Field, FieldValueType, Money, Problem, Provenance
@@ -322,18 +324,7 @@ def misread_apart(one: str, other: str, max_edits: int) -> bool:
     if len(apart) != 1:
         return False
     a, b = (word.strip(",.") for word in apart[0])
-    return min(len(a), len(b)) >= 2 and 0 < edits(a, b) <= max_edits
-
-
-def edits(one: str, other: str) -> int:
-    """Return the Levenshtein distance between two short strings (insertions, deletions, substitutions)."""
-    previous = list(range(len(other) + 1))
-    for i, a in enumerate(one, 1):
-        current = [i]
-        for j, b in enumerate(other, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1]
+    return min(len(a), len(b)) >= 2 and 0 < Levenshtein.distance(a, b) <= max_edits
 
 
 def failed_sums(fields: dict[str, Field], spec: Spec) -> frozenset[int]:
@@ -381,21 +372,25 @@ def drop_stale_sums(fields: dict[str, Field], spec: Spec, problems: list[Problem
     total_charge = 96.85`. Only those messages of a check that holds now are dropped (`sum_holds` is True, not
     None for a part unread); the confidences the failure lowered stay as they are, and other Problems are kept.
     """
-    stale: set[tuple[str, str]] = set()
-    for check in spec.checks:
-        if isinstance(check, SumCheck) and sum_holds(fields, check) is True:
-            stale.add((check.total.partition(".")[0], f"{' + '.join(check.parts)} = "))
+    stale = [check for check in spec.checks if isinstance(check, SumCheck) and sum_holds(fields, check) is True]
     if not stale:
         return problems
-    return [
-        problem
-        for problem in problems
-        if not (
-            problem.code is ReasonCode.AMOUNTS_INCONSISTENT
-            and any(problem.field == total and problem.message.startswith(said) for total, said in stale)
-            and " but " in problem.message
-        )
-    ]
+    return [problem for problem in problems if not any(_mismatch_of(problem, check) for check in stale)]
+
+
+def _parts_said(check: SumCheck) -> str:
+    """Return how a sum check's mismatch (`_sum_check`) opens: its parts, then their sum."""
+    return f"{' + '.join(check.parts)} = "
+
+
+def _mismatch_of(problem: Problem, check: SumCheck) -> bool:
+    """Return True when `problem` is the mismatch `_sum_check` says of `check` (not a repair it kept, `_keep_sum`)."""
+    return (
+        problem.code is ReasonCode.AMOUNTS_INCONSISTENT
+        and problem.field == check.total.partition(".")[0]
+        and problem.message.startswith(_parts_said(check))
+        and f" but {check.total} = " in problem.message
+    )
 
 
 def referenced_amounts(fields: dict[str, Field], reference: str) -> list[Decimal] | None:
@@ -464,7 +459,7 @@ def _sum_check(fields: dict[str, Field], check: SumCheck, lower: Sequence[str] |
             _raise(fields, check)
         return None
     _lower(fields, list(lower) if lower is not None else [*check.parts, check.total])
-    summed = f"{' + '.join(check.parts)} = {parts_sum}"
+    summed = f"{_parts_said(check)}{parts_sum}"
     if _slipped(fields, total, parts, check):
         why = f"one figure from {summed}, and read less surely than its parts"
         return _keep_sum(fields, check.total, total[0], parts_sum, why)
@@ -488,7 +483,7 @@ def _sum_check(fields: dict[str, Field], check: SumCheck, lower: Sequence[str] |
         return _keep_sum(fields, stray, read, -read, why)
     return Problem(
         ReasonCode.AMOUNTS_INCONSISTENT,
-        f"{' + '.join(check.parts)} = {parts_sum} but {check.total} = {total[0]}; check the amounts",
+        f"{summed} but {check.total} = {total[0]}; check the amounts",
         field=check.total.partition(".")[0],
     )
 

@@ -231,15 +231,7 @@ def check_twin_codes(
             box = with_glued_words(page, field.provenance.bbox)  # type: ignore[arg-type]
             other = code_read(second(page, box), specs.specs[part.document_type].fields[name])
             if isinstance(field.value, str) and _letter_lost(other, field.value):
-                part.fields[name] = dataclasses.replace(field, confidence=min(field.confidence, RIVAL_CAP))
-                part.problems.append(
-                    Problem(
-                        ReasonCode.FIELD_AMBIGUOUS,
-                        f"{name}: the page reads {field.value!r}, the second recognizer {other!r}; check it",
-                        page=page.number,
-                        field=name,
-                    )
-                )
+                _doubt(part, field, other, page, by="the second recognizer")
 
 
 def missing_codes(part: Extraction, specs: SpecSet) -> list[str]:
@@ -386,13 +378,15 @@ def code_read(text: str, field_spec: FieldSpec) -> str:
     return codes[0]
 
 
-def _doubt(part: Extraction, field: Field, rival: str, page: Page) -> None:
-    """Keep the page's code but below auto-accept: a reading alone gave another code (`T941540` for `7941540`)."""
+def _doubt(
+    part: Extraction, field: Field, rival: str, page: Page, *, by: str = "one reading of the code alone"
+) -> None:
+    """Keep the page's code but below auto-accept: another reading (`by`) gave another code (`T941540`, `7941540`)."""
     part.fields[field.name] = dataclasses.replace(field, confidence=min(field.confidence, RIVAL_CAP))
     part.problems.append(
         Problem(
             ReasonCode.FIELD_AMBIGUOUS,
-            f"{field.name}: the page reads {field.value!r}, one reading of the code alone {rival!r}; check it",
+            f"{field.name}: the page reads {field.value!r}, {by} {rival!r}; check it",
             page=page.number,
             field=field.name,
         )

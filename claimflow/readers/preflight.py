@@ -126,7 +126,7 @@ def read_scanned_page(
         engine = _PageEngine(engine)  # remembers OSD's answer, so choosing a language costs no second OSD
     best = ocr_page(engine, attempts_for(image)[:1], page=page)
     turn, notes = 0, list[Problem]()
-    failed = any(p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT) for p in best.problems)
+    failed = _read_failed(best)
     early: list[Problem] = []
     if isinstance(engine, _PageEngine) and not failed:
         best, image, skew = _choose_language(engine, image, best, attempts_for, scripts, page=page)
@@ -554,12 +554,16 @@ def _straighten_turned(
         return best, upright, straight_by
     image = _straightened(upright_scan, skew) if skew else upright_scan
     again = ocr_page(engine, attempts_for(image)[:1], page=page)
-    failed = any(p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT) for p in again.problems)
     logger.info("page %d: turned upright, read again straightened by %+.1f degrees (not %+.1f): scores %.0f, %.0f",
                 page, skew, straight_by, page_score(again), page_score(best))  # fmt: skip
-    if failed or page_score(again) < STRAIGHT_READ_KEPT * page_score(best):
+    if _read_failed(again) or page_score(again) < STRAIGHT_READ_KEPT * page_score(best):
         return best, upright, straight_by
     return again, image, skew
+
+
+def _read_failed(read: Page) -> bool:
+    """Return True when tesseract failed or timed out on the pass that gave `read`."""
+    return any(p.code in (ReasonCode.OCR_FAILED, ReasonCode.OCR_TIMEOUT) for p in read.problems)
 
 
 def _straightened(image: Image.Image, skew: float) -> Image.Image:
